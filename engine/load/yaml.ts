@@ -1,0 +1,116 @@
+// YAML read as Ansible reads it (YAML 1.1: yes/no/on/off booleans, 0755 octal; duplicate keys
+// are an error), keeping the file:line:col of every mapping, sequence and key for error messages.
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, isAlias, LineCounter, parseDocument, parseAllDocuments, type Node } from 'yaml';
+import { UserError, type SourceLocation } from '../errors.js';
+
+const locations = new WeakMap<object, SourceLocation>();
+const keyLocations = new WeakMap<object, Map<string, SourceLocation>>();
+
+/** Where a mapping or sequence loaded by loadYaml came from. */
+export function locationOf(value: unknown): SourceLocation | undefined {
+  return typeof value === 'object' && value !== null ? locations.get(value) : undefined;
+}
+
+/** Where a key of a loaded mapping came from (falls back to the mapping itself). */
+export function keyLocationOf(obj: unknown, key: string): SourceLocation | undefined {
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  return keyLocations.get(obj)?.get(key) ?? locations.get(obj);
+}
+
+/** Record a location for an object built by code (e.g. a task expanded from k=v text). */
+export function setLocation(value: object, loc: SourceLocation | undefined): void {
+  if (loc) locations.set(value, loc);
+}
+
+/** Parse YAML text; `file` is used in locations and errors. Returns the first document. */
+export function parseYaml(text: string, file: string): unknown {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    version: '1.1',
+    uniqueKeys: true,
+    merge: true,
+    prettyErrors: false,
+    lineCounter,
+    strict: true,
+  });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = lineCounter.linePos(first.pos[0]);
+    const tabs = /tab/i.test(first.message) || text.split('\n')[pos.line - 1]?.includes('\t');
+    throw new UserError('E_YAML', `YAML syntax error: ${firstLine(first.message)}`, {
+      location: { file, line: pos.line, col: pos.col },
+      hint: tabs
+        ? 'YAML does not allow tabs for indentation; indent with spaces'
+        : first.code === 'DUPLICATE_KEY'
+          ? 'each key may appear once in a mapping; remove or rename the duplicate'
+          : 'check the indentation and quoting on this line and the one above it',
+    });
+  }
+  const at = (node: Node | null | undefined): SourceLocation | undefined => {
+    if (!node?.range) return undefined;
+    const p = lineCounter.linePos(node.range[0]);
+    return { file, line: p.line, col: p.col };
+  };
+  const convert = (node: unknown): unknown => {
+    if (node === null || node === undefined) return null;
+    if (isAlias(node)) return convert(node.resolve(doc));
+    if (isScalar(node)) return node.value;
+    if (isMap(node)) {
+      const obj: Record<string, unknown> = {};
+      const keys = new Map<string, SourceLocation>();
+      for (const pair of node.items) {
+        const k = pair.key;
+        if (isScalar(k) && k.value === '<<' && (isMap(pair.value) || isSeq(pair.value) || isAlias(pair.value))) {
+          const srcs = isSeq(pair.value) ? pair.value.items : [pair.value];
+          for (const s of srcs) {
+            const merged = convert(s);
+            if (merged && typeof merged === 'object') {
+              for (const [mk, mv] of Object.entries(merged)) if (!(mk in obj)) obj[mk] = mv;
+            }
+          }
+          continue;
+        }
+        const key = String(isScalar(k) ? k.value : convert(k));
+        obj[key] = convert(pair.value);
+        const loc = at(k as Node);
+        if (loc) keys.set(key, loc);
+      }
+      const loc = at(node);
+      if (loc) locations.set(obj, loc);
+      keyLocations.set(obj, keys);
+      return obj;
+    }
+    if (isSeq(node)) {
+      const arr = node.items.map((i) => convert(i));
+      const loc = at(node);
+      if (loc) locations.set(arr, loc);
+      return arr;
+    }
+    return (node as { toJSON?: () => unknown }).toJSON?.() ?? node;
+  };
+  return convert(doc.contents);
+}
+
+/** Read and parse a YAML (or JSON) file. */
+export function loadYamlFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UserError('E_FILE_NOT_FOUND', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+      cause: e,
+      hint: 'check the path; relative paths are resolved from the current directory',
+    });
+  }
+  return parseYaml(text, path);
+}
+
+/** True if the text has more than one YAML document (not supported for playbooks). */
+export function countDocuments(text: string): number {
+  return parseAllDocuments(text, { version: '1.1' }).length;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}

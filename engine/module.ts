@@ -1,0 +1,179 @@
+// The module contract (see DESIGN.md): gather reads the host, plan is pure and returns the
+// changes as data, apply runs them. Check mode is the engine stopping after plan, so no module
+// ever reads a check-mode flag.
+import type { ShellCommand, Secret } from './sh.js';
+
+/** What a command printed and how it ended. A non-zero rc is data, not an exception. */
+export interface ExecResult {
+  rc: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Privilege escalation for one command; applied in one place by the connection. */
+export interface BecomeOptions {
+  method: 'sudo';
+  user: string;
+  password?: Secret;
+}
+
+export interface ExecOptions {
+  /** Bytes written to the command's standard input, then closed. */
+  stdin?: string | Buffer;
+  /** Environment variables set for the command. */
+  env?: Record<string, string>;
+  /** Run as another user (sudo). */
+  become?: BecomeOptions;
+  /** Kill the command after this many milliseconds (rc 124). */
+  timeoutMs?: number;
+}
+
+/** How the engine reaches a host. `ssh` and `local` implement it. */
+export interface Connection {
+  /** The inventory name of the host. */
+  readonly host: string;
+  /** Run one command with the host's POSIX shell. */
+  exec(command: ShellCommand, opts?: ExecOptions): Promise<ExecResult>;
+  /** Close the connection; idempotent. */
+  close(): Promise<void>;
+}
+
+/** A command as data: what to run and what to feed it. */
+export interface PlannedCommand {
+  cmd: ShellCommand;
+  stdin?: string | Buffer;
+}
+
+/** A before/after view of one changed object, printed by --diff as a unified diff. */
+export interface FileDiff {
+  before: string;
+  after: string;
+  beforeHeader?: string;
+  afterHeader?: string;
+}
+
+/** One change a module will make, described before it is made. */
+export interface Change {
+  /** One human line: "add rule to nat/POSTROUTING", "write /etc/dnsmasq.conf". */
+  summary: string;
+  /** The commands that make the change, in order. */
+  commands: PlannedCommand[];
+  /** Optional before/after text for --diff. */
+  diff?: FileDiff;
+}
+
+/** The outcome of plan(): changes to make, or none with a reason. */
+export interface Plan {
+  /** Empty means converged: nothing to do. */
+  changes: Change[];
+  /** Why nothing is needed (for a converged plan), shown with -v. */
+  reason?: string;
+  /** Fields merged into the task result (msg, path, ansible_facts, ...). */
+  result?: Record<string, unknown>;
+  /** The module cannot do what was asked; the task fails with this message. */
+  failed?: string;
+  /**
+   * Set when the changes' outcome can only be known by running them (command, shell): check
+   * mode then reports the task as skipped with this message instead of changed.
+   */
+  outcomeUnknown?: string;
+}
+
+/** What apply() may add to the result; a `failed` message fails the task. */
+export interface ApplyOutcome {
+  result?: Record<string, unknown>;
+  failed?: string;
+}
+
+/** A read-only probe: a command and a parser for its output. */
+export interface FactDefinition<T, A = void> {
+  name: string;
+  command(args: A): ShellCommand;
+  process(output: ExecResult, args: A): T;
+}
+
+/** What gather() and apply() get: the host, its variables, and ways to run commands. */
+export interface ModuleContext {
+  /** inventory_hostname */
+  readonly host: string;
+  /** The task's variables (host vars, play vars, facts, ...), already templated on access. */
+  readonly vars: Readonly<Record<string, unknown>>;
+  /** Directory of the playbook that holds the task. */
+  readonly playbookDir: string;
+  /** Run a command on the host (with the task's become and environment). */
+  run(cmd: ShellCommand, opts?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ExecResult>;
+  /** Run a fact's command on the host and parse its output. */
+  fact<T, A>(fact: FactDefinition<T, A>, args: A): Promise<T>;
+  /** Find a controller-side file as Ansible does (role/playbook `files/` or `templates/`, then as given). */
+  findFile(kind: 'files' | 'templates', path: string): string;
+  /** Render a controller-side template file (.j2 with Jinja2 semantics, .ejs with ejs) with the task's vars. */
+  renderTemplate(path: string, extraVars?: Record<string, unknown>): string;
+  /** Print a line at -v level `level` (1..4). */
+  log(level: number, message: string): void;
+}
+
+/** A JSON Schema object for a module's arguments (validated by ajv at the boundary). */
+export type ArgsSchema = Record<string, unknown> & { type: 'object'; properties: Record<string, unknown> };
+
+/** A module: a name, a schema for its arguments, and the gather / plan / apply steps. */
+export interface ModuleDefinition<Args = Record<string, unknown>, State = unknown> {
+  /** The module's name as used in playbooks: `lineinfile`. */
+  name: string;
+  /** Other names that reach it: `ansible.builtin.lineinfile`, `systemd_service`. */
+  aliases?: string[];
+  /** One paragraph shown by `tsplay doc`. */
+  description: string;
+  /** JSON Schema of the arguments; unknown keys are rejected, defaults are filled in. */
+  schema: ArgsSchema;
+  /** The argument that takes the free-form text (`command: ls -l` -> `cmd`). */
+  freeForm?: string;
+  /** YAML examples shown by `tsplay doc`. */
+  examples?: string;
+  /**
+   * false for modules whose plan always changes (command, shell): the engine then does not
+   * re-plan after apply to check idempotence.
+   */
+  idempotent?: boolean;
+  /** Read-only: probe the host and return its current state. */
+  gather(ctx: ModuleContext, args: Args): Promise<State>;
+  /** Pure and synchronous: the changes that bring `current` to what `args` ask for. */
+  plan(current: State, args: Args): Plan;
+  /** Make the planned changes; default: run every command in order, stop at the first failure. */
+  apply?(ctx: ModuleContext, changes: Change[], args: Args, current: State): Promise<ApplyOutcome | void>;
+}
+
+/** Identity function that exists for type inference of a module definition. */
+export function defineModule<Args, State>(def: ModuleDefinition<Args, State>): ModuleDefinition<Args, State> {
+  return def;
+}
+
+/** Identity function that exists for type inference of a fact definition. */
+export function defineFact<T, A = void>(def: FactDefinition<T, A>): FactDefinition<T, A> {
+  return def;
+}
+
+/** A converged plan: nothing to do, and why. */
+export function noop(reason: string, result?: Record<string, unknown>): Plan {
+  return { changes: [], reason, result };
+}
+
+/** A failed plan: the module cannot do what was asked. */
+export function planFailure(message: string, result?: Record<string, unknown>): Plan {
+  return { changes: [], failed: message, result };
+}
+
+/** Run planned commands in order; the default apply. */
+export async function runChanges(ctx: ModuleContext, changes: Change[]): Promise<ApplyOutcome> {
+  for (const change of changes) {
+    for (const c of change.commands) {
+      const r = await ctx.run(c.cmd, { stdin: c.stdin });
+      if (r.rc !== 0) {
+        return {
+          failed: `${change.summary}: command failed (rc=${r.rc}): ${(r.stderr || r.stdout).trim()}`,
+          result: { rc: r.rc, stdout: r.stdout, stderr: r.stderr },
+        };
+      }
+    }
+  }
+  return {};
+}

@@ -1,0 +1,117 @@
+// Commands are data: every value interpolated into `sh` is quoted for a POSIX shell, arrays
+// become separately quoted words, and secrets are kept apart so they can be masked in output.
+
+/** A value that must reach the host but never be printed (passwords, no_log values). */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  /** The real value; only the connection layer should call this. */
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '********';
+  }
+  toJSON(): string {
+    return '********';
+  }
+}
+
+/** A piece of shell text that is inserted as is (already quoted or trusted). */
+export class RawShell {
+  constructor(readonly text: string) {}
+}
+
+type Part = string | Secret;
+
+/** A shell command built by `sh`; `text` is what runs, `display` is what may be printed. */
+export class ShellCommand {
+  /** @internal parts alternate trusted shell text and quoted words / secrets. */
+  constructor(readonly parts: readonly Part[]) {}
+
+  /** The command line as the host's shell will run it (secrets revealed). */
+  get text(): string {
+    return this.parts.map((p) => (p instanceof Secret ? quote(p.reveal()) : p)).join('');
+  }
+
+  /** The command line safe for output and logs (secrets masked). */
+  get display(): string {
+    return this.parts.map((p) => (p instanceof Secret ? '********' : p)).join('');
+  }
+
+  toString(): string {
+    return this.display;
+  }
+
+  toJSON(): string {
+    return this.display;
+  }
+}
+
+/** Quote one word for a POSIX shell. */
+export function quote(value: string): string {
+  if (value === '') return "''";
+  if (/^[A-Za-z0-9_\-.,:/@%+=]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function interpolate(value: unknown, out: Part[]): void {
+  if (value instanceof ShellCommand) {
+    out.push(...value.parts);
+  } else if (value instanceof RawShell) {
+    out.push(value.text);
+  } else if (value instanceof Secret) {
+    out.push(value);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      if (i > 0) out.push(' ');
+      interpolate(v, out);
+    });
+  } else if (value === undefined || value === null) {
+    throw new TypeError('sh: cannot interpolate undefined or null into a command');
+  } else {
+    out.push(quote(String(value)));
+  }
+}
+
+/**
+ * Tagged template that builds a ShellCommand. Interpolated values are quoted; arrays become
+ * separate words; nested ShellCommands and `raw()` are inserted unquoted.
+ *
+ *     sh`iptables -t ${table} -C ${chain} ${ruleArgs}`
+ */
+export function sh(strings: TemplateStringsArray, ...values: unknown[]): ShellCommand {
+  const parts: Part[] = [];
+  strings.forEach((s, i) => {
+    parts.push(s);
+    if (i < values.length) interpolate(values[i], parts);
+  });
+  return new ShellCommand(mergeText(parts));
+}
+
+/** Trusted shell text, inserted into `sh` without quoting (e.g. a free-form `shell:` task). */
+export function raw(text: string): RawShell {
+  return new RawShell(text);
+}
+
+/** Join several commands with a shell operator, e.g. `joinCommands([a, b], ' && ')`. */
+export function joinCommands(commands: readonly ShellCommand[], separator: string): ShellCommand {
+  const parts: Part[] = [];
+  commands.forEach((c, i) => {
+    if (i > 0) parts.push(separator);
+    parts.push(...c.parts);
+  });
+  return new ShellCommand(mergeText(parts));
+}
+
+function mergeText(parts: Part[]): Part[] {
+  const merged: Part[] = [];
+  for (const p of parts) {
+    const last = merged[merged.length - 1];
+    if (typeof p === 'string' && typeof last === 'string') merged[merged.length - 1] = last + p;
+    else if (p !== '') merged.push(p);
+  }
+  return merged;
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { joinCommands, quote, raw, Secret, sh } from '../../engine/sh.js';
+
+describe('sh', () => {
+  it('quotes interpolated values and keeps literal text', () => {
+    expect(sh`echo ${'a b'} ${"it's"}`.text).toBe(`echo 'a b' 'it'\\''s'`);
+    expect(sh`ls ${'/etc/hosts'}`.text).toBe('ls /etc/hosts');
+  });
+  it('turns arrays into separately quoted words', () => {
+    expect(sh`iptables ${['-A', 'FORWARD', '-m', 'comment', '--comment', 'x y']}`.text).toBe(
+      "iptables -A FORWARD -m comment --comment 'x y'",
+    );
+  });
+  it('neutralises shell metacharacters', () => {
+    const evil = '$(rm -rf /); `x` | y > z';
+    const cmd = sh`echo ${evil}`;
+    expect(cmd.text).toBe(`echo '$(rm -rf /); \`x\` | y > z'`);
+  });
+  it('masks secrets in display and JSON but not in text', () => {
+    const cmd = sh`printf %s ${new Secret('hunter2')}`;
+    expect(cmd.text).toBe('printf %s hunter2');
+    expect(cmd.display).toBe('printf %s ********');
+    expect(JSON.stringify({ cmd })).not.toContain('hunter2');
+    expect(String(cmd)).not.toContain('hunter2');
+  });
+  it('nests commands and raw text unquoted', () => {
+    const inner = sh`cat ${'a b'}`;
+    expect(sh`${inner} | ${raw('wc -l')}`.text).toBe(`cat 'a b' | wc -l`);
+    expect(joinCommands([sh`true`, sh`echo ${'x y'}`], ' && ').text).toBe(`true && echo 'x y'`);
+  });
+  it('refuses undefined values', () => {
+    expect(() => sh`echo ${undefined}`).toThrow(/undefined/);
+  });
+  it('quote() handles the empty string', () => {
+    expect(quote('')).toBe("''");
+  });
+});
