@@ -77,6 +77,11 @@ export interface Plan {
    * mode then reports the task as skipped with this message instead of changed.
    */
   outcomeUnknown?: string;
+  /**
+   * The change is wanted on every run (touch with the current time): the engine does not
+   * re-plan after apply to check idempotence.
+   */
+  alwaysChanges?: boolean;
 }
 
 /** What apply() may add to the result; a `failed` message fails the task. */
@@ -108,6 +113,10 @@ export interface ModuleContext {
   findFile(kind: 'files' | 'templates', path: string): string;
   /** Render a controller-side template file (.j2 with Jinja2 semantics, .ejs with ejs) with the task's vars. */
   renderTemplate(path: string, extraVars?: Record<string, unknown>): string;
+  /** Evaluate a Jinja2 expression with the task's variables (as `debug: var=` does). */
+  evaluate(expression: string): unknown;
+  /** How many -v were given (0..4): for modules whose output depends on it, like debug. */
+  readonly verbosity: number;
   /** Print a line at -v level `level` (1..4). */
   log(level: number, message: string): void;
 }

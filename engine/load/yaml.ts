@@ -1,7 +1,9 @@
 // YAML read as Ansible reads it (YAML 1.1: yes/no/on/off booleans, 0755 octal; duplicate keys
 // are an error), keeping the file:line:col of every mapping, sequence and key for error messages.
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, isAlias, LineCounter, parseDocument, parseAllDocuments, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, isAlias, LineCounter, parseDocument, parseAllDocuments, type Node, type ScalarTag, type SchemaOptions } from 'yaml';
+
+type TagsFn = Extract<NonNullable<SchemaOptions['customTags']>, (tags: never) => unknown>;
 import { UserError, type SourceLocation } from '../errors.js';
 
 const locations = new WeakMap<object, SourceLocation>();
@@ -23,13 +25,22 @@ export function setLocation(value: object, loc: SourceLocation | undefined): voi
   if (loc) locations.set(value, loc);
 }
 
+// PyYAML, which Ansible uses, reads yes/no/on/off/true/false as booleans but not y/n; nor do we.
+const pyyamlBooleans: TagsFn = (tags) =>
+  tags.map((t) => {
+    if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:bool' || !t.test) return t;
+    const truthy = t.test.test('yes');
+    return { ...t, test: truthy ? /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/ : /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/ } as ScalarTag;
+  });
+
+/** Options every YAML read uses: YAML 1.1 as PyYAML reads it, unique keys, merge keys. */
+export const YAML_OPTIONS: { version: '1.1'; uniqueKeys: true; merge: true; customTags: TagsFn } = { version: '1.1', uniqueKeys: true, merge: true, customTags: pyyamlBooleans };
+
 /** Parse YAML text; `file` is used in locations and errors. Returns the first document. */
 export function parseYaml(text: string, file: string): unknown {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
-    version: '1.1',
-    uniqueKeys: true,
-    merge: true,
+    ...YAML_OPTIONS,
     prettyErrors: false,
     lineCounter,
     strict: true,
@@ -108,7 +119,7 @@ export function loadYamlFile(path: string): unknown {
 
 /** True if the text has more than one YAML document (not supported for playbooks). */
 export function countDocuments(text: string): number {
-  return parseAllDocuments(text, { version: '1.1' }).length;
+  return parseAllDocuments(text, YAML_OPTIONS).length;
 }
 
 function firstLine(s: string): string {

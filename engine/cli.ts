@@ -1,0 +1,469 @@
+#!/usr/bin/env node
+// The command line: the only file that reads process.argv and sets the exit code.
+// Exit codes are ansible-playbook's: 0 ok, 1 error, 2 host failed, 4 unreachable or parse error,
+// 5 bad options, 99 interrupted, 250 internal error.
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import ora from 'ora';
+import { ModuleCrash, OptionsError, UserError } from './errors.js';
+import { loadInventory, type Inventory } from './load/inventory.js';
+import { loadPlaybooks, loadPlayObject, type Node, type Play } from './load/playbook.js';
+import { parseYaml, loadYamlFile } from './load/yaml.js';
+import { parseKv } from './load/kv.js';
+import { ModuleRegistry } from './run/registry.js';
+import { runPlays, selectPlayHosts } from './run/runner.js';
+import { ConnectionPool, defaultOpener, type ConnectionOpener } from './connection/pool.js';
+import { DefaultReporter, processOutput, type Output } from './report/default.js';
+import { JsonReporter } from './report/json.js';
+import { AdhocReporter } from './report/adhoc.js';
+import type { Reporter } from './run/results.js';
+import { Secret } from './sh.js';
+import { builtinModules } from '../modules/index.js';
+
+export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, parse: 4, options: 5, interrupted: 99, internal: 250 } as const;
+
+const VERSION: string = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', packageJsonUp()), 'utf8')).version;
+
+function packageJsonUp(): string {
+  // dist/engine/cli.js and engine/cli.ts sit at different depths below package.json
+  const here = dirname(fileURLToPath(import.meta.url));
+  return existsSync(join(here, '..', 'package.json')) ? 'package.json' : join('..', 'package.json');
+}
+
+/** Side effects the CLI uses, swappable in tests. */
+export interface CliIO {
+  output: Output;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  opener?: ConnectionOpener;
+  /** Ask for a secret on the terminal (-K). */
+  prompt?: (question: string) => Promise<string>;
+  signal?: AbortSignal;
+}
+
+const defaultIO = (): CliIO => ({ output: processOutput, env: process.env, cwd: process.cwd() });
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** -e values: k=v text, inline YAML/JSON, or @file; later ones win. */
+export function parseExtraVars(values: string[], cwd: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const v of values) {
+    if (v.startsWith('@')) {
+      const file = resolve(cwd, v.slice(1));
+      const data = loadYamlFile(file);
+      if (data !== null && (typeof data !== 'object' || Array.isArray(data))) {
+        throw new OptionsError(`extra vars file ${file} must hold a mapping`);
+      }
+      Object.assign(out, data);
+    } else if (/^\s*[{[]/.test(v)) {
+      const data = parseYaml(v, '<extra vars>');
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new OptionsError(`-e ${v}: inline extra vars must be a mapping`);
+      Object.assign(out, data);
+    } else if (v.trim() !== '') {
+      const { args, free } = parseKv(v);
+      if (free) throw new OptionsError(`-e '${v}': expected key=value, inline YAML/JSON or @file`, "e.g. -e 'upstream_if=eth1' or -e @vars.yml");
+      Object.assign(out, args);
+    }
+  }
+  return out;
+}
+
+function splitList(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+function truthyEnv(v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  return ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+}
+
+/** Build the module registry: built-ins, then library/ beside playbooks, -M paths, TSPLAY_LIBRARY. */
+export async function buildRegistry(playbookDirs: string[], modulePaths: string[], env: NodeJS.ProcessEnv): Promise<ModuleRegistry> {
+  const registry = new ModuleRegistry();
+  for (const m of builtinModules) registry.register(m, { builtin: true });
+  const dirs = [
+    ...playbookDirs.map((d) => join(d, 'library')),
+    ...modulePaths.flatMap((p) => p.split(':')),
+    ...(env.TSPLAY_LIBRARY ?? env.ANSIBLE_LIBRARY ?? '').split(':').filter(Boolean),
+  ];
+  for (const d of [...new Set(dirs.map((d) => resolve(d)))]) await registry.loadDir(d);
+  return registry;
+}
+
+function allTasks(nodes: Node[]): { name: string; tags: string[] }[] {
+  const out: { name: string; tags: string[] }[] = [];
+  const visit = (n: Node, inherited: string[]) => {
+    const tags = [...new Set([...inherited, ...n.tags])];
+    if (n.kind === 'block') [...n.block, ...n.rescue, ...n.always].forEach((c) => visit(c, tags));
+    else {
+      out.push({ name: n.name ?? n.action, tags });
+      n.include?.preloaded?.forEach((c) => visit(c, []));
+    }
+  };
+  nodes.forEach((n) => visit(n, []));
+  return out;
+}
+
+function listing(plays: Play[], files: string[], inventory: Inventory, limit: string[] | undefined, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }, out: (s: string) => void): void {
+  out(`\nplaybook: ${files.join(', ')}\n`);
+  plays.forEach((p, i) => {
+    const name = p.name ?? p.hosts.join(',');
+    out(`\n  play #${i + 1} (${p.hosts.join(',')}): ${name}\tTAGS: [${p.tags.join(',')}]\n`);
+    if (what.hosts) {
+      const hosts = selectPlayHosts(inventory, p, limit);
+      out(`    pattern: [${p.hosts.map((h) => `'${h}'`).join(', ')}]\n    hosts (${hosts.length}):\n`);
+      for (const h of hosts) out(`      ${h}\n`);
+    }
+    const tasks = allTasks([...p.pre_tasks, ...p.tasks, ...p.post_tasks]);
+    if (what.tasks) {
+      out('    tasks:\n');
+      for (const t of tasks) out(`      ${t.name}\tTAGS: [${[...new Set([...p.tags, ...t.tags])].join(', ')}]\n`);
+    }
+    if (what.tags) {
+      const tags = [...new Set([...p.tags, ...tasks.flatMap((t) => t.tags)])].sort();
+      out(`      TASK TAGS: [${tags.join(', ')}]\n`);
+    }
+  });
+}
+
+async function readSecretFromTerminal(question: string): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) throw new OptionsError('-K needs a terminal to ask for the password', 'use --become-password-file FILE or ansible_become_password');
+  process.stderr.write(question);
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolvePw) => {
+    let pw = '';
+    const onData = (buf: Buffer) => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') {
+          stdin.setRawMode(false);
+          stdin.pause();
+          stdin.off('data', onData);
+          process.stderr.write('\n');
+          resolvePw(pw);
+          return;
+        }
+        if (ch === '\u0003') process.exit(EXIT.interrupted);
+        if (ch === '\u007f') pw = pw.slice(0, -1);
+        else pw += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+interface RunOpts {
+  inventory?: string[];
+  limit?: string[];
+  extraVars?: string[];
+  tags?: string[];
+  skipTags?: string[];
+  check?: boolean;
+  diff?: boolean;
+  forks: string;
+  user?: string;
+  become?: boolean;
+  becomeUser?: string;
+  becomeMethod?: string;
+  askBecomePass?: boolean;
+  becomePasswordFile?: string;
+  connection?: string;
+  modulePath?: string[];
+  verbose: number;
+  listHosts?: boolean;
+  listTasks?: boolean;
+  listTags?: boolean;
+  syntaxCheck?: boolean;
+  startAtTask?: string;
+  output: string;
+  timeout?: string;
+  privateKey?: string;
+  askPass?: boolean;
+  connectionPasswordFile?: string;
+  sshCommonArgs?: string;
+  sshExtraArgs?: string;
+}
+
+/** What run and adhoc share: checked options, extra vars, inventory, secrets. */
+interface Prepared {
+  forks: number;
+  extraVars: Record<string, unknown>;
+  inventory: Inventory;
+  limit?: string[];
+  becomePassword?: Secret;
+  sshPassword?: Secret;
+}
+
+async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
+  const forks = Number(o.forks);
+  if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive integer, got '${o.forks}'`);
+  if (o.output !== 'default' && o.output !== 'json') throw new OptionsError(`--output must be default or json, got '${o.output}'`);
+  if (o.becomeMethod && o.becomeMethod !== 'sudo') throw new OptionsError(`become method '${o.becomeMethod}' is not supported`, 'tsplay becomes other users with sudo');
+  const extraVars = parseExtraVars(o.extraVars ?? [], io.cwd);
+  const sources = o.inventory?.length ? o.inventory : io.env.ANSIBLE_INVENTORY ? io.env.ANSIBLE_INVENTORY.split(',') : existsSync('/etc/ansible/hosts') ? ['/etc/ansible/hosts'] : [];
+  const inventory = loadInventory(sources.map((s) => (existsSync(resolve(io.cwd, s)) ? resolve(io.cwd, s) : s)), { cwd: io.cwd });
+  const limit = o.limit?.length ? o.limit.flatMap((l) => (l.startsWith('@') ? readFileSync(resolve(io.cwd, l.slice(1)), 'utf8').split('\n').map((s) => s.trim()).filter(Boolean) : [l])) : undefined;
+  return { forks, extraVars, inventory, limit };
+}
+
+async function secrets(o: RunOpts, io: CliIO, p: Prepared): Promise<void> {
+  if (o.becomePasswordFile) p.becomePassword = new Secret(readFileSync(resolve(io.cwd, o.becomePasswordFile), 'utf8').replace(/\r?\n$/, ''));
+  else if (o.askBecomePass) p.becomePassword = new Secret(await (io.prompt ?? readSecretFromTerminal)('BECOME password: '));
+  if (o.connectionPasswordFile) p.sshPassword = new Secret(readFileSync(resolve(io.cwd, o.connectionPasswordFile), 'utf8').replace(/\r?\n$/, ''));
+  else if (o.askPass) p.sshPassword = new Secret(await (io.prompt ?? readSecretFromTerminal)('SSH password: '));
+}
+
+async function runCommand(files: string[], o: RunOpts, io: CliIO): Promise<number> {
+  const p = await prepare(o, io);
+  const { inventory, limit, extraVars } = p;
+  const playbooks = files.map((f) => resolve(io.cwd, f));
+  for (const f of playbooks) {
+    if (!existsSync(f)) throw new UserError('E_FILE_NOT_FOUND', `the playbook: ${f} could not be found`, { hint: 'check the path to the playbook' });
+  }
+  const registry = await buildRegistry([...new Set(playbooks.map((f) => dirname(f)))], splitList(o.modulePath?.flatMap((m) => m.split(':'))), io.env);
+  const plays = loadPlaybooks(playbooks, { registry, extraVars });
+
+  const out = (s: string) => io.output.out(s);
+  if (o.syntaxCheck) {
+    out(`\nplaybook: ${files.join(', ')}\n`);
+    return EXIT.ok;
+  }
+  if (o.listHosts || o.listTasks || o.listTags) {
+    listing(plays, files, inventory, limit, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, out);
+    return EXIT.ok;
+  }
+  if (limit) {
+    const matched = inventory.select(limit);
+    if (matched.length === 0) throw new OptionsError(`Specified inventory, host pattern and/or --limit leaves us with no hosts to target.`, `check --limit ${limit.join(',')} against the inventory`);
+  }
+  await secrets(o, io, p);
+  const reporter: Reporter =
+    o.output === 'json'
+      ? new JsonReporter((l) => io.output.out(l))
+      : new DefaultReporter(o.verbose, io.output, {
+          spinner: io.output.isTTY && !io.env.CI ? (text) => ora({ text, stream: process.stderr, discardStdin: false }) : undefined,
+        });
+  for (const f of playbooks) reporter.playbookStart(f);
+  return execute(plays, o, io, p, registry, reporter);
+}
+
+async function adhocCommand(pattern: string, o: RunOpts & { moduleName: string; args?: string }, io: CliIO): Promise<number> {
+  const p = await prepare(o, io);
+  const registry = await buildRegistry([io.cwd], splitList(o.modulePath?.flatMap((m) => m.split(':'))), io.env);
+  if (!registry.has(o.moduleName)) {
+    const s = registry.suggest(o.moduleName);
+    throw new OptionsError(`module ${o.moduleName} not found`, s.length ? `did you mean ${s.join(' or ')}?` : 'tsplay doc --list shows every module');
+  }
+  const argsText = o.args ?? '';
+  const args: unknown = /^\s*{/.test(argsText) ? parseYaml(argsText, '<-a>') : argsText === '' ? null : argsText;
+  const play = loadPlayObject({ name: 'Ansible Ad-Hoc', hosts: pattern, gather_facts: false, tasks: [{ [o.moduleName]: args }] }, join(io.cwd, '<adhoc>'), { registry, extraVars: p.extraVars });
+  if (o.listHosts) {
+    const hosts = selectPlayHosts(p.inventory, play, p.limit);
+    io.output.out(`  hosts (${hosts.length}):\n${hosts.map((h) => `    ${h}\n`).join('')}`);
+    return EXIT.ok;
+  }
+  await secrets(o, io, p);
+  const reporter: Reporter = o.output === 'json' ? new JsonReporter((l) => io.output.out(l)) : new AdhocReporter(o.moduleName, o.verbose, io.output);
+  return execute([play], o, io, p, registry, reporter);
+}
+
+async function execute(plays: Play[], o: RunOpts, io: CliIO, p: Prepared, registry: ModuleRegistry, reporter: Reporter): Promise<number> {
+  const { inventory, limit, extraVars, forks, becomePassword, sshPassword } = p;
+  const verbosity = o.verbose;
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  if (!io.signal) process.once('SIGINT', onSigint);
+  io.signal?.addEventListener('abort', () => abort.abort());
+  try {
+    const summary = await runPlays({
+      plays,
+      inventory,
+      registry,
+      reporter,
+      pool: new ConnectionPool(
+        io.opener ??
+          defaultOpener({
+            env: io.env,
+            timeout: o.timeout !== undefined ? Number(o.timeout) : undefined,
+            privateKeyFile: o.privateKey,
+            password: sshPassword,
+            sshCommonArgs: o.sshCommonArgs,
+            sshExtraArgs: o.sshExtraArgs,
+          }),
+      ),
+      limit,
+      startAtTask: o.startAtTask,
+      signal: abort.signal,
+      settings: {
+        check: Boolean(o.check),
+        diff: Boolean(o.diff),
+        verbosity,
+        forks,
+        extraVars,
+        become: o.become ? true : truthyEnv(io.env.ANSIBLE_BECOME),
+        becomeUser: o.becomeUser ?? io.env.ANSIBLE_BECOME_USER,
+        becomePassword,
+        remoteUser: o.user ?? io.env.ANSIBLE_REMOTE_USER,
+        connection: o.connection,
+        tags: splitList(o.tags),
+        skipTags: splitList(o.skipTags),
+        verifyIdempotence: truthyEnv(io.env.TSPLAY_VERIFY_IDEMPOTENCE) ?? false,
+      },
+    });
+    if (summary.interrupted) return EXIT.interrupted;
+    if (summary.anyUnreachable) return EXIT.unreachable;
+    if (summary.anyFailed) return EXIT.failed;
+    return EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSigint);
+    reporter.close();
+  }
+}
+
+async function docCommand(name: string | undefined, o: { list?: boolean; modulePath?: string[] }, io: CliIO): Promise<number> {
+  const registry = await buildRegistry([join(io.cwd)], o.modulePath ?? [], io.env);
+  const out = (s: string) => io.output.out(s);
+  if (o.list || !name) {
+    for (const m of registry.modules()) out(`${m.def.name.padEnd(24)} ${m.def.description.split(/(?<=\.)\s/)[0]}\n`);
+    return EXIT.ok;
+  }
+  const m = registry.get(name);
+  if (!m) throw new OptionsError(`module ${name} not found`, 'tsplay doc --list shows every module');
+  out(`> ${m.def.name.toUpperCase()}${m.file ? `    (${m.file})` : ''}\n\n  ${m.def.description}\n\nOPTIONS (= is mandatory):\n`);
+  const schema = m.def.schema as { properties: Record<string, Record<string, unknown>>; required?: string[] };
+  for (const [k, p] of Object.entries(schema.properties).sort(([a], [b]) => a.localeCompare(b))) {
+    const req = schema.required?.includes(k) ? '=' : '-';
+    out(`\n${req} ${k}\n        ${String(p.description ?? '')}\n`);
+    if (p.aliases) out(`        aliases: [${(p.aliases as string[]).join(', ')}]\n`);
+    if (p.enum) out(`        choices: [${(p.enum as unknown[]).join(', ')}]\n`);
+    if (p.default !== undefined) out(`        default: ${JSON.stringify(p.default)}\n`);
+    if (p.type) out(`        type: ${Array.isArray(p.type) ? p.type.join('|') : String(p.type)}\n`);
+  }
+  if (m.def.examples) out(`\nEXAMPLES:\n\n${m.def.examples}\n`);
+  return EXIT.ok;
+}
+
+function printError(e: unknown, io: CliIO): number {
+  const err = (s: string) => io.output.err(s + '\n');
+  if (e instanceof OptionsError) {
+    err(`ERROR! ${e.format()}`);
+    return EXIT.options;
+  }
+  if (e instanceof UserError) {
+    err(`ERROR! ${e.format()}`);
+    return ['E_YAML', 'E_PLAYBOOK', 'E_INVENTORY', 'E_VARS', 'E_UNKNOWN_MODULE', 'E_MODULE_ARGS', 'E_TEMPLATE', 'E_UNDEFINED', 'E_FILE_NOT_FOUND'].includes(e.code) ? EXIT.parse : EXIT.error;
+  }
+  if (e instanceof ModuleCrash) {
+    err(`ERROR! ${e.message}\n${(e.cause as Error)?.stack ?? ''}`);
+    return EXIT.error;
+  }
+  err(`ERROR! internal error in tsplay: ${(e as Error)?.message ?? String(e)}\n${(e as Error)?.stack ?? ''}\nThis is a bug in tsplay; please report it with the command line and the stack above.`);
+  return EXIT.internal;
+}
+
+/** The options `run` and `adhoc` share, with Ansible's names and letters. */
+function addRunOptions(cmd: Command, playbook: boolean): Command {
+  cmd
+    .option('-i, --inventory <source>', 'inventory file, directory or comma list (repeatable)', collect)
+    .option('-l, --limit <pattern>', 'limit to hosts matching this pattern (or @file)', collect)
+    .option('-e, --extra-vars <vars>', 'key=value, inline YAML/JSON or @file (repeatable)', collect)
+    .option('-C, --check', 'predict changes without making them')
+    .option('-D, --diff', 'show the differences in changed files')
+    .option('-f, --forks <n>', 'hosts to run in parallel', '5')
+    .option('-u, --user <user>', 'connect as this user')
+    .option('-b, --become', 'run with sudo')
+    .option('--become-user <user>', 'user to become')
+    .addOption(new Option('--become-method <method>', 'how to become (sudo)'))
+    .option('-K, --ask-become-pass', 'ask for the sudo password')
+    .option('--become-password-file <file>', 'read the sudo password from a file')
+    .option('-c, --connection <type>', 'connection type: ssh or local')
+    .option('-M, --module-path <paths>', 'directories of custom modules (colon separated, repeatable)', collect)
+    .option('-T, --timeout <seconds>', 'connection timeout in seconds (default 10)')
+    .option('--private-key, --key-file <file>', 'SSH private key file')
+    .option('-k, --ask-pass', 'ask for the SSH password')
+    .option('--connection-password-file <file>', 'read the SSH password from a file')
+    .option('--ssh-common-args <args>', 'OpenSSH options for every host (e.g. "-J pi@gateway")')
+    .option('--ssh-extra-args <args>', 'more OpenSSH options')
+    .option('-v, --verbose', 'more output (-vvvv for the most)', (_v: string, prev: number) => prev + 1, 0)
+    .option('--list-hosts', 'list the hosts that would be targeted')
+    .option('--output <format>', 'default or json (NDJSON events)', 'default');
+  if (playbook) {
+    cmd
+      .option('-t, --tags <tags>', 'only run tasks with these tags', collect)
+      .option('--skip-tags <tags>', 'skip tasks with these tags', collect)
+      .option('--list-tasks', 'list the tasks each play would run')
+      .option('--list-tags', 'list the tags')
+      .option('--syntax-check', 'check the playbook and exit')
+      .option('--start-at-task <name>', 'start at the task with this name');
+  }
+  return cmd;
+}
+
+/** Run the CLI with these arguments; returns the exit code. */
+export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command('tsplay')
+    .description('Ansible-style, agentless playbooks in TypeScript: fast, with check mode you can trust')
+    .version(VERSION, '--version', 'print the version')
+    .configureOutput({ writeOut: (s) => io.output.out(s), writeErr: (s) => io.output.err(s) })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  const run = program
+    .command('run')
+    .description('run one or more playbooks (as ansible-playbook)')
+    .argument('<playbook...>', 'playbook files');
+  addRunOptions(run, true).action(async (files: string[], o: RunOpts) => {
+    code = await runCommand(files, o, io);
+  });
+
+  const adhoc = program
+    .command('adhoc')
+    .description('run one module on hosts (as the ansible command)')
+    .argument('<pattern>', 'host pattern')
+    .option('-m, --module-name <module>', 'module to run', 'command')
+    .option('-a, --args <args>', 'module arguments (k=v, free form, or inline YAML/JSON)');
+  addRunOptions(adhoc, false).action(async (pattern: string, o: RunOpts & { moduleName: string; args?: string }) => {
+    code = await adhocCommand(pattern, o, io);
+  });
+
+  program
+    .command('doc')
+    .description('show a module\'s documentation (as ansible-doc)')
+    .argument('[module]', 'module name')
+    .option('-l, --list', 'list all modules')
+    .option('-M, --module-path <paths>', 'directories of custom modules', collect)
+    .action(async (name: string | undefined, o: { list?: boolean; modulePath?: string[] }) => {
+      code = await docCommand(name, o, io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.options;
+    }
+    return printError(e, io);
+  }
+}
+
+const invokedDirectly = (() => {
+  try {
+    return process.argv[1] !== undefined && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
+  } catch {
+    return false;
+  }
+})();
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

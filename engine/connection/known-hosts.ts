@@ -1,0 +1,98 @@
+// known_hosts as OpenSSH reads it: plain and hashed (|1|salt|hash) host names, [host]:port,
+// patterns with * ? and !, @revoked, several key types per host.
+import { createHmac } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** One usable line of a known_hosts file. */
+export interface KnownHostEntry {
+  file: string;
+  line: number;
+  marker?: '@revoked' | '@cert-authority';
+  hosts: string;
+  keyType: string;
+  key: Buffer;
+}
+
+/** What the known_hosts files say about a host's key. */
+export type HostKeyVerdict =
+  | { kind: 'known'; entry: KnownHostEntry }
+  | { kind: 'unknown' }
+  | { kind: 'changed'; entry: KnownHostEntry }
+  | { kind: 'revoked'; entry: KnownHostEntry };
+
+export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
+  const out: KnownHostEntry[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const words = line.split(/\s+/);
+    let marker: KnownHostEntry['marker'];
+    if (words[0] === '@revoked' || words[0] === '@cert-authority') marker = words.shift() as KnownHostEntry['marker'];
+    const [hosts, keyType, b64] = words;
+    if (!hosts || !keyType || !b64) return;
+    out.push({ file, line: i + 1, marker, hosts, keyType, key: Buffer.from(b64, 'base64') });
+  });
+  return out;
+}
+
+/** The name OpenSSH looks up: `host`, or `[host]:port` when the port is not 22. */
+export function lookupName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+function globToRegExp(p: string): RegExp {
+  return new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+}
+
+/** Does the host field of a known_hosts line match this name? */
+export function hostFieldMatches(field: string, name: string): boolean {
+  if (field.startsWith('|1|')) {
+    const [, , salt, hash] = field.split('|');
+    if (!salt || !hash) return false;
+    const h = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+    return h === hash;
+  }
+  let matched = false;
+  for (const pat of field.split(',')) {
+    if (pat.startsWith('!')) {
+      if (globToRegExp(pat.slice(1)).test(name)) return false;
+    } else if (globToRegExp(pat).test(name)) matched = true;
+  }
+  return matched;
+}
+
+/** The key type name inside an SSH public key blob (first string of the wire format). */
+export function keyTypeOf(blob: Buffer): string {
+  if (blob.length < 4) return '';
+  const n = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + n).toString('latin1');
+}
+
+/** Check a presented host key against the entries for `name` (and the host's address). */
+export function verifyHostKey(entries: KnownHostEntry[], names: string[], key: Buffer): HostKeyVerdict {
+  const forHost = entries.filter((e) => e.marker !== '@cert-authority' && names.some((n) => hostFieldMatches(e.hosts, n)));
+  const revoked = entries.find((e) => e.marker === '@revoked' && e.key.equals(key));
+  if (revoked) return { kind: 'revoked', entry: revoked };
+  const exact = forHost.find((e) => !e.marker && e.key.equals(key));
+  if (exact) return { kind: 'known', entry: exact };
+  const type = keyTypeOf(key);
+  const sameType = forHost.find((e) => !e.marker && e.keyType === type);
+  if (sameType) return { kind: 'changed', entry: sameType };
+  return { kind: 'unknown' };
+}
+
+/** Key types recorded for a host, to prefer them in the key exchange (as OpenSSH does). */
+export function knownKeyTypes(entries: KnownHostEntry[], names: string[]): string[] {
+  return [...new Set(entries.filter((e) => !e.marker && names.some((n) => hostFieldMatches(e.hosts, n))).map((e) => e.keyType))];
+}
+
+export function readKnownHosts(files: string[]): KnownHostEntry[] {
+  return files.flatMap((f) => (existsSync(f) ? parseKnownHosts(readFileSync(f, 'utf8'), f) : []));
+}
+
+/** Record a new key (StrictHostKeyChecking=accept-new / no). */
+export function appendKnownHost(file: string, name: string, key: Buffer): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  appendFileSync(file, `${name} ${keyTypeOf(key)} ${key.toString('base64')}\n`, { mode: 0o600 });
+}

@@ -1,0 +1,60 @@
+// One connection per host for the whole run, opened when first needed and shared by every task.
+import { UnreachableError } from '../errors.js';
+import type { Connection } from '../module.js';
+import { LocalConnection } from './local.js';
+import { resolveEndpoint, SshConnection, SshTransport, type SshSettings } from './ssh.js';
+
+/** Opens a connection for a host from its variables (ansible_connection, ansible_host, ...). */
+export interface ConnectionOpener {
+  open(host: string, vars: Record<string, unknown>): Promise<Connection>;
+  /** Close what the opener shares between hosts (jump-host connections). */
+  closeAll?(): Promise<void>;
+}
+
+/** The default opener: `local` runs on the controller, `ssh` (the default) over ssh2. */
+export function defaultOpener(settings: SshSettings = { env: process.env }): ConnectionOpener {
+  const transport = new SshTransport(settings.env);
+  return {
+    async open(host, vars) {
+      const kind = String(vars.ansible_connection ?? 'ssh');
+      if (kind === 'local') return new LocalConnection(host);
+      if (kind === 'ssh' || kind === 'paramiko' || kind === 'smart') {
+        const endpoint = resolveEndpoint(host, vars, settings);
+        const conn = new SshConnection(host, endpoint, transport);
+        await transport.client(endpoint, host);
+        return conn;
+      }
+      throw new UnreachableError(`connection type '${kind}' is not supported (use ssh or local)`);
+    },
+    closeAll: () => transport.closeAll(),
+  };
+}
+
+/** Caches one connection per host; a failed open is remembered so a dead host is not retried per task. */
+export class ConnectionPool {
+  readonly #open = new Map<string, Promise<Connection>>();
+  constructor(readonly opener: ConnectionOpener = defaultOpener()) {}
+
+  get(host: string, vars: Record<string, unknown>): Promise<Connection> {
+    let c = this.#open.get(host);
+    if (!c) {
+      c = this.opener.open(host, vars);
+      this.#open.set(host, c);
+    }
+    return c;
+  }
+
+  /** Drop a host's connection so the next task reconnects (meta: reset_connection). */
+  async reset(host: string): Promise<void> {
+    const c = this.#open.get(host);
+    this.#open.delete(host);
+    if (c) await c.then((x) => x.close()).catch(() => undefined);
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.#open.values()];
+    this.#open.clear();
+    await Promise.all(all.map((c) => c.then((x) => x.close()).catch(() => undefined)));
+    await this.opener.closeAll?.();
+  }
+}

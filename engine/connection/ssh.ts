@@ -1,0 +1,404 @@
+// The SSH transport (npm ssh2): one connection per host for the whole run, commands as exec
+// channels (at most MAX_CHANNELS at once, below sshd's MaxSessions=10), jump hosts through one
+// shared connection to the gateway, known_hosts checked strictly by default.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pLimit, { type LimitFunction } from 'p-limit';
+import ssh2 from 'ssh2';
+import type { ClientChannel, ConnectConfig } from 'ssh2';
+import { UnreachableError } from '../errors.js';
+import type { Connection, ExecOptions, ExecResult } from '../module.js';
+import { Secret, sh, shellSplit, joinCommands, type ShellCommand } from '../sh.js';
+import { becomeCommand, drive } from './exec.js';
+import { appendKnownHost, knownKeyTypes, lookupName, readKnownHosts, verifyHostKey } from './known-hosts.js';
+import { sshConfigFor } from './ssh-config.js';
+
+const { Client, utils } = ssh2;
+
+/** Concurrent exec channels per connection (sshd's MaxSessions defaults to 10). */
+export const MAX_CHANNELS = 8;
+
+/** Where and how to reach one SSH endpoint. */
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  identityFiles: string[];
+  password?: Secret;
+  strict: 'yes' | 'no' | 'accept-new';
+  knownHostsFiles: string[];
+  timeoutMs: number;
+  retries: number;
+  /** Jump hosts, outermost first (ProxyJump / -J). */
+  jumps: SshEndpoint[];
+}
+
+function endpointKey(e: SshEndpoint): string {
+  return [...e.jumps.map((j) => `${j.user}@${j.host}:${j.port}`), `${e.user}@${e.host}:${e.port}`].join(' -> ');
+}
+
+/** Options found in ansible_ssh_common_args / ansible_ssh_extra_args (OpenSSH command-line syntax). */
+export interface SshArgs {
+  jump?: string;
+  port?: number;
+  user?: string;
+  identityFiles: string[];
+  strict?: string;
+  knownHostsFiles: string[];
+  configFile?: string;
+  connectTimeout?: number;
+}
+
+/** Read the OpenSSH options tsplay understands from an ssh argument string. */
+export function parseSshArgs(text: string): SshArgs {
+  const out: SshArgs = { identityFiles: [], knownHostsFiles: [] };
+  const words = shellSplit(text);
+  const option = (kv: string) => {
+    const m = /^([A-Za-z]+)\s*[= ]\s*(.*)$/.exec(kv.trim());
+    if (!m) return;
+    const [, key, value] = m as unknown as [string, string, string];
+    switch (key.toLowerCase()) {
+      case 'proxyjump':
+        out.jump = value;
+        break;
+      case 'proxycommand': {
+        // `ssh -W %h:%p [-q] [opts] user@gateway`, the older guides' way to say ProxyJump
+        const w = shellSplit(value);
+        if (w[0]?.endsWith('ssh') && w.includes('-W')) {
+          const target = [...w].reverse().find((x) => !x.startsWith('-') && !x.includes('%'));
+          const p = w.indexOf('-p');
+          if (target) out.jump = p >= 0 && w[p + 1] ? `${target}:${w[p + 1]}` : target;
+        }
+        break;
+      }
+      case 'port':
+        out.port = Number(value);
+        break;
+      case 'user':
+        out.user = value;
+        break;
+      case 'identityfile':
+        out.identityFiles.push(value);
+        break;
+      case 'stricthostkeychecking':
+        out.strict = value;
+        break;
+      case 'userknownhostsfile':
+        out.knownHostsFiles.push(...value.split(/\s+/));
+        break;
+      case 'connecttimeout':
+        out.connectTimeout = Number(value);
+        break;
+    }
+  };
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const next = () => words[++i] ?? '';
+    if (w === '-o') option(next());
+    else if (w.startsWith('-o')) option(w.slice(2));
+    else if (w === '-J') out.jump = next();
+    else if (w === '-p') out.port = Number(next());
+    else if (w === '-l') out.user = next();
+    else if (w === '-i') out.identityFiles.push(next());
+    else if (w === '-F') out.configFile = next();
+  }
+  return out;
+}
+
+function expandHome(p: string): string {
+  return p.startsWith('~/') ? join(homedir(), p.slice(2)) : p;
+}
+
+function strictness(v: unknown): SshEndpoint['strict'] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const s = String(v).toLowerCase();
+  if (s === 'accept-new') return 'accept-new';
+  if (['no', 'off', 'false', '0'].includes(s)) return 'no';
+  return 'yes';
+}
+
+/** Settings from the run (command line and environment) that shape SSH endpoints. */
+export interface SshSettings {
+  env: NodeJS.ProcessEnv;
+  /** -T / --timeout in seconds. */
+  timeout?: number;
+  privateKeyFile?: string;
+  password?: Secret;
+  sshCommonArgs?: string;
+  sshExtraArgs?: string;
+  configFile?: string;
+}
+
+/** Build the endpoint for a host from its variables, ssh args and ~/.ssh/config. */
+export function resolveEndpoint(hostName: string, vars: Record<string, unknown>, settings: SshSettings): SshEndpoint {
+  const args = parseSshArgs([vars.ansible_ssh_common_args ?? settings.sshCommonArgs ?? '', vars.ansible_ssh_extra_args ?? settings.sshExtraArgs ?? ''].join(' '));
+  const configFile = args.configFile ?? settings.configFile;
+  const addr = String(vars.ansible_host ?? vars.ansible_ssh_host ?? hostName);
+  const cfg = sshConfigFor(addr, configFile ?? join(homedir(), '.ssh', 'config'));
+  const env = settings.env;
+  const hkcEnv = env.ANSIBLE_HOST_KEY_CHECKING;
+  const strict =
+    strictness(args.strict) ??
+    (vars.ansible_host_key_checking !== undefined ? (String(vars.ansible_host_key_checking).toLowerCase().match(/^(false|no|0|off)$/) ? 'no' : 'yes') : undefined) ??
+    (hkcEnv !== undefined ? (/^(false|no|0|off)$/i.test(hkcEnv) ? 'no' : 'yes') : undefined) ??
+    strictness(cfg.StrictHostKeyChecking) ??
+    'yes';
+  const timeoutS = Number(vars.ansible_ssh_timeout ?? vars.ansible_timeout ?? args.connectTimeout ?? settings.timeout ?? cfg.ConnectTimeout ?? 10);
+  const keyVar = vars.ansible_ssh_private_key_file ?? vars.ansible_private_key_file ?? settings.privateKeyFile;
+  const identityFiles = [
+    ...(keyVar ? [String(keyVar)] : []),
+    ...args.identityFiles,
+    ...cfg.IdentityFile,
+  ].map(expandHome);
+  const knownHostsFiles = [
+    ...args.knownHostsFiles,
+    ...cfg.UserKnownHostsFile,
+  ].map(expandHome);
+  if (knownHostsFiles.length === 0) knownHostsFiles.push(join(homedir(), '.ssh', 'known_hosts'), join(homedir(), '.ssh', 'known_hosts2'));
+  const passwordVar = vars.ansible_password ?? vars.ansible_ssh_pass ?? vars.ansible_ssh_password;
+  const base: Omit<SshEndpoint, 'host' | 'port' | 'user' | 'jumps'> = {
+    identityFiles,
+    password: passwordVar instanceof Secret ? passwordVar : passwordVar !== undefined ? new Secret(String(passwordVar)) : settings.password,
+    strict,
+    knownHostsFiles,
+    timeoutMs: timeoutS * 1000,
+    retries: Number(vars.ansible_ssh_retries ?? 0),
+  };
+  const user = String(vars.ansible_user ?? vars.ansible_ssh_user ?? args.user ?? cfg.User ?? env.USER ?? 'root');
+  const jumpSpec = args.jump ?? cfg.ProxyJump;
+  const jumps = jumpSpec && jumpSpec.toLowerCase() !== 'none' ? parseJumps(jumpSpec, base, configFile) : [];
+  return {
+    ...base,
+    host: cfg.HostName ?? addr,
+    port: Number(vars.ansible_port ?? vars.ansible_ssh_port ?? args.port ?? cfg.Port ?? 22),
+    user,
+    jumps,
+  };
+}
+
+// `-J user@gw:2222,user2@gw2`: each hop's own ~/.ssh/config applies; keys fall back to the target's.
+function parseJumps(spec: string, base: Omit<SshEndpoint, 'host' | 'port' | 'user' | 'jumps'>, configFile: string | undefined): SshEndpoint[] {
+  return spec.split(',').map((hop) => {
+    const m = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
+    if (!m) throw new UnreachableError(`cannot understand jump host '${hop}'`);
+    const name = m[2]!.replace(/^\[|\]$/g, '');
+    const cfg = sshConfigFor(name, configFile ?? join(homedir(), '.ssh', 'config'));
+    return {
+      ...base,
+      identityFiles: [...cfg.IdentityFile.map(expandHome), ...base.identityFiles],
+      host: cfg.HostName ?? name,
+      port: Number(m[3] ?? cfg.Port ?? 22),
+      user: m[1] ?? cfg.User ?? process.env.USER ?? 'root',
+      jumps: [],
+    };
+  });
+}
+
+const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+function authMethods(e: SshEndpoint, env: NodeJS.ProcessEnv): ConnectConfig['authHandler'] {
+  const methods: unknown[] = [];
+  if (env.SSH_AUTH_SOCK) methods.push({ type: 'agent', username: e.user, agent: env.SSH_AUTH_SOCK });
+  const files = [...e.identityFiles, ...DEFAULT_KEYS.map((k) => join(homedir(), '.ssh', k))];
+  for (const f of [...new Set(files.map((x) => resolve(x)))]) {
+    if (!existsSync(f)) continue;
+    const key = readFileSync(f);
+    const parsed = utils.parseKey(key);
+    if (parsed instanceof Error) continue; // encrypted keys need a passphrase: the agent is the way
+    methods.push({ type: 'publickey', username: e.user, key });
+  }
+  if (e.password) methods.push({ type: 'password', username: e.user, password: e.password.reveal() });
+  if (methods.length === 0) methods.push({ type: 'none', username: e.user });
+  return methods as ConnectConfig['authHandler'];
+}
+
+const KEY_ALGOS: Record<string, string[]> = {
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+/** Opens ssh2 clients, sharing one per endpoint (so nodes behind a gateway share its connection). */
+export class SshTransport {
+  readonly #clients = new Map<string, Promise<InstanceType<typeof Client>>>();
+  constructor(readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  client(e: SshEndpoint, name: string): Promise<InstanceType<typeof Client>> {
+    const key = endpointKey(e);
+    let c = this.#clients.get(key);
+    if (!c) {
+      c = this.#connectWithRetries(e, name);
+      this.#clients.set(key, c);
+      c.catch(() => this.#clients.delete(key));
+    }
+    return c;
+  }
+
+  forget(e: SshEndpoint): void {
+    this.#clients.delete(endpointKey(e));
+  }
+
+  async #connectWithRetries(e: SshEndpoint, name: string): Promise<InstanceType<typeof Client>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#connect(e, name);
+      } catch (err) {
+        const retryable = err instanceof UnreachableError && !/host key|Permission denied|authentication/i.test(err.message);
+        if (!retryable || attempt >= e.retries) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 5000)));
+      }
+    }
+  }
+
+  async #connect(e: SshEndpoint, name: string): Promise<InstanceType<typeof Client>> {
+    let sock: ClientChannel | undefined;
+    if (e.jumps.length) {
+      const hops = e.jumps;
+      const last = hops[hops.length - 1]!;
+      const via: SshEndpoint = { ...last, jumps: hops.slice(0, -1) };
+      const gw = await this.client(via, via.host);
+      sock = await new Promise<ClientChannel>((res, rej) =>
+        gw.forwardOut('127.0.0.1', 0, e.host, e.port, (err, stream) => (err ? rej(new UnreachableError(`jump host ${via.host} could not open a channel to ${e.host}:${e.port}: ${err.message}`)) : res(stream))),
+      );
+    }
+    const entries = readKnownHosts(e.knownHostsFiles);
+    const names = [lookupName(e.host, e.port)];
+    const types = knownKeyTypes(entries, names).flatMap((t) => KEY_ALGOS[t] ?? [t]);
+    let keyProblem: string | undefined;
+    const client = new Client();
+    return new Promise((res, rej) => {
+      let settled = false;
+      const fail = (msg: string, cause?: unknown) => {
+        if (settled) return;
+        settled = true;
+        client.end();
+        rej(new UnreachableError(msg, { cause }));
+      };
+      client.on('ready', () => {
+        settled = true;
+        res(client);
+      });
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
+        if (keyProblem) return fail(keyProblem);
+        const where = `${e.user}@${e.host} port ${e.port}${e.jumps.length ? ` (via ${e.jumps.map((j) => j.host).join(', ')})` : ''}`;
+        if (err.level === 'client-authentication') return fail(`Failed to connect to the host via ssh: ${where}: Permission denied (no accepted key, agent identity or password)`, err);
+        if (err.level === 'client-timeout') return fail(`Failed to connect to the host via ssh: ${where}: Connection timed out`, err);
+        if (err.code === 'ECONNREFUSED') return fail(`Failed to connect to the host via ssh: connect to host ${e.host} port ${e.port}: Connection refused`, err);
+        if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return fail(`Failed to connect to the host via ssh: connect to host ${e.host} port ${e.port}: No route to host`, err);
+        if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return fail(`Failed to connect to the host via ssh: Could not resolve hostname ${e.host}`, err);
+        fail(`Failed to connect to the host via ssh: ${where}: ${err.message}`, err);
+      });
+      client.on('close', () => fail(keyProblem ?? `Failed to connect to the host via ssh: ${e.host} closed the connection`));
+      const config: ConnectConfig = {
+        host: sock ? undefined : e.host,
+        port: sock ? undefined : e.port,
+        sock,
+        username: e.user,
+        readyTimeout: e.timeoutMs,
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 3,
+        authHandler: authMethods(e, this.env),
+        hostVerifier: (key: Buffer) => {
+          const v = verifyHostKey(entries, names, key);
+          if (v.kind === 'known') return true;
+          if (v.kind === 'revoked') {
+            keyProblem = `host key for ${names[0]} is marked as revoked in ${v.entry.file}:${v.entry.line}`;
+            return false;
+          }
+          if (v.kind === 'changed') {
+            keyProblem = `REMOTE HOST IDENTIFICATION HAS CHANGED for ${names[0]} (${name}): the key offered differs from ${v.entry.file}:${v.entry.line}. If the host was re-installed, remove the old key with: ssh-keygen -R '${names[0]}'`;
+            return false;
+          }
+          if (e.strict === 'yes') {
+            keyProblem = `host key for ${names[0]} (${name}) is not in ${e.knownHostsFiles.join(' or ')} and host key checking is strict; add it (ssh-keyscan -p ${e.port} ${e.host} >> ~/.ssh/known_hosts) or set ANSIBLE_HOST_KEY_CHECKING=False / StrictHostKeyChecking=accept-new`;
+            return false;
+          }
+          if (e.strict === 'accept-new') appendKnownHost(e.knownHostsFiles[0]!, names[0]!, key);
+          return true;
+        },
+      };
+      if (types.length) config.algorithms = { serverHostKey: { remove: types, prepend: types } as never };
+      client.connect(config);
+    });
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.#clients.values()];
+    this.#clients.clear();
+    await Promise.all(all.map((c) => c.then((x) => x.end()).catch(() => undefined)));
+  }
+}
+
+/** A host reached over SSH. */
+export class SshConnection implements Connection {
+  readonly #limit: LimitFunction = pLimit(MAX_CHANNELS);
+  /** Channels opened over the connection's life (for measurements). */
+  channelsOpened = 0;
+  /** Channel opens the server refused and that were retried. */
+  channelRetries = 0;
+
+  constructor(
+    readonly host: string,
+    readonly endpoint: SshEndpoint,
+    readonly transport: SshTransport,
+  ) {}
+
+  /** Most channels ever open at once on this connection (bounded by MAX_CHANNELS). */
+  maxInFlight = 0;
+  #inFlight = 0;
+
+  exec(command: ShellCommand, opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.#limit(async () => {
+      this.maxInFlight = Math.max(this.maxInFlight, ++this.#inFlight);
+      try {
+        return await this.#exec(command, opts);
+      } finally {
+        this.#inFlight--;
+      }
+    });
+  }
+
+  async #exec(command: ShellCommand, opts: ExecOptions): Promise<ExecResult> {
+    const client = await this.transport.client(this.endpoint, this.host);
+    const withEnv = opts.env && Object.keys(opts.env).length
+      ? joinCommands([...Object.entries(opts.env).map(([k, v]) => sh`export ${`${k}=${v}`};`), command], ' ')
+      : command;
+    const wrap = becomeCommand(withEnv, opts);
+    const channel = await this.#openChannel(client, wrap.cmd.text);
+    this.channelsOpened++;
+    let closed = false;
+    const exited = new Promise<number | null>((res, rej) => {
+      const onGone = () => {
+        if (!closed) rej(new UnreachableError(`connection to ${this.host} was lost while a command was running`));
+      };
+      client.once('close', onGone);
+      channel.on('close', (code: number | null) => {
+        closed = true;
+        client.off('close', onGone);
+        res(typeof code === 'number' ? code : null);
+      });
+    });
+    return drive({ stdin: channel, stdout: channel, stderr: channel.stderr, kill: () => channel.close(), exited }, opts, wrap);
+  }
+
+  // sshd may still count a just-closed session against MaxSessions: retry a refused open briefly.
+  async #openChannel(client: InstanceType<typeof Client>, text: string): Promise<ClientChannel> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await new Promise<ClientChannel>((res, rej) => {
+          client.exec(text, (err, stream) => (err ? rej(err) : res(stream)));
+        });
+      } catch (err) {
+        const refused = (err as { reason?: number }).reason !== undefined;
+        if (!refused || attempt >= 20) {
+          throw new UnreachableError(`ssh channel to ${this.host} failed: ${(err as Error).message}`, { cause: err });
+        }
+        this.channelRetries++;
+        await new Promise((r) => setTimeout(r, 10 * (attempt + 1)));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    /* connections are shared and closed by the transport at the end of the run */
+  }
+}

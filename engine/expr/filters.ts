@@ -1,0 +1,922 @@
+// Jinja2's builtin filters and Ansible's filter plugins, with their Python semantics and argument
+// names (positional or keyword: sort(attribute='name', reverse=true)).
+import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
+import { posix } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import {
+  binop,
+  center,
+  contains,
+  getitem,
+  hasOwn,
+  isMapping,
+  iterate,
+  plain,
+  pyCmp,
+  pyEq,
+  pyFormat,
+  pyRepr,
+  pySplit,
+  pyStr,
+  pyStrip,
+  splitLines,
+  title,
+  truthy,
+  tuple,
+  typeError,
+  typeName,
+  type Dict,
+} from './python.js';
+import { pyEscape, pyRegex, pySub } from './regex.js';
+import { TESTS } from './tests.js';
+import { dumpYaml, parseYaml, parseYamlAll } from './yaml-dump.js';
+import { Undefined, isUndefined } from './undefined.js';
+
+/** A filter: receives the piped value, positional arguments and keyword arguments. */
+export interface FilterSpec {
+  fn(value: unknown, args: unknown[], kw: Dict): unknown;
+  /** The filter accepts an undefined value (default, mandatory). */
+  undefinedOk?: boolean;
+}
+
+/** Every filter, by name (without the ansible.builtin. prefix). */
+export const FILTERS: Record<string, FilterSpec> = Object.create(null);
+
+/** A filter or test name without its `ansible.builtin.` / `ansible.legacy.` prefix. */
+export function canonicalName(name: string): string {
+  return name.replace(/^ansible\.(builtin|legacy)\./, '');
+}
+
+const REQUIRED = Symbol('required');
+type Params = [name: string, dflt: unknown][];
+
+// Positional and keyword arguments matched to a Python signature.
+function bind(name: string, params: Params, args: unknown[], kw: Dict): unknown[] {
+  if (args.length > params.length) {
+    throw typeError(`${name}() takes at most ${params.length} argument(s) (${args.length} given)`);
+  }
+  for (const k of Object.keys(kw)) {
+    if (!params.some(([p]) => p === k)) throw typeError(`${name}() got an unexpected keyword argument '${k}'`);
+  }
+  return params.map(([p, d], i) => {
+    const v = i < args.length ? args[i] : hasOwn(kw, p) ? kw[p] : d;
+    if (v === REQUIRED) throw typeError(`${name}() missing required argument '${p}'`);
+    return v;
+  });
+}
+
+// Registers a filter with a Python signature; `fn` gets the value and the bound arguments.
+function def(names: string | string[], params: Params, fn: (value: any, ...args: any[]) => unknown, undefinedOk = false): void {
+  const list = Array.isArray(names) ? names : [names];
+  for (const name of list) {
+    FILTERS[name] = { fn: (value, args, kw) => fn(value, ...bind(name, params, args, kw)), undefinedOk };
+  }
+}
+
+// Registers a filter that takes any number of positional arguments plus keyword arguments.
+function defRaw(name: string, fn: (value: any, args: unknown[], kw: Dict) => unknown): void {
+  FILTERS[name] = { fn };
+}
+
+// Apply filter `name` as an expression would (used by map).
+function applyFilter(name: string, value: unknown, args: unknown[], kw: Dict = {}): unknown {
+  const spec = FILTERS[canonicalName(name)];
+  if (!spec) throw typeError(`no filter named '${name}'`);
+  if (!spec.undefinedOk && isUndefined(value)) value.fail();
+  return spec.fn(value, args, kw);
+}
+
+// Apply test `name` as an expression would (used by select/reject).
+function applyTest(name: string, value: unknown, args: unknown[], kw: Dict = {}): boolean {
+  const spec = TESTS[canonicalName(name)];
+  if (!spec) throw typeError(`no test named '${name}'`);
+  if (!spec.undefinedOk && isUndefined(value)) value.fail();
+  return spec.fn(value, args, kw);
+}
+
+function str(v: unknown): string {
+  return pyStr(v);
+}
+
+function int(v: unknown, name = 'value'): number {
+  const n = Number(plain(v));
+  if (!Number.isFinite(n)) throw typeError(`${name} must be a number, got ${pyRepr(v)}`);
+  return Math.trunc(n);
+}
+
+function seq(v: unknown): unknown[] {
+  return [...iterate(v)];
+}
+
+function mapping(v: unknown, filter: string): Dict {
+  if (!isMapping(v)) throw typeError(`${filter} requires a dictionary, got ${typeName(v)} instead.`);
+  return v;
+}
+
+// Jinja2's make_attrgetter: "a.b.0" walks items; missing parts give an Undefined (or `dflt`).
+function attrGetter(attribute: unknown, dflt: unknown = undefined): (item: unknown) => unknown {
+  const parts = typeof attribute === 'number' ? [attribute] : str(attribute).split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  return (item) => {
+    let v = item;
+    for (const p of parts) v = getitem(v, p);
+    return isUndefined(v) && dflt !== undefined ? dflt : v;
+  };
+}
+
+function sortValue(v: unknown, caseSensitive: boolean): unknown {
+  v = plain(v);
+  return !caseSensitive && typeof v === 'string' ? v.toLowerCase() : v;
+}
+
+function uniqueList(items: unknown[], key: (x: unknown) => unknown = (x) => x): unknown[] {
+  const out: unknown[] = [];
+  const seen: unknown[] = [];
+  for (const item of items) {
+    const k = key(item);
+    if (!seen.some((s) => pyEq(s, k))) {
+      seen.push(k);
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+// ---- defaults and checks -------------------------------------------------------------------
+
+def(['default', 'd'], [['default_value', ''], ['boolean', false]], (v, dflt, boolean) =>
+  isUndefined(v) || (truthy(boolean) && !truthy(v)) ? dflt : v,
+true);
+
+def('mandatory', [['msg', null]], (v, msg) => {
+  if (isUndefined(v)) {
+    throw new UserError('E_UNDEFINED', msg !== null ? str(msg) : `Mandatory variable '${v.name ?? 'unknown'}' not defined.`, {
+      hint: v.message,
+    });
+  }
+  return v;
+}, true);
+
+def('ternary', [['true_val', REQUIRED], ['false_val', REQUIRED], ['none_val', null]], (v, t, f, n) =>
+  (v === null || v === undefined) && n !== null ? n : truthy(v) ? t : f,
+);
+
+def('type_debug', [], (v) => typeName(v));
+
+// ---- type conversions ----------------------------------------------------------------------
+
+/** Ansible's bool filter: yes/on/1/true (any case) and 1 are true, everything else false. */
+export function toBool(v: unknown): boolean {
+  v = plain(v);
+  if (typeof v === 'boolean') return v;
+  if (v === null || v === undefined) return false;
+  if (typeof v === 'string') v = v.toLowerCase();
+  return v === 'yes' || v === 'on' || v === '1' || v === 'true' || v === 1;
+}
+
+def('bool', [], toBool);
+
+function parsePyInt(s: string, base: number): number | undefined {
+  let t = s.trim().replace(/(\d)_(?=\d)/g, '$1');
+  let sign = 1;
+  if (/^[-+]/.test(t)) {
+    if (t[0] === '-') sign = -1;
+    t = t.slice(1);
+  }
+  const prefixed = /^0([xob])/i.exec(t);
+  if (prefixed) {
+    const b = { x: 16, o: 8, b: 2 }[prefixed[1]!.toLowerCase() as 'x' | 'o' | 'b'];
+    if (base === 0 || base === b) {
+      base = b;
+      t = t.slice(2);
+    }
+  }
+  if (base === 0) base = 10;
+  const digits = '0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, base);
+  if (!t || ![...t.toLowerCase()].every((c) => digits.includes(c))) return undefined;
+  return sign * parseInt(t, base);
+}
+
+function parsePyFloat(s: string): number | undefined {
+  const t = s.trim().replace(/(\d)_(?=\d)/g, '$1').toLowerCase();
+  if (/^[-+]?(inf|infinity)$/.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
+  if (/^[-+]?nan$/.test(t)) return NaN;
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/.test(t)) return undefined;
+  return Number(t);
+}
+
+def('int', [['default', 0], ['base', 10]], (v, dflt, base) => {
+  v = plain(v);
+  if (typeof v === 'boolean') return Number(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : dflt;
+  if (typeof v === 'string') {
+    const n = parsePyInt(v, int(base, 'base'));
+    if (n !== undefined) return n;
+    const f = parsePyFloat(v);
+    return f !== undefined && Number.isFinite(f) ? Math.trunc(f) : dflt;
+  }
+  return dflt;
+});
+
+def('float', [['default', 0.0]], (v, dflt) => {
+  v = plain(v);
+  if (typeof v === 'boolean') return Number(v);
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return parsePyFloat(v) ?? dflt;
+  return dflt;
+});
+
+def('string', [], (v) => str(v));
+def('list', [], (v) => seq(v));
+def('abs', [], (v) => Math.abs(Number(plain(v))));
+
+def('round', [['precision', 0], ['method', 'common']], (v, precision, method) => {
+  const n = Number(plain(v));
+  const m = 10 ** int(precision, 'precision');
+  if (method === 'ceil') return Math.ceil(n * m) / m;
+  if (method === 'floor') return Math.floor(n * m) / m;
+  if (method !== 'common') throw typeError('method must be common, ceil or floor');
+  const x = n * m;
+  let r = Math.round(x);
+  if (Math.abs(x % 1) === 0.5) r = 2 * Math.round(x / 2);
+  return r / m;
+});
+
+def('dict', [], (v) => {
+  if (isMapping(v)) return { ...v };
+  const out: Dict = {};
+  for (const pair of iterate(v)) {
+    const [k, val] = iterate(pair);
+    out[str(k)] = val;
+  }
+  return out;
+});
+
+// ---- strings -------------------------------------------------------------------------------
+
+def('lower', [], (v) => str(v).toLowerCase());
+def('upper', [], (v) => str(v).toUpperCase());
+def('capitalize', [], (v) => {
+  const s = str(v);
+  return s ? s[0]!.toUpperCase() + s.slice(1).toLowerCase() : s;
+});
+def('title', [], (v) => title(str(v)));
+def('trim', [['chars', null]], (v, chars) => pyStrip(str(v), chars));
+def('replace', [['old', REQUIRED], ['new', REQUIRED], ['count', null]], (v, from, to, count) => {
+  const s = str(v);
+  const parts = s.split(str(from));
+  if (count === null) return parts.join(str(to));
+  const n = int(count, 'count');
+  return parts.slice(0, n + 1).join(str(to)) + (parts.length > n + 1 ? str(from) + parts.slice(n + 1).join(str(from)) : '');
+});
+def('split', [['sep', null], ['maxsplit', -1]], (v, sep, maxsplit) => pySplit(str(v), sep, int(maxsplit, 'maxsplit')));
+def('center', [['width', 80]], (v, width) => center(str(v), int(width, 'width')));
+def('wordcount', [], (v) => (str(v).match(/[\p{L}\p{N}_]+/gu) ?? []).length);
+FILTERS.format = { fn: (v, args, kw) => (Object.keys(kw).length ? pyFormat(str(v), kw) : pyFormat(str(v), tuple(args))) };
+def(['safe', 'forceescape'], [], (v) => str(v));
+def(['escape', 'e'], [], (v) =>
+  str(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!),
+);
+def('pprint', [], (v) => pyRepr(v));
+
+def('truncate', [['length', 255], ['killwords', false], ['end', '...'], ['leeway', 5]], (v, length, killwords, end, leeway) => {
+  const s = str(v);
+  const n = int(length, 'length');
+  if (s.length <= n + int(leeway, 'leeway')) return s;
+  if (truthy(killwords)) return s.slice(0, n - str(end).length) + str(end);
+  const cut = s.slice(0, n - str(end).length);
+  const i = cut.lastIndexOf(' ');
+  return (i > 0 ? cut.slice(0, i) : cut) + str(end);
+});
+
+def('indent', [['width', 4], ['first', false], ['blank', false]], (v, width, first, blank) => {
+  const ind = typeof width === 'string' ? width : ' '.repeat(int(width, 'width'));
+  const s = `${str(v)}\n`;
+  let rv: string;
+  if (truthy(blank)) {
+    rv = splitLines(s).join(`\n${ind}`);
+  } else {
+    const lines = splitLines(s);
+    rv = lines.shift() ?? '';
+    if (lines.length) rv += `\n${lines.map((l) => (l ? ind + l : l)).join('\n')}`;
+  }
+  return truthy(first) ? ind + rv : rv;
+});
+
+const COMMENT_STYLES: Record<string, Dict> = {
+  plain: { decoration: '# ' },
+  erlang: { decoration: '% ' },
+  c: { decoration: '// ' },
+  cblock: { beginning: '/*', decoration: ' * ', end: ' */' },
+  xml: { beginning: '<!--', decoration: ' - ', end: '-->' },
+};
+
+// Ansible's comment filter, line for line.
+defRaw('comment', (v, args, kw) => {
+  const style = str(args[0] ?? kw.style ?? 'plain');
+  const styleParams = COMMENT_STYLES[style];
+  if (!styleParams) throw typeError(`unknown comment style '${style}'; use one of ${Object.keys(COMMENT_STYLES).join(', ')}`);
+  const { style: _, ...opts } = kw;
+  const prepostfix = str(hasOwn(opts, 'decoration') ? opts.decoration : styleParams.decoration);
+  const p: Dict = {
+    newline: '\n',
+    beginning: '',
+    prefix: prepostfix.trimEnd(),
+    prefix_count: 1,
+    decoration: '',
+    postfix: prepostfix.trimEnd(),
+    postfix_count: 1,
+    end: '',
+    ...styleParams,
+    ...opts,
+  };
+  const nl = str(p.newline);
+  const deco = str(p.decoration);
+  const text = str(v);
+  const beginning = p.beginning ? `${str(p.beginning)}${nl}` : '';
+  let prefix = '';
+  if (p.prefix) prefix = (p.prefix !== nl ? `${str(p.prefix)}${nl}` : nl).repeat(int(p.prefix_count));
+  const body = `${deco}${text.split(nl).join(`${nl}${deco}`)}`.split(`${deco}${nl}`).join(`${deco.trimEnd()}${nl}`);
+  const postfix = ['', ...Array.from({ length: int(p.postfix_count) }, () => str(p.postfix))].join(nl);
+  const end = p.end ? `${nl}${str(p.end)}` : '';
+  return beginning + prefix + body + postfix + end;
+});
+
+// Python shlex.quote.
+function shellQuote(s: string): string {
+  if (s === '') return "''";
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'"'"'`)}'`;
+}
+
+def('quote', [], (v) => shellQuote(str(v)));
+
+// ---- regular expressions -------------------------------------------------------------------
+
+def(
+  'regex_replace',
+  [['pattern', ''], ['replacement', ''], ['ignorecase', false], ['multiline', false], ['count', 0], ['mandatory_count', 0]],
+  (v, pattern, replacement, ignorecase, multiline, count, mandatoryCount) => {
+    const re = pyRegex(str(pattern), { ignorecase: truthy(ignorecase), multiline: truthy(multiline) });
+    const s = str(v);
+    const need = int(mandatoryCount, 'mandatory_count');
+    if (need) {
+      const found = (s.match(new RegExp(re.source, `${re.flags}g`)) ?? []).length;
+      if (found !== need) throw typeError(`'${str(pattern)}' should match ${need} times, but matches ${found} times`);
+    }
+    return pySub(re, str(replacement), s, int(count, 'count'));
+  },
+);
+
+defRaw('regex_search', (v, args, kw) => {
+  const [pattern, ...groupArgs] = args;
+  if (pattern === undefined) throw typeError("regex_search() missing required argument 'regex'");
+  const groups = groupArgs.map((a) => {
+    const g = /^\\g<(\S+)>$/.exec(str(a)) ?? /^\\(\d+)$/.exec(str(a));
+    if (!g) throw typeError(`regex_search: unknown argument ${pyRepr(a)}; use '\\1' or '\\g<name>'`);
+    return g[1]!;
+  });
+  const re = pyRegex(str(pattern), { ignorecase: truthy(kw.ignorecase ?? false), multiline: truthy(kw.multiline ?? false) });
+  const m = re.exec(str(v));
+  if (!m) return null;
+  if (!groups.length) return m[0];
+  return groups.map((g) => (/^\d+$/.test(g) ? m[Number(g)] : m.groups?.[g]) ?? null);
+});
+
+def('regex_findall', [['regex', REQUIRED], ['multiline', false], ['ignorecase', false]], (v, pattern, multiline, ignorecase) => {
+  const re = pyRegex(str(pattern), { ignorecase: truthy(ignorecase), multiline: truthy(multiline), global: true });
+  return [...str(v).matchAll(re)].map((m) => {
+    if (m.length === 1) return m[0];
+    if (m.length === 2) return m[1] ?? '';
+    return tuple(m.slice(1).map((g) => g ?? ''));
+  });
+});
+
+def('regex_escape', [['re_type', 'python']], (v, reType) => {
+  if (reType === 'posix_basic') return str(v).replace(/[.^$*[\]\\]/g, (c) => `\\${c}`);
+  if (reType !== 'python') throw typeError(`regex_escape: unsupported re_type '${str(reType)}'`);
+  return pyEscape(str(v));
+});
+
+// ---- lists ---------------------------------------------------------------------------------
+
+def(['length', 'count'], [], (v) => {
+  v = plain(v);
+  if (typeof v === 'string' || Array.isArray(v)) return v.length;
+  if (isMapping(v)) return Object.keys(v).length;
+  throw typeError(`object of type '${typeName(v)}' has no len()`);
+});
+
+def('first', [], (v) => {
+  const items = iterate(v);
+  return items.length ? items[0] : new Undefined('No first item, sequence was empty.');
+});
+def('last', [], (v) => {
+  const items = iterate(v);
+  return items.length ? items[items.length - 1] : new Undefined('No last item, sequence was empty.');
+});
+
+function extreme(which: 'min' | 'max') {
+  return (v: unknown, caseSensitive: unknown, attribute: unknown): unknown => {
+    const items = seq(v);
+    if (!items.length) return new Undefined(`No aggregated item, sequence was empty.`);
+    const key = attribute !== null ? attrGetter(attribute) : (x: unknown) => x;
+    let best = items[0];
+    for (const item of items.slice(1)) {
+      const c = pyCmp(sortValue(key(item), truthy(caseSensitive)), sortValue(key(best), truthy(caseSensitive)));
+      if (which === 'min' ? c < 0 : c > 0) best = item;
+    }
+    return best;
+  };
+}
+def('min', [['case_sensitive', false], ['attribute', null]], extreme('min'));
+def('max', [['case_sensitive', false], ['attribute', null]], extreme('max'));
+
+def('sum', [['attribute', null], ['start', 0]], (v, attribute, start) => {
+  const key = attribute !== null ? attrGetter(attribute) : (x: unknown) => x;
+  return seq(v).reduce((acc: unknown, x) => binop('+', acc, key(x)), start);
+});
+
+def('unique', [['case_sensitive', false], ['attribute', null]], (v, caseSensitive, attribute) => {
+  const get = attribute !== null ? attrGetter(attribute) : (x: unknown) => x;
+  return uniqueList(seq(v), (x) => sortValue(get(x), truthy(caseSensitive)));
+});
+
+def('sort', [['reverse', false], ['case_sensitive', false], ['attribute', null]], (v, reverse, caseSensitive, attribute) => {
+  const getters = attribute === null ? [(x: unknown) => x] : str(attribute).split(',').map((a) => attrGetter(a.trim()));
+  const key = (x: unknown) => getters.map((g) => sortValue(g(x), truthy(caseSensitive)));
+  const sorted = seq(v)
+    .map((item) => ({ item, k: key(item) }))
+    .sort((a, b) => pyCmp(a.k, b.k));
+  if (truthy(reverse)) sorted.reverse();
+  return sorted.map((x) => x.item);
+});
+
+def('reverse', [], (v) => {
+  v = plain(v);
+  if (typeof v === 'string') return [...v].reverse().join('');
+  return seq(v).reverse();
+});
+
+def('join', [['d', ''], ['attribute', null]], (v, d, attribute) => {
+  const get = attribute !== null ? attrGetter(attribute) : (x: unknown) => x;
+  return seq(v).map((x) => str(get(x))).join(str(d));
+});
+
+def('batch', [['linecount', REQUIRED], ['fill_with', null]], (v, linecount, fill) => {
+  const n = int(linecount, 'linecount');
+  const items = seq(v);
+  const out: unknown[][] = [];
+  for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
+  const last = out[out.length - 1];
+  if (fill !== null && last) while (last.length < n) last.push(fill);
+  return out;
+});
+
+defRaw('map', (v, args, kw) => {
+  const items = seq(v);
+  if (!args.length) {
+    if (!hasOwn(kw, 'attribute')) throw typeError('map() needs a filter name or attribute=');
+    const get = attrGetter(kw.attribute, hasOwn(kw, 'default') ? kw.default : undefined);
+    return items.map(get);
+  }
+  const [name, ...rest] = args;
+  return items.map((x) => applyFilter(str(name), x, rest, kw));
+});
+
+function selector(keep: boolean, byAttr: boolean) {
+  return (v: unknown, args: unknown[], kw: Dict): unknown[] => {
+    const rest = [...args];
+    const get = byAttr ? attrGetter(rest.shift() ?? kw.attr) : (x: unknown) => x;
+    const name = rest.shift();
+    return seq(v).filter((item) => {
+      const x = get(item);
+      const ok = name === undefined ? truthy(x) : applyTest(str(name), x, rest, kw);
+      return ok === keep;
+    });
+  };
+}
+defRaw('select', selector(true, false));
+defRaw('reject', selector(false, false));
+defRaw('selectattr', selector(true, true));
+defRaw('rejectattr', selector(false, true));
+
+def('attr', [['name', REQUIRED]], (v, name) => getitem(v, name));
+
+def('groupby', [['attribute', REQUIRED], ['default', null], ['case_sensitive', false]], (v, attribute, dflt, caseSensitive) => {
+  const get = attrGetter(attribute, dflt === null ? undefined : dflt);
+  const groups: { key: unknown; items: unknown[] }[] = [];
+  for (const item of seq(v)) {
+    const k = sortValue(get(item), truthy(caseSensitive));
+    const g = groups.find((x) => pyEq(x.key, k));
+    if (g) g.items.push(item);
+    else groups.push({ key: k, items: [item] });
+  }
+  groups.sort((a, b) => pyCmp(a.key, b.key));
+  return groups.map((g) => {
+    const t = tuple([g.key, g.items]);
+    Object.defineProperties(t, { grouper: { value: g.key }, list: { value: g.items } });
+    return t;
+  });
+});
+
+def('flatten', [['levels', null], ['skip_nulls', true]], function flat(v: unknown, levels: unknown, skipNulls: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (const el of seq(v)) {
+    if (truthy(skipNulls) && (el === null || el === 'None' || el === 'null')) continue;
+    if (Array.isArray(el)) {
+      if (levels === null) out.push(...flat(el, null, skipNulls));
+      else if (int(levels, 'levels') >= 1) out.push(...flat(el, int(levels) - 1, skipNulls));
+      else out.push(el);
+    } else {
+      out.push(el);
+    }
+  }
+  return out;
+});
+
+defRaw('zip', (v, args) => {
+  const lists = [seq(v), ...args.map(seq)];
+  const n = Math.min(...lists.map((l) => l.length));
+  return Array.from({ length: n }, (_, i) => tuple(lists.map((l) => l[i])));
+});
+
+defRaw('zip_longest', (v, args, kw) => {
+  const lists = [seq(v), ...args.map(seq)];
+  const n = Math.max(...lists.map((l) => l.length));
+  const fill = hasOwn(kw, 'fillvalue') ? kw.fillvalue : null;
+  return Array.from({ length: n }, (_, i) => tuple(lists.map((l) => (i < l.length ? l[i] : fill))));
+});
+
+defRaw('product', (v, args, kw) => {
+  const pools = [seq(v), ...args.map(seq)];
+  const repeat = hasOwn(kw, 'repeat') ? int(kw.repeat, 'repeat') : 1;
+  const all = Array.from({ length: repeat }, () => pools).flat();
+  let out: unknown[][] = [[]];
+  for (const pool of all) out = out.flatMap((prefix) => pool.map((x) => [...prefix, x]));
+  return out.map(tuple);
+});
+
+def('permutations', [['r', null]], (v, r) => {
+  const items = seq(v);
+  const n = r === null ? items.length : int(r, 'r');
+  const out: unknown[][] = [];
+  const walk = (prefix: unknown[], rest: unknown[]) => {
+    if (prefix.length === n) return void out.push(tuple(prefix));
+    rest.forEach((x, i) => walk([...prefix, x], [...rest.slice(0, i), ...rest.slice(i + 1)]));
+  };
+  walk([], items);
+  return out;
+});
+
+def('combinations', [['r', REQUIRED]], (v, r) => {
+  const items = seq(v);
+  const n = int(r, 'r');
+  const out: unknown[][] = [];
+  const walk = (start: number, prefix: unknown[]) => {
+    if (prefix.length === n) return void out.push(tuple(prefix));
+    for (let i = start; i < items.length; i++) walk(i + 1, [...prefix, items[i]]);
+  };
+  walk(0, []);
+  return out;
+});
+
+def('union', [['b', REQUIRED]], (a, b) => uniqueList([...seq(a), ...seq(b)]));
+def('intersect', [['b', REQUIRED]], (a, b) => uniqueList(seq(a).filter((x) => contains(seq(b), x))));
+def('difference', [['b', REQUIRED]], (a, b) => uniqueList(seq(a).filter((x) => !contains(seq(b), x))));
+def('symmetric_difference', [['b', REQUIRED]], (a, b) => {
+  const both = seq(a).filter((x) => contains(seq(b), x));
+  return uniqueList([...seq(a), ...seq(b)]).filter((x) => !contains(both, x));
+});
+
+def('extract', [['container', REQUIRED], ['morekeys', null]], (item, container, morekeys) => {
+  let v = getitem(container, item);
+  const more = morekeys === null ? [] : Array.isArray(morekeys) ? morekeys : [morekeys];
+  for (const k of more) v = getitem(v, k);
+  return v;
+});
+
+def('subelements', [['subelements', REQUIRED], ['skip_missing', false]], (v, path, skipMissing) => {
+  const out: unknown[] = [];
+  for (const item of seq(v)) {
+    let sub: unknown = item;
+    for (const k of str(path).split('.')) sub = isUndefined(sub) ? sub : getitem(sub, k);
+    if (isUndefined(sub)) {
+      if (truthy(skipMissing)) continue;
+      throw typeError(`could not find '${str(path)}' key in iterated item ${pyRepr(item)}`);
+    }
+    if (!Array.isArray(sub)) throw typeError(`the key ${str(path)} should point to a list, got ${pyRepr(sub)}`);
+    for (const s of sub) out.push(tuple([item, s]));
+  }
+  return out;
+});
+
+// ---- dictionaries --------------------------------------------------------------------------
+
+def('dict2items', [['key_name', 'key'], ['value_name', 'value']], (v, k, val) => {
+  const d = mapping(v, 'dict2items');
+  return Object.keys(d).map((key) => ({ [str(k)]: key, [str(val)]: d[key] }));
+});
+
+def('items2dict', [['key_name', 'key'], ['value_name', 'value']], (v, k, val) => {
+  const out: Dict = {};
+  for (const item of seq(v)) {
+    if (!isMapping(item)) throw typeError(`items2dict requires a list of dictionaries, got ${typeName(item)} in the list`);
+    if (!hasOwn(item, str(k)) || !hasOwn(item, str(val))) {
+      throw typeError(`items2dict: each item needs the keys '${str(k)}' and '${str(val)}', got ${pyRepr(Object.keys(item))}`);
+    }
+    out[str(item[str(k)])] = item[str(val)];
+  }
+  return out;
+});
+
+def('items', [], (v) => {
+  if (isUndefined(v)) return [];
+  const d = mapping(v, 'items');
+  return Object.keys(d).map((k) => tuple([k, d[k]]));
+});
+
+def('dictsort', [['case_sensitive', false], ['by', 'key'], ['reverse', false]], (v, caseSensitive, by, reverse) => {
+  const d = mapping(v, 'dictsort');
+  const pos = by === 'value' ? 1 : 0;
+  const pairs = Object.keys(d).map((k) => tuple([k, d[k]]));
+  pairs.sort((a, b) => pyCmp(sortValue(a[pos], truthy(caseSensitive)), sortValue(b[pos], truthy(caseSensitive))));
+  return truthy(reverse) ? pairs.reverse() : pairs;
+});
+
+const LIST_MERGE = ['replace', 'keep', 'append', 'prepend', 'append_rp', 'prepend_rp'];
+
+function mergeDicts(a: Dict, b: Dict, recursive: boolean, listMerge: string): Dict {
+  const out: Dict = { ...a };
+  for (const k of Object.keys(b)) {
+    const x = out[k];
+    const y = b[k];
+    if (hasOwn(out, k) && recursive && isMapping(x) && isMapping(y)) {
+      out[k] = mergeDicts(x, y, recursive, listMerge);
+    } else if (hasOwn(out, k) && Array.isArray(x) && Array.isArray(y) && listMerge !== 'replace') {
+      if (listMerge === 'keep') out[k] = x;
+      else if (listMerge === 'append') out[k] = [...x, ...y];
+      else if (listMerge === 'prepend') out[k] = [...y, ...x];
+      else if (listMerge === 'append_rp') out[k] = [...x.filter((e) => !contains(y, e)), ...y];
+      else out[k] = [...y, ...x.filter((e) => !contains(y, e))];
+    } else {
+      out[k] = y;
+    }
+  }
+  return out;
+}
+
+defRaw('combine', (v, args, kw) => {
+  for (const k of Object.keys(kw)) {
+    if (k !== 'recursive' && k !== 'list_merge') throw typeError(`combine() got an unexpected keyword argument '${k}'`);
+  }
+  const listMerge = str(kw.list_merge ?? 'replace');
+  if (!LIST_MERGE.includes(listMerge)) throw typeError(`combine: list_merge must be one of ${LIST_MERGE.join(', ')}`);
+  const terms = [v, ...args].flatMap((t) => (Array.isArray(t) ? t : [t]));
+  return terms.reduce<Dict>((acc, t) => mergeDicts(acc, mapping(t, 'combine'), truthy(kw.recursive ?? false), listMerge), {});
+});
+
+// ---- data formats --------------------------------------------------------------------------
+
+// Python json.dumps: ', ' and ': ' separators, ensure_ascii, optional indent and sort_keys.
+function toJson(v: unknown, opts: { indent?: number | string | null; sortKeys?: boolean; ensureAscii?: boolean; separators?: [string, string] } = {}): string {
+  const indent = opts.indent === null || opts.indent === undefined ? null : typeof opts.indent === 'number' ? ' '.repeat(opts.indent) : opts.indent;
+  const [itemSep, keySep] = opts.separators ?? (indent === null ? [', ', ': '] : [',', ': ']);
+  const ascii = opts.ensureAscii ?? true;
+  const enc = (s: string) => {
+    const j = JSON.stringify(s);
+    return ascii ? j.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : j;
+  };
+  const walk = (x: unknown, level: number): string => {
+    x = plain(x);
+    if (isUndefined(x)) x.fail();
+    if (x === null || x === undefined) return 'null';
+    if (typeof x === 'string') return enc(x);
+    if (typeof x === 'boolean') return x ? 'true' : 'false';
+    if (typeof x === 'number') return Number.isNaN(x) ? 'NaN' : Number.isFinite(x) ? String(x) : x > 0 ? 'Infinity' : '-Infinity';
+    if (x instanceof Date) return enc(x.toISOString());
+    const open = indent === null ? '' : `\n${indent.repeat(level + 1)}`;
+    const close = indent === null ? '' : `\n${indent.repeat(level)}`;
+    const sep = indent === null ? itemSep : `${itemSep}\n${indent.repeat(level + 1)}`;
+    if (Array.isArray(x)) return x.length ? `[${open}${x.map((e) => walk(e, level + 1)).join(sep)}${close}]` : '[]';
+    if (isMapping(x)) {
+      const keys = Object.keys(x);
+      if (opts.sortKeys) keys.sort();
+      return keys.length ? `{${open}${keys.map((k) => `${enc(k)}${keySep}${walk(x[k], level + 1)}`).join(sep)}${close}}` : '{}';
+    }
+    return enc(String(x));
+  };
+  return walk(v, 0);
+}
+
+def('to_json', [['indent', null], ['sort_keys', false], ['ensure_ascii', true], ['separators', null]], (v, indent, sortKeys, ensureAscii, separators) =>
+  toJson(v, {
+    indent: indent as number | null,
+    sortKeys: truthy(sortKeys),
+    ensureAscii: truthy(ensureAscii),
+    separators: separators === null ? undefined : (seq(separators).map(str) as [string, string]),
+  }),
+);
+def('to_nice_json', [['indent', 4], ['sort_keys', true], ['ensure_ascii', true]], (v, indent, sortKeys, ensureAscii) =>
+  toJson(v, { indent: indent as number, sortKeys: truthy(sortKeys), ensureAscii: truthy(ensureAscii), separators: [',', ': '] }),
+);
+def('from_json', [], (v) => {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch (e) {
+    throw typeError(`from_json: ${(e as Error).message}`, 'the value is not valid JSON');
+  }
+});
+
+def('to_yaml', [['indent', 2], ['sort_keys', true], ['default_flow_style', null]], (v, indent, sortKeys, flow) =>
+  dumpYaml(v, { indent: int(indent, 'indent'), flowLeaves: flow === null, sortKeys: truthy(sortKeys) }),
+);
+def('to_nice_yaml', [['indent', 4], ['sort_keys', true], ['width', 80]], (v, indent, sortKeys) =>
+  dumpYaml(v, { indent: int(indent, 'indent'), flowLeaves: false, sortKeys: truthy(sortKeys) }),
+);
+
+function yamlError(e: unknown): UserError {
+  return typeError(`from_yaml: ${(e as Error).message.split('\n')[0]}`, 'the value is not valid YAML');
+}
+
+def('from_yaml', [], (v) => {
+  if (typeof v !== 'string') return v;
+  try {
+    return parseYaml(v);
+  } catch (e) {
+    throw yamlError(e);
+  }
+});
+def('from_yaml_all', [], (v) => {
+  if (typeof v !== 'string') return v;
+  try {
+    return parseYamlAll(v);
+  } catch (e) {
+    throw yamlError(e);
+  }
+});
+
+// ---- encoding and hashing ------------------------------------------------------------------
+
+def('b64encode', [['encoding', 'utf-8']], (v) => Buffer.from(str(v), 'utf8').toString('base64'));
+def('b64decode', [['encoding', 'utf-8']], (v) => Buffer.from(str(v), 'base64').toString('utf8'));
+
+const HASHES: Record<string, string> = { md5: 'md5', sha1: 'sha1', sha224: 'sha224', sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
+
+function digest(algorithm: string, v: unknown): string {
+  const alg = HASHES[algorithm];
+  if (!alg) throw typeError(`unsupported hash type '${algorithm}'; use one of ${Object.keys(HASHES).join(', ')}`);
+  return createHash(alg).update(str(v), 'utf8').digest('hex');
+}
+
+def('hash', [['hashtype', 'sha1']], (v, type) => digest(str(type), v));
+def(['checksum', 'sha1'], [], (v) => digest('sha1', v));
+def('md5', [], (v) => digest('md5', v));
+
+def('to_uuid', [['namespace', '361E6D51-FAEC-444A-9079-341386DA8E2E']], (v, ns) => {
+  const nsBytes = Buffer.from(str(ns).replace(/-/g, ''), 'hex');
+  const h = createHash('sha1').update(nsBytes).update(str(v), 'utf8').digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+});
+
+def('urlencode', [], (v) => {
+  if (isMapping(v)) return Object.keys(v).map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(str(v[k]))}`).join('&');
+  return encodeURIComponent(str(v)).replace(/%2F/g, '/');
+});
+
+def('urlsplit', [['query', '']], (v, query) => {
+  const u = new URL(str(v));
+  const parts: Dict = {
+    scheme: u.protocol.replace(/:$/, ''),
+    netloc: u.host,
+    hostname: u.hostname,
+    port: u.port ? Number(u.port) : null,
+    path: u.pathname,
+    query: u.search.replace(/^\?/, ''),
+    fragment: u.hash.replace(/^#/, ''),
+    username: u.username || null,
+    password: u.password || null,
+  };
+  if (query === '') return parts;
+  if (!hasOwn(parts, str(query))) throw typeError(`urlsplit: unknown URL component '${str(query)}'`);
+  return parts[str(query)];
+});
+
+// ---- paths ---------------------------------------------------------------------------------
+
+def('basename', [], (v) => posix.basename(str(v)));
+def('dirname', [], (v) => posix.dirname(str(v)).replace(/^\.$/, ''));
+def('expanduser', [], (v) => str(v).replace(/^~(?=$|\/)/, homedir()));
+def('expandvars', [], (v) => str(v).replace(/\$(\w+)|\$\{(\w+)\}/g, (m, a: string, b: string) => process.env[a ?? b] ?? m));
+def('realpath', [], (v) => {
+  try {
+    return realpathSync(str(v));
+  } catch {
+    return posix.resolve(str(v));
+  }
+});
+def('relpath', [['start', '.']], (v, start) => posix.relative(posix.resolve(str(start)), posix.resolve(str(v))) || '.');
+def('splitext', [], (v) => {
+  const s = str(v);
+  const ext = posix.extname(s);
+  return tuple([s.slice(0, s.length - ext.length), ext]);
+});
+def('path_join', [], (v) => {
+  const parts = Array.isArray(v) ? v.map(str) : [str(v)];
+  return parts.reduce((acc, p) => (p.startsWith('/') ? p : acc === '' ? p : acc.endsWith('/') ? acc + p : `${acc}/${p}`), '');
+});
+
+// ---- numbers and sizes ---------------------------------------------------------------------
+
+def('log', [['base', Math.E]], (v, base) => Math.log(Number(plain(v))) / Math.log(Number(base)));
+def('pow', [['y', REQUIRED]], (v, y) => Number(plain(v)) ** Number(y));
+def('root', [['base', 2]], (v, base) => (Number(base) === 2 ? Math.sqrt(Number(plain(v))) : Number(plain(v)) ** (1 / Number(base))));
+
+const SIZE_UNITS: [string, number][] = ['Y', 'Z', 'E', 'P', 'T', 'G', 'M', 'K', 'B'].map((u, i) => [u, 2 ** (10 * (8 - i))]);
+
+def('human_readable', [['isbits', false], ['unit', null]], (v, isbits, unit) => {
+  const size = Number(plain(v));
+  const base = truthy(isbits) ? 'bits' : 'Bytes';
+  let [suffix, limit] = SIZE_UNITS[SIZE_UNITS.length - 1]!;
+  for (const [u, l] of SIZE_UNITS) {
+    if ((unit === null && size >= l) || (unit !== null && str(unit).toUpperCase()[0] === u)) {
+      [suffix, limit] = [u, l];
+      break;
+    }
+  }
+  const label = limit !== 1 ? suffix + base[0] : base;
+  return `${(size / limit).toFixed(2)} ${label}`;
+});
+
+def('human_to_bytes', [['default_unit', null], ['isbits', false]], (v, defaultUnit, isbits) => {
+  const m = /^\s*(\d*\.?\d*)\s*([A-Za-z]+)?/.exec(str(v));
+  if (!m || m[1] === '' || m[1] === '.') throw typeError(`human_to_bytes() can't interpret ${pyRepr(v)}`);
+  const num = Number(m[1]);
+  const unit = m[2] ?? (defaultUnit === null ? null : str(defaultUnit));
+  if (unit === null) return Math.round(num);
+  const key = unit[0]!.toUpperCase();
+  const limit = SIZE_UNITS.find(([u]) => u === key)?.[1];
+  if (limit === undefined) throw typeError(`human_to_bytes() failed to convert ${pyRepr(v)}: the suffix must be one of ${SIZE_UNITS.map(([u]) => u).join(', ')}`);
+  const unitClass = truthy(isbits) ? 'b' : 'B';
+  if (unit.length > 1 && !unit.toLowerCase().includes(truthy(isbits) ? 'bit' : 'byte') && unit[1] !== unitClass) {
+    throw typeError(`human_to_bytes() failed to convert ${pyRepr(v)}: expected ${key}${unitClass} or ${key}`);
+  }
+  return Math.round(num * limit);
+});
+
+// ---- dates ---------------------------------------------------------------------------------
+
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** C strftime for the common directives (%Y %m %d %H %M %S %j %a %b %p %z %s ...). */
+export function strftime(fmt: string, date: Date, utc: boolean): string {
+  const g = (local: () => number, u: () => number) => (utc ? u() : local());
+  const Y = g(() => date.getFullYear(), () => date.getUTCFullYear());
+  const mo = g(() => date.getMonth(), () => date.getUTCMonth());
+  const d = g(() => date.getDate(), () => date.getUTCDate());
+  const H = g(() => date.getHours(), () => date.getUTCHours());
+  const M = g(() => date.getMinutes(), () => date.getUTCMinutes());
+  const S = g(() => date.getSeconds(), () => date.getUTCSeconds());
+  const wd = g(() => date.getDay(), () => date.getUTCDay());
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const yday = Math.floor((Date.UTC(Y, mo, d) - Date.UTC(Y, 0, 1)) / 86400000) + 1;
+  const off = utc ? 0 : -date.getTimezoneOffset();
+  const z = `${off >= 0 ? '+' : '-'}${p2(Math.floor(Math.abs(off) / 60))}${p2(Math.abs(off) % 60)}`;
+  const map: Record<string, () => string> = {
+    Y: () => String(Y),
+    y: () => p2(Y % 100),
+    m: () => p2(mo + 1),
+    d: () => p2(d),
+    e: () => String(d).padStart(2, ' '),
+    H: () => p2(H),
+    I: () => p2(H % 12 || 12),
+    M: () => p2(M),
+    S: () => p2(S),
+    f: () => String(date.getMilliseconds() * 1000).padStart(6, '0'),
+    p: () => (H < 12 ? 'AM' : 'PM'),
+    j: () => String(yday).padStart(3, '0'),
+    a: () => DAYS[wd]!.slice(0, 3),
+    A: () => DAYS[wd]!,
+    b: () => MONTHS[mo]!.slice(0, 3),
+    B: () => MONTHS[mo]!,
+    w: () => String(wd),
+    z: () => z,
+    Z: () => (utc ? 'UTC' : (Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(date).find((x) => x.type === 'timeZoneName')?.value ?? '')),
+    s: () => String(Math.floor(date.getTime() / 1000)),
+    F: () => `${Y}-${p2(mo + 1)}-${p2(d)}`,
+    T: () => `${p2(H)}:${p2(M)}:${p2(S)}`,
+    '%': () => '%',
+  };
+  return fmt.replace(/%([a-zA-Z%])/g, (m, c: string) => (map[c] ? map[c]!() : m));
+}
+
+def('strftime', [['second', null], ['utc', false]], (v, second, utc) => {
+  const date = second === null ? new Date() : new Date(Number(plain(second)) * 1000);
+  return strftime(str(v), date, truthy(utc));
+});

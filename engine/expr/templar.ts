@@ -1,0 +1,352 @@
+// Templating with variables, as Ansible's Templar does it: a variable whose value is itself a
+// template (group_vars `dhcp_start: "{{ prefix }}.100"`) is rendered when it is used, in the scope
+// it belongs to, also deep inside dicts and lists (through Proxies, so nothing is copied or
+// rendered up front); cycles are reported; "{{ x }}" alone keeps x's type.
+import { readFileSync } from 'node:fs';
+import ejs from 'ejs';
+import { UserError, type SourceLocation } from '../errors.js';
+import { makeGlobals } from './globals.js';
+import { Jinja, JinjaSyntaxError, MISSING, singleExpression } from './jinja.js';
+import { hasOwn, isMapping, plain, pyStr, truthy } from './python.js';
+import { Undefined, isUndefined } from './undefined.js';
+
+type Vars = Record<string, unknown>;
+
+/** The variables an expression sees; lazy template strings found in them are rendered with it. */
+interface Scope {
+  vars: Vars;
+  /** Set for a host's scope reached through hostvars: the scope its magic variables come from. */
+  parent?: Scope;
+}
+
+interface RenderState {
+  scope: Scope;
+  result?: unknown;
+  error?: { e: unknown; line?: number; template?: string };
+}
+
+/** Where a template came from, for error messages. */
+interface Origin {
+  loc?: SourceLocation;
+  /** The template file (.j2): errors point at its lines. */
+  file?: string;
+  /** The template text of an inline expression, quoted in syntax errors. */
+  source?: string;
+}
+
+// Variables a host's scope (hostvars['x']) takes from the scope of the host being templated.
+const INHERITED = new Set([
+  'groups', 'hostvars', 'omit', 'playbook_dir', 'inventory_dir', 'inventory_file', 'role_path',
+  'ansible_check_mode', 'ansible_diff_mode', 'ansible_version', 'ansible_verbosity', 'ansible_forks',
+  'ansible_play_hosts', 'ansible_play_batch', 'ansible_play_hosts_all', 'play_hosts', 'ansible_play_name',
+  'ansible_run_tags', 'ansible_skip_tags', 'ansible_managed', 'tsplay_version',
+]);
+
+const MAX_DEPTH = 50;
+
+let state: RenderState | undefined;
+
+function current(): RenderState {
+  if (!state) throw new Error('expression runtime used outside of a render');
+  return state;
+}
+
+const GLOBALS = makeGlobals({
+  variable: (name) => {
+    const v = lookupVar(current().scope, name);
+    return v === MISSING ? undefined : v;
+  },
+  renderFile: (path) => renderJ2(readFileSync(path, 'utf8'), current().scope, path),
+});
+
+const jinja = new Jinja({
+  lookup: (name) => lookupVar(current().scope, name),
+  global: (name) => (hasOwn(GLOBALS, name) ? GLOBALS[name] : MISSING),
+  capture: (v) => {
+    current().result = v;
+  },
+  error: (e, line, template) => {
+    const s = current();
+    if (!s.error) s.error = { e, line, template };
+  },
+});
+
+// ---- lazy variables ------------------------------------------------------------------------
+
+const unsafeValues = new WeakSet<object>();
+
+/** Mark a value (e.g. a registered result) as data: template strings inside it are never rendered. */
+export function markUnsafe<T>(value: T): T {
+  if (value && typeof value === 'object') unsafeValues.add(value);
+  return value;
+}
+
+function hasVar(vars: object, name: string): boolean {
+  for (let o: object | null = vars; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    if (hasOwn(o, name)) return true;
+  }
+  return false;
+}
+
+function lookupVar(scope: Scope, name: string): unknown {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    if (s !== scope && !INHERITED.has(name)) break;
+    if (hasVar(s.vars, name)) {
+      const raw = s.vars[name];
+      if (name === 'hostvars' && raw && typeof raw === 'object') return lazy(raw, s, name, true);
+      return resolve(raw, s, s.vars, name, name);
+    }
+  }
+  if (name === 'vars') return lazy(scope.vars, scope, 'vars');
+  return MISSING;
+}
+
+const proxies = new WeakMap<Scope, WeakMap<object, object>>();
+
+// A view of a dict or list whose template strings render on access, in `scope`.
+// Under `hostvars`, each host's dict becomes the scope of its own values.
+function lazy(value: object, scope: Scope, label: string, hostvars = false): object {
+  let cache = proxies.get(scope);
+  if (!cache) proxies.set(scope, (cache = new WeakMap()));
+  const hit = hostvars ? undefined : cache.get(value);
+  if (hit) return hit;
+  const proxy = new Proxy(value, {
+    get(target, key) {
+      const raw = Reflect.get(target, key);
+      if (typeof key === 'symbol' || !hasOwn(target, key)) return raw;
+      let v: unknown;
+      if (hostvars) {
+        v = raw && typeof raw === 'object' && !unsafeValues.has(raw) ? lazy(raw, { vars: raw as Vars, parent: rootOf(scope) }, `hostvars['${key}']`) : raw;
+      } else {
+        v = resolve(raw, scope, target, key, /^\d+$/.test(key) && Array.isArray(target) ? `${label}[${key}]` : `${label}.${key}`);
+      }
+      if (v !== raw) {
+        const d = Reflect.getOwnPropertyDescriptor(target, key);
+        if (d && !d.configurable && !d.writable) return raw;
+      }
+      return v;
+    },
+  });
+  if (!hostvars) cache.set(value, proxy);
+  return proxy;
+}
+
+function rootOf(scope: Scope): Scope {
+  let s = scope;
+  while (s.parent) s = s.parent;
+  return s;
+}
+
+function resolve(raw: unknown, scope: Scope, owner: object, key: string, label: string): unknown {
+  if (typeof raw === 'string') return isTemplate(raw) ? renderLazy(raw, scope, owner, key, label) : raw;
+  if (raw && typeof raw === 'object' && (Array.isArray(raw) || isMapping(raw)) && !unsafeValues.has(raw)) {
+    return lazy(raw, scope, label);
+  }
+  return raw;
+}
+
+const active: { owner: object; key: string; label: string }[] = [];
+
+// Renders the template string stored in a variable; an undefined inside it makes the variable
+// undefined (so `x | default(...)` and `x is defined` still work), as in Ansible.
+function renderLazy(text: string, scope: Scope, owner: object, key: string, label: string): unknown {
+  if (active.length >= MAX_DEPTH || active.some((a) => a.owner === owner && a.key === key)) {
+    const chain = [...active.map((a) => a.label), label].slice(-12).join(' -> ');
+    throw new UserError('E_TEMPLATE', `recursive loop detected in template: ${chain}`, {
+      hint: 'a variable refers to itself through other variables; give one of them a plain value',
+    });
+  }
+  active.push({ owner, key, label });
+  try {
+    const v = templateString(text, scope, {});
+    return isUndefined(v) ? new Undefined(v.message, within(v.hint, label), v.name) : v;
+  } catch (e) {
+    if (e instanceof UserError && e.code === 'E_UNDEFINED') return new Undefined(e.message, within(e.hint, label));
+    throw e;
+  } finally {
+    active.pop();
+  }
+}
+
+function within(hint: string | undefined, label: string): string {
+  return hint?.includes('(in the value of') ? hint : `${hint ? `${hint} ` : ''}(in the value of ${label})`;
+}
+
+/** A deep plain copy of a value (lazy proxies rendered); an undefined anywhere inside is an error. */
+export function materialize(v: unknown, seen = new Set<object>()): unknown {
+  v = plain(v);
+  if (isUndefined(v)) v.fail();
+  if (!Array.isArray(v) && !isMapping(v)) return v;
+  if (seen.has(v)) return v;
+  seen.add(v);
+  const src = v;
+  const out = Array.isArray(src) ? src.map((x) => materialize(x, seen)) : Object.fromEntries(Object.keys(src).map((k) => [k, materialize(src[k], seen)]));
+  seen.delete(v);
+  return out;
+}
+
+// ---- rendering -----------------------------------------------------------------------------
+
+/** True if a string contains Jinja2 syntax ({{, {%, {#). */
+export function isTemplate(s: string): boolean {
+  return s.includes('{{') || s.includes('{%') || s.includes('{#');
+}
+
+function run<T>(scope: Scope, origin: Origin, compile: () => { render(): string }, done: (s: RenderState, out: string) => T): T {
+  let compiled: { render(): string };
+  try {
+    compiled = compile();
+  } catch (e) {
+    throw failure(e, undefined, origin);
+  }
+  const prev = state;
+  const s: RenderState = { scope };
+  state = s;
+  try {
+    return done(s, compiled.render());
+  } catch (e) {
+    throw failure(e, s, origin);
+  } finally {
+    state = prev;
+  }
+}
+
+function evalExpression(expr: string, scope: Scope, origin: Origin): unknown {
+  return run(scope, origin, () => jinja.expression(expr), (s) => s.result);
+}
+
+function renderJ2(text: string, scope: Scope, file?: string, origin: Origin = {}): string {
+  return run(scope, { ...origin, file }, () => jinja.template(text, file), (_s, out) => out);
+}
+
+function templateString(s: string, scope: Scope, origin: Origin): unknown {
+  if (!isTemplate(s)) return s;
+  const expr = singleExpression(s);
+  if (expr !== undefined) return evalExpression(expr, scope, { ...origin, source: s });
+  return renderJ2(s, scope, undefined, { ...origin, source: s });
+}
+
+function failure(e: unknown, s: RenderState | undefined, origin: Origin): UserError {
+  const rec = s?.error;
+  const err = rec ? rec.e : e;
+  const where: SourceLocation | undefined = origin.file
+    ? { file: rec?.template ?? origin.file, ...(rec?.line !== undefined ? { line: rec.line } : {}) }
+    : origin.loc;
+  if (err instanceof UserError) return err.at(where);
+  const quoted = origin.source && !origin.file ? ` in ${JSON.stringify(origin.source.trim())}` : '';
+  if (err instanceof JinjaSyntaxError) {
+    const loc = err.file ? { file: err.file, ...(err.line !== undefined ? { line: err.line } : {}), ...(err.col !== undefined ? { col: err.col } : {}) } : where;
+    const unknown = /^no (filter|test) named/.exec(err.message);
+    return new UserError('E_TEMPLATE', `template error: ${err.message}${quoted}`, {
+      location: loc,
+      hint: unknown
+        ? `tsplay has Jinja2's and Ansible's builtin ${unknown[1]}s (also as ansible.builtin.<name>); check the spelling`
+        : 'check the Jinja2 syntax: {{ expression }}, {% statement %}, matching quotes and brackets',
+    });
+  }
+  const message = err instanceof Error ? err.message.replace(/^\(.*?\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^Error: /, '') : String(err);
+  return new UserError('E_TEMPLATE', `template error: ${message}${quoted}`, { location: where, cause: err });
+}
+
+// The plain result of a top-level render, with errors placed at `loc`.
+function result(v: unknown, loc: SourceLocation | undefined): unknown {
+  try {
+    return materialize(v);
+  } catch (e) {
+    throw e instanceof UserError ? e.at(loc) : e;
+  }
+}
+
+function deep(value: unknown, scope: Scope, loc: SourceLocation | undefined): unknown {
+  if (typeof value === 'string') return result(templateString(value, scope, { loc }), loc);
+  if (Array.isArray(value)) return value.map((v) => deep(v, scope, loc));
+  if (isMapping(value)) {
+    const out: Vars = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[isTemplate(k) ? pyStr(result(templateString(k, scope, { loc }), loc)) : k] = deep(v, scope, loc);
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Render every string inside `value` (deep: objects, arrays); non-strings are returned as is.
+ * A string that is exactly one expression, e.g. "{{ x }}" (whitespace around allowed), keeps the
+ * expression's native type (list, dict, number, bool, null). Other strings render to strings.
+ */
+export function template(value: unknown, vars: Record<string, unknown>, loc?: SourceLocation): unknown {
+  return deep(value, { vars }, loc);
+}
+
+/** Evaluate a bare Jinja2 expression (as in `when:`, `changed_when:`, `failed_when:`, `until:`), native result. */
+export function evaluate(expr: string, vars: Record<string, unknown>, loc?: SourceLocation): unknown {
+  if (typeof expr !== 'string') return expr;
+  if (isTemplate(expr)) return template(expr, vars, loc);
+  return result(evalExpression(expr, { vars }, { loc, source: expr }), loc);
+}
+
+/**
+ * Ansible conditional: a string expression, a boolean, or a list of them (all must hold). Strings that
+ * contain {{ }} are templated first then evaluated (Ansible warns but allows). Result is Jinja truthiness.
+ */
+export function evalCondition(cond: unknown, vars: Record<string, unknown>, loc?: SourceLocation): boolean {
+  if (cond === null || cond === undefined || cond === '') return true;
+  if (Array.isArray(cond)) return cond.every((c) => evalCondition(c, vars, loc));
+  if (typeof cond !== 'string') return truthy(cond);
+  if (!isTemplate(cond)) return truthy(evaluate(cond, vars, loc));
+  const v = template(cond, vars, loc);
+  if (typeof v !== 'string') return truthy(v);
+  const s = v.trim();
+  const word = s.toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(word)) return true;
+  if (['false', 'no', 'off', '0', 'none', ''].includes(word)) return false;
+  return truthy(evaluate(s, vars, loc));
+}
+
+/**
+ * Render template text from a file: kind 'j2' = Jinja2 with Ansible's defaults (trim_blocks=True,
+ * lstrip_blocks=False, keep_trailing_newline=True); kind 'ejs' = ejs with NO HTML escaping (<%= %> raw),
+ * the vars as locals. `file` is used in error locations; {% include %} / {% import %} resolve relative
+ * to the template's directory.
+ */
+export function renderTemplateText(
+  text: string,
+  vars: Record<string, unknown>,
+  opts: { file: string; kind: 'j2' | 'ejs' },
+): string {
+  if (opts.kind === 'j2') return renderJ2(text, { vars }, opts.file);
+  return renderEjs(text, { vars }, opts.file);
+}
+
+function renderEjs(text: string, scope: Scope, file: string): string {
+  const locals = new Proxy(scope.vars, {
+    get: (target, key) => {
+      if (typeof key === 'symbol') return Reflect.get(target, key);
+      const v = lookupVar(scope, key);
+      return v === MISSING ? undefined : isUndefined(v) ? v.fail() : v;
+    },
+    has: (target, key) => typeof key === 'string' && (hasVar(target, key) || key === 'vars'),
+  });
+  try {
+    return ejs.render(text, locals, {
+      filename: file,
+      escape: (v: unknown) => (v === null || v === undefined ? '' : String(v)),
+      async: false,
+    });
+  } catch (e) {
+    if (e instanceof UserError) throw e.at({ file });
+    const msg = (e as Error).message ?? String(e);
+    const line = /^.*?:(\d+)\n/.exec(msg)?.[1];
+    const location = { file, ...(line ? { line: Number(line) } : {}) };
+    const last = msg.trim().split('\n').pop() ?? msg;
+    const undef = /^(\w+) is not defined$/.exec(last);
+    if (undef) {
+      throw new UserError('E_UNDEFINED', `'${undef[1]}' is undefined`, {
+        location,
+        hint: `define ${undef[1]} (vars, group_vars, host_vars or -e), or test it with typeof ${undef[1]} !== 'undefined'`,
+      });
+    }
+    throw new UserError('E_TEMPLATE', `template error: ${last}`, { location, cause: e });
+  }
+}

@@ -1,0 +1,103 @@
+// What the lab hands its user: its SSH key and sudo password (kept between runs), the hosts'
+// keys in a known_hosts file, an OpenSSH config, and an Ansible INI inventory with a vars file.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLUSTER, HOME, hostPaths, LAB_PACKAGE, statePaths, type HostSpec } from './config.js';
+import { run } from './proc.js';
+import { APT_PROXY_URL, LAB_APT_SOURCE, LAB_HTTP_URL } from './upstream.js';
+
+/** The lab's client key and pi's password, made on the first `up` and kept by `down`. */
+export async function ensureCredentials(state: string): Promise<{ publicKey: string; password: string }> {
+  const p = statePaths(state);
+  if (!existsSync(p.key)) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tsplay-lab', '-f', p.key]);
+  if (!existsSync(p.password)) writeFileSync(p.password, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });
+  return { publicKey: readFileSync(`${p.key}.pub`, 'utf8').trim(), password: readFileSync(p.password, 'utf8').trim() };
+}
+
+/** known_hosts lines: each host by name and by the address SSH uses for it. */
+export function knownHostsText(state: string, hosts: HostSpec[]): string {
+  return hosts
+    .map((h) => {
+      const [type, key] = readFileSync(join(hostPaths(state, h.name).root, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+      return `${h.name},${h.address} ${type} ${key}\n`;
+    })
+    .join('');
+}
+
+const yamlString = (s: string) => JSON.stringify(s);
+
+/** Write known_hosts, ssh_config, the inventory and its vars file. */
+export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { password: string; aptProxy: boolean }): void {
+  const p = statePaths(state);
+  writeFileSync(p.knownHosts, knownHostsText(state, hosts));
+  const gateway = hosts.find((h) => h.role === 'gateway')!;
+  const nodes = hosts.filter((h) => h.role === 'node');
+
+  writeFileSync(
+    p.sshConfig,
+    [
+      `# OpenSSH settings for the tsplay lab, e.g. ssh -F ${p.sshConfig} node1`,
+      ...hosts.flatMap((h) => [`Host ${h.name}`, `  HostName ${h.address}`, ...(h.role === 'node' ? [`  ProxyJump ${gateway.name}`] : [])]),
+      'Host *',
+      '  User pi',
+      `  IdentityFile ${p.key}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${p.knownHosts}`,
+      '  GlobalKnownHostsFile /dev/null',
+      '  StrictHostKeyChecking yes',
+      '',
+    ].join('\n'),
+  );
+
+  mkdirSync(join(p.inventoryDir, 'group_vars'), { recursive: true });
+  const known = `-o UserKnownHostsFile=${p.knownHosts}`;
+  writeFileSync(
+    p.inventory,
+    [
+      `# The tsplay lab, written by \`tsplay lab up\` (removed by \`tsplay lab down\`).`,
+      '# The gateway is on the lab\'s home network; nodes have no address until a DHCP server on the',
+      '# gateway gives them the ip below (dhcp-setup\'s job), and are reached through the gateway.',
+      '',
+      '[gateway]',
+      `${gateway.name} ansible_host=${gateway.address}`,
+      '',
+      '[nodes]',
+      ...nodes.map((n) => `${n.name} ansible_host=${n.address} mac=${n.links[0].mac} ip=${n.address}`),
+      '',
+      '[gateway:vars]',
+      `ansible_ssh_common_args='${known}'`,
+      '',
+      '[nodes:vars]',
+      `ansible_ssh_common_args='-J pi@${gateway.address} ${known}'`,
+      '',
+      '[cluster:children]',
+      'gateway',
+      'nodes',
+      '',
+      '[all:vars]',
+      'ansible_user=pi',
+      `ansible_ssh_private_key_file=${p.key}`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    p.groupVars,
+    [
+      '# Settings of the tsplay lab (see docs/lab.md); the become password is pi\'s sudo password.',
+      `ansible_become_password: ${yamlString(opts.password)}`,
+      `cluster_subnet: ${CLUSTER.subnet}`,
+      `cluster_gateway_ip: ${CLUSTER.gateway}`,
+      `cluster_domain: ${CLUSTER.domain}`,
+      'upstream_if: wlan0',
+      'cluster_if: eth0',
+      `lab_home_subnet: ${HOME.subnet}`,
+      `lab_http_url: ${yamlString(LAB_HTTP_URL)}`,
+      `lab_apt_source: ${yamlString(LAB_APT_SOURCE)}`,
+      `lab_apt_package: ${LAB_PACKAGE.name}`,
+      ...(opts.aptProxy ? [`lab_apt_proxy: ${yamlString(APT_PROXY_URL)}`] : []),
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+}

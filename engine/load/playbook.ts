@@ -1,0 +1,540 @@
+// Playbook files -> typed plays and task trees, with every node's file:line:col kept.
+// Everything that can be checked without a host is checked here, before any connection.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { UserError, type SourceLocation } from '../errors.js';
+import { keyLocationOf, locationOf, parseYaml } from './yaml.js';
+import { parseKv } from './kv.js';
+import type { ModuleRegistry } from '../run/registry.js';
+import { checkArgs } from '../run/args.js';
+import { distance } from '../run/registry.js';
+
+/** Keywords shared by tasks, blocks and plays that tasks inherit. */
+export interface Keywords {
+  when: unknown[];
+  tags: string[];
+  become?: boolean;
+  become_user?: string;
+  become_method?: string;
+  vars: Record<string, unknown>;
+  environment: Array<Record<string, unknown> | string>;
+  ignore_errors?: unknown;
+  ignore_unreachable?: unknown;
+  check_mode?: unknown;
+  diff?: unknown;
+  no_log?: unknown;
+  delegate_to?: string;
+  run_once?: unknown;
+  any_errors_fatal?: unknown;
+  timeout?: unknown;
+  remote_user?: string;
+  connection?: string;
+}
+
+/** A task: one module call with its keywords. */
+export interface TaskNode extends Keywords {
+  kind: 'task';
+  name?: string;
+  /** Module name as written (`ansible.builtin.copy`). */
+  action: string;
+  /** Arguments before templating; the free-form text is under `_raw_params`. */
+  args: Record<string, unknown>;
+  register?: string;
+  notify: string[];
+  listen: string[];
+  changed_when?: unknown;
+  failed_when?: unknown;
+  loop?: unknown;
+  /** `with_items` etc.: the lookup name. */
+  loopKind?: string;
+  loop_control: { loop_var: string; index_var?: string; label?: unknown; pause?: number; extended?: boolean };
+  until?: unknown;
+  retries?: unknown;
+  delay?: unknown;
+  location: SourceLocation;
+  /** Directory of the file the task came from (for relative include paths). */
+  baseDir: string;
+  /** Set for include_tasks: the file it includes, loaded ahead of time when static. */
+  include?: { file: string; preloaded?: Node[] };
+  /** Handlers only: the name handlers are notified by. */
+  isHandler?: boolean;
+}
+
+/** block / rescue / always with shared keywords. */
+export interface BlockNode extends Keywords {
+  kind: 'block';
+  name?: string;
+  block: Node[];
+  rescue: Node[];
+  always: Node[];
+  location: SourceLocation;
+}
+
+export type Node = TaskNode | BlockNode;
+
+/** One play of a playbook. */
+export interface Play extends Keywords {
+  name?: string;
+  hosts: string[];
+  gather_facts: unknown;
+  vars_files: Array<string | string[]>;
+  pre_tasks: Node[];
+  tasks: Node[];
+  post_tasks: Node[];
+  handlers: TaskNode[];
+  serial: unknown[];
+  strategy: 'linear' | 'free';
+  max_fail_percentage?: number;
+  force_handlers?: boolean;
+  order?: string;
+  location: SourceLocation;
+  /** Directory of the playbook file (playbook_dir). */
+  dir: string;
+  file: string;
+}
+
+const KEYWORDS_COMMON = [
+  'name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment',
+  'ignore_errors', 'ignore_unreachable', 'check_mode', 'diff', 'no_log', 'delegate_to', 'run_once',
+  'any_errors_fatal', 'timeout', 'remote_user', 'connection', 'become_flags', 'collections',
+  'module_defaults', 'debugger', 'throttle', 'delegate_facts', 'port',
+];
+const TASK_KEYWORDS = new Set([
+  ...KEYWORDS_COMMON, 'register', 'notify', 'changed_when', 'failed_when', 'loop', 'loop_control',
+  'until', 'retries', 'delay', 'args', 'action', 'local_action', 'listen', 'async', 'poll',
+]);
+const BLOCK_KEYWORDS = new Set([...KEYWORDS_COMMON, 'block', 'rescue', 'always', 'notify']);
+const PLAY_KEYWORDS = new Set([
+  ...KEYWORDS_COMMON, 'hosts', 'gather_facts', 'vars_files', 'vars_prompt', 'pre_tasks', 'tasks',
+  'post_tasks', 'handlers', 'roles', 'serial', 'strategy', 'max_fail_percentage', 'force_handlers',
+  'order', 'gather_subset', 'gather_timeout', 'fact_path',
+]);
+/** Keywords we know from Ansible but do not implement: refusing them beats ignoring them. */
+const UNSUPPORTED = new Set(['async', 'poll', 'debugger', 'delegate_facts', 'vars_prompt', 'roles', 'module_defaults', 'local_action']);
+const IGNORED = new Set(['collections', 'become_flags', 'throttle', 'gather_subset', 'gather_timeout', 'fact_path', 'port']);
+const LOOP_LOOKUPS = new Set(['items', 'list', 'dict', 'indexed_items', 'together', 'sequence', 'nested', 'fileglob', 'subelements']);
+
+/** Options for loading playbooks. */
+export interface LoadOptions {
+  registry: ModuleRegistry;
+  /** Variables known at load time (extra vars), for templated import paths. */
+  extraVars?: Record<string, unknown>;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function fail(message: string, location: SourceLocation | undefined, hint?: string): never {
+  throw new UserError('E_PLAYBOOK', message, { location, hint });
+}
+
+function suggestion(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function readYaml(file: string, from?: SourceLocation): unknown {
+  if (!existsSync(file)) {
+    throw new UserError('E_FILE_NOT_FOUND', `file not found: ${file}`, {
+      location: from,
+      hint: 'paths are relative to the file that names them; check the spelling',
+    });
+  }
+  return parseYaml(readFileSync(file, 'utf8'), file);
+}
+
+function asList(v: unknown): unknown[] {
+  if (v === undefined || v === null) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+function asStringList(v: unknown, what: string, loc: SourceLocation | undefined): string[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(v)) return v.map((x) => String(x));
+  if (typeof v === 'number') return [String(v)];
+  fail(`${what} must be a string or a list of strings`, loc);
+}
+
+function readKeywords(obj: Obj, loc: SourceLocation): Keywords {
+  const vars = obj.vars ?? {};
+  if (!isObj(vars)) fail('vars must be a mapping of variable names to values', keyLocationOf(obj, 'vars') ?? loc);
+  const env = obj.environment;
+  if (env !== undefined && env !== null && !isObj(env) && typeof env !== 'string' && !Array.isArray(env)) {
+    fail('environment must be a mapping', keyLocationOf(obj, 'environment'));
+  }
+  return {
+    when: asList(obj.when),
+    tags: asStringList(obj.tags, 'tags', keyLocationOf(obj, 'tags')),
+    become: obj.become === undefined ? undefined : Boolean(obj.become),
+    become_user: obj.become_user === undefined ? undefined : String(obj.become_user),
+    become_method: obj.become_method === undefined ? undefined : String(obj.become_method),
+    vars: vars as Obj,
+    environment: env === undefined || env === null ? [] : (asList(env) as Array<Obj | string>),
+    ignore_errors: obj.ignore_errors,
+    ignore_unreachable: obj.ignore_unreachable,
+    check_mode: obj.check_mode,
+    diff: obj.diff,
+    no_log: obj.no_log,
+    delegate_to: obj.delegate_to === undefined || obj.delegate_to === null ? undefined : String(obj.delegate_to),
+    run_once: obj.run_once,
+    any_errors_fatal: obj.any_errors_fatal,
+    timeout: obj.timeout,
+    remote_user: obj.remote_user === undefined ? undefined : String(obj.remote_user),
+    connection: obj.connection === undefined ? undefined : String(obj.connection),
+  };
+}
+
+/** Load one or more playbook files (import_playbook followed) into plays, validated. */
+export function loadPlaybooks(files: string[], opts: LoadOptions): Play[] {
+  const plays: Play[] = [];
+  for (const f of files) plays.push(...loadPlaybookFile(resolve(f), opts, new Set()));
+  return plays;
+}
+
+function loadPlaybookFile(file: string, opts: LoadOptions, seen: Set<string>, from?: SourceLocation): Play[] {
+  if (seen.has(file)) fail(`import_playbook loop: ${file} imports itself`, from);
+  const doc = readYaml(file, from);
+  const loc: SourceLocation = { file, line: 1, col: 1 };
+  if (doc === null || doc === undefined) fail('the playbook is empty', loc, 'a playbook is a YAML list of plays');
+  if (!Array.isArray(doc)) {
+    fail('a playbook must be a list of plays', locationOf(doc) ?? loc, 'start each play with "- hosts: ..."');
+  }
+  const plays: Play[] = [];
+  const nextSeen = new Set(seen).add(file);
+  for (const entry of doc) {
+    const eloc = locationOf(entry) ?? loc;
+    if (!isObj(entry)) fail('each play must be a mapping with at least "hosts"', eloc);
+    const imp = entry.import_playbook ?? entry['ansible.builtin.import_playbook'];
+    if (imp !== undefined) {
+      if (typeof imp !== 'string') fail('import_playbook takes a file name', eloc);
+      const target = resolve(dirname(file), imp);
+      plays.push(...loadPlaybookFile(target, opts, nextSeen, keyLocationOf(entry, 'import_playbook') ?? eloc));
+      continue;
+    }
+    plays.push(loadPlay(entry, file, opts, eloc));
+  }
+  return plays;
+}
+
+/** A play given as data (ad-hoc commands build one); `file` names it in errors. */
+export function loadPlayObject(obj: Record<string, unknown>, file: string, opts: LoadOptions): Play {
+  return loadPlay(obj, file, opts, { file });
+}
+
+function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation): Play {
+  for (const key of Object.keys(obj)) {
+    const kloc = keyLocationOf(obj, key);
+    if (!PLAY_KEYWORDS.has(key)) {
+      const s = suggestion(key, PLAY_KEYWORDS);
+      fail(`'${key}' is not a valid attribute for a Play`, kloc, s ? `did you mean '${s}'?` : 'see the list of play keywords in the README');
+    }
+    if (UNSUPPORTED.has(key)) fail(`the play keyword '${key}' is not supported by tsplay yet`, kloc, 'remove it, or use include_tasks / import_tasks instead of roles');
+  }
+  if (obj.hosts === undefined || obj.hosts === null || obj.hosts === '') {
+    fail('the field "hosts" is required but was not set', loc, 'add "hosts: all" or a group name to the play');
+  }
+  const dir = dirname(file);
+  const strategy = obj.strategy ?? 'linear';
+  if (strategy !== 'linear' && strategy !== 'free') {
+    fail(`unknown strategy '${String(strategy)}'`, keyLocationOf(obj, 'strategy'), 'use linear or free');
+  }
+  const section = (key: string): Node[] => {
+    const v = obj[key];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, keyLocationOf(obj, key));
+    return loadTaskList(v, file, opts, keyLocationOf(obj, key)!, false);
+  };
+  const handlersRaw = obj.handlers;
+  let handlers: TaskNode[] = [];
+  if (handlersRaw !== undefined && handlersRaw !== null) {
+    if (!Array.isArray(handlersRaw)) fail('handlers must be a list of tasks', keyLocationOf(obj, 'handlers'));
+    handlers = flattenHandlers(loadTaskList(handlersRaw, file, opts, keyLocationOf(obj, 'handlers')!, true));
+  }
+  const pre_tasks = section('pre_tasks');
+  const tasks = section('tasks');
+  const post_tasks = section('post_tasks');
+  checkNotify([...pre_tasks, ...tasks, ...post_tasks, ...handlers], handlers);
+  const mfp = obj.max_fail_percentage;
+  return {
+    ...readKeywords(obj, loc),
+    name: obj.name === undefined || obj.name === null ? undefined : String(obj.name),
+    hosts: asStringList(obj.hosts, 'hosts', keyLocationOf(obj, 'hosts')),
+    gather_facts: obj.gather_facts ?? true,
+    vars_files: asList(obj.vars_files).map((v) => (Array.isArray(v) ? v.map(String) : String(v))),
+    pre_tasks,
+    tasks,
+    post_tasks,
+    handlers,
+    serial: asList(obj.serial),
+    strategy: strategy as 'linear' | 'free',
+    max_fail_percentage: mfp === undefined || mfp === null ? undefined : Number(String(mfp).replace('%', '')),
+    force_handlers: obj.force_handlers === undefined ? undefined : Boolean(obj.force_handlers),
+    order: obj.order === undefined ? undefined : String(obj.order),
+    location: loc,
+    dir,
+    file,
+  };
+}
+
+// A notify that names no handler of the play is a typo: catch it before any host is touched.
+function checkNotify(nodes: Node[], handlers: TaskNode[]): void {
+  const known = new Set(handlers.flatMap((h) => [h.name, ...h.listen]).filter((n): n is string => n !== undefined));
+  const visit = (n: Node): void => {
+    if (n.kind === 'block') return [...n.block, ...n.rescue, ...n.always].forEach(visit);
+    for (const name of n.notify) {
+      if (/{{|{%/.test(name) || known.has(name)) continue;
+      const s = suggestion(name, known);
+      fail(`The requested handler '${name}' was not found in the play's handlers`, n.location, s ? `did you mean '${s}'?` : 'add a handler with this name (or listen:) to the play');
+    }
+    n.include?.preloaded?.forEach(visit);
+  };
+  nodes.forEach(visit);
+}
+
+// Handlers may be grouped in blocks; they run as a flat list in definition order.
+function flattenHandlers(nodes: Node[]): TaskNode[] {
+  const out: TaskNode[] = [];
+  for (const n of nodes) {
+    if (n.kind === 'task') out.push({ ...n, isHandler: true });
+    else out.push(...flattenHandlers([...n.block, ...n.rescue, ...n.always]));
+  }
+  return out;
+}
+
+/** Load a task file (import_tasks / include_tasks). */
+export function loadTaskFile(file: string, opts: LoadOptions, from: SourceLocation | undefined, stack: string[] = []): Node[] {
+  if (stack.includes(file)) fail(`task file ${file} includes itself`, from);
+  const doc = readYaml(file, from);
+  if (doc === null || doc === undefined) return [];
+  if (!Array.isArray(doc)) fail('a task file must be a list of tasks', locationOf(doc) ?? { file, line: 1, col: 1 });
+  return loadTaskList(doc, file, opts, { file, line: 1, col: 1 }, false, [...stack, file]);
+}
+
+function loadTaskList(list: unknown[], file: string, opts: LoadOptions, loc: SourceLocation, handler: boolean, stack: string[] = [file]): Node[] {
+  const out: Node[] = [];
+  for (const item of list) {
+    const iloc = locationOf(item) ?? loc;
+    if (!isObj(item)) fail('each task must be a mapping (a module name and its arguments)', iloc);
+    out.push(...loadTask(item, file, opts, iloc, handler, stack));
+  }
+  return out;
+}
+
+function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation, handler: boolean, stack: string[]): Node[] {
+  if ('block' in obj) {
+    for (const key of Object.keys(obj)) {
+      if (!BLOCK_KEYWORDS.has(key)) {
+        const s = suggestion(key, BLOCK_KEYWORDS);
+        fail(`'${key}' is not a valid attribute for a Block`, keyLocationOf(obj, key), s ? `did you mean '${s}'?` : 'a block holds block, rescue, always and task keywords');
+      }
+    }
+    const part = (key: string): Node[] => {
+      const v = obj[key];
+      if (v === undefined || v === null) return [];
+      if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, keyLocationOf(obj, key));
+      return loadTaskList(v, file, opts, keyLocationOf(obj, key)!, handler, stack);
+    };
+    return [{
+      kind: 'block',
+      ...readKeywords(obj, loc),
+      name: obj.name === undefined ? undefined : String(obj.name),
+      block: part('block'),
+      rescue: part('rescue'),
+      always: part('always'),
+      location: loc,
+    }];
+  }
+
+  const candidates = Object.keys(obj).filter((k) => !TASK_KEYWORDS.has(k) && !k.startsWith('with_'));
+  let action: string | undefined;
+  let rawArgs: unknown;
+  let actionLoc = loc;
+  if ('action' in obj) {
+    const a = obj.action;
+    if (isObj(a)) {
+      action = String(a.module);
+      rawArgs = Object.fromEntries(Object.entries(a).filter(([k]) => k !== 'module'));
+    } else if (typeof a === 'string') {
+      const [first, ...rest] = a.trim().split(/\s+/);
+      action = first;
+      rawArgs = rest.join(' ');
+    }
+    actionLoc = keyLocationOf(obj, 'action') ?? loc;
+  }
+  const modules = candidates.filter((k) => opts.registry.has(k) || ['include_tasks', 'import_tasks', 'ansible.builtin.include_tasks', 'ansible.builtin.import_tasks', 'meta', 'ansible.builtin.meta', 'import_playbook'].includes(k));
+  const unknown = candidates.filter((k) => !modules.includes(k));
+  if (modules.length + (action ? 1 : 0) > 1) {
+    fail(`conflicting action statements: ${[...(action ? [action] : []), ...modules].join(', ')}`, loc, 'a task runs exactly one module');
+  }
+  if (modules.length === 1) {
+    action = modules[0]!;
+    rawArgs = obj[action];
+    actionLoc = keyLocationOf(obj, action) ?? loc;
+  }
+  if (unknown.length > 0) {
+    const key = unknown[0]!;
+    const kloc = keyLocationOf(obj, key);
+    if (action) {
+      const s = suggestion(key, TASK_KEYWORDS);
+      fail(`'${key}' is not a valid attribute for a Task`, kloc, s ? `did you mean '${s}'?` : 'check the spelling of the task keyword');
+    }
+    const mods = opts.registry.suggest(key);
+    fail(
+      `couldn't resolve module/action '${key}'. This often indicates a misspelling, missing collection, or incorrect module path.`,
+      kloc,
+      mods.length ? `did you mean ${mods.map((m) => `'${m}'`).join(' or ')}?` : 'run `tsplay doc --list` to see the modules, or add yours with -M / library/',
+    );
+  }
+  if (!action) fail('no module/action detected in task', loc, 'add a module, e.g. "command: ..." or "debug: msg=..."');
+  for (const key of Object.keys(obj)) {
+    if (UNSUPPORTED.has(key)) fail(`the task keyword '${key}' is not supported by tsplay yet`, keyLocationOf(obj, key));
+    if (key.startsWith('with_') && !LOOP_LOOKUPS.has(key.slice(5))) {
+      fail(`unknown loop lookup '${key}'`, keyLocationOf(obj, key), `supported: ${[...LOOP_LOOKUPS].map((l) => `with_${l}`).join(', ')}, or loop:`);
+    }
+  }
+  if (handler && obj.name === undefined && obj.listen === undefined) {
+    fail('a handler needs a name (or listen) to be notified by', loc);
+  }
+
+  const short = action.replace(/^ansible\.(builtin|legacy)\./, '');
+  const def = opts.registry.get(action)?.def;
+  // Arguments: a mapping, k=v text, or free-form text (`command: ls -l chdir=/tmp`); `args:` merges in.
+  let args: Obj;
+  if (rawArgs === null || rawArgs === undefined) args = {};
+  else if (isObj(rawArgs)) args = { ...rawArgs };
+  else if (typeof rawArgs === 'string' || typeof rawArgs === 'number' || typeof rawArgs === 'boolean') {
+    const text = String(rawArgs);
+    const freeKeys =
+      short === 'meta' ? new Set<string>()
+      : short === 'include_tasks' || short === 'import_tasks' ? new Set(['file', 'apply'])
+      : def?.freeForm ? new Set(Object.keys(def.schema.properties).filter((k) => k !== def.freeForm))
+      : undefined;
+    const parsed = freeKeys ? parseKv(text, freeKeys) : parseKv(text);
+    if (!freeKeys && parsed.free !== '') {
+      fail(`cannot parse arguments of ${action}: '${parsed.free}' is not key=value`, actionLoc, `write the arguments as a mapping under ${action}:`);
+    }
+    args = { ...parsed.args };
+    if (parsed.free !== '') args._raw_params = parsed.free;
+  } else fail(`the arguments of ${action} must be a mapping or key=value text`, actionLoc);
+  if (obj.args !== undefined) {
+    if (!isObj(obj.args)) fail('args must be a mapping', keyLocationOf(obj, 'args'));
+    args = { ...obj.args, ...args };
+  }
+
+  // loops: loop, with_<lookup>
+  let loop: unknown;
+  let loopKind: string | undefined;
+  const withKey = Object.keys(obj).find((k) => k.startsWith('with_'));
+  if (withKey && obj.loop !== undefined) fail('use either loop or with_*, not both', keyLocationOf(obj, withKey));
+  if (withKey) {
+    loop = obj[withKey];
+    loopKind = withKey.slice(5);
+  } else if (obj.loop !== undefined) {
+    loop = obj.loop;
+  }
+  const lc = obj.loop_control;
+  if (lc !== undefined && !isObj(lc)) fail('loop_control must be a mapping', keyLocationOf(obj, 'loop_control'));
+  const lcObj = (lc ?? {}) as Obj;
+  for (const k of Object.keys(lcObj)) {
+    if (!['loop_var', 'index_var', 'label', 'pause', 'extended', 'extended_allitems', 'break_when'].includes(k)) {
+      fail(`'${k}' is not a valid loop_control option`, keyLocationOf(lcObj, k), 'use loop_var, index_var, label, pause or extended');
+    }
+  }
+
+  const task: TaskNode = {
+    kind: 'task',
+    ...readKeywords(obj, loc),
+    name: obj.name === undefined || obj.name === null ? undefined : String(obj.name),
+    action,
+    args,
+    register: obj.register === undefined ? undefined : String(obj.register),
+    notify: asStringList(obj.notify, 'notify', keyLocationOf(obj, 'notify')),
+    listen: asStringList(obj.listen, 'listen', keyLocationOf(obj, 'listen')),
+    changed_when: obj.changed_when,
+    failed_when: obj.failed_when,
+    loop,
+    loopKind,
+    loop_control: {
+      loop_var: lcObj.loop_var === undefined ? 'item' : String(lcObj.loop_var),
+      index_var: lcObj.index_var === undefined ? undefined : String(lcObj.index_var),
+      label: lcObj.label,
+      pause: lcObj.pause === undefined ? undefined : Number(lcObj.pause),
+      extended: lcObj.extended === undefined ? undefined : Boolean(lcObj.extended),
+    },
+    until: obj.until,
+    retries: obj.retries,
+    delay: obj.delay,
+    location: actionLoc,
+    baseDir: dirname(file),
+  };
+  if (task.register !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(task.register)) {
+    fail(`invalid variable name in register: '${task.register}'`, keyLocationOf(obj, 'register'), 'use letters, digits and underscores');
+  }
+
+  if (short === 'import_tasks' || short === 'include_tasks') {
+    const target = args.file ?? args._raw_params;
+    if (typeof target !== 'string' || target === '') fail(`${short} needs a file name`, actionLoc);
+    const path = isAbsolute(target) ? target : resolve(dirname(file), target);
+    const templated = /{{|{%/.test(target);
+    if (short === 'import_tasks') {
+      if (templated) fail('import_tasks is static: its file name cannot use variables', actionLoc, 'use include_tasks for a file chosen at run time');
+      if (task.loop !== undefined) fail('import_tasks cannot loop', actionLoc, 'use include_tasks with loop');
+      const nodes = loadTaskFile(path, opts, actionLoc, stack);
+      // An import is a block whose keywords (when, tags, vars, become...) apply to every imported task.
+      return [{ kind: 'block', ...readKeywords(obj, loc), name: task.name, block: nodes, rescue: [], always: [], location: loc }];
+    }
+    task.include = { file: target, preloaded: templated ? undefined : loadTaskFile(path, opts, actionLoc, stack) };
+    return [task];
+  }
+  if (short === 'meta') {
+    const what = String(args._raw_params ?? '');
+    if (!['flush_handlers', 'end_play', 'end_host', 'noop', 'clear_facts', 'refresh_inventory', 'end_batch', 'clear_host_errors', 'reset_connection'].includes(what)) {
+      fail(`invalid meta action '${what}'`, actionLoc, 'use flush_handlers, end_play, end_host, end_batch, clear_host_errors, reset_connection or noop');
+    }
+    return [task];
+  }
+
+  // Arguments that hold no template can be fully checked now, before any host is touched;
+  // unknown argument names are always caught now.
+  if (def) checkStaticArgs(def, args, actionLoc);
+  return [task];
+}
+
+function hasTemplate(v: unknown): boolean {
+  if (typeof v === 'string') return /{{|{%/.test(v);
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (isObj(v)) return Object.values(v).some(hasTemplate);
+  return false;
+}
+
+function checkStaticArgs(def: NonNullable<ReturnType<ModuleRegistry['get']>>['def'], args: Obj, loc: SourceLocation): void {
+  const prepared = prepareArgs(def, args);
+  if (hasTemplate(prepared)) {
+    const names = Object.fromEntries(Object.keys(prepared).map((k) => [k, undefined]));
+    const r = checkArgs(def, names);
+    if (!r.ok && r.message.startsWith('Unsupported parameters')) throw new UserError('E_MODULE_ARGS', r.message, { location: loc, hint: 'fix the argument name; `tsplay doc ' + def.name + '` lists them' });
+    return;
+  }
+  const r = checkArgs(def, prepared);
+  if (!r.ok) throw new UserError('E_MODULE_ARGS', r.message, { location: loc, hint: '`tsplay doc ' + def.name + '` lists the arguments and their types' });
+}
+
+/** Move the free-form text to the module's free-form argument. */
+export function prepareArgs(def: { name: string; freeForm?: string }, args: Obj): Obj {
+  if (!('_raw_params' in args)) return args;
+  const { _raw_params, ...rest } = args;
+  if (!def.freeForm) return args;
+  return { [def.freeForm]: _raw_params, ...rest };
+}

@@ -1,0 +1,47 @@
+// `--output json`: one JSON object per line (NDJSON) for CI; no_log results are censored.
+import type { SourceLocation } from '../errors.js';
+import type { HostStats, HostTaskResult, Reporter } from '../run/results.js';
+import { NO_LOG_MESSAGE } from './default.js';
+
+export class JsonReporter implements Reporter {
+  constructor(readonly write: (line: string) => void = (l) => process.stdout.write(l)) {}
+
+  #emit(event: string, data: Record<string, unknown>): void {
+    this.write(JSON.stringify({ event, time: new Date().toISOString(), ...data }) + '\n');
+  }
+
+  playbookStart(file: string): void {
+    this.#emit('playbook_start', { file });
+  }
+  playStart(play: { name: string; hosts: string[]; check: boolean }): void {
+    this.#emit('play_start', play);
+  }
+  noHostsMatched(): void {
+    this.#emit('no_hosts_matched', {});
+  }
+  taskStart(task: { name: string; action: string; handler: boolean; location: SourceLocation; hosts: string[] }): void {
+    this.#emit('task_start', task as unknown as Record<string, unknown>);
+  }
+  hostResult(r: HostTaskResult): void {
+    const result = r.noLog ? { censored: NO_LOG_MESSAGE, changed: r.result.changed ?? false } : r.result;
+    this.#emit('host_result', {
+      host: r.host,
+      status: r.status,
+      ignored: r.ignored ?? false,
+      ...(r.item !== undefined ? { item: r.noLog ? null : r.item } : {}),
+      ...(r.retriesLeft !== undefined ? { retries_left: r.retriesLeft } : {}),
+      result,
+    });
+  }
+  included(file: string, hosts: string[]): void {
+    this.#emit('included', { file, hosts });
+  }
+  warning(message: string): void {
+    this.#emit('warning', { message });
+  }
+  verbose(): void {}
+  recap(stats: Map<string, HostStats>): void {
+    this.#emit('recap', { hosts: Object.fromEntries(stats) });
+  }
+  close(): void {}
+}

@@ -1,0 +1,24 @@
+// Per-host state that lives for the whole run: facts, set_fact / register variables, status.
+import { emptyStats, type HostStats } from './results.js';
+
+export class HostState {
+  /** Gathered facts (ansible_facts), also exposed as top-level ansible_* variables. */
+  facts: Record<string, unknown> = {};
+  /** Variables from set_fact and register: they outlive the play, as in Ansible. */
+  vars: Record<string, unknown> = {};
+  stats: HostStats = emptyStats();
+  /** Failed in this run: left out of the rest of the play and of later plays. */
+  failed = false;
+  unreachable = false;
+  /** meta: end_host / end_play for this host. */
+  ended = false;
+  /** Handler names / listen topics notified and not yet run. */
+  notified = new Set<string>();
+
+  constructor(readonly name: string) {}
+
+  /** Still running tasks in this play. */
+  get active(): boolean {
+    return !this.failed && !this.unreachable && !this.ended;
+  }
+}

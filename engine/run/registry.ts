@@ -1,0 +1,104 @@
+// Where module names resolve: the built-in modules plus custom ones found in library paths.
+// Built-ins are registered through exactly the same path as custom modules.
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UserError } from '../errors.js';
+import type { ModuleDefinition } from '../module.js';
+
+/** A module known to the registry, with the file that defined it (for custom modules). */
+export interface RegisteredModule {
+  def: ModuleDefinition<any, any>;
+  file?: string;
+  builtin: boolean;
+}
+
+const COLLECTION_PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.'];
+
+export class ModuleRegistry {
+  readonly #byName = new Map<string, RegisteredModule>();
+
+  /** Add a module under its name and aliases; a clash is an error naming both files. */
+  register(def: ModuleDefinition<any, any>, opts: { file?: string; builtin?: boolean } = {}): void {
+    const entry: RegisteredModule = { def, file: opts.file, builtin: opts.builtin ?? false };
+    for (const name of [def.name, ...(def.aliases ?? [])]) {
+      const existing = this.#byName.get(name);
+      if (existing && existing.def !== def) {
+        throw new UserError(
+          'E_UNKNOWN_MODULE',
+          `module name '${name}' is defined twice: ${existing.file ?? `built-in ${existing.def.name}`} and ${opts.file ?? 'a built-in'}`,
+          { hint: 'rename one of the modules; custom modules may not reuse a built-in name' },
+        );
+      }
+      this.#byName.set(name, entry);
+    }
+  }
+
+  /** The module for a task key (`copy`, `ansible.builtin.copy`), or undefined. */
+  get(name: string): RegisteredModule | undefined {
+    const direct = this.#byName.get(name);
+    if (direct) return direct;
+    for (const prefix of COLLECTION_PREFIXES) {
+      if (name.startsWith(prefix)) return this.#byName.get(name.slice(prefix.length));
+    }
+    return undefined;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /** Every module once, sorted by name. */
+  modules(): RegisteredModule[] {
+    const seen = new Set<ModuleDefinition<any, any>>();
+    const out: RegisteredModule[] = [];
+    for (const m of this.#byName.values()) {
+      if (!seen.has(m.def)) {
+        seen.add(m.def);
+        out.push(m);
+      }
+    }
+    return out.sort((a, b) => a.def.name.localeCompare(b.def.name));
+  }
+
+  /** Names close to `name`, for "did you mean" hints. */
+  suggest(name: string): string[] {
+    const short = name.replace(/^.*\./, '');
+    return [...this.#byName.keys()]
+      .filter((k) => !k.includes('.') && distance(k, short) <= Math.max(1, Math.floor(short.length / 4)))
+      .sort();
+  }
+
+  /** Load every module file (.js, .mjs) in `dir` (Ansible's `library/`). */
+  async loadDir(dir: string): Promise<void> {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const f of entries) {
+      const file = resolve(join(dir, f));
+      if (!/\.(m?js)$/.test(f) || !statSync(file).isFile()) continue;
+      const mod = (await import(pathToFileURL(file).href)) as { default?: ModuleDefinition<any, any> };
+      if (!mod.default || typeof mod.default.plan !== 'function') {
+        throw new UserError('E_UNKNOWN_MODULE', `${file} does not export a module as default`, {
+          hint: "export default defineModule({ name, schema, gather, plan }) from 'tsplay'",
+        });
+      }
+      this.register(mod.default, { file });
+    }
+  }
+}
+
+/** Levenshtein distance, for suggestions. */
+export function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}

@@ -1,0 +1,518 @@
+// Plays, batches, strategies, blocks and handlers. The linear strategy walks the task tree once
+// for a set of hosts (so each TASK banner is followed by every host's line); free walks it per host.
+import { isAbsolute, resolve } from 'node:path';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { UserError } from '../errors.js';
+import { evalCondition, template } from '../expr/index.js';
+import type { Inventory } from '../load/inventory.js';
+import { loadTaskFile, type BlockNode, type Keywords, type Node, type Play, type TaskNode } from '../load/playbook.js';
+import { loadYamlFile, locationOf } from '../load/yaml.js';
+import type { ConnectionPool } from '../connection/pool.js';
+import { HostState } from './host-state.js';
+import type { ModuleRegistry } from './registry.js';
+import type { HostStats, HostTaskResult, Reporter } from './results.js';
+import { buildScope, lastDefined, runTaskOnHost, type Chain, type PlayEnv, type RunSettings } from './task.js';
+
+/** Everything a run needs, loaded and validated before any host is contacted. */
+export interface RunRequest {
+  plays: Play[];
+  inventory: Inventory;
+  registry: ModuleRegistry;
+  settings: RunSettings;
+  reporter: Reporter;
+  pool: ConnectionPool;
+  /** --limit patterns (intersected with each play's hosts). */
+  limit?: string[];
+  startAtTask?: string;
+  /** Aborted by Ctrl-C: no new task starts. */
+  signal?: AbortSignal;
+}
+
+/** The outcome of a run. */
+export interface RunSummary {
+  stats: Map<string, HostStats>;
+  anyFailed: boolean;
+  anyUnreachable: boolean;
+  interrupted: boolean;
+}
+
+/** A keyword layer for tasks from include_tasks: the include's vars, per host (loop items differ). */
+interface IncludeLayer extends Keywords {
+  perHost?: Map<string, Record<string, unknown>>;
+}
+
+/** Hosts selected by a play's pattern and --limit, in the play's order. */
+export function selectPlayHosts(inventory: Inventory, play: Play, limit?: string[]): string[] {
+  let hosts: string[] = inventory.select(play.hosts);
+  if (limit && limit.length) {
+    const allowed = new Set(inventory.select(limit));
+    hosts = hosts.filter((h) => allowed.has(h));
+  }
+  switch (play.order) {
+    case 'reverse_inventory':
+      return hosts.reverse();
+    case 'sorted':
+      return [...hosts].sort();
+    case 'reverse_sorted':
+      return [...hosts].sort().reverse();
+    case 'shuffle':
+      return [...hosts].sort(() => Math.random() - 0.5);
+    default:
+      return hosts;
+  }
+}
+
+/** Does a task with these tags run under --tags / --skip-tags (Ansible's rules, incl. always/never)? */
+export function tagsSelected(taskTags: readonly string[], only: readonly string[], skip: readonly string[]): boolean {
+  const tags = new Set(taskTags);
+  if (skip.length) {
+    if (skip.includes('all') && !(tags.has('always') && !skip.includes('always'))) return false;
+    if (skip.includes('tagged') && tags.size > 0 && !(tags.has('always') && !skip.includes('always'))) return false;
+    if (skip.includes('untagged') && tags.size === 0) return false;
+    if ([...tags].some((t) => skip.includes(t))) return false;
+  }
+  const wanted = only.length ? only : ['all'];
+  if (tags.has('always')) return true;
+  if (tags.has('never') && !wanted.some((t) => tags.has(t) && t !== 'never') && !wanted.includes('never')) return false;
+  if (wanted.includes('all')) return true;
+  if (wanted.includes('tagged') && tags.size > 0) return true;
+  if (wanted.includes('untagged') && tags.size === 0) return true;
+  return [...tags].some((t) => wanted.includes(t));
+}
+
+function batches(hosts: string[], serial: unknown[], scope: Record<string, unknown>): string[][] {
+  if (serial.length === 0) return [hosts];
+  const sizes = serial.map((s) => {
+    const v = String(template(s, scope));
+    const n = v.endsWith('%') ? Math.max(1, Math.floor((hosts.length * Number(v.slice(0, -1))) / 100)) : Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new UserError('E_PLAYBOOK', `invalid serial value '${v}'`, { hint: 'use a number, a percentage or a list of them' });
+    return n === 0 ? hosts.length : n;
+  });
+  const out: string[][] = [];
+  let i = 0;
+  let k = 0;
+  while (i < hosts.length) {
+    const size = sizes[Math.min(k, sizes.length - 1)]!;
+    out.push(hosts.slice(i, i + size));
+    i += size;
+    k++;
+  }
+  return out;
+}
+
+/** Runs plays in order and returns the recap. */
+export async function runPlays(req: RunRequest): Promise<RunSummary> {
+  const states = new Map<string, HostState>();
+  const state = (h: string): HostState => {
+    let s = states.get(h);
+    if (!s) {
+      s = new HostState(h);
+      states.set(h, s);
+    }
+    return s;
+  };
+  let started = !req.startAtTask;
+  let interrupted = false;
+  let aborted = false;
+
+  try {
+    for (const play of req.plays) {
+      if (aborted || req.signal?.aborted) break;
+      const selected = selectPlayHosts(req.inventory, play, req.limit);
+      for (const h of selected) state(h).ended = false;
+      const hosts = selected.filter((h) => !state(h).failed && !state(h).unreachable);
+      const check = req.settings.check;
+      req.reporter.playStart({ name: play.name ?? play.hosts.join(','), hosts, check });
+      if (hosts.length === 0) {
+        req.reporter.noHostsMatched();
+        continue;
+      }
+      const baseScope = { ...req.settings.extraVars, playbook_dir: play.dir };
+      const playVars: Record<string, unknown> = { ...play.vars };
+      for (const vf of play.vars_files) {
+        Object.assign(playVars, loadVarsFile(vf, { ...playVars, ...baseScope }, play));
+      }
+      for (const batch of batches(hosts, play.serial, { ...playVars, ...baseScope })) {
+        const env: PlayEnv = {
+          registry: req.registry,
+          pool: req.pool,
+          reporter: req.reporter,
+          inventory: req.inventory,
+          settings: req.settings,
+          play,
+          playVars,
+          hosts: states,
+          playHostsAll: hosts,
+          batch,
+        };
+        const hostsLimit = pLimit(Math.max(1, req.settings.forks));
+        const run = new PlayRun(env, req, hostsLimit, () => started, () => (started = true));
+        const batchStates = batch.map((h) => state(h));
+        const playChain: Chain = [play];
+        if (gatherFacts(play, batchStates[0]!, env)) await run.gatherFacts(batchStates);
+        for (const section of [play.pre_tasks, play.tasks, play.post_tasks]) {
+          if (run.stop) break;
+          await run.nodes(section, batchStates, playChain);
+          if (req.signal?.aborted) break;
+          await run.flushHandlers(batchStates);
+        }
+        if (req.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        if (run.abortPlaybook) {
+          aborted = true;
+          break;
+        }
+      }
+      if (req.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+    }
+  } finally {
+    await req.pool.closeAll();
+  }
+  const stats = new Map<string, HostStats>();
+  for (const [h, s] of states) stats.set(h, s.stats);
+  req.reporter.recap(stats);
+  return {
+    stats,
+    anyFailed: [...states.values()].some((s) => s.stats.failed > 0),
+    anyUnreachable: [...states.values()].some((s) => s.stats.unreachable > 0),
+    interrupted,
+  };
+}
+
+function gatherFacts(play: Play, first: HostState, env: PlayEnv): boolean {
+  const v = template(play.gather_facts, buildScope(env, first, [play]));
+  return typeof v === 'string' ? ['yes', 'true', 'on', '1'].includes(v.toLowerCase()) : Boolean(v);
+}
+
+function loadVarsFile(entry: string | string[], scope: Record<string, unknown>, play: Play): Record<string, unknown> {
+  // A list means: the first of these files that exists (Ansible's vars_files fallback).
+  const candidates = (Array.isArray(entry) ? entry : [entry]).map((p) => String(template(p, scope, play.location)));
+  for (const c of candidates) {
+    const path = isAbsolute(c) ? c : resolve(play.dir, c);
+    try {
+      const data = loadYamlFile(path);
+      if (data === null || data === undefined) return {};
+      if (typeof data !== 'object' || Array.isArray(data)) {
+        throw new UserError('E_VARS', `vars file ${path} must be a mapping of variable names to values`, { location: locationOf(data) ?? { file: path } });
+      }
+      return data as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof UserError && e.code === 'E_FILE_NOT_FOUND' && candidates.length > 1) continue;
+      throw e instanceof UserError ? e.at(play.location) : e;
+    }
+  }
+  throw new UserError('E_FILE_NOT_FOUND', `none of the vars_files could be found: ${candidates.join(', ')}`, { location: play.location });
+}
+
+class PlayRun {
+  stop = false;
+  abortPlaybook = false;
+  readonly #perTask = pLimit(64);
+  constructor(
+    readonly env: PlayEnv,
+    readonly req: RunRequest,
+    readonly hostsLimit: LimitFunction,
+    readonly isStarted: () => boolean,
+    readonly markStarted: () => void,
+  ) {}
+
+  get #free(): boolean {
+    return this.env.play.strategy === 'free';
+  }
+
+  async gatherFacts(hosts: HostState[]): Promise<void> {
+    const task: TaskNode = {
+      kind: 'task', name: 'Gathering Facts', action: 'setup', args: {}, when: [], tags: ['always'], vars: {}, environment: [],
+      notify: [], listen: [], loop_control: { loop_var: 'item' }, location: this.env.play.location, baseDir: this.env.play.dir,
+    };
+    await this.task(task, hosts, [this.env.play], { force: true });
+  }
+
+  /** Run a list of nodes on hosts; free strategy fans out per host here. */
+  async nodes(nodes: Node[], hosts: HostState[], chain: Chain, rescuable = false): Promise<void> {
+    if (this.#free && hosts.length > 1) {
+      await Promise.all(hosts.map((h) => this.hostsLimit(() => this.#walk(nodes, [h], chain, rescuable))));
+      return;
+    }
+    await this.#walk(nodes, hosts, chain, rescuable);
+  }
+
+  async #walk(nodes: Node[], hosts: HostState[], chain: Chain, rescuable: boolean): Promise<void> {
+    for (const node of nodes) {
+      if (this.stop || this.req.signal?.aborted) return;
+      const active = hosts.filter((h) => h.active);
+      if (active.length === 0) {
+        if (!rescuable) this.#noMoreHosts();
+        return;
+      }
+      if (node.kind === 'block') await this.block(node, active, chain, rescuable);
+      else await this.task(node, active, [...chain, node], { rescuable });
+    }
+  }
+
+  #noMoreHostsShown = false;
+
+  // Ansible's banner when every host of the batch has failed and tasks remain.
+  #noMoreHosts(): void {
+    const batch = this.env.batch.map((n) => this.env.hosts.get(n)!);
+    if (this.#noMoreHostsShown || batch.some((h) => h.active) || !batch.some((h) => h.failed || h.unreachable)) return;
+    this.#noMoreHostsShown = true;
+    this.env.reporter.warning('NO MORE HOSTS LEFT');
+  }
+
+  async block(block: BlockNode, hosts: HostState[], chain: Chain, rescuable: boolean): Promise<void> {
+    const inner = [...chain, block];
+    await this.#walk(block.block, hosts, inner, rescuable || block.rescue.length > 0);
+    const failed = hosts.filter((h) => h.failed && !h.unreachable);
+    if (block.rescue.length && failed.length) {
+      for (const h of failed) h.failed = false;
+      await this.#walk(block.rescue, failed, inner, rescuable);
+      for (const h of failed) if (!h.failed) h.stats.rescued++;
+    }
+    if (block.always.length) {
+      const always = hosts.filter((h) => !h.unreachable && !h.ended);
+      const wereFailed = always.filter((h) => h.failed);
+      for (const h of wereFailed) h.failed = false;
+      await this.#walk(block.always, always, inner, rescuable);
+      for (const h of wereFailed) h.failed = true;
+    }
+  }
+
+  async task(task: TaskNode, hosts: HostState[], chain: Chain, opts: { rescuable?: boolean; handler?: boolean; force?: boolean } = {}): Promise<void> {
+    const short = task.action.replace(/^ansible\.(builtin|legacy)\./, '');
+    if (!opts.force && !opts.handler) {
+      if (!this.isStarted()) {
+        const name = task.name ?? '';
+        if (name !== this.req.startAtTask && !globMatch(this.req.startAtTask!, name)) return;
+        this.markStarted();
+      }
+      const tags = chain.flatMap((k) => k.tags);
+      if (!tagsSelected(tags, this.env.settings.tags, this.env.settings.skipTags) && short !== 'meta') return;
+    }
+    if (short === 'meta') return this.meta(task, hosts, chain);
+    if (short === 'include_tasks') return this.include(task, hosts, chain, opts.rescuable ?? false);
+
+    const runOnce = task.run_once !== undefined || lastDefined(chain, 'run_once') !== undefined
+      ? Boolean(template(lastDefined(chain, 'run_once'), buildScope(this.env, hosts[0]!, chain)))
+      : false;
+    const targets = runOnce ? hosts.slice(0, 1) : hosts;
+    this.env.reporter.taskStart({
+      name: task.name ?? task.action,
+      action: task.action,
+      handler: opts.handler ?? false,
+      location: task.location,
+      hosts: targets.map((h) => h.name),
+    });
+    const limit = this.#free ? this.#perTask : this.hostsLimit;
+    const results = await Promise.all(targets.map((h) => limit(() => runTaskOnHost(this.env, task, h, chain))));
+    if (runOnce && results[0]) {
+      // run_once: the one result stands for every host (register, notify).
+      for (const h of hosts.slice(1)) {
+        if (task.register) h.vars[task.register] = results[0].result;
+        if (results[0].status === 'changed') for (const n of task.notify) h.notified.add(n);
+      }
+    }
+    for (const r of results) this.#count(r, opts.rescuable ?? false, chain);
+    if (runOnce && results[0]?.status === 'failed' && !results[0].ignored) {
+      for (const h of hosts) h.failed = true;
+    }
+    this.#afterTask(hosts, chain, results);
+  }
+
+  #count(r: HostTaskResult, rescuable: boolean, chain: Chain): void {
+    const h = this.env.hosts.get(r.host)!;
+    const s = h.stats;
+    switch (r.status) {
+      case 'ok':
+        s.ok++;
+        break;
+      case 'changed':
+        s.ok++;
+        s.changed++;
+        break;
+      case 'skipped':
+        s.skipped++;
+        break;
+      case 'failed':
+        if (r.ignored) s.ignored++;
+        else {
+          if (!rescuable) s.failed++;
+          h.failed = true;
+        }
+        break;
+      case 'unreachable': {
+        const scope = buildScope(this.env, h, chain);
+        const ignore = lastDefined(chain, 'ignore_unreachable');
+        if (ignore !== undefined && Boolean(template(ignore, scope))) {
+          s.ignored++;
+        } else {
+          s.unreachable++;
+          h.unreachable = true;
+        }
+        break;
+      }
+    }
+  }
+
+  #afterTask(hosts: HostState[], chain: Chain, results: HostTaskResult[]): void {
+    const failedNow = results.filter((r) => (r.status === 'failed' && !r.ignored) || r.status === 'unreachable');
+    const play = this.env.play;
+    const anyFatal = lastDefined(chain, 'any_errors_fatal');
+    if (failedNow.length && anyFatal !== undefined && Boolean(anyFatal) && failedNow.some((r) => r.status === 'failed')) {
+      this.stop = true;
+      this.abortPlaybook = true;
+      for (const h of hosts) if (h.active) h.ended = true;
+      return;
+    }
+    if (play.max_fail_percentage !== undefined) {
+      const batch = this.env.batch.length;
+      const failed = this.env.batch.filter((n) => {
+        const st = this.env.hosts.get(n)!;
+        return st.failed || st.unreachable;
+      }).length;
+      if ((failed / batch) * 100 > play.max_fail_percentage) {
+        this.stop = true;
+        this.abortPlaybook = true;
+        return;
+      }
+    }
+  }
+
+  async meta(task: TaskNode, hosts: HostState[], chain: Chain): Promise<void> {
+    const what = String(task.args._raw_params ?? '');
+    const applies = hosts.filter((h) => {
+      const scope = buildScope(this.env, h, chain);
+      return chain.every((k) => k.when.every((c) => evalCondition(c, scope, task.location)));
+    });
+    switch (what) {
+      case 'flush_handlers':
+        await this.flushHandlers(hosts);
+        break;
+      case 'end_play':
+        if (applies.length) {
+          for (const n of this.env.batch) this.env.hosts.get(n)!.ended = true;
+          this.stop = true;
+        }
+        break;
+      case 'end_batch':
+        if (applies.length) for (const n of this.env.batch) this.env.hosts.get(n)!.ended = true;
+        break;
+      case 'end_host':
+        for (const h of applies) h.ended = true;
+        break;
+      case 'clear_host_errors':
+        for (const n of this.env.batch) this.env.hosts.get(n)!.failed = false;
+        break;
+      case 'clear_facts':
+        for (const h of applies) h.facts = {};
+        break;
+      case 'reset_connection':
+        for (const h of applies) await this.env.pool.reset(h.name);
+        break;
+      default:
+        break;
+    }
+  }
+
+  async include(task: TaskNode, hosts: HostState[], chain: Chain, rescuable: boolean): Promise<void> {
+    // Each host gets one include per loop item (or one); hosts that include the same file run it together.
+    const groups = new Map<string, { file: string; hosts: HostState[]; vars: Map<string, Record<string, unknown>> }[]>();
+    const order: string[] = [];
+    const results: HostTaskResult[] = [];
+    for (const h of hosts) {
+      const r = await this.#includeInstances(task, h, chain);
+      if (r.skipped) {
+        results.push(r.skipped);
+        continue;
+      }
+      r.instances.forEach((inst, i) => {
+        const key = `${i}\u0000${inst.file}`;
+        let list = groups.get(key);
+        if (!list) {
+          list = [{ file: inst.file, hosts: [], vars: new Map() }];
+          groups.set(key, list);
+          order.push(key);
+        }
+        list[0]!.hosts.push(h);
+        list[0]!.vars.set(h.name, inst.vars);
+      });
+    }
+    for (const r of results) this.#count(r, rescuable, chain);
+    for (const key of order) {
+      const g = groups.get(key)![0]!;
+      const path = isAbsolute(g.file) ? g.file : resolve(task.baseDir, g.file);
+      this.env.reporter.included(path, g.hosts.map((h) => h.name));
+      for (const h of g.hosts) h.stats.ok++;
+      const nodes = task.include?.preloaded && task.include.file === g.file
+        ? task.include.preloaded
+        : loadTaskFile(path, { registry: this.env.registry }, task.location);
+      // Keywords of include_tasks apply to the include itself; its vars (and loop item) reach the tasks.
+      const layer: IncludeLayer = { when: [], tags: [], vars: {}, environment: [], perHost: g.vars };
+      await this.nodes(nodes, g.hosts.filter((h) => h.active), [...chain.slice(0, -1), withoutOwnTags(chain[chain.length - 1]!), layer], rescuable);
+    }
+  }
+
+  async #includeInstances(task: TaskNode, h: HostState, chain: Chain): Promise<{ skipped?: HostTaskResult; instances: { file: string; vars: Record<string, unknown> }[] }> {
+    const scope = buildScope(this.env, h, chain);
+    const params = Object.fromEntries(Object.entries(task.args).filter(([k]) => k !== 'file' && k !== '_raw_params' && k !== 'apply'));
+    const fileRaw = String(task.args.file ?? task.args._raw_params);
+    const items: Array<Record<string, unknown> | undefined> = [];
+    if (task.loop !== undefined) {
+      const v = template(task.loop, scope, task.location);
+      const list = Array.isArray(v) ? (task.loopKind === 'items' ? v.flat() : v) : task.loopKind === 'dict' && v && typeof v === 'object' ? Object.entries(v).map(([key, value]) => ({ key, value })) : [v];
+      for (let i = 0; i < list.length; i++) {
+        const extra: Record<string, unknown> = { [task.loop_control.loop_var]: list[i] };
+        if (task.loop_control.index_var) extra[task.loop_control.index_var] = i;
+        items.push(extra);
+      }
+    } else items.push(undefined);
+    const instances: { file: string; vars: Record<string, unknown> }[] = [];
+    for (const extra of items) {
+      const s = extra ? { ...scope, ...extra } : scope;
+      if (!chain.every((k) => k.when.every((c) => evalCondition(c, s, task.location)))) continue;
+      instances.push({ file: String(template(fileRaw, s, task.location)), vars: { ...(extra ?? {}), ...(template(params, s, task.location) as Record<string, unknown>) } });
+    }
+    if (instances.length === 0) {
+      this.env.reporter.taskStart({ name: task.name ?? task.action, action: task.action, handler: false, location: task.location, hosts: [h.name] });
+      const r: HostTaskResult = { host: h.name, status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' } };
+      this.env.reporter.hostResult(r);
+      return { skipped: r, instances };
+    }
+    return { instances };
+  }
+
+  /** Run notified handlers, in definition order, on the hosts that notified them. */
+  async flushHandlers(hosts: HostState[]): Promise<void> {
+    const play = this.env.play;
+    // Handlers notified by handlers run in a following round of the same flush.
+    for (let round = 0; round < 10; round++) {
+      const pending = new Map(hosts.map((h) => [h, new Set(h.notified)] as const));
+      for (const h of hosts) h.notified.clear();
+      let ran = false;
+      for (const hd of play.handlers) {
+        const names = [hd.name, ...hd.listen].filter((n): n is string => n !== undefined);
+        const targets = hosts.filter(
+          (h) => (h.active || (play.force_handlers && !h.unreachable)) && names.some((n) => pending.get(h)!.has(n)),
+        );
+        if (targets.length === 0) continue;
+        ran = true;
+        await this.task(hd, targets, [play, hd], { handler: true });
+      }
+      if (!ran) break;
+    }
+  }
+}
+
+function withoutOwnTags(k: Keywords): Keywords {
+  return { ...k, tags: [], when: [] };
+}
+
+function globMatch(pattern: string, name: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return re.test(name);
+}

@@ -1,0 +1,539 @@
+// Runs one task on one host: variables, when, loop, templated arguments, then the module's
+// gather -> plan -> (check mode stops here) -> apply, and changed_when / failed_when / until.
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
+import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
+import { runChanges, type Change, type ExecOptions, type FileDiff, type ModuleContext, type Plan } from '../module.js';
+import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js';
+import type { Keywords, Play, TaskNode } from '../load/playbook.js';
+import { prepareArgs } from '../load/playbook.js';
+import type { Inventory } from '../load/inventory.js';
+import { checkArgs } from './args.js';
+import type { ModuleRegistry, RegisteredModule } from './registry.js';
+import type { ConnectionPool } from '../connection/pool.js';
+import type { HostState } from './host-state.js';
+import type { HostTaskResult, Reporter } from './results.js';
+
+/** Settings of the whole run that tasks read (from the command line). */
+export interface RunSettings {
+  check: boolean;
+  diff: boolean;
+  verbosity: number;
+  forks: number;
+  extraVars: Record<string, unknown>;
+  become?: boolean;
+  becomeUser?: string;
+  becomePassword?: Secret;
+  remoteUser?: string;
+  connection?: string;
+  tags: string[];
+  skipTags: string[];
+  /** Re-gather and re-plan after apply; a plan that still changes is reported as a bug. */
+  verifyIdempotence: boolean;
+}
+
+/** What a task needs from the play it runs in. */
+export interface PlayEnv {
+  registry: ModuleRegistry;
+  pool: ConnectionPool;
+  reporter: Reporter;
+  inventory: Inventory;
+  settings: RunSettings;
+  play: Play;
+  /** play vars + vars_files, in that order. */
+  playVars: Record<string, unknown>;
+  hosts: Map<string, HostState>;
+  /** Hosts of the play (all batches) and of the current batch. */
+  playHostsAll: string[];
+  batch: string[];
+}
+
+
+/** The keyword chain of a task: play first, then enclosing blocks, then the task. */
+export type Chain = readonly Keywords[];
+
+export function lastDefined<K extends keyof Keywords>(chain: Chain, key: K): Keywords[K] | undefined {
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const v = chain[i]![key];
+    if (v !== undefined && v !== null) return v;
+  }
+  return undefined;
+}
+
+/** Facts as variables: ansible_facts.x is also ansible_x at top level. */
+function factVars(facts: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ansible_facts: facts };
+  for (const [k, v] of Object.entries(facts)) out[k.startsWith('ansible_') ? k : `ansible_${k}`] = v;
+  return out;
+}
+
+/** The variables every expression of this task on this host sees, with Ansible's precedence. */
+export function buildScope(env: PlayEnv, host: HostState, chain: Chain): Record<string, unknown> {
+  const inv = env.inventory.hostVars(host.name, env.play.dir);
+  const scope: Record<string, unknown> = { ...inv, ...factVars(host.facts), ...env.playVars };
+  for (let i = 1; i < chain.length; i++) {
+    const layer = chain[i]! as Keywords & { perHost?: Map<string, Record<string, unknown>> };
+    Object.assign(scope, layer.vars, layer.perHost?.get(host.name));
+  }
+  Object.assign(scope, host.vars, env.settings.extraVars, magicVars(env, host));
+  return scope;
+}
+
+function magicVars(env: PlayEnv, host: HostState): Record<string, unknown> {
+  const invHost = env.inventory.hosts.get(host.name);
+  const invFile = invHost?.location?.file;
+  return {
+    inventory_hostname: host.name,
+    inventory_hostname_short: host.name.split('.')[0],
+    group_names: env.inventory.hosts.has(host.name) ? env.inventory.groupNames(host.name) : [],
+    groups: env.inventory.groupsVar(),
+    hostvars: hostvarsProxy(env),
+    ansible_play_hosts: env.batch.filter((h) => env.hosts.get(h)?.active),
+    ansible_play_batch: env.batch.filter((h) => env.hosts.get(h)?.active),
+    ansible_play_hosts_all: env.playHostsAll,
+    play_hosts: env.batch.filter((h) => env.hosts.get(h)?.active),
+    ansible_play_name: env.play.name ?? env.play.hosts.join(','),
+    ansible_check_mode: env.settings.check,
+    ansible_diff_mode: env.settings.diff,
+    ansible_verbosity: env.settings.verbosity,
+    ansible_forks: env.settings.forks,
+    ansible_run_tags: env.settings.tags.length ? env.settings.tags : ['all'],
+    ansible_skip_tags: env.settings.skipTags,
+    ansible_version: { full: '2.16.0', major: 2, minor: 16, revision: 0, string: '2.16.0' },
+    tsplay_version: '0.1.0',
+    playbook_dir: env.play.dir,
+    inventory_dir: invFile ? dirname(invFile) : null,
+    inventory_file: invFile ?? null,
+    omit: OMIT,
+    ansible_managed: 'Ansible managed',
+  };
+}
+
+// hostvars['node1'].x: each host's inventory vars, facts and set_fact/register vars, computed on access.
+function hostvarsProxy(env: PlayEnv): Record<string, unknown> {
+  const names = () => [...env.inventory.hosts.keys()];
+  const forHost = (name: string): Record<string, unknown> | undefined => {
+    if (!env.inventory.hosts.has(name) && !env.hosts.has(name)) return undefined;
+    const st = env.hosts.get(name);
+    return {
+      ...env.inventory.hostVars(name, env.play.dir),
+      ...(st ? factVars(st.facts) : {}),
+      ...(st?.vars ?? {}),
+      inventory_hostname: name,
+      inventory_hostname_short: name.split('.')[0],
+      group_names: env.inventory.hosts.has(name) ? env.inventory.groupNames(name) : [],
+    };
+  };
+  return new Proxy({} as Record<string, unknown>, {
+    get: (_t, p) => (typeof p === 'string' ? forHost(p) : undefined),
+    has: (_t, p) => typeof p === 'string' && forHost(p) !== undefined,
+    ownKeys: () => names(),
+    getOwnPropertyDescriptor: (_t, p) =>
+      typeof p === 'string' && env.inventory.hosts.has(p)
+        ? { enumerable: true, configurable: true, value: forHost(p) }
+        : undefined,
+  });
+}
+
+function truthy(v: unknown): boolean {
+  if (typeof v === 'string') return !['', 'false', 'no', 'off', '0', 'n', 'f'].includes(v.trim().toLowerCase());
+  return Boolean(v);
+}
+
+/** A keyword value that may be a template or a bool (ignore_errors: "{{ x }}"). */
+function boolKeyword(v: unknown, scope: Record<string, unknown>, task: TaskNode): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  return truthy(template(v, scope, task.location));
+}
+
+function removeOmitted(v: unknown): unknown {
+  if (Array.isArray(v)) return v.filter((x) => x !== OMIT).map(removeOmitted);
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== OMIT) out[k] = removeOmitted(x);
+    return out;
+  }
+  return v;
+}
+
+/** The loop's items: `loop:` as given, `with_<lookup>` as Ansible's lookups shape them. */
+function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
+  let v = template(task.loop, scope, task.location);
+  if (typeof v === 'string' && task.loopKind !== 'sequence') {
+    // `with_items: "{{ list }}"` rendered to text, or a bare variable name (old Ansible style)
+    v = task.loopKind === 'items' || task.loopKind === 'list' ? [v] : v;
+  }
+  switch (task.loopKind) {
+    case undefined:
+      if (!Array.isArray(v)) {
+        throw new UserError('E_PLAYBOOK', `Invalid data passed to 'loop', it requires a list, got this instead: ${JSON.stringify(v)}.`, {
+          location: task.location,
+          hint: "Hint: If you passed a list/elements of a list/a dict, use 'loop: \"{{ x | dict2items }}\"' for dicts",
+        });
+      }
+      return v;
+    case 'items':
+      return (Array.isArray(v) ? v : [v]).flatMap((x) => (Array.isArray(x) ? x : [x]));
+    case 'list':
+      return Array.isArray(v) ? v : [v];
+    case 'indexed_items':
+      return (Array.isArray(v) ? v : [v]).map((x, i) => [i, x]);
+    case 'dict':
+      if (!v || typeof v !== 'object' || Array.isArray(v)) {
+        throw new UserError('E_PLAYBOOK', 'with_dict expects a dict', { location: task.location });
+      }
+      return Object.entries(v).map(([key, value]) => ({ key, value }));
+    case 'together': {
+      const lists = (Array.isArray(v) ? v : [v]) as unknown[][];
+      const n = Math.max(0, ...lists.map((l) => l.length));
+      return Array.from({ length: n }, (_, i) => lists.map((l) => l[i] ?? null));
+    }
+    case 'nested': {
+      const lists = (Array.isArray(v) ? v : [v]) as unknown[][];
+      return lists.reduce<unknown[][]>((acc, l) => acc.flatMap((a) => l.map((x) => [...a, x])), [[]]);
+    }
+    case 'sequence': {
+      const spec = String(v);
+      const kv = Object.fromEntries(spec.split(/\s+/).filter((w) => w.includes('=')).map((w) => w.split('=', 2) as [string, string]));
+      const start = Number(kv.start ?? 1);
+      const end = kv.end !== undefined ? Number(kv.end) : start + Number(kv.count ?? 0) - 1;
+      const stride = Number(kv.stride ?? 1);
+      const fmt = kv.format;
+      const out: string[] = [];
+      for (let i = start; stride > 0 ? i <= end : i >= end; i += stride) out.push(fmt ? fmt.replace(/%(\d*)d/, (_m, w) => String(i).padStart(Number(w || 0), w?.startsWith('0') ? '0' : ' ')) : String(i));
+      return out;
+    }
+    default:
+      throw new UserError('E_PLAYBOOK', `with_${task.loopKind} is not supported`, { location: task.location });
+  }
+}
+
+/** The outcome of running a task on a host, before it is reported. */
+interface Outcome {
+  status: HostTaskResult['status'];
+  result: Record<string, unknown>;
+  diffs: FileDiff[];
+}
+
+/** Runs `task` on `host` and reports each result; returns the aggregated result. */
+export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain): Promise<HostTaskResult> {
+  const scope = buildScope(env, host, chain);
+  const noLog = (() => {
+    try {
+      return boolKeyword(lastDefined(chain, 'no_log'), scope, task) ?? false;
+    } catch {
+      return true;
+    }
+  })();
+  const delegate = lastDefined(chain, 'delegate_to');
+  let delegatedTo: string | undefined;
+  try {
+    delegatedTo = delegate !== undefined && !/{{/.test(delegate) ? delegate : delegate !== undefined ? String(template(delegate, scope, task.location)) : undefined;
+  } catch {
+    delegatedTo = undefined;
+  }
+  const report = (r: Omit<HostTaskResult, 'host' | 'noLog'>): HostTaskResult => {
+    const full: HostTaskResult = { host: host.name, noLog, delegatedTo, ...r };
+    env.reporter.hostResult(full);
+    return full;
+  };
+  try {
+    if (task.loop === undefined) {
+      if (!evalWhen(chain, scope, task)) {
+        return report({ status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: describeWhen(chain) } });
+      }
+      const o = await runOnce(env, task, host, chain, scope);
+      return finish(env, task, host, report({ status: o.status, result: o.result, diffs: o.diffs, ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors') }));
+    }
+    const items = loopItems(task, scope);
+    if (items.length === 0) {
+      return report({ status: 'skipped', result: { changed: false, skipped: true, skipped_reason: 'No items in the list', results: [] } });
+    }
+    const results: Record<string, unknown>[] = [];
+    let anyChanged = false;
+    let anyFailed = false;
+    let allSkipped = true;
+    let anyUnreachable = false;
+    const lc = task.loop_control;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      const itemScope: Record<string, unknown> = { ...scope, [lc.loop_var]: item, ansible_loop_var: lc.loop_var };
+      if (lc.index_var) itemScope[lc.index_var] = i;
+      if (lc.extended) {
+        itemScope.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length, revindex: items.length - i, revindex0: items.length - i - 1, allitems: items, previtem: items[i - 1], nextitem: items[i + 1] };
+      }
+      const label = lc.label !== undefined ? template(lc.label, itemScope, task.location) : item;
+      let o: Outcome;
+      if (!evalWhen(chain, itemScope, task)) {
+        o = { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: describeWhen(chain) }, diffs: [] };
+      } else {
+        o = await runOnce(env, task, host, chain, itemScope);
+      }
+      const r = { ...o.result, [lc.loop_var]: item, ansible_loop_var: lc.loop_var, ...(lc.index_var ? { [lc.index_var]: i } : {}) };
+      results.push(r);
+      anyChanged ||= o.status === 'changed';
+      anyFailed ||= o.status === 'failed';
+      anyUnreachable ||= o.status === 'unreachable';
+      if (o.status !== 'skipped') allSkipped = false;
+      report({ status: o.status, result: r, item: label, diffs: o.diffs, ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors') });
+      if (o.status === 'unreachable') break;
+      if (lc.pause) await new Promise((res) => setTimeout(res, lc.pause! * 1000));
+    }
+    const status: HostTaskResult['status'] = anyUnreachable ? 'unreachable' : anyFailed ? 'failed' : anyChanged ? 'changed' : allSkipped ? 'skipped' : 'ok';
+    const result: Record<string, unknown> = { changed: anyChanged, results, msg: anyFailed ? 'One or more items failed' : 'All items completed' };
+    if (anyFailed) result.failed = true;
+    if (allSkipped) result.skipped = true;
+    // A loop's overall line is not printed (Ansible prints only the items); only register/notify use it.
+    return finish(env, task, host, { host: host.name, status, result, ignored: anyFailed && isIgnored(chain, scope, task, 'ignore_errors') });
+  } catch (e) {
+    if (e instanceof UserError) {
+      return finish(env, task, host, report({ status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, ignored: false }));
+    }
+    throw e;
+  }
+}
+
+function taskErrorMessage(e: UserError, task: TaskNode): string {
+  const where = formatLocation(e.location ?? task.location);
+  const hint = e.hint ? ` (${e.hint})` : '';
+  return `${e.message}${hint}. The error appears to be in '${where}'`;
+}
+
+function isIgnored(chain: Chain, scope: Record<string, unknown>, task: TaskNode, key: 'ignore_errors' | 'ignore_unreachable'): boolean {
+  return boolKeyword(lastDefined(chain, key), scope, task) ?? false;
+}
+
+function describeWhen(chain: Chain): string {
+  return chain.flatMap((k) => k.when).map(String).join(' and ');
+}
+
+function evalWhen(chain: Chain, scope: Record<string, unknown>, task: TaskNode): boolean {
+  for (const k of chain) {
+    for (const cond of k.when) {
+      if (!evalCondition(cond, scope, task.location)) return false;
+    }
+  }
+  return true;
+}
+
+/** register and notify, after the task's result on the host is known. */
+function finish(env: PlayEnv, task: TaskNode, host: HostState, r: HostTaskResult): HostTaskResult {
+  // Registered output is data: a `{{` in a command's stdout must never be rendered as a template.
+  if (task.register && r.status !== 'unreachable') host.vars[task.register] = markUnsafe(r.result);
+  if (r.status === 'changed' || (r.status !== 'failed' && r.result.changed === true)) {
+    for (const n of task.notify) host.notified.add(n);
+  }
+  return r;
+}
+
+/** One module run with this scope (one loop item, or the task without a loop). */
+async function runOnce(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>): Promise<Outcome> {
+  const retries = task.until !== undefined ? Number(template(task.retries ?? 3, scope, task.location)) : 0;
+  const delay = Number(template(task.delay ?? 5, scope, task.location));
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    const o = await runModule(env, task, host, chain, scope);
+    if (task.until === undefined || o.status === 'unreachable') return o;
+    const untilScope = task.register ? { ...scope, [task.register]: o.result } : { ...scope, ...o.result };
+    let done = false;
+    try {
+      done = evalCondition(task.until, untilScope, task.location);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+    }
+    o.result.attempts = attempt;
+    if (done) {
+      if (o.status === 'failed' && o.result.failed !== true) o.status = o.result.changed ? 'changed' : 'ok';
+      return o;
+    }
+    if (attempt > retries) {
+      o.status = 'failed';
+      o.result.failed = true;
+      o.result.msg ??= 'Retries exceeded';
+      return o;
+    }
+    env.reporter.hostResult({ host: host.name, status: 'failed', result: o.result, retriesLeft: retries - attempt + 1 });
+    await new Promise((res) => setTimeout(res, delay * 1000));
+  }
+}
+
+async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>): Promise<Outcome> {
+  const entry = env.registry.get(task.action);
+  if (!entry) throw new UserError('E_UNKNOWN_MODULE', `couldn't resolve module/action '${task.action}'`, { location: task.location });
+  const def = entry.def;
+  const rendered = removeOmitted(template(prepareArgs(def, task.args), scope, task.location)) as Record<string, unknown>;
+  const checked = checkArgs(def, rendered);
+  if (!checked.ok) {
+    return { status: 'failed', result: { failed: true, changed: false, msg: checked.message }, diffs: [] };
+  }
+  const args = checked.args;
+  const check = boolKeyword(lastDefined(chain, 'check_mode'), scope, task) ?? env.settings.check;
+  const diffMode = boolKeyword(lastDefined(chain, 'diff'), scope, task) ?? env.settings.diff;
+
+  const delegate = lastDefined(chain, 'delegate_to');
+  const target = delegate !== undefined ? String(template(delegate, scope, task.location)) : host.name;
+  const ctx = moduleContext(env, task, host, chain, scope, target);
+
+  let result: Record<string, unknown> = {};
+  let status: Outcome['status'] = 'ok';
+  let diffs: FileDiff[] = [];
+  try {
+    const current = await callModule(entry, () => def.gather(ctx, args));
+    const plan = await callModule(entry, async () => def.plan(current, args)) as Plan;
+    result = { ...(plan.result ?? {}) };
+    if (plan.failed) {
+      return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: plan.failed }, diffs: [] });
+    }
+    diffs = plan.changes.flatMap((c) => (c.diff ? [c.diff] : []));
+    if (plan.changes.length === 0) {
+      status = result.skipped === true ? 'skipped' : 'ok';
+      result.changed = false;
+      if (plan.reason && env.settings.verbosity >= 2) ctx.log(2, plan.reason);
+    } else if (check) {
+      if (plan.outcomeUnknown) {
+        status = 'skipped';
+        result = { ...result, changed: false, skipped: true, msg: plan.outcomeUnknown };
+      } else {
+        status = 'changed';
+        result.changed = true;
+      }
+    } else {
+      const outcome = (await callModule(entry, async () => (def.apply ? def.apply(ctx, plan.changes, args, current) : runChanges(ctx, plan.changes)))) ?? {};
+      Object.assign(result, outcome.result ?? {});
+      if (outcome.failed) {
+        return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: outcome.failed }, diffs: [] });
+      }
+      status = 'changed';
+      result.changed = true;
+      if (env.settings.verifyIdempotence && def.idempotent !== false && !plan.alwaysChanges) {
+        const again = await callModule(entry, () => def.gather(ctx, args));
+        const replan = await callModule(entry, async () => def.plan(again, args)) as Plan;
+        if (replan.changes.length > 0 || replan.failed) {
+          return { status: 'failed', result: { ...result, failed: true, msg: `module ${def.name} is not idempotent: after apply it still plans: ${replan.failed ?? replan.changes.map((c: Change) => c.summary).join('; ')} (this is a bug in the module)` }, diffs };
+        }
+      }
+    }
+  } catch (e) {
+    if (e instanceof UnreachableError) {
+      return { status: 'unreachable', result: { unreachable: true, changed: false, msg: e.message }, diffs: [] };
+    }
+    if (e instanceof UserError) {
+      return { status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, diffs: [] };
+    }
+    if (e instanceof ModuleCrash) {
+      return { status: 'failed', result: { failed: true, changed: false, msg: e.message, exception: (e.cause as Error)?.stack ?? String(e.cause) }, diffs: [] };
+    }
+    throw e;
+  }
+  if (task.action === 'set_fact' || task.action.endsWith('.set_fact')) {
+    Object.assign(host.vars, result.ansible_facts as Record<string, unknown>);
+  } else if (result.ansible_facts && typeof result.ansible_facts === 'object') {
+    Object.assign(host.facts, result.ansible_facts);
+  }
+  if (diffMode && diffs.length) result.diff = diffs.length === 1 ? diffs[0] : diffs;
+  return applyConditions(env, task, scope, { status, result, diffs: diffMode ? diffs : [] });
+}
+
+// A custom module's exception shows its own stack; an exception in a built-in is a tsplay bug.
+async function callModule<T>(entry: RegisteredModule, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof UnreachableError || e instanceof UserError || entry.builtin) throw e;
+    throw new ModuleCrash(entry.def.name, entry.file, e);
+  }
+}
+
+/** changed_when / failed_when, evaluated with the result available under the register name. */
+function applyConditions(env: PlayEnv, task: TaskNode, scope: Record<string, unknown>, o: Outcome): Outcome {
+  if (task.changed_when === undefined && task.failed_when === undefined) return o;
+  if (o.status === 'skipped' || o.status === 'unreachable') return o;
+  const s = { ...scope, ...o.result, ...(task.register ? { [task.register]: o.result } : {}) };
+  if (task.changed_when !== undefined) {
+    const changed = evalCondition(task.changed_when, s, task.location);
+    o.result.changed = changed;
+    if (o.status !== 'failed') o.status = changed ? 'changed' : 'ok';
+  }
+  if (task.failed_when !== undefined) {
+    const failed = evalCondition(task.failed_when, s, task.location);
+    o.result.failed_when_result = failed;
+    o.result.failed = failed;
+    o.status = failed ? 'failed' : o.result.changed ? 'changed' : 'ok';
+  }
+  return o;
+}
+
+function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>, target: string): ModuleContext {
+  const targetVars = target === host.name ? scope : { ...env.inventory.hostVars(target, env.play.dir), inventory_hostname: target };
+  const connVars = (): Record<string, unknown> => {
+    const v: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(targetVars)) if (k.startsWith('ansible_')) v[k] = x;
+    const implicitLocal = (target === 'localhost' || target === '127.0.0.1') && !env.inventory.hosts.has(target);
+    if (implicitLocal) v.ansible_connection = 'local';
+    if (env.settings.connection && !implicitLocal) v.ansible_connection = env.settings.connection;
+    v.ansible_connection ??= 'ssh';
+    const user = lastDefined(chain, 'remote_user') ?? env.settings.remoteUser;
+    if (user && v.ansible_user === undefined) v.ansible_user = user;
+    return template(v, scope, task.location) as Record<string, unknown>;
+  };
+  const becomeOn = boolKeyword(lastDefined(chain, 'become') ?? scope.ansible_become ?? env.settings.become, scope, task) ?? false;
+  const becomeUser = String(template(lastDefined(chain, 'become_user') ?? scope.ansible_become_user ?? env.settings.becomeUser ?? 'root', scope, task.location));
+  const becomePassword = (): Secret | undefined => {
+    const v = scope.ansible_become_password ?? scope.ansible_become_pass ?? scope.ansible_sudo_pass;
+    if (v === undefined || v === null) return env.settings.becomePassword;
+    return v instanceof SecretClass ? v : new SecretClass(String(template(v, scope, task.location)));
+  };
+  const environment: Record<string, string> = {};
+  for (const e of chain.flatMap((k) => k.environment)) {
+    const rendered = template(e, scope, task.location);
+    if (rendered && typeof rendered === 'object') {
+      for (const [k, v] of Object.entries(rendered)) environment[k] = String(v);
+    }
+  }
+  const timeout = lastDefined(chain, 'timeout');
+  const timeoutMs = timeout !== undefined ? Number(template(timeout, scope, task.location)) * 1000 : undefined;
+  const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number } = {}) => {
+    const conn = await env.pool.get(target, connVars());
+    const exec: ExecOptions = { stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? timeoutMs };
+    if (Object.keys(environment).length) exec.env = environment;
+    if (becomeOn) exec.become = { method: 'sudo', user: becomeUser, password: becomePassword() };
+    env.reporter.verbose(3, `<${target}> EXEC ${cmd.display}`);
+    return conn.exec(cmd, exec);
+  };
+  return {
+    host: host.name,
+    vars: scope,
+    playbookDir: env.play.dir,
+    verbosity: env.settings.verbosity,
+    run,
+    fact: async (fact, args) => fact.process(await run(fact.command(args)), args),
+    findFile: (kind, path) => findFile(task, env.play.dir, kind, path),
+    renderTemplate: (path, extra) => {
+      const text = readFileSync(path, 'utf8');
+      const vars = {
+        ...scope,
+        template_path: path,
+        template_fullpath: path,
+        template_basename: basename(path),
+        template_host: target,
+        ...(extra ?? {}),
+      };
+      return renderTemplateText(text, vars, { file: path, kind: path.endsWith('.ejs') ? 'ejs' : 'j2' });
+    },
+    evaluate: (expression) => evaluate(expression, scope, task.location),
+    log: (level, message) => env.reporter.verbose(level, `<${target}> ${message}`),
+  };
+}
+
+/** Ansible's search for a controller file: beside the task file and the playbook, in `kind/` first. */
+function findFile(task: TaskNode, playbookDir: string, kind: 'files' | 'templates', path: string): string {
+  if (isAbsolute(path)) return path;
+  const candidates = [resolve(task.baseDir, kind, path), resolve(task.baseDir, path), resolve(playbookDir, kind, path), resolve(playbookDir, path)];
+  for (const c of candidates) if (existsSync(c)) return c;
+  throw new UserError('E_FILE_NOT_FOUND', `Could not find or access '${path}'`, {
+    location: task.location,
+    hint: `searched ${candidates.join(', ')}`,
+  });
+}

@@ -1,0 +1,227 @@
+// A read-only probe of one or more paths in ONE remote command (POSIX sh + GNU coreutils): type,
+// mode, ownership, size, times, link target, sha1 and base64 content, parent directory, and the
+// writing user's identity and umask.
+import { defineFact, joinCommands, raw, sh, UserError, type ExecResult, type ShellCommand } from '../../engine/index.js';
+import { decodeRawMode, MARKER } from '../../engine/files.js';
+
+/** What kind of object a path is (a symlink is 'link', not followed). */
+export type FileType = 'file' | 'directory' | 'link' | 'other';
+
+/** Attributes of a filesystem object, as stat reports them. */
+export interface FileStat {
+  type: FileType;
+  /** Permission bits as Ansible prints them: '0644', '04755'. */
+  mode: string;
+  owner: string;
+  group: string;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Number of hard links. */
+  nlink: number;
+  inode: number;
+  /** Modification time as the host prints it in local time: '2024-05-01 10:00:00.123456789 +0200'. */
+  mtime: string;
+  /** Access time, same format as mtime. */
+  atime: string;
+}
+
+/** The user commands run as, and its umask: what new files get by default. */
+export interface HostIdentity {
+  uid: number;
+  gid: number;
+  user: string;
+  group: string;
+  /** The umask as printed by the shell: '0022'. */
+  umask: string;
+}
+
+/** A distinct (type, mode, ownership) combination found below a directory (for recurse). */
+export interface ChildAttributes {
+  type: FileType;
+  mode: string;
+  uid: number;
+  gid: number;
+  owner: string;
+  group: string;
+}
+
+/** Everything a file module needs to know about one path. Attributes are those of the path itself (lstat). */
+export interface FileFact extends Partial<FileStat> {
+  /** The path probed, with a leading `~` expanded. */
+  path: string;
+  /** The path exists (a dangling symlink exists). */
+  exists: boolean;
+  /** For a symlink: what it points to, as stored (readlink). */
+  linkTarget?: string;
+  /** For a symlink: the fully resolved path (readlink -f), when it can be resolved. */
+  realPath?: string;
+  /** For a symlink that resolves: the attributes of what it points to. */
+  linked?: FileStat;
+  /** sha1 of the content (regular files, or links to one), when asked. */
+  checksum?: string;
+  /** The content in base64 (regular files, or links to one), when asked and within the size limit. */
+  content?: string;
+  /** The file exists but could not be read. */
+  unreadable?: boolean;
+  /** The parent directory exists (as a directory). */
+  parentExists: boolean;
+  /** For a missing path, when asked: the nearest ancestor that exists. */
+  existingAncestor?: string;
+  /** For a directory, when asked: the distinct attributes found below it. */
+  children?: ChildAttributes[];
+  /** Who the commands run as. */
+  identity: HostIdentity;
+}
+
+/** What to probe about one path. */
+export interface FileProbe {
+  path: string;
+  /** Fetch the content: true always, a number only up to that many bytes. */
+  content?: boolean | number;
+  /** Compute the sha1 of the content. */
+  checksum?: boolean;
+  /** For a missing path, find the nearest existing ancestor. */
+  ancestor?: boolean;
+  /** For a directory, list the distinct attributes of everything below it. */
+  children?: boolean;
+}
+
+// The probe as a shell function; its arguments: path, content (none|all|max bytes), sha1 (0|1),
+// ancestor (0|1), children (0|1). Every line it prints starts with the marker and a key.
+const PROBE = String.raw`probe() {
+  p=$1; c=
+  case $p in "~") p=$HOME ;; "~/"*) p=$HOME/$(printf %s "$p" | cut -c3-) ;; esac
+  printf '%s path %s\n' "$M" "$(printf %s "$p" | base64 -w0)"
+  if [ -L "$p" ] || [ -e "$p" ]; then
+    stat --printf "$M stat %f %u %g %s %h %i %U %G\n$M mtime %y\n$M atime %x\n" -- "$p"
+    if [ -L "$p" ]; then
+      printf '%s link %s\n' "$M" "$(readlink -- "$p" | base64 -w0)"
+      r=$(readlink -f -- "$p") && printf '%s real %s\n' "$M" "$(printf %s "$r" | base64 -w0)"
+      [ -e "$p" ] && stat -L --printf "$M linked %f %u %g %s %h %i %U %G\n$M lmtime %y\n$M latime %x\n" -- "$p"
+    fi
+    if [ -f "$p" ]; then
+      if [ "$3" = 1 ]; then s=$(sha1sum < "$p") && printf '%s sha1 %.40s\n' "$M" "$s"; fi
+      case $2 in none) ;; all) c=1 ;; *) [ "$(stat -L -c %s -- "$p")" -le "$2" ] && c=1 ;; esac
+      if [ -n "$c" ]; then
+        if [ -r "$p" ]; then printf '%s content ' "$M"; base64 -w0 < "$p"; echo; else echo "$M unreadable"; fi
+      fi
+    fi
+    if [ "$5" = 1 ] && [ -d "$p" ] && [ ! -L "$p" ]; then
+      find -P "$p" -mindepth 1 -printf "$M child %y %m %U %G %u %g\n" | sort -u
+    fi
+  elif [ "$4" = 1 ]; then
+    a=$p; while [ ! -e "$a" ]; do a=$(dirname -- "$a"); done
+    printf '%s ancestor %s\n' "$M" "$(printf %s "$a" | base64 -w0)"
+  fi
+  [ -d "$(dirname -- "$p")" ] && echo "$M parent"
+  return 0
+}
+printf '%s id %s %s %s %s %s\n' "$M" "$(id -u)" "$(id -g)" "$(id -un)" "$(id -gn)" "$(umask)"`;
+
+/** The single remote command that probes every path in order. */
+export function probeCommand(probes: FileProbe[]): ShellCommand {
+  const calls = probes.map((p) => {
+    const content = p.content === true ? 'all' : typeof p.content === 'number' ? String(p.content) : 'none';
+    return sh`probe ${p.path} ${content} ${p.checksum ? 1 : 0} ${p.ancestor ? 1 : 0} ${p.children ? 1 : 0}`;
+  });
+  return joinCommands([sh`M=${MARKER}`, sh`${raw(PROBE)}`, ...calls], '\n');
+}
+
+const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+
+function parseStat(fields: string[]): Omit<FileStat, 'mtime' | 'atime'> {
+  const { type, mode } = decodeRawMode(parseInt(fields[0]!, 16));
+  return {
+    type,
+    mode,
+    uid: Number(fields[1]),
+    gid: Number(fields[2]),
+    size: Number(fields[3]),
+    nlink: Number(fields[4]),
+    inode: Number(fields[5]),
+    owner: fields[6]!,
+    group: fields[7]!,
+  };
+}
+
+const FIND_TYPES: Record<string, FileType> = { f: 'file', d: 'directory', l: 'link' };
+
+/** Parse the probe output into one FileFact per probed path. */
+export function parseProbeOutput(output: ExecResult, count: number): FileFact[] {
+  const facts: FileFact[] = [];
+  let identity: HostIdentity | undefined;
+  let cur: FileFact | undefined;
+  for (const line of output.stdout.split('\n')) {
+    if (!line.startsWith(MARKER + ' ')) continue;
+    const rest = line.slice(MARKER.length + 1);
+    const sp = rest.indexOf(' ');
+    const key = sp < 0 ? rest : rest.slice(0, sp);
+    const value = sp < 0 ? '' : rest.slice(sp + 1);
+    const fields = value.split(' ');
+    if (key === 'path') {
+      cur = { path: b64(value), exists: false, parentExists: false } as FileFact;
+      facts.push(cur);
+    } else if (key === 'id') {
+      identity = { uid: Number(fields[0]), gid: Number(fields[1]), user: fields[2]!, group: fields[3]!, umask: fields[4]! };
+    } else if (cur) {
+      if (key === 'stat') Object.assign(cur, parseStat(fields), { exists: true });
+      else if (key === 'mtime') cur.mtime = value;
+      else if (key === 'atime') cur.atime = value;
+      else if (key === 'link') cur.linkTarget = b64(value).replace(/\n$/, '');
+      else if (key === 'real') cur.realPath = b64(value);
+      else if (key === 'linked') cur.linked = { ...parseStat(fields), mtime: '', atime: '' };
+      else if (key === 'lmtime' && cur.linked) cur.linked.mtime = value;
+      else if (key === 'latime' && cur.linked) cur.linked.atime = value;
+      else if (key === 'sha1') cur.checksum = value;
+      else if (key === 'content') cur.content = value;
+      else if (key === 'unreadable') cur.unreadable = true;
+      else if (key === 'parent') cur.parentExists = true;
+      else if (key === 'ancestor') cur.existingAncestor = b64(value);
+      else if (key === 'child') {
+        (cur.children ??= []).push({
+          type: FIND_TYPES[fields[0]!] ?? 'other',
+          mode: '0' + fields[1]!.padStart(3, '0'),
+          uid: Number(fields[2]),
+          gid: Number(fields[3]),
+          owner: fields[4]!,
+          group: fields[5]!,
+        });
+      }
+    }
+  }
+  if (facts.length !== count || !identity) {
+    throw new UserError('E_MODULE', `could not inspect ${count === 1 ? 'the path' : 'the paths'} on the host: ${(output.stderr || output.stdout).trim() || `rc=${output.rc}`}`, {
+      hint: 'file modules need a POSIX shell with GNU coreutils (stat, base64, sha1sum, mktemp) on the host',
+    });
+  }
+  for (const f of facts) f.identity = identity;
+  return facts;
+}
+
+/** Probe one path: exists, type, mode, ownership, size, link target, content, parent. */
+export const fileFact = defineFact<FileFact, FileProbe>({
+  name: 'file',
+  command: (probe) => probeCommand([probe]),
+  process: (output) => parseProbeOutput(output, 1)[0]!,
+});
+
+/** Probe several paths in the same single command. */
+export const filesFact = defineFact<FileFact[], FileProbe[]>({
+  name: 'files',
+  command: (probes) => probeCommand(probes),
+  process: (output, probes) => parseProbeOutput(output, probes.length),
+});
+
+/** The attributes that apply when following a symlink: the target's, or the path's own. */
+export function followed(fact: FileFact): { exists: boolean; stat?: FileStat; path: string } {
+  if (fact.type === 'link') return { exists: fact.linked !== undefined, stat: fact.linked, path: fact.realPath ?? fact.path };
+  return { exists: fact.exists, stat: fact.exists ? (fact as FileStat) : undefined, path: fact.path };
+}
+
+/** Ansible's file attribute result fields (path state, mode, owner, ...) for a stat. */
+export function attributeResult(stat: Pick<FileStat, 'type' | 'mode' | 'owner' | 'group' | 'uid' | 'gid' | 'size'> | undefined): Record<string, unknown> {
+  if (!stat) return { state: 'absent' };
+  const state = stat.type === 'link' ? 'link' : stat.type === 'directory' ? 'directory' : 'file';
+  return { state, mode: stat.mode, owner: stat.owner, group: stat.group, uid: stat.uid, gid: stat.gid, size: stat.size };
+}

@@ -1,0 +1,153 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect as netConnect, createServer, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveEndpoint, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
+import { Secret, sh } from '../../engine/sh.js';
+import { createSshLab, freePort, knownHostsLine, sshdAvailable, TEST_SUDO_PASSWORD, USER_NOPASS, USER_PASS, type SshLab, type SshServer } from './sshd.js';
+
+// On CI the servers must run (.ci/run installs them): a skip there would hide a broken install.
+const run = sshdAvailable() || process.env.CI ? describe : describe.skip;
+
+run('SSH transport against real OpenSSH servers', () => {
+  let lab: SshLab;
+  let a: SshServer;
+  let b: SshServer;
+  const settings: SshSettings = { env: {} };
+  const transports: SshTransport[] = [];
+
+  beforeAll(async () => {
+    lab = createSshLab();
+    a = await lab.start();
+    b = await lab.start();
+    writeFileSync(lab.knownHosts, `${knownHostsLine(a)}\n${knownHostsLine(b)}\n`);
+  });
+  afterAll(async () => {
+    await Promise.all(transports.map((t) => t.closeAll()));
+    await lab?.stop();
+  });
+
+  function connect(server: SshServer | number, vars: Record<string, unknown> = {}): SshConnection {
+    const port = typeof server === 'number' ? server : server.port;
+    const v = {
+      ansible_host: '127.0.0.1',
+      ansible_port: port,
+      ansible_user: USER_NOPASS,
+      ansible_ssh_private_key_file: lab.clientKey,
+      ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts}`,
+      ...vars,
+    };
+    const t = new SshTransport({});
+    transports.push(t);
+    return new SshConnection('h', resolveEndpoint('h', v, settings), t);
+  }
+
+  it('runs commands with stdin, stdout, stderr and exit codes', async () => {
+    const c = connect(a);
+    const r = await c.exec(sh`cat; echo err >&2; exit 3`, { stdin: 'hello\n' });
+    expect(r).toEqual({ rc: 3, stdout: 'hello\n', stderr: 'err\n' });
+    expect((await c.exec(sh`id -un`)).stdout.trim()).toBe(USER_NOPASS);
+  });
+
+  it('becomes root with sudo -n, and with a password written after the prompt', async () => {
+    const np = connect(a);
+    const r1 = await np.exec(sh`id -u; cat`, { become: { method: 'sudo', user: 'root' }, stdin: 'in' });
+    expect(r1.rc).toBe(0);
+    expect(r1.stdout).toBe('0\nin');
+    const pw = connect(a, { ansible_user: USER_PASS });
+    const r2 = await pw.exec(sh`id -u; cat`, { become: { method: 'sudo', user: 'root', password: new Secret(TEST_SUDO_PASSWORD) }, stdin: 'data' });
+    expect(r2).toMatchObject({ rc: 0, stdout: '0\ndata' });
+    expect(r2.stderr).not.toContain(TEST_SUDO_PASSWORD);
+  });
+
+  it('fails clearly on a wrong or missing sudo password', async () => {
+    const pw = connect(a, { ansible_user: USER_PASS });
+    const wrong = await pw.exec(sh`id -u`, { become: { method: 'sudo', user: 'root', password: new Secret('nope') } });
+    expect(wrong.rc).not.toBe(0);
+    expect(wrong.stderr).toMatch(/Incorrect sudo password/);
+    const missing = await pw.exec(sh`id -u`, { become: { method: 'sudo', user: 'root' } });
+    expect(missing.rc).not.toBe(0);
+    expect(missing.stderr).toMatch(/Missing sudo password/);
+  });
+
+  it('refuses an unknown host key when strict, accepts and records it with accept-new', async () => {
+    const empty = join(lab.dir, 'known_hosts_empty');
+    writeFileSync(empty, '');
+    const strict = connect(a, { ansible_ssh_common_args: `-o UserKnownHostsFile=${empty}` });
+    await expect(strict.exec(sh`true`)).rejects.toThrow(/not in .*known_hosts_empty/);
+    const acceptNew = connect(a, { ansible_ssh_common_args: `-o UserKnownHostsFile=${empty} -o StrictHostKeyChecking=accept-new` });
+    expect((await acceptNew.exec(sh`echo ok`)).stdout).toBe('ok\n');
+    expect(readFileSync(empty, 'utf8')).toContain(`[127.0.0.1]:${a.port} ssh-ed25519 `);
+  });
+
+  it('always refuses a changed host key, naming the known_hosts file and line', async () => {
+    const file = join(lab.dir, 'known_hosts_changed');
+    // b's key recorded under a's name: a now presents a different ed25519 key
+    writeFileSync(file, `# comment\n[127.0.0.1]:${a.port} ${b.hostKeyPub}\n`);
+    const c = connect(a, { ansible_ssh_common_args: `-o UserKnownHostsFile=${file} -o StrictHostKeyChecking=no` });
+    await expect(c.exec(sh`true`)).rejects.toThrow(new RegExp(`CHANGED.*known_hosts_changed:2`));
+  });
+
+  it('reads hashed known_hosts entries', async () => {
+    const salt = randomBytes(20);
+    const name = `[127.0.0.1]:${a.port}`;
+    const hash = createHmac('sha1', salt).update(name).digest('base64');
+    const file = join(lab.dir, 'known_hosts_hashed');
+    writeFileSync(file, `|1|${salt.toString('base64')}|${hash} ${a.hostKeyPub}\n`);
+    const c = connect(a, { ansible_ssh_common_args: `-o UserKnownHostsFile=${file}` });
+    expect((await c.exec(sh`echo hashed`)).stdout).toBe('hashed\n');
+  });
+
+  it('reaches a host through a jump host, sharing one connection to the gateway', async () => {
+    const jump = `-J ${USER_NOPASS}@127.0.0.1:${a.port} -o UserKnownHostsFile=${lab.knownHosts}`;
+    const t = new SshTransport({});
+    transports.push(t);
+    const e1 = resolveEndpoint('n1', { ansible_host: '127.0.0.1', ansible_port: b.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump }, settings);
+    const e2 = resolveEndpoint('n2', { ansible_host: '127.0.0.1', ansible_port: b.port, ansible_user: USER_PASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump }, settings);
+    expect(e1.jumps).toHaveLength(1);
+    const c1 = new SshConnection('n1', e1, t);
+    const c2 = new SshConnection('n2', e2, t);
+    const [r1, r2] = await Promise.all([c1.exec(sh`echo one`), c2.exec(sh`echo two`)]);
+    expect(r1.stdout + r2.stdout).toBe('one\ntwo\n');
+    // both went through the same gateway client
+    const gw = await t.client(e1.jumps[0]!, 'gw');
+    expect(await t.client({ ...e2.jumps[0]! }, 'gw')).toBe(gw);
+  });
+
+  it('reports a host that is down as unreachable', async () => {
+    const port = await freePort();
+    const c = connect(port);
+    await expect(c.exec(sh`true`)).rejects.toThrow(/Connection refused/);
+  });
+
+  it('keeps at most MAX_CHANNELS channels open against MaxSessions=10', async () => {
+    const c = connect(a);
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => c.exec(sh`sleep 0.05; echo ${String(i)}`)));
+    expect(results.every((r, i) => r.rc === 0 && r.stdout === `${i}\n`)).toBe(true);
+    expect(c.channelsOpened).toBe(40);
+    expect(c.maxInFlight).toBeLessThanOrEqual(8);
+    expect(c.maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('reports a connection dropped mid-command as unreachable, not a crash', async () => {
+    // a TCP proxy in front of sshd lets the test cut the connection at a chosen moment
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = netConnect(a.port, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      sockets.add(client).add(upstream);
+      client.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    writeFileSync(lab.knownHosts, readFileSync(lab.knownHosts, 'utf8') + `[127.0.0.1]:${port} ${a.hostKeyPub}\n`);
+    const c = connect(port);
+    expect((await c.exec(sh`echo up`)).rc).toBe(0);
+    const pending = c.exec(sh`sleep 5`);
+    setTimeout(() => sockets.forEach((s) => s.destroy()), 300);
+    await expect(pending).rejects.toThrow(/lost/);
+    proxy.close();
+  });
+});

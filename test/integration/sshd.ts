@@ -1,0 +1,155 @@
+// Real OpenSSH servers for the integration tests: started by the tests on loopback ports with
+// temporary host keys, users with an authorized key, one whose sudo asks for a password.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const SSHD = '/usr/sbin/sshd';
+/** User whose sudo needs no password. */
+export const USER_NOPASS = 'tsplay-np';
+/** User whose sudo asks for TEST_SUDO_PASSWORD. */
+export const USER_PASS = 'tsplay-pw';
+export const TEST_SUDO_PASSWORD = 'correct horse 42';
+
+/** Can this machine run the SSH integration tests (root, sshd installed)? */
+export function sshdAvailable(): boolean {
+  return existsSync(SSHD) && process.getuid?.() === 0 && existsSync('/usr/bin/sudo');
+}
+
+function ensureUser(name: string, password: string, sudoers: string): void {
+  try {
+    execFileSync('id', [name], { stdio: 'ignore' });
+  } catch {
+    execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', name]);
+  }
+  execFileSync('chpasswd', { input: `${name}:${password}\n` });
+  writeFileSync(`/etc/sudoers.d/${name}`, `${sudoers}\n`, { mode: 0o440 });
+}
+
+/** A directory with a client key pair and known_hosts, shared by the servers of one test file. */
+export interface SshLab {
+  dir: string;
+  clientKey: string;
+  knownHosts: string;
+  servers: SshServer[];
+  start(opts?: { maxSessions?: number }): Promise<SshServer>;
+  stop(): Promise<void>;
+}
+
+export interface SshServer {
+  port: number;
+  hostKeyPub: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitForPort(port: number, ms = 5000): Promise<void> {
+  const { connect } = await import('node:net');
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('data', () => {
+        s.destroy();
+        res(true);
+      });
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`sshd on port ${port} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Create users, keys and a known_hosts file; servers are started with lab.start(). */
+export function createSshLab(): SshLab {
+  ensureUser(USER_NOPASS, 'unused-' + Math.random(), `${USER_NOPASS} ALL=(ALL) NOPASSWD: ALL`);
+  ensureUser(USER_PASS, TEST_SUDO_PASSWORD, `${USER_PASS} ALL=(ALL) ALL`);
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const dir = mkdtempSync(join(tmpdir(), 'tsplay-ssh-'));
+  chmodSync(dir, 0o755);
+  const clientKey = join(dir, 'id_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
+  const keysDir = join(dir, 'authorized_keys');
+  mkdirSync(keysDir, { mode: 0o755 });
+  const pub = readFileSync(clientKey + '.pub', 'utf8');
+  for (const u of [USER_NOPASS, USER_PASS]) writeFileSync(join(keysDir, u), pub, { mode: 0o644 });
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, '');
+  const servers: SshServer[] = [];
+  return {
+    dir,
+    clientKey,
+    knownHosts,
+    servers,
+    async start(opts = {}) {
+      const port = await freePort();
+      const sdir = join(dir, `sshd-${port}`);
+      mkdirSync(sdir, { mode: 0o755 });
+      const hostKey = join(sdir, 'ssh_host_ed25519_key');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+      const config = join(sdir, 'sshd_config');
+      writeFileSync(
+        config,
+        [
+          `Port ${port}`,
+          'ListenAddress 127.0.0.1',
+          `HostKey ${hostKey}`,
+          `PidFile ${join(sdir, 'sshd.pid')}`,
+          `AuthorizedKeysFile ${keysDir}/%u`,
+          'StrictModes no',
+          'UsePAM no',
+          'PasswordAuthentication yes',
+          'KbdInteractiveAuthentication no',
+          `MaxSessions ${opts.maxSessions ?? 10}`,
+          'MaxStartups 100:30:200',
+          'LogLevel ERROR',
+          'AllowUsers ' + [USER_NOPASS, USER_PASS].join(' '),
+        ].join('\n') + '\n',
+      );
+      const hostKeyPub = readFileSync(hostKey + '.pub', 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+      const launch = () => spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const server: SshServer = {
+        port,
+        hostKeyPub,
+        process: launch(),
+        async stop() {
+          if (server.process.exitCode === null) {
+            const done = new Promise((r) => server.process.once('exit', r));
+            server.process.kill('SIGTERM');
+            await done;
+          }
+        },
+        async restart() {
+          await server.stop();
+          server.process = launch();
+          await waitForPort(port);
+        },
+      };
+      servers.push(server);
+      await waitForPort(port);
+      return server;
+    },
+    async stop() {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
+}
+
+/** A known_hosts line for a server (as ssh-keyscan would write it). */
+export function knownHostsLine(server: SshServer): string {
+  return `[127.0.0.1]:${server.port} ${server.hostKeyPub}`;
+}

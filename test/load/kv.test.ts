@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { parseKv, splitArgs } from '../../engine/load/kv.js';
+
+describe('k=v arguments', () => {
+  it('splits on spaces outside quotes and Jinja2', () => {
+    expect(splitArgs(`path=/etc/hosts line="10.0.0.1 gw" x={{ a | default('b c') }}`)).toEqual([
+      'path=/etc/hosts',
+      'line="10.0.0.1 gw"',
+      "x={{ a | default('b c') }}",
+    ]);
+  });
+  it('parses k=v with quotes removed', () => {
+    expect(parseKv(`src=a dest='b c' mode=0644`).args).toEqual({ src: 'a', dest: 'b c', mode: '0644' });
+  });
+  it('keeps free-form text and takes only known keys for free-form modules', () => {
+    const r = parseKv('ls -l /tmp chdir=/var creates=/x foo=bar', new Set(['chdir', 'creates']));
+    expect(r.args).toEqual({ chdir: '/var', creates: '/x' });
+    expect(r.free).toBe('ls -l /tmp foo=bar');
+  });
+  it('keeps quotes in free-form text for the shell', () => {
+    expect(parseKv(`echo "a  b" | wc -c`, new Set()).free).toBe(`echo "a  b" | wc -c`);
+  });
+});
+
+describe('k=v continuation', () => {
+  it('lets a bare word continue the previous value (debug: msg=hello world)', () => {
+    expect(parseKv('msg=hello world verbosity=1').args).toEqual({ msg: 'hello world', verbosity: '1' });
+  });
+});

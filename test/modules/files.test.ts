@@ -1,0 +1,147 @@
+// Pure helpers of the file modules: Ansible modes, attribute plans, the validate command line,
+// Python regular expressions and replacement templates, and the file probe's parser.
+import { describe, expect, it } from 'vitest';
+import { atomicWriteCommand, formatMode, ModeError, parseWriteOutput, planAttributes, resolveMode, validateProblem, writeAttributes } from '../../engine/files.js';
+import { fileFact, filesFact, parseProbeOutput } from '../../modules/facts/file.js';
+import { expandTemplate, PatternError, pythonRegex } from '../../modules/lineinfile.js';
+
+const file = (current: number) => ({ current, isDirectory: false, umask: 0o022 });
+
+describe('resolveMode', () => {
+  it('reads numbers as the mode bits (YAML 1.1 0644 is 420) and digit strings as octal', () => {
+    expect(resolveMode(420, file(0))).toBe(0o644);
+    expect(resolveMode('0644', file(0))).toBe(0o644);
+    expect(resolveMode('644', file(0))).toBe(0o644);
+    expect(resolveMode('1777', file(0))).toBe(0o1777);
+    expect(resolveMode('0o750', file(0))).toBe(0o750);
+  });
+  it('applies symbolic modes to the current mode, like chmod', () => {
+    expect(resolveMode('u=rw,g=r,o=r', file(0o777))).toBe(0o644);
+    expect(resolveMode('u+x', file(0o644))).toBe(0o744);
+    expect(resolveMode('u+rw,g-wx,o-rwx', file(0o777))).toBe(0o740);
+    expect(resolveMode('a-w', file(0o666))).toBe(0o444);
+    expect(resolveMode('go=u', file(0o640))).toBe(0o666);
+    expect(resolveMode('u=rwx,g=rx,o=', file(0))).toBe(0o750);
+    expect(resolveMode('+x', { current: 0o600, isDirectory: false, umask: 0o077 })).toBe(0o700);
+    expect(resolveMode('o+t,u+s,g+s', file(0o755))).toBe(0o7755);
+  });
+  it('gives X execute to directories and to files already executable by someone', () => {
+    expect(resolveMode('a+X', file(0o644))).toBe(0o644);
+    expect(resolveMode('a+X', file(0o744))).toBe(0o755);
+    expect(resolveMode('a+X', { current: 0o644, isDirectory: true, umask: 0o022 })).toBe(0o755);
+  });
+  it('rejects what is neither octal nor symbolic', () => {
+    expect(() => resolveMode('u+q', file(0))).toThrow(ModeError);
+    expect(() => resolveMode('rwxr-xr-x', file(0))).toThrow('bad symbolic permission for mode');
+    expect(() => resolveMode('99999', file(0))).toThrow(ModeError);
+    expect(() => resolveMode(0o17777, file(0))).toThrow(ModeError);
+  });
+  it('formats modes as Ansible prints them', () => {
+    expect(formatMode(0o644)).toBe('0644');
+    expect(formatMode(0o4755)).toBe('04755');
+    expect(formatMode(0)).toBe('0000');
+  });
+});
+
+describe('attributes', () => {
+  const current = { mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0 };
+  it('compares owners by name or by numeric id', () => {
+    expect(planAttributes(current, { owner: '0', group: 'root', mode: '0644' }, { isDirectory: false, umask: 0o022 }).changed).toBe(false);
+    const p = planAttributes(current, { owner: 'www-data', mode: 'g+w' }, { isDirectory: false, umask: 0o022 });
+    expect(p.change).toEqual({ owner: 'www-data', mode: '0664' });
+    expect(p.before).toEqual({ owner: 'root', mode: '0644' });
+  });
+  it('a rewrite keeps the old mode and, for root, the old owner; a new file gets the umask default', () => {
+    const old = { mode: '0600', owner: 'nobody', group: 'nogroup', uid: 65534, gid: 65534 };
+    expect(writeAttributes(old, {}, { uid: 0, gid: 0, umask: 0o022 })).toEqual({ mode: '0600', owner: '65534', group: '65534' });
+    expect(writeAttributes({ ...old, uid: 1000, gid: 1000 }, {}, { uid: 1000, gid: 1000, umask: 0o022 })).toEqual({ mode: '0600', owner: undefined, group: undefined });
+    expect(writeAttributes(undefined, {}, { uid: 0, gid: 0, umask: 0o027 })).toEqual({ mode: '0640', owner: undefined, group: undefined });
+  });
+});
+
+describe('atomicWriteCommand', () => {
+  it('puts the temp file in the target directory and %s as the temp path, each word quoted', () => {
+    const cmd = atomicWriteCommand("/etc/it's here/dnsmasq.conf", { validate: "dnsmasq --test -C %s --name='a b' 100%%", mode: '0644' }).text;
+    expect(cmd).toContain(`mktemp -- '/etc/it'\\''s here/.dnsmasq.conf.tsplay-XXXXXX'`);
+    expect(cmd).toContain(`dnsmasq --test -C "$t" '--name=a b' 100%`);
+    expect(cmd).toContain(`mv -fT -- "$t" '/etc/it'\\''s here/dnsmasq.conf'`);
+  });
+  it('validate must contain %s', () => {
+    expect(validateProblem('visudo -c')).toBe('validate must contain %s: visudo -c');
+    expect(validateProblem('visudo -cf %s')).toBeUndefined();
+  });
+  it('reads the backup, stat and validation markers', () => {
+    const out = parseWriteOutput('checking\n__tsplay__ validate-failed 2\n');
+    expect(out).toEqual({ stdout: 'checking\n', validateFailed: 2 });
+    const ok = parseWriteOutput('__tsplay__ backup /etc/x.1.2024-01-01@00:00:00~\n__tsplay__ stat 81a4 0 0 5 root root\n');
+    expect(ok.backupFile).toBe('/etc/x.1.2024-01-01@00:00:00~');
+    expect(ok.stat).toEqual({ type: 'file', mode: '0644', uid: 0, gid: 0, size: 5, owner: 'root', group: 'root' });
+  });
+});
+
+describe('pythonRegex', () => {
+  it('translates named groups, anchors and Python’s dot and dollar', () => {
+    expect(pythonRegex('^(?P<k>\\w+)=(?P=k)$').exec('ab=ab\n')?.groups).toEqual({ k: 'ab' });
+    expect(pythonRegex('^a=.*$').test('a=1\r\n')).toBe(true);
+    expect(pythonRegex('x$').test('x\ny\n')).toBe(false);
+    expect(pythonRegex('\\Aa\\Z').test('a')).toBe(true);
+    expect(pythonRegex('(?i)^listen').test('LISTEN 80\n')).toBe(true);
+    expect(pythonRegex('(?x) ^ a  # comment\n b').test('ab')).toBe(true);
+    expect(pythonRegex('a\\sb').test('a\xa0b')).toBe(false);
+  });
+  it('fails clearly on a broken pattern', () => {
+    expect(() => pythonRegex('(a')).toThrow(PatternError);
+  });
+  it('expands templates as match.expand does', () => {
+    const m = pythonRegex('^(?P<key>\\w+)=(\\d+)(x)?').exec('port=22\n')!;
+    expect(expandTemplate('\\1 \\g<2> \\g<key> [\\3] \\g<0>\\t\\\\', m)).toBe('port 22 port [] port=22\t\\');
+    expect(() => expandTemplate('\\9', m)).toThrow('invalid group reference');
+    expect(() => expandTemplate('\\g<nope>', m)).toThrow("unknown group name 'nope'");
+  });
+});
+
+describe('file fact', () => {
+  it('is one command that probes every path', () => {
+    const cmd = filesFact.command([{ path: '/a' }, { path: "/b c'd", content: true, checksum: true }]).text;
+    expect(cmd).toContain('probe /a none 0 0 0');
+    expect(cmd).toContain(`probe '/b c'\\''d' all 1 0 0`);
+    expect(fileFact.command({ path: '/x', content: 100 }).text).toContain('probe /x 100 0 0 0');
+  });
+  it('parses command output into facts', () => {
+    const b = (s: string) => Buffer.from(s).toString('base64');
+    const stdout = [
+      `__tsplay__ path ${b('/etc/l')}`,
+      '__tsplay__ stat a1ff 0 0 5 1 12 root root',
+      '__tsplay__ mtime 2024-01-01 12:00:00.000000000 +0000',
+      '__tsplay__ atime 2024-01-01 12:00:00.000000000 +0000',
+      `__tsplay__ link ${b('hosts\n')}`,
+      `__tsplay__ real ${b('/etc/hosts')}`,
+      '__tsplay__ linked 81a4 0 0 10 1 13 root root',
+      '__tsplay__ sha1 0123456789012345678901234567890123456789',
+      `__tsplay__ content ${b('127.0.0.1\n')}`,
+      '__tsplay__ parent',
+      `__tsplay__ path ${b('/nope/x')}`,
+      `__tsplay__ ancestor ${b('/')}`,
+      '__tsplay__ id 1000 1000 pi pi 0002',
+      '',
+    ].join('\n');
+    const [link, missing] = parseProbeOutput({ rc: 0, stdout, stderr: '' }, 2);
+    expect(link).toMatchObject({
+      path: '/etc/l',
+      exists: true,
+      type: 'link',
+      mode: '0777',
+      linkTarget: 'hosts',
+      realPath: '/etc/hosts',
+      linked: { type: 'file', mode: '0644', size: 10, inode: 13 },
+      checksum: '0123456789012345678901234567890123456789',
+      parentExists: true,
+      identity: { uid: 1000, user: 'pi', umask: '0002' },
+    });
+    expect(Buffer.from(link!.content!, 'base64').toString()).toBe('127.0.0.1\n');
+    expect(missing).toMatchObject({ path: '/nope/x', exists: false, parentExists: false, existingAncestor: '/' });
+  });
+  it('says what is missing when the host cannot run the probe', () => {
+    expect(() => parseProbeOutput({ rc: 127, stdout: '', stderr: 'sh: stat: not found' }, 1)).toThrow('sh: stat: not found');
+  });
+});
