@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import ora from 'ora';
 import { ModuleCrash, OptionsError, UserError } from './errors.js';
-import { loadInventory, type Inventory } from './load/inventory.js';
+import { expandLimit, loadInventory, type Inventory } from './load/inventory.js';
 import { loadPlaybooks, loadPlayObject, type Node, type Play } from './load/playbook.js';
 import { parseYaml, loadYamlFile } from './load/yaml.js';
 import { parseKv } from './load/kv.js';
@@ -21,6 +21,7 @@ import { AdhocReporter } from './report/adhoc.js';
 import type { Reporter } from './run/results.js';
 import { Secret } from './sh.js';
 import { builtinModules } from '../modules/index.js';
+import { registerLabCommands } from './lab/cli.js';
 
 export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, parse: 4, options: 5, interrupted: 99, internal: 250 } as const;
 
@@ -208,7 +209,8 @@ async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
   const extraVars = parseExtraVars(o.extraVars ?? [], io.cwd);
   const sources = o.inventory?.length ? o.inventory : io.env.ANSIBLE_INVENTORY ? io.env.ANSIBLE_INVENTORY.split(',') : existsSync('/etc/ansible/hosts') ? ['/etc/ansible/hosts'] : [];
   const inventory = loadInventory(sources.map((s) => (existsSync(resolve(io.cwd, s)) ? resolve(io.cwd, s) : s)), { cwd: io.cwd });
-  const limit = o.limit?.length ? o.limit.flatMap((l) => (l.startsWith('@') ? readFileSync(resolve(io.cwd, l.slice(1)), 'utf8').split('\n').map((s) => s.trim()).filter(Boolean) : [l])) : undefined;
+  const limit = o.limit?.length ? expandLimit(o.limit, io.cwd) : undefined;
+  for (const w of inventory.warnings) io.output.err(`[WARNING]: ${w}\n`);
   return { forks, extraVars, inventory, limit };
 }
 
@@ -442,6 +444,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .action(async (name: string | undefined, o: { list?: boolean; modulePath?: string[] }) => {
       code = await docCommand(name, o, io);
     });
+
+  registerLabCommands(program, { out: (t) => io.output.out(t), err: (t) => io.output.err(t) }, (n) => {
+    code = n;
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
