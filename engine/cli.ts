@@ -20,6 +20,7 @@ import { JsonReporter } from './report/json.js';
 import { AdhocReporter } from './report/adhoc.js';
 import type { Reporter } from './run/results.js';
 import { Secret } from './sh.js';
+import { promptSecret } from './connection/prompt.js';
 import { builtinModules } from '../modules/index.js';
 import { registerLabCommands } from './lab/cli.js';
 
@@ -132,31 +133,8 @@ function listing(plays: Play[], files: string[], inventory: Inventory, limit: st
   });
 }
 
-async function readSecretFromTerminal(question: string): Promise<string> {
-  const stdin = process.stdin;
-  if (!stdin.isTTY) throw new OptionsError('-K needs a terminal to ask for the password', 'use --become-password-file FILE or ansible_become_password');
-  process.stderr.write(question);
-  stdin.setRawMode(true);
-  stdin.resume();
-  return new Promise((resolvePw) => {
-    let pw = '';
-    const onData = (buf: Buffer) => {
-      for (const ch of buf.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') {
-          stdin.setRawMode(false);
-          stdin.pause();
-          stdin.off('data', onData);
-          process.stderr.write('\n');
-          resolvePw(pw);
-          return;
-        }
-        if (ch === '\u0003') process.exit(EXIT.interrupted);
-        if (ch === '\u007f') pw = pw.slice(0, -1);
-        else pw += ch;
-      }
-    };
-    stdin.on('data', onData);
-  });
+function readSecretFromTerminal(question: string): Promise<string> {
+  return promptSecret(question, 'use --become-password-file / --connection-password-file, or ansible_become_password / ansible_password');
 }
 
 interface RunOpts {

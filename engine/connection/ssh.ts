@@ -13,6 +13,7 @@ import { Secret, sh, shellSplit, joinCommands, type ShellCommand } from '../sh.j
 import { becomeCommand, drive } from './exec.js';
 import { appendKnownHost, knownKeyTypes, lookupName, readKnownHosts, verifyHostKey } from './known-hosts.js';
 import { sshConfigFor } from './ssh-config.js';
+import { promptSecret } from './prompt.js';
 
 const { Client, utils } = ssh2;
 
@@ -197,7 +198,20 @@ function parseJumps(spec: string, base: Omit<SshEndpoint, 'host' | 'port' | 'use
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
-function authMethods(e: SshEndpoint, env: NodeJS.ProcessEnv): ConnectConfig['authHandler'] {
+// Passphrases typed for encrypted keys, asked once per key file for the whole run.
+const passphrases = new Map<string, Promise<string | undefined>>();
+
+/** Ask for an encrypted key's passphrase on the terminal (once per key); none without a terminal. */
+function passphraseFor(file: string): Promise<string | undefined> {
+  let p = passphrases.get(file);
+  if (!p) {
+    p = process.stdin.isTTY ? promptSecret(`Enter passphrase for key '${file}': `, 'add the key to ssh-agent') : Promise.resolve(undefined);
+    passphrases.set(file, p);
+  }
+  return p;
+}
+
+async function authMethods(e: SshEndpoint, env: NodeJS.ProcessEnv): Promise<ConnectConfig['authHandler']> {
   const methods: unknown[] = [];
   if (env.SSH_AUTH_SOCK) methods.push({ type: 'agent', username: e.user, agent: env.SSH_AUTH_SOCK });
   const files = [...e.identityFiles, ...DEFAULT_KEYS.map((k) => join(homedir(), '.ssh', k))];
@@ -205,7 +219,14 @@ function authMethods(e: SshEndpoint, env: NodeJS.ProcessEnv): ConnectConfig['aut
     if (!existsSync(f)) continue;
     const key = readFileSync(f);
     const parsed = utils.parseKey(key);
-    if (parsed instanceof Error) continue; // encrypted keys need a passphrase: the agent is the way
+    if (parsed instanceof Error) {
+      // an encrypted key: ask for its passphrase on a terminal; without one, the agent is the way
+      if (!/encrypt|passphrase/i.test(parsed.message)) continue;
+      const passphrase = await passphraseFor(f);
+      if (passphrase === undefined || utils.parseKey(key, passphrase) instanceof Error) continue;
+      methods.push({ type: 'publickey', username: e.user, key, passphrase });
+      continue;
+    }
     methods.push({ type: 'publickey', username: e.user, key });
   }
   if (e.password) methods.push({ type: 'password', username: e.user, password: e.password.reveal() });
@@ -264,6 +285,7 @@ export class SshTransport {
     const names = [lookupName(e.host, e.port)];
     const types = knownKeyTypes(entries, names).flatMap((t) => KEY_ALGOS[t] ?? [t]);
     let keyProblem: string | undefined;
+    const authHandler = await authMethods(e, this.env);
     const client = new Client();
     return new Promise((res, rej) => {
       let settled = false;
@@ -296,7 +318,7 @@ export class SshTransport {
         readyTimeout: e.timeoutMs,
         keepaliveInterval: 15_000,
         keepaliveCountMax: 3,
-        authHandler: authMethods(e, this.env),
+        authHandler,
         hostVerifier: (key: Buffer) => {
           const v = verifyHostKey(entries, names, key);
           if (v.kind === 'known') return true;

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +114,58 @@ run('SSH transport against real OpenSSH servers', () => {
     // both went through the same gateway client
     const gw = await t.client(e1.jumps[0]!, 'gw');
     expect(await t.client({ ...e2.jumps[0]! }, 'gw')).toBe(gw);
+  });
+
+  it('authenticates with a password (ansible_password)', async () => {
+    const t = new SshTransport({});
+    transports.push(t);
+    const e = resolveEndpoint('pw', { ansible_host: '127.0.0.1', ansible_port: a.port, ansible_user: USER_PASS, ansible_password: TEST_SUDO_PASSWORD, ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts}` }, { env: {} });
+    e.identityFiles = [];
+    const c = new SshConnection('pw', e, t);
+    expect((await c.exec(sh`id -un`)).stdout.trim()).toBe(USER_PASS);
+    const bad = new SshConnection('pw', { ...e, password: new Secret('wrong') }, new SshTransport({}));
+    await expect(bad.exec(sh`true`)).rejects.toThrow(/Permission denied/);
+  });
+
+  it('authenticates through ssh-agent (SSH_AUTH_SOCK)', async () => {
+    const sock = join(lab.dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 50 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+      execFileSync('ssh-add', [lab.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const env = { SSH_AUTH_SOCK: sock, HOME: lab.dir };
+      const t = new SshTransport(env);
+      transports.push(t);
+      const e = resolveEndpoint('ag', { ansible_host: '127.0.0.1', ansible_port: a.port, ansible_user: USER_NOPASS, ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts}` }, { env });
+      expect(e.identityFiles).toEqual([]);
+      const c = new SshConnection('ag', e, t);
+      expect((await c.exec(sh`echo agent`)).stdout).toBe('agent\n');
+    } finally {
+      agent.kill();
+    }
+  });
+
+  it('honours an ssh_config file given with -F (HostName, Port, User, IdentityFile, UserKnownHostsFile)', async () => {
+    const cfg = join(lab.dir, 'ssh_config');
+    writeFileSync(cfg, `Host pi-*\n  User ${USER_NOPASS}\n  IdentityFile ${lab.clientKey}\n  UserKnownHostsFile ${lab.knownHosts}\nHost pi-b\n  HostName 127.0.0.1\n  Port ${b.port}\n`);
+    const e = resolveEndpoint('pi-b', { ansible_ssh_common_args: `-F ${cfg}` }, { env: {} });
+    expect(e).toMatchObject({ host: '127.0.0.1', port: b.port, user: USER_NOPASS });
+    const t = new SshTransport({});
+    transports.push(t);
+    expect((await new SshConnection('pi-b', e, t).exec(sh`echo cfg`)).stdout).toBe('cfg\n');
+  });
+
+  it('follows a chain of two jump hosts (-J a,b)', async () => {
+    const c3 = await lab.start();
+    writeFileSync(lab.knownHosts, readFileSync(lab.knownHosts, 'utf8') + knownHostsLine(c3) + '\n');
+    const e = resolveEndpoint('deep', {
+      ansible_host: '127.0.0.1', ansible_port: c3.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey,
+      ansible_ssh_common_args: `-J ${USER_NOPASS}@127.0.0.1:${a.port},${USER_NOPASS}@127.0.0.1:${b.port} -o UserKnownHostsFile=${lab.knownHosts}`,
+    }, { env: {} });
+    expect(e.jumps.map((j) => j.port)).toEqual([a.port, b.port]);
+    const t = new SshTransport({});
+    transports.push(t);
+    expect((await new SshConnection('deep', e, t).exec(sh`echo deep`)).stdout).toBe('deep\n');
   });
 
   it('reports a host that is down as unreachable', async () => {
