@@ -26,6 +26,8 @@ export interface ExecOptions {
   become?: BecomeOptions;
   /** Kill the command after this many milliseconds (rc 124). */
   timeoutMs?: number;
+  /** Kill the command when this fires (Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** How the engine reaches a host. `ssh` and `local` implement it. */

@@ -41,6 +41,9 @@ export function drive(proc: Proc, opts: ExecOptions, wrap: { prompt?: string; ma
     let failure: string | undefined;
     let timedOut = false;
     const timer = opts.timeoutMs !== undefined ? setTimeout(() => { timedOut = true; proc.kill(); }, opts.timeoutMs) : undefined;
+    const onAbort = () => proc.kill();
+    if (opts.signal?.aborted) proc.kill();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
 
     const sendInput = () => {
       proc.stdin.on('error', () => undefined);
@@ -86,6 +89,7 @@ export function drive(proc: Proc, opts: ExecOptions, wrap: { prompt?: string; ma
     proc.exited.then(
       (code) => {
         if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
         const stderr = Buffer.concat(err).toString('utf8') + (becomeDone ? '' : errText.split(wrap.prompt ?? '\u0000').join(''));
         if (failure) {
           resolve({ rc: 1, stdout: '', stderr: failure });
@@ -102,6 +106,7 @@ export function drive(proc: Proc, opts: ExecOptions, wrap: { prompt?: string; ma
       },
       (e) => {
         if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
         reject(e);
       },
     );

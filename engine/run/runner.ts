@@ -144,6 +144,7 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
           hosts: states,
           playHostsAll: hosts,
           batch,
+          signal: req.signal,
         };
         const hostsLimit = pLimit(Math.max(1, req.settings.forks));
         const run = new PlayRun(env, req, hostsLimit, () => started, () => (started = true));

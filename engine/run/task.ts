@@ -47,6 +47,8 @@ export interface PlayEnv {
   /** Hosts of the play (all batches) and of the current batch. */
   playHostsAll: string[];
   batch: string[];
+  /** Fires on Ctrl-C: running commands are killed. */
+  signal?: AbortSignal;
 }
 
 
@@ -496,7 +498,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
   const timeoutMs = timeout !== undefined ? Number(template(timeout, scope, task.location)) * 1000 : undefined;
   const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number } = {}) => {
     const conn = await env.pool.get(target, connVars());
-    const exec: ExecOptions = { stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? timeoutMs };
+    const exec: ExecOptions = { stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? timeoutMs, signal: env.signal };
     if (Object.keys(environment).length) exec.env = environment;
     if (becomeOn) exec.become = { method: 'sudo', user: becomeUser, password: becomePassword() };
     env.reporter.verbose(3, `<${target}> EXEC ${cmd.display}`);

@@ -90,6 +90,29 @@ run('SSH transport against real OpenSSH servers', () => {
     await expect(c.exec(sh`true`)).rejects.toThrow(new RegExp(`CHANGED.*known_hosts_changed:2`));
   });
 
+  it('refuses a key marked @revoked, and accepts unknown keys when host key checking is off', async () => {
+    const file = join(lab.dir, 'known_hosts_revoked');
+    writeFileSync(file, `@revoked * ${a.hostKeyPub}\n`);
+    const revoked = connect(a, { ansible_ssh_common_args: `-o UserKnownHostsFile=${file} -o StrictHostKeyChecking=no` });
+    await expect(revoked.exec(sh`true`)).rejects.toThrow(/revoked in .*known_hosts_revoked:1/);
+    const empty = join(lab.dir, 'known_hosts_off');
+    writeFileSync(empty, '');
+    const e = resolveEndpoint('h', { ansible_host: '127.0.0.1', ansible_port: a.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: `-o UserKnownHostsFile=${empty}` }, { env: { ANSIBLE_HOST_KEY_CHECKING: 'False' } });
+    expect(e.strict).toBe('no');
+    const t = new SshTransport({});
+    transports.push(t);
+    expect((await new SshConnection('h', e, t).exec(sh`echo off`)).stdout).toBe('off\n');
+    expect(readFileSync(empty, 'utf8')).toBe(''); // "no" accepts without recording, as OpenSSH does
+  });
+
+  it('retries connecting ansible_ssh_retries times', async () => {
+    const port = await freePort();
+    const c = connect(port, { ansible_ssh_retries: 2 });
+    const started = Date.now();
+    await expect(c.exec(sh`true`)).rejects.toThrow(/Connection refused/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900); // waits 1 s, then 2 s, between the 3 attempts
+  });
+
   it('reads hashed known_hosts entries', async () => {
     const salt = randomBytes(20);
     const name = `[127.0.0.1]:${a.port}`;
