@@ -2,7 +2,7 @@
 // The command line: the only file that reads process.argv and sets the exit code.
 // Exit codes are ansible-playbook's: 0 ok, 1 error, 2 host failed, 4 unreachable or parse error,
 // 5 bad options, 99 interrupted, 250 internal error.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
@@ -23,6 +23,7 @@ import { Secret } from './sh.js';
 import { promptSecret } from './connection/prompt.js';
 import { builtinModules } from '../modules/index.js';
 import { registerLabCommands } from './lab/cli.js';
+import { playbookSchema } from './schema.js';
 
 export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, parse: 4, options: 5, interrupted: 99, internal: 250 } as const;
 
@@ -94,7 +95,16 @@ export async function buildRegistry(playbookDirs: string[], modulePaths: string[
     ...(env.TSPLAY_LIBRARY ?? env.ANSIBLE_LIBRARY ?? '').split(':').filter(Boolean),
   ];
   for (const d of [...new Set(dirs.map((d) => resolve(d)))]) await registry.loadDir(d);
+  for (const d of [...new Set(playbookDirs.map((p) => resolve(p)))]) await registry.loadPackages(nearestNodeModules(d));
   return registry;
+}
+
+// The node_modules that Node would search first from a playbook directory.
+function nearestNodeModules(dir: string): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, 'node_modules'))) return join(d, 'node_modules');
+    if (dirname(d) === d) return join(dir, 'node_modules');
+  }
 }
 
 function allTasks(nodes: Node[]): { name: string; tags: string[] }[] {
@@ -412,6 +422,18 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
   addRunOptions(adhoc, false).action(async (pattern: string, o: RunOpts & { moduleName: string; args?: string }) => {
     code = await adhocCommand(pattern, o, io);
   });
+
+  program
+    .command('schema')
+    .description('write the JSON Schema of playbooks (for editors: yaml-language-server)')
+    .option('-o, --output <file>', 'write to this file instead of standard output')
+    .option('-M, --module-path <paths>', 'directories of custom modules', collect)
+    .action(async (o: { output?: string; modulePath?: string[] }) => {
+      const registry = await buildRegistry([io.cwd], splitList(o.modulePath?.flatMap((m) => m.split(':'))), io.env);
+      const text = JSON.stringify(playbookSchema(registry), null, 2) + '\n';
+      if (o.output) writeFileSync(resolve(io.cwd, o.output), text);
+      else io.output.out(text);
+    });
 
   program
     .command('doc')

@@ -99,18 +99,18 @@ const KEYWORDS_COMMON = [
   'any_errors_fatal', 'timeout', 'remote_user', 'connection', 'become_flags', 'collections',
   'module_defaults', 'debugger', 'throttle', 'delegate_facts', 'port',
 ];
-const TASK_KEYWORDS = new Set([
+export const TASK_KEYWORDS = new Set([
   ...KEYWORDS_COMMON, 'register', 'notify', 'changed_when', 'failed_when', 'loop', 'loop_control',
   'until', 'retries', 'delay', 'args', 'action', 'local_action', 'listen', 'async', 'poll',
 ]);
-const BLOCK_KEYWORDS = new Set([...KEYWORDS_COMMON, 'block', 'rescue', 'always', 'notify']);
-const PLAY_KEYWORDS = new Set([
+export const BLOCK_KEYWORDS = new Set([...KEYWORDS_COMMON, 'block', 'rescue', 'always', 'notify']);
+export const PLAY_KEYWORDS = new Set([
   ...KEYWORDS_COMMON, 'hosts', 'gather_facts', 'vars_files', 'vars_prompt', 'pre_tasks', 'tasks',
   'post_tasks', 'handlers', 'roles', 'serial', 'strategy', 'max_fail_percentage', 'force_handlers',
   'order', 'gather_subset', 'gather_timeout', 'fact_path',
 ]);
 /** Keywords we know from Ansible but do not implement: refusing them beats ignoring them. */
-const UNSUPPORTED = new Set(['async', 'poll', 'debugger', 'delegate_facts', 'vars_prompt', 'roles', 'module_defaults', 'local_action']);
+export const UNSUPPORTED = new Set(['async', 'poll', 'debugger', 'delegate_facts', 'vars_prompt', 'roles', 'module_defaults', 'local_action']);
 const IGNORED = new Set(['collections', 'become_flags', 'throttle', 'gather_subset', 'gather_timeout', 'fact_path', 'port']);
 const LOOP_LOOKUPS = new Set(['items', 'list', 'dict', 'indexed_items', 'together', 'sequence', 'nested', 'fileglob', 'subelements']);
 

@@ -1,8 +1,8 @@
 // Where module names resolve: the built-in modules plus custom ones found in library paths.
 // Built-ins are registered through exactly the same path as custom modules.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UserError } from '../errors.js';
 import type { ModuleDefinition } from '../module.js';
 
@@ -69,7 +69,7 @@ export class ModuleRegistry {
       .sort();
   }
 
-  /** Load every module file (.js, .mjs) in `dir` (Ansible's `library/`). */
+  /** Load every module file (.ts, .mts, .js, .mjs) in `dir` (Ansible's `library/`). */
   async loadDir(dir: string): Promise<void> {
     let entries: string[];
     try {
@@ -79,16 +79,75 @@ export class ModuleRegistry {
     }
     for (const f of entries) {
       const file = resolve(join(dir, f));
-      if (!/\.(m?js)$/.test(f) || !statSync(file).isFile()) continue;
-      const mod = (await import(pathToFileURL(file).href)) as { default?: ModuleDefinition<any, any> };
-      if (!mod.default || typeof mod.default.plan !== 'function') {
-        throw new UserError('E_UNKNOWN_MODULE', `${file} does not export a module as default`, {
-          hint: "export default defineModule({ name, schema, gather, plan }) from 'tsplay'",
-        });
-      }
-      this.register(mod.default, { file });
+      if (!/\.(m?[jt]s)$/.test(f) || f.endsWith('.d.ts') || /\.test\.[mc]?[jt]s$/.test(f) || !statSync(file).isFile()) continue;
+      await this.loadFile(file);
     }
   }
+
+  /** Load one module file; TypeScript files load without a build step. */
+  async loadFile(file: string): Promise<void> {
+    await installModuleHooks();
+    let mod: { default?: ModuleDefinition<any, any> };
+    try {
+      mod = (await import(pathToFileURL(file).href)) as typeof mod;
+    } catch (e) {
+      throw new UserError('E_UNKNOWN_MODULE', `cannot load custom module ${file}: ${(e as Error).message.split('\n')[0]}`, {
+        cause: e,
+        hint: 'fix the error in the module file (run it through tsc to see all errors)',
+      });
+    }
+    const def = mod.default;
+    if (!def || typeof def.plan !== 'function' || typeof def.gather !== 'function' || typeof def.name !== 'string' || !def.schema) {
+      throw new UserError('E_UNKNOWN_MODULE', `${file} does not export a module as default`, {
+        hint: "export default defineModule({ name, description, schema, gather, plan }) from 'tsplay'",
+      });
+    }
+    this.register(def, { file });
+  }
+
+  /** Modules that installed npm packages declare: package.json `"tsplay": { "modules": [...] }`. */
+  async loadPackages(nodeModules: string): Promise<void> {
+    let names: string[];
+    try {
+      names = readdirSync(nodeModules).sort();
+    } catch {
+      return;
+    }
+    const dirs = names.flatMap((n) => (n.startsWith('@') ? safeList(join(nodeModules, n)).map((s) => join(n, s)) : [n]));
+    for (const d of dirs) {
+      const pkgFile = join(nodeModules, d, 'package.json');
+      let pkg: { tsplay?: { modules?: string[] } };
+      try {
+        pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
+      } catch {
+        continue;
+      }
+      for (const m of pkg.tsplay?.modules ?? []) await this.loadFile(resolve(nodeModules, d, m));
+    }
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+let hooksInstalled: Promise<void> | undefined;
+
+// Custom modules import from 'tsplay' and may be TypeScript: teach Node both, once, on first use.
+function installModuleHooks(): Promise<void> {
+  hooksInstalled ??= (async () => {
+    const here = fileURLToPath(import.meta.url);
+    if (!here.endsWith('.js')) return; // running from source under vitest: its own loader handles both
+    const { register } = await import('node:module');
+    register(new URL('../load/module-hooks.js', import.meta.url), { data: { index: new URL('../index.js', import.meta.url).href } });
+    const tsx = await import('tsx/esm/api');
+    tsx.register();
+  })();
+  return hooksInstalled;
 }
 
 /** Levenshtein distance, for suggestions. */
