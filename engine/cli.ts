@@ -469,6 +469,13 @@ const invokedDirectly = (() => {
   }
 })();
 if (invokedDirectly) {
+  // `tsplay run ... | head`: a closed pipe ends the output quietly, as other CLIs do
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -60,7 +60,7 @@ export class DefaultReporter implements Reporter {
   }
 
   playbookStart(file: string): void {
-    if (this.verbosity >= 1) this.#line(`\nPLAYBOOK: ${file.split('/').pop()} ${'*'.repeat(Math.max(3, 68 - file.length))}`);
+    if (this.verbosity >= 1) this.#line('\n' + banner(`PLAYBOOK: ${file.split('/').pop()}`));
   }
 
   playStart(play: { name: string }): void {
