@@ -6,7 +6,6 @@ import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import ora from 'ora';
 import { ModuleCrash, OptionsError, UserError } from './errors.js';
 import { expandLimit, loadInventory, type Inventory } from './load/inventory.js';
 import { loadPlaybooks, loadPlayObject, type Node, type Play } from './load/playbook.js';
@@ -233,11 +232,13 @@ async function runCommand(files: string[], o: RunOpts, io: CliIO): Promise<numbe
     if (matched.length === 0) throw new OptionsError(`Specified inventory, host pattern and/or --limit leaves us with no hosts to target.`, `check --limit ${limit.join(',')} against the inventory`);
   }
   await secrets(o, io, p);
+  // the spinner (ora) is loaded only for a terminal
+  const ora = io.output.isTTY && !io.env.CI && o.output !== 'json' ? (await import('ora')).default : undefined;
   const reporter: Reporter =
     o.output === 'json'
       ? new JsonReporter((l) => io.output.out(l))
       : new DefaultReporter(o.verbose, io.output, {
-          spinner: io.output.isTTY && !io.env.CI ? (text) => ora({ text, stream: process.stderr, discardStdin: false }) : undefined,
+          spinner: ora ? (text) => ora({ text, stream: process.stderr, discardStdin: false }) : undefined,
         });
   for (const f of playbooks) reporter.playbookStart(f);
   return execute(plays, o, io, p, registry, reporter);

@@ -2,7 +2,7 @@
 import { UnreachableError } from '../errors.js';
 import type { Connection } from '../module.js';
 import { LocalConnection } from './local.js';
-import { resolveEndpoint, SshConnection, SshTransport, type SshSettings } from './ssh.js';
+import type { SshSettings, SshTransport } from './ssh.js';
 
 /** Opens a connection for a host from its variables (ansible_connection, ansible_host, ...). */
 export interface ConnectionOpener {
@@ -13,20 +13,26 @@ export interface ConnectionOpener {
 
 /** The default opener: `local` runs on the controller, `ssh` (the default) over ssh2. */
 export function defaultOpener(settings: SshSettings = { env: process.env }): ConnectionOpener {
-  const transport = new SshTransport(settings.env);
+  // ssh2 is loaded on the first SSH host only: local runs start faster without it
+  let ssh: Promise<{ mod: typeof import('./ssh.js'); transport: SshTransport }> | undefined;
+  const loadSsh = () =>
+    (ssh ??= import('./ssh.js').then((mod) => ({ mod, transport: new mod.SshTransport(settings.env) })));
   return {
     async open(host, vars) {
       const kind = String(vars.ansible_connection ?? 'ssh');
       if (kind === 'local') return new LocalConnection(host);
       if (kind === 'ssh' || kind === 'paramiko' || kind === 'smart') {
-        const endpoint = resolveEndpoint(host, vars, settings);
-        const conn = new SshConnection(host, endpoint, transport);
+        const { mod, transport } = await loadSsh();
+        const endpoint = mod.resolveEndpoint(host, vars, settings);
+        const conn = new mod.SshConnection(host, endpoint, transport);
         await transport.client(endpoint, host);
         return conn;
       }
       throw new UnreachableError(`connection type '${kind}' is not supported (use ssh or local)`);
     },
-    closeAll: () => transport.closeAll(),
+    closeAll: async () => {
+      if (ssh) await (await ssh).transport.closeAll();
+    },
   };
 }
 

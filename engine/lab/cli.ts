@@ -2,8 +2,11 @@
 // that returns an exit code; the caller decides what to do with it (setCode).
 import type { Command } from 'commander';
 import { CLUSTER, MAX_NODES } from './config.js';
-import { labDown, labPowerOn, labStatus, labUp, LabError } from './lab.js';
-import { LAB_APT_SOURCE, LAB_HTTP_URL, APT_PROXY_URL } from './upstream.js';
+import { LabError } from './proc.js';
+
+// The lab's code is loaded only when a lab command runs: `tsplay run` starts faster without it.
+const labModule = () => import('./lab.js');
+const upstream = () => import('./upstream.js');
 
 /** Where the lab commands write. */
 export interface LabCliIO {
@@ -31,7 +34,8 @@ export async function labUpCommand(o: { nodes?: string }, io: LabCliIO, env: Nod
     return LAB_EXIT.options;
   }
   try {
-    const lab = await labUp({ nodes }, (s) => io.out(s), env);
+    const { LAB_APT_SOURCE, LAB_HTTP_URL, APT_PROXY_URL } = await upstream();
+    const lab = await (await labModule()).labUp({ nodes }, (s) => io.out(s), env);
     const gateway = lab.hosts[0];
     const lines = [
       `lab: up in ${lab.seconds.toFixed(1)} s: gateway and ${nodes} node${nodes === 1 ? '' : 's'} (Debian bookworm, systemd, NetworkManager)`,
@@ -59,7 +63,7 @@ export async function labUpCommand(o: { nodes?: string }, io: LabCliIO, env: Nod
 
 export async function labDownCommand(io: LabCliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
-    const removed = await labDown(env);
+    const removed = await (await labModule()).labDown(env);
     io.out(removed ? 'lab: down\n' : 'lab: nothing to remove\n');
     return LAB_EXIT.ok;
   } catch (e) {
@@ -69,7 +73,7 @@ export async function labDownCommand(io: LabCliIO, env: NodeJS.ProcessEnv = proc
 
 export async function labStatusCommand(o: { json?: boolean }, io: LabCliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
-    const s = await labStatus(env);
+    const s = await (await labModule()).labStatus(env);
     if (o.json) {
       io.out(JSON.stringify(s) + '\n');
       return LAB_EXIT.ok;
@@ -92,7 +96,7 @@ export async function labStatusCommand(o: { json?: boolean }, io: LabCliIO, env:
 
 export async function labPowerOnCommand(host: string, io: LabCliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
-    const r = await labPowerOn(host, env);
+    const r = await (await labModule()).labPowerOn(host, env);
     io.out(r.already ? `lab: ${host} is already on (${r.system})\n` : `lab: ${host} powered on (${r.system})\n`);
     return LAB_EXIT.ok;
   } catch (e) {
