@@ -233,7 +233,9 @@ async function runCommand(files: string[], o: RunOpts, io: CliIO): Promise<numbe
   }
   await secrets(o, io, p);
   // the spinner (ora) is loaded only for a terminal
-  const ora = io.output.isTTY && !io.env.CI && o.output !== 'json' ? (await import('ora')).default : undefined;
+  // (a terminal that reports no width, as some ptys do, would make ora clear lines forever)
+  const spinnerOk = io.output.isTTY && process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !io.env.CI && o.output !== 'json';
+  const ora = spinnerOk ? (await import('ora')).default : undefined;
   const reporter: Reporter =
     o.output === 'json'
       ? new JsonReporter((l) => io.output.out(l))

@@ -1,6 +1,6 @@
 // Secrets typed at a real terminal: -K for sudo and the passphrase of an encrypted key,
 // answered through a pseudo-terminal made by script(1).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,15 @@ run('secrets typed at a terminal', () => {
     expect(r.out).toContain('"r.stdout": "0"');
     expect(r.out).not.toContain(TEST_SUDO_PASSWORD);
     expect(r.code).toBe(0);
+  });
+
+  it('on a terminal that reports no width, runs without the spinner instead of hanging', () => {
+    const dir = project({ hosts: 'h ansible_connection=local\n', 'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - command: echo one\n    - command: echo two\n' });
+    const started = Date.now();
+    const r = spawnSync('script', ['-qfec', `stty cols 0 rows 0; node '${CLI}' run site.yml -i hosts`, '/dev/null'], { cwd: dir, encoding: 'utf8', timeout: 20_000, env: { ...process.env, CI: '' } });
+    expect(r.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(r.stdout).toMatch(/h\s+: ok=2\s+changed=2/);
   });
 
   it('asks for the passphrase of an encrypted key', async () => {
