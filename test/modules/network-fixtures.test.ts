@@ -1,0 +1,127 @@
+// Table-driven plan tests of the network modules, in the format of fixtures.test.ts:
+// test/modules/fixtures/<module>/<case>.json = args + gathered state -> expected plan. "current" is
+// the module's state as its gather returns it; for sysctl, "file" is a probed path in short form
+// ({ "text" } or { "exists": false }). Also: the gather commands parse what real hosts print.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ModuleDefinition, Plan } from '../../engine/module.js';
+import type { FileFact } from '../../modules/facts/file.js';
+import iptablesEnsure, { iptablesGatherCommand, normalizeSave, parseIptablesGather } from '../../modules/iptables-ensure.js';
+import nmcli, { parseNmcliGather } from '../../modules/nmcli.js';
+import routeEnsure, { parseNmRoutes, parseRouteGather, routeGatherCommand } from '../../modules/route-ensure.js';
+import sysctl, { parseSysctlConf } from '../../modules/sysctl.js';
+import { completeArgs } from './harness.js';
+
+interface Case {
+  description: string;
+  args: Record<string, unknown>;
+  current: Record<string, unknown>;
+  expect: { noop?: true; changes?: { summary: string }[]; after?: string; failed?: string };
+  result?: Record<string, unknown>;
+}
+
+const IDENTITY = { uid: 0, gid: 0, user: 'root', group: 'root', umask: '0022' };
+
+function fileFact(short: { text?: string; exists?: boolean; path?: string }): FileFact {
+  const exists = short.exists ?? true;
+  const base = { path: short.path ?? '/etc/sysctl.conf', exists, parentExists: true, identity: IDENTITY } as FileFact;
+  if (!exists) return base;
+  const content = Buffer.from(short.text ?? '').toString('base64');
+  return { ...base, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: (short.text ?? '').length, content } as FileFact;
+}
+
+const modules: Record<string, ModuleDefinition<any, any>> = { 'iptables-ensure': iptablesEnsure, nmcli, 'route-ensure': routeEnsure, sysctl };
+
+function state(name: string, current: Record<string, unknown>): unknown {
+  if (name === 'sysctl') return { ...current, file: fileFact(current.file as { text?: string }) };
+  return current;
+}
+
+const root = join(import.meta.dirname, 'fixtures');
+
+for (const name of Object.keys(modules)) {
+  describe(`${name} plans`, () => {
+    for (const caseFile of readdirSync(join(root, name)).filter((f) => f.endsWith('.json')).sort()) {
+      const c = JSON.parse(readFileSync(join(root, name, caseFile), 'utf8')) as Case;
+      it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
+        const module = modules[name]!;
+        const args = completeArgs(module, c.args);
+        const current = state(name, c.current);
+        const plan: Plan = module.plan(current, args);
+        if (c.expect.failed !== undefined) {
+          expect(plan.failed, JSON.stringify(plan.changes.map((x) => x.summary))).toBeDefined();
+          expect(plan.failed).toContain(c.expect.failed);
+        } else {
+          expect(plan.failed).toBeUndefined();
+          if (c.expect.noop) {
+            expect(plan.changes.map((x) => x.summary)).toEqual([]);
+            expect(plan.reason).toBeTruthy();
+          }
+          if (c.expect.changes) expect(plan.changes.map((x) => ({ summary: x.summary }))).toEqual(c.expect.changes);
+          if (c.expect.after !== undefined) expect(plan.changes.find((x) => x.diff)?.diff?.after).toBe(c.expect.after);
+        }
+        if (c.result) expect(plan.result).toMatchObject(c.result);
+        // every command is built with sh: secrets never show in what may be printed
+        for (const change of plan.changes) for (const cmd of change.commands) expect(cmd.cmd.display).not.toContain('secretpass');
+      });
+    }
+  });
+}
+
+const line = (mark: string, key: string, rc: number, out: string) => `${mark} ${key} ${rc} ${Buffer.from(out).toString('base64')}`;
+
+describe('network module gathers', () => {
+  it('iptables: one command with -C and the chain listing; persist adds the save probes', () => {
+    const args = completeArgs(iptablesEnsure, { table: 'nat', chain: 'POSTROUTING', out_interface: 'wlan0', jump: 'MASQUERADE' });
+    expect(iptablesGatherCommand(args).text).toContain('p check iptables -t nat -C POSTROUTING -j MASQUERADE -o wlan0');
+    const persisted = completeArgs(iptablesEnsure, { ...args, persist: true, ip_version: 'ipv6' });
+    expect(iptablesGatherCommand(persisted).text).toContain('p live ip6tables-save');
+    const parsed = parseIptablesGather([line('__tsplay_ipt__', 'check', 1, 'iptables: Bad rule'), line('__tsplay_ipt__', 'nfp', 127, '')].join('\n'));
+    expect(parsed).toEqual({ check: { rc: 1, out: 'iptables: Bad rule' }, netfilterPersistent: { rc: 127, out: '' } });
+  });
+
+  it('iptables: a saved rule set equals iptables-save output whatever the comments and counters', () => {
+    expect(normalizeSave('# x\n*nat\n:POSTROUTING ACCEPT [5:300]\n-A POSTROUTING -o wlan0 -j MASQUERADE\nCOMMIT\n')).toBe(
+      normalizeSave('*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o wlan0 -j MASQUERADE\nCOMMIT\n# Completed\n'),
+    );
+  });
+
+  it('route: reads ip -j -d route and the NM profile of the device', () => {
+    const args = completeArgs(routeEnsure, { dest: '10.99.0.0/24', via: '10.213.0.254', persist: true });
+    expect(routeGatherCommand(args).text).toContain('ip -j -d route show table main to exact 10.99.0.0/24');
+    const out = [
+      line('__tsplay_route__', 'routes', 0, '[{"type":"unicast","dst":"10.99.0.0/24","gateway":"10.213.0.254","dev":"wlan0","protocol":"static","metric":50,"flags":[]}]'),
+      '__tsplay_route__ dev wlan0',
+      line('__tsplay_route__', 'nmdev', 0, '100 (connected)\na5ad\npreconfigured\n'),
+      line('__tsplay_route__', 'nmroutes', 0, '10.99.0.0/24 10.213.0.254 50\n'),
+      line('__tsplay_route__', 'enabled', 1, 'Failed to get unit file state'),
+    ].join('\n');
+    const s = parseRouteGather(out);
+    expect(s.device).toBe('wlan0');
+    expect(s.nm).toEqual({ state: '100 (connected)', uuid: 'a5ad', connection: 'preconfigured', routes: '10.99.0.0/24 10.213.0.254 50' });
+    expect(s.routes[0]!.metric).toBe(50);
+    expect(parseNmRoutes('10.50.0.0/16 10.213.1.254 10, 10.0.0.0/8 10.1.1.1 table=100')).toMatchObject([
+      { dest: '10.50.0.0/16', nextHop: '10.213.1.254', metric: 10 },
+      { dest: '10.0.0.0/8', nextHop: '10.1.1.1', attrs: { table: '100' } },
+    ]);
+  });
+
+  it('nmcli: parses the terse profile list (escaped colons) and the settings', () => {
+    const out = [
+      line('__tsplay_nmcli__', 'list', 0, 'my\\:net:514d:802-11-wireless:\npreconfigured:a5ad:802-3-ethernet:wlan0\n'),
+      line('__tsplay_nmcli__', 'show', 0, 'connection.id:my:net\n802-11-wireless.ssid:my:net\nGENERAL.STATE:activated\n'),
+    ].join('\n');
+    const s = parseNmcliGather(out);
+    expect(s.profiles[0]).toEqual({ name: 'my:net', uuid: '514d', type: '802-11-wireless', device: '' });
+    expect(s.settings).toMatchObject({ '802-11-wireless.ssid': 'my:net', 'GENERAL.STATE': 'activated' });
+    expect(s.count).toBe(1);
+  });
+
+  it('sysctl: reads the file as sysctl does', () => {
+    expect([...parseSysctlConf('# c\n; c\nnet.a = 1\n-net.b=2\nnet.a=3\n')]).toEqual([
+      ['net.a', '3'],
+      ['net.b', '2'],
+    ]);
+  });
+});
