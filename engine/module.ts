@@ -38,6 +38,12 @@ export interface Connection {
   exec(command: ShellCommand, opts?: ExecOptions): Promise<ExecResult>;
   /** Close the connection; idempotent. */
   close(): Promise<void>;
+  /**
+   * Drop the transport under the connection (an SSH client shared with other hosts included), so
+   * the next command opens a new one: meta reset_connection, reboot, wait_for_connection.
+   * Without it, the pool falls back to `close`.
+   */
+  reset?(): Promise<void>;
 }
 
 /** A command as data: what to run and what to feed it. */
@@ -121,6 +127,11 @@ export interface ModuleContext {
   readonly verbosity: number;
   /** Print a line at -v level `level` (1..4). */
   log(level: number, message: string): void;
+  /**
+   * Drop the host's connection so the next `run` opens a new one (reboot, wait_for_connection).
+   * Optional: contexts without it (tests, custom runners) keep using the connection they have.
+   */
+  reconnect?(): Promise<void>;
 }
 
 /** A JSON Schema object for a module's arguments (validated by ajv at the boundary). */

@@ -50,11 +50,11 @@ export class ConnectionPool {
     return c;
   }
 
-  /** Drop a host's connection so the next task reconnects (meta: reset_connection). */
+  /** Drop a host's connection so the next command reconnects (meta: reset_connection, reboot). */
   async reset(host: string): Promise<void> {
     const c = this.#open.get(host);
     this.#open.delete(host);
-    if (c) await c.then((x) => x.close()).catch(() => undefined);
+    if (c) await c.then((x) => (x.reset ? x.reset() : x.close())).catch(() => undefined);
   }
 
   async closeAll(): Promise<void> {

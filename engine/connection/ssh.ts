@@ -254,8 +254,12 @@ export class SshTransport {
     return c;
   }
 
-  forget(e: SshEndpoint): void {
-    this.#clients.delete(endpointKey(e));
+  /** Forget the endpoint's client and end it, so the next `client` call connects anew. */
+  async drop(e: SshEndpoint): Promise<void> {
+    const key = endpointKey(e);
+    const c = this.#clients.get(key);
+    this.#clients.delete(key);
+    if (c) await c.then((x) => x.end()).catch(() => undefined);
   }
 
   async #connectWithRetries(e: SshEndpoint, name: string): Promise<InstanceType<typeof Client>> {
@@ -422,5 +426,9 @@ export class SshConnection implements Connection {
 
   async close(): Promise<void> {
     /* connections are shared and closed by the transport at the end of the run */
+  }
+
+  reset(): Promise<void> {
+    return this.transport.drop(this.endpoint);
   }
 }

@@ -526,6 +526,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     },
     evaluate: (expression) => evaluate(expression, scope, task.location),
     log: (level, message) => env.reporter.verbose(level, `<${target}> ${message}`),
+    reconnect: () => env.pool.reset(target),
   };
 }
 
