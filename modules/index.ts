@@ -16,6 +16,7 @@ import reboot from './reboot.js';
 import replace from './replace.js';
 import routeEnsure from './route-ensure.js';
 import service from './service.js';
+import serviceFacts from './service_facts.js';
 import setFact from './set_fact.js';
 import setup from './setup.js';
 import shell from './shell.js';
@@ -25,4 +26,4 @@ import template from './template.js';
 import waitFor from './wait_for.js';
 import waitForConnection from './wait_for_connection.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, hostname, iptablesEnsure, lineinfile, nmcli, ping, reboot, replace, routeEnsure, service, setFact, setup, shell, sysctl, systemd, template, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, hostname, iptablesEnsure, lineinfile, nmcli, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, waitFor, waitForConnection];

@@ -62,6 +62,9 @@ const FILES: Record<string, string> = {
         enabled: true
         state: started
       register: unit
+    - service_facts:
+    - debug:
+        msg: "service_facts: {{ (ansible_facts.services['tsplay-hello.service'] | default({'state': 'none', 'status': 'none'})).values() | list | join(' ') }}"
     - name: its configuration
       copy:
         dest: /etc/tsplay-hello.conf
@@ -217,12 +220,14 @@ describe.skipIf(!enabled)('system modules on the lab', () => {
     const check = await run('service check', 'service.yml', ['--check']);
     expect(recap(check.out, 'gateway')).toMatchObject({ changed: 3, failed: 1 });
     expect(check.out).toMatch(/RUNNING HANDLER \[restart hello\][\s\S]*Could not find the requested service tsplay-hello: host/);
+    expect(check.out).toContain('service_facts: none none');
     expect(await sh('gateway', 'ls /etc/systemd/system/tsplay-hello.service 2>&1; systemctl is-active tsplay-hello')).toMatch(/No such file[\s\S]*inactive/);
 
     const first = await run('service first', 'service.yml');
     expect(first.code, first.out + first.err).toBe(0);
     expect(first.out).toMatch(/RUNNING HANDLER \[restart hello\]/);
     expect(first.out).toContain('load_state=loaded');
+    expect(first.out).toContain('service_facts: tsplay-hello.service running enabled systemd');
     const [enabledState, active, pid] = await unit();
     expect([enabledState, active]).toEqual(['enabled', 'active']);
     expect(Number(pid)).toBeGreaterThan(0);

@@ -15,6 +15,7 @@ import hostname, { parseHostnameGather } from '../../modules/hostname.js';
 import reboot, { rebootCommand } from '../../modules/reboot.js';
 import replace, { replaceText } from '../../modules/replace.js';
 import service from '../../modules/service.js';
+import serviceFacts, { serviceFactsProbe } from '../../modules/service_facts.js';
 import setup, { factSubsets, netmask, networkFacts } from '../../modules/setup.js';
 import systemd, { parseSystemdGather, systemdGatherCommand } from '../../modules/systemd.js';
 import waitFor from '../../modules/wait_for.js';
@@ -117,6 +118,40 @@ describe('system module gathers and helpers', () => {
     expect(systemdGatherCommand(completeArgs(systemd, { name: 'x', scope: 'user' })).text).toContain('systemctl --user show -- x');
     expect(systemd.plan(s, completeArgs(systemd, { name: 'x', state: 'restarted' })).alwaysChanges).toBe(true);
     expect(systemd.plan(s, completeArgs(systemd, { name: 'x', state: 'started', no_block: true })).alwaysChanges).toBeFalsy();
+  });
+
+  it('service_facts: run state from list-units, enablement from list-unit-files, as Ansible names them', () => {
+    const stdout = [
+      'dbus.service                         loaded    active   running D-Bus System Message Bus',
+      'dnsmasq.service                      loaded    active   running dnsmasq - A lightweight DHCP and caching DNS server',
+      '● tsplay-bad.service                 loaded    failed   failed  a unit that failed',
+      'ssh.service                          loaded    inactive dead    OpenBSD Secure Shell server',
+      'systemd-tmpfiles-setup.service       loaded    active   exited  Create Volatile Files and Directories',
+      'nosuch.service                       not-found inactive dead    nosuch.service',
+      '--tsplay-unit-files--',
+      'dbus.service                          static          -',
+      'dnsmasq.service                       enabled         enabled',
+      'getty@.service                        enabled         enabled',
+      'ssh.service                           disabled        enabled',
+      'tsplay-bad.service                    enabled         enabled',
+      'nftables.service                      masked          enabled',
+      'systemd-tmpfiles-setup.service        static          -',
+      '',
+    ].join('\n');
+    const state = serviceFactsProbe.process({ rc: 0, stdout, stderr: '' }, undefined);
+    expect(state.services['dnsmasq.service']).toEqual({ name: 'dnsmasq.service', state: 'running', status: 'enabled', source: 'systemd' });
+    expect(state.services['dbus.service']).toMatchObject({ state: 'running', status: 'static' });
+    expect(state.services['tsplay-bad.service']).toMatchObject({ state: 'failed', status: 'enabled' });
+    expect(state.services['ssh.service']).toMatchObject({ state: 'stopped', status: 'disabled' });
+    expect(state.services['systemd-tmpfiles-setup.service']).toMatchObject({ state: 'stopped', status: 'static' });
+    expect(state.services['nftables.service']).toMatchObject({ state: 'stopped', status: 'masked' });
+    expect(state.services['nosuch.service']).toMatchObject({ state: 'stopped', status: 'not-found' });
+    expect(state.services['getty@.service']).toMatchObject({ state: 'unknown', status: 'enabled' });
+    const plan = serviceFacts.plan(state, {});
+    expect(plan.changes).toEqual([]);
+    expect((plan.result!.ansible_facts as { services: Record<string, unknown> }).services).toBe(state.services);
+    const none = serviceFactsProbe.process({ rc: 0, stdout: 'no-systemctl\n', stderr: '' }, undefined);
+    expect(serviceFacts.plan(none, {}).failed).toContain('systemctl was not found');
   });
 
   it('setup: interfaces, addresses and default_ipv4 from ip -j', () => {
