@@ -5,9 +5,10 @@ import { OptionsError } from '../errors.js';
 export async function promptSecret(question: string, hint: string): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) throw new OptionsError(`cannot ask "${question.trim()}": no terminal`, hint);
-  process.stderr.write(question);
+  // echo off before the question shows: what is typed as soon as it appears must not echo
   stdin.setRawMode(true);
   stdin.resume();
+  process.stderr.write(question);
   return new Promise((resolvePw) => {
     let pw = '';
     const onData = (buf: Buffer) => {

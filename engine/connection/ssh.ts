@@ -247,9 +247,15 @@ export class SshTransport {
     const key = endpointKey(e);
     let c = this.#clients.get(key);
     if (!c) {
-      c = this.#connectWithRetries(e, name);
-      this.#clients.set(key, c);
-      c.catch(() => this.#clients.delete(key));
+      const made = this.#connectWithRetries(e, name);
+      this.#clients.set(key, made);
+      // A client that closes (sshd restarted, network cut, host rebooted) is forgotten, so the
+      // next command connects again instead of failing on a dead connection.
+      made.then(
+        (client) => client.once('close', () => this.#clients.get(key) === made && this.#clients.delete(key)),
+        () => this.#clients.get(key) === made && this.#clients.delete(key),
+      );
+      c = made;
     }
     return c;
   }
@@ -354,6 +360,36 @@ export class SshTransport {
   }
 }
 
+// sshd signals only the process it started, and waits for every process that holds the
+// channel's output: a child of a killed shell would keep the channel (and the task) open. So each
+// command runs under a guard shell that, on TERM, kills the whole process group (sshd gives every
+// session its own). The command keeps its stdin (through fd 3: a background job would get
+// /dev/null) and its exit status. Inside sudo, the guard runs as the target user, so it can kill.
+export function guardCommand(cmd: ShellCommand): ShellCommand {
+  return sh`trap 'kill -9 0' TERM HUP; exec 3<&0; (
+${cmd}
+) <&3 3<&- & wait $!`;
+}
+
+const KILL_GRACE_MS = 2000;
+
+// ssh2's channel.signal() sends nothing once stdin is ended (it checks `writable`), and tsplay ends
+// stdin right after writing it; the request is still valid on an open channel, so send it through
+// ssh2's protocol object, which is what signal() calls.
+function signalChannel(channel: ClientChannel, name: string): void {
+  const c = channel as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal?(id: number, name: string): void } } };
+  const protocol = c._client?._protocol;
+  if ((c.outgoing?.state !== 'open' && c.outgoing?.state !== 'eof') || c.outgoing.id === undefined || typeof protocol?.signal !== 'function') return;
+  try {
+    protocol.signal(c.outgoing.id, name);
+  } catch {
+    /* the connection is already gone */
+  }
+}
+
+/** The client was closed before a channel could be opened: nothing ran, so reconnecting is safe. */
+class NotConnected extends UnreachableError {}
+
 /** A host reached over SSH. */
 export class SshConnection implements Connection {
   readonly #limit: LimitFunction = pLimit(MAX_CHANNELS);
@@ -384,26 +420,47 @@ export class SshConnection implements Connection {
   }
 
   async #exec(command: ShellCommand, opts: ExecOptions): Promise<ExecResult> {
-    const client = await this.transport.client(this.endpoint, this.host);
+    let client = await this.transport.client(this.endpoint, this.host);
     const withEnv = opts.env && Object.keys(opts.env).length
       ? joinCommands([...Object.entries(opts.env).map(([k, v]) => sh`export ${`${k}=${v}`};`), command], ' ')
       : command;
-    const wrap = becomeCommand(withEnv, opts);
-    const channel = await this.#openChannel(client, wrap.cmd.text);
+    const wrap = becomeCommand(guardCommand(withEnv), opts);
+    let channel: ClientChannel;
+    try {
+      channel = await this.#openChannel(client, wrap.cmd.text);
+    } catch (err) {
+      // The connection died between commands (nothing of this one ran): connect again, once.
+      if (!(err instanceof NotConnected)) throw err;
+      await this.transport.drop(this.endpoint);
+      client = await this.transport.client(this.endpoint, this.host);
+      channel = await this.#openChannel(client, wrap.cmd.text);
+    }
     this.channelsOpened++;
     let closed = false;
+    let settle: (code: number | null) => void = () => undefined;
     const exited = new Promise<number | null>((res, rej) => {
       const onGone = () => {
         if (!closed) rej(new UnreachableError(`connection to ${this.host} was lost while a command was running`));
       };
       client.once('close', onGone);
-      channel.on('close', (code: number | null) => {
+      settle = (code) => {
+        if (closed) return;
         closed = true;
         client.off('close', onGone);
-        res(typeof code === 'number' ? code : null);
-      });
+        res(code);
+      };
+      channel.on('close', (code: number | null) => settle(typeof code === 'number' ? code : null));
     });
-    return drive({ stdin: channel, stdout: channel, stderr: channel.stderr, kill: () => channel.close(), exited }, opts, wrap);
+    // Killing (timeout, Ctrl-C): TERM reaches the guard, which kills the command's process group;
+    // a channel that still does not close after a grace period is abandoned.
+    const kill = () => {
+      signalChannel(channel, 'TERM');
+      setTimeout(() => {
+        channel.close();
+        settle(null);
+      }, KILL_GRACE_MS).unref();
+    };
+    return drive({ stdin: channel, stdout: channel, stderr: channel.stderr, kill, exited }, opts, wrap);
   }
 
   // sshd may still count a just-closed session against MaxSessions: retry a refused open briefly.
@@ -415,6 +472,9 @@ export class SshConnection implements Connection {
         });
       } catch (err) {
         const refused = (err as { reason?: number }).reason !== undefined;
+        if (/Not connected|No response from server/.test((err as Error).message)) {
+          throw new NotConnected(`ssh channel to ${this.host} failed: ${(err as Error).message}`, { cause: err });
+        }
         if (!refused || attempt >= 20) {
           throw new UnreachableError(`ssh channel to ${this.host} failed: ${(err as Error).message}`, { cause: err });
         }

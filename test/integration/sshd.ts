@@ -2,7 +2,7 @@
 // temporary host keys, users with an authorized key, one whose sudo asks for a password.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -34,7 +34,7 @@ export interface SshLab {
   clientKey: string;
   knownHosts: string;
   servers: SshServer[];
-  start(opts?: { maxSessions?: number }): Promise<SshServer>;
+  start(opts?: { maxSessions?: number; listen?: string[] }): Promise<SshServer>;
   stop(): Promise<void>;
 }
 
@@ -56,12 +56,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, ms = 5000): Promise<void> {
-  const { connect } = await import('node:net');
+async function waitForPort(port: number, host = '127.0.0.1', ms = 5000): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1');
+      const s = netConnect(port, host);
       s.once('data', () => {
         s.destroy();
         res(true);
@@ -106,7 +105,7 @@ export function createSshLab(): SshLab {
         config,
         [
           `Port ${port}`,
-          'ListenAddress 127.0.0.1',
+          ...(opts.listen ?? ['127.0.0.1']).map((a) => `ListenAddress ${a}`),
           `HostKey ${hostKey}`,
           `PidFile ${join(sdir, 'sshd.pid')}`,
           `AuthorizedKeysFile ${keysDir}/%u`,
@@ -136,11 +135,11 @@ export function createSshLab(): SshLab {
         async restart() {
           await server.stop();
           server.process = launch();
-          await waitForPort(port);
+          await waitForPort(port, opts.listen?.[0]);
         },
       };
       servers.push(server);
-      await waitForPort(port);
+      await waitForPort(port, opts.listen?.[0]);
       return server;
     },
     async stop() {
@@ -152,4 +151,39 @@ export function createSshLab(): SshLab {
 /** A known_hosts line for a server (as ssh-keyscan would write it). */
 export function knownHostsLine(server: SshServer): string {
   return `[127.0.0.1]:${server.port} ${server.hostKeyPub}`;
+}
+
+/** A TCP proxy in front of a port, whose connections a test can cut (and whose listener it can close). */
+export interface CuttableProxy {
+  port: number;
+  /** Destroy every connection made through the proxy so far. */
+  cut(): void;
+  /** Stop accepting connections (the host is gone), after cutting the open ones. */
+  close(): Promise<void>;
+}
+
+export async function cuttableProxy(target: number): Promise<CuttableProxy> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = netConnect(target, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const cut = () => {
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  };
+  return {
+    port: (server.address() as { port: number }).port,
+    cut,
+    async close() {
+      cut();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }

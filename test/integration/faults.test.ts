@@ -1,0 +1,210 @@
+// Faults a run must survive, against real OpenSSH servers on loopback: a host that dies in the
+// middle of a play, a connection cut while a file is written (repeated), sshd restarted between
+// tasks, a command that hangs, and a run over hundreds of hosts.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { project, recap, tsplay } from '../e2e/helpers.js';
+import { createSshLab, cuttableProxy, knownHostsLine, sshdAvailable, USER_NOPASS, type SshLab, type SshServer } from './sshd.js';
+
+const run = sshdAvailable() || process.env.CI ? describe : describe.skip;
+
+run('faults survived', () => {
+  let lab: SshLab;
+  let servers: SshServer[];
+  const vars = () => [
+    '[all:vars]',
+    `ansible_user=${USER_NOPASS}`,
+    `ansible_ssh_private_key_file=${lab.clientKey}`,
+    `ansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHosts}'`,
+  ];
+  const trust = (port: number, server: SshServer) => writeFileSync(lab.knownHosts, readFileSync(lab.knownHosts, 'utf8') + `[127.0.0.1]:${port} ${server.hostKeyPub}\n`);
+
+  beforeAll(async () => {
+    lab = createSshLab();
+    servers = [await lab.start(), await lab.start()];
+    writeFileSync(lab.knownHosts, servers.map(knownHostsLine).join('\n') + '\n');
+  });
+  afterAll(async () => lab?.stop());
+
+  it('a host that dies mid-play is unreachable in the recap, the others finish, exit code 4', async () => {
+    const proxy = await cuttableProxy(servers[1]!.port);
+    trust(proxy.port, servers[1]!);
+    const dir = project({
+      hosts: ['[nodes]', `alive ansible_host=127.0.0.1 ansible_port=${servers[0]!.port}`, `dying ansible_host=127.0.0.1 ansible_port=${proxy.port}`, ...vars()].join('\n'),
+      'site.yml': `- hosts: nodes
+  gather_facts: false
+  tasks:
+    - ping:
+    - name: long step
+      command: sleep 2
+      changed_when: false
+    - debug: msg=after
+`,
+    });
+    // the host dies one second into the long step: its connection is cut and it accepts no new one
+    const pending = tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
+    await new Promise((r) => setTimeout(r, 1000));
+    await proxy.close();
+    const r = await pending;
+    expect(r.code, r.out + r.err).toBe(4);
+    expect(r.out).toMatch(/fatal: \[dying\]: UNREACHABLE!/);
+    expect(recap(r.out, 'dying')).toMatchObject({ ok: 1, unreachable: 1 });
+    expect(recap(r.out, 'alive')).toMatchObject({ ok: 3, unreachable: 0, failed: 0 });
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('a connection cut while a file is written leaves the old file or the new one, never part of one', async () => {
+    const server = servers[0]!;
+    const proxy = await cuttableProxy(server.port);
+    trust(proxy.port, server);
+    const dest = `/tmp/tsplay-faults-${process.pid}/big.conf`;
+    execFileSync('install', ['-d', '-o', USER_NOPASS, '-m', '0755', `/tmp/tsplay-faults-${process.pid}`]);
+    // about 2 MB that differ from one run to the next, so a partial write could not pass for whole
+    const content = (i: number) => Array.from({ length: 40_000 }, (_, n) => `line ${n} of version ${i} ${'x'.repeat(30)}`).join('\n') + '\n';
+    const dir = project({
+      hosts: ['[nodes]', `h ansible_host=127.0.0.1 ansible_port=${proxy.port}`, ...vars()].join('\n'),
+      'site.yml': `- hosts: nodes
+  gather_facts: false
+  tasks:
+    - copy:
+        src: "{{ playbook_dir }}/payload"
+        dest: ${dest}
+        backup: true
+`,
+    });
+    const write = (i: number) => writeFileSync(join(dir, 'payload'), content(i));
+    write(0);
+    const t0 = Date.now();
+    const first = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
+    const duration = Date.now() - t0;
+    expect(first.code, first.out + first.err).toBe(0);
+    expect(readFileSync(dest, 'utf8')).toBe(content(0));
+
+    const outcomes = { old: 0, new: 0 };
+    let current = 0;
+    const rounds = 16;
+    for (let i = 1; i <= rounds; i++) {
+      write(i);
+      // cut from early in the run (before the upload) to after its end, evenly spread
+      const at = Math.round((duration * 1.3 * i) / rounds);
+      const timer = setTimeout(() => proxy.cut(), at);
+      const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
+      clearTimeout(timer);
+      const text = readFileSync(dest, 'utf8');
+      if (text === content(i)) {
+        outcomes.new++;
+        // the old version is kept as a backup beside it
+        const backups = readdirSync(`/tmp/tsplay-faults-${process.pid}`).filter((f) => f.startsWith('big.conf.') && f.endsWith('~'));
+        expect(backups.some((b) => readFileSync(`/tmp/tsplay-faults-${process.pid}/${b}`, 'utf8') === content(current)), `round ${i}: no backup of version ${current} among ${backups}`).toBe(true);
+        current = i;
+      } else {
+        expect(text === content(current), `round ${i} (cut at ${at} ms, rc ${r.code}): the file is neither version ${current} nor ${i} (${text.length} bytes)`).toBe(true);
+        expect(r.code, r.out).not.toBe(0);
+        outcomes.old++;
+      }
+    }
+    // the cuts landed both before and after the rename, so both cases were really exercised
+    expect(outcomes.old).toBeGreaterThan(0);
+    expect(outcomes.new).toBeGreaterThan(0);
+    await proxy.close();
+  }, 120_000);
+
+  it('reconnects for the next task when sshd was restarted and the connection dropped', async () => {
+    const server = await lab.start();
+    const proxy = await cuttableProxy(server.port);
+    trust(proxy.port, server);
+    const marker = `/tmp/tsplay-faults-restart-${process.pid}`;
+    const dir = project({
+      hosts: ['[nodes]', `h ansible_host=127.0.0.1 ansible_port=${proxy.port}`, ...vars()].join('\n'),
+      'site.yml': `- hosts: nodes
+  gather_facts: false
+  tasks:
+    - command: echo before
+      changed_when: false
+    - name: on the controller, while sshd restarts
+      command: sh -c 'touch ${marker}; sleep 2'
+      delegate_to: localhost
+      changed_when: false
+    - command: echo after
+      register: after
+      changed_when: false
+    - assert:
+        that: after.stdout == 'after'
+`,
+    });
+    const pending = tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
+    while (!existsSync(marker)) await new Promise((r) => setTimeout(r, 50));
+    proxy.cut();
+    await server.restart();
+    const r = await pending;
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(recap(r.out, 'h')).toMatchObject({ ok: 4, failed: 0, unreachable: 0 });
+    await proxy.close();
+  }, 60_000);
+
+  it('a command that hangs is ended by the task timeout, failing that host only', async () => {
+    // a duration no other process on the machine sleeps for, to find it afterwards
+    const tag = `sleep ${3000 + (process.pid % 997)}.5`;
+    const dir = project({
+      hosts: ['[nodes]', ...servers.map((s, i) => `n${i} ansible_host=127.0.0.1 ansible_port=${s.port}`), ...vars()].join('\n'),
+      'site.yml': `- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: hangs on n0
+      shell: "{{ '${tag}; echo never' if inventory_hostname == 'n0' else 'true' }}"
+      timeout: 2
+    - debug: msg=after
+`,
+    });
+    const t0 = Date.now();
+    const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(r.code, r.out).toBe(2);
+    expect(r.out).toMatch(/fatal: \[n0\]: FAILED! => .*timed out/);
+    expect(recap(r.out, 'n0')).toMatchObject({ failed: 1 });
+    expect(recap(r.out, 'n1')).toMatchObject({ ok: 2, failed: 0 });
+    // the hung command does not outlive its task on the host
+    await new Promise((res) => setTimeout(res, 500));
+    // ([s]leep: the pattern must not match the shell that runs pgrep)
+    const left = execFileSync('sh', ['-c', `pgrep -af '[s]${tag.slice(1)}' || true`]).toString().trim();
+    expect(left, 'the timed-out command is still running on the host').toBe('');
+  }, 60_000);
+
+  it('runs over 200 hosts and leaves no descriptor behind, with bounded memory', async () => {
+    // 200 distinct SSH endpoints: 20 servers, each reached under 10 loopback addresses (sshd
+    // listens on at most 16)
+    const fleet = await Promise.all(Array.from({ length: 20 }, () => lab.start({ listen: Array.from({ length: 10 }, (_, i) => `127.0.1.${i + 1}`) })));
+    const lines: string[] = [];
+    const known: string[] = [];
+    fleet.forEach((s, si) => {
+      for (let i = 1; i <= 10; i++) {
+        lines.push(`h${si}-${i} ansible_host=127.0.1.${i} ansible_port=${s.port}`);
+        known.push(`[127.0.1.${i}]:${s.port} ${s.hostKeyPub}`);
+      }
+    });
+    writeFileSync(lab.knownHosts, readFileSync(lab.knownHosts, 'utf8') + known.join('\n') + '\n');
+    const dir = project({
+      hosts: ['[fleet]', ...lines, ...vars()].join('\n'),
+      'site.yml': `- hosts: fleet
+  gather_facts: false
+  tasks:
+    - command: echo one
+      changed_when: false
+    - command: echo two
+      changed_when: false
+    - file: path=/tmp state=directory
+`,
+    });
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const fdsBefore = fds();
+    const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '-f', '50']);
+    expect(r.code, r.out.slice(-3000) + r.err).toBe(0);
+    expect(r.out.match(/ : ok=3 +changed=0 +unreachable=0 +failed=0/g)?.length).toBe(200);
+    // every connection is closed at the end of the run: no descriptor is left behind
+    await new Promise((res) => setTimeout(res, 200));
+    expect(fds() - fdsBefore).toBeLessThan(10);
+    expect(process.memoryUsage().rss).toBeLessThan(600 * 1024 * 1024);
+  }, 180_000);
+});
