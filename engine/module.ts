@@ -44,6 +44,12 @@ export interface Connection {
    * Without it, the pool falls back to `close`.
    */
   reset?(): Promise<void>;
+  /**
+   * Open a new connection to the host (through the same jump hosts), run a trivial command and
+   * close it: proves that the host can still be reached after a network change. Without it
+   * (the local connection) there is nothing to prove.
+   */
+  probeNew?(timeoutMs: number): Promise<void>;
 }
 
 /** A command as data: what to run and what to feed it. */
@@ -156,6 +162,12 @@ export interface ModuleDefinition<Args = Record<string, unknown>, State = unknow
    * re-plan after apply to check idempotence.
    */
   idempotent?: boolean;
+  /**
+   * The module changes how its host is reached (addresses, routes, firewall, forwarding): the
+   * engine applies its changes under a rollback armed on the host, kept only when a new SSH
+   * connection still works afterwards. A task's `safe_network` keyword overrides it.
+   */
+  network?: boolean | ((args: Args) => boolean);
   /** Read-only: probe the host and return its current state. */
   gather(ctx: ModuleContext, args: Args): Promise<State>;
   /** Pure and synchronous: the changes that bring `current` to what `args` ask for. */

@@ -30,7 +30,8 @@ function keywordSchema(name: string): Json {
   if (['when', 'changed_when', 'failed_when', 'until'].includes(name)) return { description: `${name}: a Jinja2 condition or a list of them`, anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array' }] };
   if (['tags', 'notify', 'listen'].includes(name)) return { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
   if (['vars', 'environment', 'args', 'loop_control'].includes(name)) return { type: 'object' };
-  if (['become', 'ignore_errors', 'ignore_unreachable', 'check_mode', 'diff', 'no_log', 'run_once', 'any_errors_fatal'].includes(name)) return { anyOf: [{ type: 'boolean' }, { type: 'string' }] };
+  if (['become', 'ignore_errors', 'ignore_unreachable', 'check_mode', 'diff', 'no_log', 'run_once', 'any_errors_fatal', 'safe_network'].includes(name)) return { anyOf: [{ type: 'boolean' }, { type: 'string' }] };
+  if (name === 'rollback_timeout') return { anyOf: [{ type: 'integer', minimum: 5 }, { type: 'string' }] };
   return {};
 }
 

@@ -339,6 +339,8 @@ const list = (description: string) => ({ type: 'array', items: { type: 'string' 
 export default defineModule<IptablesArgs, IptablesState>({
   name: 'iptables-ensure',
   aliases: ['iptables', 'ansible.builtin.iptables'],
+  // changes how the host is reached: applied under the engine's rollback guard
+  network: true,
   description:
     "Ensure one iptables (ip6tables) rule is present or absent, set a built-in chain's policy, or flush a chain, with the arguments of ansible.builtin.iptables. Presence is checked with iptables -C. persist: true saves the rule set so it survives a reboot (netfilter-persistent when installed, else iptables-save to /etc/iptables/rules.v4 and a oneshot unit that restores it at boot).",
   schema: {

@@ -272,6 +272,8 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
 export default defineModule<NmcliArgs, NmcliState>({
   name: 'nmcli',
   aliases: ['community.general.nmcli'],
+  // changes how the host is reached: applied under the engine's rollback guard
+  network: true,
   description:
     "Manage a NetworkManager connection profile with community.general.nmcli's arguments: create it, change only the settings that differ from what nmcli reports, delete it, and with state=up bring it up when it changed or is not active (state=down: take it down).",
   schema: {

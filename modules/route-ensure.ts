@@ -335,6 +335,8 @@ export function planRoute(cur: RouteState, a: RouteArgs): Plan {
 
 export default defineModule<RouteArgs, RouteState>({
   name: 'route-ensure',
+  // changes how the host is reached: applied under the engine's rollback guard
+  network: true,
   description:
     'Ensure an ip route is present or absent, applied live with `ip route replace` / `ip route del` and checked with `ip -j route`. persist: true keeps it across reboots: in the NetworkManager profile of the device when NM manages it (nmcli connection modify +ipv4.routes), else in a systemd oneshot unit tsplay-route-<dest>.service; the result says which (persisted_with).',
   schema: {

@@ -141,6 +141,8 @@ export function parseSysctlGather(stdout: string, stderr: string, rc: number): S
 export default defineModule<SysctlArgs, SysctlState>({
   name: 'sysctl',
   aliases: ['ansible.posix.sysctl'],
+  // net.* changes how the host is reached: applied under the engine's rollback guard
+  network: (args) => args.name.startsWith('net.'),
   description:
     'Manage an entry in a sysctl file (default /etc/sysctl.conf) and, with reload or sysctl_set, the live kernel value (sysctl -w). Changed when the file entry or the live value differs.',
   schema: {

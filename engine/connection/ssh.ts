@@ -268,6 +268,30 @@ export class SshTransport {
     if (c) await c.then((x) => x.end()).catch(() => undefined);
   }
 
+  /** A new connection (jump hosts shared as usual) that runs `true` and is closed again. */
+  async probe(e: SshEndpoint, name: string, timeoutMs: number): Promise<void> {
+    const client = await this.#connect({ ...e, timeoutMs }, name);
+    try {
+      await new Promise<void>((res, rej) => {
+        const timer = setTimeout(() => rej(new UnreachableError(`${name}: a new connection did not run a command within ${timeoutMs} ms`)), timeoutMs);
+        client.exec('true', (err, ch) => {
+          if (err) {
+            clearTimeout(timer);
+            return rej(new UnreachableError(`${name}: ${err.message}`));
+          }
+          ch.on('close', (code: number | null) => {
+            clearTimeout(timer);
+            return code === 0 ? res() : rej(new UnreachableError(`${name}: a command over a new connection exited with ${code}`));
+          });
+          ch.resume();
+          ch.stderr.resume();
+        });
+      });
+    } finally {
+      client.end();
+    }
+  }
+
   async #connectWithRetries(e: SshEndpoint, name: string): Promise<InstanceType<typeof Client>> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -490,5 +514,9 @@ export class SshConnection implements Connection {
 
   reset(): Promise<void> {
     return this.transport.drop(this.endpoint);
+  }
+
+  probeNew(timeoutMs: number): Promise<void> {
+    return this.transport.probe(this.endpoint, this.host, timeoutMs);
   }
 }

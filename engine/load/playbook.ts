@@ -27,6 +27,10 @@ export interface Keywords {
   run_once?: unknown;
   any_errors_fatal?: unknown;
   timeout?: unknown;
+  /** Apply under a rollback armed on the host (default: the module says whether it changes how the host is reached). */
+  safe_network?: unknown;
+  /** Seconds after which an unconfirmed network change restores itself (default 60). */
+  rollback_timeout?: unknown;
   remote_user?: string;
   connection?: string;
 }
@@ -97,7 +101,7 @@ const KEYWORDS_COMMON = [
   'name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment',
   'ignore_errors', 'ignore_unreachable', 'check_mode', 'diff', 'no_log', 'delegate_to', 'run_once',
   'any_errors_fatal', 'timeout', 'remote_user', 'connection', 'become_flags', 'collections',
-  'module_defaults', 'debugger', 'throttle', 'delegate_facts', 'port',
+  'module_defaults', 'debugger', 'throttle', 'delegate_facts', 'port', 'safe_network', 'rollback_timeout',
 ];
 export const TASK_KEYWORDS = new Set([
   ...KEYWORDS_COMMON, 'register', 'notify', 'changed_when', 'failed_when', 'loop', 'loop_control',
@@ -191,6 +195,8 @@ function readKeywords(obj: Obj, loc: SourceLocation): Keywords {
     run_once: obj.run_once,
     any_errors_fatal: obj.any_errors_fatal,
     timeout: obj.timeout,
+    safe_network: obj.safe_network,
+    rollback_timeout: obj.rollback_timeout,
     remote_user: obj.remote_user === undefined ? undefined : String(obj.remote_user),
     connection: obj.connection === undefined ? undefined : String(obj.connection),
   };

@@ -4,10 +4,11 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
-import { runChanges, type Change, type ExecOptions, type FileDiff, type ModuleContext, type Plan } from '../module.js';
+import { runChanges, type Change, type Connection, type ExecOptions, type ModuleDefinition, type FileDiff, type ModuleContext, type Plan } from '../module.js';
 import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js';
 import type { Keywords, Play, TaskNode } from '../load/playbook.js';
 import { prepareArgs } from '../load/playbook.js';
+import { guardedApply, type GuardIo, type GuardSettings } from './safe-network.js';
 import type { Inventory } from '../load/inventory.js';
 import { checkArgs } from './args.js';
 import type { ModuleRegistry, RegisteredModule } from './registry.js';
@@ -402,8 +403,13 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
         result.changed = true;
       }
     } else {
-      const outcome = (await callModule(entry, async () => (def.apply ? def.apply(ctx, plan.changes, args, current) : runChanges(ctx, plan.changes)))) ?? {};
+      const doApply = async () => (await callModule(entry, async () => (def.apply ? def.apply(ctx, plan.changes, args, current) : runChanges(ctx, plan.changes)))) ?? {};
+      const guard = networkGuard(def, args, chain, scope, task);
+      const outcome = guard ? await guardedApply(guardIo(env, ctx, target), guard, doApply) : await doApply();
       Object.assign(result, outcome.result ?? {});
+      if ('unreachable' in outcome && outcome.unreachable) {
+        return { status: 'unreachable', result: { unreachable: true, changed: false, msg: outcome.failed }, diffs: [] };
+      }
       if (outcome.failed) {
         return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: outcome.failed }, diffs: [] });
       }
@@ -467,7 +473,7 @@ function applyConditions(env: PlayEnv, task: TaskNode, scope: Record<string, unk
   return o;
 }
 
-function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>, target: string): ModuleContext {
+function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>, target: string): ModuleContext & { connection(): Promise<Connection> } {
   const targetVars = target === host.name ? scope : { ...env.inventory.hostVars(target, env.play.dir), inventory_hostname: target };
   const connVars = (): Record<string, unknown> => {
     const v: Record<string, unknown> = {};
@@ -527,6 +533,32 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     evaluate: (expression) => evaluate(expression, scope, task.location),
     log: (level, message) => env.reporter.verbose(level, `<${target}> ${message}`),
     reconnect: () => env.pool.reset(target),
+    connection: () => env.pool.get(target, connVars()),
+  };
+}
+
+/** The rollback guard's settings when this task's change must be proven not to cut the host off. */
+function networkGuard(def: ModuleDefinition<any, any>, args: Record<string, unknown>, chain: Chain, scope: Record<string, unknown>, task: TaskNode): GuardSettings | undefined {
+  const asked = boolKeyword(lastDefined(chain, 'safe_network'), scope, task);
+  const byModule = typeof def.network === 'function' ? def.network(args) : def.network === true;
+  if (!(asked ?? byModule)) return undefined;
+  const t = lastDefined(chain, 'rollback_timeout');
+  const rollbackTimeout = t === undefined ? 60 : Number(template(t, scope, task.location));
+  if (!Number.isFinite(rollbackTimeout) || rollbackTimeout < 5) {
+    throw new UserError('E_PLAYBOOK', `rollback_timeout must be a number of seconds, at least 5 (got ${JSON.stringify(t)})`, { location: task.location });
+  }
+  return { rollbackTimeout };
+}
+
+function guardIo(env: PlayEnv, ctx: ModuleContext & { connection(): Promise<Connection> }, target: string): GuardIo {
+  return {
+    run: (cmd, opts) => ctx.run(cmd, opts),
+    probeNewConnection: async (ms) => {
+      const conn = await ctx.connection();
+      if (conn.probeNew) await conn.probeNew(ms);
+    },
+    reset: () => env.pool.reset(target),
+    log: (m) => ctx.log(1, m),
   };
 }
 
