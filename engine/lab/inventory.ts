@@ -91,11 +91,22 @@ export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { passw
       `cluster_domain: ${CLUSTER.domain}`,
       'upstream_if: wlan0',
       'cluster_if: eth0',
+      `dhcp_range_start: ${CLUSTER.subnet.replace(/\.0\/\d+$/, '.100')}`,
+      `dhcp_range_end: ${CLUSTER.subnet.replace(/\.0\/\d+$/, '.200')}`,
+      '# dnsmasq forwards other names here: the home router (it runs no DNS server; nothing leaves the lab)',
+      `dns_servers: [${HOME.router}]`,
       `lab_home_subnet: ${HOME.subnet}`,
       `lab_http_url: ${yamlString(LAB_HTTP_URL)}`,
       `lab_apt_source: ${yamlString(LAB_APT_SOURCE)}`,
       `lab_apt_package: ${LAB_PACKAGE.name}`,
-      ...(opts.aptProxy ? [`lab_apt_proxy: ${yamlString(APT_PROXY_URL)}`] : []),
+      ...(opts.aptProxy
+        ? [
+            `lab_apt_proxy: ${yamlString(APT_PROXY_URL)}`,
+            '# the playbooks point apt at the proxy; the lab repository is reached directly',
+            `apt_proxy: ${yamlString(APT_PROXY_URL)}`,
+            `apt_proxy_direct: [${HOME.router}]`,
+          ]
+        : ['# no apt proxy on this machine (apt-cacher-ng): the hosts cannot update apt', 'apt_update_cache: false']),
       '',
     ].join('\n'),
     { mode: 0o600 },
