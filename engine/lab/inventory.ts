@@ -96,6 +96,8 @@ export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { passw
       `lab_apt_source: ${yamlString(LAB_APT_SOURCE)}`,
       `lab_apt_package: ${LAB_PACKAGE.name}`,
       ...(opts.aptProxy ? [`lab_apt_proxy: ${yamlString(APT_PROXY_URL)}`] : []),
+      '# nodes-reimage: the lab\'s boot partitions are ext4 (no vfat in this kernel), see docs/lab.md',
+      'reimage_boot_fstype: ext4',
       '',
     ].join('\n'),
     { mode: 0o600 },
