@@ -38,6 +38,7 @@ const DHCP = `interface=eth0
 dhcp-range=10.213.1.100,10.213.1.200,255.255.255.0,12h
 dhcp-host=02:74:73:00:01:11,node1,10.213.1.11
 dhcp-host=02:74:73:00:01:12,node2,10.213.1.12
+dhcp-host=02:74:73:00:01:13,node3,10.213.1.13
 `;
 
 describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
@@ -67,7 +68,7 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
 
   beforeAll(async () => {
     await labDown();
-    lab = await labUp({ nodes: 2 }, () => {});
+    lab = await labUp({ nodes: 3 }, () => {});
     dir = project(FILES);
   }, 10 * 60_000);
 
@@ -77,7 +78,7 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
   }, 120_000);
 
   it('each node boots its imaging system from a blank disk: /dev/mmcblk0 with two partitions, ocs-sr, mount.nfs; the image store is on the gateway', async () => {
-    for (const n of ['node1', 'node2']) {
+    for (const n of ['node1', 'node2', 'node3']) {
       expect((await node(n)).bootedFrom).toBe('imaging');
       expect((await sh(n, 'test -b /dev/mmcblk0 && test -b /dev/mmcblk0p1 && test -b /dev/mmcblk0p2 && command -v ocs-sr && command -v mount.nfs')).code).toBe(0);
       expect((await out(n, 'blockdev --getsize64 /dev/mmcblk0 /dev/mmcblk0p1 /dev/mmcblk0p2')).split('\n').filter(Boolean)).toEqual(['67108864', '16777216', '49283072']);
@@ -104,9 +105,8 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
     // what dhcp-setup does, by hand: the gateway's cluster address and DHCP with reservations
     await labExec('gateway', ['ip', 'addr', 'add', '10.213.1.1/24', 'dev', 'eth0']);
     await labExec('gateway', ['sh', '-c', 'cat > /etc/dnsmasq.d/tsplay-test.conf && systemctl restart dnsmasq'], { input: DHCP });
-    for (const n of ['node1', 'node2']) await labExec(n, ['systemctl', 'reboot']);
-    await waitFor('node1 10.213.1.11', hasAddress('node1', '10.213.1.11'));
-    await waitFor('node2 10.213.1.12', hasAddress('node2', '10.213.1.12'));
+    for (const n of ['node1', 'node2', 'node3']) await labExec(n, ['systemctl', 'reboot']);
+    for (const i of [1, 2, 3]) await waitFor(`node${i} 10.213.1.1${i}`, hasAddress(`node${i}`, `10.213.1.1${i}`));
 
     const wrongServer = await sh('node1', 'mkdir -p /mnt/probe && mount -t nfs 10.213.1.99:/srv/partimag /mnt/probe');
     expect(wrongServer.code).toBe(32);
@@ -167,59 +167,71 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
   }, 300_000);
 
   it('a restored image that nobody patched boots once through firstrun.sh and comes back as changeme, from a fresh root', async () => {
-    await labExec('node2', ['sh', '-c', 'echo imaging > /root/left-by-the-imaging-system']);
-    const restore = await sh('node2', 'mkdir -p /home/partimag && mount -t nfs 10.213.1.1:/srv/partimag /home/partimag && ocs-sr -g auto -e1 auto -e2 -r -j2 -p true restoredisk raspios-clean mmcblk0 && umount /home/partimag');
+    await labExec('node3', ['sh', '-c', 'echo imaging > /root/left-by-the-imaging-system']);
+    const restore = await sh('node3', 'mkdir -p /home/partimag && mount -t nfs 10.213.1.1:/srv/partimag /home/partimag && ocs-sr -g auto -e1 auto -e2 -r -j2 -p true restoredisk raspios-clean mmcblk0 && umount /home/partimag');
     expect(restore.code, restore.stderr).toBe(0);
     expect(restore.stdout).toContain('Image raspios-clean restored to mmcblk0.');
-    const bootsBefore = (await node('node2')).boots;
-    await labExec('node2', ['systemctl', 'reboot']);
+    const bootsBefore = (await node('node3')).boots;
+    await labExec('node3', ['systemctl', 'reboot']);
     // the first boot runs firstrun.sh and reboots; the second is the system's own
-    await waitFor('node2 back from its disk', async () => {
-      const s = await node('node2');
+    await waitFor('node3 back from its disk', async () => {
+      const s = await node('node3');
       return s.bootedFrom === 'disk' && s.boots >= bootsBefore + 2 && s.system === 'running';
     }, 120_000);
-    expect((await out('node2', 'hostname; cat /etc/hostname; cat /etc/tsplay-lab-image')).split('\n')).toEqual(['changeme', 'changeme', 'raspios-clean', '']);
-    expect((await sh('node2', 'test -e /root/left-by-the-imaging-system')).code).not.toBe(0);
-    expect((await sh('node2', 'test -e /boot/firmware/firstrun.sh')).code).not.toBe(0);
-    expect(await out('node2', 'cat /boot/firmware/cmdline.txt')).not.toContain('systemd.run');
+    expect((await out('node3', 'hostname; cat /etc/hostname; cat /etc/tsplay-lab-image')).split('\n')).toEqual(['changeme', 'changeme', 'raspios-clean', '']);
+    expect((await sh('node3', 'test -e /root/left-by-the-imaging-system')).code).not.toBe(0);
+    expect((await sh('node3', 'test -e /boot/firmware/firstrun.sh')).code).not.toBe(0);
+    expect(await out('node3', 'cat /boot/firmware/cmdline.txt')).not.toContain('systemd.run');
     // no imaging tools in the restored system
-    expect((await sh('node2', 'command -v ocs-sr')).code).not.toBe(0);
-    await waitFor('node2 10.213.1.12 again', hasAddress('node2', '10.213.1.12'));
+    expect((await sh('node3', 'command -v ocs-sr')).code).not.toBe(0);
+    await waitFor('node3 10.213.1.13 again', hasAddress('node3', '10.213.1.13'));
   }, 180_000);
 
-  it('nodes-reimage: check mode changes nothing; the run restores, patches, reboots, and node1 answers under its name', async () => {
-    await labExec('node1', ['sh', '-c', 'echo imaging > /root/left-by-the-imaging-system']);
+  it('nodes-reimage, one node at a time: check mode changes nothing; the run restores, patches and reboots each node, which answers under its name', async () => {
+    const nodes = ['node1', 'node2'];
+    for (const n of nodes) await labExec(n, ['sh', '-c', 'echo imaging > /root/left-by-the-imaging-system']);
     const fstabBefore = await fstab('node1');
-    const check = await run('reimage check', PLAYBOOK, ['-l', 'node1', '--check']);
+    const check = await run('reimage check', PLAYBOOK, ['-l', nodes.join(','), '--check']);
     expect(check.code, check.out + check.err).toBe(0);
-    expect(recap(check.out, 'node1')).toMatchObject({ failed: 0, unreachable: 0 });
-    expect(recap(check.out, 'node1').changed).toBeGreaterThan(0);
-    expect((await node('node1')).bootedFrom).toBe('imaging');
-    expect((await sh('node1', 'cmp -n 1048576 /dev/mmcblk0p1 /dev/zero')).code).toBe(0);
+    for (const n of nodes) {
+      expect(recap(check.out, n)).toMatchObject({ failed: 0, unreachable: 0 });
+      expect(recap(check.out, n).changed).toBeGreaterThan(0);
+      expect((await node(n)).bootedFrom).toBe('imaging');
+      expect((await sh(n, 'cmp -n 1048576 /dev/mmcblk0p1 /dev/zero')).code).toBe(0);
+      expect(await out(n, 'hostname')).toBe(`${n}\n`);
+      expect(await mounts(n, '/home/partimag')).toBe('');
+    }
     expect(await fstab('node1')).toBe(fstabBefore);
-    expect(await out('node1', 'hostname')).toBe('node1\n');
-    expect(await mounts('node1', '/home/partimag')).toBe('');
 
-    const bootsBefore = (await node('node1')).boots;
-    const r = await run('reimage', PLAYBOOK, ['-l', 'node1', '--diff']);
+    const bootsBefore = await Promise.all(nodes.map(async (n) => (await node(n)).boots));
+    const r = await run('reimage', PLAYBOOK, ['-l', nodes.join(','), '--diff']);
     expect(r.code, r.out + r.err).toBe(0);
-    expect(recap(r.out, 'node1')).toMatchObject({ failed: 0, unreachable: 0 });
+    // serial 1: node1 is back under its name before node2 is touched
+    const lines = r.out.split('\n');
+    const lastNode1 = lines.map((l, k) => (l.includes('[node1]') ? k : -1)).filter((k) => k >= 0).pop()!;
+    const firstNode2 = lines.findIndex((l) => l.includes('[node2]'));
+    expect(firstNode2).toBeGreaterThan(lastNode1);
     expect(r.out).toContain('-NEW_HOSTNAME=changeme');
     expect(r.out).toContain('+NEW_HOSTNAME=node1');
-    const s = await node('node1');
-    expect(s.bootedFrom).toBe('disk');
-    expect(s.boots).toBe(bootsBefore + 2);
-    expect((await out('node1', 'hostname; cat /etc/hostname; cat /etc/tsplay-lab-image')).split('\n')).toEqual(['node1', 'node1', 'raspios-clean', '']);
-    expect((await sh('node1', 'test -e /root/left-by-the-imaging-system')).code).not.toBe(0);
-    expect(await out('node1', 'grep -c "^dtoverlay=disable-wifi$" /boot/firmware/config.txt')).toBe('1\n');
-    expect((await sh('node1', 'test -e /boot/firmware/firstrun.sh')).code).not.toBe(0);
-    expect(await out('node1', 'cat /boot/firmware/cmdline.txt')).not.toContain('systemd.run');
-    expect(await out('node1', 'ip -4 -o addr show dev eth0')).toContain(' 10.213.1.11/');
+    expect(r.out).toContain('+NEW_HOSTNAME=node2');
+    for (const [k, n] of nodes.entries()) {
+      expect(recap(r.out, n)).toMatchObject({ failed: 0, unreachable: 0 });
+      const s = await node(n);
+      expect(s.bootedFrom).toBe('disk');
+      expect(s.boots).toBe(bootsBefore[k]! + 2);
+      expect((await out(n, 'hostname; cat /etc/hostname; cat /etc/tsplay-lab-image')).split('\n')).toEqual([n, n, 'raspios-clean', '']);
+      expect((await sh(n, 'test -e /root/left-by-the-imaging-system')).code).not.toBe(0);
+      expect(await out(n, 'grep -c "^dtoverlay=disable-wifi$" /boot/firmware/config.txt')).toBe('1\n');
+      expect((await sh(n, 'test -e /boot/firmware/firstrun.sh')).code).not.toBe(0);
+      expect(await out(n, 'cat /boot/firmware/cmdline.txt')).not.toContain('systemd.run');
+      expect(await out(n, 'ip -4 -o addr show dev eth0')).toContain(` 10.213.1.1${k + 1}/`);
+    }
 
-    // a node that is not in its imaging system is never restored (node2 runs its disk's system)
-    const refused = await run('reimage refused', PLAYBOOK, ['-l', 'node2']);
+    // a node that is not in its imaging system is never restored (node3 runs its disk's system)
+    const refused = await run('reimage refused', PLAYBOOK, ['-l', 'node3']);
     expect(refused.code).not.toBe(0);
-    expect(recap(refused.out, 'node2')).toMatchObject({ failed: 1, changed: 0 });
-    expect(await out('node2', 'hostname')).toBe('changeme\n');
+    expect(recap(refused.out, 'node3')).toMatchObject({ failed: 1, changed: 0 });
+    expect(refused.out).toContain('node3 is not running its imaging system');
+    expect(await out('node3', 'hostname')).toBe('changeme\n');
   }, 600_000);
 });
