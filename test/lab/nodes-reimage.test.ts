@@ -9,7 +9,7 @@
 // Needs root on Linux; runs only with TSPLAY_LAB_TESTS=1, under `flock /tmp/tsplay-lab.lock`.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labStatus, labUp, type LabInfo } from '../../engine/lab/lab.js';
+import { labDown, labExec, labLeftovers, labStatus, labUp, type LabInfo } from '../../engine/lab/lab.js';
 import { project, recap, tsplay } from '../e2e/helpers.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';
@@ -234,4 +234,10 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
     expect(refused.out).toContain('node3 is not running its imaging system');
     expect(await out('node3', 'hostname')).toBe('changeme\n');
   }, 600_000);
+
+  it('down leaves no mount, loop device or process behind with nodes running their disks', async () => {
+    expect((await labStatus()).hosts.filter((h) => h.bootedFrom === 'disk').map((h) => h.name)).toEqual(['node1', 'node2', 'node3']);
+    await labDown();
+    expect(await labLeftovers()).toEqual([]);
+  }, 120_000);
 });
