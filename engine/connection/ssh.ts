@@ -247,9 +247,14 @@ export class SshTransport {
     const key = endpointKey(e);
     let c = this.#clients.get(key);
     if (!c) {
-      c = this.#connectWithRetries(e, name);
-      this.#clients.set(key, c);
-      c.catch(() => this.#clients.delete(key));
+      const p = this.#connectWithRetries(e, name);
+      c = p;
+      this.#clients.set(key, p);
+      // a client that ended or closed (the host rebooted) is forgotten: the next command reconnects
+      const forget = () => {
+        if (this.#clients.get(key) === p) this.#clients.delete(key);
+      };
+      p.then((client) => client.once('end', forget).once('close', forget), forget);
     }
     return c;
   }
@@ -314,6 +319,9 @@ export class SshTransport {
         fail(`Failed to connect to the host via ssh: ${where}: ${err.message}`, err);
       });
       client.on('close', () => fail(keyProblem ?? `Failed to connect to the host via ssh: ${e.host} closed the connection`));
+      // A forwarded channel (jump host) may only end, never close, when the host goes away during the
+      // handshake (a reboot): ssh2 then stops its ready timeout, so 'end' must fail the connect too.
+      client.on('end', () => fail(keyProblem ?? `Failed to connect to the host via ssh: ${e.host} closed the connection`));
       const config: ConnectConfig = {
         host: sock ? undefined : e.host,
         port: sock ? undefined : e.port,
@@ -397,9 +405,12 @@ export class SshConnection implements Connection {
         if (!closed) rej(new UnreachableError(`connection to ${this.host} was lost while a command was running`));
       };
       client.once('close', onGone);
+      // through a jump host a lost connection may only end (see #connect)
+      client.once('end', onGone);
       channel.on('close', (code: number | null) => {
         closed = true;
         client.off('close', onGone);
+        client.off('end', onGone);
         res(typeof code === 'number' ? code : null);
       });
     });

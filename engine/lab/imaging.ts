@@ -189,7 +189,7 @@ post=true
 while [ $# -gt 0 ]; do
   case $1 in
     -p|--postaction) post=$2; shift 2 ;;
-    -g|-e1|-f|-a|-i|-q|-z|-ps|-t1|-k1|--language|-o0|-o1) shift 2 ;;
+    -g|--grub-install|-e1|--change-geometry|-f|--from-part-in-img|-i|--image-size|-l|--language) shift 2 ;;
     -*) shift ;;
     *) break ;;
   esac
