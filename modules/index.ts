@@ -10,6 +10,7 @@ import file from './file.js';
 import hostname from './hostname.js';
 import iptablesEnsure from './iptables-ensure.js';
 import lineinfile from './lineinfile.js';
+import mount from './mount.js';
 import nmcli from './nmcli.js';
 import ping from './ping.js';
 import reboot from './reboot.js';
@@ -26,4 +27,4 @@ import template from './template.js';
 import waitFor from './wait_for.js';
 import waitForConnection from './wait_for_connection.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, hostname, iptablesEnsure, lineinfile, nmcli, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, hostname, iptablesEnsure, lineinfile, mount, nmcli, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, waitFor, waitForConnection];

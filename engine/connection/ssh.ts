@@ -249,12 +249,12 @@ export class SshTransport {
     if (!c) {
       const made = this.#connectWithRetries(e, name);
       this.#clients.set(key, made);
-      // A client that closes (sshd restarted, network cut, host rebooted) is forgotten, so the
-      // next command connects again instead of failing on a dead connection.
-      made.then(
-        (client) => client.once('close', () => this.#clients.get(key) === made && this.#clients.delete(key)),
-        () => this.#clients.get(key) === made && this.#clients.delete(key),
-      );
+      // A client that ended or closed (sshd restarted, network cut, host rebooted) is forgotten,
+      // so the next command connects again instead of failing on a dead connection.
+      const forget = () => {
+        if (this.#clients.get(key) === made) this.#clients.delete(key);
+      };
+      made.then((client) => client.once('end', forget).once('close', forget), forget);
       c = made;
     }
     return c;
@@ -344,6 +344,9 @@ export class SshTransport {
         fail(`Failed to connect to the host via ssh: ${where}: ${err.message}`, err);
       });
       client.on('close', () => fail(keyProblem ?? `Failed to connect to the host via ssh: ${e.host} closed the connection`));
+      // A forwarded channel (jump host) may only end, never close, when the host goes away during the
+      // handshake (a reboot): ssh2 then stops its ready timeout, so 'end' must fail the connect too.
+      client.on('end', () => fail(keyProblem ?? `Failed to connect to the host via ssh: ${e.host} closed the connection`));
       const config: ConnectConfig = {
         host: sock ? undefined : e.host,
         port: sock ? undefined : e.port,
@@ -467,10 +470,13 @@ export class SshConnection implements Connection {
         if (!closed) rej(new UnreachableError(`connection to ${this.host} was lost while a command was running`));
       };
       client.once('close', onGone);
+      // through a jump host a lost connection may only end (see #connect)
+      client.once('end', onGone);
       settle = (code) => {
         if (closed) return;
         closed = true;
         client.off('close', onGone);
+        client.off('end', onGone);
         res(code);
       };
       channel.on('close', (code: number | null) => settle(typeof code === 'number' ? code : null));

@@ -83,9 +83,9 @@ export async function labStatusCommand(o: { json?: boolean }, io: LabCliIO, env:
       return LAB_EXIT.ok;
     }
     io.out(`lab: up with ${s.nodes} node${s.nodes === 1 ? '' : 's'}; inventory ${s.inventory}\n`);
-    io.out(`${'HOST'.padEnd(9)}${'POWER'.padEnd(7)}${'SYSTEMD'.padEnd(11)}${'BOOTS'.padEnd(7)}${'ADDRESS'.padEnd(14)}MAC\n`);
+    io.out(`${'HOST'.padEnd(9)}${'POWER'.padEnd(7)}${'SYSTEMD'.padEnd(11)}${'BOOTS'.padEnd(7)}${'ADDRESS'.padEnd(14)}${'MAC'.padEnd(19)}BOOTED FROM\n`);
     for (const h of s.hosts) {
-      io.out(`${h.name.padEnd(9)}${h.power.padEnd(7)}${(h.system ?? '-').padEnd(11)}${String(h.boots).padEnd(7)}${h.address.padEnd(14)}${h.mac}\n`);
+      io.out(`${h.name.padEnd(9)}${h.power.padEnd(7)}${(h.system ?? '-').padEnd(11)}${String(h.boots).padEnd(7)}${h.address.padEnd(14)}${h.mac.padEnd(19)}${h.bootedFrom ?? '-'}\n`);
     }
     io.out(`upstream: http ${s.upstream.http ? 'running' : 'stopped'}, apt proxy ${s.upstream.aptProxy ? 'running' : 'not running'}\n`);
     return LAB_EXIT.ok;

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOME, hostPaths, type HostSpec } from './config.js';
+import { detachDisks, hasFirmware, imagingPaths, prepareDisk } from './imaging.js';
 import { plugCommand } from './network.js';
 import { LabError, processAlive, readPid, run, runStatus, signal, sleep, waitFor } from './proc.js';
 
@@ -75,9 +76,13 @@ export async function prepareHost(state: string, host: HostSpec, image: string, 
   for (const d of [p.upper, p.work, p.root]) mkdirSync(d, { recursive: true });
   await run('mount', ['-t', 'overlay', `tsplay-lab-${host.name}`, '-o', `lowerdir=${image},upperdir=${p.upper},workdir=${p.work}`, p.root]);
   await writeIdentity(host, p.root, id);
+  if (host.role === 'node') await prepareDisk(state, host, image);
 }
 
-/** Mount points under the state directory, deepest first (from /proc/self/mountinfo). */
+/**
+ * Mount points under the state directory, the latest first (from /proc/self/mountinfo): a mount
+ * comes before what it stands on (a node's root overlay before the disk partition under it).
+ */
 export function labMounts(state: string): string[] {
   const out: string[] = [];
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
@@ -86,12 +91,14 @@ export function labMounts(state: string): string[] {
     const decoded = mountPoint.replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
     if (decoded.startsWith(join(state, 'hosts') + '/')) out.push(decoded);
   }
-  return out.sort((a, b) => b.length - a.length);
+  return out.reverse();
 }
 
+// Everything mounted in the host's directory: its root, and a node's disk partitions.
 async function unmountHost(state: string, name: string): Promise<void> {
-  const root = hostPaths(state, name).root;
-  for (const m of labMounts(state).filter((m) => m === root || m.startsWith(root + '/'))) await unmount(m);
+  const dir = hostPaths(state, name).dir;
+  for (const m of labMounts(state).filter((m) => m.startsWith(dir + '/'))) await unmount(m);
+  await detachDisks(state, name);
 }
 
 export async function unmount(mountPoint: string): Promise<void> {
@@ -136,7 +143,9 @@ export function removeCgroups(): void {
 
 // The power switch. In sh so that it costs no memory to speak of and needs no file on disk:
 // $1 is the host's directory, the rest is the nspawn command line; $TSPLAY_LAB_PLUG gives the
-// host a fresh namespace before each boot, as a power cycle would. TERM powers the host off.
+// host a fresh namespace before each boot, as a power cycle would; $TSPLAY_LAB_FIRMWARE, for a
+// node, picks what it boots and prints the extra nspawn arguments (imaging.ts). TERM powers the
+// host off.
 const SUPERVISOR = `
 dir=$1; shift
 echo $$ > "$dir/supervisor.pid"
@@ -146,7 +155,11 @@ trap 'stop=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT HUP
 while :; do
   if ! sh -c "$TSPLAY_LAB_PLUG"; then echo "tsplay lab: cannot wire the host's network" >&2; break; fi
   [ "$stop" = 0 ] || break
-  "$@" & child=$!
+  extra=
+  if [ -n "$TSPLAY_LAB_FIRMWARE" ]; then
+    extra=$(sh "$TSPLAY_LAB_FIRMWARE" "$dir") || { echo "tsplay lab: the firmware cannot boot the host" >&2; break; }
+  fi
+  set -f; "$@" $extra & child=$!; set +f
   echo "$child" > "$dir/nspawn.pid"
   rc=0
   while :; do wait "$child"; rc=$?; kill -0 "$child" 2>/dev/null || break; done
@@ -198,6 +211,7 @@ export async function startHost(state: string, host: HostSpec): Promise<void> {
         SYSTEMD_NSPAWN_API_VFS_WRITABLE: 'network',
         TSPLAY_LAB_CGROUPS: cgroupDirs(host.name).join(' '),
         TSPLAY_LAB_PLUG: plugCommand(host).text,
+        TSPLAY_LAB_FIRMWARE: hasFirmware(state, host.name) ? imagingPaths(state).firmware : '',
       },
     });
     child.unref();

@@ -107,6 +107,8 @@ export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { passw
             `apt_proxy_direct: [${HOME.router}]`,
           ]
         : ['# no apt proxy on this machine (apt-cacher-ng): the hosts cannot update apt', 'apt_update_cache: false']),
+      '# nodes-reimage: the lab\'s boot partitions are ext4 (no vfat in this kernel), see docs/lab.md',
+      'reimage_boot_fstype: ext4',
       '',
     ].join('\n'),
     { mode: 0o600 },

@@ -8,6 +8,7 @@ import { cgroupDirs, hostExec, hostPower, labMounts, leaderPid, prepareHost, rem
 import { ensureCredentials, writeAccessFiles } from './inventory.js';
 import { prepareHostNetns, createSwitches, destroyNetwork, labNamespaces, namespacePids, netnsDirMounted } from './network.js';
 import { LabError, processAlive, readPid, runStatus, signal, waitFor } from './proc.js';
+import { bootedFrom, buildImageStore, detachDisks, labLoops, writeImagingTools } from './imaging.js';
 import { ensureHostTools, ensureRootfs, pruneImages } from './rootfs.js';
 import { startUpstream, stopUpstream, upstreamRunning } from './upstream.js';
 
@@ -50,6 +51,8 @@ export interface HostStatus {
   mac: string;
   /** How many times it booted since `up` (a reboot or a power-on adds one). */
   boots: number;
+  /** A node's last boot: from its main disk, or the imaging system (its disk held no system). */
+  bootedFrom?: 'disk' | 'imaging';
 }
 
 function checkPlatform(): void {
@@ -138,12 +141,13 @@ async function teardown(paths: LabPaths, log: LabLog): Promise<boolean> {
   }
   for (const m of labMounts(state)) await unmount(m);
   if (labMounts(state).length > 0) throw new LabError(`cannot unmount ${labMounts(state).join(', ')}`);
+  await detachDisks(state);
   for (const h of hosts) await removeHost(state, h.name);
   rmSync(sp.hostsDir, { recursive: true, force: true });
   await destroyNetwork();
   removeCgroups();
   removeNspawnRuntime();
-  for (const f of [sp.stateFile, sp.knownHosts, sp.sshConfig, sp.inventoryDir, sp.upstream]) rmSync(f, { recursive: true, force: true });
+  for (const f of [sp.stateFile, sp.knownHosts, sp.sshConfig, sp.inventoryDir, sp.upstream, join(state, 'imaging')]) rmSync(f, { recursive: true, force: true });
   if (hadSomething) log('lab: removed the previous lab\n');
   return hadSomething;
 }
@@ -167,10 +171,12 @@ export async function labUp(opts: { nodes?: number } = {}, log: LabLog = () => {
       const creds = await ensureCredentials(state);
       log(`lab: wiring the network and ${hosts.length} fresh overlays\n`);
       await createSwitches();
+      writeImagingTools(state);
       for (const h of hosts) {
         prepareHostNetns(h);
         await prepareHost(state, h, image, creds);
       }
+      await buildImageStore(state, hostPaths(state, hosts[0]!.name).root, creds);
       const { aptProxy } = await startUpstream(state, paths.cache, log);
       const labState: LabState = { nodes, image, startedAt: new Date().toISOString(), aptProxy };
       writeFileSync(sp.stateFile, JSON.stringify(labState, null, 2) + '\n');
@@ -236,7 +242,7 @@ export async function labStatus(env: NodeJS.ProcessEnv = process.env): Promise<{
         /* never stopped */
       }
       const boots = stops + (power === 'on' ? 1 : 0);
-      return { name: h.name, role: h.role, power, system, address: h.address, mac: h.links[0].mac, boots };
+      return { name: h.name, role: h.role, power, system, address: h.address, mac: h.links[0].mac, boots, ...(h.role === 'node' ? { bootedFrom: bootedFrom(state, h.name) } : {}) };
     }),
   );
   return { up: true, nodes: s.nodes, hosts, upstream: upstreamRunning(state), inventory: statePaths(state).inventory };
@@ -271,6 +277,7 @@ export async function labLeftovers(env: NodeJS.ProcessEnv = process.env): Promis
   const out: string[] = [];
   for (const ns of await labNamespaces()) out.push(`netns ${ns}`);
   for (const m of labMounts(state)) out.push(`mount ${m}`);
+  for (const l of await labLoops(state)) out.push(`loop ${l}`);
   if (netnsDirMounted() && out.length === 0 && readdirSync('/run/netns').length === 0) out.push('mount /run/netns');
   if (existsSync(`/sys/class/net/${CONTROLLER_LINK}`)) out.push(`link ${CONTROLLER_LINK}`);
   const routes = await runStatus('ip', ['route', 'show', LAB_RANGE]);

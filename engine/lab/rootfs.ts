@@ -61,6 +61,11 @@ const HOST_TOOLS: { command: string; pkg: string; optional?: boolean }[] = [
   { command: 'chpasswd', pkg: 'passwd' },
   { command: 'dpkg-deb', pkg: 'dpkg' },
   { command: 'dpkg-scanpackages', pkg: 'dpkg-dev' },
+  // the nodes' disks and the image store (imaging.ts)
+  { command: 'mke2fs', pkg: 'e2fsprogs' },
+  { command: 'losetup', pkg: 'mount' },
+  { command: 'mountpoint', pkg: 'util-linux' },
+  { command: 'gzip', pkg: 'gzip' },
   { command: 'apt-cacher-ng', pkg: 'apt-cacher-ng', optional: true },
 ];
 

@@ -139,6 +139,28 @@ run('SSH transport against real OpenSSH servers', () => {
     expect(await t.client({ ...e2.jumps[0]! }, 'gw')).toBe(gw);
   });
 
+  it('fails, instead of waiting forever, when a host behind the jump host goes away during the handshake (a reboot)', async () => {
+    // the host greets and then ends its side (a rebooting node's sshd): through the jump host the
+    // forwarded channel only ends, it never closes
+    const dying = createServer((s: Socket) => s.end('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'));
+    await new Promise<void>((r) => dying.listen(0, '127.0.0.1', r));
+    const port = (dying.address() as { port: number }).port;
+    try {
+      const t = new SshTransport({});
+      transports.push(t);
+      const jump = `-J ${USER_NOPASS}@127.0.0.1:${a.port} -o UserKnownHostsFile=${lab.knownHosts}`;
+      const e = resolveEndpoint('gone', { ansible_host: '127.0.0.1', ansible_port: port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump }, settings);
+      const started = Date.now();
+      await expect(new SshConnection('gone', e, t).exec(sh`true`)).rejects.toThrow(/closed the connection/);
+      expect(Date.now() - started).toBeLessThan(e.timeoutMs);
+      // the jump host's connection still serves the next host
+      const ok = resolveEndpoint('b', { ansible_host: '127.0.0.1', ansible_port: b.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump }, settings);
+      expect((await new SshConnection('b', ok, t).exec(sh`echo still`)).stdout).toBe('still\n');
+    } finally {
+      dying.close();
+    }
+  });
+
   it('authenticates with a password (ansible_password)', async () => {
     const t = new SshTransport({});
     transports.push(t);
