@@ -120,13 +120,13 @@ function allTasks(nodes: Node[]): { name: string; tags: string[] }[] {
   return out;
 }
 
-function listing(plays: Play[], files: string[], inventory: Inventory, limit: string[] | undefined, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }, out: (s: string) => void): void {
+function listing(plays: Play[], files: string[], inventory: Inventory, limit: string[] | undefined, extraVars: Record<string, unknown>, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }, out: (s: string) => void): void {
   out(`\nplaybook: ${files.join(', ')}\n`);
   plays.forEach((p, i) => {
     const name = p.name ?? p.hosts.join(',');
     out(`\n  play #${i + 1} (${p.hosts.join(',')}): ${name}\tTAGS: [${p.tags.join(',')}]\n`);
     if (what.hosts) {
-      const hosts = selectPlayHosts(inventory, p, limit);
+      const hosts = selectPlayHosts(inventory, p, limit, extraVars);
       out(`    pattern: [${p.hosts.map((h) => `'${h}'`).join(', ')}]\n    hosts (${hosts.length}):\n`);
       for (const h of hosts) out(`      ${h}\n`);
     }
@@ -190,8 +190,8 @@ interface Prepared {
 
 async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
   const forks = Number(o.forks);
-  if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive integer, got '${o.forks}'`);
-  if (o.output !== 'default' && o.output !== 'json') throw new OptionsError(`--output must be default or json, got '${o.output}'`);
+  if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive integer, got '${o.forks}'`, 'e.g. -f 10 to work on ten hosts at once');
+  if (o.output !== 'default' && o.output !== 'json') throw new OptionsError(`--output must be default or json, got '${o.output}'`, '--output json prints one JSON event per line');
   if (o.becomeMethod && o.becomeMethod !== 'sudo') throw new OptionsError(`become method '${o.becomeMethod}' is not supported`, 'tsplay becomes other users with sudo');
   const extraVars = parseExtraVars(o.extraVars ?? [], io.cwd);
   const sources = o.inventory?.length ? o.inventory : io.env.ANSIBLE_INVENTORY ? io.env.ANSIBLE_INVENTORY.split(',') : existsSync('/etc/ansible/hosts') ? ['/etc/ansible/hosts'] : [];
@@ -201,10 +201,22 @@ async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
   return { forks, extraVars, inventory, limit };
 }
 
+// A password file's first line; a missing or unreadable file is the user's to fix.
+function readPasswordFile(file: string, cwd: string, option: string): Secret {
+  const path = resolve(cwd, file);
+  try {
+    return new Secret(readFileSync(path, 'utf8').replace(/\r?\n$/, ''));
+  } catch (e) {
+    throw new UserError('E_FILE_NOT_FOUND', `The password file ${path} was not found (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+      hint: `check the path given to ${option}; it is relative to the current directory`,
+    });
+  }
+}
+
 async function secrets(o: RunOpts, io: CliIO, p: Prepared): Promise<void> {
-  if (o.becomePasswordFile) p.becomePassword = new Secret(readFileSync(resolve(io.cwd, o.becomePasswordFile), 'utf8').replace(/\r?\n$/, ''));
+  if (o.becomePasswordFile) p.becomePassword = readPasswordFile(o.becomePasswordFile, io.cwd, '--become-password-file');
   else if (o.askBecomePass) p.becomePassword = new Secret(await (io.prompt ?? readSecretFromTerminal)('BECOME password: '));
-  if (o.connectionPasswordFile) p.sshPassword = new Secret(readFileSync(resolve(io.cwd, o.connectionPasswordFile), 'utf8').replace(/\r?\n$/, ''));
+  if (o.connectionPasswordFile) p.sshPassword = readPasswordFile(o.connectionPasswordFile, io.cwd, '--connection-password-file');
   else if (o.askPass) p.sshPassword = new Secret(await (io.prompt ?? readSecretFromTerminal)('SSH password: '));
 }
 
@@ -224,12 +236,12 @@ async function runCommand(files: string[], o: RunOpts, io: CliIO): Promise<numbe
     return EXIT.ok;
   }
   if (o.listHosts || o.listTasks || o.listTags) {
-    listing(plays, files, inventory, limit, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, out);
+    listing(plays, files, inventory, limit, extraVars, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, out);
     return EXIT.ok;
   }
   if (limit) {
     const matched = inventory.select(limit);
-    if (matched.length === 0) throw new OptionsError(`Specified inventory, host pattern and/or --limit leaves us with no hosts to target.`, `check --limit ${limit.join(',')} against the inventory`);
+    if (matched.length === 0) throw new UserError('E_INVENTORY', `Specified inventory, host pattern and/or --limit leaves us with no hosts to target.`, { hint: `check --limit ${limit.join(',')} against the inventory (tsplay run ... --list-hosts shows what a play targets)` });
   }
   await secrets(o, io, p);
   // the spinner (ora) is loaded only for a terminal
@@ -350,7 +362,9 @@ function printError(e: unknown, io: CliIO): number {
   }
   if (e instanceof UserError) {
     err(`ERROR! ${e.format()}`);
-    return ['E_YAML', 'E_PLAYBOOK', 'E_INVENTORY', 'E_VARS', 'E_UNKNOWN_MODULE', 'E_MODULE_ARGS', 'E_TEMPLATE', 'E_UNDEFINED', 'E_FILE_NOT_FOUND'].includes(e.code) ? EXIT.parse : EXIT.error;
+    // as ansible-playbook: what its parser refuses is 4, a missing file or a bad inventory (in
+    // Ansible's strict inventory mode) is an AnsibleError, 1
+    return ['E_YAML', 'E_PLAYBOOK', 'E_UNKNOWN_MODULE', 'E_MODULE_ARGS', 'E_TEMPLATE', 'E_UNDEFINED'].includes(e.code) ? EXIT.parse : EXIT.error;
   }
   if (e instanceof ModuleCrash) {
     err(`ERROR! ${e.message}\n${(e.cause as Error)?.stack ?? ''}`);

@@ -3,11 +3,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { UserError, type SourceLocation } from '../errors.js';
-import { keyLocationOf, locationOf, parseYaml } from './yaml.js';
+import { itemLocationOf, keyLocationOf, locationOf, parseYaml } from './yaml.js';
 import { parseKv } from './kv.js';
 import type { ModuleRegistry } from '../run/registry.js';
 import { checkArgs } from '../run/args.js';
 import { distance } from '../run/registry.js';
+import { checkSyntax } from '../expr/templar.js';
+import { checkHostPattern } from './patterns.js';
 
 /** Keywords shared by tasks, blocks and plays that tasks inherit. */
 export interface Keywords {
@@ -56,6 +58,8 @@ export interface TaskNode extends Keywords {
   baseDir: string;
   /** Set for include_tasks: the file it includes, loaded ahead of time when static. */
   include?: { file: string; preloaded?: Node[] };
+  /** Where `notify:` is written. */
+  notifyLocation?: SourceLocation;
   /** Handlers only: the name handlers are notified by. */
   isHandler?: boolean;
 }
@@ -88,6 +92,8 @@ export interface Play extends Keywords {
   force_handlers?: boolean;
   order?: string;
   location: SourceLocation;
+  /** Where `hosts:` is written. */
+  hostsLocation?: SourceLocation;
   /** Directory of the playbook file (playbook_dir). */
   dir: string;
   file: string;
@@ -167,9 +173,35 @@ function asStringList(v: unknown, what: string, loc: SourceLocation | undefined)
   fail(`${what} must be a string or a list of strings`, loc);
 }
 
+// Ansible's booleans (module_utils/parsing/convert_bool.py), as keyword values may be written.
+const BOOLEANS = new Set(['yes', 'on', '1', 'true', 't', 'y', 'no', 'off', '0', 'false', 'f', 'n']);
+const BOOLEAN_KEYWORDS = ['become', 'ignore_errors', 'ignore_unreachable', 'check_mode', 'diff', 'no_log', 'run_once', 'any_errors_fatal', 'gather_facts', 'force_handlers'];
+
+// A boolean keyword with a literal value that is no boolean (become: maybe) is refused now;
+// a templated one is decided at run time.
+function checkBooleans(obj: Obj): void {
+  for (const key of BOOLEAN_KEYWORDS) {
+    const v = obj[key];
+    if (v === undefined || v === null || typeof v === 'boolean') continue;
+    if (typeof v === 'number' ? v === 0 || v === 1 : typeof v === 'string' && (BOOLEANS.has(v.toLowerCase()) || /{{|{%/.test(v))) continue;
+    fail(`the field '${key}' has an invalid value (${typeof v === 'string' ? v : JSON.stringify(v)}), and could not be converted to a bool`, keyLocationOf(obj, key), `write ${key}: true or ${key}: false (yes/no also work)`);
+  }
+}
+
+// Compile the expressions of a task or block now: a Jinja2 syntax error or an unknown filter is
+// reported with its line before any host is contacted.
+function checkExpressions(obj: Obj, loc: SourceLocation): void {
+  for (const key of ['when', 'changed_when', 'failed_when', 'until']) {
+    if (obj[key] !== undefined) checkSyntax(obj[key], keyLocationOf(obj, key) ?? loc, true);
+  }
+  const loopKey = Object.keys(obj).find((k) => k === 'loop' || k.startsWith('with_'));
+  if (loopKey) checkSyntax(obj[loopKey], keyLocationOf(obj, loopKey) ?? loc);
+}
+
 function readKeywords(obj: Obj, loc: SourceLocation): Keywords {
+  checkBooleans(obj);
   const vars = obj.vars ?? {};
-  if (!isObj(vars)) fail('vars must be a mapping of variable names to values', keyLocationOf(obj, 'vars') ?? loc);
+  if (!isObj(vars)) fail('vars must be a mapping of variable names to values', locationOf(vars) ?? keyLocationOf(obj, 'vars') ?? loc, 'write one "name: value" per line under vars:, without "- " list dashes');
   const env = obj.environment;
   if (env !== undefined && env !== null && !isObj(env) && typeof env !== 'string' && !Array.isArray(env)) {
     fail('environment must be a mapping', keyLocationOf(obj, 'environment'));
@@ -253,7 +285,7 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   const section = (key: string): Node[] => {
     const v = obj[key];
     if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, keyLocationOf(obj, key));
+    if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, locationOf(v) ?? keyLocationOf(obj, key), `write each task as a list item: "- ${key === 'handlers' ? 'name: ...' : 'debug: ...'}"`);
     return loadTaskList(v, file, opts, keyLocationOf(obj, key)!, false);
   };
   const handlersRaw = obj.handlers;
@@ -267,10 +299,19 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   const post_tasks = section('post_tasks');
   checkNotify([...pre_tasks, ...tasks, ...post_tasks, ...handlers], handlers);
   const mfp = obj.max_fail_percentage;
+  const hostsLocation = keyLocationOf(obj, 'hosts') ?? loc;
+  const hosts = asStringList(obj.hosts, 'hosts', hostsLocation);
+  checkSyntax(hosts, hostsLocation);
+  try {
+    checkHostPattern(hosts.filter((h) => !/{{|{%/.test(h)));
+  } catch (e) {
+    throw e instanceof UserError ? e.at(hostsLocation) : e;
+  }
   return {
     ...readKeywords(obj, loc),
     name: obj.name === undefined || obj.name === null ? undefined : String(obj.name),
-    hosts: asStringList(obj.hosts, 'hosts', keyLocationOf(obj, 'hosts')),
+    hosts,
+    hostsLocation,
     gather_facts: obj.gather_facts ?? true,
     vars_files: asList(obj.vars_files).map((v) => (Array.isArray(v) ? v.map(String) : String(v))),
     pre_tasks,
@@ -296,7 +337,7 @@ function checkNotify(nodes: Node[], handlers: TaskNode[]): void {
     for (const name of n.notify) {
       if (/{{|{%/.test(name) || known.has(name)) continue;
       const s = suggestion(name, known);
-      fail(`The requested handler '${name}' was not found in the play's handlers`, n.location, s ? `did you mean '${s}'?` : 'add a handler with this name (or listen:) to the play');
+      fail(`The requested handler '${name}' was not found in the play's handlers`, n.notifyLocation ?? n.location, s ? `did you mean '${s}'?` : 'add a handler with this name (or listen:) to the play');
     }
     n.include?.preloaded?.forEach(visit);
   };
@@ -324,9 +365,9 @@ export function loadTaskFile(file: string, opts: LoadOptions, from: SourceLocati
 
 function loadTaskList(list: unknown[], file: string, opts: LoadOptions, loc: SourceLocation, handler: boolean, stack: string[] = [file]): Node[] {
   const out: Node[] = [];
-  for (const item of list) {
-    const iloc = locationOf(item) ?? loc;
-    if (!isObj(item)) fail('each task must be a mapping (a module name and its arguments)', iloc);
+  for (const [i, item] of list.entries()) {
+    const iloc = locationOf(item) ?? itemLocationOf(list, i) ?? loc;
+    if (!isObj(item)) fail('each task must be a mapping (a module name and its arguments)', iloc, typeof item === 'string' && /^\S+ /.test(item) ? `write "${item.split(' ')[0]}: ${item.split(' ').slice(1).join(' ')}" (a colon after the module name)` : 'write a task as "- module: arguments"');
     out.push(...loadTask(item, file, opts, iloc, handler, stack));
   }
   return out;
@@ -343,9 +384,10 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     const part = (key: string): Node[] => {
       const v = obj[key];
       if (v === undefined || v === null) return [];
-      if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, keyLocationOf(obj, key));
+      if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, locationOf(v) ?? keyLocationOf(obj, key), 'write each task as a list item: "- debug: ..."');
       return loadTaskList(v, file, opts, keyLocationOf(obj, key)!, handler, stack);
     };
+    checkExpressions(obj, loc);
     return [{
       kind: 'block',
       ...readKeywords(obj, loc),
@@ -453,6 +495,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     }
   }
 
+  checkExpressions(obj, loc);
   const task: TaskNode = {
     kind: 'task',
     ...readKeywords(obj, loc),
@@ -461,6 +504,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     args,
     register: obj.register === undefined ? undefined : String(obj.register),
     notify: asStringList(obj.notify, 'notify', keyLocationOf(obj, 'notify')),
+    notifyLocation: keyLocationOf(obj, 'notify'),
     listen: asStringList(obj.listen, 'listen', keyLocationOf(obj, 'listen')),
     changed_when: obj.changed_when,
     failed_when: obj.failed_when,
@@ -508,8 +552,17 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
 
   // Arguments that hold no template can be fully checked now, before any host is touched;
   // unknown argument names are always caught now.
-  if (def) checkStaticArgs(def, args, actionLoc);
+  for (const [k, v] of Object.entries(args)) checkSyntax(v, argLocation(k, rawArgs, obj.args) ?? actionLoc);
+  if (def) checkStaticArgs(def, args, actionLoc, (arg) => argLocation(arg, rawArgs, obj.args));
   return [task];
+}
+
+// Where an argument was written: under the module key, or under args:.
+function argLocation(arg: string, ...sources: unknown[]): SourceLocation | undefined {
+  for (const src of sources) {
+    if (isObj(src) && arg in src) return keyLocationOf(src, arg);
+  }
+  return undefined;
 }
 
 function hasTemplate(v: unknown): boolean {
@@ -519,16 +572,16 @@ function hasTemplate(v: unknown): boolean {
   return false;
 }
 
-function checkStaticArgs(def: NonNullable<ReturnType<ModuleRegistry['get']>>['def'], args: Obj, loc: SourceLocation): void {
+function checkStaticArgs(def: NonNullable<ReturnType<ModuleRegistry['get']>>['def'], args: Obj, loc: SourceLocation, where: (arg: string) => SourceLocation | undefined): void {
   const prepared = prepareArgs(def, args);
   if (hasTemplate(prepared)) {
     const names = Object.fromEntries(Object.keys(prepared).map((k) => [k, undefined]));
     const r = checkArgs(def, names);
-    if (!r.ok && r.message.startsWith('Unsupported parameters')) throw new UserError('E_MODULE_ARGS', r.message, { location: loc, hint: 'fix the argument name; `tsplay doc ' + def.name + '` lists them' });
+    if (!r.ok && r.message.startsWith('Unsupported parameters')) throw new UserError('E_MODULE_ARGS', r.message, { location: (r.arg && where(r.arg)) || loc, hint: 'fix the argument name; `tsplay doc ' + def.name + '` lists them' });
     return;
   }
   const r = checkArgs(def, prepared);
-  if (!r.ok) throw new UserError('E_MODULE_ARGS', r.message, { location: loc, hint: '`tsplay doc ' + def.name + '` lists the arguments and their types' });
+  if (!r.ok) throw new UserError('E_MODULE_ARGS', r.message, { location: (r.arg && where(r.arg)) || loc, hint: '`tsplay doc ' + def.name + '` lists the arguments and their types' });
 }
 
 /** Move the free-form text to the module's free-form argument. */

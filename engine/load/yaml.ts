@@ -8,6 +8,13 @@ import { UserError, type SourceLocation } from '../errors.js';
 
 const locations = new WeakMap<object, SourceLocation>();
 const keyLocations = new WeakMap<object, Map<string, SourceLocation>>();
+const itemLocations = new WeakMap<object, Array<SourceLocation | undefined>>();
+
+/** Where item `i` of a loaded sequence came from (falls back to the sequence itself). */
+export function itemLocationOf(list: unknown, i: number): SourceLocation | undefined {
+  if (typeof list !== 'object' || list === null) return undefined;
+  return itemLocations.get(list)?.[i] ?? locations.get(list);
+}
 
 /** Where a mapping or sequence loaded by loadYaml came from. */
 export function locationOf(value: unknown): SourceLocation | undefined {
@@ -47,7 +54,10 @@ export function parseYaml(text: string, file: string): unknown {
   });
   const first = doc.errors[0];
   if (first) {
-    const pos = lineCounter.linePos(first.pos[0]);
+    // an unclosed quote is reported where the file ends: point at the quote that opened it
+    const quote = /^Missing closing (["'])quote/.exec(first.message)?.[1];
+    const opened = quote ? text.lastIndexOf(quote, first.pos[0] - 1) : -1;
+    const pos = lineCounter.linePos(opened >= 0 ? opened : first.pos[0]);
     const tabs = /tab/i.test(first.message) || text.split('\n')[pos.line - 1]?.includes('\t');
     throw new UserError('E_YAML', `YAML syntax error: ${firstLine(first.message)}`, {
       location: { file, line: pos.line, col: pos.col },
@@ -96,6 +106,7 @@ export function parseYaml(text: string, file: string): unknown {
       const arr = node.items.map((i) => convert(i));
       const loc = at(node);
       if (loc) locations.set(arr, loc);
+      itemLocations.set(arr, node.items.map((i) => at(i as Node)));
       return arr;
     }
     return (node as { toJSON?: () => unknown }).toJSON?.() ?? node;

@@ -169,7 +169,7 @@ function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
   switch (task.loopKind) {
     case undefined:
       if (!Array.isArray(v)) {
-        throw new UserError('E_PLAYBOOK', `Invalid data passed to 'loop', it requires a list, got this instead: ${JSON.stringify(v)}.`, {
+        throw new UserError('E_PLAYBOOK', `Invalid data passed to 'loop', it requires a list, got this instead: ${typeof v === 'string' ? v : JSON.stringify(v)}.`, {
           location: task.location,
           hint: "Hint: If you passed a list/elements of a list/a dict, use 'loop: \"{{ x | dict2items }}\"' for dicts",
         });
@@ -537,6 +537,6 @@ function findFile(task: TaskNode, playbookDir: string, kind: 'files' | 'template
   for (const c of candidates) if (existsSync(c)) return c;
   throw new UserError('E_FILE_NOT_FOUND', `Could not find or access '${path}'`, {
     location: task.location,
-    hint: `searched ${candidates.join(', ')}`,
+    hint: `searched ${candidates.join(', ')}; put it in ${kind}/ beside the playbook or the task file, or give an absolute path`,
   });
 }
