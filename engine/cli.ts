@@ -19,6 +19,7 @@ import { JsonReporter } from './report/json.js';
 import { AdhocReporter } from './report/adhoc.js';
 import type { Reporter } from './run/results.js';
 import { Secret } from './sh.js';
+import { secretValues } from './redact.js';
 import { promptSecret } from './connection/prompt.js';
 import { builtinModules } from '../modules/index.js';
 import { registerLabCommands } from './lab/cli.js';
@@ -355,7 +356,7 @@ async function docCommand(name: string | undefined, o: { list?: boolean; moduleP
 }
 
 function printError(e: unknown, io: CliIO): number {
-  const err = (s: string) => io.output.err(s + '\n');
+  const err = (s: string) => io.output.err(secretValues.redact(s) + '\n');
   if (e instanceof OptionsError) {
     err(`ERROR! ${e.format()}`);
     return EXIT.options;

@@ -221,13 +221,7 @@ interface Outcome {
 /** Runs `task` on `host` and reports each result; returns the aggregated result. */
 export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain): Promise<HostTaskResult> {
   const scope = buildScope(env, host, chain);
-  const noLog = (() => {
-    try {
-      return boolKeyword(lastDefined(chain, 'no_log'), scope, task) ?? false;
-    } catch {
-      return true;
-    }
-  })();
+  const noLog = isNoLog(chain, scope, task);
   const delegate = lastDefined(chain, 'delegate_to');
   let delegatedTo: string | undefined;
   try {
@@ -296,6 +290,15 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
   }
 }
 
+// no_log: a value that cannot be read as a boolean hides the output too (the safe side).
+function isNoLog(chain: Chain, scope: Record<string, unknown>, task: TaskNode): boolean {
+  try {
+    return boolKeyword(lastDefined(chain, 'no_log'), scope, task) ?? false;
+  } catch {
+    return true;
+  }
+}
+
 function taskErrorMessage(e: UserError, task: TaskNode): string {
   const where = formatLocation(e.location ?? task.location);
   const hint = e.hint ? ` (${e.hint})` : '';
@@ -356,7 +359,7 @@ async function runOnce(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
       o.result.msg ??= 'Retries exceeded';
       return o;
     }
-    env.reporter.hostResult({ host: host.name, status: 'failed', result: o.result, retriesLeft: retries - attempt + 1 });
+    env.reporter.hostResult({ host: host.name, status: 'failed', result: o.result, retriesLeft: retries - attempt + 1, noLog: isNoLog(chain, scope, task) });
     await new Promise((res) => setTimeout(res, delay * 1000));
   }
 }
@@ -494,6 +497,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
       for (const [k, v] of Object.entries(rendered)) environment[k] = String(v);
     }
   }
+  const noLog = isNoLog(chain, scope, task);
   const timeout = lastDefined(chain, 'timeout');
   const timeoutMs = timeout !== undefined ? Number(template(timeout, scope, task.location)) * 1000 : undefined;
   const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number } = {}) => {
@@ -501,7 +505,8 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     const exec: ExecOptions = { stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? timeoutMs, signal: env.signal };
     if (Object.keys(environment).length) exec.env = environment;
     if (becomeOn) exec.become = { method: 'sudo', user: becomeUser, password: becomePassword() };
-    env.reporter.verbose(3, `<${target}> EXEC ${cmd.display}`);
+    // a no_log task's commands carry its arguments: Ansible's -vvv shows none of them either
+    env.reporter.verbose(3, `<${target}> EXEC ${noLog ? '(command hidden: no_log: true)' : cmd.display}`);
     return conn.exec(cmd, exec);
   };
   return {
