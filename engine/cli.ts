@@ -24,6 +24,8 @@ import { promptSecret } from './connection/prompt.js';
 import { builtinModules } from '../modules/index.js';
 import { registerLabCommands } from './lab/cli.js';
 import { playbookSchema } from './schema.js';
+import { addVaultOptions, registerVaultCommand, vaultSecretsFrom, type VaultOpts } from './vault-cli.js';
+import { setVaultSecrets } from './load/vault.js';
 
 export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, parse: 4, options: 5, interrupted: 99, internal: 250 } as const;
 
@@ -41,8 +43,10 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   cwd: string;
   opener?: ConnectionOpener;
-  /** Ask for a secret on the terminal (-K). */
+  /** Ask for a secret on the terminal (-K, --ask-vault-pass). */
   prompt?: (question: string) => Promise<string>;
+  /** Read all of standard input (tsplay vault with - or no file). */
+  stdin?: () => Promise<string>;
   signal?: AbortSignal;
 }
 
@@ -147,7 +151,17 @@ function readSecretFromTerminal(question: string): Promise<string> {
   return promptSecret(question, 'use --become-password-file / --connection-password-file, or ansible_become_password / ansible_password');
 }
 
-interface RunOpts {
+function readVaultPassFromTerminal(question: string): Promise<string> {
+  return promptSecret(question, 'use --vault-password-file FILE or --vault-id label@FILE');
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+interface RunOpts extends VaultOpts {
   inventory?: string[];
   limit?: string[];
   extraVars?: string[];
@@ -194,6 +208,8 @@ async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
   if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive integer, got '${o.forks}'`, 'e.g. -f 10 to work on ten hosts at once');
   if (o.output !== 'default' && o.output !== 'json') throw new OptionsError(`--output must be default or json, got '${o.output}'`, '--output json prints one JSON event per line');
   if (o.becomeMethod && o.becomeMethod !== 'sudo') throw new OptionsError(`become method '${o.becomeMethod}' is not supported`, 'tsplay becomes other users with sudo');
+  // vault secrets first: extra vars files, the inventory and the playbooks may all be encrypted
+  setVaultSecrets(await vaultSecretsFrom(o, { cwd: io.cwd, env: io.env, prompt: io.prompt ?? readVaultPassFromTerminal }));
   const extraVars = parseExtraVars(o.extraVars ?? [], io.cwd);
   const sources = o.inventory?.length ? o.inventory : io.env.ANSIBLE_INVENTORY ? io.env.ANSIBLE_INVENTORY.split(',') : existsSync('/etc/ansible/hosts') ? ['/etc/ansible/hosts'] : [];
   const inventory = loadInventory(sources.map((s) => (existsSync(resolve(io.cwd, s)) ? resolve(io.cwd, s) : s)), { cwd: io.cwd });
@@ -401,6 +417,7 @@ function addRunOptions(cmd: Command, playbook: boolean): Command {
     .option('-v, --verbose', 'more output (-vvvv for the most)', (_v: string, prev: number) => prev + 1, 0)
     .option('--list-hosts', 'list the hosts that would be targeted')
     .option('--output <format>', 'default or json (NDJSON events)', 'default');
+  addVaultOptions(cmd);
   if (playbook) {
     cmd
       .option('-t, --tags <tags>', 'only run tasks with these tags', collect)
@@ -462,6 +479,21 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .action(async (name: string | undefined, o: { list?: boolean; modulePath?: string[] }) => {
       code = await docCommand(name, o, io);
     });
+
+  registerVaultCommand(
+    program,
+    () => ({
+      cwd: io.cwd,
+      env: io.env,
+      out: (t) => io.output.out(t),
+      err: (t) => io.output.err(t),
+      prompt: io.prompt ?? readVaultPassFromTerminal,
+      stdin: io.stdin ?? readStdin,
+    }),
+    (n) => {
+      code = n;
+    },
+  );
 
   registerLabCommands(program, { out: (t) => io.output.out(t), err: (t) => io.output.err(t) }, (n) => {
     code = n;

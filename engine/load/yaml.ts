@@ -5,6 +5,8 @@ import { isMap, isScalar, isSeq, isAlias, LineCounter, parseDocument, parseAllDo
 
 type TagsFn = Extract<NonNullable<SchemaOptions['customTags']>, (tags: never) => unknown>;
 import { UserError, type SourceLocation } from '../errors.js';
+import { decryptVaultText, isVaultText, registerDecrypted } from './vault.js';
+import { secretValues } from '../redact.js';
 
 const locations = new WeakMap<object, SourceLocation>();
 const keyLocations = new WeakMap<object, Map<string, SourceLocation>>();
@@ -33,18 +35,29 @@ export function setLocation(value: object, loc: SourceLocation | undefined): voi
 }
 
 // PyYAML, which Ansible uses, reads yes/no/on/off/true/false as booleans but not y/n; nor do we.
-const pyyamlBooleans: TagsFn = (tags) =>
-  tags.map((t) => {
+// `!vault |` values stay text here; parseYaml decrypts them where it knows their position.
+const vaultTag: ScalarTag = { tag: '!vault', resolve: (s: string) => s };
+
+const pyyamlBooleans: TagsFn = (tags) => [
+  ...tags.map((t) => {
     if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:bool' || !t.test) return t;
     const truthy = t.test.test('yes');
     return { ...t, test: truthy ? /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/ : /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/ } as ScalarTag;
-  });
+  }),
+  vaultTag,
+];
 
 /** Options every YAML read uses: YAML 1.1 as PyYAML reads it, unique keys, merge keys. */
 export const YAML_OPTIONS: { version: '1.1'; uniqueKeys: true; merge: true; customTags: TagsFn } = { version: '1.1', uniqueKeys: true, merge: true, customTags: pyyamlBooleans };
 
 /** Parse YAML text; `file` is used in locations and errors. Returns the first document. */
 export function parseYaml(text: string, file: string): unknown {
+  if (isVaultText(text)) {
+    // a whole encrypted file: its plaintext is YAML; positions are those of the plaintext
+    const data = parseYaml(decryptVaultText(text, { file, line: 1, col: 1 }), file);
+    registerDecrypted(data);
+    return data;
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     ...YAML_OPTIONS,
@@ -76,7 +89,14 @@ export function parseYaml(text: string, file: string): unknown {
   const convert = (node: unknown): unknown => {
     if (node === null || node === undefined) return null;
     if (isAlias(node)) return convert(node.resolve(doc));
-    if (isScalar(node)) return node.value;
+    if (isScalar(node)) {
+      if (node.tag === '!vault') {
+        const plain = decryptVaultText(String(node.value), at(node));
+        secretValues.add(plain);
+        return plain;
+      }
+      return node.value;
+    }
     if (isMap(node)) {
       const obj: Record<string, unknown> = {};
       const keys = new Map<string, SourceLocation>();
