@@ -5,9 +5,10 @@ import { OptionsError } from '../errors.js';
 export async function promptSecret(question: string, hint: string): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) throw new OptionsError(`cannot ask "${question.trim()}": no terminal`, hint);
-  process.stderr.write(question);
+  // no echo before the question shows: an answer typed (or pasted) at once must not appear
   stdin.setRawMode(true);
   stdin.resume();
+  process.stderr.write(question);
   return new Promise((resolvePw) => {
     let pw = '';
     const onData = (buf: Buffer) => {

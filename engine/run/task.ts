@@ -2,6 +2,7 @@
 // gather -> plan -> (check mode stops here) -> apply, and changed_when / failed_when / until.
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
+import { decryptVaultText, isVaultText } from '../load/vault.js';
 import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
 import { runChanges, type Change, type ExecOptions, type FileDiff, type ModuleContext, type Plan } from '../module.js';
@@ -518,7 +519,9 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     fact: async (fact, args) => fact.process(await run(fact.command(args)), args),
     findFile: (kind, path) => findFile(task, env.play.dir, kind, path),
     renderTemplate: (path, extra) => {
-      const text = readFileSync(path, 'utf8');
+      // a vault-encrypted template is decrypted with the run's vault secrets, as Ansible does
+      const raw = readFileSync(path, 'utf8');
+      const text = isVaultText(raw) ? decryptVaultText(raw, { file: path, line: 1, col: 1 }) : raw;
       const vars = {
         ...scope,
         template_path: path,

@@ -135,6 +135,17 @@ describe('playbooks with vault values', () => {
     });
   }
 
+  it('renders a vault-encrypted template, masking its content in the diff', async () => {
+    const dir = vaultProject();
+    writeFileSync(join(dir, 'conf.j2'), encryptVaultText('password={{ db_password }}\n', { id: 'default', password: PASSWORD }));
+    writeFileSync(join(dir, 'tpl.yml'), '- hosts: local\n  gather_facts: false\n  vars_files: [secrets.yml]\n  tasks:\n    - template: src=conf.j2 dest={{ playbook_dir }}/conf\n');
+    const r = await tsplay(dir, ['run', 'tpl.yml', '-i', 'hosts', '--vault-password-file', 'pw', '--diff', '-vvv']);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(readFileSync(join(dir, 'conf'), 'utf8')).toBe(`password=${DB_SECRET}\n`);
+    expect(r.out).toContain('+password=********');
+    expect(r.out + r.err).not.toContain(DB_SECRET);
+  });
+
   it('prints a vault value that the playbook debugs on purpose, as Ansible does', async () => {
     const dir = vaultProject();
     writeFileSync(join(dir, 'debug.yml'), '- hosts: local\n  gather_facts: false\n  vars_files: [secrets.yml]\n  tasks:\n    - debug: var=db_password\n    - debug: msg="key {{ api_key }}"\n');
