@@ -372,7 +372,8 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   const rendered = removeOmitted(template(prepareArgs(def, task.args), scope, task.location)) as Record<string, unknown>;
   const checked = checkArgs(def, rendered);
   if (!checked.ok) {
-    return { status: 'failed', result: { failed: true, changed: false, msg: checked.message }, diffs: [] };
+    const e = new UserError('E_MODULE_ARGS', checked.message, { location: task.location, hint: `\`tsplay doc ${def.name}\` lists the arguments and their types` });
+    return { status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, diffs: [] };
   }
   const args = checked.args;
   const check = boolKeyword(lastDefined(chain, 'check_mode'), scope, task) ?? env.settings.check;

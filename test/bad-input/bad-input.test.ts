@@ -20,6 +20,7 @@ describe('bad input', () => {
       expect(all).toMatch(c.message);
       expect(all, 'no stack trace').not.toMatch(/^\s+at .+[:(]/m);
       expect(all).not.toMatch(/internal error|please report/);
+      expect(all, 'no secret').not.toMatch(/corpus-S3cret|right-pw|wrong-pw/);
       if (c.where) expect(all, all).toContain(`${r.dir}/${c.where}`);
       if (c.runtime) {
         // the task fails on each host with the message (and its hint in parentheses)

@@ -19,7 +19,12 @@ export interface BadInputCase {
   runtime?: boolean;
 }
 
+import { encryptVaultText } from '../../engine/load/vault.js';
+
 export const HOSTS_INI = '[web]\nweb1\nweb2\n';
+
+const VAULTED = encryptVaultText('db_password: corpus-S3cret\n', { id: 'default', password: 'right-pw' });
+const INLINE = encryptVaultText('corpus-S3cret', { id: 'default', password: 'right-pw' }).trimEnd().split('\n').map((l) => `          ${l}`).join('\n');
 
 const play = (tasks: string, head = '') => `- hosts: web\n  gather_facts: false\n${head}  tasks:\n${tasks}`;
 
@@ -458,6 +463,38 @@ export const corpus: BadInputCase[] = [
     code: 4,
     message: /YAML syntax error/,
     where: 'extra.yml:1:4',
+  },
+  // vault
+  {
+    name: 'vault: encrypted vars file without a vault password',
+    files: { 'site.yml': play('    - debug: msg=hi\n', '  vars_files: [secrets.yml]\n'), 'secrets.yml': VAULTED },
+    code: 1,
+    message: /Attempting to decrypt but no vault secrets found/,
+    where: 'secrets.yml:1:1',
+  },
+  {
+    name: 'vault: inline !vault value with the wrong password',
+    files: { 'site.yml': play('    - debug: msg=hi\n'), 'group_vars/web.yml': `db_password: !vault |\n${INLINE}\n`, wrong: 'wrong-pw\n' },
+    args: ['run', 'site.yml', '-i', 'hosts.ini', '--vault-password-file', 'wrong'],
+    code: 1,
+    message: /Decryption failed/,
+    where: 'group_vars/web.yml:1:',
+  },
+  {
+    name: 'vault: --vault-id without a source',
+    files: { 'site.yml': play('    - debug: msg=hi\n') },
+    args: ['run', 'site.yml', '-i', 'hosts.ini', '--vault-id', 'prod@'],
+    code: 5,
+    message: /--vault-id 'prod@' names no password source/,
+  },
+  {
+    name: 'vault: a module argument error shows no decrypted value',
+    files: { 'site.yml': play('    - file:\n        path: /tmp/x\n        state: "{{ db_password }}"\n'), 'group_vars/web.yml': `db_password: !vault |\n${INLINE}\n`, pw: 'right-pw\n' },
+    args: ['run', 'site.yml', '-i', 'hosts.ini', '--vault-password-file', 'pw'],
+    code: 2,
+    runtime: true,
+    message: /value of state must be one of: .*got: \*{8}/,
+    where: 'site.yml:4:',
   },
   // command line
   {
