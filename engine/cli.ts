@@ -12,7 +12,7 @@ import { loadPlaybooks, loadPlayObject, type Node, type Play } from './load/play
 import { parseYaml, loadYamlFile } from './load/yaml.js';
 import { parseKv } from './load/kv.js';
 import { ModuleRegistry } from './run/registry.js';
-import { runPlays, selectPlayHosts } from './run/runner.js';
+import { globMatch, runPlays, selectPlayHosts } from './run/runner.js';
 import { ConnectionPool, defaultOpener, type ConnectionOpener } from './connection/pool.js';
 import { DefaultReporter, processOutput, type Output } from './report/default.js';
 import { JsonReporter } from './report/json.js';
@@ -64,12 +64,12 @@ export function parseExtraVars(values: string[], cwd: string): Record<string, un
       const file = resolve(cwd, v.slice(1));
       const data = loadYamlFile(file);
       if (data !== null && (typeof data !== 'object' || Array.isArray(data))) {
-        throw new OptionsError(`extra vars file ${file} must hold a mapping`);
+        throw new OptionsError(`extra vars file ${file} must hold a mapping`, 'write one `name: value` per line at the top level');
       }
       Object.assign(out, data);
     } else if (/^\s*[{[]/.test(v)) {
       const data = parseYaml(v, '<extra vars>');
-      if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new OptionsError(`-e ${v}: inline extra vars must be a mapping`);
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new OptionsError(`-e ${v}: inline extra vars must be a mapping`, `e.g. -e '{"upstream_if": "eth1"}'`);
       Object.assign(out, data);
     } else if (v.trim() !== '') {
       const { args, free } = parseKv(v);
@@ -145,6 +145,23 @@ function listing(plays: Play[], files: string[], inventory: Inventory, limit: st
       out(`      TASK TAGS: [${tags.join(', ')}]\n`);
     }
   });
+}
+
+// --start-at-task naming no task would silently run nothing (Ansible prints an error and exits 0).
+// Task files chosen at run time (include_tasks with variables) may hold it: then it is not checked.
+function checkStartAtTask(plays: Play[], wanted: string): void {
+  const names: string[] = [];
+  let dynamic = false;
+  const visit = (n: Node): void => {
+    if (n.kind === 'block') return [...n.block, ...n.rescue, ...n.always].forEach(visit);
+    if (n.name !== undefined) names.push(n.name);
+    if (n.include && !n.include.preloaded) dynamic = true;
+    n.include?.preloaded?.forEach(visit);
+  };
+  for (const p of plays) [...p.pre_tasks, ...p.tasks, ...p.post_tasks].forEach(visit);
+  if (!dynamic && !names.some((n) => globMatch(wanted, n))) {
+    throw new OptionsError(`No matching task "${wanted}" found`, 'tsplay run PLAYBOOK --list-tasks shows the task names (* and ? match any text)');
+  }
 }
 
 function readSecretFromTerminal(question: string): Promise<string> {
@@ -247,6 +264,7 @@ async function runCommand(files: string[], o: RunOpts, io: CliIO): Promise<numbe
   const registry = await buildRegistry([...new Set(playbooks.map((f) => dirname(f)))], splitList(o.modulePath?.flatMap((m) => m.split(':'))), io.env);
   const plays = loadPlaybooks(playbooks, { registry, extraVars });
 
+  if (o.startAtTask !== undefined) checkStartAtTask(plays, o.startAtTask);
   const out = (s: string) => io.output.out(s);
   if (o.syntaxCheck) {
     out(`\nplaybook: ${files.join(', ')}\n`);

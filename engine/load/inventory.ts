@@ -296,7 +296,7 @@ function readHostList(list: string, inv: InventoryBuilder): void {
 export function readLimitFile(spec: string, cwd: string = process.cwd()): string[] {
   const path = resolve(cwd, spec.startsWith('@') ? spec.slice(1) : spec);
   const st = stat(path);
-  if (!st) throw new OptionsError(`Unable to find limit file ${path}`, 'a --limit starting with @ names a file with one host or pattern per line');
+  if (!st) throw new UserError('E_FILE_NOT_FOUND', `Unable to find limit file ${path}`, { hint: 'a --limit starting with @ names a file with one host or pattern per line' });
   if (!st.isFile()) throw new OptionsError(`Limit starting with "@" must be a file, not a directory: ${path}`);
   return readFileSync(path, 'utf8')
     .split(/\r?\n/)

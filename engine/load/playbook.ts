@@ -94,6 +94,8 @@ export interface Play extends Keywords {
   location: SourceLocation;
   /** Where `hosts:` is written. */
   hostsLocation?: SourceLocation;
+  /** Where `serial:` is written. */
+  serialLocation?: SourceLocation;
   /** Directory of the playbook file (playbook_dir). */
   dir: string;
   file: string;
@@ -170,7 +172,7 @@ function asStringList(v: unknown, what: string, loc: SourceLocation | undefined)
   if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
   if (Array.isArray(v)) return v.map((x) => String(x));
   if (typeof v === 'number') return [String(v)];
-  fail(`${what} must be a string or a list of strings`, loc);
+  fail(`${what} must be a string or a list of strings`, loc, `e.g. ${what}: [one, two] or ${what}: one`);
 }
 
 // Ansible's booleans (module_utils/parsing/convert_bool.py), as keyword values may be written.
@@ -198,13 +200,23 @@ function checkExpressions(obj: Obj, loc: SourceLocation): void {
   if (loopKey) checkSyntax(obj[loopKey], keyLocationOf(obj, loopKey) ?? loc);
 }
 
+// retries, delay and timeout written as literals must be numbers (Ansible fails every host).
+function checkNumbers(obj: Obj): void {
+  for (const key of ['retries', 'delay', 'timeout']) {
+    const v = obj[key];
+    if (v === undefined || v === null || typeof v === 'number' || (typeof v === 'string' && (/^\s*\d+(\.\d+)?\s*$/.test(v) || /{{|{%/.test(v)))) continue;
+    fail(`the field '${key}' has an invalid value (${typeof v === 'string' ? v : JSON.stringify(v)}), and could not be converted to a number`, keyLocationOf(obj, key), `write ${key}: 5 (${key === 'timeout' ? 'seconds' : key === 'delay' ? 'seconds between attempts' : 'attempts'})`);
+  }
+}
+
 function readKeywords(obj: Obj, loc: SourceLocation): Keywords {
   checkBooleans(obj);
+  checkNumbers(obj);
   const vars = obj.vars ?? {};
   if (!isObj(vars)) fail('vars must be a mapping of variable names to values', locationOf(vars) ?? keyLocationOf(obj, 'vars') ?? loc, 'write one "name: value" per line under vars:, without "- " list dashes');
   const env = obj.environment;
   if (env !== undefined && env !== null && !isObj(env) && typeof env !== 'string' && !Array.isArray(env)) {
-    fail('environment must be a mapping', keyLocationOf(obj, 'environment'));
+    fail('environment must be a mapping', keyLocationOf(obj, 'environment'), 'write one "NAME: value" per line under environment:');
   }
   return {
     when: asList(obj.when),
@@ -247,7 +259,7 @@ function loadPlaybookFile(file: string, opts: LoadOptions, seen: Set<string>, fr
   const nextSeen = new Set(seen).add(file);
   for (const entry of doc) {
     const eloc = locationOf(entry) ?? loc;
-    if (!isObj(entry)) fail('each play must be a mapping with at least "hosts"', eloc);
+    if (!isObj(entry)) fail('each play must be a mapping with at least "hosts"', eloc, 'start each play with "- hosts: ..." at the left margin');
     const imp = entry.import_playbook ?? entry['ansible.builtin.import_playbook'];
     if (imp !== undefined) {
       if (typeof imp !== 'string') fail('import_playbook takes a file name', eloc);
@@ -277,6 +289,9 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   if (obj.hosts === undefined || obj.hosts === null || obj.hosts === '') {
     fail('the field "hosts" is required but was not set', loc, 'add "hosts: all" or a group name to the play');
   }
+  if (Array.isArray(obj.hosts) && obj.hosts.length === 0) {
+    fail('Hosts list cannot be empty. Please check your playbook', keyLocationOf(obj, 'hosts') ?? loc, 'name a group, a host or "all"');
+  }
   const dir = dirname(file);
   const strategy = obj.strategy ?? 'linear';
   if (strategy !== 'linear' && strategy !== 'free') {
@@ -291,13 +306,17 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   const handlersRaw = obj.handlers;
   let handlers: TaskNode[] = [];
   if (handlersRaw !== undefined && handlersRaw !== null) {
-    if (!Array.isArray(handlersRaw)) fail('handlers must be a list of tasks', keyLocationOf(obj, 'handlers'));
+    if (!Array.isArray(handlersRaw)) fail('handlers must be a list of tasks', locationOf(handlersRaw) ?? keyLocationOf(obj, 'handlers'), 'write each handler as a list item: "- name: restart x"');
     handlers = flattenHandlers(loadTaskList(handlersRaw, file, opts, keyLocationOf(obj, 'handlers')!, true));
   }
   const pre_tasks = section('pre_tasks');
   const tasks = section('tasks');
   const post_tasks = section('post_tasks');
   checkNotify([...pre_tasks, ...tasks, ...post_tasks, ...handlers], handlers);
+  for (const v of asList(obj.serial)) {
+    const ok = (typeof v === 'number' && v >= 0) || (typeof v === 'string' && (/^\s*\d+(\.\d+)?%?\s*$/.test(v) || /{{|{%/.test(v)));
+    if (!ok) fail(`invalid serial value '${String(v)}'`, keyLocationOf(obj, 'serial'), 'use a number, a percentage or a list of them, e.g. serial: [1, "50%"]');
+  }
   const mfp = obj.max_fail_percentage;
   const hostsLocation = keyLocationOf(obj, 'hosts') ?? loc;
   const hosts = asStringList(obj.hosts, 'hosts', hostsLocation);
@@ -312,8 +331,13 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     name: obj.name === undefined || obj.name === null ? undefined : String(obj.name),
     hosts,
     hostsLocation,
+    serialLocation: keyLocationOf(obj, 'serial'),
     gather_facts: obj.gather_facts ?? true,
-    vars_files: asList(obj.vars_files).map((v) => (Array.isArray(v) ? v.map(String) : String(v))),
+    vars_files: asList(obj.vars_files).map((v, i) => {
+      const ok = typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+      if (!ok) fail('each vars_files entry must be a file name (or a list of file names: the first that exists)', itemLocationOf(obj.vars_files, i) ?? keyLocationOf(obj, 'vars_files'), 'e.g. vars_files: [vars/common.yml, ["vars/{{ os }}.yml", vars/default.yml]]');
+      return Array.isArray(v) ? v.map(String) : String(v);
+    }),
     pre_tasks,
     tasks,
     post_tasks,
@@ -471,7 +495,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     if (parsed.free !== '') args._raw_params = parsed.free;
   } else fail(`the arguments of ${action} must be a mapping or key=value text`, actionLoc);
   if (obj.args !== undefined) {
-    if (!isObj(obj.args)) fail('args must be a mapping', keyLocationOf(obj, 'args'));
+    if (!isObj(obj.args)) fail('args must be a mapping', keyLocationOf(obj, 'args'), 'write one "name: value" per line under args:');
     args = { ...obj.args, ...args };
   }
 

@@ -162,7 +162,13 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
       for (const vf of play.vars_files) {
         Object.assign(playVars, loadVarsFile(vf, { ...playVars, ...baseScope }, play));
       }
-      for (const batch of batches(hosts, play.serial, { ...playVars, ...baseScope })) {
+      let playBatches: string[][];
+      try {
+        playBatches = batches(hosts, play.serial, { ...playVars, ...baseScope });
+      } catch (e) {
+        throw e instanceof UserError ? e.at(play.serialLocation ?? play.location) : e;
+      }
+      for (const batch of playBatches) {
         const env: PlayEnv = {
           registry: req.registry,
           pool: req.pool,
@@ -538,7 +544,8 @@ function withoutOwnTags(k: Keywords): Keywords {
   return { ...k, tags: [], when: [] };
 }
 
-function globMatch(pattern: string, name: string): boolean {
+/** --start-at-task matching: the exact name or a glob (* and ?). */
+export function globMatch(pattern: string, name: string): boolean {
   const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
   return re.test(name);
 }

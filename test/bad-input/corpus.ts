@@ -464,6 +464,48 @@ export const corpus: BadInputCase[] = [
     message: /YAML syntax error/,
     where: 'extra.yml:1:4',
   },
+  {
+    name: 'playbook: empty hosts list',
+    files: { 'site.yml': '- hosts: []\n  tasks:\n    - debug: msg=hi\n' },
+    code: 4,
+    message: /Hosts list cannot be empty/,
+    where: 'site.yml:1:3',
+  },
+  {
+    name: 'playbook: vars_files entry that is a mapping',
+    files: { 'site.yml': play('    - debug: msg=hi\n', '  vars_files:\n    - {a: 1}\n') },
+    code: 4,
+    message: /vars_files entry must be a file name/,
+    where: 'site.yml:4:7',
+  },
+  {
+    name: 'playbook: retries is not a number',
+    files: { 'site.yml': play('    - command: echo hi\n      register: r\n      until: r.rc == 0\n      retries: abc\n') },
+    code: 4,
+    message: /'retries' has an invalid value \(abc\)/,
+    where: 'site.yml:7:7',
+  },
+  {
+    name: 'playbook: serial is not a number',
+    files: { 'site.yml': play('    - debug: msg=hi\n', '  serial: abc\n') },
+    code: 4,
+    message: /invalid serial value 'abc'/,
+    where: 'site.yml:3:3',
+  },
+  {
+    name: 'options: --start-at-task names no task',
+    files: { 'site.yml': play('    - name: first\n      debug: msg=hi\n') },
+    args: ['run', 'site.yml', '-i', 'hosts.ini', '--start-at-task', 'frist'],
+    code: 5,
+    message: /No matching task "frist" found/,
+  },
+  {
+    name: 'pattern: --limit @file that does not exist',
+    files: { 'site.yml': play('    - debug: msg=hi\n') },
+    args: ['run', 'site.yml', '-i', 'hosts.ini', '-l', '@nope.txt'],
+    code: 1,
+    message: /Unable to find limit file .*nope\.txt/,
+  },
   // vault
   {
     name: 'vault: encrypted vars file without a vault password',
