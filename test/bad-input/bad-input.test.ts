@@ -5,11 +5,17 @@
 import { describe, expect, it } from 'vitest';
 import { corpus } from './corpus.js';
 import { runCase } from './harness.js';
+import { resolveEndpoint } from '../../engine/connection/ssh.js';
 
 describe('bad input', () => {
   it('has at least 40 cases, each with a distinct name', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(40);
     expect(new Set(corpus.map((c) => c.name)).size).toBe(corpus.length);
+  });
+
+  it('an SSH port that is no number makes the host unreachable with a clear message, before connecting', () => {
+    expect(() => resolveEndpoint('web1', { ansible_host: '127.0.0.1', ansible_port: 'abc' }, { env: {} })).toThrow(/invalid SSH port 'abc': ansible_port must be a number from 1 to 65535/);
+    expect(resolveEndpoint('web1', { ansible_host: '127.0.0.1', ansible_port: '2222' }, { env: {} }).port).toBe(2222);
   });
 
   for (const c of corpus) {
