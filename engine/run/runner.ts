@@ -5,6 +5,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { UserError } from '../errors.js';
 import { evalCondition, isTemplate, template } from '../expr/index.js';
 import { checkHostPattern } from '../load/patterns.js';
+import { secretValues } from '../redact.js';
 import type { Inventory } from '../load/inventory.js';
 import { loadTaskFile, type BlockNode, type Keywords, type Node, type Play, type TaskNode } from '../load/playbook.js';
 import { loadVarsFile as readVarsFile } from '../load/vars-files.js';
@@ -116,12 +117,21 @@ function batches(hosts: string[], serial: unknown[], scope: Record<string, unkno
   return out;
 }
 
+const PASSWORD_VARS = ['ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password', 'ansible_become_password', 'ansible_become_pass', 'ansible_sudo_pass', 'ansible_sudo_password'];
+
 // Read everything a run will need that can be read now (each play's hosts, their group_vars and
 // host_vars, the vars_files whose names hold no variable), so that a bad file stops the run
 // before the first play starts and no host is contacted.
 function preflight(req: RunRequest): void {
   for (const play of req.plays) {
-    for (const h of selectPlayHosts(req.inventory, play, req.limit, req.settings.extraVars)) req.inventory.hostVars(h, play.dir);
+    for (const h of selectPlayHosts(req.inventory, play, req.limit, req.settings.extraVars)) {
+      const vars = req.inventory.hostVars(h, play.dir);
+      // passwords written in the inventory are secrets from the start, not only once used
+      for (const k of PASSWORD_VARS) {
+        const v = vars[k];
+        if (typeof v === 'string' && !isTemplate(v)) secretValues.add(v);
+      }
+    }
     const scope = { ...play.vars, ...req.settings.extraVars, playbook_dir: play.dir };
     for (const vf of play.vars_files) {
       if (!(Array.isArray(vf) ? vf : [vf]).some(isTemplate)) loadVarsFile(vf, scope, play);

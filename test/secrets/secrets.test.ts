@@ -105,6 +105,21 @@ describe('no_log: true', () => {
   });
 });
 
+describe('passwords in the inventory', () => {
+  it('are masked wherever a task prints them, before any connection uses them', async () => {
+    const dir = project({
+      hosts: "local ansible_connection=local ansible_become_password='inv-become-Pw77' ansible_password=inv-conn-Pw88\n",
+      'site.yml': '- hosts: local\n  gather_facts: false\n  tasks:\n    - fail:\n        msg: "{{ ansible_become_password }} {{ ansible_password }}"\n      ignore_errors: true\n    - command: echo {{ ansible_password }}\n',
+    });
+    for (const extra of [['-vvvv'], ['--output', 'json']]) {
+      const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', ...extra]);
+      expect(r.code, r.out + r.err).toBe(0);
+      expect(r.out + r.err).not.toMatch(/inv-become-Pw77|inv-conn-Pw88/);
+      expect(r.out).toContain('******** ********');
+    }
+  });
+});
+
 const run = sshdAvailable() || process.env.CI ? describe : describe.skip;
 
 run('become and connection passwords over SSH', () => {
