@@ -12,17 +12,20 @@ import { loadPlaybooks, loadPlayObject, type Node, type Play } from './load/play
 import { parseYaml, loadYamlFile } from './load/yaml.js';
 import { parseKv } from './load/kv.js';
 import { ModuleRegistry } from './run/registry.js';
-import { runPlays, selectPlayHosts } from './run/runner.js';
+import { globMatch, runPlays, selectPlayHosts } from './run/runner.js';
 import { ConnectionPool, defaultOpener, type ConnectionOpener } from './connection/pool.js';
 import { DefaultReporter, processOutput, type Output } from './report/default.js';
 import { JsonReporter } from './report/json.js';
 import { AdhocReporter } from './report/adhoc.js';
 import type { Reporter } from './run/results.js';
 import { Secret } from './sh.js';
+import { secretValues } from './redact.js';
 import { promptSecret } from './connection/prompt.js';
 import { builtinModules } from '../modules/index.js';
 import { registerLabCommands } from './lab/cli.js';
 import { playbookSchema } from './schema.js';
+import { addVaultOptions, registerVaultCommand, vaultSecretsFrom, type VaultOpts } from './vault-cli.js';
+import { setVaultSecrets } from './load/vault.js';
 
 export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, parse: 4, options: 5, interrupted: 99, internal: 250 } as const;
 
@@ -40,8 +43,10 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   cwd: string;
   opener?: ConnectionOpener;
-  /** Ask for a secret on the terminal (-K). */
+  /** Ask for a secret on the terminal (-K, --ask-vault-pass). */
   prompt?: (question: string) => Promise<string>;
+  /** Read all of standard input (tsplay vault with - or no file). */
+  stdin?: () => Promise<string>;
   signal?: AbortSignal;
 }
 
@@ -59,12 +64,12 @@ export function parseExtraVars(values: string[], cwd: string): Record<string, un
       const file = resolve(cwd, v.slice(1));
       const data = loadYamlFile(file);
       if (data !== null && (typeof data !== 'object' || Array.isArray(data))) {
-        throw new OptionsError(`extra vars file ${file} must hold a mapping`);
+        throw new OptionsError(`extra vars file ${file} must hold a mapping`, 'write one `name: value` per line at the top level');
       }
       Object.assign(out, data);
     } else if (/^\s*[{[]/.test(v)) {
       const data = parseYaml(v, '<extra vars>');
-      if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new OptionsError(`-e ${v}: inline extra vars must be a mapping`);
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new OptionsError(`-e ${v}: inline extra vars must be a mapping`, `e.g. -e '{"upstream_if": "eth1"}'`);
       Object.assign(out, data);
     } else if (v.trim() !== '') {
       const { args, free } = parseKv(v);
@@ -120,13 +125,13 @@ function allTasks(nodes: Node[]): { name: string; tags: string[] }[] {
   return out;
 }
 
-function listing(plays: Play[], files: string[], inventory: Inventory, limit: string[] | undefined, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }, out: (s: string) => void): void {
+function listing(plays: Play[], files: string[], inventory: Inventory, limit: string[] | undefined, extraVars: Record<string, unknown>, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }, out: (s: string) => void): void {
   out(`\nplaybook: ${files.join(', ')}\n`);
   plays.forEach((p, i) => {
     const name = p.name ?? p.hosts.join(',');
     out(`\n  play #${i + 1} (${p.hosts.join(',')}): ${name}\tTAGS: [${p.tags.join(',')}]\n`);
     if (what.hosts) {
-      const hosts = selectPlayHosts(inventory, p, limit);
+      const hosts = selectPlayHosts(inventory, p, limit, extraVars);
       out(`    pattern: [${p.hosts.map((h) => `'${h}'`).join(', ')}]\n    hosts (${hosts.length}):\n`);
       for (const h of hosts) out(`      ${h}\n`);
     }
@@ -142,11 +147,38 @@ function listing(plays: Play[], files: string[], inventory: Inventory, limit: st
   });
 }
 
+// --start-at-task naming no task would silently run nothing (Ansible prints an error and exits 0).
+// Task files chosen at run time (include_tasks with variables) may hold it: then it is not checked.
+function checkStartAtTask(plays: Play[], wanted: string): void {
+  const names: string[] = [];
+  let dynamic = false;
+  const visit = (n: Node): void => {
+    if (n.kind === 'block') return [...n.block, ...n.rescue, ...n.always].forEach(visit);
+    if (n.name !== undefined) names.push(n.name);
+    if (n.include && !n.include.preloaded) dynamic = true;
+    n.include?.preloaded?.forEach(visit);
+  };
+  for (const p of plays) [...p.pre_tasks, ...p.tasks, ...p.post_tasks].forEach(visit);
+  if (!dynamic && !names.some((n) => globMatch(wanted, n))) {
+    throw new OptionsError(`No matching task "${wanted}" found`, 'tsplay run PLAYBOOK --list-tasks shows the task names (* and ? match any text)');
+  }
+}
+
 function readSecretFromTerminal(question: string): Promise<string> {
   return promptSecret(question, 'use --become-password-file / --connection-password-file, or ansible_become_password / ansible_password');
 }
 
-interface RunOpts {
+function readVaultPassFromTerminal(question: string): Promise<string> {
+  return promptSecret(question, 'use --vault-password-file FILE or --vault-id label@FILE');
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+interface RunOpts extends VaultOpts {
   inventory?: string[];
   limit?: string[];
   extraVars?: string[];
@@ -190,9 +222,11 @@ interface Prepared {
 
 async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
   const forks = Number(o.forks);
-  if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive integer, got '${o.forks}'`);
-  if (o.output !== 'default' && o.output !== 'json') throw new OptionsError(`--output must be default or json, got '${o.output}'`);
+  if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive integer, got '${o.forks}'`, 'e.g. -f 10 to work on ten hosts at once');
+  if (o.output !== 'default' && o.output !== 'json') throw new OptionsError(`--output must be default or json, got '${o.output}'`, '--output json prints one JSON event per line');
   if (o.becomeMethod && o.becomeMethod !== 'sudo') throw new OptionsError(`become method '${o.becomeMethod}' is not supported`, 'tsplay becomes other users with sudo');
+  // vault secrets first: extra vars files, the inventory and the playbooks may all be encrypted
+  setVaultSecrets(await vaultSecretsFrom(o, { cwd: io.cwd, env: io.env, prompt: io.prompt ?? readVaultPassFromTerminal }));
   const extraVars = parseExtraVars(o.extraVars ?? [], io.cwd);
   const sources = o.inventory?.length ? o.inventory : io.env.ANSIBLE_INVENTORY ? io.env.ANSIBLE_INVENTORY.split(',') : existsSync('/etc/ansible/hosts') ? ['/etc/ansible/hosts'] : [];
   const inventory = loadInventory(sources.map((s) => (existsSync(resolve(io.cwd, s)) ? resolve(io.cwd, s) : s)), { cwd: io.cwd });
@@ -201,10 +235,22 @@ async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
   return { forks, extraVars, inventory, limit };
 }
 
+// A password file's first line; a missing or unreadable file is the user's to fix.
+function readPasswordFile(file: string, cwd: string, option: string): Secret {
+  const path = resolve(cwd, file);
+  try {
+    return new Secret(readFileSync(path, 'utf8').replace(/\r?\n$/, ''));
+  } catch (e) {
+    throw new UserError('E_FILE_NOT_FOUND', `The password file ${path} was not found (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+      hint: `check the path given to ${option}; it is relative to the current directory`,
+    });
+  }
+}
+
 async function secrets(o: RunOpts, io: CliIO, p: Prepared): Promise<void> {
-  if (o.becomePasswordFile) p.becomePassword = new Secret(readFileSync(resolve(io.cwd, o.becomePasswordFile), 'utf8').replace(/\r?\n$/, ''));
+  if (o.becomePasswordFile) p.becomePassword = readPasswordFile(o.becomePasswordFile, io.cwd, '--become-password-file');
   else if (o.askBecomePass) p.becomePassword = new Secret(await (io.prompt ?? readSecretFromTerminal)('BECOME password: '));
-  if (o.connectionPasswordFile) p.sshPassword = new Secret(readFileSync(resolve(io.cwd, o.connectionPasswordFile), 'utf8').replace(/\r?\n$/, ''));
+  if (o.connectionPasswordFile) p.sshPassword = readPasswordFile(o.connectionPasswordFile, io.cwd, '--connection-password-file');
   else if (o.askPass) p.sshPassword = new Secret(await (io.prompt ?? readSecretFromTerminal)('SSH password: '));
 }
 
@@ -218,18 +264,19 @@ async function runCommand(files: string[], o: RunOpts, io: CliIO): Promise<numbe
   const registry = await buildRegistry([...new Set(playbooks.map((f) => dirname(f)))], splitList(o.modulePath?.flatMap((m) => m.split(':'))), io.env);
   const plays = loadPlaybooks(playbooks, { registry, extraVars });
 
+  if (o.startAtTask !== undefined) checkStartAtTask(plays, o.startAtTask);
   const out = (s: string) => io.output.out(s);
   if (o.syntaxCheck) {
     out(`\nplaybook: ${files.join(', ')}\n`);
     return EXIT.ok;
   }
   if (o.listHosts || o.listTasks || o.listTags) {
-    listing(plays, files, inventory, limit, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, out);
+    listing(plays, files, inventory, limit, extraVars, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, out);
     return EXIT.ok;
   }
   if (limit) {
     const matched = inventory.select(limit);
-    if (matched.length === 0) throw new OptionsError(`Specified inventory, host pattern and/or --limit leaves us with no hosts to target.`, `check --limit ${limit.join(',')} against the inventory`);
+    if (matched.length === 0) throw new UserError('E_INVENTORY', `Specified inventory, host pattern and/or --limit leaves us with no hosts to target.`, { hint: `check --limit ${limit.join(',')} against the inventory (tsplay run ... --list-hosts shows what a play targets)` });
   }
   await secrets(o, io, p);
   // the spinner (ora) is loaded only for a terminal
@@ -343,14 +390,16 @@ async function docCommand(name: string | undefined, o: { list?: boolean; moduleP
 }
 
 function printError(e: unknown, io: CliIO): number {
-  const err = (s: string) => io.output.err(s + '\n');
+  const err = (s: string) => io.output.err(secretValues.redact(s) + '\n');
   if (e instanceof OptionsError) {
     err(`ERROR! ${e.format()}`);
     return EXIT.options;
   }
   if (e instanceof UserError) {
     err(`ERROR! ${e.format()}`);
-    return ['E_YAML', 'E_PLAYBOOK', 'E_INVENTORY', 'E_VARS', 'E_UNKNOWN_MODULE', 'E_MODULE_ARGS', 'E_TEMPLATE', 'E_UNDEFINED', 'E_FILE_NOT_FOUND'].includes(e.code) ? EXIT.parse : EXIT.error;
+    // as ansible-playbook: what its parser refuses is 4, a missing file or a bad inventory (in
+    // Ansible's strict inventory mode) is an AnsibleError, 1
+    return ['E_YAML', 'E_PLAYBOOK', 'E_UNKNOWN_MODULE', 'E_MODULE_ARGS', 'E_TEMPLATE', 'E_UNDEFINED'].includes(e.code) ? EXIT.parse : EXIT.error;
   }
   if (e instanceof ModuleCrash) {
     err(`ERROR! ${e.message}\n${(e.cause as Error)?.stack ?? ''}`);
@@ -386,6 +435,7 @@ function addRunOptions(cmd: Command, playbook: boolean): Command {
     .option('-v, --verbose', 'more output (-vvvv for the most)', (_v: string, prev: number) => prev + 1, 0)
     .option('--list-hosts', 'list the hosts that would be targeted')
     .option('--output <format>', 'default or json (NDJSON events)', 'default');
+  addVaultOptions(cmd);
   if (playbook) {
     cmd
       .option('-t, --tags <tags>', 'only run tasks with these tags', collect)
@@ -447,6 +497,21 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .action(async (name: string | undefined, o: { list?: boolean; modulePath?: string[] }) => {
       code = await docCommand(name, o, io);
     });
+
+  registerVaultCommand(
+    program,
+    () => ({
+      cwd: io.cwd,
+      env: io.env,
+      out: (t) => io.output.out(t),
+      err: (t) => io.output.err(t),
+      prompt: io.prompt ?? readVaultPassFromTerminal,
+      stdin: io.stdin ?? readStdin,
+    }),
+    (n) => {
+      code = n;
+    },
+  );
 
   registerLabCommands(program, { out: (t) => io.output.out(t), err: (t) => io.output.err(t) }, (n) => {
     code = n;

@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'E_MODULE_ARGS'
   | 'E_OPTIONS'
   | 'E_FILE_NOT_FOUND'
+  | 'E_VAULT'
   | 'E_CONNECTION'
   | 'E_MODULE';
 

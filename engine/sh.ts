@@ -1,11 +1,14 @@
 // Commands are data: every value interpolated into `sh` is quoted for a POSIX shell, arrays
 // become separately quoted words, and secrets are kept apart so they can be masked in output.
 
+import { secretValues } from './redact.js';
+
 /** A value that must reach the host but never be printed (passwords, no_log values). */
 export class Secret {
   readonly #value: string;
   constructor(value: string) {
     this.#value = value;
+    secretValues.add(value); // masked in any output, should it be echoed back (sudo, ssh errors)
   }
   /** The real value; only the connection layer should call this. */
   reveal(): string {

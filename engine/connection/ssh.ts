@@ -20,6 +20,15 @@ const { Client, utils } = ssh2;
 /** Concurrent exec channels per connection (sshd's MaxSessions defaults to 10). */
 export const MAX_CHANNELS = 8;
 
+// A port that is no number would reach the network as NaN: say what is wrong instead.
+function checkPort(value: unknown): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UnreachableError(`invalid SSH port '${String(value)}': ansible_port must be a number from 1 to 65535`);
+  }
+  return port;
+}
+
 /** Where and how to reach one SSH endpoint. */
 export interface SshEndpoint {
   host: string;
@@ -172,7 +181,7 @@ export function resolveEndpoint(hostName: string, vars: Record<string, unknown>,
   return {
     ...base,
     host: cfg.HostName ?? addr,
-    port: Number(vars.ansible_port ?? vars.ansible_ssh_port ?? args.port ?? cfg.Port ?? 22),
+    port: checkPort(vars.ansible_port ?? vars.ansible_ssh_port ?? args.port ?? cfg.Port ?? 22),
     user,
     jumps,
   };

@@ -761,7 +761,9 @@ export class Jinja {
       code = compiler.getCode();
     } catch (e) {
       const err = e as { message: string; lineno?: number; colno?: number };
-      throw new JinjaSyntaxError(cleanMessage(err.message), err.lineno, err.colno, name);
+      // "got end of file" (an unclosed block) comes without a position: point at the last line
+      const line = err.lineno ?? (/end of file/.test(err.message) ? src.replace(/\n$/, '').split('\n').length : undefined);
+      throw new JinjaSyntaxError(cleanMessage(err.message), line, err.colno, name);
     }
     const props = new Function(code)() as Record<string, unknown>;
     const runtime = this.#runtime;

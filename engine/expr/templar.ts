@@ -350,3 +350,30 @@ function renderEjs(text: string, scope: Scope, file: string): string {
     throw new UserError('E_TEMPLATE', `template error: ${last}`, { location, cause: e });
   }
 }
+
+/**
+ * Compile (without rendering) every template string inside `value`, so a syntax error or an unknown
+ * filter or test is reported at load time with `loc`, before any host is contacted. `bare` treats a
+ * string without {{ }} as a bare expression (when:, changed_when:, failed_when:, until:).
+ */
+export function checkSyntax(value: unknown, loc: SourceLocation | undefined, bare = false): void {
+  const one = (s: string, asExpr: boolean) => {
+    const origin: Origin = { loc, source: s };
+    try {
+      if (asExpr && !isTemplate(s)) jinja.expression(s);
+      else if (isTemplate(s)) {
+        const expr = singleExpression(s);
+        if (expr !== undefined) jinja.expression(expr);
+        else jinja.template(s);
+      }
+    } catch (e) {
+      throw failure(e, undefined, origin);
+    }
+  };
+  const walk = (v: unknown, asExpr: boolean): void => {
+    if (typeof v === 'string') one(v, asExpr);
+    else if (Array.isArray(v)) v.forEach((x) => walk(x, asExpr));
+    else if (isMapping(v)) for (const [k, x] of Object.entries(v)) (walk(k, false), walk(x, false));
+  };
+  walk(value, bare);
+}

@@ -8,7 +8,7 @@ import { InventoryBuilder, type InventoryGroup, type InventoryHost } from './inv
 import { parseAddress } from './inventory-hosts.js';
 import { parseIniInventory } from './inventory-ini.js';
 import { parseYamlInventory } from './inventory-yaml.js';
-import { LOCALHOST_NAMES, selectHosts, splitHostPattern, type PatternTarget } from './patterns.js';
+import { LOCALHOST_NAMES, checkHostPattern, selectHosts, splitHostPattern, type PatternTarget } from './patterns.js';
 import { VarsFiles } from './vars-files.js';
 import { parseYaml } from './yaml.js';
 
@@ -296,7 +296,7 @@ function readHostList(list: string, inv: InventoryBuilder): void {
 export function readLimitFile(spec: string, cwd: string = process.cwd()): string[] {
   const path = resolve(cwd, spec.startsWith('@') ? spec.slice(1) : spec);
   const st = stat(path);
-  if (!st) throw new OptionsError(`Unable to find limit file ${path}`, 'a --limit starting with @ names a file with one host or pattern per line');
+  if (!st) throw new UserError('E_FILE_NOT_FOUND', `Unable to find limit file ${path}`, { hint: 'a --limit starting with @ names a file with one host or pattern per line' });
   if (!st.isFile()) throw new OptionsError(`Limit starting with "@" must be a file, not a directory: ${path}`);
   return readFileSync(path, 'utf8')
     .split(/\r?\n/)
@@ -306,5 +306,6 @@ export function readLimitFile(spec: string, cwd: string = process.cwd()): string
 
 /** --limit values (repeatable) as one list of patterns, with each `@file` replaced by the file's lines. */
 export function expandLimit(values: readonly string[], cwd: string = process.cwd()): string[] {
+  checkHostPattern(values.filter((v) => !v.startsWith('@')));
   return splitHostPattern(values).flatMap((p) => (p.startsWith('@') ? readLimitFile(p, cwd) : [p]));
 }

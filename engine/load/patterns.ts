@@ -46,8 +46,34 @@ export function orderPatterns(patterns: readonly string[]): string[] {
   return [...(regular.length ? regular : ['all']), ...and, ...not];
 }
 
+/**
+ * Refuse a pattern that cannot mean anything: an unclosed or stray bracket (`web[0:`), an empty
+ * subscript, or a `~regex` that does not compile. Ansible would warn and match nothing.
+ */
+export function checkHostPattern(pattern: string | readonly string[]): void {
+  if (typeof pattern !== 'string') return pattern.forEach((p) => checkHostPattern(String(p)));
+  for (const piece of pattern.includes(',') ? pattern.split(',') : [pattern]) {
+    const term = piece.trim().replace(/^[&!]/, '');
+    if (term.startsWith('~')) {
+      compile(term);
+      continue;
+    }
+    let depth = 0;
+    for (const c of term) {
+      depth += c === '[' ? 1 : c === ']' ? -1 : 0;
+      if (depth < 0 || depth > 1) break;
+    }
+    if (depth !== 0 || /\[\]/.test(term)) {
+      throw new UserError('E_INVENTORY', `Invalid host list pattern: ${piece.trim()} (unbalanced brackets)`, {
+        hint: 'a subscript is group[0], group[-1] or group[0:2]; glob character classes close their bracket: web[12]; quote the pattern in YAML',
+      });
+    }
+  }
+}
+
 /** The hosts a pattern selects, in order, without duplicates; [] when it matches nothing. */
 export function selectHosts(target: PatternTarget, pattern: string | readonly string[]): string[] {
+  checkHostPattern(pattern);
   const terms = splitHostPattern(pattern);
   if (terms.length === 0) return [];
   let hosts: string[] = [];

@@ -3,11 +3,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { UserError, type SourceLocation } from '../errors.js';
-import { keyLocationOf, locationOf, parseYaml } from './yaml.js';
+import { itemLocationOf, keyLocationOf, locationOf, parseYaml } from './yaml.js';
 import { parseKv } from './kv.js';
 import type { ModuleRegistry } from '../run/registry.js';
 import { checkArgs } from '../run/args.js';
 import { distance } from '../run/registry.js';
+import { checkSyntax } from '../expr/templar.js';
+import { checkHostPattern } from './patterns.js';
 
 /** Keywords shared by tasks, blocks and plays that tasks inherit. */
 export interface Keywords {
@@ -60,6 +62,8 @@ export interface TaskNode extends Keywords {
   baseDir: string;
   /** Set for include_tasks: the file it includes, loaded ahead of time when static. */
   include?: { file: string; preloaded?: Node[] };
+  /** Where `notify:` is written. */
+  notifyLocation?: SourceLocation;
   /** Handlers only: the name handlers are notified by. */
   isHandler?: boolean;
 }
@@ -92,6 +96,10 @@ export interface Play extends Keywords {
   force_handlers?: boolean;
   order?: string;
   location: SourceLocation;
+  /** Where `hosts:` is written. */
+  hostsLocation?: SourceLocation;
+  /** Where `serial:` is written. */
+  serialLocation?: SourceLocation;
   /** Directory of the playbook file (playbook_dir). */
   dir: string;
   file: string;
@@ -168,15 +176,51 @@ function asStringList(v: unknown, what: string, loc: SourceLocation | undefined)
   if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
   if (Array.isArray(v)) return v.map((x) => String(x));
   if (typeof v === 'number') return [String(v)];
-  fail(`${what} must be a string or a list of strings`, loc);
+  fail(`${what} must be a string or a list of strings`, loc, `e.g. ${what}: [one, two] or ${what}: one`);
+}
+
+// Ansible's booleans (module_utils/parsing/convert_bool.py), as keyword values may be written.
+const BOOLEANS = new Set(['yes', 'on', '1', 'true', 't', 'y', 'no', 'off', '0', 'false', 'f', 'n']);
+const BOOLEAN_KEYWORDS = ['become', 'ignore_errors', 'ignore_unreachable', 'check_mode', 'diff', 'no_log', 'run_once', 'any_errors_fatal', 'gather_facts', 'force_handlers'];
+
+// A boolean keyword with a literal value that is no boolean (become: maybe) is refused now;
+// a templated one is decided at run time.
+function checkBooleans(obj: Obj): void {
+  for (const key of BOOLEAN_KEYWORDS) {
+    const v = obj[key];
+    if (v === undefined || v === null || typeof v === 'boolean') continue;
+    if (typeof v === 'number' ? v === 0 || v === 1 : typeof v === 'string' && (BOOLEANS.has(v.toLowerCase()) || /{{|{%/.test(v))) continue;
+    fail(`the field '${key}' has an invalid value (${typeof v === 'string' ? v : JSON.stringify(v)}), and could not be converted to a bool`, keyLocationOf(obj, key), `write ${key}: true or ${key}: false (yes/no also work)`);
+  }
+}
+
+// Compile the expressions of a task or block now: a Jinja2 syntax error or an unknown filter is
+// reported with its line before any host is contacted.
+function checkExpressions(obj: Obj, loc: SourceLocation): void {
+  for (const key of ['when', 'changed_when', 'failed_when', 'until']) {
+    if (obj[key] !== undefined) checkSyntax(obj[key], keyLocationOf(obj, key) ?? loc, true);
+  }
+  const loopKey = Object.keys(obj).find((k) => k === 'loop' || k.startsWith('with_'));
+  if (loopKey) checkSyntax(obj[loopKey], keyLocationOf(obj, loopKey) ?? loc);
+}
+
+// retries, delay and timeout written as literals must be numbers (Ansible fails every host).
+function checkNumbers(obj: Obj): void {
+  for (const key of ['retries', 'delay', 'timeout']) {
+    const v = obj[key];
+    if (v === undefined || v === null || typeof v === 'number' || (typeof v === 'string' && (/^\s*\d+(\.\d+)?\s*$/.test(v) || /{{|{%/.test(v)))) continue;
+    fail(`the field '${key}' has an invalid value (${typeof v === 'string' ? v : JSON.stringify(v)}), and could not be converted to a number`, keyLocationOf(obj, key), `write ${key}: 5 (${key === 'timeout' ? 'seconds' : key === 'delay' ? 'seconds between attempts' : 'attempts'})`);
+  }
 }
 
 function readKeywords(obj: Obj, loc: SourceLocation): Keywords {
+  checkBooleans(obj);
+  checkNumbers(obj);
   const vars = obj.vars ?? {};
-  if (!isObj(vars)) fail('vars must be a mapping of variable names to values', keyLocationOf(obj, 'vars') ?? loc);
+  if (!isObj(vars)) fail('vars must be a mapping of variable names to values', locationOf(vars) ?? keyLocationOf(obj, 'vars') ?? loc, 'write one "name: value" per line under vars:, without "- " list dashes');
   const env = obj.environment;
   if (env !== undefined && env !== null && !isObj(env) && typeof env !== 'string' && !Array.isArray(env)) {
-    fail('environment must be a mapping', keyLocationOf(obj, 'environment'));
+    fail('environment must be a mapping', keyLocationOf(obj, 'environment'), 'write one "NAME: value" per line under environment:');
   }
   return {
     when: asList(obj.when),
@@ -221,7 +265,7 @@ function loadPlaybookFile(file: string, opts: LoadOptions, seen: Set<string>, fr
   const nextSeen = new Set(seen).add(file);
   for (const entry of doc) {
     const eloc = locationOf(entry) ?? loc;
-    if (!isObj(entry)) fail('each play must be a mapping with at least "hosts"', eloc);
+    if (!isObj(entry)) fail('each play must be a mapping with at least "hosts"', eloc, 'start each play with "- hosts: ..." at the left margin');
     const imp = entry.import_playbook ?? entry['ansible.builtin.import_playbook'];
     if (imp !== undefined) {
       if (typeof imp !== 'string') fail('import_playbook takes a file name', eloc);
@@ -251,6 +295,9 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   if (obj.hosts === undefined || obj.hosts === null || obj.hosts === '') {
     fail('the field "hosts" is required but was not set', loc, 'add "hosts: all" or a group name to the play');
   }
+  if (Array.isArray(obj.hosts) && obj.hosts.length === 0) {
+    fail('Hosts list cannot be empty. Please check your playbook', keyLocationOf(obj, 'hosts') ?? loc, 'name a group, a host or "all"');
+  }
   const dir = dirname(file);
   const strategy = obj.strategy ?? 'linear';
   if (strategy !== 'linear' && strategy !== 'free') {
@@ -259,26 +306,44 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   const section = (key: string): Node[] => {
     const v = obj[key];
     if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, keyLocationOf(obj, key));
+    if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, locationOf(v) ?? keyLocationOf(obj, key), `write each task as a list item: "- ${key === 'handlers' ? 'name: ...' : 'debug: ...'}"`);
     return loadTaskList(v, file, opts, keyLocationOf(obj, key)!, false);
   };
   const handlersRaw = obj.handlers;
   let handlers: TaskNode[] = [];
   if (handlersRaw !== undefined && handlersRaw !== null) {
-    if (!Array.isArray(handlersRaw)) fail('handlers must be a list of tasks', keyLocationOf(obj, 'handlers'));
+    if (!Array.isArray(handlersRaw)) fail('handlers must be a list of tasks', locationOf(handlersRaw) ?? keyLocationOf(obj, 'handlers'), 'write each handler as a list item: "- name: restart x"');
     handlers = flattenHandlers(loadTaskList(handlersRaw, file, opts, keyLocationOf(obj, 'handlers')!, true));
   }
   const pre_tasks = section('pre_tasks');
   const tasks = section('tasks');
   const post_tasks = section('post_tasks');
   checkNotify([...pre_tasks, ...tasks, ...post_tasks, ...handlers], handlers);
+  for (const v of asList(obj.serial)) {
+    const ok = (typeof v === 'number' && v >= 0) || (typeof v === 'string' && (/^\s*\d+(\.\d+)?%?\s*$/.test(v) || /{{|{%/.test(v)));
+    if (!ok) fail(`invalid serial value '${String(v)}'`, keyLocationOf(obj, 'serial'), 'use a number, a percentage or a list of them, e.g. serial: [1, "50%"]');
+  }
   const mfp = obj.max_fail_percentage;
+  const hostsLocation = keyLocationOf(obj, 'hosts') ?? loc;
+  const hosts = asStringList(obj.hosts, 'hosts', hostsLocation);
+  checkSyntax(hosts, hostsLocation);
+  try {
+    checkHostPattern(hosts.filter((h) => !/{{|{%/.test(h)));
+  } catch (e) {
+    throw e instanceof UserError ? e.at(hostsLocation) : e;
+  }
   return {
     ...readKeywords(obj, loc),
     name: obj.name === undefined || obj.name === null ? undefined : String(obj.name),
-    hosts: asStringList(obj.hosts, 'hosts', keyLocationOf(obj, 'hosts')),
+    hosts,
+    hostsLocation,
+    serialLocation: keyLocationOf(obj, 'serial'),
     gather_facts: obj.gather_facts ?? true,
-    vars_files: asList(obj.vars_files).map((v) => (Array.isArray(v) ? v.map(String) : String(v))),
+    vars_files: asList(obj.vars_files).map((v, i) => {
+      const ok = typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+      if (!ok) fail('each vars_files entry must be a file name (or a list of file names: the first that exists)', itemLocationOf(obj.vars_files, i) ?? keyLocationOf(obj, 'vars_files'), 'e.g. vars_files: [vars/common.yml, ["vars/{{ os }}.yml", vars/default.yml]]');
+      return Array.isArray(v) ? v.map(String) : String(v);
+    }),
     pre_tasks,
     tasks,
     post_tasks,
@@ -302,7 +367,7 @@ function checkNotify(nodes: Node[], handlers: TaskNode[]): void {
     for (const name of n.notify) {
       if (/{{|{%/.test(name) || known.has(name)) continue;
       const s = suggestion(name, known);
-      fail(`The requested handler '${name}' was not found in the play's handlers`, n.location, s ? `did you mean '${s}'?` : 'add a handler with this name (or listen:) to the play');
+      fail(`The requested handler '${name}' was not found in the play's handlers`, n.notifyLocation ?? n.location, s ? `did you mean '${s}'?` : 'add a handler with this name (or listen:) to the play');
     }
     n.include?.preloaded?.forEach(visit);
   };
@@ -330,9 +395,9 @@ export function loadTaskFile(file: string, opts: LoadOptions, from: SourceLocati
 
 function loadTaskList(list: unknown[], file: string, opts: LoadOptions, loc: SourceLocation, handler: boolean, stack: string[] = [file]): Node[] {
   const out: Node[] = [];
-  for (const item of list) {
-    const iloc = locationOf(item) ?? loc;
-    if (!isObj(item)) fail('each task must be a mapping (a module name and its arguments)', iloc);
+  for (const [i, item] of list.entries()) {
+    const iloc = locationOf(item) ?? itemLocationOf(list, i) ?? loc;
+    if (!isObj(item)) fail('each task must be a mapping (a module name and its arguments)', iloc, typeof item === 'string' && /^\S+ /.test(item) ? `write "${item.split(' ')[0]}: ${item.split(' ').slice(1).join(' ')}" (a colon after the module name)` : 'write a task as "- module: arguments"');
     out.push(...loadTask(item, file, opts, iloc, handler, stack));
   }
   return out;
@@ -349,9 +414,10 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     const part = (key: string): Node[] => {
       const v = obj[key];
       if (v === undefined || v === null) return [];
-      if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, keyLocationOf(obj, key));
+      if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, locationOf(v) ?? keyLocationOf(obj, key), 'write each task as a list item: "- debug: ..."');
       return loadTaskList(v, file, opts, keyLocationOf(obj, key)!, handler, stack);
     };
+    checkExpressions(obj, loc);
     return [{
       kind: 'block',
       ...readKeywords(obj, loc),
@@ -435,7 +501,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     if (parsed.free !== '') args._raw_params = parsed.free;
   } else fail(`the arguments of ${action} must be a mapping or key=value text`, actionLoc);
   if (obj.args !== undefined) {
-    if (!isObj(obj.args)) fail('args must be a mapping', keyLocationOf(obj, 'args'));
+    if (!isObj(obj.args)) fail('args must be a mapping', keyLocationOf(obj, 'args'), 'write one "name: value" per line under args:');
     args = { ...obj.args, ...args };
   }
 
@@ -459,6 +525,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     }
   }
 
+  checkExpressions(obj, loc);
   const task: TaskNode = {
     kind: 'task',
     ...readKeywords(obj, loc),
@@ -467,6 +534,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     args,
     register: obj.register === undefined ? undefined : String(obj.register),
     notify: asStringList(obj.notify, 'notify', keyLocationOf(obj, 'notify')),
+    notifyLocation: keyLocationOf(obj, 'notify'),
     listen: asStringList(obj.listen, 'listen', keyLocationOf(obj, 'listen')),
     changed_when: obj.changed_when,
     failed_when: obj.failed_when,
@@ -514,8 +582,17 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
 
   // Arguments that hold no template can be fully checked now, before any host is touched;
   // unknown argument names are always caught now.
-  if (def) checkStaticArgs(def, args, actionLoc);
+  for (const [k, v] of Object.entries(args)) checkSyntax(v, argLocation(k, rawArgs, obj.args) ?? actionLoc);
+  if (def) checkStaticArgs(def, args, actionLoc, (arg) => argLocation(arg, rawArgs, obj.args));
   return [task];
+}
+
+// Where an argument was written: under the module key, or under args:.
+function argLocation(arg: string, ...sources: unknown[]): SourceLocation | undefined {
+  for (const src of sources) {
+    if (isObj(src) && arg in src) return keyLocationOf(src, arg);
+  }
+  return undefined;
 }
 
 function hasTemplate(v: unknown): boolean {
@@ -525,16 +602,16 @@ function hasTemplate(v: unknown): boolean {
   return false;
 }
 
-function checkStaticArgs(def: NonNullable<ReturnType<ModuleRegistry['get']>>['def'], args: Obj, loc: SourceLocation): void {
+function checkStaticArgs(def: NonNullable<ReturnType<ModuleRegistry['get']>>['def'], args: Obj, loc: SourceLocation, where: (arg: string) => SourceLocation | undefined): void {
   const prepared = prepareArgs(def, args);
   if (hasTemplate(prepared)) {
     const names = Object.fromEntries(Object.keys(prepared).map((k) => [k, undefined]));
     const r = checkArgs(def, names);
-    if (!r.ok && r.message.startsWith('Unsupported parameters')) throw new UserError('E_MODULE_ARGS', r.message, { location: loc, hint: 'fix the argument name; `tsplay doc ' + def.name + '` lists them' });
+    if (!r.ok && r.message.startsWith('Unsupported parameters')) throw new UserError('E_MODULE_ARGS', r.message, { location: (r.arg && where(r.arg)) || loc, hint: 'fix the argument name; `tsplay doc ' + def.name + '` lists them' });
     return;
   }
   const r = checkArgs(def, prepared);
-  if (!r.ok) throw new UserError('E_MODULE_ARGS', r.message, { location: loc, hint: '`tsplay doc ' + def.name + '` lists the arguments and their types' });
+  if (!r.ok) throw new UserError('E_MODULE_ARGS', r.message, { location: (r.arg && where(r.arg)) || loc, hint: '`tsplay doc ' + def.name + '` lists the arguments and their types' });
 }
 
 /** Move the free-form text to the module's free-form argument. */

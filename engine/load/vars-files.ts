@@ -49,13 +49,7 @@ export function loadVarsFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UserError('E_FILE_NOT_FOUND', `cannot read vars file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, { cause: e });
-  }
-  if (text.startsWith('$ANSIBLE_VAULT;')) {
-    throw new UserError('E_VARS', `${path} is encrypted with ansible-vault, which tsplay cannot read yet`, {
-      location: { file: path, line: 1, col: 1 },
-      hint: 'decrypt it with `ansible-vault decrypt` or move the secrets out of this file',
-    });
+    throw new UserError('E_FILE_NOT_FOUND', `vars file ${path} was not found (${(e as NodeJS.ErrnoException).code ?? e})`, { cause: e, hint: 'check the path; vars_files are relative to the playbook' });
   }
   const data = parseYaml(text, path);
   if (data === null || data === undefined) return {};

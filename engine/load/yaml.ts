@@ -5,9 +5,18 @@ import { isMap, isScalar, isSeq, isAlias, LineCounter, parseDocument, parseAllDo
 
 type TagsFn = Extract<NonNullable<SchemaOptions['customTags']>, (tags: never) => unknown>;
 import { UserError, type SourceLocation } from '../errors.js';
+import { decryptVaultText, isVaultText, registerDecrypted } from './vault.js';
+import { secretValues } from '../redact.js';
 
 const locations = new WeakMap<object, SourceLocation>();
 const keyLocations = new WeakMap<object, Map<string, SourceLocation>>();
+const itemLocations = new WeakMap<object, Array<SourceLocation | undefined>>();
+
+/** Where item `i` of a loaded sequence came from (falls back to the sequence itself). */
+export function itemLocationOf(list: unknown, i: number): SourceLocation | undefined {
+  if (typeof list !== 'object' || list === null) return undefined;
+  return itemLocations.get(list)?.[i] ?? locations.get(list);
+}
 
 /** Where a mapping or sequence loaded by loadYaml came from. */
 export function locationOf(value: unknown): SourceLocation | undefined {
@@ -26,18 +35,29 @@ export function setLocation(value: object, loc: SourceLocation | undefined): voi
 }
 
 // PyYAML, which Ansible uses, reads yes/no/on/off/true/false as booleans but not y/n; nor do we.
-const pyyamlBooleans: TagsFn = (tags) =>
-  tags.map((t) => {
+// `!vault |` values stay text here; parseYaml decrypts them where it knows their position.
+const vaultTag: ScalarTag = { tag: '!vault', resolve: (s: string) => s };
+
+const pyyamlBooleans: TagsFn = (tags) => [
+  ...tags.map((t) => {
     if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:bool' || !t.test) return t;
     const truthy = t.test.test('yes');
     return { ...t, test: truthy ? /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/ : /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/ } as ScalarTag;
-  });
+  }),
+  vaultTag,
+];
 
 /** Options every YAML read uses: YAML 1.1 as PyYAML reads it, unique keys, merge keys. */
 export const YAML_OPTIONS: { version: '1.1'; uniqueKeys: true; merge: true; customTags: TagsFn } = { version: '1.1', uniqueKeys: true, merge: true, customTags: pyyamlBooleans };
 
 /** Parse YAML text; `file` is used in locations and errors. Returns the first document. */
 export function parseYaml(text: string, file: string): unknown {
+  if (isVaultText(text)) {
+    // a whole encrypted file: its plaintext is YAML; positions are those of the plaintext
+    const data = parseYaml(decryptVaultText(text, { file, line: 1, col: 1 }), file);
+    registerDecrypted(data);
+    return data;
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     ...YAML_OPTIONS,
@@ -47,7 +67,10 @@ export function parseYaml(text: string, file: string): unknown {
   });
   const first = doc.errors[0];
   if (first) {
-    const pos = lineCounter.linePos(first.pos[0]);
+    // an unclosed quote is reported where the file ends: point at the quote that opened it
+    const quote = /^Missing closing (["'])quote/.exec(first.message)?.[1];
+    const opened = quote ? text.lastIndexOf(quote, first.pos[0] - 1) : -1;
+    const pos = lineCounter.linePos(opened >= 0 ? opened : first.pos[0]);
     const tabs = /tab/i.test(first.message) || text.split('\n')[pos.line - 1]?.includes('\t');
     throw new UserError('E_YAML', `YAML syntax error: ${firstLine(first.message)}`, {
       location: { file, line: pos.line, col: pos.col },
@@ -66,7 +89,14 @@ export function parseYaml(text: string, file: string): unknown {
   const convert = (node: unknown): unknown => {
     if (node === null || node === undefined) return null;
     if (isAlias(node)) return convert(node.resolve(doc));
-    if (isScalar(node)) return node.value;
+    if (isScalar(node)) {
+      if (node.tag === '!vault') {
+        const plain = decryptVaultText(String(node.value), at(node));
+        secretValues.add(plain);
+        return plain;
+      }
+      return node.value;
+    }
     if (isMap(node)) {
       const obj: Record<string, unknown> = {};
       const keys = new Map<string, SourceLocation>();
@@ -96,6 +126,7 @@ export function parseYaml(text: string, file: string): unknown {
       const arr = node.items.map((i) => convert(i));
       const loc = at(node);
       if (loc) locations.set(arr, loc);
+      itemLocations.set(arr, node.items.map((i) => at(i as Node)));
       return arr;
     }
     return (node as { toJSON?: () => unknown }).toJSON?.() ?? node;

@@ -1,7 +1,8 @@
 // Ad-hoc output, as Ansible's `minimal` callback prints it: one block per host.
 import type { HostStats, HostTaskResult, Reporter } from '../run/results.js';
 import { colorEnabled, makeColorize, pyJson, type Colorize } from './format.js';
-import { NO_LOG_MESSAGE, processOutput, type Output } from './default.js';
+import { NO_LOG_MESSAGE, printsOnPurpose, processOutput, type Output } from './default.js';
+import { secretValues } from '../redact.js';
 
 const COMMAND_MODULES = new Set(['command', 'shell', 'raw', 'script', 'ansible.builtin.command', 'ansible.builtin.shell']);
 
@@ -25,10 +26,12 @@ export class AdhocReporter implements Reporter {
 
   hostResult(r: HostTaskResult): void {
     if (r.retriesLeft !== undefined) return;
+    const raw = printsOnPurpose(r);
+    const out = (t: string) => this.output.out(raw ? t : secretValues.redact(t));
     const c = this.#c;
     const res: Record<string, unknown> = r.noLog ? { censored: NO_LOG_MESSAGE, changed: r.result.changed ?? false } : Object.fromEntries(Object.entries(r.result).filter(([k]) => !k.startsWith('_ansible_')));
     if (r.status === 'unreachable') {
-      this.output.out(c('bright red', `${r.host} | UNREACHABLE! => ${pyJson(res, 4)}`) + '\n');
+      out(c('bright red', `${r.host} | UNREACHABLE! => ${pyJson(res, 4)}`) + '\n');
       return;
     }
     const failed = r.status === 'failed';
@@ -36,18 +39,18 @@ export class AdhocReporter implements Reporter {
     const color = failed ? 'red' : r.status === 'changed' ? 'yellow' : r.status === 'skipped' ? 'cyan' : 'green';
     if (COMMAND_MODULES.has(this.module) && 'rc' in res && !r.noLog) {
       const text = [res.stdout, res.stderr].filter((x) => typeof x === 'string' && x !== '').join('\n');
-      this.output.out(c(color, `${r.host} | ${state} | rc=${String(res.rc)} >>\n${text}`) + '\n');
+      out(c(color, `${r.host} | ${state} | rc=${String(res.rc)} >>\n${text}`) + '\n');
       return;
     }
-    this.output.out(c(color, `${r.host} | ${failed ? 'FAILED!' : state} => ${pyJson(res, 4)}`) + '\n');
+    out(c(color, `${r.host} | ${failed ? 'FAILED!' : state} => ${pyJson(res, 4)}`) + '\n');
   }
 
   warning(message: string): void {
     if (message === 'NO MORE HOSTS LEFT') return;
-    this.output.err(this.#c('bright purple', `[WARNING]: ${message}`) + '\n');
+    this.output.err(this.#c('bright purple', `[WARNING]: ${secretValues.redact(message)}`) + '\n');
   }
   verbose(level: number, message: string): void {
-    if (this.verbosity >= level) this.output.out(this.#c('blue', message) + '\n');
+    if (this.verbosity >= level) this.output.out(secretValues.redact(this.#c('blue', message)) + '\n');
   }
   recap(_stats: Map<string, HostStats>): void {}
   close(): void {}

@@ -5,6 +5,15 @@ import type { SourceLocation } from '../errors.js';
 import { formatLocation } from '../errors.js';
 import type { HostStats, HostTaskResult, Reporter } from '../run/results.js';
 import { banner, colorEnabled, makeColorize, pyJson, pyRepr, unifiedDiff, type Colorize } from './format.js';
+import { secretValues } from '../redact.js';
+
+/**
+ * Results printed as they are, secret values included: what `debug` shows on purpose (Ansible
+ * prints a vaulted variable that is debugged). Everything else is redacted.
+ */
+export function printsOnPurpose(r: HostTaskResult): boolean {
+  return r.result._ansible_verbose_always === true && !r.noLog && r.status !== 'failed';
+}
 
 export const NO_LOG_MESSAGE = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
@@ -48,9 +57,9 @@ export class DefaultReporter implements Reporter {
     this.#spinnerFactory = opts.spinner;
   }
 
-  #line(text: string): void {
+  #line(text: string, onPurpose = false): void {
     this.#spinner?.clear();
-    this.output.out(text + '\n');
+    this.output.out((onPurpose ? text : secretValues.redact(text)) + '\n');
     this.#spinner?.render();
   }
 
@@ -101,7 +110,7 @@ export class DefaultReporter implements Reporter {
         const color = r.status === 'ok' ? 'green' : 'yellow';
         const word = r.status === 'ok' ? 'ok' : 'changed';
         const body = verbose ? ` => ${dump()}` : '';
-        this.#line(c(color, `${word}: ${who}${item}${body}`));
+        this.#line(c(color, `${word}: ${who}${item}${body}`), printsOnPurpose(r));
         break;
       }
       case 'skipped':
@@ -128,7 +137,7 @@ export class DefaultReporter implements Reporter {
       return;
     }
     this.#spinner?.clear();
-    this.output.err(this.#c('bright purple', `[WARNING]: ${message}`) + '\n');
+    this.output.err(this.#c('bright purple', `[WARNING]: ${secretValues.redact(message)}`) + '\n');
   }
 
   verbose(level: number, message: string): void {

@@ -1,13 +1,15 @@
 // `--output json`: one JSON object per line (NDJSON) for CI; no_log results are censored.
 import type { SourceLocation } from '../errors.js';
 import type { HostStats, HostTaskResult, Reporter } from '../run/results.js';
-import { NO_LOG_MESSAGE } from './default.js';
+import { NO_LOG_MESSAGE, printsOnPurpose } from './default.js';
+import { secretValues } from '../redact.js';
 
 export class JsonReporter implements Reporter {
   constructor(readonly write: (line: string) => void = (l) => process.stdout.write(l)) {}
 
-  #emit(event: string, data: Record<string, unknown>): void {
-    this.write(JSON.stringify({ event, time: new Date().toISOString(), ...data }) + '\n');
+  #emit(event: string, data: Record<string, unknown>, onPurpose = false): void {
+    const line = JSON.stringify({ event, time: new Date().toISOString(), ...data });
+    this.write((onPurpose ? line : secretValues.redact(line)) + '\n');
   }
 
   playbookStart(file: string): void {
@@ -31,7 +33,7 @@ export class JsonReporter implements Reporter {
       ...(r.item !== undefined ? { item: r.noLog ? null : r.item } : {}),
       ...(r.retriesLeft !== undefined ? { retries_left: r.retriesLeft } : {}),
       result,
-    });
+    }, printsOnPurpose(r));
   }
   included(file: string, hosts: string[]): void {
     this.#emit('included', { file, hosts });

@@ -30,7 +30,8 @@ type Schema = ModuleDefinition['schema'] & {
 };
 
 /** Outcome of checking a task's arguments against its module's schema. */
-export type ArgsCheck = { ok: true; args: Record<string, unknown> } | { ok: false; message: string };
+/** The checked arguments, or Ansible's message and (when one is to blame) the argument's name as written. */
+export type ArgsCheck = { ok: true; args: Record<string, unknown> } | { ok: false; message: string; arg?: string };
 
 const TRUE = new Set(['yes', 'on', '1', 'true', 't', 'y']);
 const FALSE = new Set(['no', 'off', '0', 'false', 'f', 'n']);
@@ -60,6 +61,7 @@ export function checkArgs(module: ModuleDefinition<any, any>, raw: Record<string
   if (unknown.length > 0) {
     return {
       ok: false,
+      arg: [...unknown].sort()[0],
       message:
         `Unsupported parameters for (${module.name}) module: ${unknown.sort().join(', ')}. ` +
         `Supported parameters include: ${supportedList(props)}.`,
@@ -81,7 +83,7 @@ export function checkArgs(module: ModuleDefinition<any, any>, raw: Record<string
     }
     if (!props[key]) continue; // an extra key of a module that takes any (set_fact)
     const coerced = coerce(value, props[key]!);
-    if (coerced.error) return { ok: false, message: `argument '${key}' ${coerced.error}` };
+    if (coerced.error) return { ok: false, message: `argument '${key}' ${coerced.error}`, arg: writtenAs(key, raw, aliasOf) };
     args[key] = coerced.value;
   }
 
@@ -90,8 +92,19 @@ export function checkArgs(module: ModuleDefinition<any, any>, raw: Record<string
     validate = ajv.compile(schema);
     compiled.set(schema, validate);
   }
-  if (!validate(args)) return { ok: false, message: describeErrors(validate.errors ?? [], args) };
+  if (!validate(args)) {
+    const errors = validate.errors ?? [];
+    const first = errors.find((x) => x.keyword === 'enum') ?? errors[0];
+    const top = first && first.keyword !== 'required' ? first.instancePath.split('/')[1] : undefined;
+    return { ok: false, message: describeErrors(errors, args), ...(top ? { arg: writtenAs(top, raw, aliasOf) } : {}) };
+  }
   return { ok: true, args };
+}
+
+// The key the user wrote for a canonical argument (it may be an alias).
+function writtenAs(canonical: string, raw: Record<string, unknown>, aliasOf: Map<string, string>): string {
+  if (canonical in raw) return canonical;
+  return Object.keys(raw).find((k) => aliasOf.get(k) === canonical) ?? canonical;
 }
 
 /** "attributes, backup, path (dest, destfile, name), ..." as in Ansible's message. */

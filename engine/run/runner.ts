@@ -3,10 +3,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { UserError } from '../errors.js';
-import { evalCondition, template } from '../expr/index.js';
+import { evalCondition, isTemplate, template } from '../expr/index.js';
+import { checkHostPattern } from '../load/patterns.js';
+import { secretValues } from '../redact.js';
 import type { Inventory } from '../load/inventory.js';
 import { loadTaskFile, type BlockNode, type Keywords, type Node, type Play, type TaskNode } from '../load/playbook.js';
-import { loadYamlFile, locationOf } from '../load/yaml.js';
+import { loadVarsFile as readVarsFile } from '../load/vars-files.js';
 import type { ConnectionPool } from '../connection/pool.js';
 import { HostState } from './host-state.js';
 import type { ModuleRegistry } from './registry.js';
@@ -42,8 +44,8 @@ interface IncludeLayer extends Keywords {
 }
 
 /** Hosts selected by a play's pattern and --limit, in the play's order. */
-export function selectPlayHosts(inventory: Inventory, play: Play, limit?: string[]): string[] {
-  let hosts: string[] = inventory.select(play.hosts);
+export function selectPlayHosts(inventory: Inventory, play: Play, limit?: string[], extraVars: Record<string, unknown> = {}): string[] {
+  let hosts: string[] = inventory.select(playPatterns(play, extraVars));
   if (limit && limit.length) {
     const allowed = new Set(inventory.select(limit));
     hosts = hosts.filter((h) => allowed.has(h));
@@ -60,6 +62,21 @@ export function selectPlayHosts(inventory: Inventory, play: Play, limit?: string
     default:
       return hosts;
   }
+}
+
+// `hosts: "{{ target }}"` is templated with the play's vars and extra vars, as Ansible does;
+// an undefined variable there is an error of the playbook, not of a host.
+function playPatterns(play: Play, extraVars: Record<string, unknown>): string[] {
+  if (!play.hosts.some(isTemplate)) return play.hosts;
+  const loc = play.hostsLocation ?? play.location;
+  const v = template(play.hosts, { ...play.vars, ...extraVars, playbook_dir: play.dir }, loc);
+  const out = (Array.isArray(v) ? v : [v]).flatMap((p) => (Array.isArray(p) ? p.map(String) : String(p).split(','))).map((p) => p.trim()).filter(Boolean);
+  try {
+    checkHostPattern(out);
+  } catch (e) {
+    throw e instanceof UserError ? e.at(loc) : e;
+  }
+  return out;
 }
 
 /** Does a task with these tags run under --tags / --skip-tags (Ansible's rules, incl. always/never)? */
@@ -100,8 +117,31 @@ function batches(hosts: string[], serial: unknown[], scope: Record<string, unkno
   return out;
 }
 
+const PASSWORD_VARS = ['ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password', 'ansible_become_password', 'ansible_become_pass', 'ansible_sudo_pass', 'ansible_sudo_password'];
+
+// Read everything a run will need that can be read now (each play's hosts, their group_vars and
+// host_vars, the vars_files whose names hold no variable), so that a bad file stops the run
+// before the first play starts and no host is contacted.
+function preflight(req: RunRequest): void {
+  for (const play of req.plays) {
+    for (const h of selectPlayHosts(req.inventory, play, req.limit, req.settings.extraVars)) {
+      const vars = req.inventory.hostVars(h, play.dir);
+      // passwords written in the inventory are secrets from the start, not only once used
+      for (const k of PASSWORD_VARS) {
+        const v = vars[k];
+        if (typeof v === 'string' && !isTemplate(v)) secretValues.add(v);
+      }
+    }
+    const scope = { ...play.vars, ...req.settings.extraVars, playbook_dir: play.dir };
+    for (const vf of play.vars_files) {
+      if (!(Array.isArray(vf) ? vf : [vf]).some(isTemplate)) loadVarsFile(vf, scope, play);
+    }
+  }
+}
+
 /** Runs plays in order and returns the recap. */
 export async function runPlays(req: RunRequest): Promise<RunSummary> {
+  preflight(req);
   const states = new Map<string, HostState>();
   const state = (h: string): HostState => {
     let s = states.get(h);
@@ -118,7 +158,7 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
   try {
     for (const play of req.plays) {
       if (aborted || req.signal?.aborted) break;
-      const selected = selectPlayHosts(req.inventory, play, req.limit);
+      const selected = selectPlayHosts(req.inventory, play, req.limit, req.settings.extraVars);
       for (const h of selected) state(h).ended = false;
       const hosts = selected.filter((h) => !state(h).failed && !state(h).unreachable);
       const check = req.settings.check;
@@ -132,7 +172,13 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
       for (const vf of play.vars_files) {
         Object.assign(playVars, loadVarsFile(vf, { ...playVars, ...baseScope }, play));
       }
-      for (const batch of batches(hosts, play.serial, { ...playVars, ...baseScope })) {
+      let playBatches: string[][];
+      try {
+        playBatches = batches(hosts, play.serial, { ...playVars, ...baseScope });
+      } catch (e) {
+        throw e instanceof UserError ? e.at(play.serialLocation ?? play.location) : e;
+      }
+      for (const batch of playBatches) {
         const env: PlayEnv = {
           registry: req.registry,
           pool: req.pool,
@@ -196,18 +242,13 @@ function loadVarsFile(entry: string | string[], scope: Record<string, unknown>, 
   for (const c of candidates) {
     const path = isAbsolute(c) ? c : resolve(play.dir, c);
     try {
-      const data = loadYamlFile(path);
-      if (data === null || data === undefined) return {};
-      if (typeof data !== 'object' || Array.isArray(data)) {
-        throw new UserError('E_VARS', `vars file ${path} must be a mapping of variable names to values`, { location: locationOf(data) ?? { file: path } });
-      }
-      return data as Record<string, unknown>;
+      return readVarsFile(path);
     } catch (e) {
       if (e instanceof UserError && e.code === 'E_FILE_NOT_FOUND' && candidates.length > 1) continue;
       throw e instanceof UserError ? e.at(play.location) : e;
     }
   }
-  throw new UserError('E_FILE_NOT_FOUND', `none of the vars_files could be found: ${candidates.join(', ')}`, { location: play.location });
+  throw new UserError('E_FILE_NOT_FOUND', `none of the vars_files could be found: ${candidates.join(', ')}`, { location: play.location, hint: 'paths are relative to the playbook' });
 }
 
 class PlayRun {
@@ -513,7 +554,8 @@ function withoutOwnTags(k: Keywords): Keywords {
   return { ...k, tags: [], when: [] };
 }
 
-function globMatch(pattern: string, name: string): boolean {
+/** --start-at-task matching: the exact name or a glob (* and ?). */
+export function globMatch(pattern: string, name: string): boolean {
   const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
   return re.test(name);
 }

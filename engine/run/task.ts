@@ -2,6 +2,7 @@
 // gather -> plan -> (check mode stops here) -> apply, and changed_when / failed_when / until.
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
+import { decryptVaultText, isVaultText } from '../load/vault.js';
 import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
 import { runChanges, type Change, type Connection, type ExecOptions, type ModuleDefinition, type FileDiff, type ModuleContext, type Plan } from '../module.js';
@@ -170,7 +171,7 @@ function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
   switch (task.loopKind) {
     case undefined:
       if (!Array.isArray(v)) {
-        throw new UserError('E_PLAYBOOK', `Invalid data passed to 'loop', it requires a list, got this instead: ${JSON.stringify(v)}.`, {
+        throw new UserError('E_PLAYBOOK', `Invalid data passed to 'loop', it requires a list, got this instead: ${typeof v === 'string' ? v : JSON.stringify(v)}.`, {
           location: task.location,
           hint: "Hint: If you passed a list/elements of a list/a dict, use 'loop: \"{{ x | dict2items }}\"' for dicts",
         });
@@ -222,13 +223,7 @@ interface Outcome {
 /** Runs `task` on `host` and reports each result; returns the aggregated result. */
 export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain): Promise<HostTaskResult> {
   const scope = buildScope(env, host, chain);
-  const noLog = (() => {
-    try {
-      return boolKeyword(lastDefined(chain, 'no_log'), scope, task) ?? false;
-    } catch {
-      return true;
-    }
-  })();
+  const noLog = isNoLog(chain, scope, task);
   const delegate = lastDefined(chain, 'delegate_to');
   let delegatedTo: string | undefined;
   try {
@@ -297,6 +292,15 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
   }
 }
 
+// no_log: a value that cannot be read as a boolean hides the output too (the safe side).
+function isNoLog(chain: Chain, scope: Record<string, unknown>, task: TaskNode): boolean {
+  try {
+    return boolKeyword(lastDefined(chain, 'no_log'), scope, task) ?? false;
+  } catch {
+    return true;
+  }
+}
+
 function taskErrorMessage(e: UserError, task: TaskNode): string {
   const where = formatLocation(e.location ?? task.location);
   const hint = e.hint ? ` (${e.hint})` : '';
@@ -357,7 +361,7 @@ async function runOnce(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
       o.result.msg ??= 'Retries exceeded';
       return o;
     }
-    env.reporter.hostResult({ host: host.name, status: 'failed', result: o.result, retriesLeft: retries - attempt + 1 });
+    env.reporter.hostResult({ host: host.name, status: 'failed', result: o.result, retriesLeft: retries - attempt + 1, noLog: isNoLog(chain, scope, task) });
     await new Promise((res) => setTimeout(res, delay * 1000));
   }
 }
@@ -369,7 +373,8 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   const rendered = removeOmitted(template(prepareArgs(def, task.args), scope, task.location)) as Record<string, unknown>;
   const checked = checkArgs(def, rendered);
   if (!checked.ok) {
-    return { status: 'failed', result: { failed: true, changed: false, msg: checked.message }, diffs: [] };
+    const e = new UserError('E_MODULE_ARGS', checked.message, { location: task.location, hint: `\`tsplay doc ${def.name}\` lists the arguments and their types` });
+    return { status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, diffs: [] };
   }
   const args = checked.args;
   const check = boolKeyword(lastDefined(chain, 'check_mode'), scope, task) ?? env.settings.check;
@@ -500,6 +505,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
       for (const [k, v] of Object.entries(rendered)) environment[k] = String(v);
     }
   }
+  const noLog = isNoLog(chain, scope, task);
   const timeout = lastDefined(chain, 'timeout');
   const timeoutMs = timeout !== undefined ? Number(template(timeout, scope, task.location)) * 1000 : undefined;
   const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number } = {}) => {
@@ -507,7 +513,8 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     const exec: ExecOptions = { stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? timeoutMs, signal: env.signal };
     if (Object.keys(environment).length) exec.env = environment;
     if (becomeOn) exec.become = { method: 'sudo', user: becomeUser, password: becomePassword() };
-    env.reporter.verbose(3, `<${target}> EXEC ${cmd.display}`);
+    // a no_log task's commands carry its arguments: Ansible's -vvv shows none of them either
+    env.reporter.verbose(3, `<${target}> EXEC ${noLog ? '(command hidden: no_log: true)' : cmd.display}`);
     return conn.exec(cmd, exec);
   };
   return {
@@ -519,7 +526,9 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     fact: async (fact, args) => fact.process(await run(fact.command(args)), args),
     findFile: (kind, path) => findFile(task, env.play.dir, kind, path),
     renderTemplate: (path, extra) => {
-      const text = readFileSync(path, 'utf8');
+      // a vault-encrypted template is decrypted with the run's vault secrets, as Ansible does
+      const raw = readFileSync(path, 'utf8');
+      const text = isVaultText(raw) ? decryptVaultText(raw, { file: path, line: 1, col: 1 }) : raw;
       const vars = {
         ...scope,
         template_path: path,
@@ -569,6 +578,6 @@ function findFile(task: TaskNode, playbookDir: string, kind: 'files' | 'template
   for (const c of candidates) if (existsSync(c)) return c;
   throw new UserError('E_FILE_NOT_FOUND', `Could not find or access '${path}'`, {
     location: task.location,
-    hint: `searched ${candidates.join(', ')}`,
+    hint: `searched ${candidates.join(', ')}; put it in ${kind}/ beside the playbook or the task file, or give an absolute path`,
   });
 }

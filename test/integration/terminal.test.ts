@@ -45,6 +45,22 @@ run('secrets typed at a terminal', () => {
     expect(r.code).toBe(0);
   });
 
+  it('--ask-vault-pass asks for the vault password, and tsplay vault asks twice for a new one', async () => {
+    const dir = project({ hosts: 'h ansible_connection=local\n' });
+    const enc = await onTerminal(dir, ['vault', 'encrypt_string', '--ask-vault-pass', '--name', 'token', 'tty-S3cret-0a'], ['tty vault pw', 'tty vault pw']);
+    expect(enc.code).toBe(0);
+    expect(enc.out).toContain('New Vault password:');
+    expect(enc.out).toContain('Confirm New Vault password:');
+    const yaml = enc.out.replace(/\r/g, '').split('\n').filter((l) => /^token: !vault \|$|^ {10}\S/.test(l)).join('\n') + '\n';
+    writeFileSync(join(dir, 'vars.yml'), yaml);
+    writeFileSync(join(dir, 'site.yml'), "- hosts: h\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - assert:\n        that: token == 'tty-S3cret-0a'\n");
+    const r = await onTerminal(dir, ['run', 'site.yml', '-i', 'hosts', '--ask-vault-pass'], ['tty vault pw']);
+    expect(r.out).toContain('Vault password:');
+    expect(r.out).not.toContain('tty vault pw');
+    expect(r.out).toMatch(/h\s+: ok=1/);
+    expect(r.code).toBe(0);
+  });
+
   it('on a terminal that reports no width, runs without the spinner instead of hanging', () => {
     const dir = project({ hosts: 'h ansible_connection=local\n', 'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - command: echo one\n    - command: echo two\n' });
     const started = Date.now();

@@ -161,10 +161,11 @@ describe('vars files', () => {
     expect(formatLocation(e.location)).toMatch(/group_vars\/g\.yml:\d+:\d+$/);
   });
 
-  it('says that vault-encrypted files are not supported', () => {
+  it('asks for a vault password when a vault-encrypted file is read without one', () => {
     const e = userError(() => load({ 'group_vars/all.yml': '$ANSIBLE_VAULT;1.1;AES256\n6132\n' }));
-    expect(e).toMatchObject({ code: 'E_VARS' });
-    expect(e.hint).toMatch(/ansible-vault decrypt/);
+    expect(e).toMatchObject({ code: 'E_VAULT', message: 'Attempting to decrypt but no vault secrets found' });
+    expect(formatLocation(e.location)).toMatch(/group_vars\/all\.yml:1:1$/);
+    expect(e.hint).toMatch(/--ask-vault-pass/);
   });
 });
 

@@ -178,7 +178,8 @@ describe('--limit @file', () => {
   });
 
   it('says when the file is missing or a directory', () => {
-    expect(userError(() => readLimitFile('@nope.retry', dir))).toMatchObject({ code: 'E_OPTIONS', message: `Unable to find limit file ${dir}/nope.retry` });
+    // as ansible-playbook: a missing limit file is an error (exit 1), not a bad option
+    expect(userError(() => readLimitFile('@nope.retry', dir))).toMatchObject({ code: 'E_FILE_NOT_FOUND', message: `Unable to find limit file ${dir}/nope.retry` });
     expect(userError(() => readLimitFile('@sub', dir)).message).toMatch(/must be a file, not a directory/);
   });
 });

@@ -98,7 +98,7 @@ describe('playbook loader', () => {
 `);
     expect(e.code).toBe('E_MODULE_ARGS');
     expect(e.message).toMatch(/^Unsupported parameters for \(debug\) module: mgs\. Supported parameters include: msg, var, verbosity\.$/);
-    expect(e.location?.line).toBe(4);
+    expect(e.location).toMatchObject({ line: 5, col: 9 }); // the unknown argument itself
   });
 
   it('catches unknown argument names even when values are templated', () => {
