@@ -72,10 +72,15 @@ export function parseKv(
   freeFormKeys?: ReadonlySet<string>,
 ): { args: Record<string, string>; free: string } {
   const args: Record<string, string> = {};
-  const free: string[] = [];
-  // Free-form text is kept verbatim, so find k=v words by position in the original string.
+  // Free-form text is kept verbatim (a `shell: |` script keeps its newlines): each free word is
+  // put back with the whitespace that preceded it in the original string.
+  let free = '';
+  let cursor = 0;
   let last: string | undefined;
   for (const word of splitArgs(text)) {
+    const start = text.indexOf(word, cursor);
+    const before = text.slice(cursor, start);
+    cursor = start + word.length;
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(word);
     if (m && (!freeFormKeys || freeFormKeys.has(m[1]!))) {
       last = m[1]!;
@@ -84,8 +89,8 @@ export function parseKv(
       // `msg=hello world`: a bare word continues the previous value
       args[last] += ' ' + unquote(word);
     } else {
-      free.push(word);
+      free += free === '' ? word : (before || ' ') + word;
     }
   }
-  return { args, free: free.join(' ') };
+  return { args, free };
 }

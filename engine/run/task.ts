@@ -256,7 +256,9 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     const lc = task.loop_control;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
-      const itemScope: Record<string, unknown> = { ...scope, [lc.loop_var]: item, ansible_loop_var: lc.loop_var };
+      // set_fact in a loop sees what its earlier items set (`x: "{{ x | default([]) + [item] }}"`)
+      const base = i > 0 && (task.action === 'set_fact' || task.action.endsWith('.set_fact')) ? buildScope(env, host, chain) : scope;
+      const itemScope: Record<string, unknown> = { ...base, [lc.loop_var]: item, ansible_loop_var: lc.loop_var };
       if (lc.index_var) itemScope[lc.index_var] = i;
       if (lc.extended) {
         itemScope.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length, revindex: items.length - i, revindex0: items.length - i - 1, allitems: items, previtem: items[i - 1], nextitem: items[i + 1] };

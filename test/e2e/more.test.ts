@@ -11,6 +11,27 @@ async function play(yaml: string, args: string[] = [], files: Record<string, str
 }
 
 describe('more playbook features', () => {
+
+  it('set_fact in a loop sees the facts its earlier items set; a multi-line shell script keeps its lines', async () => {
+    const r = await play(`
+- hosts: web1
+  gather_facts: false
+  tasks:
+    - set_fact:
+        acc: "{{ acc | default([]) + [item] }}"
+      loop: [1, 2, 3]
+    - shell: |
+        for i in a b; do
+          echo "line $i"
+        done
+      register: out
+    - assert:
+        that:
+          - acc == [1, 2, 3]
+          - out.stdout_lines == ['line a', 'line b']
+`);
+    expect(r.code, r.out).toBe(0);
+  });
   it('strategy free runs every host through its tasks', async () => {
     const r = await play(`
 - hosts: all
