@@ -5,8 +5,9 @@ import { OptionsError } from '../errors.js';
 export async function promptSecret(question: string, hint: string): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) throw new OptionsError(`cannot ask "${question.trim()}": no terminal`, hint);
-  process.stderr.write(question);
+  // echo goes off before the question shows: an answer typed at once must not be echoed
   stdin.setRawMode(true);
+  process.stderr.write(question);
   stdin.resume();
   return new Promise((resolvePw) => {
     let pw = '';
