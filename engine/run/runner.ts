@@ -172,6 +172,7 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
       }
     }
   } finally {
+    for (const [host, u] of await req.pool.usage()) req.reporter.verbose(4, `<${host}> SSH: ${u.commands} commands, ${u.channels} channels opened`);
     await req.pool.closeAll();
   }
   const stats = new Map<string, HostStats>();
