@@ -64,6 +64,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/** Run ssh and wait for it, without blocking the other hosts (execFileSync would set them up one by one). */
+function sshAsync(argv: string[]): Promise<void> {
+  return new Promise((res, rej) =>
+    spawn('ssh', argv, { stdio: 'ignore' }).on('close', (code) => (code === 0 ? res() : rej(new Error(`ssh ${argv.join(' ')} exited ${code}`)))),
+  );
+}
+
 async function floor(servers: SshServer[], tasks: number, dir: string, knownHosts: string, key: string): Promise<number> {
   const base = ['-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-i', key, '-o', 'BatchMode=yes'];
   const start = Date.now();
@@ -71,11 +78,11 @@ async function floor(servers: SshServer[], tasks: number, dir: string, knownHost
     servers.map(async (s, idx) => {
       const ctl = join(dir, `cm-${s.port}`);
       const opts = [...base, '-p', String(s.port), '-o', `ControlPath=${ctl}`];
-      execFileSync('ssh', [...opts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=60', '-f', '-N', `${USER_NOPASS}@127.0.0.1`]);
+      await sshAsync([...opts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=60', '-f', '-N', `${USER_NOPASS}@127.0.0.1`]);
       for (const c of floorScript(tasks, `h${idx}`)) {
         await new Promise<void>((res) => spawn('ssh', [...opts, `${USER_NOPASS}@127.0.0.1`, c], { stdio: 'ignore' }).on('close', () => res()));
       }
-      execFileSync('ssh', [...opts, '-O', 'exit', `${USER_NOPASS}@127.0.0.1`], { stdio: 'ignore' });
+      await sshAsync([...opts, '-O', 'exit', `${USER_NOPASS}@127.0.0.1`]);
     }),
   );
   return (Date.now() - start) / 1000;
@@ -91,7 +98,7 @@ async function shellFloor(servers: SshServer[], tasks: number, dir: string, know
     servers.map(async (s, idx) => {
       const ctl = join(dir, `cs-${s.port}`);
       const opts = [...base, '-p', String(s.port), '-o', `ControlPath=${ctl}`];
-      execFileSync('ssh', [...opts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=60', '-f', '-N', `${USER_NOPASS}@127.0.0.1`]);
+      await sshAsync([...opts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=60', '-f', '-N', `${USER_NOPASS}@127.0.0.1`]);
       const shell = spawn('ssh', [...opts, `${USER_NOPASS}@127.0.0.1`, '/bin/sh'], { stdio: ['pipe', 'pipe', 'ignore'] });
       let buf = '';
       let wake: (() => void) | undefined;
@@ -113,7 +120,7 @@ async function shellFloor(servers: SshServer[], tasks: number, dir: string, know
       }
       shell.stdin.end();
       await new Promise((r) => shell.on('close', r));
-      execFileSync('ssh', [...opts, '-O', 'exit', `${USER_NOPASS}@127.0.0.1`], { stdio: 'ignore' });
+      await sshAsync([...opts, '-O', 'exit', `${USER_NOPASS}@127.0.0.1`]);
     }),
   );
   return (Date.now() - start) / 1000;
