@@ -1,15 +1,18 @@
-// A long-lived /bin/sh on the host that runs commands one after another, each in its own subshell,
+// A long-lived /bin/sh on the host that runs commands one after another, each by a /bin/sh of its own,
 // so a command costs no SSH channel of its own (opening, exec'ing and closing an exec channel is a
 // fork of sshd's session, a login shell and three round trips: tens of milliseconds per command;
-// here it is one /bin/sh started by the loop).
+// here it is one /bin/sh started by the session's shell).
 //
-// Framing: the controller writes `<lines> <stdin bytes>\n`, then the command text (that many
-// lines), then the stdin bytes. The shell runs the command with exactly those bytes as its input
-// (or /dev/null), then writes `<token> <exit code>\n` on stdout and on stderr. The token is random
-// per session, so a command's output cannot end its frame by accident; stdout and stderr stay the
+// Framing: the session is a plain `/bin/sh` reading its script from the channel, and each command
+// is one piece of that script: `/bin/sh -c '<command>'` with its input from /dev/null, or from a
+// here-document of the input in base64 (binary-safe; what the command leaves unread is drained),
+// then `<token> <exit code>` printed on stdout and on stderr. The shell reads its script in blocks,
+// and the next command is sent only when the previous one has ended. The token is random per
+// session, so a command's output cannot end its frame by accident; stdout and stderr stay the
 // channel's two streams.
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
+import { quote } from '../sh.js';
 import type { Proc } from './exec.js';
 
 /** The channel a session runs on: ssh2's ClientChannel fits. */
@@ -21,26 +24,17 @@ export interface SessionChannel {
   close(): void;
 }
 
-/** The shell program a session channel runs (pass it, quoted, to `exec /bin/sh -c`). */
-export function sessionScript(token: string): string {
-  // Each command is run by a /bin/sh of its own, as an exec channel's would be: its cd, umask,
-  // variables, `exit` and $$ are its own; the loop's variables are not exported to it.
-  return [
-    `__tsplay_t=${token}`,
-    'while IFS= read -r __tsplay_h; do',
-    '  __tsplay_n=${__tsplay_h%% *}; __tsplay_s=${__tsplay_h#* }; __tsplay_c=',
-    '  while [ "$__tsplay_n" -gt 0 ]; do IFS= read -r __tsplay_l; __tsplay_c="$__tsplay_c$__tsplay_l',
-    '"; __tsplay_n=$((__tsplay_n - 1)); done',
-    '  if [ "$__tsplay_s" -gt 0 ]; then',
-    // the command sees exactly its bytes; what it leaves unread is drained, so the next frame is intact
-    '    head -c "$__tsplay_s" | { /bin/sh -c "$__tsplay_c"; __tsplay_r=$?; cat >/dev/null; exit $__tsplay_r; }',
-    '  else',
-    '    /bin/sh -c "$__tsplay_c" </dev/null',
-    '  fi',
-    '  __tsplay_r=$?',
-    `  printf '%s %d\\n' "$__tsplay_t" "$__tsplay_r"; printf '%s %d\\n' "$__tsplay_t" "$__tsplay_r" >&2`,
-    'done',
-  ].join('\n');
+/** The command a session channel runs. */
+export const SESSION_COMMAND = 'exec /bin/sh';
+
+/** The piece of script that runs one command with its input and reports its exit code. */
+export function sessionFrame(token: string, text: string, stdin: Buffer): string {
+  // each command gets a /bin/sh of its own, as an exec channel's would: its cd, umask, variables,
+  // `exit` and $$ are its own
+  const report = `__tsplay_r=$?; printf '%s %d\\n' ${token} "$__tsplay_r"; printf '%s %d\\n' ${token} "$__tsplay_r" >&2\n`;
+  if (stdin.length === 0) return `/bin/sh -c ${quote(text)} </dev/null\n${report}`;
+  const lines = stdin.toString('base64').replace(/.{1,76}/g, '$&\n');
+  return `base64 -d <<'${token}_EOF' | { /bin/sh -c ${quote(text)}; __tsplay_r=$?; cat >/dev/null; exit $__tsplay_r; }\n${lines}${token}_EOF\n${report}`;
 }
 
 /** A new random token for a session. */
@@ -131,9 +125,6 @@ export class ShellSession {
   start(text: string, stdin: string | Buffer | undefined): Proc {
     if (this.#closed || this.#running) throw new Error('session is closed or busy');
     const input = stdin === undefined ? Buffer.alloc(0) : Buffer.isBuffer(stdin) ? stdin : Buffer.from(stdin);
-    const body = text.endsWith('\n') ? text : text + '\n';
-    let lines = 0;
-    for (let i = body.indexOf('\n'); i >= 0; i = body.indexOf('\n', i + 1)) lines++;
     let settle!: (code: number | null) => void;
     const code = new Promise<number | null>((res) => (settle = res));
     const stdout = new PassThrough();
@@ -150,8 +141,7 @@ export class ShellSession {
       settle,
     };
     this.#running = run;
-    this.channel.write(`${lines} ${input.length}\n${body}`);
-    if (input.length) this.channel.write(input);
+    this.channel.write(sessionFrame(this.token, text, input));
     return {
       stdin: new Writable({ write: (_c, _e, cb) => cb() }),
       stdout: run.stdout,

@@ -12,7 +12,7 @@ import { UnreachableError } from '../errors.js';
 import type { Connection, ExecOptions, ExecResult } from '../module.js';
 import { Secret, sh, shellSplit, joinCommands, type ShellCommand } from '../sh.js';
 import { becomeCommand, drive, type Proc } from './exec.js';
-import { sessionScript, sessionToken, ShellSession } from './session.js';
+import { SESSION_COMMAND, sessionToken, ShellSession } from './session.js';
 import { appendKnownHost, knownKeyTypes, lookupName, readKnownHosts, verifyHostKey } from './known-hosts.js';
 import { sshConfigFor } from './ssh-config.js';
 import { promptSecret } from './prompt.js';
@@ -423,7 +423,7 @@ export class SshConnection implements Connection {
     let entry = this.#sessions.find((s) => s.client === client && !s.session.busy && !s.session.closed);
     if (!entry) {
       const token = sessionToken();
-      const channel = await this.#openChannel(client, sh`exec /bin/sh -c ${sessionScript(token)}`.text);
+      const channel = await this.#openChannel(client, SESSION_COMMAND);
       const session = new ShellSession(channel, token);
       entry = { session, client };
       const e = entry;

@@ -20,10 +20,16 @@ class FakeChannel extends EventEmitter implements SessionChannel {
 const TOKEN = '__tsplay_end_0123456789abcdef';
 
 describe('shell session framing', () => {
-  it('writes the line count, the input size, the text and the input', () => {
+  it('writes the command as one piece of script, its input as a base64 here-document', () => {
     const ch = new FakeChannel();
-    new ShellSession(ch, TOKEN).start('echo a\necho b', 'in');
-    expect(Buffer.concat(ch.written).toString()).toBe('2 2\necho a\necho b\nin');
+    new ShellSession(ch, TOKEN).start("echo 'a'\necho b", 'in');
+    const report = `__tsplay_r=$?; printf '%s %d\\n' ${TOKEN} "$__tsplay_r"; printf '%s %d\\n' ${TOKEN} "$__tsplay_r" >&2\n`;
+    expect(Buffer.concat(ch.written).toString()).toBe(
+      `base64 -d <<'${TOKEN}_EOF' | { /bin/sh -c 'echo '\\''a'\\''\necho b'; __tsplay_r=$?; cat >/dev/null; exit $__tsplay_r; }\naW4=\n${TOKEN}_EOF\n${report}`,
+    );
+    const none = new FakeChannel();
+    new ShellSession(none, TOKEN).start('true', undefined);
+    expect(Buffer.concat(none.written).toString()).toBe(`/bin/sh -c true </dev/null\n${report}`);
   });
 
   it('finds the end of a command split across chunks, byte by byte', async () => {
