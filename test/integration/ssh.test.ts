@@ -218,7 +218,7 @@ run('SSH transport against real OpenSSH servers', () => {
     expect(c.maxChannelsOpen).toBeLessThanOrEqual(8);
   });
 
-  it('runs commands one after another in one shell session, each in its own subshell', async () => {
+  it('runs commands one after another in one shell session, each by a /bin/sh of its own', async () => {
     const c = connect(a);
     expect(await c.exec(sh`cd /tmp; x=1; f() { :; }; umask 077; printf 'no newline'; printf 'e' >&2; exit 7`)).toEqual({ rc: 7, stdout: 'no newline', stderr: 'e' });
     // nothing of the previous command is left: directory, variables, functions, umask
