@@ -41,8 +41,16 @@ export function lookupName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
+// Compiled once per pattern: every connection checks its name against every line of the file.
+const patterns = new Map<string, RegExp>();
+
 function globToRegExp(p: string): RegExp {
-  return new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  let re = patterns.get(p);
+  if (!re) {
+    re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    patterns.set(p, re);
+  }
+  return re;
 }
 
 /** Does the host field of a known_hosts line match this name? */

@@ -57,6 +57,16 @@ export class ConnectionPool {
     if (c) await c.then((x) => (x.reset ? x.reset() : x.close())).catch(() => undefined);
   }
 
+  /** Commands run and SSH channels opened, per host with an open SSH connection (for -vvvv and the benchmark). */
+  async usage(): Promise<Map<string, { commands: number; channels: number }>> {
+    const out = new Map<string, { commands: number; channels: number }>();
+    for (const [host, c] of this.#open) {
+      const conn = (await c.catch(() => undefined)) as Partial<{ commandsRun: number; channelsOpened: number }> | undefined;
+      if (conn?.commandsRun !== undefined && conn.channelsOpened !== undefined) out.set(host, { commands: conn.commandsRun, channels: conn.channelsOpened });
+    }
+    return out;
+  }
+
   async closeAll(): Promise<void> {
     const all = [...this.#open.values()];
     this.#open.clear();

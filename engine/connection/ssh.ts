@@ -1,6 +1,7 @@
-// The SSH transport (npm ssh2): one connection per host for the whole run, commands as exec
-// channels (at most MAX_CHANNELS at once, below sshd's MaxSessions=10), jump hosts through one
-// shared connection to the gateway, known_hosts checked strictly by default.
+// The SSH transport (npm ssh2): one connection per host for the whole run, commands run by
+// long-lived shell sessions on it (session.ts; at most MAX_CHANNELS channels at once, below sshd's
+// MaxSessions=10), jump hosts through one shared connection to the gateway, known_hosts checked
+// strictly by default.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,14 +11,15 @@ import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { UnreachableError } from '../errors.js';
 import type { Connection, ExecOptions, ExecResult } from '../module.js';
 import { Secret, sh, shellSplit, joinCommands, type ShellCommand } from '../sh.js';
-import { becomeCommand, drive } from './exec.js';
+import { becomeCommand, drive, type Proc } from './exec.js';
+import { SESSION_COMMAND, sessionToken, ShellSession } from './session.js';
 import { appendKnownHost, knownKeyTypes, lookupName, readKnownHosts, verifyHostKey } from './known-hosts.js';
 import { sshConfigFor } from './ssh-config.js';
 import { promptSecret } from './prompt.js';
 
 const { Client, utils } = ssh2;
 
-/** Concurrent exec channels per connection (sshd's MaxSessions defaults to 10). */
+/** Channels (shell sessions and exec channels) open at once per connection (sshd's MaxSessions defaults to 10). */
 export const MAX_CHANNELS = 8;
 
 // A port that is no number would reach the network as NaN: say what is wrong instead.
@@ -433,20 +435,30 @@ export class SshConnection implements Connection {
   channelsOpened = 0;
   /** Channel opens the server refused and that were retried. */
   channelRetries = 0;
+  /** Commands run (for measurements). */
+  commandsRun = 0;
+  /** Most channels ever open at once on this connection (bounded by MAX_CHANNELS). */
+  maxChannelsOpen = 0;
+  /** Most commands ever running at once on this connection (bounded by MAX_CHANNELS). */
+  maxInFlight = 0;
+  #inFlight = 0;
+  #execChannels = 0;
+  readonly #sessions: { session: ShellSession; client: InstanceType<typeof Client> }[] = [];
+  readonly #useSessions: boolean;
 
   constructor(
     readonly host: string,
     readonly endpoint: SshEndpoint,
     readonly transport: SshTransport,
-  ) {}
-
-  /** Most channels ever open at once on this connection (bounded by MAX_CHANNELS). */
-  maxInFlight = 0;
-  #inFlight = 0;
+  ) {
+    // TSPLAY_SSH_SESSION=0: one exec channel per command (to measure what the sessions save)
+    this.#useSessions = transport.env.TSPLAY_SSH_SESSION !== '0';
+  }
 
   exec(command: ShellCommand, opts: ExecOptions = {}): Promise<ExecResult> {
     return this.#limit(async () => {
       this.maxInFlight = Math.max(this.maxInFlight, ++this.#inFlight);
+      this.commandsRun++;
       try {
         return await this.#exec(command, opts);
       } finally {
@@ -460,32 +472,73 @@ export class SshConnection implements Connection {
     const withEnv = opts.env && Object.keys(opts.env).length
       ? joinCommands([...Object.entries(opts.env).map(([k, v]) => sh`export ${`${k}=${v}`};`), command], ' ')
       : command;
-    const wrap = becomeCommand(guardCommand(withEnv), opts);
-    let channel: ClientChannel;
+    // A command that may have to be killed (it has a timeout) runs on an exec channel of its own
+    // under the guard shell, so a kill reaches its whole process group; so does a sudo password
+    // dialogue. Everything else runs in a session shell (session.ts): no channel per command.
+    const viaChannel = !this.#useSessions || opts.become?.password !== undefined || opts.timeoutMs !== undefined;
+    const wrap = becomeCommand(viaChannel ? guardCommand(withEnv) : withEnv, opts);
+    const start = (c: InstanceType<typeof Client>) => (viaChannel ? this.#inChannel(c, wrap.cmd.text) : this.#inSession(c, wrap.cmd.text, opts.stdin));
+    let proc: Proc;
     try {
-      channel = await this.#openChannel(client, wrap.cmd.text);
+      proc = await start(client);
     } catch (err) {
       // The connection died between commands (nothing of this one ran): connect again, once.
       if (!(err instanceof NotConnected)) throw err;
       await this.transport.drop(this.endpoint);
       client = await this.transport.client(this.endpoint, this.host);
-      channel = await this.#openChannel(client, wrap.cmd.text);
+      proc = await start(client);
     }
-    this.channelsOpened++;
-    let closed = false;
-    let settle: (code: number | null) => void = () => undefined;
+    const live = client;
+    let done = false;
     const exited = new Promise<number | null>((res, rej) => {
       const onGone = () => {
-        if (!closed) rej(new UnreachableError(`connection to ${this.host} was lost while a command was running`));
+        if (!done) rej(new UnreachableError(`connection to ${this.host} was lost while a command was running`));
       };
       client.once('close', onGone);
       // through a jump host a lost connection may only end (see #connect)
-      client.once('end', onGone);
+      live.once('end', onGone);
+      proc.exited.then((code) => {
+        done = true;
+        live.off('close', onGone);
+        live.off('end', onGone);
+        res(code);
+      });
+    });
+    return drive({ ...proc, exited }, opts, wrap);
+  }
+
+  // Runs the command in an idle session shell, opening one if none is free.
+  async #inSession(client: InstanceType<typeof Client>, text: string, stdin: string | Buffer | undefined): Promise<Proc> {
+    let entry = this.#sessions.find((s) => s.client === client && !s.session.busy && !s.session.closed);
+    if (!entry) {
+      const token = sessionToken();
+      const channel = await this.#openChannel(client, SESSION_COMMAND);
+      const session = new ShellSession(channel, token);
+      entry = { session, client };
+      const e = entry;
+      session.onClose = () => {
+        const i = this.#sessions.indexOf(e);
+        if (i >= 0) this.#sessions.splice(i, 1);
+      };
+      this.#sessions.push(entry);
+      this.#countChannels();
+    }
+    return entry.session.start(text, stdin);
+  }
+
+  async #inChannel(client: InstanceType<typeof Client>, text: string): Promise<Proc> {
+    // the channel budget is MAX_CHANNELS: an idle session gives its place up
+    if (this.#sessions.length + this.#execChannels >= MAX_CHANNELS) this.#sessions.find((s) => !s.session.busy && !s.session.closed)?.session.close();
+    const channel = await this.#openChannel(client, text);
+    this.#execChannels++;
+    this.#countChannels();
+    let settled = false;
+    let settle: (code: number | null) => void = () => undefined;
+    const exited = new Promise<number | null>((res) => {
       settle = (code) => {
-        if (closed) return;
-        closed = true;
-        client.off('close', onGone);
-        client.off('end', onGone);
+        if (settled) return;
+        settled = true;
+        this.#execChannels--;
         res(code);
       };
       channel.on('close', (code: number | null) => settle(typeof code === 'number' ? code : null));
@@ -499,16 +552,22 @@ export class SshConnection implements Connection {
         settle(null);
       }, KILL_GRACE_MS).unref();
     };
-    return drive({ stdin: channel, stdout: channel, stderr: channel.stderr, kill, exited }, opts, wrap);
+    return { stdin: channel, stdout: channel, stderr: channel.stderr, kill, exited };
+  }
+
+  #countChannels(): void {
+    this.maxChannelsOpen = Math.max(this.maxChannelsOpen, this.#sessions.length + this.#execChannels);
   }
 
   // sshd may still count a just-closed session against MaxSessions: retry a refused open briefly.
   async #openChannel(client: InstanceType<typeof Client>, text: string): Promise<ClientChannel> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await new Promise<ClientChannel>((res, rej) => {
+        const channel = await new Promise<ClientChannel>((res, rej) => {
           client.exec(text, (err, stream) => (err ? rej(err) : res(stream)));
         });
+        this.channelsOpened++;
+        return channel;
       } catch (err) {
         const refused = (err as { reason?: number }).reason !== undefined;
         if (/Not connected|No response from server/.test((err as Error).message)) {

@@ -3,7 +3,8 @@
 // it belongs to, also deep inside dicts and lists (through Proxies, so nothing is copied or
 // rendered up front); cycles are reported; "{{ x }}" alone keeps x's type.
 import { readFileSync } from 'node:fs';
-import ejs from 'ejs';
+import { createRequire } from 'node:module';
+import type ejsModule from 'ejs';
 import { UserError, type SourceLocation } from '../errors.js';
 import { makeGlobals } from './globals.js';
 import { Jinja, JinjaSyntaxError, MISSING, singleExpression } from './jinja.js';
@@ -329,6 +330,8 @@ function renderEjs(text: string, scope: Scope, file: string): string {
     has: (target, key) => typeof key === 'string' && (hasVar(target, key) || key === 'vars'),
   });
   try {
+    // ejs is loaded for the first .ejs template only
+    const ejs = createRequire(import.meta.url)('ejs') as typeof ejsModule;
     return ejs.render(text, locals, {
       filename: file,
       escape: (v: unknown) => (v === null || v === undefined ? '' : String(v)),

@@ -1,6 +1,6 @@
 // Output helpers shared by reporters: Python-style JSON (as Ansible prints results), colours,
 // and Ansible's banner width.
-import { createTwoFilesPatch } from 'diff';
+import { createTwoFilesPatch } from 'diff/lib/patch/create.js';
 import type { FileDiff } from '../module.js';
 
 /** JSON as Python's json.dumps prints it: sorted keys, ", " and ": " separators, or indent 4. */

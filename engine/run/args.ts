@@ -1,17 +1,40 @@
 // Module arguments are checked once, at the boundary, with one shared ajv instance: aliases are
 // renamed, Ansible's loose scalars coerced ('yes' -> true, '2222' -> 2222), defaults filled, and
 // errors phrased the way Ansible users know them.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { ModuleDefinition } from '../module.js';
 
-const ajv = new Ajv({
+/** The options of the one ajv instance (also used to precompile the built-in modules' validators). */
+export const AJV_OPTIONS: Options = {
   useDefaults: true,
   allErrors: true,
   strict: true,
   allowUnionTypes: true,
   // Non-standard keywords our schemas carry; checked by checkArgs itself.
   keywords: ['aliases', 'mutuallyExclusive', 'requiredOneOf'],
-});
+};
+
+const require = createRequire(import.meta.url);
+let ajv: Ajv | undefined;
+let precompiled: Record<string, ValidateFunction> | undefined;
+
+// The build compiles the built-in modules' schemas into dist/modules/validators.cjs, keyed by the
+// schema's JSON text (see compile-validators.ts): a run then loads and compiles no ajv at all
+// unless a custom module, or a schema changed since the build, needs it.
+function validatorFor(schema: object): ValidateFunction {
+  if (!precompiled) {
+    try {
+      precompiled = require('../../modules/validators.cjs').validators as Record<string, ValidateFunction>;
+    } catch {
+      precompiled = {}; // running from the sources
+    }
+  }
+  const ready = precompiled[JSON.stringify(schema)];
+  if (ready) return ready;
+  ajv ??= new (require('ajv').Ajv as typeof Ajv)(AJV_OPTIONS);
+  return ajv.compile(schema);
+}
 
 const compiled = new WeakMap<object, ValidateFunction>();
 
@@ -89,7 +112,7 @@ export function checkArgs(module: ModuleDefinition<any, any>, raw: Record<string
 
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
+    validate = validatorFor(schema);
     compiled.set(schema, validate);
   }
   if (!validate(args)) {

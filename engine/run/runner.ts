@@ -1,5 +1,6 @@
 // Plays, batches, strategies, blocks and handlers. The linear strategy walks the task tree once
 // for a set of hosts (so each TASK banner is followed by every host's line); free walks it per host.
+import { setMaxListeners } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { UserError } from '../errors.js';
@@ -154,6 +155,8 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
   let started = !req.startAtTask;
   let interrupted = false;
   let aborted = false;
+  // every running command listens for Ctrl-C on the one signal: one per host at once is no leak
+  if (req.signal) setMaxListeners(0, req.signal);
 
   try {
     for (const play of req.plays) {
@@ -218,6 +221,7 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
       }
     }
   } finally {
+    for (const [host, u] of await req.pool.usage()) req.reporter.verbose(4, `<${host}> SSH: ${u.commands} commands, ${u.channels} channels opened`);
     await req.pool.closeAll();
   }
   const stats = new Map<string, HostStats>();

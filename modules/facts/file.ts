@@ -1,6 +1,7 @@
 // A read-only probe of one or more paths in ONE remote command (POSIX sh + GNU coreutils): type,
 // mode, ownership, size, times, link target, sha1 and base64 content, parent directory, and the
 // writing user's identity and umask.
+import { createHash } from 'node:crypto';
 import { defineFact, joinCommands, raw, sh, UserError, type ExecResult, type ShellCommand } from '../../engine/index.js';
 import { decodeRawMode, MARKER } from '../../engine/files.js';
 
@@ -89,35 +90,48 @@ export interface FileProbe {
 
 // The probe as a shell function; its arguments: path, content (none|all|max bytes), sha1 (0|1),
 // ancestor (0|1), children (0|1). Every line it prints starts with the marker and a key.
+// Each program started on the host costs a fork and an exec (a millisecond or more on a small or
+// busy host), so the shell's own expansions do what they can: the path is printed as is unless it
+// holds a newline, its parent is computed without dirname, the size limit is checked against the
+// size stat printed, the sha1 of fetched content is computed by the controller, and one `id` says
+// who runs the commands. (`@{` stands for the shell's `${`, which the template would take.)
 const PROBE = String.raw`probe() {
-  p=$1; c=
-  case $p in "~") p=$HOME ;; "~/"*) p=$HOME/$(printf %s "$p" | cut -c3-) ;; esac
-  printf '%s path %s\n' "$M" "$(printf %s "$p" | base64 -w0)"
+  p=$1; want=$2; sha=$3; anc=$4; kids=$5; c=
+  case $p in "~") p=$HOME ;; "~/"*) p=$HOME/@{p#"~/"} ;; esac
+  case $p in *"
+"*) printf '%s path %s\n' "$M" "$(printf %s "$p" | base64 -w0)" ;; *) printf '%s rawpath %s\n' "$M" "$p" ;; esac
   if [ -L "$p" ] || [ -e "$p" ]; then
-    stat --printf "$M stat %f %u %g %s %h %i %U %G\n$M mtime %y\n$M atime %x\n" -- "$p"
+    st=$(stat --printf "$M stat %f %u %g %s %h %i %U %G\n$M mtime %y\n$M atime %x\n" -- "$p") && printf '%s\n' "$st"
+    set -f; set -- $st; set +f; size=$6
     if [ -L "$p" ]; then
       printf '%s link %s\n' "$M" "$(readlink -- "$p" | base64 -w0)"
       r=$(readlink -f -- "$p") && printf '%s real %s\n' "$M" "$(printf %s "$r" | base64 -w0)"
-      [ -e "$p" ] && stat -L --printf "$M linked %f %u %g %s %h %i %U %G\n$M lmtime %y\n$M latime %x\n" -- "$p"
+      [ -e "$p" ] && size=$(stat -L -c %s -- "$p") && stat -L --printf "$M linked %f %u %g %s %h %i %U %G\n$M lmtime %y\n$M latime %x\n" -- "$p"
     fi
     if [ -f "$p" ]; then
-      if [ "$3" = 1 ]; then s=$(sha1sum < "$p") && printf '%s sha1 %.40s\n' "$M" "$s"; fi
-      case $2 in none) ;; all) c=1 ;; *) [ "$(stat -L -c %s -- "$p")" -le "$2" ] && c=1 ;; esac
-      if [ -n "$c" ]; then
-        if [ -r "$p" ]; then printf '%s content ' "$M"; base64 -w0 < "$p"; echo; else echo "$M unreadable"; fi
+      case $want in none) ;; all) c=1 ;; *) [ "$size" -le "$want" ] && c=1 ;; esac
+      if [ -n "$c" ] && [ -r "$p" ]; then
+        [ "$sha" = 1 ] && echo "$M sha1-of-content"
+        printf '%s content ' "$M"; base64 -w0 < "$p"; echo
+      else
+        if [ "$sha" = 1 ]; then s=$(sha1sum < "$p") && printf '%s sha1 %.40s\n' "$M" "$s"; fi
+        [ -n "$c" ] && echo "$M unreadable"
       fi
     fi
-    if [ "$5" = 1 ] && [ -d "$p" ] && [ ! -L "$p" ]; then
+    if [ "$kids" = 1 ] && [ -d "$p" ] && [ ! -L "$p" ]; then
       find -P "$p" -mindepth 1 -printf "$M child %y %m %U %G %u %g\n" | sort -u
     fi
-  elif [ "$4" = 1 ]; then
+  elif [ "$anc" = 1 ]; then
     a=$p; while [ ! -e "$a" ]; do a=$(dirname -- "$a"); done
     printf '%s ancestor %s\n' "$M" "$(printf %s "$a" | base64 -w0)"
   fi
-  [ -d "$(dirname -- "$p")" ] && echo "$M parent"
+  d=@{p%"@{p##*[!/]}"}
+  case $d in */*) d=@{d%/*}; d=@{d%"@{d##*[!/]}"}; d=@{d:-/} ;; "") d=/ ;; *) d=. ;; esac
+  [ -d "$d" ] && echo "$M parent"
   return 0
 }
-printf '%s id %s %s %s %s %s\n' "$M" "$(id -u)" "$(id -g)" "$(id -un)" "$(id -gn)" "$(umask)"`;
+printf '%s umask ' "$M"; umask
+printf '%s ids ' "$M"; LC_ALL=C id`.replaceAll('@{', '${');
 
 /** The single remote command that probes every path in order. */
 export function probeCommand(probes: FileProbe[]): ShellCommand {
@@ -150,8 +164,10 @@ const FIND_TYPES: Record<string, FileType> = { f: 'file', d: 'directory', l: 'li
 /** Parse the probe output into one FileFact per probed path. */
 export function parseProbeOutput(output: ExecResult, count: number): FileFact[] {
   const facts: FileFact[] = [];
-  let identity: HostIdentity | undefined;
+  let umask: string | undefined;
+  let ids: RegExpExecArray | null = null;
   let cur: FileFact | undefined;
+  const fromContent = new Set<FileFact>();
   for (const line of output.stdout.split('\n')) {
     if (!line.startsWith(MARKER + ' ')) continue;
     const rest = line.slice(MARKER.length + 1);
@@ -159,11 +175,14 @@ export function parseProbeOutput(output: ExecResult, count: number): FileFact[] 
     const key = sp < 0 ? rest : rest.slice(0, sp);
     const value = sp < 0 ? '' : rest.slice(sp + 1);
     const fields = value.split(' ');
-    if (key === 'path') {
-      cur = { path: b64(value), exists: false, parentExists: false } as FileFact;
+    if (key === 'path' || key === 'rawpath') {
+      cur = { path: key === 'path' ? b64(value) : value, exists: false, parentExists: false } as FileFact;
       facts.push(cur);
-    } else if (key === 'id') {
-      identity = { uid: Number(fields[0]), gid: Number(fields[1]), user: fields[2]!, group: fields[3]!, umask: fields[4]! };
+    } else if (key === 'umask') {
+      umask = value.trim();
+    } else if (key === 'ids') {
+      // `id`: uid=1000(pi) gid=1000(pi) groups=...; a uid without a name is printed bare
+      ids = /^uid=(\d+)(?:\(([^)]*)\))? gid=(\d+)(?:\(([^)]*)\))?/.exec(value);
     } else if (cur) {
       if (key === 'stat') Object.assign(cur, parseStat(fields), { exists: true });
       else if (key === 'mtime') cur.mtime = value;
@@ -174,6 +193,7 @@ export function parseProbeOutput(output: ExecResult, count: number): FileFact[] 
       else if (key === 'lmtime' && cur.linked) cur.linked.mtime = value;
       else if (key === 'latime' && cur.linked) cur.linked.atime = value;
       else if (key === 'sha1') cur.checksum = value;
+      else if (key === 'sha1-of-content') fromContent.add(cur);
       else if (key === 'content') cur.content = value;
       else if (key === 'unreadable') cur.unreadable = true;
       else if (key === 'parent') cur.parentExists = true;
@@ -190,12 +210,17 @@ export function parseProbeOutput(output: ExecResult, count: number): FileFact[] 
       }
     }
   }
+  const identity: HostIdentity | undefined =
+    ids && umask !== undefined ? { uid: Number(ids[1]), gid: Number(ids[3]), user: ids[2] ?? ids[1]!, group: ids[4] ?? ids[3]!, umask } : undefined;
   if (facts.length !== count || !identity) {
     throw new UserError('E_MODULE', `could not inspect ${count === 1 ? 'the path' : 'the paths'} on the host: ${(output.stderr || output.stdout).trim() || `rc=${output.rc}`}`, {
       hint: 'file modules need a POSIX shell with GNU coreutils (stat, base64, sha1sum, mktemp) on the host',
     });
   }
-  for (const f of facts) f.identity = identity;
+  for (const f of facts) {
+    f.identity = identity;
+    if (fromContent.has(f) && f.content !== undefined) f.checksum = createHash('sha1').update(Buffer.from(f.content, 'base64')).digest('hex');
+  }
   return facts;
 }
 

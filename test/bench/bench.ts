@@ -1,9 +1,9 @@
 // The performance benchmark (npm run bench): tsplay against ansible-playbook and against the SSH
 // floor (the same checks as plain commands over one OpenSSH ControlMaster connection per host),
 // on a fleet of real OpenSSH servers on loopback ports that this script starts and stops.
-// Usage: npm run bench [-- --sizes 10x20,100x4,1x1 --rounds 3]
+// Usage: npm run bench [-- --sizes 10x20,100x4,1x1 --rounds 3 --no-ansible --no-channels]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSshLab, knownHostsLine, USER_NOPASS, type SshServer } from '../integration/sshd.js';
@@ -17,6 +17,7 @@ const opt = (name: string, def: string) => {
 const sizes = opt('sizes', '10x20,100x4,1x1').split(',').map((s) => s.split('x').map(Number) as [number, number]);
 const rounds = Number(opt('rounds', '3'));
 const skipAnsible = args.includes('--no-ansible');
+const withChannels = !args.includes('--no-channels');
 
 /** Five kinds of task both tools run unchanged, cycled to make `tasks` tasks. */
 function playbook(tasks: number): string {
@@ -63,6 +64,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/** Run ssh and wait for it, without blocking the other hosts (execFileSync would set them up one by one). */
+function sshAsync(argv: string[]): Promise<void> {
+  return new Promise((res, rej) =>
+    spawn('ssh', argv, { stdio: 'ignore' }).on('close', (code) => (code === 0 ? res() : rej(new Error(`ssh ${argv.join(' ')} exited ${code}`)))),
+  );
+}
+
 async function floor(servers: SshServer[], tasks: number, dir: string, knownHosts: string, key: string): Promise<number> {
   const base = ['-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-i', key, '-o', 'BatchMode=yes'];
   const start = Date.now();
@@ -70,15 +78,55 @@ async function floor(servers: SshServer[], tasks: number, dir: string, knownHost
     servers.map(async (s, idx) => {
       const ctl = join(dir, `cm-${s.port}`);
       const opts = [...base, '-p', String(s.port), '-o', `ControlPath=${ctl}`];
-      execFileSync('ssh', [...opts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=60', '-f', '-N', `${USER_NOPASS}@127.0.0.1`]);
+      await sshAsync([...opts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=60', '-f', '-N', `${USER_NOPASS}@127.0.0.1`]);
       for (const c of floorScript(tasks, `h${idx}`)) {
         await new Promise<void>((res) => spawn('ssh', [...opts, `${USER_NOPASS}@127.0.0.1`, c], { stdio: 'ignore' }).on('close', () => res()));
       }
-      execFileSync('ssh', [...opts, '-O', 'exit', `${USER_NOPASS}@127.0.0.1`], { stdio: 'ignore' });
+      await sshAsync([...opts, '-O', 'exit', `${USER_NOPASS}@127.0.0.1`]);
     }),
   );
   return (Date.now() - start) / 1000;
 }
+
+// A second, lower floor: the same checks typed one after another into one long-lived `sh` per host
+// (over the same kind of ControlMaster connection), each waiting for its answer: no ssh process and
+// no channel per check. Reported next to the issue's floor, not instead of it.
+async function shellFloor(servers: SshServer[], tasks: number, dir: string, knownHosts: string, key: string): Promise<number> {
+  const base = ['-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-i', key, '-o', 'BatchMode=yes'];
+  const start = Date.now();
+  await Promise.all(
+    servers.map(async (s, idx) => {
+      const ctl = join(dir, `cs-${s.port}`);
+      const opts = [...base, '-p', String(s.port), '-o', `ControlPath=${ctl}`];
+      await sshAsync([...opts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=60', '-f', '-N', `${USER_NOPASS}@127.0.0.1`]);
+      const shell = spawn('ssh', [...opts, `${USER_NOPASS}@127.0.0.1`, '/bin/sh'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      let buf = '';
+      let wake: (() => void) | undefined;
+      shell.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        wake?.();
+      });
+      for (const [i, c] of floorScript(tasks, `h${idx}`).entries()) {
+        const mark = `__done_${i} `;
+        await new Promise<void>((res) => {
+          wake = () => {
+            if (buf.includes(mark)) {
+              buf = '';
+              res();
+            }
+          };
+          shell.stdin.write(`${c}; echo ${mark}$?\n`);
+        });
+      }
+      shell.stdin.end();
+      await new Promise((r) => shell.on('close', r));
+      await sshAsync([...opts, '-O', 'exit', `${USER_NOPASS}@127.0.0.1`]);
+    }),
+  );
+  return (Date.now() - start) / 1000;
+}
+
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 async function main(): Promise<void> {
   const lab = createSshLab();
@@ -102,32 +150,47 @@ async function main(): Promise<void> {
       writeFileSync(join(dir, 'templates', 't.j2'), 'host={{ inventory_hostname }}\n');
       writeFileSync(join(dir, 'ansible.cfg'), `[defaults]\nforks=${Math.max(hosts, 5)}\nhost_key_checking=True\nstdout_callback=default\n[ssh_connection]\npipelining=True\nssh_args=-o ControlMaster=auto -o ControlPersist=60s\n`);
       const env = { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: join(dir, 'ansible.cfg'), ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', TSPLAY_VERIFY_IDEMPOTENCE: '0' };
-      const res: Record<string, { first: Measure[]; second: Measure[] }> = { tsplay: { first: [], second: [] }, ansible: { first: [], second: [] } };
+      const res: Record<string, { first: Measure[]; second: Measure[] }> = { tsplay: { first: [], second: [] }, ansible: { first: [], second: [] }, channels: { first: [], second: [] } };
       const floors: number[] = [];
+      const shellFloors: number[] = [];
+      const loadBefore = loadavg();
+      // the tools alternate; `channels` is tsplay with one exec channel per command (TSPLAY_SSH_SESSION=0)
+      const tools = [...(skipAnsible ? ['tsplay'] : ['tsplay', 'ansible']), ...(local || !withChannels ? [] : ['channels'])];
       for (let r = 0; r < rounds; r++) {
-        for (const tool of skipAnsible ? ['tsplay'] : r % 2 ? ['ansible', 'tsplay'] : ['tsplay', 'ansible']) {
+        for (const tool of r % 2 ? [...tools].reverse() : tools) {
           reset();
-          const argv = tool === 'tsplay' ? [CLI, 'run', 'site.yml', '-i', 'hosts', '-f', String(Math.max(hosts, 5))] : ['site.yml', '-i', 'hosts'];
-          const cmd = tool === 'tsplay' ? process.execPath : 'ansible-playbook';
-          res[tool]!.first.push(timed(cmd, argv, env, dir));
-          res[tool]!.second.push(timed(cmd, argv, env, dir));
+          const argv = tool === 'ansible' ? ['site.yml', '-i', 'hosts'] : [CLI, 'run', 'site.yml', '-i', 'hosts', '-f', String(Math.max(hosts, 5))];
+          const cmd = tool === 'ansible' ? 'ansible-playbook' : process.execPath;
+          const e = tool === 'channels' ? { ...env, TSPLAY_SSH_SESSION: '0' } : env;
+          res[tool]!.first.push(timed(cmd, argv, e, dir));
+          res[tool]!.second.push(timed(cmd, argv, e, dir));
         }
         if (!local) floors.push(await floor(servers.slice(0, hosts), tasks, dir, lab.knownHosts, lab.clientKey));
+        if (!local) shellFloors.push(await shellFloor(servers.slice(0, hosts), tasks, dir, lab.knownHosts, lab.clientKey));
       }
-      // remote commands per task (second run: nothing changes; first run: everything changes)
+      // remote commands and SSH channels per task (first run: everything changes; second: nothing)
       reset();
       const count = (v: string) => (v.match(/EXEC /g) ?? []).length;
-      const first = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', '-vvv', '-f', String(Math.max(hosts, 5))], { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
-      const second = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', '-vvv', '-f', String(Math.max(hosts, 5))], { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
-      const line = (name: string, m: Measure[]) => `| ${hosts} x ${tasks} | ${name} | ${median(m.map((x) => x.seconds)).toFixed(2)} s | ${median(m.map((x) => x.maxRssMb)).toFixed(0)} MB | ${median(m.map((x) => x.cpuSeconds)).toFixed(2)} s |`;
+      const channels = (v: string) => [...v.matchAll(/SSH: \d+ commands, (\d+) channels opened/g)].reduce((a, m) => a + Number(m[1]), 0);
+      const verbose = () => spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', '-vvvv', '-f', String(Math.max(hosts, 5))], { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
+      const first = verbose();
+      const second = verbose();
+      const start = out.length;
+      const sec = (m: Measure[]) => median(m.map((x) => x.seconds));
+      const line = (name: string, m: Measure[]) => `| ${hosts} x ${tasks} | ${name} | ${sec(m).toFixed(2)} s | ${median(m.map((x) => x.maxRssMb)).toFixed(0)} MB | ${median(m.map((x) => x.cpuSeconds)).toFixed(2)} s |`;
       out.push(line('tsplay, first run', res.tsplay!.first), line('tsplay, second run', res.tsplay!.second));
+      if (res.channels!.first.length) out.push(line('tsplay, exec channel per command, first run', res.channels!.first), line('tsplay, exec channel per command, second run', res.channels!.second));
       if (!skipAnsible) out.push(line('ansible-playbook, first run', res.ansible!.first), line('ansible-playbook, second run', res.ansible!.second));
-      if (floors.length) out.push(`| ${hosts} x ${tasks} | floor (OpenSSH ControlMaster, plain checks) | ${median(floors).toFixed(2)} s | | |`);
-      const ratio = (a: Measure[], b: Measure[]) => (median(b.map((x) => x.seconds)) / median(a.map((x) => x.seconds))).toFixed(1);
+      if (floors.length) out.push(`| ${hosts} x ${tasks} | floor: ssh per check over ControlMaster | ${median(floors).toFixed(2)} s | | |`);
+      if (shellFloors.length) out.push(`| ${hosts} x ${tasks} | second floor: one sh per host, checks typed in turn | ${median(shellFloors).toFixed(2)} s | | |`);
+      const ratio = (a: Measure[], b: Measure[]) => (sec(b) / sec(a)).toFixed(1);
+      const perTask = (n: number) => (n / (hosts * tasks)).toFixed(2);
       out.push(
-        `|   | ratios | ${skipAnsible ? '' : `ansible/tsplay first ${ratio(res.tsplay!.first, res.ansible!.first)}x, second ${ratio(res.tsplay!.second, res.ansible!.second)}x; `}${floors.length ? `tsplay second / floor ${(median(res.tsplay!.second.map((x) => x.seconds)) / median(floors)).toFixed(2)}` : ''} | remote commands per task per host: ${(count(first) / (hosts * tasks)).toFixed(2)} first, ${(count(second) / (hosts * tasks)).toFixed(2)} second | |`,
+        `|   | ratios | ${skipAnsible ? '' : `ansible/tsplay first ${ratio(res.tsplay!.first, res.ansible!.first)}x, second ${ratio(res.tsplay!.second, res.ansible!.second)}x; `}` +
+          `${floors.length ? `tsplay/floor first ${(sec(res.tsplay!.first) / median(floors)).toFixed(2)}, second ${(sec(res.tsplay!.second) / median(floors)).toFixed(2)}; tsplay/second floor ${(sec(res.tsplay!.first) / median(shellFloors)).toFixed(2)}, ${(sec(res.tsplay!.second) / median(shellFloors)).toFixed(2)}` : ''} ` +
+          `| remote commands per task per host: ${perTask(count(first))} first, ${perTask(count(second))} second; SSH channels per task per host: ${local ? 'none (local)' : `${perTask(channels(first))} first, ${perTask(channels(second))} second`} | load average ${loadBefore} -> ${loadavg()} |`,
       );
-      process.stdout.write(out.slice(-8).join('\n') + '\n');
+      process.stdout.write(out.slice(start).join('\n') + '\n');
       rmSync(dir, { recursive: true, force: true });
     }
   } finally {

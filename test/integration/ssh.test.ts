@@ -219,13 +219,66 @@ run('SSH transport against real OpenSSH servers', () => {
     await expect(c.exec(sh`true`)).rejects.toThrow(/Connection refused/);
   });
 
-  it('keeps at most MAX_CHANNELS channels open against MaxSessions=10', async () => {
+  it('keeps at most MAX_CHANNELS channels open against MaxSessions=10, reusing shell sessions', async () => {
     const c = connect(a);
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => c.exec(sh`sleep 0.05; echo ${String(i)}`)));
     expect(results.every((r, i) => r.rc === 0 && r.stdout === `${i}\n`)).toBe(true);
-    expect(c.channelsOpened).toBe(40);
+    expect(c.commandsRun).toBe(40);
     expect(c.maxInFlight).toBeLessThanOrEqual(8);
     expect(c.maxInFlight).toBeGreaterThan(1);
+    expect(c.maxChannelsOpen).toBeLessThanOrEqual(8);
+    expect(c.channelsOpened).toBeLessThanOrEqual(8); // 40 commands, one session per command in flight
+  });
+
+  it('with TSPLAY_SSH_SESSION=0, opens one exec channel per command, at most MAX_CHANNELS at once', async () => {
+    const t = new SshTransport({ TSPLAY_SSH_SESSION: '0' });
+    transports.push(t);
+    const c = new SshConnection('h', resolveEndpoint('h', { ansible_host: '127.0.0.1', ansible_port: a.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts}` }, settings), t);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => c.exec(sh`sleep 0.05; echo ${String(i)}`)));
+    expect(results.every((r, i) => r.rc === 0 && r.stdout === `${i}\n`)).toBe(true);
+    expect(c.channelsOpened).toBe(20);
+    expect(c.maxChannelsOpen).toBeLessThanOrEqual(8);
+  });
+
+  it('runs commands one after another in one shell session, each by a /bin/sh of its own', async () => {
+    const c = connect(a);
+    expect(await c.exec(sh`cd /tmp; x=1; f() { :; }; umask 077; printf 'no newline'; printf 'e' >&2; exit 7`)).toEqual({ rc: 7, stdout: 'no newline', stderr: 'e' });
+    // nothing of the previous command is left: directory, variables, functions, umask
+    expect((await c.exec(sh`pwd; echo "x=$x"; command -v f || echo nof; umask`)).stdout).toBe(`/home/${USER_NOPASS}\nx=\nnof\n0022\n`);
+    // a command that reads only part of its input does not eat the next frame
+    expect(await c.exec(sh`head -c 3`, { stdin: 'abcdef\nmore\n' })).toEqual({ rc: 0, stdout: 'abc', stderr: '' });
+    const big = Buffer.alloc(3 * 1024 * 1024, 'x');
+    const r = await c.exec(sh`wc -c; cat /dev/zero | head -c 2000000 | tr '\0' y`, { stdin: big });
+    expect(r.rc).toBe(0);
+    expect(r.stdout.slice(0, 8)).toBe(`${big.length}\n`);
+    expect(r.stdout.length).toBe(8 + 2_000_000);
+    // a command with no input reads end-of-file, it does not wait
+    expect(await c.exec(sh`cat; echo done`)).toEqual({ rc: 0, stdout: 'done\n', stderr: '' });
+    // quoting, multi-line text and a here-document survive the framing
+    expect((await c.exec(sh`cat <<'EOF'\n${'a b'}\n  indented \\ \nEOF\nprintf '%s\n' ${"it's"}`)).stdout).toBe("'a b'\n  indented \\ \nit's\n");
+    // a syntax error is the shell's rc 2, and the session goes on
+    expect((await c.exec(sh`if then`)).rc).toBe(2);
+    expect((await c.exec(sh`echo still`)).stdout).toBe('still\n');
+    // a killed command reports its signal as the shell does (128 + n)
+    expect((await c.exec(sh`kill -TERM $$`)).rc).toBe(143);
+    expect(c.channelsOpened).toBe(1);
+  });
+
+  it('kills a command at its timeout and opens a new session for the next one', async () => {
+    const c = connect(a);
+    const started = Date.now();
+    const r = await c.exec(sh`sleep 5; echo late`, { timeoutMs: 300 });
+    expect(r.rc).toBe(124);
+    expect(r.stdout).toBe('');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await c.exec(sh`echo next`)).toEqual({ rc: 0, stdout: 'next\n', stderr: '' });
+    expect(c.channelsOpened).toBe(2);
+  });
+
+  it('sets environment variables for one command only', async () => {
+    const c = connect(a);
+    expect((await c.exec(sh`echo "$GREETING"`, { env: { GREETING: 'hi there' } })).stdout).toBe('hi there\n');
+    expect((await c.exec(sh`echo "[$GREETING]"`)).stdout).toBe('[]\n');
   });
 
   it('reports a connection dropped mid-command as unreachable, not a crash', async () => {

@@ -122,7 +122,8 @@ describe('file fact', () => {
       '__tsplay__ parent',
       `__tsplay__ path ${b('/nope/x')}`,
       `__tsplay__ ancestor ${b('/')}`,
-      '__tsplay__ id 1000 1000 pi pi 0002',
+      '__tsplay__ umask 0002',
+      '__tsplay__ ids uid=1000(pi) gid=1000(pi) groups=1000(pi),27(sudo)',
       '',
     ].join('\n');
     const [link, missing] = parseProbeOutput({ rc: 0, stdout, stderr: '' }, 2);

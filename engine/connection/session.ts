@@ -1,0 +1,192 @@
+// A long-lived /bin/sh on the host that runs commands one after another, each by a /bin/sh of its own,
+// so a command costs no SSH channel of its own (opening, exec'ing and closing an exec channel is a
+// fork of sshd's session, a login shell and three round trips: tens of milliseconds per command;
+// here it is one /bin/sh started by the session's shell).
+//
+// Framing: the session is a plain `/bin/sh` reading its script from the channel, and each command
+// is one piece of that script: `/bin/sh -c '<command>'` with its input from /dev/null, or from a
+// here-document of the input in base64 (binary-safe; what the command leaves unread is drained),
+// then `<token> <exit code>` printed on stdout and on stderr. The shell reads its script in blocks,
+// and the next command is sent only when the previous one has ended. The token is random per
+// session, so a command's output cannot end its frame by accident; stdout and stderr stay the
+// channel's two streams.
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Writable } from 'node:stream';
+import { quote } from '../sh.js';
+import type { Proc } from './exec.js';
+
+/** The channel a session runs on: ssh2's ClientChannel fits. */
+export interface SessionChannel {
+  write(data: string | Buffer): boolean;
+  on(event: 'data', fn: (d: Buffer) => void): unknown;
+  on(event: 'close', fn: (code?: number | null) => void): unknown;
+  stderr: { on(event: 'data', fn: (d: Buffer) => void): unknown };
+  close(): void;
+}
+
+/** The command a session channel runs. */
+export const SESSION_COMMAND = 'exec /bin/sh';
+
+/** The piece of script that runs one command with its input and reports its exit code. */
+export function sessionFrame(token: string, text: string, stdin: Buffer): string {
+  // each command gets a /bin/sh of its own, as an exec channel's would: its cd, umask, variables,
+  // `exit` and $$ are its own
+  const report = `__tsplay_r=$?; printf '%s %d\\n' ${token} "$__tsplay_r"; printf '%s %d\\n' ${token} "$__tsplay_r" >&2\n`;
+  if (stdin.length === 0) return `/bin/sh -c ${quote(text)} </dev/null\n${report}`;
+  const lines = stdin.toString('base64').replace(/.{1,76}/g, '$&\n');
+  return `base64 -d <<'${token}_EOF' | { /bin/sh -c ${quote(text)}; __tsplay_r=$?; cat >/dev/null; exit $__tsplay_r; }\n${lines}${token}_EOF\n${report}`;
+}
+
+/** A new random token for a session. */
+export function sessionToken(): string {
+  return `__tsplay_end_${randomBytes(16).toString('hex')}`;
+}
+
+// Finds `<token> <code>\n` in a stream that arrives in chunks; what comes before it is the output.
+class FrameEnd {
+  #tail: Buffer = Buffer.alloc(0);
+  readonly #needle: Buffer;
+  constructor(token: string) {
+    this.#needle = Buffer.from(token + ' ');
+  }
+
+  /** Feed a chunk: returns the output part of it, and the exit code once the end is seen. */
+  feed(chunk: Buffer): { out: Buffer; code?: number } {
+    const data = this.#tail.length ? Buffer.concat([this.#tail, chunk]) : chunk;
+    const at = data.indexOf(this.#needle);
+    if (at >= 0) {
+      const nl = data.indexOf(0x0a, at + this.#needle.length);
+      if (nl >= 0) {
+        this.#tail = Buffer.alloc(0);
+        return { out: data.subarray(0, at), code: Number(data.subarray(at + this.#needle.length, nl).toString()) };
+      }
+      this.#tail = data.subarray(at);
+      return { out: data.subarray(0, at) };
+    }
+    // the last bytes may be the start of a token split across chunks: keep them back
+    const cut = Math.max(0, data.length - (this.#needle.length - 1));
+    this.#tail = Buffer.from(data.subarray(cut));
+    return { out: data.subarray(0, cut) };
+  }
+
+  /** What was kept back, when the stream ends without the token. */
+  flush(): Buffer {
+    const t = this.#tail;
+    this.#tail = Buffer.alloc(0);
+    return t;
+  }
+}
+
+interface Running {
+  stdout: PassThrough;
+  stderr: PassThrough;
+  outEnd: FrameEnd;
+  errEnd: FrameEnd;
+  outCode?: number;
+  errDone: boolean;
+  settle(code: number | null): void;
+}
+
+/** One persistent shell on a channel; runs one command at a time. */
+export class ShellSession {
+  #running: Running | undefined;
+  #closed = false;
+  /** Set when the channel ends: the session cannot be used again. */
+  onClose?: () => void;
+
+  constructor(
+    readonly channel: SessionChannel,
+    readonly token: string,
+  ) {
+    channel.on('data', (d) => this.#onData(d, 'out'));
+    channel.stderr.on('data', (d) => this.#onData(d, 'err'));
+    channel.on('close', (code) => {
+      this.#closed = true;
+      this.onClose?.();
+      const r = this.#running;
+      this.#running = undefined;
+      if (r && r.outCode === undefined) r.stdout.write(r.outEnd.flush());
+      if (r && !r.errDone) r.stderr.write(r.errEnd.flush());
+      r?.stdout.end();
+      r?.stderr.end();
+      r?.settle(typeof code === 'number' ? code : null);
+    });
+  }
+
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Start a command with all its input; the Proc's stdin is ignored (the input went with the frame). */
+  start(text: string, stdin: string | Buffer | undefined): Proc {
+    if (this.#closed || this.#running) throw new Error('session is closed or busy');
+    const input = stdin === undefined ? Buffer.alloc(0) : Buffer.isBuffer(stdin) ? stdin : Buffer.from(stdin);
+    let settle!: (code: number | null) => void;
+    const code = new Promise<number | null>((res) => (settle = res));
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    // the exit is reported once both streams have delivered everything
+    const ended = (s: PassThrough) => new Promise<void>((res) => s.once('end', () => res()).once('close', () => res()));
+    const exited = Promise.all([code, ended(stdout), ended(stderr)]).then(([c]) => c);
+    const run: Running = {
+      stdout,
+      stderr,
+      outEnd: new FrameEnd(this.token),
+      errEnd: new FrameEnd(this.token),
+      errDone: false,
+      settle,
+    };
+    this.#running = run;
+    this.channel.write(sessionFrame(this.token, text, input));
+    return {
+      stdin: new Writable({ write: (_c, _e, cb) => cb() }),
+      stdout: run.stdout,
+      stderr: run.stderr,
+      kill: () => this.#kill(),
+      exited,
+    };
+  }
+
+  #onData(d: Buffer, which: 'out' | 'err'): void {
+    const r = this.#running;
+    if (!r) return; // output of something a command left running in the background
+    if (which === 'out') {
+      if (r.outCode !== undefined) return;
+      const { out, code } = r.outEnd.feed(d);
+      if (out.length) r.stdout.write(out);
+      if (code !== undefined) r.outCode = code;
+    } else {
+      if (r.errDone) return;
+      const { out, code } = r.errEnd.feed(d);
+      if (out.length) r.stderr.write(out);
+      if (code !== undefined) r.errDone = true;
+    }
+    if (r.outCode !== undefined && r.errDone) {
+      this.#running = undefined;
+      r.stdout.end();
+      r.stderr.end();
+      r.settle(r.outCode);
+    }
+  }
+
+  // The command is over for the caller now; sshd answers the close only once the command has
+  // exited, so the session is not waited for (and not used again).
+  #kill(): void {
+    const r = this.#running;
+    this.#running = undefined;
+    this.close();
+    r?.stdout.end();
+    r?.stderr.end();
+    r?.settle(null);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.channel.close();
+  }
+}

@@ -1,0 +1,67 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { ShellSession, type SessionChannel } from '../../engine/connection/session.js';
+import { drive } from '../../engine/connection/exec.js';
+
+// A channel that records what the controller writes and lets the test play the host's side.
+class FakeChannel extends EventEmitter implements SessionChannel {
+  written: Buffer[] = [];
+  stderr = new EventEmitter();
+  closed = false;
+  write(d: string | Buffer): boolean {
+    this.written.push(Buffer.from(d));
+    return true;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const TOKEN = '__tsplay_end_0123456789abcdef';
+
+describe('shell session framing', () => {
+  it('writes the command as one piece of script, its input as a base64 here-document', () => {
+    const ch = new FakeChannel();
+    new ShellSession(ch, TOKEN).start("echo 'a'\necho b", 'in');
+    const report = `__tsplay_r=$?; printf '%s %d\\n' ${TOKEN} "$__tsplay_r"; printf '%s %d\\n' ${TOKEN} "$__tsplay_r" >&2\n`;
+    expect(Buffer.concat(ch.written).toString()).toBe(
+      `base64 -d <<'${TOKEN}_EOF' | { /bin/sh -c 'echo '\\''a'\\''\necho b'; __tsplay_r=$?; cat >/dev/null; exit $__tsplay_r; }\naW4=\n${TOKEN}_EOF\n${report}`,
+    );
+    const none = new FakeChannel();
+    new ShellSession(none, TOKEN).start('true', undefined);
+    expect(Buffer.concat(none.written).toString()).toBe(`/bin/sh -c true </dev/null\n${report}`);
+  });
+
+  it('finds the end of a command split across chunks, byte by byte', async () => {
+    const ch = new FakeChannel();
+    const s = new ShellSession(ch, TOKEN);
+    const proc = s.start('x', undefined);
+    const result = drive(proc, {}, {});
+    const out = Buffer.from(`out${TOKEN.slice(0, 5)}not-the-end\n${TOKEN} 3\n`);
+    for (const b of out) ch.emit('data', Buffer.from([b]));
+    expect(s.busy).toBe(true); // stderr has not ended yet
+    ch.stderr.emit('data', Buffer.from(`err\n${TOKEN} 3\n`));
+    expect(await result).toEqual({ rc: 3, stdout: `out${TOKEN.slice(0, 5)}not-the-end\n`, stderr: 'err\n' });
+    expect(s.busy).toBe(false);
+  });
+
+  it('settles a killed command at once and is not used again', async () => {
+    const ch = new FakeChannel();
+    const s = new ShellSession(ch, TOKEN);
+    const proc = s.start('sleep 9', undefined);
+    const result = drive(proc, { timeoutMs: 10 }, {});
+    expect((await result).rc).toBe(124);
+    expect(ch.closed).toBe(true);
+    expect(s.closed).toBe(true);
+    expect(() => s.start('true', undefined)).toThrow(/closed/);
+  });
+
+  it('ends the running command with the exit code when the channel closes under it', async () => {
+    const ch = new FakeChannel();
+    const s = new ShellSession(ch, TOKEN);
+    const result = drive(s.start('exit', undefined), {}, {});
+    ch.emit('data', Buffer.from('partial'));
+    ch.emit('close', 1);
+    expect(await result).toEqual({ rc: 1, stdout: 'partial', stderr: '' });
+  });
+});
