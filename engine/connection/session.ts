@@ -93,6 +93,11 @@ export class ShellSession {
   #closed = false;
   /** Set when the channel ends: the session cannot be used again. */
   onClose?: () => void;
+  /**
+   * Called when the running command is killed (timeout, Ctrl-C), before the channel is closed:
+   * closing alone leaves the command running on the host, so the connection kills it there.
+   */
+  onKill?: () => void;
 
   constructor(
     readonly channel: SessionChannel,
@@ -177,6 +182,7 @@ export class ShellSession {
   // exited, so the session is not waited for (and not used again).
   #kill(): void {
     const r = this.#running;
+    if (r) this.onKill?.();
     this.#running = undefined;
     this.close();
     r?.stdout.end();

@@ -10,7 +10,7 @@ import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { UnreachableError } from '../errors.js';
 import type { Connection, ExecOptions, ExecResult } from '../module.js';
-import { Secret, sh, shellSplit, joinCommands, type ShellCommand } from '../sh.js';
+import { raw, Secret, sh, shellSplit, joinCommands, type ShellCommand } from '../sh.js';
 import { becomeCommand, drive, type Proc } from './exec.js';
 import { SESSION_COMMAND, sessionToken, ShellSession } from './session.js';
 import { appendKnownHost, knownKeyTypes, lookupName, readKnownHosts, verifyHostKey } from './known-hosts.js';
@@ -391,7 +391,30 @@ export class SshTransport {
     });
   }
 
+  readonly #detached = new Set<Promise<void>>();
+
+  /** Run a command on its own channel without waiting for it; closeAll waits (briefly) for it. */
+  runDetached(client: InstanceType<typeof Client>, text: string): void {
+    const done = new Promise<void>((res) => {
+      const timer = setTimeout(res, 3000);
+      try {
+        client.exec(text, (err, ch) => {
+          if (err) return (clearTimeout(timer), res());
+          ch.on('close', () => (clearTimeout(timer), res()));
+          ch.resume();
+          ch.stderr.resume();
+        });
+      } catch {
+        clearTimeout(timer);
+        res();
+      }
+    });
+    this.#detached.add(done);
+    done.then(() => this.#detached.delete(done));
+  }
+
   async closeAll(): Promise<void> {
+    await Promise.all([...this.#detached]);
     const all = [...this.#clients.values()];
     this.#clients.clear();
     await Promise.all(all.map((c) => c.then((x) => x.end()).catch(() => undefined)));
@@ -410,6 +433,12 @@ ${cmd}
 }
 
 const KILL_GRACE_MS = 2000;
+
+/** Kill a session's whole process group on the host; as root (sudo -n) when its command was. */
+export function killGroupCommand(pid: number, become: boolean): string {
+  const kill = `kill -9 -${pid}`; // dash: no `--` before a negative pid
+  return become ? sh`sudo -n /bin/sh -c ${kill} 2>/dev/null; ${raw(kill)} 2>/dev/null; true`.text : `${kill} 2>/dev/null; true`;
+}
 
 // ssh2's channel.signal() sends nothing once stdin is ended (it checks `writable`), and tsplay ends
 // stdin right after writing it; the request is still valid on an open channel, so send it through
@@ -443,7 +472,7 @@ export class SshConnection implements Connection {
   maxInFlight = 0;
   #inFlight = 0;
   #execChannels = 0;
-  readonly #sessions: { session: ShellSession; client: InstanceType<typeof Client> }[] = [];
+  readonly #sessions: { session: ShellSession; client: InstanceType<typeof Client>; pid: number }[] = [];
   readonly #useSessions: boolean;
 
   constructor(
@@ -477,7 +506,7 @@ export class SshConnection implements Connection {
     // dialogue. Everything else runs in a session shell (session.ts): no channel per command.
     const viaChannel = !this.#useSessions || opts.become?.password !== undefined || opts.timeoutMs !== undefined;
     const wrap = becomeCommand(viaChannel ? guardCommand(withEnv) : withEnv, opts);
-    const start = (c: InstanceType<typeof Client>) => (viaChannel ? this.#inChannel(c, wrap.cmd.text) : this.#inSession(c, wrap.cmd.text, opts.stdin));
+    const start = (c: InstanceType<typeof Client>) => (viaChannel ? this.#inChannel(c, wrap.cmd.text) : this.#inSession(c, wrap.cmd.text, opts.stdin, opts.become !== undefined));
     let proc: Proc;
     try {
       proc = await start(client);
@@ -508,13 +537,16 @@ export class SshConnection implements Connection {
   }
 
   // Runs the command in an idle session shell, opening one if none is free.
-  async #inSession(client: InstanceType<typeof Client>, text: string, stdin: string | Buffer | undefined): Promise<Proc> {
+  async #inSession(client: InstanceType<typeof Client>, text: string, stdin: string | Buffer | undefined, become: boolean): Promise<Proc> {
     let entry = this.#sessions.find((s) => s.client === client && !s.session.busy && !s.session.closed);
     if (!entry) {
       const token = sessionToken();
       const channel = await this.#openChannel(client, SESSION_COMMAND);
       const session = new ShellSession(channel, token);
-      entry = { session, client };
+      // the session's shell leads its own process group (sshd makes each session a new Unix
+      // session): its pid is how a killed command is found on the host
+      const pid = Number((await drive(session.start('printf %s "$PPID"', undefined), {}, {})).stdout.trim());
+      entry = { session, client, pid };
       const e = entry;
       session.onClose = () => {
         const i = this.#sessions.indexOf(e);
@@ -523,6 +555,10 @@ export class SshConnection implements Connection {
       this.#sessions.push(entry);
       this.#countChannels();
     }
+    const { pid } = entry;
+    entry.session.onKill = () => {
+      if (Number.isInteger(pid) && pid > 1) this.transport.runDetached(client, killGroupCommand(pid, become));
+    };
     return entry.session.start(text, stdin);
   }
 

@@ -1,9 +1,9 @@
 // Faults a run must survive, against real OpenSSH servers on loopback: a host that dies in the
 // middle of a play, a connection cut while a file is written (repeated), sshd restarted between
 // tasks, a command that hangs, and a run over hundreds of hosts.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { project, recap, tsplay } from '../e2e/helpers.js';
 import { createSshLab, cuttableProxy, knownHostsLine, sshdAvailable, USER_NOPASS, type SshLab, type SshServer } from './sshd.js';
@@ -171,6 +171,41 @@ run('faults survived', () => {
     const left = execFileSync('sh', ['-c', `pgrep -af '[s]${tag.slice(1)}' || true`]).toString().trim();
     expect(left, 'the timed-out command is still running on the host').toBe('');
   }, 60_000);
+
+  for (const become of [false, true]) {
+    it(`Ctrl-C ends the run with exit code 99 and a recap, and kills the running command on the host${become ? ' (with become)' : ''}`, async () => {
+      const marker = `/tmp/tsplay-faults-ctrlc-${process.pid}-${become}`;
+      const tag = `sleep ${4000 + (process.pid % 997)}.${become ? 2 : 1}`;
+      const dir = project({
+        hosts: ['[nodes]', `h ansible_host=127.0.0.1 ansible_port=${servers[0]!.port}`, ...vars()].join('\n'),
+        'site.yml': `- hosts: nodes
+  gather_facts: false
+  become: ${become}
+  tasks:
+    - name: slow
+      shell: "${tag}; touch ${marker}"
+    - name: after
+      command: touch ${marker}-after
+`,
+      });
+      const child = spawn(process.execPath, [resolve('dist/engine/cli.js'), 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('TASK [slow]')) setTimeout(() => child.kill('SIGINT'), 700);
+      });
+      const code = await new Promise<number | null>((res) => child.on('close', res));
+      expect(code, out).toBe(99);
+      expect(out).toContain('PLAY RECAP');
+      expect(out).not.toContain('TASK [after]');
+      // the command was killed on the host: it never finishes, and nothing of it is left running
+      await new Promise((res) => setTimeout(res, 500));
+      const left = execFileSync('sh', ['-c', `pgrep -af '[s]${tag.slice(1)}' || true`]).toString().trim();
+      expect(left, 'the interrupted command is still running on the host').toBe('');
+      expect(existsSync(marker)).toBe(false);
+      expect(existsSync(`${marker}-after`)).toBe(false);
+    }, 60_000);
+  }
 
   it('runs over 200 hosts and leaves no descriptor behind, with bounded memory', async () => {
     // 200 distinct SSH endpoints: 20 servers, each reached under 10 loopback addresses (sshd
