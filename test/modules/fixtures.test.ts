@@ -16,7 +16,7 @@ import file from '../../modules/file.js';
 import type { FileFact } from '../../modules/facts/file.js';
 import lineinfile from '../../modules/lineinfile.js';
 import template from '../../modules/template.js';
-import { completeArgs } from './harness.js';
+import { completeArgs, expectPlan } from './harness.js';
 
 interface Case {
   description: string;
@@ -83,19 +83,7 @@ for (const name of readdirSync(root).sort().filter((n) => n in modules)) {
         const module = modules[name]!;
         const args = completeArgs(module, c.args);
         const plan: Plan = module.plan(state(name, c.current), args);
-        if (c.expect.failed !== undefined) {
-          expect(plan.failed, JSON.stringify(plan.changes.map((x) => x.summary))).toBeDefined();
-          expect(plan.failed).toContain(c.expect.failed);
-        } else {
-          expect(plan.failed).toBeUndefined();
-          if (c.expect.noop) {
-            expect(plan.changes.map((x) => x.summary)).toEqual([]);
-            expect(plan.reason).toBeTruthy();
-          }
-          if (c.expect.changes) expect(plan.changes.map((x) => ({ summary: x.summary }))).toEqual(c.expect.changes);
-          if (c.expect.after !== undefined) expect(plan.changes.find((x) => x.diff)?.diff?.after).toBe(c.expect.after);
-        }
-        if (c.result) expect(plan.result).toMatchObject(c.result);
+        expectPlan(plan, c);
       });
     }
   });

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 // A ModuleContext over the local connection, for running file modules against real temp
 // directories: every remote command is counted, controller files are found in a fixtures
 // directory, and templates are "rendered" by reading them (the real renderer lives in engine/expr).
@@ -73,4 +74,27 @@ export async function runModule<A, S>(h: Harness, module: ModuleDefinition<A, S>
   const start = h.commands.length;
   const outcome = (await (module.apply ? module.apply(h.ctx, plan.changes, args, current) : runChanges(h.ctx, plan.changes))) ?? {};
   return { current, plan, outcome, gatherCommands, applyCommands: h.commands.length - start };
+}
+
+/** What a plan fixture expects: a failure, a no-op, these changes, this file content, this result. */
+export interface PlanExpectation {
+  expect: { noop?: true; changes?: { summary: string }[]; after?: string; failed?: string };
+  result?: Record<string, unknown>;
+}
+
+/** Check a plan against a fixture case's expectation (shared by every plan-fixture table). */
+export function expectPlan(plan: Plan, c: PlanExpectation): void {
+  if (c.expect.failed !== undefined) {
+    expect(plan.failed, JSON.stringify(plan.changes.map((x) => x.summary))).toBeDefined();
+    expect(plan.failed).toContain(c.expect.failed);
+  } else {
+    expect(plan.failed).toBeUndefined();
+    if (c.expect.noop) {
+      expect(plan.changes.map((x) => x.summary)).toEqual([]);
+      expect(plan.reason).toBeTruthy();
+    }
+    if (c.expect.changes) expect(plan.changes.map((x) => ({ summary: x.summary }))).toEqual(c.expect.changes);
+    if (c.expect.after !== undefined) expect(plan.changes.find((x) => x.diff)?.diff?.after).toBe(c.expect.after);
+  }
+  if (c.result) expect(plan.result).toMatchObject(c.result);
 }

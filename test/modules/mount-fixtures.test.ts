@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../engine/module.js';
 import type { FileFact } from '../../modules/facts/file.js';
 import mount, { escapeFstab, mountGatherCommand, parseMountGather, parseMountinfo, unescapeFstab, type MountState } from '../../modules/mount.js';
-import { completeArgs } from './harness.js';
+import { completeArgs, expectPlan } from './harness.js';
 
 interface Case {
   description: string;
@@ -43,19 +43,7 @@ describe('mount plans', () => {
         mounts: c.current.mounts,
       };
       const plan: Plan = mount.plan(current, args);
-      if (c.expect.failed !== undefined) {
-        expect(plan.failed, JSON.stringify(plan.changes.map((x) => x.summary))).toBeDefined();
-        expect(plan.failed).toContain(c.expect.failed);
-      } else {
-        expect(plan.failed).toBeUndefined();
-        if (c.expect.noop) {
-          expect(plan.changes.map((x) => x.summary)).toEqual([]);
-          expect(plan.reason).toBeTruthy();
-        }
-        if (c.expect.changes) expect(plan.changes.map((x) => ({ summary: x.summary }))).toEqual(c.expect.changes);
-        if (c.expect.after !== undefined) expect(plan.changes.find((x) => x.diff)?.diff?.after).toBe(c.expect.after);
-      }
-      if (c.result) expect(plan.result).toMatchObject(c.result);
+      expectPlan(plan, c);
     });
   }
 });

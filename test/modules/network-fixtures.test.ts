@@ -11,7 +11,7 @@ import iptablesEnsure, { iptablesGatherCommand, normalizeSave, parseIptablesGath
 import nmcli, { parseNmcliGather } from '../../modules/nmcli.js';
 import routeEnsure, { parseNmRoutes, parseRouteGather, routeGatherCommand } from '../../modules/route-ensure.js';
 import sysctl, { parseSysctlConf } from '../../modules/sysctl.js';
-import { completeArgs } from './harness.js';
+import { completeArgs, expectPlan } from './harness.js';
 
 interface Case {
   description: string;
@@ -49,19 +49,7 @@ for (const name of Object.keys(modules)) {
         const args = completeArgs(module, c.args);
         const current = state(name, c.current);
         const plan: Plan = module.plan(current, args);
-        if (c.expect.failed !== undefined) {
-          expect(plan.failed, JSON.stringify(plan.changes.map((x) => x.summary))).toBeDefined();
-          expect(plan.failed).toContain(c.expect.failed);
-        } else {
-          expect(plan.failed).toBeUndefined();
-          if (c.expect.noop) {
-            expect(plan.changes.map((x) => x.summary)).toEqual([]);
-            expect(plan.reason).toBeTruthy();
-          }
-          if (c.expect.changes) expect(plan.changes.map((x) => ({ summary: x.summary }))).toEqual(c.expect.changes);
-          if (c.expect.after !== undefined) expect(plan.changes.find((x) => x.diff)?.diff?.after).toBe(c.expect.after);
-        }
-        if (c.result) expect(plan.result).toMatchObject(c.result);
+        expectPlan(plan, c);
         // every command is built with sh: secrets never show in what may be printed
         for (const change of plan.changes) for (const cmd of change.commands) expect(cmd.cmd.display).not.toContain('secretpass');
       });

@@ -20,7 +20,7 @@ import setup, { factSubsets, netmask, networkFacts } from '../../modules/setup.j
 import systemd, { parseSystemdGather, systemdGatherCommand } from '../../modules/systemd.js';
 import waitFor from '../../modules/wait_for.js';
 import waitForConnection from '../../modules/wait_for_connection.js';
-import { completeArgs, harness, runModule } from './harness.js';
+import { completeArgs, harness, runModule, expectPlan } from './harness.js';
 
 interface Case {
   description: string;
@@ -52,19 +52,7 @@ for (const name of Object.keys(modules)) {
         const args = completeArgs(module, c.args);
         const current = name === 'replace' ? fileFact(c.current) : c.current;
         const plan: Plan = module.plan(current, args);
-        if (c.expect.failed !== undefined) {
-          expect(plan.failed, JSON.stringify(plan.changes.map((x) => x.summary))).toBeDefined();
-          expect(plan.failed).toContain(c.expect.failed);
-        } else {
-          expect(plan.failed).toBeUndefined();
-          if (c.expect.noop) {
-            expect(plan.changes.map((x) => x.summary)).toEqual([]);
-            expect(plan.reason).toBeTruthy();
-          }
-          if (c.expect.changes) expect(plan.changes.map((x) => ({ summary: x.summary }))).toEqual(c.expect.changes);
-          if (c.expect.after !== undefined) expect(plan.changes.find((x) => x.diff)?.diff?.after).toBe(c.expect.after);
-        }
-        if (c.result) expect(plan.result).toMatchObject(c.result);
+        expectPlan(plan, c);
       });
     }
   });
