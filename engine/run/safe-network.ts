@@ -177,8 +177,14 @@ export async function guardedApply(io: GuardIo, settings: GuardSettings, apply: 
     }
   }
   if (reachable) {
-    await io.reset();
-    const d = await io.run(disarm(id)).catch((e: Error) => ({ rc: -1, stdout: '', stderr: e.message }) as ExecResult);
+    // Disarm over the task's connection; only if that one died with the change (a new one
+    // works), connect again for it.
+    const failed = (e: Error) => ({ rc: -1, stdout: '', stderr: e.message }) as ExecResult;
+    let d = await io.run(disarm(id), { timeoutMs: 5000 }).catch(failed);
+    if (!/disarmed|too-late/.test(d.stdout)) {
+      await io.reset();
+      d = await io.run(disarm(id)).catch(failed);
+    }
     if (d.stdout.includes('disarmed')) {
       io.log('a new connection works: rollback disarmed');
       if (applyError) throw applyError;
