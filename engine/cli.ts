@@ -26,16 +26,12 @@ import { registerLabCommands } from './lab/cli.js';
 import { playbookSchema } from './schema.js';
 import { addVaultOptions, registerVaultCommand, vaultSecretsFrom, type VaultOpts } from './vault-cli.js';
 import { setVaultSecrets } from './load/vault.js';
+import { importAtRunTime, packageJsonPath } from './paths.js';
+import * as api from './index.js';
 
 export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, parse: 4, options: 5, interrupted: 99, internal: 250 } as const;
 
-const VERSION: string = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', packageJsonUp()), 'utf8')).version;
-
-function packageJsonUp(): string {
-  // dist/engine/cli.js and engine/cli.ts sit at different depths below package.json
-  const here = dirname(fileURLToPath(import.meta.url));
-  return existsSync(join(here, '..', 'package.json')) ? 'package.json' : join('..', 'package.json');
-}
+const VERSION: string = JSON.parse(readFileSync(packageJsonPath(), 'utf8')).version;
 
 /** Side effects the CLI uses, swappable in tests. */
 export interface CliIO {
@@ -282,7 +278,7 @@ async function runCommand(files: string[], o: RunOpts, io: CliIO): Promise<numbe
   // the spinner (ora) is loaded only for a terminal
   // (a terminal that reports no width, as some ptys do, would make ora clear lines forever)
   const spinnerOk = io.output.isTTY && process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !io.env.CI && o.output !== 'json';
-  const ora = spinnerOk ? (await import('ora')).default : undefined;
+  const ora = spinnerOk ? (await importAtRunTime<typeof import('ora')>('ora')).default : undefined;
   const reporter: Reporter =
     o.output === 'json'
       ? new JsonReporter((l) => io.output.out(l))
@@ -529,14 +525,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
   }
 }
 
-const invokedDirectly = (() => {
-  try {
-    return process.argv[1] !== undefined && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
-  } catch {
-    return false;
-  }
-})();
-if (invokedDirectly) {
+/** Run as the `tsplay` process: argv from the command line, the exit code set when done. */
+export function runAsProcess(): void {
   // `tsplay run ... | head`: a closed pipe ends the output quietly, as other CLIs do
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
@@ -548,3 +538,15 @@ if (invokedDirectly) {
     process.exitCode = code;
   });
 }
+
+// Custom modules importing 'tsplay' get these very objects (engine/api-bridge.ts).
+(globalThis as Record<symbol, unknown>)[Symbol.for('tsplay.api')] ??= api;
+
+const invokedDirectly = (() => {
+  try {
+    return process.argv[1] !== undefined && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
+  } catch {
+    return false;
+  }
+})();
+if (invokedDirectly) runAsProcess();

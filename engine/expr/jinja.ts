@@ -3,10 +3,11 @@
 // (slices, tuples, expression dict keys, `is test arg`, `for x in y if c`, `set ns.attr`) and
 // compiler (Python truthiness, operators and lookups) and hands the compiled code its own runtime
 // object, so nothing in the nunjucks module itself is patched.
-import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import nunjucks from 'nunjucks';
+// nunjucks' own transformer (no types of its own: see engine/types/nunjucks.d.ts)
+import nunjucksTransformer from 'nunjucks/src/transformer.js';
 import { FILTERS, canonicalName } from './filters.js';
 import { TESTS } from './tests.js';
 import {
@@ -45,7 +46,7 @@ interface Internals {
 const nj = nunjucks as unknown as Internals & typeof nunjucks;
 const L = nj.lexer;
 const N = nj.nodes;
-const transformer = createRequire(import.meta.url)('nunjucks/src/transformer') as {
+const transformer = nunjucksTransformer as {
   transform(ast: AnyNode, asyncFilters: string[]): AnyNode;
 };
 

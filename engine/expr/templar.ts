@@ -3,13 +3,13 @@
 // it belongs to, also deep inside dicts and lists (through Proxies, so nothing is copied or
 // rendered up front); cycles are reported; "{{ x }}" alone keeps x's type.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type ejsModule from 'ejs';
 import { UserError, type SourceLocation } from '../errors.js';
 import { makeGlobals } from './globals.js';
 import { Jinja, JinjaSyntaxError, MISSING, singleExpression } from './jinja.js';
 import { hasOwn, isMapping, plain, pyStr, truthy } from './python.js';
 import { Undefined, isUndefined } from './undefined.js';
+import { ownRequire } from '../paths.js';
 
 type Vars = Record<string, unknown>;
 
@@ -331,7 +331,7 @@ function renderEjs(text: string, scope: Scope, file: string): string {
   });
   try {
     // ejs is loaded for the first .ejs template only
-    const ejs = createRequire(import.meta.url)('ejs') as typeof ejsModule;
+    const ejs = ownRequire('ejs') as typeof ejsModule;
     return ejs.render(text, locals, {
       filename: file,
       escape: (v: unknown) => (v === null || v === undefined ? '' : String(v)),

@@ -33,10 +33,11 @@ export function parseAddress(text: string, allowRanges: boolean): HostAddress | 
     address = hostPort[1]!;
     port = Number(hostPort[2]);
   }
+  // cheapest test first: node's isIPv6 compiles a large pattern on its first call
   const valid =
+    HOSTNAME.test(address.replace(ALNUM_RANGE, 'a')) ||
     isIPv4(address.replace(NUMERIC_RANGE, '0')) ||
-    isIPv6(address.replace(HEX_RANGE, '0')) ||
-    HOSTNAME.test(address.replace(ALNUM_RANGE, 'a'));
+    (address.includes(':') && isIPv6(address.replace(HEX_RANGE, '0')));
   if (!valid) return undefined;
   if (!allowRanges && address.includes('[')) return undefined;
   return port === undefined ? { host: address } : { host: address, port };

@@ -7,7 +7,7 @@ type NextResolve = (specifier: string, context: ResolveContext) => Promise<{ url
 
 let indexUrl = '';
 
-/** Receives the URL of engine/index.js from register(). */
+/** Receives the URL of engine/api-bridge.js (the running engine's API) from register(). */
 export function initialize(data: { index: string }): void {
   indexUrl = data.index;
 }

@@ -1,9 +1,9 @@
 // Module arguments are checked once, at the boundary, with one shared ajv instance: aliases are
 // renamed, Ansible's loose scalars coerced ('yes' -> true, '2222' -> 2222), defaults filled, and
 // errors phrased the way Ansible users know them.
-import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { ModuleDefinition } from '../module.js';
+import { ownRequire } from '../paths.js';
 
 /** The options of the one ajv instance (also used to precompile the built-in modules' validators). */
 export const AJV_OPTIONS: Options = {
@@ -15,7 +15,6 @@ export const AJV_OPTIONS: Options = {
   keywords: ['aliases', 'mutuallyExclusive', 'requiredOneOf'],
 };
 
-const require = createRequire(import.meta.url);
 let ajv: Ajv | undefined;
 let precompiled: Record<string, ValidateFunction> | undefined;
 
@@ -25,14 +24,14 @@ let precompiled: Record<string, ValidateFunction> | undefined;
 function validatorFor(schema: object): ValidateFunction {
   if (!precompiled) {
     try {
-      precompiled = require('../../modules/validators.cjs').validators as Record<string, ValidateFunction>;
+      precompiled = ownRequire('../modules/validators.cjs').validators as Record<string, ValidateFunction>;
     } catch {
       precompiled = {}; // running from the sources
     }
   }
   const ready = precompiled[JSON.stringify(schema)];
   if (ready) return ready;
-  ajv ??= new (require('ajv').Ajv as typeof Ajv)(AJV_OPTIONS);
+  ajv ??= new (ownRequire('ajv').Ajv as typeof Ajv)(AJV_OPTIONS);
   return ajv.compile(schema);
 }
 

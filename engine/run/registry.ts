@@ -1,10 +1,12 @@
 // Where module names resolve: the built-in modules plus custom ones found in library paths.
 // Built-ins are registered through exactly the same path as custom modules.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { register } from 'node:module';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { UserError } from '../errors.js';
 import type { ModuleDefinition } from '../module.js';
+import { importAtRunTime, ownPath, ownUrl } from '../paths.js';
 
 /** A module known to the registry, with the file that defined it (for custom modules). */
 export interface RegisteredModule {
@@ -89,7 +91,7 @@ export class ModuleRegistry {
     await installModuleHooks();
     let mod: { default?: ModuleDefinition<any, any> };
     try {
-      mod = (await import(pathToFileURL(file).href)) as typeof mod;
+      mod = await importAtRunTime<typeof mod>(pathToFileURL(file).href);
     } catch (e) {
       throw new UserError('E_UNKNOWN_MODULE', `cannot load custom module ${file}: ${(e as Error).message.split('\n')[0]}`, {
         cause: e,
@@ -140,11 +142,10 @@ let hooksInstalled: Promise<void> | undefined;
 // Custom modules import from 'tsplay' and may be TypeScript: teach Node both, once, on first use.
 function installModuleHooks(): Promise<void> {
   hooksInstalled ??= (async () => {
-    const here = fileURLToPath(import.meta.url);
-    if (!here.endsWith('.js')) return; // running from source under vitest: its own loader handles both
-    const { register } = await import('node:module');
-    register(new URL('../load/module-hooks.js', import.meta.url), { data: { index: new URL('../index.js', import.meta.url).href } });
-    const tsx = await import('tsx/esm/api');
+    const hooks = ownPath('load/module-hooks.js');
+    if (!existsSync(hooks)) return; // running from the sources under vitest: its own loader handles both
+    register(pathToFileURL(hooks), { data: { index: ownUrl('api-bridge.js').href } });
+    const tsx = await importAtRunTime<typeof import('tsx/esm/api')>('tsx/esm/api');
     tsx.register();
   })();
   return hooksInstalled;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSshLab, knownHostsLine, USER_NOPASS, type SshServer } from '../integration/sshd.js';
 
-const CLI = resolve('dist/engine/cli.js');
+const CLI = resolve('dist/engine/tsplay.cjs'); // the `tsplay` command
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
   const i = args.indexOf(`--${name}`);

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { project, tsplay } from './helpers.js';
@@ -35,6 +36,40 @@ describe('custom modules', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('"r.msg": "hello from a package"');
+  });
+
+  // A custom module gets the running engine's own API objects (engine/api-bridge.ts): the `tsplay`
+  // command is one bundled file with its own copy of every class, and the engine tells a
+  // UserError (a clean task failure) from a crash with instanceof.
+  const sharing = `
+import { defineModule, sh, UserError } from 'tsplay';
+export default defineModule({
+  name: 'shared',
+  description: 'refuses a word, or writes it',
+  schema: { type: 'object', properties: { word: { type: 'string' }, dest: { type: 'string' } }, required: ['word', 'dest'], additionalProperties: false },
+  async gather() { return null; },
+  plan(current, args) {
+    if (args.word === 'no') throw new UserError('E_MODULE_ARGS', 'shared refuses no', { hint: 'say yes' });
+    return { changes: [{ summary: 'write', commands: [{ cmd: sh\`printf %s \${args.word} > \${args.dest}\` }] }], alwaysChanges: true };
+  },
+});
+`;
+  it.each(['tsplay.cjs', 'cli.js'])("through dist/engine/%s, a custom module shares the engine's classes", (entry) => {
+    const dir = project({
+      hosts: 'h ansible_connection=local\n',
+      'library/shared.ts': sharing,
+      'site.yml': `- hosts: h\n  gather_facts: false\n  tasks:\n    - shared: { word: "no", dest: out }\n      ignore_errors: true\n    - shared: { word: "yes it is", dest: "{{ playbook_dir }}/out" }\n`,
+    });
+    const r = spawnSync(process.execPath, [resolve('dist/engine', entry), 'run', 'site.yml', '-i', 'hosts'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('"msg": "shared refuses no');
+    expect(r.stdout).not.toContain('raised');
+    expect(r.stdout).toMatch(/h\s+: ok=1\s+changed=1\s+unreachable=0\s+failed=0\s+skipped=0\s+rescued=0\s+ignored=1/);
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('yes it is');
   });
 
   it('a name clash with a built-in is an error naming both', async () => {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { project } from './helpers.js';
 
-const CLI = resolve('dist/engine/cli.js');
+const CLI = resolve('dist/engine/tsplay.cjs');
 
 describe('Ctrl-C', () => {
   it('stops the run, kills the running command, prints the recap and exits 99', async () => {

@@ -188,7 +188,7 @@ run('faults survived', () => {
       command: touch ${marker}-after
 `,
       });
-      const child = spawn(process.execPath, [resolve('dist/engine/cli.js'), 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, [resolve('dist/engine/tsplay.cjs'), 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();

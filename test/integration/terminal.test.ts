@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { project } from '../e2e/helpers.js';
 import { createSshLab, knownHostsLine, sshdAvailable, TEST_SUDO_PASSWORD, USER_PASS, type SshLab, type SshServer } from './sshd.js';
 
-const CLI = resolve('dist/engine/cli.js');
+const CLI = resolve('dist/engine/tsplay.cjs');
 const run = (sshdAvailable() && existsSync('/usr/bin/script')) || process.env.CI ? describe : describe.skip;
 
 /** Run the CLI on a pseudo-terminal, typing `answers` (one per prompt) as they are asked. */

@@ -33,9 +33,11 @@ describe('config_txt plan', () => {
   });
 });
 
-describe('config_txt through the CLI', () => {
+// dist/engine/tsplay.cjs is the `tsplay` command (the one-file build, whose API objects a custom
+// module must share); dist/engine/cli.js is the same program as ES modules
+describe.each(['tsplay.cjs', 'cli.js'])('config_txt through the CLI (dist/engine/%s)', (entry) => {
   it('loads from library/ without a build step, changes once, then nothing; check mode writes nothing', () => {
-    const cli = resolve('dist/engine/cli.js');
+    const cli = resolve('dist/engine', entry);
     const dir = project({
       hosts: 'pi ansible_connection=local\n',
       'boot/config.txt': '# Raspberry Pi config\narm_64bit=0\n',

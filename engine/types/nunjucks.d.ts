@@ -1,0 +1,5 @@
+// nunjucks ships no types for its internals; engine/expr/jinja.ts states the shape it uses.
+declare module 'nunjucks/src/transformer.js' {
+  const transformer: unknown;
+  export default transformer;
+}
