@@ -196,14 +196,26 @@ export interface AtomicWriteOptions {
  */
 export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}): ShellCommand {
   const dir = posix.dirname(path);
-  const template = posix.join(dir, `.${posix.basename(path).slice(0, 100)}.tsplay-XXXXXX`);
+  const name = posix.join(dir, `.${posix.basename(path).slice(0, 100)}.tsplay-`);
   const steps: ShellCommand[] = [];
   if (opts.makeParents) steps.push(sh`mkdir -p -- ${dir} || exit $?`);
-  steps.push(sh`t=$(mktemp -- ${template}) || exit $?`);
+  // Every program started on the host costs a fork and an exec, so the temp file is created by the
+  // shell itself: exclusively (noclobber), named after this shell's pid, which no other live
+  // process has, and with its final mode when a umask can give it (no x or special bits). Only
+  // when that name is taken (a leftover of a killed write) does mktemp make it, then chmod.
+  const viaUmask = opts.mode === undefined ? '' : umaskFor(opts.mode);
+  const chmod = opts.mode !== undefined ? sh`chmod -- ${opts.mode} "$t"` : sh`chmod -- "$(printf %o $((0666 & ~0$(umask))))" "$t"`;
+  if (viaUmask === undefined) {
+    steps.push(sh`t=$(mktemp -- ${name}XXXXXX) || exit $?`);
+  } else {
+    const umask = viaUmask ? sh`umask ${viaUmask}; ` : sh``;
+    steps.push(sh`t=${name}$$ c=`);
+    steps.push(sh`(${umask}set -C; : > "$t") 2>/dev/null || { t=$(mktemp -- ${name}XXXXXX) && c=1; } || exit $?`);
+  }
   steps.push(sh`${raw('fail() { s=$?; rm -f -- "$t"; exit "$s"; }')}`);
   steps.push(opts.source !== undefined ? sh`cat -- ${opts.source} > "$t" || fail` : sh`cat > "$t" || fail`);
   if (opts.owner !== undefined || opts.group !== undefined) steps.push(sh`${ownershipCommand(opts.owner, opts.group, '', raw('"$t"'))} || fail`);
-  steps.push(opts.mode !== undefined ? sh`chmod -- ${opts.mode} "$t" || fail` : sh`chmod -- "$(printf %o $((0666 & ~0$(umask))))" "$t" || fail`);
+  steps.push(viaUmask === undefined ? sh`${chmod} || fail` : sh`[ -z "$c" ] || ${chmod} || fail`);
   if (opts.validate !== undefined) {
     steps.push(sh`${validatorCommand(opts.validate)} || { s=$?; rm -f -- "$t"; echo ${MARKER} validate-failed "$s"; exit "$s"; }`);
   }
@@ -213,6 +225,15 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
   steps.push(sh`mv -fT -- "$t" ${path} || fail`);
   steps.push(statCommand(path, false));
   return joinCommands(steps, '\n');
+}
+
+/** The umask under which a new file (0666) gets exactly `mode`, or undefined when none can. */
+function umaskFor(mode: string): string | undefined {
+  if (!/^0?[0-7]{3}$/.test(mode)) return undefined; // symbolic, or setuid/setgid/sticky
+  const bits = parseInt(mode, 8);
+  // a file is created without x bits, and the writer must be able to write it once created
+  if (bits & 0o111 || !(bits & 0o200)) return undefined;
+  return '0' + (0o777 & ~bits).toString(8).padStart(3, '0');
 }
 
 /** `chown`/`chgrp` for owner and/or group, with extra flags (-h, -R). */
@@ -233,8 +254,8 @@ export interface AttributeChange {
   recurse?: boolean;
 }
 
-/** chown/chgrp then chmod (chown clears setuid bits, so mode comes last), as one command. */
-export function setAttributesCommand(path: string, change: AttributeChange): ShellCommand {
+/** chown/chgrp then chmod (chown clears setuid bits, so mode comes last), as one command, on one path or several. */
+export function setAttributesCommand(path: string | readonly string[], change: AttributeChange): ShellCommand {
   const steps: ShellCommand[] = [];
   const r = change.recurse ? raw(' -R') : raw('');
   if (change.owner !== undefined || change.group !== undefined) {

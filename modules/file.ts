@@ -267,17 +267,17 @@ function planDirectory(fact: FileFact, args: FileArgs, atime: TimeSpec, mtime: T
     const rel = posix.relative(from, t.path).split('/').filter((p) => p !== '');
     const base = defaultMode(umask, true);
     const mode = args.mode === undefined ? undefined : formatMode(resolveMode(args.mode, { current: base, isDirectory: true, umask }));
-    const commands: ShellCommand[] = [];
     let dir = from;
     const created: string[] = [];
     for (const part of rel) {
       dir = posix.join(dir, part);
       created.push(dir);
-      commands.push(sh`mkdir -- ${dir}`);
-      if (args.owner !== undefined || args.group !== undefined || mode !== undefined) {
-        commands.push(setAttributesCommand(dir, { mode, owner: args.owner, group: args.group }));
-      }
     }
+    // One program for all of them (parents first), each program being a fork and an exec on the
+    // host; ownership before mode, because chown may clear setuid and setgid bits.
+    const owned = args.owner !== undefined || args.group !== undefined;
+    const commands: ShellCommand[] = [mode !== undefined && !owned ? sh`mkdir -m ${mode} -- ${created}` : sh`mkdir -- ${created}`];
+    if (owned) commands.push(setAttributesCommand(created, { mode, owner: args.owner, group: args.group }));
     const times = timeCommands(t.path, atime, mtime, undefined, false);
     commands.push(...times.commands);
     return {

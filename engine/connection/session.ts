@@ -5,7 +5,7 @@
 //
 // Framing: the session is a plain `/bin/sh` reading its script from the channel, and each command
 // is one piece of that script: `/bin/sh -c '<command>'` with its input from /dev/null, or from a
-// here-document of the input in base64 (binary-safe; what the command leaves unread is drained),
+// here-document of the input in base64 (binary-safe; what the command leaves unread is dropped),
 // then `<token> <exit code>` printed on stdout and on stderr. The shell reads its script in blocks,
 // and the next command is sent only when the previous one has ended. The token is random per
 // session, so a command's output cannot end its frame by accident; stdout and stderr stay the
@@ -34,7 +34,9 @@ export function sessionFrame(token: string, text: string, stdin: Buffer): string
   const report = `__tsplay_r=$?; printf '%s %d\\n' ${token} "$__tsplay_r"; printf '%s %d\\n' ${token} "$__tsplay_r" >&2\n`;
   if (stdin.length === 0) return `/bin/sh -c ${quote(text)} </dev/null\n${report}`;
   const lines = stdin.toString('base64').replace(/.{1,76}/g, '$&\n');
-  return `base64 -d <<'${token}_EOF' | { /bin/sh -c ${quote(text)}; __tsplay_r=$?; cat >/dev/null; exit $__tsplay_r; }\n${lines}${token}_EOF\n${report}`;
+  // the pipeline's status is the command's; when the command leaves input unread, base64 ends on
+  // the closed pipe (quietly: its stderr is not the command's)
+  return `base64 -d 2>/dev/null <<'${token}_EOF' | /bin/sh -c ${quote(text)}\n${lines}${token}_EOF\n${report}`;
 }
 
 /** A new random token for a session. */

@@ -91,10 +91,12 @@ export interface FileProbe {
 // The probe as a shell function; its arguments: path, content (none|all|max bytes), sha1 (0|1),
 // ancestor (0|1), children (0|1). Every line it prints starts with the marker and a key.
 // Each program started on the host costs a fork and an exec (a millisecond or more on a small or
-// busy host), so the shell's own expansions do what they can: the path is printed as is unless it
-// holds a newline, its parent is computed without dirname, the size limit is checked against the
-// size stat printed, the sha1 of fetched content is computed by the controller, and one `id` says
-// who runs the commands. (`@{` stands for the shell's `${`, which the template would take.)
+// busy host), so the shell's own expansions do what they can: paths are printed as they are unless
+// they hold a newline, the parent and the nearest existing ancestor are computed without dirname,
+// the size limit is checked against the size stat printed, and the sha1 of fetched content is
+// computed by the controller. Who runs the commands comes from /proc/self/status, read by the
+// shell itself; their names, which only a new file needs, from one `id` when a probed path does
+// not exist. (`@{` stands for the shell's `${`, which the template would take.)
 const PROBE = String.raw`probe() {
   p=$1; want=$2; sha=$3; anc=$4; kids=$5; c=
   case $p in "~") p=$HOME ;; "~/"*) p=$HOME/@{p#"~/"} ;; esac
@@ -122,16 +124,21 @@ const PROBE = String.raw`probe() {
       find -P "$p" -mindepth 1 -printf "$M child %y %m %U %G %u %g\n" | sort -u
     fi
   elif [ "$anc" = 1 ]; then
-    a=$p; while [ ! -e "$a" ]; do a=$(dirname -- "$a"); done
-    printf '%s ancestor %s\n' "$M" "$(printf %s "$a" | base64 -w0)"
+    a=$p; while [ ! -e "$a" ]; do a=@{a%"@{a##*[!/]}"}; case $a in */*) a=@{a%/*}; a=@{a%"@{a##*[!/]}"}; a=@{a:-/} ;; "") a=/ ;; *) a=. ;; esac; done
+    case $a in *"
+"*) printf '%s ancestor %s\n' "$M" "$(printf %s "$a" | base64 -w0)" ;; *) printf '%s rawancestor %s\n' "$M" "$a" ;; esac
   fi
+  [ -e "$p" ] || names=1
   d=@{p%"@{p##*[!/]}"}
   case $d in */*) d=@{d%/*}; d=@{d%"@{d##*[!/]}"}; d=@{d:-/} ;; "") d=/ ;; *) d=. ;; esac
   [ -d "$d" ] && echo "$M parent"
   return 0
-}
-printf '%s umask ' "$M"; umask
-printf '%s ids ' "$M"; LC_ALL=C id`.replaceAll('@{', '${');
+}`.replaceAll('@{', '${');
+
+// After the probes: the umask, and who runs the commands (see above).
+const WHO = String.raw`printf '%s umask ' "$M"; umask
+u= g=; { while read -r k r e x; do case $k in Uid:) u=$e ;; Gid:) g=$e; break ;; esac; done </proc/self/status; } 2>/dev/null
+if [ -z "$names" ] && [ -n "$g" ]; then printf '%s ids uid=%s gid=%s\n' "$M" "$u" "$g"; else printf '%s ids ' "$M"; LC_ALL=C id; fi`;
 
 /** The single remote command that probes every path in order. */
 export function probeCommand(probes: FileProbe[]): ShellCommand {
@@ -139,7 +146,7 @@ export function probeCommand(probes: FileProbe[]): ShellCommand {
     const content = p.content === true ? 'all' : typeof p.content === 'number' ? String(p.content) : 'none';
     return sh`probe ${p.path} ${content} ${p.checksum ? 1 : 0} ${p.ancestor ? 1 : 0} ${p.children ? 1 : 0}`;
   });
-  return joinCommands([sh`M=${MARKER}`, sh`${raw(PROBE)}`, ...calls], '\n');
+  return joinCommands([sh`M=${MARKER} names=`, sh`${raw(PROBE)}`, ...calls, sh`${raw(WHO)}`], '\n');
 }
 
 const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
@@ -198,6 +205,7 @@ export function parseProbeOutput(output: ExecResult, count: number): FileFact[] 
       else if (key === 'unreadable') cur.unreadable = true;
       else if (key === 'parent') cur.parentExists = true;
       else if (key === 'ancestor') cur.existingAncestor = b64(value);
+      else if (key === 'rawancestor') cur.existingAncestor = value;
       else if (key === 'child') {
         (cur.children ??= []).push({
           type: FIND_TYPES[fields[0]!] ?? 'other',

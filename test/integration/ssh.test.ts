@@ -247,6 +247,9 @@ run('SSH transport against real OpenSSH servers', () => {
     expect((await c.exec(sh`pwd; echo "x=$x"; command -v f || echo nof; umask`)).stdout).toBe(`/home/${USER_NOPASS}\nx=\nnof\n0022\n`);
     // a command that reads only part of its input does not eat the next frame
     expect(await c.exec(sh`head -c 3`, { stdin: 'abcdef\nmore\n' })).toEqual({ rc: 0, stdout: 'abc', stderr: '' });
+    // ... nor when most of a large input is left unread, and nothing of that reaches stderr
+    expect(await c.exec(sh`head -c 3; exit 3`, { stdin: Buffer.alloc(2 * 1024 * 1024, 'z') })).toEqual({ rc: 3, stdout: 'zzz', stderr: '' });
+    expect(await c.exec(sh`echo next`)).toEqual({ rc: 0, stdout: 'next\n', stderr: '' });
     const big = Buffer.alloc(3 * 1024 * 1024, 'x');
     const r = await c.exec(sh`wc -c; cat /dev/zero | head -c 2000000 | tr '\0' y`, { stdin: big });
     expect(r.rc).toBe(0);

@@ -1,5 +1,9 @@
 // Pure helpers of the file modules: Ansible modes, attribute plans, the validate command line,
 // Python regular expressions and replacement templates, and the file probe's parser.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { atomicWriteCommand, formatMode, ModeError, parseWriteOutput, planAttributes, resolveMode, validateProblem, writeAttributes } from '../../engine/files.js';
 import { fileFact, filesFact, parseProbeOutput } from '../../modules/facts/file.js';
@@ -62,9 +66,44 @@ describe('attributes', () => {
 describe('atomicWriteCommand', () => {
   it('puts the temp file in the target directory and %s as the temp path, each word quoted', () => {
     const cmd = atomicWriteCommand("/etc/it's here/dnsmasq.conf", { validate: "dnsmasq --test -C %s --name='a b' 100%%", mode: '0644' }).text;
-    expect(cmd).toContain(`mktemp -- '/etc/it'\\''s here/.dnsmasq.conf.tsplay-XXXXXX'`);
+    expect(cmd).toContain(`t='/etc/it'\\''s here/.dnsmasq.conf.tsplay-'$$ c=`);
+    expect(cmd).toContain(`mktemp -- '/etc/it'\\''s here/.dnsmasq.conf.tsplay-'XXXXXX`);
     expect(cmd).toContain(`dnsmasq --test -C "$t" '--name=a b' 100%`);
     expect(cmd).toContain(`mv -fT -- "$t" '/etc/it'\\''s here/dnsmasq.conf'`);
+  });
+  // Run for real by /bin/sh in a temp directory. `$$` is replaced by a fixed name in the fallback
+  // case, so that the temp file's name can be taken beforehand.
+  const write = (opts: Parameters<typeof atomicWriteCommand>[1], content: string, taken = false) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
+    const target = join(dir, 'target.conf');
+    let text = atomicWriteCommand(target, opts).text;
+    if (taken) {
+      text = text.replaceAll('$$', 'PID');
+      writeFileSync(join(dir, '.target.conf.tsplay-PID'), 'a leftover');
+    }
+    const r = spawnSync('/bin/sh', ['-c', `umask 022\n${text}`], { input: content, encoding: 'utf8' });
+    return { r, dir, target, mode: () => (statSync(target).mode & 0o7777).toString(8), left: () => readdirSync(dir).sort() };
+  };
+  it.each([
+    ['0640', { mode: '0640' }, false, '640'],
+    ['0600, the name taken', { mode: '0600' }, true, '600'],
+    ['the default (0666 minus the umask)', {}, false, '644'],
+    ['the default, the name taken', {}, true, '644'],
+    ['0755 (x bits: mktemp and chmod)', { mode: '0755' }, false, '755'],
+    ['0444 (not writable: mktemp and chmod)', { mode: '0444' }, false, '444'],
+  ])('writes the file with mode %s and leaves no temp file', (_name, opts, taken, mode) => {
+    const w = write(opts, 'new content\n', taken);
+    expect(w.r.stderr).toBe('');
+    expect(w.r.status).toBe(0);
+    expect(readFileSync(w.target, 'utf8')).toBe('new content\n');
+    expect(w.mode()).toBe(mode);
+    expect(w.left()).toEqual(taken ? ['.target.conf.tsplay-PID', 'target.conf'] : ['target.conf']);
+    if (taken) expect(readFileSync(join(w.dir, '.target.conf.tsplay-PID'), 'utf8')).toBe('a leftover');
+  });
+  it('a failed validation leaves the target untouched and no temp file', () => {
+    const w = write({ mode: '0644', validate: 'grep -q good %s' }, 'bad\n');
+    expect(w.r.status).toBe(1);
+    expect(w.left()).toEqual([]);
   });
   it('validate must contain %s', () => {
     expect(validateProblem('visudo -c')).toBe('validate must contain %s: visudo -c');
@@ -141,6 +180,39 @@ describe('file fact', () => {
     });
     expect(Buffer.from(link!.content!, 'base64').toString()).toBe('127.0.0.1\n');
     expect(missing).toMatchObject({ path: '/nope/x', exists: false, parentExists: false, existingAncestor: '/' });
+  });
+  // Run for real by /bin/sh, as root and as nobody (setpriv): the ids come from the shell's own
+  // /proc/self/status; their names, which only a new file needs, from `id` when a path is missing.
+  it.each([
+    ['root', [] as string[], 0, 'root'],
+    ['nobody', ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], 65534, 'nobody'],
+  ])('says who runs the commands (%s), with names only when a path does not exist', (_who, prefix, uid, name) => {
+    const probe = (path: string) => {
+      const argv = [...prefix, '/bin/sh', '-c', fileFact.command({ path }).text];
+      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+      return { fact: fileFact.process({ rc: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, { path }), stdout: r.stdout };
+    };
+    const existing = probe('/etc/hostname');
+    expect(existing.fact.identity).toMatchObject({ uid, user: String(uid) });
+    expect(existing.stdout).not.toContain('groups=');
+    const missing = probe('/nonexistent/file');
+    expect(missing.fact.identity).toMatchObject({ uid, user: name });
+    expect(missing.stdout).toContain('groups=');
+  });
+  it('finds the nearest existing ancestor of a missing path, as dirname would', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsplay-probe-'));
+    mkdirSync(join(dir, 'x\ny'));
+    const cases: [string, string][] = [
+      [`${dir}/a/b/c`, dir],
+      [`${dir}//a//b//`, dir],
+      [`${dir}/x\ny/z/w`, `${dir}/x\ny`],
+      ['rel/a/b', '.'],
+      ['/nonexistent-top/x', '/'],
+    ];
+    const probes = cases.map(([path]) => ({ path, ancestor: true }));
+    const r = spawnSync('/bin/sh', ['-c', filesFact.command(probes).text], { cwd: dir, encoding: 'utf8' });
+    const facts = filesFact.process({ rc: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, probes);
+    expect(facts.map((f) => f.existingAncestor)).toEqual(cases.map(([, a]) => a));
   });
   it('says what is missing when the host cannot run the probe', () => {
     expect(() => parseProbeOutput({ rc: 127, stdout: '', stderr: 'sh: stat: not found' }, 1)).toThrow('sh: stat: not found');
