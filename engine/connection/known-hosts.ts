@@ -1,7 +1,7 @@
 // known_hosts as OpenSSH reads it: plain and hashed (|1|salt|hash) host names, [host]:port,
 // patterns with * ? and !, @revoked, several key types per host.
 import { createHmac } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** One usable line of a known_hosts file. */
@@ -95,8 +95,23 @@ export function knownKeyTypes(entries: KnownHostEntry[], names: string[]): strin
   return [...new Set(entries.filter((e) => !e.marker && names.some((n) => hostFieldMatches(e.hosts, n))).map((e) => e.keyType))];
 }
 
+const parsedFiles = new Map<string, { mtimeMs: number; size: number; entries: KnownHostEntry[] }>();
+
+/** The entries of these files, each read and parsed again only when it has changed (a run opens one connection per host). */
 export function readKnownHosts(files: string[]): KnownHostEntry[] {
-  return files.flatMap((f) => (existsSync(f) ? parseKnownHosts(readFileSync(f, 'utf8'), f) : []));
+  return files.flatMap((f) => {
+    let st;
+    try {
+      st = statSync(f);
+    } catch {
+      return [];
+    }
+    const cached = parsedFiles.get(f);
+    if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.entries;
+    const entries = parseKnownHosts(readFileSync(f, 'utf8'), f);
+    parsedFiles.set(f, { mtimeMs: st.mtimeMs, size: st.size, entries });
+    return entries;
+  });
 }
 
 /** Record a new key (StrictHostKeyChecking=accept-new / no). */

@@ -2,7 +2,7 @@
 // long-lived shell sessions on it (session.ts; at most MAX_CHANNELS channels at once, below sshd's
 // MaxSessions=10), jump hosts through one shared connection to the gateway, known_hosts checked
 // strictly by default.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -222,14 +222,32 @@ function passphraseFor(file: string): Promise<string | undefined> {
   return p;
 }
 
+const keys = new Map<string, { mtimeMs: number; key: Buffer; parsed: ReturnType<typeof utils.parseKey> }>();
+
+/** A key file, read and parsed once per run (a run opens one connection per host), or undefined if there is none. */
+function readKey(file: string): { key: Buffer; parsed: ReturnType<typeof utils.parseKey> } | undefined {
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  const cached = keys.get(file);
+  if (cached && cached.mtimeMs === mtimeMs) return cached;
+  const key = readFileSync(file);
+  const entry = { mtimeMs, key, parsed: utils.parseKey(key) };
+  keys.set(file, entry);
+  return entry;
+}
+
 async function authMethods(e: SshEndpoint, env: NodeJS.ProcessEnv): Promise<ConnectConfig['authHandler']> {
   const methods: unknown[] = [];
   if (env.SSH_AUTH_SOCK) methods.push({ type: 'agent', username: e.user, agent: env.SSH_AUTH_SOCK });
   const files = [...e.identityFiles, ...DEFAULT_KEYS.map((k) => join(homedir(), '.ssh', k))];
   for (const f of [...new Set(files.map((x) => resolve(x)))]) {
-    if (!existsSync(f)) continue;
-    const key = readFileSync(f);
-    const parsed = utils.parseKey(key);
+    const read = readKey(f);
+    if (!read) continue;
+    const { key, parsed } = read;
     if (parsed instanceof Error) {
       // an encrypted key: ask for its passphrase on a terminal; without one, the agent is the way
       if (!/encrypt|passphrase/i.test(parsed.message)) continue;
@@ -238,7 +256,7 @@ async function authMethods(e: SshEndpoint, env: NodeJS.ProcessEnv): Promise<Conn
       methods.push({ type: 'publickey', username: e.user, key, passphrase });
       continue;
     }
-    methods.push({ type: 'publickey', username: e.user, key });
+    methods.push({ type: 'publickey', username: e.user, key: Array.isArray(parsed) ? key : parsed });
   }
   if (e.password) methods.push({ type: 'password', username: e.user, password: e.password.reveal() });
   if (methods.length === 0) methods.push({ type: 'none', username: e.user });
