@@ -430,7 +430,7 @@ export default defineModule<LineinfileArgs, FileFact>({
     regexp: '^%ADMIN ALL='
     line: '%ADMIN ALL=(ALL) NOPASSWD: ALL'
     validate: /usr/sbin/visudo -cf %s`,
-  gather: (ctx, args) => ctx.fact(fileFact, { path: args.path, content: true }),
+  gather: (ctx, args) => ctx.fact(fileFact, { path: args.path, content: true, names: 'if-missing' }),
   plan: planLineinfile,
   async apply(ctx, changes) {
     const r = await runChangesAsOne(ctx, changes);

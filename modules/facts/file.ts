@@ -86,19 +86,25 @@ export interface FileProbe {
   ancestor?: boolean;
   /** For a directory, list the distinct attributes of everything below it. */
   children?: boolean;
+  /**
+   * Also the names of the user and group the commands run as (identity.user and .group, which
+   * are otherwise their numbers), for what a new file or symlink will be owned by: when the path
+   * does not exist, or is not a symlink. It costs a program (`id`) on the host.
+   */
+  names?: 'if-missing' | 'unless-link';
 }
 
 // The probe as a shell function; its arguments: path, content (none|all|max bytes), sha1 (0|1),
-// ancestor (0|1), children (0|1). Every line it prints starts with the marker and a key.
+// ancestor (0|1), children (0|1), names (no|missing|link). Every line it prints starts with the marker and a key.
 // Each program started on the host costs a fork and an exec (a millisecond or more on a small or
 // busy host), so the shell's own expansions do what they can: paths are printed as they are unless
 // they hold a newline, the parent and the nearest existing ancestor are computed without dirname,
 // the size limit is checked against the size stat printed, and the sha1 of fetched content is
 // computed by the controller. Who runs the commands comes from /proc/self/status, read by the
-// shell itself; their names, which only a new file needs, from one `id` when a probed path does
-// not exist. (`@{` stands for the shell's `${`, which the template would take.)
+// shell itself; their names, which only a new file or symlink needs, from one `id` when a probe
+// asks for them. (`@{` stands for the shell's `${`, which the template would take.)
 const PROBE = String.raw`probe() {
-  p=$1; want=$2; sha=$3; anc=$4; kids=$5; c=
+  p=$1; want=$2; sha=$3; anc=$4; kids=$5; nm=$6; c=
   case $p in "~") p=$HOME ;; "~/"*) p=$HOME/@{p#"~/"} ;; esac
   case $p in *"
 "*) printf '%s path %s\n' "$M" "$(printf %s "$p" | base64 -w0)" ;; *) printf '%s rawpath %s\n' "$M" "$p" ;; esac
@@ -128,7 +134,7 @@ const PROBE = String.raw`probe() {
     case $a in *"
 "*) printf '%s ancestor %s\n' "$M" "$(printf %s "$a" | base64 -w0)" ;; *) printf '%s rawancestor %s\n' "$M" "$a" ;; esac
   fi
-  [ -e "$p" ] || names=1
+  case $nm in missing) [ -e "$p" ] || names=1 ;; link) [ -L "$p" ] || names=1 ;; esac
   d=@{p%"@{p##*[!/]}"}
   case $d in */*) d=@{d%/*}; d=@{d%"@{d##*[!/]}"}; d=@{d:-/} ;; "") d=/ ;; *) d=. ;; esac
   [ -d "$d" ] && echo "$M parent"
@@ -144,7 +150,8 @@ if [ -z "$names" ] && [ -n "$g" ]; then printf '%s ids uid=%s gid=%s\n' "$M" "$u
 export function probeCommand(probes: FileProbe[]): ShellCommand {
   const calls = probes.map((p) => {
     const content = p.content === true ? 'all' : typeof p.content === 'number' ? String(p.content) : 'none';
-    return sh`probe ${p.path} ${content} ${p.checksum ? 1 : 0} ${p.ancestor ? 1 : 0} ${p.children ? 1 : 0}`;
+    const names = p.names === 'if-missing' ? 'missing' : p.names === 'unless-link' ? 'link' : 'no';
+    return sh`probe ${p.path} ${content} ${p.checksum ? 1 : 0} ${p.ancestor ? 1 : 0} ${p.children ? 1 : 0} ${names}`;
   });
   return joinCommands([sh`M=${MARKER} names=`, sh`${raw(PROBE)}`, ...calls, sh`${raw(WHO)}`], '\n');
 }

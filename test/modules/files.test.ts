@@ -142,9 +142,9 @@ describe('pythonRegex', () => {
 describe('file fact', () => {
   it('is one command that probes every path', () => {
     const cmd = filesFact.command([{ path: '/a' }, { path: "/b c'd", content: true, checksum: true }]).text;
-    expect(cmd).toContain('probe /a none 0 0 0');
-    expect(cmd).toContain(`probe '/b c'\\''d' all 1 0 0`);
-    expect(fileFact.command({ path: '/x', content: 100 }).text).toContain('probe /x 100 0 0 0');
+    expect(cmd).toContain('probe /a none 0 0 0 no');
+    expect(cmd).toContain(`probe '/b c'\\''d' all 1 0 0 no`);
+    expect(fileFact.command({ path: '/x', content: 100 }).text).toContain('probe /x 100 0 0 0 no');
   });
   it('parses command output into facts', () => {
     const b = (s: string) => Buffer.from(s).toString('base64');
@@ -186,18 +186,20 @@ describe('file fact', () => {
   it.each([
     ['root', [] as string[], 0, 'root'],
     ['nobody', ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], 65534, 'nobody'],
-  ])('says who runs the commands (%s), with names only when a path does not exist', (_who, prefix, uid, name) => {
-    const probe = (path: string) => {
-      const argv = [...prefix, '/bin/sh', '-c', fileFact.command({ path }).text];
+  ])('says who runs the commands (%s), with their names only when asked and needed', (_who, prefix, uid, name) => {
+    const probe = (path: string, names?: 'if-missing' | 'unless-link') => {
+      const argv = [...prefix, '/bin/sh', '-c', fileFact.command({ path, names }).text];
       const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-      return { fact: fileFact.process({ rc: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, { path }), stdout: r.stdout };
+      return { identity: fileFact.process({ rc: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, { path }).identity, ran: r.stdout.includes('groups=') };
     };
-    const existing = probe('/etc/hostname');
-    expect(existing.fact.identity).toMatchObject({ uid, user: String(uid) });
-    expect(existing.stdout).not.toContain('groups=');
-    const missing = probe('/nonexistent/file');
-    expect(missing.fact.identity).toMatchObject({ uid, user: name });
-    expect(missing.stdout).toContain('groups=');
+    const numbers = { identity: expect.objectContaining({ uid, user: String(uid), group: String(uid) }), ran: false };
+    const names = { identity: expect.objectContaining({ uid, user: name }), ran: true };
+    expect(probe('/etc/hostname')).toEqual(numbers);
+    expect(probe('/nonexistent/file')).toEqual(numbers);
+    expect(probe('/etc/hostname', 'if-missing')).toEqual(numbers);
+    expect(probe('/nonexistent/file', 'if-missing')).toEqual(names);
+    expect(probe('/etc/hostname', 'unless-link')).toEqual(names);
+    expect(probe('/proc/self/exe', 'unless-link')).toEqual(numbers);
   });
   it('finds the nearest existing ancestor of a missing path, as dirname would', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsplay-probe-'));
