@@ -1,4 +1,7 @@
-// Dev aid: what 100 SSH connections cost on this machine, step by step (not run by CI).
+// For measuring by hand (not run by CI): what SSH connections to the hosts of
+// test/bench/fleet-hold.ts cost, step by step, with ssh2 alone (no tsplay): connect and
+// authenticate only; also open a shell; also run N commands in it (`true`, or `stat` with two more
+// programs, as a file probe did). Usage: npx tsx test/bench/conn-cost.ts connect|shell|stat [N=4]
 import { readFileSync } from 'node:fs';
 import { Client } from 'ssh2';
 const inv = readFileSync('/tmp/fleet/hosts', 'utf8');

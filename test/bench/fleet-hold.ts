@@ -1,10 +1,12 @@
-// Dev aid: start N sshd like the benchmark and keep them until killed (not run by CI).
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { createSshLab, knownHostsLine, USER_NOPASS } from '../integration/sshd.js';
+// For measuring by hand (not run by CI or by npm run bench): start N sshd as the benchmark does
+// and keep them until SIGTERM, with an inventory for them in DIR/hosts.
+// Usage: npx tsx test/bench/fleet-hold.ts [N=100] [DIR=/tmp/fleet]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createSshLab, knownHostsLine, USER_NOPASS, type SshServer } from '../integration/sshd.js';
 const n = Number(process.argv[2] ?? 100);
 const dir = process.argv[3] ?? '/tmp/fleet';
 const lab = createSshLab();
-const servers = [];
+const servers: SshServer[] = [];
 for (let i = 0; i < n; i++) servers.push(await lab.start({ maxSessions: 10 }));
 writeFileSync(lab.knownHosts, servers.map(knownHostsLine).join('\n') + '\n');
 mkdirSync(dir, { recursive: true });
