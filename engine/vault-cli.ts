@@ -1,7 +1,9 @@
-// `tsplay vault encrypt|decrypt|view|encrypt_string` (as ansible-vault, for users without Ansible)
+// `tsplay vault encrypt|decrypt|view|create|edit|rekey|encrypt_string` (as ansible-vault, for users without Ansible)
 // and the vault options that run and adhoc share: --vault-password-file, --vault-id,
 // --ask-vault-pass, ANSIBLE_VAULT_PASSWORD_FILE and ANSIBLE_VAULT_IDENTITY_LIST.
-import { chmodSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve, basename } from 'node:path';
 import { Option, type Command } from 'commander';
 import { OptionsError, UserError } from './errors.js';
@@ -9,11 +11,13 @@ import {
   decryptVaultText,
   encryptVaultText,
   isVaultText,
+  parseVaultHeader,
   parseVaultId,
   readVaultPasswordFile,
   type VaultSecret,
 } from './load/vault.js';
 import { secretValues } from './redact.js';
+import { shellSplit } from './sh.js';
 
 /** The vault options as commander parses them. */
 export interface VaultOpts {
@@ -190,6 +194,75 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
 
   addVaultOptions(
     vault
+      .command('create')
+      .description('create a new encrypted file, written in $EDITOR')
+      .argument('<file>', 'the file to create')
+      .option('--encrypt-vault-id <label>', 'the vault id to encrypt with, when several are given'),
+  ).action(async (file: string, o: VaultOpts & { encryptVaultId?: string }) => {
+    const x = io();
+    const path = resolve(x.cwd, file);
+    if (existsSync(path)) throw new UserError('E_VAULT', `${path} exists, please use 'edit' instead`, { hint: `tsplay vault edit ${file}` });
+    const secret = chooseEncryptSecret(await vaultSecretsFrom(o, x, true), o.encryptVaultId);
+    const plain = editInEditor(x, '', file);
+    if (plain === '') throw new UserError('E_VAULT', 'the file was left empty; nothing was created', { hint: 'write the content in the editor and save it' });
+    secretValues.add(plain);
+    writeFileSync(path, encryptVaultText(plain, secret), { mode: 0o600, flag: 'wx' });
+    setCode(0);
+  });
+
+  addVaultOptions(
+    vault
+      .command('edit')
+      .description('edit an encrypted file in $EDITOR; it is encrypted again, with the same vault id')
+      .argument('<file>', 'the file to edit')
+      .option('--encrypt-vault-id <label>', 'the vault id to encrypt with, when several are given'),
+  ).action(async (file: string, o: VaultOpts & { encryptVaultId?: string }) => {
+    const x = io();
+    const path = resolve(x.cwd, file);
+    const text = readInput(file, x.cwd);
+    const where = { file: path, line: 1, col: 1 };
+    if (!isVaultText(text)) throw new UserError('E_VAULT', 'input is not vault encrypted data', { location: where, hint: `encrypt it first: tsplay vault encrypt ${file}` });
+    const secrets = await vaultSecretsFrom(o, x);
+    const plain = decryptVaultText(text, where, secrets);
+    secretValues.add(plain);
+    const edited = editInEditor(x, plain, file);
+    if (edited === plain) return setCode(0); // unchanged: the file keeps its bytes
+    secretValues.add(edited);
+    const label = parseVaultHeader(text)?.id ?? 'default';
+    const secret = o.encryptVaultId !== undefined ? chooseEncryptSecret(secrets, o.encryptVaultId) : (secrets.find((s) => s.id === label) ?? chooseEncryptSecret(secrets, undefined));
+    replaceFile(path, encryptVaultText(edited, secret));
+    setCode(0);
+  });
+
+  addVaultOptions(
+    vault
+      .command('rekey')
+      .description('encrypt files again with a new password (--new-vault-password-file, --new-vault-id, or asked)')
+      .argument('<files...>', 'files to rekey')
+      .option('--new-vault-password-file <file>', 'the new vault password file, or an executable that prints it')
+      .option('--new-vault-id <label@source>', 'the new vault identity: label@file or label@prompt'),
+  ).action(async (list: string[], o: VaultOpts & { newVaultPasswordFile?: string; newVaultId?: string }) => {
+    const x = io();
+    const secrets = await vaultSecretsFrom(o, x);
+    const fresh = await vaultSecretsFrom(
+      o.newVaultId !== undefined ? { vaultId: [o.newVaultId] } : o.newVaultPasswordFile !== undefined ? { vaultPasswordFile: [o.newVaultPasswordFile] } : { askVaultPass: true },
+      { ...x, env: {} },
+      true,
+    );
+    const secret = fresh[0]!;
+    const texts = list.map((f) => {
+      const text = readInput(f, x.cwd);
+      const where = { file: resolve(x.cwd, f), line: 1, col: 1 };
+      if (!isVaultText(text)) throw new UserError('E_VAULT', 'input is not vault encrypted data', { location: where, hint: `encrypt it first: tsplay vault encrypt ${f}` });
+      return decryptVaultText(text, where, secrets); // every file opens before any is written
+    });
+    list.forEach((f, i) => replaceFile(resolve(x.cwd, f), encryptVaultText(texts[i]!, secret)));
+    x.err('Rekey successful\n');
+    setCode(0);
+  });
+
+  addVaultOptions(
+    vault
       .command('encrypt_string')
       .alias('encrypt-string')
       .description('encrypt a value for use as `name: !vault |` in YAML (standard input when no value is given)')
@@ -210,6 +283,34 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
     x.err('Encryption successful\n');
     setCode(0);
   });
+}
+
+/**
+ * Let the user edit `text` in $EDITOR (as ansible-vault: `vi` when unset; EDITOR may hold
+ * arguments) and return what was saved. The plaintext lives only in a file of a private temporary
+ * directory (0700, the file 0600), overwritten and removed afterwards.
+ */
+function editInEditor(x: VaultIO, text: string, name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsplay-vault-'));
+  const file = join(dir, basename(name) || 'vault');
+  try {
+    writeFileSync(file, text, { mode: 0o600 });
+    const editor = shellSplit(x.env.EDITOR || 'vi');
+    const r = spawnSync(editor[0]!, [...editor.slice(1), file], { stdio: 'inherit', env: x.env });
+    if (r.error || r.status !== 0) {
+      throw new UserError('E_VAULT', `the editor (${editor.join(' ')}) ${r.error ? `could not be started: ${r.error.message}` : `exited with ${r.status ?? r.signal}`}; nothing was written`, {
+        hint: 'set EDITOR to an editor that exits 0 when the file is saved',
+      });
+    }
+    return readFileSync(file, 'utf8');
+  } finally {
+    try {
+      writeFileSync(file, Buffer.alloc(Math.max(text.length, 1)));
+    } catch {
+      // the editor removed it
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function writeResult(x: VaultIO, input: string, output: string | undefined, text: string): void {

@@ -1,6 +1,7 @@
 // copy: put a controller file (or inline content, or a file already on the host) at dest, written
 // atomically, only when its sha1 differs; otherwise only the attributes are brought in line.
 import { readFileSync, statSync } from 'node:fs';
+import { readVaultFile } from '../engine/load/vault.js';
 import { posix } from 'node:path';
 import { defineModule, joinCommands, noop, planFailure, sh, type Change, type ModuleContext, type Plan } from '../engine/index.js';
 import {
@@ -39,6 +40,7 @@ export interface CopyArgs {
   validate?: string;
   force: boolean;
   remote_src: boolean;
+  decrypt: boolean;
   follow: boolean;
   checksum?: string;
   unsafe_writes: boolean;
@@ -64,6 +66,8 @@ export interface SourceContent {
   mode: string;
   /** Basename used when dest is a directory (undefined for inline content). */
   basename?: string;
+  /** Read from a vault-encrypted file: the content is a secret, and no diff shows it. */
+  vaulted?: boolean;
 }
 
 /** What copy and template gather: dest (and dest/basename for a directory dest), and the source. */
@@ -97,9 +101,12 @@ export function destProbes(dest: string, basename: string | undefined): FileProb
   return probes;
 }
 
-/** Read a controller file as the content to write. */
-export function readSource(path: string): SourceContent {
-  return { content: readFileSync(path).toString('base64'), mode: formatMode(statSync(path).mode), basename: posix.basename(path) };
+/** Read a controller file as the content to write; a vault-encrypted one is decrypted with the run's vault secrets unless `decrypt` is false, as Ansible does. */
+export function readSource(path: string, decrypt = true): SourceContent {
+  const source = { mode: formatMode(statSync(path).mode), basename: posix.basename(path) };
+  const plain = decrypt ? readVaultFile(path) : undefined;
+  if (plain !== undefined) return { ...source, content: Buffer.from(plain, 'utf8').toString('base64'), vaulted: true };
+  return { ...source, content: readFileSync(path).toString('base64') };
 }
 
 async function gatherCopy(ctx: ModuleContext, args: CopyArgs): Promise<CopyState> {
@@ -110,7 +117,7 @@ async function gatherCopy(ctx: ModuleContext, args: CopyArgs): Promise<CopyState
   } else if (!args.remote_src) {
     const path = ctx.findFile('files', args.src!);
     if (statSync(path).isDirectory()) return { dest: await ctx.fact(filesFact, [{ path: args.dest }]).then((f) => f[0]!), sourceIsDirectory: path };
-    source = readSource(path);
+    source = readSource(path, args.decrypt);
   }
   const basename = args.src !== undefined ? posix.basename(args.src.replace(/\/+$/, '')) : undefined;
   const probes = destProbes(args.dest, basename);
@@ -206,7 +213,7 @@ export function planWrite(
       summary: `${target.exists ? 'update' : 'create'} ${path}${remote ? ` from ${remote.path}` : ''}`,
       commands: [{ cmd: joinCommands([...guard, write], '\n'), ...(source ? { stdin: Buffer.from(source.content, 'base64') } : {}) }],
     };
-    const diff = newBytes ? contentDiff(path, before, newBytes) : undefined;
+    const diff = newBytes && !source?.vaulted ? contentDiff(path, before, newBytes) : undefined;
     if (diff) change.diff = diff;
     return {
       changes: [change],
@@ -255,6 +262,7 @@ export default defineModule<CopyArgs, CopyState>({
       content: { type: ['string', 'object', 'array'], description: 'Write this text instead of a file (a dict or list is written as JSON).' },
       ...writeProperties,
       remote_src: { type: 'boolean', default: false, description: 'src is a file on the host, not on the controller.' },
+      decrypt: { type: 'boolean', default: true, description: "Decrypt a vault-encrypted src with the run's vault secrets (its content is then never shown in a diff); false: copy it as it is." },
       checksum: { type: 'string', description: 'Expected sha1 of the source; the task fails when it differs.' },
     },
     required: ['dest'],

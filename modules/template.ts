@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { defineModule, type ModuleContext } from '../engine/index.js';
 import { formatMode } from '../engine/files.js';
+import { readVaultFile } from '../engine/load/vault.js';
 import { applyWrite, destProbes, planWrite, writeProperties, type CopyState, type WriteArgs } from './copy.js';
 import { filesFact } from './facts/file.js';
 
@@ -20,10 +21,12 @@ async function gatherTemplate(ctx: ModuleContext, args: TemplateArgs): Promise<C
   const text = ctx.renderTemplate(path);
   const basename = posix.basename(args.src);
   const facts = await ctx.fact(filesFact, destProbes(args.dest, basename));
+  // a vault-encrypted template (decrypted by renderTemplate) is a secret: no diff shows it
+  const vaulted = readVaultFile(path) !== undefined;
   return {
     dest: facts[0]!,
     inDir: facts[1],
-    source: { content: Buffer.from(text, 'utf8').toString('base64'), mode: formatMode(statSync(path).mode), basename },
+    source: { content: Buffer.from(text, 'utf8').toString('base64'), mode: formatMode(statSync(path).mode), basename, ...(vaulted ? { vaulted } : {}) },
   };
 }
 

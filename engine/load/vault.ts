@@ -19,10 +19,13 @@ export interface VaultSecret {
 }
 
 let keyring: VaultSecret[] = [];
+/** Controller files already decrypted with the keyring (readVaultFile). */
+const decryptedFiles = new Map<string, { mtimeMs: number; size: number; text: string | undefined }>();
 
 /** The vault secrets every following YAML read decrypts with (the CLI sets them per command). */
 export function setVaultSecrets(secrets: VaultSecret[]): void {
   keyring = secrets;
+  decryptedFiles.clear();
   for (const s of secrets) secretValues.add(s.password);
 }
 
@@ -74,6 +77,25 @@ export function decryptVaultText(text: string, loc: SourceLocation | undefined, 
     location: loc,
     hint: `${ordered.length > 1 ? `none of the vault passwords given (${tried}) opens it` : `the vault password given (${tried}) does not open it`}; check the password file or --vault-id`,
   });
+}
+
+/**
+ * A controller file's text decrypted with the run's vault secrets, or undefined when it is not
+ * vault-encrypted. Decrypted once per file (a key derivation costs milliseconds, and copy or
+ * template reads its file for every host); the decrypted text is masked in all output.
+ */
+export function readVaultFile(path: string): string | undefined {
+  const st = statSync(path);
+  const cached = decryptedFiles.get(path);
+  if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.text;
+  const raw = readFileSync(path);
+  let text: string | undefined;
+  if (isVaultText(raw.subarray(0, 64).toString('latin1'))) {
+    text = decryptVaultText(raw.toString('utf8'), { file: path, line: 1, col: 1 });
+    registerDecrypted(text);
+  }
+  decryptedFiles.set(path, { mtimeMs: st.mtimeMs, size: st.size, text });
+  return text;
 }
 
 /** Encrypt text as ansible-vault does: format 1.1 for the default id, 1.2 with a label. */

@@ -2,7 +2,7 @@
 // gather -> plan -> (check mode stops here) -> apply, and changed_when / failed_when / until.
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { decryptVaultText, isVaultText } from '../load/vault.js';
+import { readVaultFile } from '../load/vault.js';
 import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
 import { runChanges, type Change, type Connection, type ExecOptions, type ModuleDefinition, type FileDiff, type ModuleContext, type Plan } from '../module.js';
@@ -529,8 +529,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     findFile: (kind, path) => findFile(task, env.play.dir, kind, path),
     renderTemplate: (path, extra) => {
       // a vault-encrypted template is decrypted with the run's vault secrets, as Ansible does
-      const raw = readFileSync(path, 'utf8');
-      const text = isVaultText(raw) ? decryptVaultText(raw, { file: path, line: 1, col: 1 }) : raw;
+      const text = readVaultFile(path) ?? readFileSync(path, 'utf8');
       const vars = {
         ...scope,
         template_path: path,

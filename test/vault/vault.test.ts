@@ -3,7 +3,7 @@
 // debugs them on purpose; `tsplay vault` encrypts and decrypts; files interoperate with the real
 // ansible-vault (skipped where it is not installed).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -135,15 +135,50 @@ describe('playbooks with vault values', () => {
     });
   }
 
-  it('renders a vault-encrypted template, masking its content in the diff', async () => {
+  it('renders a vault-encrypted template, and no diff shows its content', async () => {
     const dir = vaultProject();
-    writeFileSync(join(dir, 'conf.j2'), encryptVaultText('password={{ db_password }}\n', { id: 'default', password: PASSWORD }));
-    writeFileSync(join(dir, 'tpl.yml'), '- hosts: local\n  gather_facts: false\n  vars_files: [secrets.yml]\n  tasks:\n    - template: src=conf.j2 dest={{ playbook_dir }}/conf\n');
+    writeFileSync(join(dir, 'conf.j2'), encryptVaultText('password={{ db_password }}\nliteral=tpl-S3cret-0b\n', { id: 'default', password: PASSWORD }));
+    writeFileSync(join(dir, 'plain.j2'), 'plain={{ plain }}\n');
+    writeFileSync(
+      join(dir, 'tpl.yml'),
+      '- hosts: local\n  gather_facts: false\n  vars_files: [secrets.yml]\n  tasks:\n    - template: src=conf.j2 dest={{ playbook_dir }}/conf\n    - template: src=plain.j2 dest={{ playbook_dir }}/plain\n',
+    );
     const r = await tsplay(dir, ['run', 'tpl.yml', '-i', 'hosts', '--vault-password-file', 'pw', '--diff', '-vvv']);
     expect(r.code, r.out + r.err).toBe(0);
-    expect(readFileSync(join(dir, 'conf'), 'utf8')).toBe(`password=${DB_SECRET}\n`);
-    expect(r.out).toContain('+password=********');
+    expect(readFileSync(join(dir, 'conf'), 'utf8')).toBe(`password=${DB_SECRET}\nliteral=tpl-S3cret-0b\n`);
+    expect(r.out).toContain('+plain=visible'); // the control: a plain template's diff is shown
+    expect(r.out).not.toContain('+password=');
     expect(r.out + r.err).not.toContain(DB_SECRET);
+    expect(r.out + r.err).not.toContain('tpl-S3cret-0b');
+  });
+
+  it('copies a vault-encrypted src decrypted, never showing it; decrypt: false copies it as it is', async () => {
+    const FILE_SECRET = 'wifi-S3cret-77e2';
+    const plainText = `network={\n  ssid="lab"\n  psk="${FILE_SECRET}"\n}\n`;
+    const encrypted = encryptVaultText(plainText, { id: 'default', password: PASSWORD });
+    const dir = project({ pw: PASSWORD + '\n', hosts: 'local ansible_connection=local\n', 'files/wpa.conf': encrypted });
+    writeFileSync(
+      join(dir, 'copy.yml'),
+      '- hosts: local\n  gather_facts: false\n  tasks:\n    - copy: src=wpa.conf dest={{ playbook_dir }}/wpa.conf mode=0600\n    - copy: src=wpa.conf dest={{ playbook_dir }}/wpa.vault decrypt=false\n',
+    );
+    const args = ['run', 'copy.yml', '-i', 'hosts', '--vault-password-file', 'pw', '--diff', '-vvvv'];
+    const check = await tsplay(dir, [...args, '--check']);
+    expect(check.code, check.out + check.err).toBe(0);
+    expect(existsSync(join(dir, 'wpa.conf'))).toBe(false);
+    expect(check.out + check.err).not.toContain(FILE_SECRET);
+    const first = await tsplay(dir, args);
+    expect(first.code, first.out + first.err).toBe(0);
+    expect(first.out).toMatch(/local\s+: ok=2\s+changed=2/);
+    expect(readFileSync(join(dir, 'wpa.conf'), 'utf8')).toBe(plainText);
+    expect(statSync(join(dir, 'wpa.conf')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, 'wpa.vault'), 'utf8')).toBe(encrypted);
+    expect(first.out + first.err).not.toContain(FILE_SECRET);
+    const second = await tsplay(dir, args);
+    expect(second.out).toMatch(/local\s+: ok=2\s+changed=0/);
+    const noPassword = await tsplay(dir, ['run', 'copy.yml', '-i', 'hosts']);
+    expect(noPassword.code).toBe(2); // fails on the host's task, as Ansible's copy does
+    expect(noPassword.out).toContain('no vault secrets found');
+    expect(noPassword.out + noPassword.err).not.toContain(FILE_SECRET);
   });
 
   it('prints a vault value that the playbook debugs on purpose, as Ansible does', async () => {
@@ -209,6 +244,52 @@ describe('playbooks with vault values', () => {
 });
 
 describe('tsplay vault', () => {
+  it('create and edit go through $EDITOR, the plaintext only in a private temp file; rekey changes the password', async () => {
+    const dir = project({
+      pw: PASSWORD + '\n',
+      pw2: 'new-pw-77x\n',
+      // records the file it was given, with its mode and its directory's mode, and adds a line
+      'editor.sh': '#!/bin/sh\nf=$1\nstat -c %a "$f" >> "$LOG"; stat -c %a "${f%/*}" >> "$LOG"; echo "$f" >> "$LOG"\nprintf \'line %s\\n\' "$(wc -l < "$f")" >> "$f"\n',
+    });
+    const log = join(dir, 'editor.log');
+    const env = { EDITOR: `sh ${join(dir, 'editor.sh')}`, LOG: log };
+    const pw = ['--vault-password-file', 'pw'];
+    const view = async (file: string, p = pw) => (await tsplay(dir, ['vault', 'view', file, ...p])).out;
+
+    expect((await tsplay(dir, ['vault', 'create', 'secret.yml', ...pw], { env })).code).toBe(0);
+    expect(readFileSync(join(dir, 'secret.yml'), 'utf8')).toMatch(/^\$ANSIBLE_VAULT;1\.1;AES256\n/);
+    expect(statSync(join(dir, 'secret.yml')).mode & 0o777).toBe(0o600);
+    expect(await view('secret.yml')).toBe('line 0\n');
+    expect((await tsplay(dir, ['vault', 'edit', 'secret.yml', ...pw], { env })).code).toBe(0);
+    expect(await view('secret.yml')).toBe('line 0\nline 1\n');
+    const [mode, dirMode, temp] = readFileSync(log, 'utf8').trim().split('\n').slice(-3);
+    expect([mode, dirMode]).toEqual(['600', '700']);
+    expect(existsSync(temp!)).toBe(false);
+    expect(existsSync(temp!.replace(/\/[^/]*$/, ''))).toBe(false);
+
+    // an editor that fails, or saves nothing new, leaves the file as it was
+    const before = readFileSync(join(dir, 'secret.yml'), 'utf8');
+    const failed = await tsplay(dir, ['vault', 'edit', 'secret.yml', ...pw], { env: { EDITOR: 'false' } });
+    expect(failed.code).toBe(1);
+    expect(failed.err).toContain('nothing was written');
+    expect((await tsplay(dir, ['vault', 'edit', 'secret.yml', ...pw], { env: { EDITOR: 'true' } })).code).toBe(0);
+    expect(readFileSync(join(dir, 'secret.yml'), 'utf8')).toBe(before);
+    const exists = await tsplay(dir, ['vault', 'create', 'secret.yml', ...pw], { env });
+    expect(exists.code).toBe(1);
+    expect(exists.err).toContain("please use 'edit' instead");
+
+    const rekey = await tsplay(dir, ['vault', 'rekey', 'secret.yml', ...pw, '--new-vault-password-file', 'pw2']);
+    expect(rekey.code, rekey.err).toBe(0);
+    expect(rekey.err).toContain('Rekey successful');
+    expect(await view('secret.yml', ['--vault-password-file', 'pw2'])).toBe('line 0\nline 1\n');
+    expect((await tsplay(dir, ['vault', 'view', 'secret.yml', ...pw])).code).toBe(1);
+    // asked twice when no new password source is given
+    const asked = await tsplay(dir, ['vault', 'rekey', 'secret.yml', '--vault-password-file', 'pw2'], { answers: ['third-pw', 'third-pw'] });
+    expect(asked.code, asked.err).toBe(0);
+    expect(asked.prompts).toEqual(['New Vault password: ', 'Confirm New Vault password: ']);
+    expect((await tsplay(dir, ['vault', 'view', 'secret.yml', '--ask-vault-pass'], { answers: ['third-pw'] })).out).toBe('line 0\nline 1\n');
+  });
+
   it('encrypts a file in place (mode kept), views and decrypts it', async () => {
     const dir = project({ pw: PASSWORD + '\n', 'vars.yml': `token: ${DB_SECRET}\n` });
     chmodSync(join(dir, 'vars.yml'), 0o640);
