@@ -77,9 +77,37 @@ export function keyTypeOf(blob: Buffer): string {
   return blob.subarray(4, 4 + n).toString('latin1');
 }
 
+// Entries by plain host name (no pattern, negation or hash), and the others, per entries array: a
+// run checks one host key per host against the same files.
+const indexes = new WeakMap<KnownHostEntry[], { plain: Map<string, KnownHostEntry[]>; other: KnownHostEntry[] }>();
+
+/** The entries whose host field matches one of `names`, in file order. */
+function matching(entries: KnownHostEntry[], names: string[]): KnownHostEntry[] {
+  let index = indexes.get(entries);
+  if (!index) {
+    index = { plain: new Map(), other: [] };
+    for (const e of entries) {
+      if (/[*?!|]/.test(e.hosts)) {
+        index.other.push(e);
+        continue;
+      }
+      for (const h of new Set(e.hosts.toLowerCase().split(','))) {
+        const list = index.plain.get(h) ?? [];
+        list.push(e);
+        index.plain.set(h, list);
+      }
+    }
+    indexes.set(entries, index);
+  }
+  const found = new Set<KnownHostEntry>();
+  for (const n of names) for (const e of index.plain.get(n.toLowerCase()) ?? []) found.add(e);
+  for (const e of index.other) if (names.some((n) => hostFieldMatches(e.hosts, n))) found.add(e);
+  return entries.filter((e) => found.has(e));
+}
+
 /** Check a presented host key against the entries for `name` (and the host's address). */
 export function verifyHostKey(entries: KnownHostEntry[], names: string[], key: Buffer): HostKeyVerdict {
-  const forHost = entries.filter((e) => e.marker !== '@cert-authority' && names.some((n) => hostFieldMatches(e.hosts, n)));
+  const forHost = matching(entries, names).filter((e) => e.marker !== '@cert-authority');
   const revoked = entries.find((e) => e.marker === '@revoked' && e.key.equals(key));
   if (revoked) return { kind: 'revoked', entry: revoked };
   const exact = forHost.find((e) => !e.marker && e.key.equals(key));
@@ -92,7 +120,7 @@ export function verifyHostKey(entries: KnownHostEntry[], names: string[], key: B
 
 /** Key types recorded for a host, to prefer them in the key exchange (as OpenSSH does). */
 export function knownKeyTypes(entries: KnownHostEntry[], names: string[]): string[] {
-  return [...new Set(entries.filter((e) => !e.marker && names.some((n) => hostFieldMatches(e.hosts, n))).map((e) => e.keyType))];
+  return [...new Set(matching(entries, names).filter((e) => !e.marker).map((e) => e.keyType))];
 }
 
 const parsedFiles = new Map<string, { mtimeMs: number; size: number; entries: KnownHostEntry[] }>();

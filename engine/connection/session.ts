@@ -4,8 +4,9 @@
 // here it is one /bin/sh started by the session's shell).
 //
 // Framing: the session is a plain `/bin/sh` reading its script from the channel, and each command
-// is one piece of that script: `/bin/sh -c '<command>'` with its input from /dev/null, or from a
-// here-document of the input in base64 (binary-safe; what the command leaves unread is dropped),
+// is one piece of that script: `/bin/sh -c '<command>'` with its input from /dev/null, from a
+// here-document of the input as it is (text ending with a newline: most files written), or from a
+// here-document of the input in base64 (anything else; what the command leaves unread is dropped),
 // then `<token> <exit code>` printed on stdout and on stderr. The shell reads its script in blocks,
 // and the next command is sent only when the previous one has ended. The token is random per
 // session, so a command's output cannot end its frame by accident; stdout and stderr stay the
@@ -28,15 +29,30 @@ export interface SessionChannel {
 export const SESSION_COMMAND = 'exec /bin/sh';
 
 /** The piece of script that runs one command with its input and reports its exit code. */
-export function sessionFrame(token: string, text: string, stdin: Buffer): string {
+export function sessionFrame(token: string, text: string, stdin: Buffer): Buffer {
   // each command gets a /bin/sh of its own, as an exec channel's would: its cd, umask, variables,
   // `exit` and $$ are its own
   const report = `__tsplay_r=$?; printf '%s %d\\n' ${token} "$__tsplay_r"; printf '%s %d\\n' ${token} "$__tsplay_r" >&2\n`;
-  if (stdin.length === 0) return `/bin/sh -c ${quote(text)} </dev/null\n${report}`;
+  const end = `${token}_EOF`;
+  if (stdin.length === 0) return Buffer.from(`/bin/sh -c ${quote(text)} </dev/null\n${report}`);
+  if (hereDocSafe(stdin, end)) {
+    // text as it is (a quoted here-document changes nothing in it): no base64 to start
+    return Buffer.concat([Buffer.from(`/bin/sh -c ${quote(text)} <<'${end}'\n`), stdin, Buffer.from(`${end}\n${report}`)]);
+  }
   const lines = stdin.toString('base64').replace(/.{1,76}/g, '$&\n');
   // the pipeline's status is the command's; when the command leaves input unread, base64 ends on
   // the closed pipe (quietly: its stderr is not the command's)
-  return `base64 -d 2>/dev/null <<'${token}_EOF' | /bin/sh -c ${quote(text)}\n${lines}${token}_EOF\n${report}`;
+  return Buffer.from(`base64 -d 2>/dev/null <<'${end}' | /bin/sh -c ${quote(text)}\n${lines}${end}\n${report}`);
+}
+
+/**
+ * Can this input go into the script as a here-document, byte for byte? Only when it ends with a
+ * newline (a here-document is made of whole lines), holds no NUL (which the shell drops), and has
+ * no line equal to the end marker. Anything else (binary, no final newline) goes in base64.
+ */
+export function hereDocSafe(stdin: Buffer, end: string): boolean {
+  if (stdin[stdin.length - 1] !== 0x0a || stdin.includes(0)) return false;
+  return !stdin.includes(`\n${end}\n`) && !stdin.subarray(0, end.length + 1).equals(Buffer.from(`${end}\n`));
 }
 
 /** A new random token for a session. */

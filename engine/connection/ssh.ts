@@ -2,6 +2,7 @@
 // long-lived shell sessions on it (session.ts; at most MAX_CHANNELS channels at once, below sshd's
 // MaxSessions=10), jump hosts through one shared connection to the gateway, known_hosts checked
 // strictly by default.
+import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -235,9 +236,25 @@ function readKey(file: string): { key: Buffer; parsed: ReturnType<typeof utils.p
   const cached = keys.get(file);
   if (cached && cached.mtimeMs === mtimeMs) return cached;
   const key = readFileSync(file);
-  const entry = { mtimeMs, key, parsed: utils.parseKey(key) };
+  const entry = { mtimeMs, key, parsed: withKeyObject(utils.parseKey(key)) };
   keys.set(file, entry);
   return entry;
+}
+
+/**
+ * An ed25519 key that signs with a KeyObject made once: ssh2's own sign() hands Node the key's PEM
+ * text, which OpenSSL parses again for every signature (about a millisecond, once per connection).
+ * The result is the same ParsedKey (its prototype) with only sign() of its own; other key types
+ * are left to ssh2.
+ */
+export function withKeyObject(parsed: ReturnType<typeof utils.parseKey>): ReturnType<typeof utils.parseKey> {
+  if (parsed instanceof Error || Array.isArray(parsed) || parsed.type !== 'ssh-ed25519' || !parsed.isPrivateKey()) return parsed;
+  const pem = parsed.getPrivatePEM();
+  if (!pem) return parsed;
+  const keyObject = createPrivateKey(pem);
+  return Object.create(parsed, {
+    sign: { value: (data: Buffer) => cryptoSign(null, data, keyObject) },
+  }) as typeof parsed;
 }
 
 async function authMethods(e: SshEndpoint, env: NodeJS.ProcessEnv): Promise<ConnectConfig['authHandler']> {

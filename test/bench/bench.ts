@@ -177,7 +177,8 @@ async function main(): Promise<void> {
       const second = verbose();
       const start = out.length;
       const sec = (m: Measure[]) => median(m.map((x) => x.seconds));
-      const line = (name: string, m: Measure[]) => `| ${hosts} x ${tasks} | ${name} | ${sec(m).toFixed(2)} s | ${median(m.map((x) => x.maxRssMb)).toFixed(0)} MB | ${median(m.map((x) => x.cpuSeconds)).toFixed(2)} s |`;
+      const range = (m: Measure[]) => (m.length > 1 ? ` (${Math.min(...m.map((x) => x.seconds)).toFixed(2)}-${Math.max(...m.map((x) => x.seconds)).toFixed(2)})` : '');
+      const line = (name: string, m: Measure[]) => `| ${hosts} x ${tasks} | ${name} | ${sec(m).toFixed(2)} s${range(m)} | ${median(m.map((x) => x.maxRssMb)).toFixed(0)} MB | ${median(m.map((x) => x.cpuSeconds)).toFixed(2)} s |`;
       out.push(line('tsplay, first run', res.tsplay!.first), line('tsplay, second run', res.tsplay!.second));
       if (res.channels!.first.length) out.push(line('tsplay, exec channel per command, first run', res.channels!.first), line('tsplay, exec channel per command, second run', res.channels!.second));
       if (!skipAnsible) out.push(line('ansible-playbook, first run', res.ansible!.first), line('ansible-playbook, second run', res.ansible!.second));
@@ -197,7 +198,7 @@ async function main(): Promise<void> {
     await lab.stop();
     reset();
   }
-  process.stdout.write('\n| size | run | wall (median) | peak RSS | CPU |\n|---|---|---|---|---|\n' + out.join('\n') + '\n');
+  process.stdout.write('\n| size | run | wall (median, min-max) | peak RSS | CPU |\n|---|---|---|---|---|\n' + out.join('\n') + '\n');
 }
 
 main().catch((e) => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ShellSession, type SessionChannel } from '../../engine/connection/session.js';
+import { hereDocSafe, ShellSession, type SessionChannel } from '../../engine/connection/session.js';
 import { drive } from '../../engine/connection/exec.js';
 
 // A channel that records what the controller writes and lets the test play the host's side.
@@ -20,16 +20,30 @@ class FakeChannel extends EventEmitter implements SessionChannel {
 const TOKEN = '__tsplay_end_0123456789abcdef';
 
 describe('shell session framing', () => {
-  it('writes the command as one piece of script, its input as a base64 here-document', () => {
+  it('writes the command as one piece of script, its input as a here-document: text as it is, the rest in base64', () => {
     const ch = new FakeChannel();
     new ShellSession(ch, TOKEN).start("echo 'a'\necho b", 'in');
     const report = `__tsplay_r=$?; printf '%s %d\\n' ${TOKEN} "$__tsplay_r"; printf '%s %d\\n' ${TOKEN} "$__tsplay_r" >&2\n`;
     expect(Buffer.concat(ch.written).toString()).toBe(
       `base64 -d 2>/dev/null <<'${TOKEN}_EOF' | /bin/sh -c 'echo '\\''a'\\''\necho b'\naW4=\n${TOKEN}_EOF\n${report}`,
     );
+    const text = new FakeChannel();
+    new ShellSession(text, TOKEN).start('cat', "a $b `c` 'd' \\e\r\nEOF\n");
+    expect(Buffer.concat(text.written).toString()).toBe(`/bin/sh -c cat <<'${TOKEN}_EOF'\na $b \`c\` 'd' \\e\r\nEOF\n${TOKEN}_EOF\n${report}`);
     const none = new FakeChannel();
     new ShellSession(none, TOKEN).start('true', undefined);
     expect(Buffer.concat(none.written).toString()).toBe(`/bin/sh -c true </dev/null\n${report}`);
+  });
+
+  it('sends input as it is only when a here-document keeps every byte', () => {
+    const end = `${TOKEN}_EOF`;
+    expect(hereDocSafe(Buffer.from('a\nb\n'), end)).toBe(true);
+    expect(hereDocSafe(Buffer.from([0xff, 0xfe, 0x0a]), end)).toBe(true);
+    expect(hereDocSafe(Buffer.from('no final newline'), end)).toBe(false);
+    expect(hereDocSafe(Buffer.from('nul\0\n'), end)).toBe(false);
+    expect(hereDocSafe(Buffer.from(`x\n${end}\ny\n`), end)).toBe(false);
+    expect(hereDocSafe(Buffer.from(`${end}\n`), end)).toBe(false);
+    expect(hereDocSafe(Buffer.from(`${end}x\n`), end)).toBe(true);
   });
 
   it('finds the end of a command split across chunks, byte by byte', async () => {

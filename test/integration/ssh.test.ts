@@ -247,8 +247,16 @@ run('SSH transport against real OpenSSH servers', () => {
     expect((await c.exec(sh`pwd; echo "x=$x"; command -v f || echo nof; umask`)).stdout).toBe(`/home/${USER_NOPASS}\nx=\nnof\n0022\n`);
     // a command that reads only part of its input does not eat the next frame
     expect(await c.exec(sh`head -c 3`, { stdin: 'abcdef\nmore\n' })).toEqual({ rc: 0, stdout: 'abc', stderr: '' });
-    // ... nor when most of a large input is left unread, and nothing of that reaches stderr
+    // ... nor when most of a large input is left unread (in base64, and as text), and nothing of that reaches stderr
     expect(await c.exec(sh`head -c 3; exit 3`, { stdin: Buffer.alloc(2 * 1024 * 1024, 'z') })).toEqual({ rc: 3, stdout: 'zzz', stderr: '' });
+    expect(await c.exec(sh`head -c 3; exit 4`, { stdin: Buffer.from('y'.repeat(2 * 1024 * 1024) + '\n') })).toEqual({ rc: 4, stdout: 'yyy', stderr: '' });
+    // input arrives byte for byte, whichever way it is sent: shell syntax, CRLF, a line like a
+    // here-document's end, long lines, bytes that are not UTF-8, NUL, no final newline
+    const tricky = Buffer.concat([Buffer.from("a\\b $HOME `id` 'q' \"d\" ${x}\r\nEOF\n__tsplay_end_x_EOF\n" + 'w'.repeat(200_000) + '\n'), Buffer.from([0xff, 0xfe, 0x80, 0x0a])]);
+    for (const input of [tricky, Buffer.concat([tricky, Buffer.from('no newline')]), Buffer.concat([tricky, Buffer.from([0, 0x0a])])]) {
+      const echoed = await c.exec(sh`od -An -tx1 -v | tr -d ' \n'`, { stdin: input });
+      expect(echoed.stdout).toBe(input.toString('hex'));
+    }
     expect(await c.exec(sh`echo next`)).toEqual({ rc: 0, stdout: 'next\n', stderr: '' });
     const big = Buffer.alloc(3 * 1024 * 1024, 'x');
     const r = await c.exec(sh`wc -c; cat /dev/zero | head -c 2000000 | tr '\0' y`, { stdin: big });
