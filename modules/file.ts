@@ -68,7 +68,7 @@ function linkSource(path: string, src: string, pathIsDir: boolean): string {
 }
 
 async function gatherFile(ctx: ModuleContext, args: FileArgs): Promise<FileModuleState> {
-  const probes: FileProbe[] = [{ path: args.path, ancestor: true, children: args.recurse || args.state === 'link', ...(args.state === 'link' ? { names: 'unless-link' as const } : {}) }];
+  const probes: FileProbe[] = [{ path: args.path, ancestor: true, children: args.recurse || args.state === 'link', ...(args.state === 'link' && (args.owner !== undefined || args.group !== undefined) ? { names: 'unless-link' as const } : {}) }];
   if (args.state === 'link' && args.src !== undefined) {
     // Both candidates (path is a directory or not) are probed so the gather stays one command.
     probes.push({ path: linkSource(args.path, args.src, false) }, { path: linkSource(args.path, args.src, true) });

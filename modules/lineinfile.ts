@@ -430,7 +430,8 @@ export default defineModule<LineinfileArgs, FileFact>({
     regexp: '^%ADMIN ALL='
     line: '%ADMIN ALL=(ALL) NOPASSWD: ALL'
     validate: /usr/sbin/visudo -cf %s`,
-  gather: (ctx, args) => ctx.fact(fileFact, { path: args.path, content: true, names: 'if-missing' }),
+  // the names of who writes matter only for an owner or group to compare with a new file's
+  gather: (ctx, args) => ctx.fact(fileFact, { path: args.path, content: true, ...(args.owner !== undefined || args.group !== undefined ? { names: 'if-missing' as const } : {}) }),
   plan: planLineinfile,
   async apply(ctx, changes) {
     const r = await runChangesAsOne(ctx, changes);
