@@ -3,7 +3,7 @@
 // command, attribute commands, checksums and content diffs.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { Change, ExecResult, FileDiff, ModuleContext } from './module.js';
+import type { ApplyOutcome, Change, ExecResult, FileDiff, ModuleContext } from './module.js';
 import { joinCommands, raw, sh, shellSplit, type ShellCommand } from './sh.js';
 
 /** Marker that prefixes the lines the helpers' commands print for the module to parse. */
@@ -351,6 +351,14 @@ export async function runChangesAsOne(ctx: ModuleContext, changes: Change[], and
   if (all.length === 0) return { rc: 0, stdout: '', stderr: '' };
   const cmd = all.length === 1 ? all[0]! : joinCommands(all.map((c) => sh`(${c})`), ' && ');
   return ctx.run(cmd, { stdin: withInput[0]?.stdin });
+}
+
+/**
+ * The failure of changes run as one command (runChangesAsOne): their summaries, the exit code and
+ * what the host said (stderr, else `stdout`: pass parseWriteOutput's, without tsplay's markers).
+ */
+export function changesFailed(changes: Change[], r: ExecResult, stdout = r.stdout): ApplyOutcome {
+  return { failed: `${changes.map((c) => c.summary).join('; ')}: failed (rc=${r.rc}): ${(r.stderr || stdout).trim()}`, result: { rc: r.rc, stderr: r.stderr } };
 }
 
 /** An owner or group as given (name or numeric id) equals the current one. */

@@ -1,17 +1,18 @@
 // copy: put a controller file (or inline content, or a file already on the host) at dest, written
 // atomically, only when its sha1 differs; otherwise only the attributes are brought in line.
 import { readFileSync, statSync } from 'node:fs';
-import { readVaultFile } from '../engine/load/vault.js';
 import { posix } from 'node:path';
 import { defineModule, joinCommands, noop, planFailure, sh, type Change, type ModuleContext, type Plan } from '../engine/index.js';
 import {
   atomicWriteCommand,
+  changesFailed,
   contentDiff,
   describeAttributes,
-  guardCommand,
   formatMode,
+  guardCommand,
   md5,
   ModeError,
+  type ModeSpec,
   parseUmask,
   parseWriteOutput,
   planAttributes,
@@ -21,8 +22,8 @@ import {
   stateDiff,
   validateProblem,
   writeAttributes,
-  type ModeSpec,
 } from '../engine/files.js';
+import { readVaultFile } from '../engine/load/vault.js';
 import { attributeResult, filesFact, followed, type FileFact, type FileProbe, type FileStat } from './facts/file.js';
 
 /** Ansible's largest file shown in a diff (max_diff_size); larger old files are not fetched. */
@@ -233,7 +234,7 @@ export async function applyWrite(ctx: ModuleContext, changes: Change[]) {
   if (out.validateFailed !== undefined) {
     return { failed: 'failed to validate', result: { exit_status: out.validateFailed, stdout: out.stdout, stderr: r.stderr } };
   }
-  if (r.rc !== 0) return { failed: `${changes[0]!.summary}: failed (rc=${r.rc}): ${(r.stderr || out.stdout).trim()}`, result: { rc: r.rc } };
+  if (r.rc !== 0) return changesFailed(changes, r, out.stdout);
   return { result: { ...(out.stat ? attributeResult(out.stat) : {}), ...(out.backupFile ? { backup_file: out.backupFile } : {}) } };
 }
 

@@ -4,7 +4,7 @@
 // netfilter-persistent when installed, else iptables-save to /etc/iptables/rules.v4 (rules.v6)
 // plus a oneshot unit that restores it at boot. One remote command gathers everything.
 import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { runChangesAsOne } from '../engine/files.js';
+import { changesFailed, runChangesAsOne } from '../engine/files.js';
 
 /** iptables-ensure's arguments, complete after validation. */
 export interface IptablesArgs {
@@ -431,7 +431,7 @@ export default defineModule<IptablesArgs, IptablesState>({
   plan: planIptables,
   async apply(ctx, changes) {
     const r = await runChangesAsOne(ctx, changes);
-    if (r.rc !== 0) return { failed: `${changes.map((c) => c.summary).join('; ')}: failed (rc=${r.rc}): ${(r.stderr || r.stdout).trim()}`, result: { rc: r.rc, stderr: r.stderr } };
+    if (r.rc !== 0) return changesFailed(changes, r);
     return {};
   },
 });

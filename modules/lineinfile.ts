@@ -4,11 +4,14 @@
 import { defineModule, noop, planFailure, type Change, type Plan } from '../engine/index.js';
 import {
   atomicWriteCommand,
+  type AttributePlan,
+  changesFailed,
   contentDiff,
   defaultMode,
   describeAttributes,
   formatMode,
   ModeError,
+  type ModeSpec,
   parseUmask,
   parseWriteOutput,
   planAttributes,
@@ -17,8 +20,6 @@ import {
   stateDiff,
   validateProblem,
   writeAttributes,
-  type AttributePlan,
-  type ModeSpec,
 } from '../engine/files.js';
 import { fileFact, followed, type FileFact } from './facts/file.js';
 
@@ -439,7 +440,7 @@ export default defineModule<LineinfileArgs, FileFact>({
     if (out.validateFailed !== undefined) {
       return { failed: `failed to validate: rc:${out.validateFailed} error:${r.stderr}`, result: { rc: out.validateFailed, stdout: out.stdout, stderr: r.stderr } };
     }
-    if (r.rc !== 0) return { failed: `${changes[0]!.summary}: failed (rc=${r.rc}): ${(r.stderr || out.stdout).trim()}`, result: { rc: r.rc } };
+    if (r.rc !== 0) return changesFailed(changes, r, out.stdout);
     return { result: { backup: out.backupFile ?? '' } };
   },
 });

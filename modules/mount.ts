@@ -3,7 +3,7 @@
 // remote command reads the fstab (with its attributes), the mount point and the mount table; one
 // more writes the fstab atomically and mounts, remounts or unmounts.
 import { defineModule, joinCommands, noop, planFailure, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { atomicWriteCommand, contentDiff, ModeError, parseUmask, parseWriteOutput, runChangesAsOne, writeAttributes } from '../engine/files.js';
+import { atomicWriteCommand, changesFailed, contentDiff, ModeError, parseUmask, parseWriteOutput, runChangesAsOne, writeAttributes } from '../engine/files.js';
 import { followed, parseProbeOutput, probeCommand, type FileFact } from './facts/file.js';
 
 /** mount's arguments, complete after validation. */
@@ -346,7 +346,7 @@ export default defineModule<MountArgs, MountState>({
     const r = await runChangesAsOne(ctx, changes);
     const out = parseWriteOutput(r.stdout);
     if (r.rc !== 0) {
-      return { failed: `${changes.map((c) => c.summary).join(', ')}: failed (rc=${r.rc}): ${(r.stderr || out.stdout).trim()}`, result: { rc: r.rc } };
+      return changesFailed(changes, r, out.stdout);
     }
     return out.backupFile ? { result: { backup_file: out.backupFile } } : {};
   },

@@ -3,7 +3,7 @@
 // NM's formats are normalised), deleted, and brought up or down. One remote command gathers the
 // profile list and the profile's settings; one more applies.
 import { defineModule, joinCommands, noop, planFailure, raw, Secret, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { runChangesAsOne } from '../engine/files.js';
+import { changesFailed, runChangesAsOne } from '../engine/files.js';
 
 /** nmcli's arguments, complete after validation. */
 export interface NmcliArgs {
@@ -344,7 +344,7 @@ export default defineModule<NmcliArgs, NmcliState>({
   plan: planNmcli,
   async apply(ctx, changes) {
     const r = await runChangesAsOne(ctx, changes);
-    if (r.rc !== 0) return { failed: `${changes.map((c) => c.summary).join('; ')}: failed (rc=${r.rc}): ${(r.stderr || r.stdout).trim()}`, result: { rc: r.rc, stderr: r.stderr } };
+    if (r.rc !== 0) return changesFailed(changes, r);
     return {};
   },
 });

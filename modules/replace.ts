@@ -4,9 +4,12 @@
 import { defineModule, noop, planFailure, type Change, type Plan } from '../engine/index.js';
 import {
   atomicWriteCommand,
+  type AttributePlan,
+  changesFailed,
   contentDiff,
   describeAttributes,
   ModeError,
+  type ModeSpec,
   parseUmask,
   parseWriteOutput,
   planAttributes,
@@ -15,8 +18,6 @@ import {
   stateDiff,
   validateProblem,
   writeAttributes,
-  type AttributePlan,
-  type ModeSpec,
 } from '../engine/files.js';
 import { fileFact, followed, type FileFact } from './facts/file.js';
 import { expandTemplate, PatternError, pythonRegex } from './lineinfile.js';
@@ -180,7 +181,7 @@ export default defineModule<ReplaceArgs, FileFact>({
     if (out.validateFailed !== undefined) {
       return { failed: `failed to validate: rc:${out.validateFailed} error:${r.stderr}`, result: { rc: out.validateFailed, stdout: out.stdout, stderr: r.stderr } };
     }
-    if (r.rc !== 0) return { failed: `${changes[0]!.summary}: failed (rc=${r.rc}): ${(r.stderr || out.stdout).trim()}`, result: { rc: r.rc } };
+    if (r.rc !== 0) return changesFailed(changes, r, out.stdout);
     return { result: { backup_file: out.backupFile ?? '' } };
   },
 });

@@ -3,7 +3,7 @@
 // NetworkManager profile of the device when NM manages it, else in a small systemd oneshot unit.
 // One remote command gathers the routes, the device's NM profile and the unit.
 import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { runChangesAsOne } from '../engine/files.js';
+import { changesFailed, runChangesAsOne } from '../engine/files.js';
 
 /** route-ensure's arguments, complete after validation. */
 export interface RouteArgs {
@@ -382,7 +382,7 @@ export default defineModule<RouteArgs, RouteState>({
   plan: planRoute,
   async apply(ctx, changes) {
     const r = await runChangesAsOne(ctx, changes);
-    if (r.rc !== 0) return { failed: `${changes.map((c) => c.summary).join('; ')}: failed (rc=${r.rc}): ${(r.stderr || r.stdout).trim()}`, result: { rc: r.rc, stderr: r.stderr } };
+    if (r.rc !== 0) return changesFailed(changes, r);
     return {};
   },
 });

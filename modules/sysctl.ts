@@ -2,7 +2,7 @@
 // sysctl_set, its live value. One remote command reads the file (with its attributes) and the
 // live value; one more writes the file atomically and sets the value with `sysctl -w`.
 import { defineModule, joinCommands, noop, planFailure, sh, type Change, type Plan } from '../engine/index.js';
-import { atomicWriteCommand, contentDiff, ModeError, parseUmask, parseWriteOutput, runChangesAsOne, writeAttributes } from '../engine/files.js';
+import { atomicWriteCommand, changesFailed, contentDiff, ModeError, parseUmask, parseWriteOutput, runChangesAsOne, writeAttributes } from '../engine/files.js';
 import { followed, parseProbeOutput, probeCommand, type FileFact } from './facts/file.js';
 
 /** sysctl's arguments, complete after validation. */
@@ -185,8 +185,7 @@ export default defineModule<SysctlArgs, SysctlState>({
   async apply(ctx, changes) {
     const r = await runChangesAsOne(ctx, changes);
     if (r.rc !== 0) {
-      const out = parseWriteOutput(r.stdout);
-      return { failed: `${changes.map((c) => c.summary).join(', ')}: failed (rc=${r.rc}): ${(r.stderr || out.stdout).trim()}`, result: { rc: r.rc } };
+      return changesFailed(changes, r, parseWriteOutput(r.stdout).stdout);
     }
     return {};
   },

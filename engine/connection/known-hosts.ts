@@ -1,8 +1,9 @@
 // known_hosts as OpenSSH reads it: plain and hashed (|1|salt|hash) host names, [host]:port,
 // patterns with * ? and !, @revoked, several key types per host.
 import { createHmac } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { FileCache } from '../file-cache.js';
 
 /** One usable line of a known_hosts file. */
 export interface KnownHostEntry {
@@ -123,23 +124,11 @@ export function knownKeyTypes(entries: KnownHostEntry[], names: string[]): strin
   return [...new Set(matching(entries, names).filter((e) => !e.marker).map((e) => e.keyType))];
 }
 
-const parsedFiles = new Map<string, { mtimeMs: number; size: number; entries: KnownHostEntry[] }>();
+const knownHostsFiles = new FileCache((bytes, file) => parseKnownHosts(bytes.toString('utf8'), file));
 
 /** The entries of these files, each read and parsed again only when it has changed (a run opens one connection per host). */
 export function readKnownHosts(files: string[]): KnownHostEntry[] {
-  return files.flatMap((f) => {
-    let st;
-    try {
-      st = statSync(f);
-    } catch {
-      return [];
-    }
-    const cached = parsedFiles.get(f);
-    if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.entries;
-    const entries = parseKnownHosts(readFileSync(f, 'utf8'), f);
-    parsedFiles.set(f, { mtimeMs: st.mtimeMs, size: st.size, entries });
-    return entries;
-  });
+  return files.flatMap((f) => knownHostsFiles.get(f) ?? []);
 }
 
 /** Record a new key (StrictHostKeyChecking=accept-new / no). */

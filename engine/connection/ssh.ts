@@ -3,13 +3,14 @@
 // MaxSessions=10), jump hosts through one shared connection to the gateway, known_hosts checked
 // strictly by default.
 import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { UnreachableError } from '../errors.js';
+import { FileCache } from '../file-cache.js';
 import type { Connection, ExecOptions, ExecResult } from '../module.js';
 import { raw, Secret, sh, shellSplit, joinCommands, type ShellCommand } from '../sh.js';
 import { becomeCommand, drive, type Proc } from './exec.js';
@@ -223,23 +224,8 @@ function passphraseFor(file: string): Promise<string | undefined> {
   return p;
 }
 
-const keys = new Map<string, { mtimeMs: number; key: Buffer; parsed: ReturnType<typeof utils.parseKey> }>();
-
-/** A key file, read and parsed once per run (a run opens one connection per host), or undefined if there is none. */
-function readKey(file: string): { key: Buffer; parsed: ReturnType<typeof utils.parseKey> } | undefined {
-  let mtimeMs: number;
-  try {
-    mtimeMs = statSync(file).mtimeMs;
-  } catch {
-    return undefined;
-  }
-  const cached = keys.get(file);
-  if (cached && cached.mtimeMs === mtimeMs) return cached;
-  const key = readFileSync(file);
-  const entry = { mtimeMs, key, parsed: withKeyObject(utils.parseKey(key)) };
-  keys.set(file, entry);
-  return entry;
-}
+/** Key files, read and parsed once per run (a run opens one connection per host). */
+const keyFiles = new FileCache((key) => ({ key, parsed: withKeyObject(utils.parseKey(key)) }));
 
 /**
  * An ed25519 key that signs with a KeyObject made once: ssh2's own sign() hands Node the key's PEM
@@ -262,7 +248,7 @@ async function authMethods(e: SshEndpoint, env: NodeJS.ProcessEnv): Promise<Conn
   if (env.SSH_AUTH_SOCK) methods.push({ type: 'agent', username: e.user, agent: env.SSH_AUTH_SOCK });
   const files = [...e.identityFiles, ...DEFAULT_KEYS.map((k) => join(homedir(), '.ssh', k))];
   for (const f of [...new Set(files.map((x) => resolve(x)))]) {
-    const read = readKey(f);
+    const read = keyFiles.get(f);
     if (!read) continue;
     const { key, parsed } = read;
     if (parsed instanceof Error) {

@@ -8,6 +8,7 @@ import { basename, resolve } from 'node:path';
 import { Vault } from 'ansible-vault';
 import { UserError, type SourceLocation } from '../errors.js';
 import { secretValues } from '../redact.js';
+import { FileCache } from '../file-cache.js';
 
 export const VAULT_HEADER = '$ANSIBLE_VAULT';
 const HINT = 'give the vault password with --ask-vault-pass, --vault-password-file FILE or --vault-id label@FILE (or ANSIBLE_VAULT_PASSWORD_FILE)';
@@ -19,8 +20,13 @@ export interface VaultSecret {
 }
 
 let keyring: VaultSecret[] = [];
-/** Controller files already decrypted with the keyring (readVaultFile). */
-const decryptedFiles = new Map<string, { mtimeMs: number; size: number; text: string | undefined }>();
+/** Controller files already decrypted with the keyring (readVaultFile); undefined: not encrypted. */
+const decryptedFiles = new FileCache<string | undefined>((raw, file) => {
+  if (!isVaultText(raw.subarray(0, 64).toString('latin1'))) return undefined;
+  const text = decryptVaultText(raw.toString('utf8'), { file, line: 1, col: 1 });
+  registerDecrypted(text);
+  return text;
+});
 
 /** The vault secrets every following YAML read decrypts with (the CLI sets them per command). */
 export function setVaultSecrets(secrets: VaultSecret[]): void {
@@ -85,17 +91,7 @@ export function decryptVaultText(text: string, loc: SourceLocation | undefined, 
  * template reads its file for every host); the decrypted text is masked in all output.
  */
 export function readVaultFile(path: string): string | undefined {
-  const st = statSync(path);
-  const cached = decryptedFiles.get(path);
-  if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.text;
-  const raw = readFileSync(path);
-  let text: string | undefined;
-  if (isVaultText(raw.subarray(0, 64).toString('latin1'))) {
-    text = decryptVaultText(raw.toString('utf8'), { file: path, line: 1, col: 1 });
-    registerDecrypted(text);
-  }
-  decryptedFiles.set(path, { mtimeMs: st.mtimeMs, size: st.size, text });
-  return text;
+  return decryptedFiles.get(path);
 }
 
 /** Encrypt text as ansible-vault does: format 1.1 for the default id, 1.2 with a label. */
