@@ -110,6 +110,13 @@ function readInput(path: string, cwd: string): string {
   }
 }
 
+/** The decrypted text of a vault file (`-`: standard input, read by the caller), or an error at it with `hint`. */
+function openVault(text: string, f: string, cwd: string, secrets: VaultSecret[], hint: string): string {
+  const where = { file: f === '-' ? '<stdin>' : resolve(cwd, f), line: 1, col: 1 };
+  if (!isVaultText(text)) throw new UserError('E_VAULT', 'input is not vault encrypted data', { location: where, hint });
+  return decryptVaultText(text, where, secrets);
+}
+
 function chooseEncryptSecret(secrets: VaultSecret[], encryptId: string | undefined): VaultSecret {
   if (secrets.length === 0) {
     throw new OptionsError('A vault password is required to encrypt', 'give one with --ask-vault-pass, --vault-password-file FILE or --vault-id label@FILE');
@@ -170,9 +177,7 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
     const secrets = await vaultSecretsFrom(o, x);
     for (const f of files(list)) {
       const text = f === '-' ? await x.stdin() : readInput(f, x.cwd);
-      const where = { file: f === '-' ? '<stdin>' : resolve(x.cwd, f), line: 1, col: 1 };
-      if (!isVaultText(text)) throw new UserError('E_VAULT', 'input is not vault encrypted data', { location: where, hint: 'only files written by `tsplay vault encrypt` or `ansible-vault encrypt` can be decrypted' });
-      writeResult(x, f, o.output, decryptVaultText(text, where, secrets));
+      writeResult(x, f, o.output, openVault(text, f, x.cwd, secrets, 'only files written by `tsplay vault encrypt` or `ansible-vault encrypt` can be decrypted'));
     }
     x.err('Decryption successful\n');
     setCode(0);
@@ -184,9 +189,7 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
       const secrets = await vaultSecretsFrom(o, x);
       for (const f of list) {
         const text = f === '-' ? await x.stdin() : readInput(f, x.cwd);
-        const where = { file: f === '-' ? '<stdin>' : resolve(x.cwd, f), line: 1, col: 1 };
-        if (!isVaultText(text)) throw new UserError('E_VAULT', 'input is not vault encrypted data', { location: where, hint: 'the file is not encrypted: read it directly' });
-        x.out(decryptVaultText(text, where, secrets));
+        x.out(openVault(text, f, x.cwd, secrets, 'the file is not encrypted: read it directly'));
       }
       setCode(0);
     },
@@ -220,10 +223,9 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
     const x = io();
     const path = resolve(x.cwd, file);
     const text = readInput(file, x.cwd);
-    const where = { file: path, line: 1, col: 1 };
-    if (!isVaultText(text)) throw new UserError('E_VAULT', 'input is not vault encrypted data', { location: where, hint: `encrypt it first: tsplay vault encrypt ${file}` });
+    if (!isVaultText(text)) openVault(text, file, x.cwd, [], `encrypt it first: tsplay vault encrypt ${file}`); // before asking for a password
     const secrets = await vaultSecretsFrom(o, x);
-    const plain = decryptVaultText(text, where, secrets);
+    const plain = openVault(text, file, x.cwd, secrets, `encrypt it first: tsplay vault encrypt ${file}`);
     secretValues.add(plain);
     const edited = editInEditor(x, plain, file);
     if (edited === plain) return setCode(0); // unchanged: the file keeps its bytes
@@ -251,10 +253,7 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
     );
     const secret = fresh[0]!;
     const texts = list.map((f) => {
-      const text = readInput(f, x.cwd);
-      const where = { file: resolve(x.cwd, f), line: 1, col: 1 };
-      if (!isVaultText(text)) throw new UserError('E_VAULT', 'input is not vault encrypted data', { location: where, hint: `encrypt it first: tsplay vault encrypt ${f}` });
-      return decryptVaultText(text, where, secrets); // every file opens before any is written
+      return openVault(readInput(f, x.cwd), f, x.cwd, secrets, `encrypt it first: tsplay vault encrypt ${f}`); // every file opens before any is written
     });
     list.forEach((f, i) => replaceFile(resolve(x.cwd, f), encryptVaultText(texts[i]!, secret)));
     x.err('Rekey successful\n');
