@@ -186,12 +186,14 @@ export interface AtomicWriteOptions {
   source?: string;
   /** Create missing parent directories first (`mkdir -p`). */
   makeParents?: boolean;
+  /** Print the new file's stat for parseWriteOutput (default true); false saves a program when the result needs none. */
+  reportStat?: boolean;
 }
 
 /**
  * One shell command that replaces `path` atomically: it writes standard input (or `source`) to a
  * temp file in the same directory, sets owner, group and mode, runs `validate`, keeps a backup,
- * renames the temp file over `path`, and prints the new file's stat. On any failure the temp file
+ * renames the temp file over `path`, and prints the new file's stat (unless `reportStat: false`). On any failure the temp file
  * is removed and `path` is untouched. Read its output with parseWriteOutput.
  */
 export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}): ShellCommand {
@@ -220,10 +222,12 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
     steps.push(sh`${validatorCommand(opts.validate)} || { s=$?; rm -f -- "$t"; echo ${MARKER} validate-failed "$s"; exit "$s"; }`);
   }
   if (opts.backup) {
-    steps.push(sh`if [ -e ${path} ]; then b=${path}.$$.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p -- ${path} "$b" || fail; printf '%s backup %s\\n' ${MARKER} "$b"; fi`);
+    // Ansible's name, path.<pid>.<date>~; the pid may be a session shell's, the same for every
+    // command on it, so a name already taken (a backup of the same second) takes the next number
+    steps.push(sh`if [ -e ${path} ]; then d=$(date +%Y-%m-%d@%H:%M:%S)~ n=$$; while [ -e ${path}."$n.$d" ]; do n=$((n + 1)); done; b=${path}."$n.$d"; cp -p -- ${path} "$b" || fail; printf '%s backup %s\\n' ${MARKER} "$b"; fi`);
   }
   steps.push(sh`mv -fT -- "$t" ${path} || fail`);
-  steps.push(statCommand(path, false));
+  if (opts.reportStat !== false) steps.push(statCommand(path, false));
   return joinCommands(steps, '\n');
 }
 

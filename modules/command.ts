@@ -77,7 +77,8 @@ export async function runCommand(ctx: ModuleContext, command: ShellCommand, args
   const full = args.chdir ? sh`cd ${args.chdir} || exit 1; ${command}` : command;
   const start = new Date();
   const stdin = args.stdin !== undefined ? args.stdin + (args.stdin_add_newline ? '\n' : '') : undefined;
-  const r = await ctx.run(full, { stdin });
+  // the user's text gets a /bin/sh of its own, as Ansible's command and shell give it
+  const r = await ctx.run(full, { stdin, subshell: false });
   const end = new Date();
   const stdout = strip(r.stdout, args.strip_empty_ends);
   const stderr = strip(r.stderr, args.strip_empty_ends);

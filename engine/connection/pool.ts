@@ -41,10 +41,11 @@ export class ConnectionPool {
   readonly #open = new Map<string, Promise<Connection>>();
   constructor(readonly opener: ConnectionOpener = defaultOpener()) {}
 
-  get(host: string, vars: Record<string, unknown>): Promise<Connection> {
+  /** The host's connection; `vars` (its templated connection variables) is called only to open one. */
+  get(host: string, vars: () => Record<string, unknown>): Promise<Connection> {
     let c = this.#open.get(host);
     if (!c) {
-      c = this.opener.open(host, vars);
+      c = this.opener.open(host, vars());
       this.#open.set(host, c);
     }
     return c;

@@ -28,21 +28,27 @@ export interface SessionChannel {
 /** The command a session channel runs. */
 export const SESSION_COMMAND = 'exec /bin/sh';
 
-/** The piece of script that runs one command with its input and reports its exit code. */
-export function sessionFrame(token: string, text: string, stdin: Buffer): Buffer {
-  // each command gets a /bin/sh of its own, as an exec channel's would: its cd, umask, variables,
-  // `exit` and $$ are its own
+/**
+ * The piece of script that runs one command with its input and reports its exit code. The command
+ * runs in a /bin/sh of its own, as an exec channel's would: its cd, umask, variables, `exit` and
+ * $$ are its own. With `subshell` it runs in a subshell of the session's shell, by `eval`: its cd,
+ * umask, variables and `exit` are still its own, only `$$` is the session's and the shell's
+ * messages say `eval:`; it costs a fork and no exec, and its text never becomes a program's
+ * argument (which any user of the host could read in the process list).
+ */
+export function sessionFrame(token: string, text: string, stdin: Buffer, subshell = false): Buffer {
+  const run = subshell ? `( eval ${quote(text)} )` : `/bin/sh -c ${quote(text)}`;
   const report = `__tsplay_r=$?; printf '%s %d\\n' ${token} "$__tsplay_r"; printf '%s %d\\n' ${token} "$__tsplay_r" >&2\n`;
   const end = `${token}_EOF`;
-  if (stdin.length === 0) return Buffer.from(`/bin/sh -c ${quote(text)} </dev/null\n${report}`);
+  if (stdin.length === 0) return Buffer.from(`${run} </dev/null\n${report}`);
   if (hereDocSafe(stdin, end)) {
     // text as it is (a quoted here-document changes nothing in it): no base64 to start
-    return Buffer.concat([Buffer.from(`/bin/sh -c ${quote(text)} <<'${end}'\n`), stdin, Buffer.from(`${end}\n${report}`)]);
+    return Buffer.concat([Buffer.from(`${run} <<'${end}'\n`), stdin, Buffer.from(`${end}\n${report}`)]);
   }
   const lines = stdin.toString('base64').replace(/.{1,76}/g, '$&\n');
   // the pipeline's status is the command's; when the command leaves input unread, base64 ends on
   // the closed pipe (quietly: its stderr is not the command's)
-  return Buffer.from(`base64 -d 2>/dev/null <<'${end}' | /bin/sh -c ${quote(text)}\n${lines}${end}\n${report}`);
+  return Buffer.from(`base64 -d 2>/dev/null <<'${end}' | ${run}\n${lines}${end}\n${report}`);
 }
 
 /**
@@ -109,6 +115,9 @@ interface Running {
 export class ShellSession {
   #running: Running | undefined;
   #closed = false;
+  #pidLine: Buffer | undefined;
+  /** The session shell's pid, once it has printed it (`readPid`): how a killed command's process group is found. */
+  pid: number | undefined;
   /** Set when the channel ends: the session cannot be used again. */
   onClose?: () => void;
   /**
@@ -117,10 +126,19 @@ export class ShellSession {
    */
   onKill?: () => void;
 
+  /**
+   * `readPid`: the shell prints its pid first (the leader of the process group sshd made for the
+   * session), written ahead of the first command: it costs no round trip of its own.
+   */
   constructor(
     readonly channel: SessionChannel,
     readonly token: string,
+    opts: { readPid?: boolean } = {},
   ) {
+    if (opts.readPid) {
+      this.#pidLine = Buffer.alloc(0);
+      channel.write('echo $$\n');
+    }
     channel.on('data', (d) => this.#onData(d, 'out'));
     channel.stderr.on('data', (d) => this.#onData(d, 'err'));
     channel.on('close', (code) => {
@@ -145,7 +163,7 @@ export class ShellSession {
   }
 
   /** Start a command with all its input; the Proc's stdin is ignored (the input went with the frame). */
-  start(text: string, stdin: string | Buffer | undefined): Proc {
+  start(text: string, stdin: string | Buffer | undefined, subshell = false): Proc {
     if (this.#closed || this.#running) throw new Error('session is closed or busy');
     const input = stdin === undefined ? Buffer.alloc(0) : Buffer.isBuffer(stdin) ? stdin : Buffer.from(stdin);
     let settle!: (code: number | null) => void;
@@ -164,7 +182,7 @@ export class ShellSession {
       settle,
     };
     this.#running = run;
-    this.channel.write(sessionFrame(this.token, text, input));
+    this.channel.write(sessionFrame(this.token, text, input, subshell));
     return {
       stdin: new Writable({ write: (_c, _e, cb) => cb() }),
       stdout: run.stdout,
@@ -175,6 +193,19 @@ export class ShellSession {
   }
 
   #onData(d: Buffer, which: 'out' | 'err'): void {
+    if (which === 'out' && this.#pidLine) {
+      const line = Buffer.concat([this.#pidLine, d]);
+      const nl = line.indexOf(0x0a);
+      if (nl < 0) {
+        this.#pidLine = line;
+        return;
+      }
+      this.#pidLine = undefined;
+      const pid = Number(line.subarray(0, nl).toString());
+      if (Number.isInteger(pid) && pid > 1) this.pid = pid;
+      d = line.subarray(nl + 1);
+      if (d.length === 0) return;
+    }
     const r = this.#running;
     if (!r) return; // output of something a command left running in the background
     if (which === 'out') {

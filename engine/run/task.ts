@@ -384,7 +384,7 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
 
   const delegate = lastDefined(chain, 'delegate_to');
   const target = delegate !== undefined ? String(template(delegate, scope, task.location)) : host.name;
-  const ctx = moduleContext(env, task, host, chain, scope, target);
+  const ctx = moduleContext(env, task, host, chain, scope, target, entry.builtin);
 
   let result: Record<string, unknown> = {};
   let status: Outcome['status'] = 'ok';
@@ -480,7 +480,7 @@ function applyConditions(env: PlayEnv, task: TaskNode, scope: Record<string, unk
   return o;
 }
 
-function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>, target: string): ModuleContext & { connection(): Promise<Connection> } {
+function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>, target: string, builtin: boolean): ModuleContext & { connection(): Promise<Connection> } {
   const targetVars = target === host.name ? scope : { ...env.inventory.hostVars(target, env.play.dir), inventory_hostname: target };
   const connVars = (): Record<string, unknown> => {
     const v: Record<string, unknown> = {};
@@ -510,9 +510,10 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
   const noLog = isNoLog(chain, scope, task);
   const timeout = lastDefined(chain, 'timeout');
   const timeoutMs = timeout !== undefined ? Number(template(timeout, scope, task.location)) * 1000 : undefined;
-  const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number } = {}) => {
-    const conn = await env.pool.get(target, connVars());
+  const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number; subshell?: boolean } = {}) => {
+    const conn = await env.pool.get(target, connVars);
     const exec: ExecOptions = { stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? timeoutMs, signal: env.signal };
+    if (opts.subshell ?? builtin) exec.subshell = true;
     if (Object.keys(environment).length) exec.env = environment;
     if (becomeOn) exec.become = { method: 'sudo', user: becomeUser, password: becomePassword() };
     // a no_log task's commands carry its arguments: Ansible's -vvv shows none of them either
@@ -543,7 +544,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     evaluate: (expression) => evaluate(expression, scope, task.location),
     log: (level, message) => env.reporter.verbose(level, `<${target}> ${message}`),
     reconnect: () => env.pool.reset(target),
-    connection: () => env.pool.get(target, connVars()),
+    connection: () => env.pool.get(target, connVars),
   };
 }
 

@@ -35,6 +35,25 @@ describe('shell session framing', () => {
     expect(Buffer.concat(none.written).toString()).toBe(`/bin/sh -c true </dev/null\n${report}`);
   });
 
+  it("runs a command that needs no shell of its own in a subshell of the session's shell, by eval", () => {
+    const ch = new FakeChannel();
+    new ShellSession(ch, TOKEN).start("printf %s 'it''s'", undefined, true);
+    expect(Buffer.concat(ch.written).toString()).toMatch(new RegExp(`^\\( eval 'printf %s '\\\\''it'\\\\'''\\\\''s'\\\\''' \\) </dev/null\n__tsplay_r=`));
+  });
+
+  it('reads the shell’s pid from the first line, written ahead of the first command', async () => {
+    const ch = new FakeChannel();
+    const s = new ShellSession(ch, TOKEN, { readPid: true });
+    const result = drive(s.start('echo hi', undefined), {}, {});
+    expect(Buffer.concat(ch.written).toString()).toMatch(/^echo \$\$\n\/bin\/sh -c /);
+    ch.emit('data', Buffer.from('42'));
+    expect(s.pid).toBeUndefined();
+    ch.emit('data', Buffer.from(`17\nhi\n${TOKEN} 0\n`));
+    ch.stderr.emit('data', Buffer.from(`${TOKEN} 0\n`));
+    expect(await result).toEqual({ rc: 0, stdout: 'hi\n', stderr: '' });
+    expect(s.pid).toBe(4217);
+  });
+
   it('sends input as it is only when a here-document keeps every byte', () => {
     const end = `${TOKEN}_EOF`;
     expect(hereDocSafe(Buffer.from('a\nb\n'), end)).toBe(true);

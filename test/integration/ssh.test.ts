@@ -3,8 +3,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as netConnect, createServer, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveEndpoint, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Client } from 'ssh2';
+import { resolveEndpoint, skipHostKeysProof, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
 import { Secret, sh } from '../../engine/sh.js';
 import { createSshLab, freePort, knownHostsLine, sshdAvailable, TEST_SUDO_PASSWORD, USER_NOPASS, USER_PASS, type SshLab, type SshServer } from './sshd.js';
 
@@ -111,6 +112,37 @@ run('SSH transport against real OpenSSH servers', () => {
     const started = Date.now();
     await expect(c.exec(sh`true`)).rejects.toThrow(/Connection refused/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2900); // waits 1 s, then 2 s, between the 3 attempts
+  });
+
+  it("leaves sshd's host key announcement unanswered: no proof of keys tsplay does not use", async () => {
+    // a plain ssh2 client asks the server to prove every announced host key, and reports them
+    const announced = async (skip: boolean) => {
+      const c = new Client();
+      const keys: unknown[] = [];
+      c.on('hostkeys', (k: unknown[]) => keys.push(...k));
+      await new Promise<void>((res, rej) => {
+        c.on('error', rej);
+        c.on('ready', () => c.exec('true', (err, ch) => (err ? rej(err) : ch.on('close', () => res()).resume())));
+        c.connect({ host: '127.0.0.1', port: a.port, username: USER_NOPASS, privateKey: readFileSync(lab.clientKey) });
+        if (skip) skipHostKeysProof(c);
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      c.end();
+      return keys.length;
+    };
+    expect(await announced(false)).toBe(1);
+    expect(await announced(true)).toBe(0);
+    // and tsplay's own connections skip it
+    const emit = vi.spyOn(Client.prototype, 'emit');
+    try {
+      const c = connect(b);
+      expect((await c.exec(sh`echo ok`)).stdout).toBe('ok\n');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(emit.mock.calls.map((call) => call[0])).toContain('ready');
+      expect(emit.mock.calls.map((call) => call[0])).not.toContain('hostkeys');
+    } finally {
+      emit.mockRestore();
+    }
   });
 
   it('reads hashed known_hosts entries', async () => {
@@ -272,6 +304,24 @@ run('SSH transport against real OpenSSH servers', () => {
     expect((await c.exec(sh`echo still`)).stdout).toBe('still\n');
     // a killed command reports its signal as the shell does (128 + n)
     expect((await c.exec(sh`kill -TERM $$`)).rc).toBe(143);
+    expect(c.channelsOpened).toBe(1);
+  });
+
+  it("runs a subshell command in the session's own shell: no /bin/sh started, nothing left behind", async () => {
+    const c = connect(a);
+    // `$$` in the subshell is the session shell, the parent of a command's own /bin/sh
+    const inSubshell = (await c.exec(sh`echo $$`, { subshell: true })).stdout;
+    expect(inSubshell).toBe((await c.exec(sh`echo $PPID`)).stdout);
+    expect(await c.exec(sh`cd /; x=1; umask 077; printf out; printf err >&2; exit 5`, { subshell: true })).toEqual({ rc: 5, stdout: 'out', stderr: 'err' });
+    expect((await c.exec(sh`pwd; echo "x=$x"; umask`, { subshell: true })).stdout).toBe(`/home/${USER_NOPASS}\nx=\n0022\n`);
+    // input, as text and in base64
+    expect((await c.exec(sh`cat`, { stdin: 'line\n', subshell: true })).stdout).toBe('line\n');
+    expect((await c.exec(sh`od -An -tx1 | tr -d ' \n'`, { stdin: Buffer.from([0, 1, 2]), subshell: true })).stdout).toBe('000102');
+    // a syntax error fails the command only
+    const bad = await c.exec(sh`if then`, { subshell: true });
+    expect(bad.rc).toBe(2);
+    expect(bad.stderr).toMatch(/eval: .*Syntax error/);
+    expect((await c.exec(sh`echo $$`, { subshell: true })).stdout).toBe(inSubshell);
     expect(c.channelsOpened).toBe(1);
   });
 

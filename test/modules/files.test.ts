@@ -100,6 +100,19 @@ describe('atomicWriteCommand', () => {
     expect(w.left()).toEqual(taken ? ['.target.conf.tsplay-PID', 'target.conf'] : ['target.conf']);
     if (taken) expect(readFileSync(join(w.dir, '.target.conf.tsplay-PID'), 'utf8')).toBe('a leftover');
   });
+  it('keeps two backups made in the same second by the same shell', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
+    const target = join(dir, 'target.conf');
+    writeFileSync(target, 'one\n');
+    // both writes in one shell: the same $$, as in an SSH session's subshells
+    const once = (content: string) => `(${atomicWriteCommand(target, { backup: true }).text}) <<'EOF'\n${content}EOF\n`;
+    const r = spawnSync('/bin/sh', ['-c', `umask 022\n${once('two\n')}\n${once('three\n')}`], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const backups = readdirSync(dir).filter((f) => f.endsWith('~')).sort();
+    expect(backups).toHaveLength(2);
+    expect(backups.map((f) => readFileSync(join(dir, f), 'utf8')).sort()).toEqual(['one\n', 'two\n']);
+    expect(readFileSync(target, 'utf8')).toBe('three\n');
+  });
   it('a failed validation leaves the target untouched and no temp file', () => {
     const w = write({ mode: '0644', validate: 'grep -q good %s' }, 'bad\n');
     expect(w.r.status).toBe(1);
