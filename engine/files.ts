@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { ApplyOutcome, Change, ExecResult, FileDiff, ModuleContext } from './module.js';
-import { joinCommands, raw, sh, shellSplit, type ShellCommand } from './sh.js';
+import { INPUT, joinCommands, raw, sh, shellSplit, type ShellCommand } from './sh.js';
 
 /** Marker that prefixes the lines the helpers' commands print for the module to parse. */
 export const MARKER = '__tsplay__';
@@ -201,21 +201,24 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
   const name = posix.join(dir, `.${posix.basename(path).slice(0, 100)}.tsplay-`);
   const steps: ShellCommand[] = [];
   if (opts.makeParents) steps.push(sh`mkdir -p -- ${dir} || exit $?`);
-  // Every program started on the host costs a fork and an exec, so the temp file is created by the
-  // shell itself: exclusively (noclobber), named after this shell's pid, which no other live
-  // process has, and with its final mode when a umask can give it (no x or special bits). Only
-  // when that name is taken (a leftover of a killed write) does mktemp make it, then chmod.
-  const viaUmask = opts.mode === undefined ? '' : umaskFor(opts.mode);
+  steps.push(sh`${raw('fail() { s=$?; rm -f -- "$t"; exit "$s"; }')}`);
+  // standard input (INPUT: `cat`, or printed by the shell when a session holds it in a variable)
+  const writer = opts.source !== undefined ? sh`cat -- ${opts.source}` : sh`${INPUT}`;
   const chmod = opts.mode !== undefined ? sh`chmod -- ${opts.mode} "$t"` : sh`chmod -- "$(printf %o $((0666 & ~0$(umask))))" "$t"`;
+  // (mktemp makes the file 0600: chmod after chown, which clears setuid and setgid bits)
+  const viaMktemp = sh`t=$(mktemp -- ${name}XXXXXX) || exit $?; c=1; ${writer} > "$t" || fail`;
+  // Every program started on the host costs a fork and an exec, so the temp file is created by the
+  // shell itself, as it writes it: exclusively (noclobber), named after this shell's pid, which no
+  // other live process has, and with its final mode when a umask can give it (no x or special
+  // bits). Only when that name is taken (a leftover of a killed write) does mktemp make it.
+  const viaUmask = opts.mode === undefined ? '' : umaskFor(opts.mode);
   if (viaUmask === undefined) {
-    steps.push(sh`t=$(mktemp -- ${name}XXXXXX) || exit $?`);
+    steps.push(viaMktemp);
   } else {
     const umask = viaUmask ? sh`umask ${viaUmask}; ` : sh``;
     steps.push(sh`t=${name}$$ c=`);
-    steps.push(sh`(${umask}set -C; : > "$t") 2>/dev/null || { t=$(mktemp -- ${name}XXXXXX) && c=1; } || exit $?`);
+    steps.push(sh`if [ -e "$t" ] || [ -L "$t" ]; then ${viaMktemp}; else (${umask}set -C; ${writer} > "$t") || fail; fi`);
   }
-  steps.push(sh`${raw('fail() { s=$?; rm -f -- "$t"; exit "$s"; }')}`);
-  steps.push(opts.source !== undefined ? sh`cat -- ${opts.source} > "$t" || fail` : sh`cat > "$t" || fail`);
   if (opts.owner !== undefined || opts.group !== undefined) steps.push(sh`${ownershipCommand(opts.owner, opts.group, '', raw('"$t"'))} || fail`);
   steps.push(viaUmask === undefined ? sh`${chmod} || fail` : sh`[ -z "$c" ] || ${chmod} || fail`);
   if (opts.validate !== undefined) {

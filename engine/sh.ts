@@ -27,7 +27,23 @@ export class RawShell {
   constructor(readonly text: string) {}
 }
 
-type Part = string | Secret;
+/**
+ * Where a command reads the standard input it was given, as a whole: `cat`. A command that uses
+ * INPUT reads its input nowhere else, and through one INPUT at most in a run (it may stand in
+ * branches of an if). A connection that can hold the input in a shell variable of the command's
+ * own shell (an SSH session's subshell) has the shell print it there instead: no program started.
+ * See ShellCommand.withInputIn.
+ */
+export class InputRef {
+  private constructor() {}
+  /** The one instance. */
+  static readonly instance = new InputRef();
+}
+
+/** The command's standard input, read by `cat` (or printed from a variable; see InputRef). */
+export const INPUT = InputRef.instance;
+
+type Part = string | Secret | InputRef;
 
 /** A shell command built by `sh`; `text` is what runs, `display` is what may be printed. */
 export class ShellCommand {
@@ -36,12 +52,23 @@ export class ShellCommand {
 
   /** The command line as the host's shell will run it (secrets revealed). */
   get text(): string {
-    return this.parts.map((p) => (p instanceof Secret ? quote(p.reveal()) : p)).join('');
+    return this.parts.map((p) => (p instanceof Secret ? quote(p.reveal()) : p instanceof InputRef ? 'cat' : p)).join('');
   }
 
   /** The command line safe for output and logs (secrets masked). */
   get display(): string {
-    return this.parts.map((p) => (p instanceof Secret ? '********' : p)).join('');
+    return this.parts.map((p) => (p instanceof Secret ? '********' : p instanceof InputRef ? 'cat' : p)).join('');
+  }
+
+  /** True when the command reads its standard input through INPUT (see there). */
+  get readsInput(): boolean {
+    return this.parts.some((p) => p instanceof InputRef);
+  }
+
+  /** The text, with the input printed from a shell variable instead of read by `cat` (no program). */
+  withInputIn(variable: string): string {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw new Error(`not a shell variable name: ${variable}`);
+    return this.parts.map((p) => (p instanceof Secret ? quote(p.reveal()) : p instanceof InputRef ? `printf %s "$${variable}"` : p)).join('');
   }
 
   toString(): string {
@@ -65,7 +92,7 @@ function interpolate(value: unknown, out: Part[]): void {
     out.push(...value.parts);
   } else if (value instanceof RawShell) {
     out.push(value.text);
-  } else if (value instanceof Secret) {
+  } else if (value instanceof Secret || value instanceof InputRef) {
     out.push(value);
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => {

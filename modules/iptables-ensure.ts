@@ -4,7 +4,7 @@
 // netfilter-persistent when installed, else iptables-save to /etc/iptables/rules.v4 (rules.v6)
 // plus a oneshot unit that restores it at boot. One remote command gathers everything.
 import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { changesFailed, runChangesAsOne } from '../engine/files.js';
+import { atomicWriteCommand, changesFailed, runChangesAsOne } from '../engine/files.js';
 
 /** iptables-ensure's arguments, complete after validation. */
 export interface IptablesArgs {
@@ -245,7 +245,7 @@ function persistChanges(cur: IptablesState, a: IptablesArgs, rulesChange: boolea
     const enabled = cur.enabled?.rc === 0 && cur.enabled.out.trim() === 'enabled';
     if (!unitOk || !enabled) {
       const steps: ShellCommand[] = [];
-      if (!unitOk) steps.push(sh`cat > ${RESTORE_UNIT_PATH} && chmod 0644 ${RESTORE_UNIT_PATH} && systemctl daemon-reload`);
+      if (!unitOk) steps.push(sh`(${atomicWriteCommand(RESTORE_UNIT_PATH, { mode: '0644', reportStat: false })}) && systemctl daemon-reload`);
       steps.push(sh`systemctl enable --quiet ${RESTORE_UNIT}`);
       changes.push({
         summary: `${unitOk ? 'enable' : 'install and enable'} ${RESTORE_UNIT} (restores ${file} at boot)`,

@@ -3,7 +3,7 @@
 // NetworkManager profile of the device when NM manages it, else in a small systemd oneshot unit.
 // One remote command gathers the routes, the device's NM profile and the unit.
 import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { changesFailed, runChangesAsOne } from '../engine/files.js';
+import { atomicWriteCommand, changesFailed, runChangesAsOne } from '../engine/files.js';
 
 /** route-ensure's arguments, complete after validation. */
 export interface RouteArgs {
@@ -306,7 +306,7 @@ export function planRoute(cur: RouteState, a: RouteArgs): Plan {
         const textOk = cur.unit !== undefined && cur.unit.trim() === want.trim();
         if (!textOk || cur.unitEnabled !== 'enabled') {
           const steps: ShellCommand[] = [];
-          if (!textOk) steps.push(sh`cat > ${unitPath} && chmod 0644 ${unitPath} && systemctl daemon-reload`);
+          if (!textOk) steps.push(sh`(${atomicWriteCommand(unitPath, { mode: '0644', reportStat: false })}) && systemctl daemon-reload`);
           steps.push(sh`systemctl enable --quiet ${unit}`);
           changes.push({
             summary: `${textOk ? 'enable' : 'install and enable'} ${unit} (adds the route at boot)`,

@@ -36,10 +36,14 @@ export const SESSION_COMMAND = 'exec /bin/sh';
  * messages say `eval:`; it costs a fork and no exec, and its text never becomes a program's
  * argument (which any user of the host could read in the process list).
  */
-export function sessionFrame(token: string, text: string, stdin: Buffer, subshell = false): Buffer {
-  const run = subshell ? `( eval ${quote(text)} )` : `/bin/sh -c ${quote(text)}`;
+export function sessionFrame(token: string, text: string, stdin: Buffer, opts: FrameOptions = {}): Buffer {
+  const run = opts.subshell ? `( eval ${quote(text)} )` : `/bin/sh -c ${quote(text)}`;
   const report = `__tsplay_r=$?; printf '%s %d\\n' ${token} "$__tsplay_r"; printf '%s %d\\n' ${token} "$__tsplay_r" >&2\n`;
   const end = `${token}_EOF`;
+  if (opts.inputInVariable && opts.subshell && inputFitsVariable(stdin)) {
+    // the subshell's own variable, neither exported nor an argument: the shell prints it (INPUT)
+    return Buffer.concat([Buffer.from(`( ${INPUT_VARIABLE}=`), quoteBytes(stdin), Buffer.from(`; eval ${quote(text)} ) </dev/null\n${report}`)]);
+  }
   if (stdin.length === 0) return Buffer.from(`${run} </dev/null\n${report}`);
   if (hereDocSafe(stdin, end)) {
     // text as it is (a quoted here-document changes nothing in it): no base64 to start
@@ -49,6 +53,41 @@ export function sessionFrame(token: string, text: string, stdin: Buffer, subshel
   // the pipeline's status is the command's; when the command leaves input unread, base64 ends on
   // the closed pipe (quietly: its stderr is not the command's)
   return Buffer.from(`base64 -d 2>/dev/null <<'${end}' | ${run}\n${lines}${end}\n${report}`);
+}
+
+/** How a frame runs its command. */
+export interface FrameOptions {
+  /** In a subshell of the session's shell, by eval (see sessionFrame). */
+  subshell?: boolean;
+  /**
+   * The command's text prints its input from INPUT_VARIABLE (ShellCommand.withInputIn): the frame
+   * sets that variable in the subshell instead of sending standard input. Only with `subshell`,
+   * and only for input inputFitsVariable accepts.
+   */
+  inputInVariable?: boolean;
+}
+
+/** The shell variable a subshell frame holds its command's input in. */
+export const INPUT_VARIABLE = '__tsplay_in';
+
+/**
+ * Can this input be a shell variable, byte for byte? A variable holds no NUL; and the session's
+ * shell reads the whole frame before it runs it, so large input goes as a here-document.
+ */
+export function inputFitsVariable(stdin: Buffer): boolean {
+  return stdin.length <= 64 * 1024 && !stdin.includes(0);
+}
+
+// Bytes as one single-quoted shell word (any byte but NUL stands for itself between single quotes).
+function quoteBytes(b: Buffer): Buffer {
+  const parts: Buffer[] = [Buffer.from("'")];
+  let from = 0;
+  for (let i = b.indexOf(0x27); i >= 0; i = b.indexOf(0x27, i + 1)) {
+    parts.push(b.subarray(from, i), Buffer.from("'\\''"));
+    from = i + 1;
+  }
+  parts.push(b.subarray(from), Buffer.from("'"));
+  return Buffer.concat(parts);
 }
 
 /**
@@ -163,7 +202,7 @@ export class ShellSession {
   }
 
   /** Start a command with all its input; the Proc's stdin is ignored (the input went with the frame). */
-  start(text: string, stdin: string | Buffer | undefined, subshell = false): Proc {
+  start(text: string, stdin: string | Buffer | undefined, frame: FrameOptions = {}): Proc {
     if (this.#closed || this.#running) throw new Error('session is closed or busy');
     const input = stdin === undefined ? Buffer.alloc(0) : Buffer.isBuffer(stdin) ? stdin : Buffer.from(stdin);
     let settle!: (code: number | null) => void;
@@ -182,7 +221,7 @@ export class ShellSession {
       settle,
     };
     this.#running = run;
-    this.channel.write(sessionFrame(this.token, text, input, subshell));
+    this.channel.write(sessionFrame(this.token, text, input, frame));
     return {
       stdin: new Writable({ write: (_c, _e, cb) => cb() }),
       stdout: run.stdout,

@@ -14,7 +14,7 @@ import { FileCache } from '../file-cache.js';
 import type { Connection, ExecOptions, ExecResult } from '../module.js';
 import { raw, Secret, sh, shellSplit, joinCommands, type ShellCommand } from '../sh.js';
 import { becomeCommand, drive, type Proc } from './exec.js';
-import { SESSION_COMMAND, sessionToken, ShellSession } from './session.js';
+import { INPUT_VARIABLE, inputFitsVariable, SESSION_COMMAND, sessionToken, ShellSession, type FrameOptions } from './session.js';
 import { appendKnownHost, knownKeyTypes, lookupName, readKnownHosts, verifyHostKey } from './known-hosts.js';
 import { sshConfigFor } from './ssh-config.js';
 import { promptSecret } from './prompt.js';
@@ -549,7 +549,12 @@ export class SshConnection implements Connection {
     const wrap = becomeCommand(viaChannel ? guardCommand(withEnv) : withEnv, opts);
     // sudo's /bin/sh -c gives a become command its own shell: the sudo line itself needs none
     const subshell = opts.subshell === true || opts.become !== undefined;
-    const start = (c: InstanceType<typeof Client>) => (viaChannel ? this.#inChannel(c, wrap.cmd.text) : this.#inSession(c, wrap.cmd.text, opts.stdin, opts.become !== undefined, subshell));
+    // input the command reads whole (INPUT) goes as a variable of its subshell: no `cat` to start
+    const input = opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin);
+    const inVariable = !viaChannel && opts.subshell === true && !opts.become && input !== undefined && withEnv.readsInput && inputFitsVariable(input);
+    const text = inVariable ? withEnv.withInputIn(INPUT_VARIABLE) : wrap.cmd.text;
+    const start = (c: InstanceType<typeof Client>) =>
+      viaChannel ? this.#inChannel(c, text) : this.#inSession(c, text, input, opts.become !== undefined, { subshell, inputInVariable: inVariable });
     let proc: Proc;
     try {
       proc = await start(client);
@@ -580,7 +585,7 @@ export class SshConnection implements Connection {
   }
 
   // Runs the command in an idle session shell, opening one if none is free.
-  async #inSession(client: InstanceType<typeof Client>, text: string, stdin: string | Buffer | undefined, become: boolean, subshell: boolean): Promise<Proc> {
+  async #inSession(client: InstanceType<typeof Client>, text: string, stdin: Buffer | undefined, become: boolean, frame: FrameOptions): Promise<Proc> {
     let entry = this.#sessions.find((s) => s.client === client && !s.session.busy && !s.session.closed);
     if (!entry) {
       const token = sessionToken();
@@ -601,7 +606,7 @@ export class SshConnection implements Connection {
     entry.session.onKill = () => {
       if (session.pid !== undefined) this.transport.runDetached(client, killGroupCommand(session.pid, become));
     };
-    return entry.session.start(text, stdin, subshell);
+    return entry.session.start(text, stdin, frame);
   }
 
   async #inChannel(client: InstanceType<typeof Client>, text: string): Promise<Proc> {

@@ -37,8 +37,18 @@ describe('shell session framing', () => {
 
   it("runs a command that needs no shell of its own in a subshell of the session's shell, by eval", () => {
     const ch = new FakeChannel();
-    new ShellSession(ch, TOKEN).start("printf %s 'it''s'", undefined, true);
+    new ShellSession(ch, TOKEN).start("printf %s 'it''s'", undefined, { subshell: true });
     expect(Buffer.concat(ch.written).toString()).toMatch(new RegExp(`^\\( eval 'printf %s '\\\\''it'\\\\'''\\\\''s'\\\\''' \\) </dev/null\n__tsplay_r=`));
+  });
+
+  it('hands input the command prints from a variable over as that variable, in the frame itself', () => {
+    const ch = new FakeChannel();
+    new ShellSession(ch, TOKEN).start('printf %s "$__tsplay_in" > f', Buffer.from("it's\n"), { subshell: true, inputInVariable: true });
+    expect(Buffer.concat(ch.written).toString()).toMatch(/^\( __tsplay_in='it'\\''s\n'; eval 'printf %s "\$__tsplay_in" > f' \) <\/dev\/null\n/);
+    // input a variable cannot hold goes as standard input
+    const nul = new FakeChannel();
+    new ShellSession(nul, TOKEN).start('cat > f', Buffer.from([0, 0x0a]), { subshell: true, inputInVariable: true });
+    expect(Buffer.concat(nul.written).toString()).toMatch(/^base64 -d/);
   });
 
   it('reads the shell’s pid from the first line, written ahead of the first command', async () => {

@@ -6,7 +6,7 @@ import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client } from 'ssh2';
 import { resolveEndpoint, skipHostKeysProof, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
-import { Secret, sh } from '../../engine/sh.js';
+import { INPUT, Secret, sh } from '../../engine/sh.js';
 import { createSshLab, freePort, knownHostsLine, sshdAvailable, TEST_SUDO_PASSWORD, USER_NOPASS, USER_PASS, type SshLab, type SshServer } from './sshd.js';
 
 // On CI the servers must run (.ci/run installs them): a skip there would hide a broken install.
@@ -322,6 +322,31 @@ run('SSH transport against real OpenSSH servers', () => {
     expect(bad.rc).toBe(2);
     expect(bad.stderr).toMatch(/eval: .*Syntax error/);
     expect((await c.exec(sh`echo $$`, { subshell: true })).stdout).toBe(inSubshell);
+    expect(c.channelsOpened).toBe(1);
+  });
+
+  it('gives INPUT its bytes exactly, from a variable in a subshell, else as standard input', async () => {
+    const c = connect(a);
+    const cases = [
+      Buffer.from("quotes ' '' \"\" \\ $HOME `id` ${x}\r\nno final newline"),
+      Buffer.from([0xff, 0xfe, 0x27, 0x0a]),
+      Buffer.from(''),
+      Buffer.from('z'.repeat(100_000) + '\n'), // too large for a variable: standard input
+      Buffer.from([0x41, 0, 0x42]), // NUL: standard input
+    ];
+    for (const input of cases) {
+      for (const subshell of [true, false]) {
+        const r = await c.exec(sh`${INPUT} | od -An -tx1 -v | tr -d ' \n'`, { stdin: input, subshell });
+        expect(r.rc).toBe(0);
+        expect(r.stdout).toBe(input.toString('hex'));
+      }
+    }
+    // in a subshell no program reads it: it works with no PATH at all
+    expect(await c.exec(sh`PATH=/nowhere; ${INPUT}`, { stdin: 'no cat\n', subshell: true })).toEqual({ rc: 0, stdout: 'no cat\n', stderr: '' });
+    expect((await c.exec(sh`PATH=/nowhere; ${INPUT}`, { stdin: 'no cat\n' })).rc).toBe(127);
+    // through sudo the input is standard input again
+    const become = await c.exec(sh`${INPUT} | od -An -tx1 -v | tr -d ' \n'`, { stdin: cases[0], subshell: true, become: { method: 'sudo', user: 'root' } });
+    expect(become.stdout).toBe(cases[0]!.toString('hex'));
     expect(c.channelsOpened).toBe(1);
   });
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { atomicWriteCommand, formatMode, ModeError, parseWriteOutput, planAttributes, resolveMode, validateProblem, writeAttributes } from '../../engine/files.js';
 import { fileFact, filesFact, parseProbeOutput } from '../../modules/facts/file.js';
 import { expandTemplate, PatternError, pythonRegex } from '../../modules/lineinfile.js';
+import { quote } from '../../engine/sh.js';
 
 const file = (current: number) => ({ current, isDirectory: false, umask: 0o022 });
 
@@ -99,6 +100,21 @@ describe('atomicWriteCommand', () => {
     expect(w.mode()).toBe(mode);
     expect(w.left()).toEqual(taken ? ['.target.conf.tsplay-PID', 'target.conf'] : ['target.conf']);
     if (taken) expect(readFileSync(join(w.dir, '.target.conf.tsplay-PID'), 'utf8')).toBe('a leftover');
+  });
+  it('writes input printed from a shell variable (an SSH session subshell) byte for byte', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
+    const target = join(dir, 'target.conf');
+    const content = "a 'b' '' \\ $x `y`\r\nno final newline";
+    const cmd = atomicWriteCommand(target, { mode: '0640' });
+    expect(cmd.readsInput).toBe(true);
+    const script = `umask 022\nv=${quote(content)}\n${cmd.withInputIn('v')}`;
+    expect(script).not.toMatch(/\bcat\b/);
+    const r = spawnSync('/bin/sh', ['-c', script], { input: 'not this', encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe(content);
+    expect((statSync(target).mode & 0o7777).toString(8)).toBe('640');
+    expect(readdirSync(dir)).toEqual(['target.conf']);
   });
   it('keeps two backups made in the same second by the same shell', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
