@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client } from 'ssh2';
-import { resolveEndpoint, skipHostKeysProof, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
+import { resolveEndpoint, signWithoutAsking, skipHostKeysProof, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
 import { INPUT, Secret, sh } from '../../engine/sh.js';
 import { createSshLab, freePort, knownHostsLine, sshdAvailable, TEST_SUDO_PASSWORD, USER_NOPASS, USER_PASS, type SshLab, type SshServer } from './sshd.js';
 
@@ -143,6 +143,32 @@ run('SSH transport against real OpenSSH servers', () => {
     } finally {
       emit.mockRestore();
     }
+  });
+
+  it('signs with a key file at once, without asking first whether the server would take the key', async () => {
+    const other = join(lab.dir, 'other_key');
+    if (!existsSync(other)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    // the server's "I would accept this key" answers, with and without signWithoutAsking
+    const answers = async (direct: boolean, keys: string[]) => {
+      const c = new Client();
+      let pkOk = 0;
+      await new Promise<void>((res, rej) => {
+        c.on('error', rej);
+        c.on('ready', () => res());
+        c.connect({ host: '127.0.0.1', port: a.port, username: USER_NOPASS, authHandler: keys.map((k) => ({ type: 'publickey', username: USER_NOPASS, key: readFileSync(k) })) as never });
+        const handlers = (c as unknown as { _protocol: { _handlers: Record<string, (...a: unknown[]) => void> } })._protocol._handlers;
+        const onPkOk = handlers.USERAUTH_PK_OK!;
+        handlers.USERAUTH_PK_OK = (...a) => (pkOk++, onPkOk(...a));
+        if (direct) signWithoutAsking(c);
+      });
+      c.end();
+      return pkOk;
+    };
+    expect(await answers(false, [lab.clientKey])).toBe(1);
+    expect(await answers(true, [lab.clientKey])).toBe(0);
+    // a refused key is refused all the same, and the next one is tried
+    expect(await answers(true, [other, lab.clientKey])).toBe(0);
+    await expect(answers(true, [other])).rejects.toThrow(/authentication methods failed/);
   });
 
   it('reads hashed known_hosts entries', async () => {
