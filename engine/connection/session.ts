@@ -40,7 +40,10 @@ export function sessionFrame(token: string, text: string, stdin: Buffer, opts: F
   const run = opts.subshell ? `( eval ${quote(text)} )` : `/bin/sh -c ${quote(text)}`;
   const report = `__tsplay_r=$?; printf '%s %d\\n' ${token} "$__tsplay_r"; printf '%s %d\\n' ${token} "$__tsplay_r" >&2\n`;
   const end = `${token}_EOF`;
-  if (opts.inputInVariable && opts.subshell && inputFitsVariable(stdin)) {
+  if (opts.inputInVariable) {
+    // the text prints the variable instead of reading stdin: any other way to send the input
+    // would lose it, so input that cannot be the variable is the caller's error
+    if (!opts.subshell || !inputFitsVariable(stdin)) throw new Error('sessionFrame: input in a variable needs a subshell and input that inputFitsVariable accepts');
     // the subshell's own variable, neither exported nor an argument: the shell prints it (INPUT)
     return Buffer.concat([Buffer.from(`( ${INPUT_VARIABLE}=`), quoteBytes(stdin), Buffer.from(`; eval ${quote(text)} ) </dev/null\n${report}`)]);
   }
@@ -205,6 +208,7 @@ export class ShellSession {
   start(text: string, stdin: string | Buffer | undefined, frame: FrameOptions = {}): Proc {
     if (this.#closed || this.#running) throw new Error('session is closed or busy');
     const input = stdin === undefined ? Buffer.alloc(0) : Buffer.isBuffer(stdin) ? stdin : Buffer.from(stdin);
+    const piece = sessionFrame(this.token, text, input, frame); // before the session counts as busy: it may throw
     let settle!: (code: number | null) => void;
     const code = new Promise<number | null>((res) => (settle = res));
     const stdout = new PassThrough();
@@ -221,7 +225,7 @@ export class ShellSession {
       settle,
     };
     this.#running = run;
-    this.channel.write(sessionFrame(this.token, text, input, frame));
+    this.channel.write(piece);
     return {
       stdin: new Writable({ write: (_c, _e, cb) => cb() }),
       stdout: run.stdout,
