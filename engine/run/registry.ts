@@ -93,9 +93,14 @@ export class ModuleRegistry {
     try {
       mod = await importAtRunTime<typeof mod>(pathToFileURL(file).href);
     } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      // errors of the loader itself, not of the module's text: blame neither the user nor their file
+      const loader = typeof code === 'string' && LOADER_ERRORS.has(code);
       throw new UserError('E_UNKNOWN_MODULE', `cannot load custom module ${file}: ${(e as Error).message.split('\n')[0]}`, {
         cause: e,
-        hint: 'fix the error in the module file (run it through tsc to see all errors)',
+        hint: loader
+          ? `Node ${process.version} could not load this file as a module (${code}): this is a problem of tsplay's, not of your module; please report it with the file's first lines`
+          : 'fix the error in the module file (run it through tsc to see all errors)',
       });
     }
     const def = mod.default;
@@ -137,6 +142,8 @@ function safeList(dir: string): string[] {
   }
 }
 
+const LOADER_ERRORS = new Set(['ERR_REQUIRE_CYCLE_MODULE', 'ERR_REQUIRE_ESM', 'ERR_REQUIRE_ASYNC_MODULE', 'ERR_UNKNOWN_FILE_EXTENSION', 'ERR_UNKNOWN_MODULE_FORMAT']);
+
 let hooksInstalled: Promise<void> | undefined;
 
 // Custom modules import from 'tsplay' and may be TypeScript: teach Node both, once, on first use.
@@ -144,9 +151,10 @@ function installModuleHooks(): Promise<void> {
   hooksInstalled ??= (async () => {
     const hooks = ownPath('load/module-hooks.js');
     if (!existsSync(hooks)) return; // running from the sources under vitest: its own loader handles both
-    register(pathToFileURL(hooks), { data: { index: ownUrl('api-bridge.js').href } });
     const tsx = await importAtRunTime<typeof import('tsx/esm/api')>('tsx/esm/api');
     tsx.register();
+    // after tsx's, so that ours run first and see what tsx resolved (engine/load/module-hooks.ts)
+    register(pathToFileURL(hooks), { data: { index: ownUrl('api-bridge.js').href } });
   })();
   return hooksInstalled;
 }

@@ -72,6 +72,61 @@ export default defineModule({
     expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('yes it is');
   });
 
+  // How a module file is loaded must not depend on what lies above the project: each case puts a
+  // package.json at the project's root (the nearest one is all Node looks at), so that a stray
+  // package.json in /tmp cannot make a case pass (it did: CI ran green on a machine that had one,
+  // and a fresh clone failed with "Cannot require() ES Module ... in a cycle" on Node 20.19+).
+  const writer = (name: string, ts: boolean, helperExt: string) => `
+import { defineModule, sh } from 'tsplay';
+import { suffix } from './helpers/suffix.${helperExt}';
+await Promise.resolve(); // top-level await: an ES module, not one turned into CommonJS
+export default defineModule({
+  name: '${name}',
+  description: 'writes a word',
+  schema: { type: 'object', properties: { word: { type: 'string' }, dest: { type: 'string' } }, required: ['word', 'dest'], additionalProperties: false },
+  async gather() { return null; },
+  plan(current${ts ? ': unknown' : ''}, args${ts ? ': { word: string; dest: string }' : ''}) {
+    return { changes: [{ summary: 'write', commands: [{ cmd: sh\`printf %s \${args.word + suffix(import.meta.url)} > \${args.dest}\` }] }], alwaysChanges: true };
+  },
+});
+`;
+  const cases: [string, string | undefined, string][] = [
+    ['.ts, package.json without "type"', '{}', 'ts'],
+    ['.ts, package.json "type": "commonjs"', '{"type":"commonjs"}', 'ts'],
+    ['.ts, package.json "type": "module"', '{"type":"module"}', 'ts'],
+    ['.js, package.json without "type"', '{}', 'js'],
+    ['.mjs, package.json "type": "commonjs"', '{"type":"commonjs"}', 'mjs'],
+    ['.mts, package.json without "type"', '{}', 'mts'],
+  ];
+  describe.each(['tsplay.cjs', 'cli.js'])('through dist/engine/%s', (entry) => {
+    it.each(cases)('an ES module custom module loads: %s', (_label, pkg, ext) => {
+      const ts = ext.includes('t');
+      const dir = project({
+        'package.json': pkg!,
+        hosts: 'h ansible_connection=local\n',
+        [`library/writer.${ext}`]: writer('writer', ts, ext === 'mjs' ? 'mjs' : 'js'),
+        [`library/helpers/suffix.${ext === 'mjs' ? 'mjs' : ts ? 'ts' : 'js'}`]: `export function suffix(url${ts ? ': string' : ''}) { return url.endsWith('.${ext}') ? '!' : '?'; }\n`,
+        'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - writer: { word: "yes", dest: "{{ playbook_dir }}/out" }\n',
+      });
+      const r = spawnSync(process.execPath, [resolve('dist/engine', entry), 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('yes!');
+    });
+
+    it('a CommonJS .js custom module (module.exports) still loads as CommonJS', () => {
+      const dir = project({
+        'package.json': '{}',
+        hosts: 'h ansible_connection=local\n',
+        'library/cjs.js': `const path = require('node:path');\nmodule.exports = { name: 'cjs', description: 'no-op', schema: { type: 'object', properties: {}, additionalProperties: false }, async gather() { return null; }, plan() { return { changes: [], reason: path.basename(__filename) }; } };\n`,
+        'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - cjs:\n',
+      });
+      const r = spawnSync(process.execPath, [resolve('dist/engine', entry), 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/h\s+: ok=1\s+changed=0/);
+    });
+  });
+
   it('a name clash with a built-in is an error naming both', async () => {
     const dir = project({ hosts: 'h ansible_connection=local\n', 'library/ping.ts': crashing.replace("'crashy'", "'ping'"), 'site.yml': '- hosts: h\n  tasks: []\n' });
     const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
