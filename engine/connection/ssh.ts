@@ -338,14 +338,30 @@ export class SshTransport {
 
   async #connect(e: SshEndpoint, name: string): Promise<InstanceType<typeof Client>> {
     let sock: ClientChannel | undefined;
+    let deadline: number | undefined;
     if (e.jumps.length) {
       const hops = e.jumps;
       const last = hops[hops.length - 1]!;
       const via: SshEndpoint = { ...last, jumps: hops.slice(0, -1) };
       const gw = await this.client(via, via.host);
-      sock = await new Promise<ClientChannel>((res, rej) =>
-        gw.forwardOut('127.0.0.1', 0, e.host, e.port, (err, stream) => (err ? rej(new UnreachableError(`jump host ${via.host} could not open a channel to ${e.host}:${e.port}: ${err.message}`)) : res(stream))),
-      );
+      // The jump host's sshd connects to the host only when asked for the channel, and a host
+      // without its address yet (a node before its DHCP lease) leaves that connect waiting for
+      // TCP's own timeout, about two minutes: the channel and the handshake after it share the
+      // connect timeout (-T, ConnectTimeout), as OpenSSH's ConnectTimeout covers a ProxyJump.
+      deadline = Date.now() + e.timeoutMs;
+      sock = await new Promise<ClientChannel>((res, rej) => {
+        let late = false;
+        const timer = setTimeout(() => {
+          late = true;
+          rej(new UnreachableError(`Failed to connect to the host via ssh: ${e.user}@${e.host} port ${e.port} (via ${via.host}): Connection timed out: the jump host opened no channel to ${e.host}:${e.port} within ${e.timeoutMs / 1000} s`));
+        }, e.timeoutMs);
+        gw.forwardOut('127.0.0.1', 0, e.host, e.port, (err, stream) => {
+          clearTimeout(timer);
+          if (late) return stream?.close();
+          if (err) return rej(new UnreachableError(`Failed to connect to the host via ssh: jump host ${via.host} could not open a channel to ${e.host}:${e.port}: ${err.message}`));
+          res(stream);
+        });
+      });
     }
     const entries = readKnownHosts(e.knownHostsFiles);
     const names = [lookupName(e.host, e.port)];
@@ -384,7 +400,7 @@ export class SshTransport {
         port: sock ? undefined : e.port,
         sock,
         username: e.user,
-        readyTimeout: e.timeoutMs,
+        readyTimeout: deadline === undefined ? e.timeoutMs : Math.max(1, deadline - Date.now()),
         keepaliveInterval: 15_000,
         keepaliveCountMax: 3,
         authHandler,

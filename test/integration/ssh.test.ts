@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client } from 'ssh2';
 import { resolveEndpoint, signWithoutAsking, skipHostKeysProof, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
 import { INPUT, Secret, sh } from '../../engine/sh.js';
-import { createSshLab, freePort, knownHostsLine, sshdAvailable, TEST_SUDO_PASSWORD, USER_NOPASS, USER_PASS, type SshLab, type SshServer } from './sshd.js';
+import { createSshLab, freePort, knownHostsLine, silentPort, sshdAvailable, TEST_SUDO_PASSWORD, USER_NOPASS, USER_PASS, type SshLab, type SshServer } from './sshd.js';
 
 // On CI the servers must run (.ci/run installs them): a skip there would hide a broken install.
 const run = sshdAvailable() || process.env.CI ? describe : describe.skip;
@@ -216,6 +216,28 @@ run('SSH transport against real OpenSSH servers', () => {
       expect((await new SshConnection('b', ok, t).exec(sh`echo still`)).stdout).toBe('still\n');
     } finally {
       dying.close();
+    }
+  });
+
+  it('obeys the connect timeout when the jump host cannot reach the host (a node with no address yet)', async () => {
+    const silent = await silentPort();
+    try {
+      const t = new SshTransport({});
+      transports.push(t);
+      const jump = `-J ${USER_NOPASS}@127.0.0.1:${a.port} -o UserKnownHostsFile=${lab.knownHosts}`;
+      const e = resolveEndpoint('unleased', { ansible_host: '127.0.0.1', ansible_port: silent.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump, ansible_ssh_timeout: 2 }, settings);
+      expect(e.timeoutMs).toBe(2000);
+      await t.client(e.jumps[0]!, 'gw'); // the gateway answers at once: what is timed is the hop behind it
+      const started = Date.now();
+      await expect(new SshConnection('unleased', e, t).exec(sh`true`)).rejects.toThrow(/Connection timed out: the jump host opened no channel to 127\.0\.0\.1:\d+ within 2 s/);
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(1900);
+      expect(took).toBeLessThan(6000);
+      // the jump host's connection still serves the next host
+      const ok = resolveEndpoint('b', { ansible_host: '127.0.0.1', ansible_port: b.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump }, settings);
+      expect((await new SshConnection('b', ok, t).exec(sh`echo still`)).stdout).toBe('still\n');
+    } finally {
+      silent.close();
     }
   });
 

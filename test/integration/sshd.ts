@@ -187,3 +187,34 @@ export async function cuttableProxy(target: number): Promise<CuttableProxy> {
     },
   };
 }
+
+/** A port on loopback where a new TCP connection waits for good (a host without its address yet). */
+export interface SilentPort {
+  port: number;
+  close(): void;
+}
+
+// A listener that never accepts, with its one-place queue taken: the kernel then drops every new
+// SYN, so that a connect() waits as it does for an address nobody answers ARP for, until TCP's own
+// timeout. Node's net.Server accepts every connection, so python3 (there with ansible-core) holds it.
+export async function silentPort(): Promise<SilentPort> {
+  const py = spawn('python3', ['-c', "import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()"], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((res, rej) => {
+    py.stdout!.once('data', (d: Buffer) => res(Number(String(d).trim())));
+    py.once('error', rej);
+  });
+  const filler: Socket[] = [];
+  for (let i = 0; i < 2; i++) {
+    const s = netConnect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    filler.push(s);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  return {
+    port,
+    close() {
+      for (const s of filler) s.destroy();
+      py.kill();
+    },
+  };
+}
