@@ -1,6 +1,8 @@
 // `tsplay lab ...`: the lab's commands for engine/cli.ts. Each action is an exported function
 // that returns an exit code; the caller decides what to do with it (setCode).
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { Command } from 'commander';
+import { packageJsonPath } from '../paths.js';
 import { CLUSTER, MAX_NODES } from './config.js';
 import { LabError } from './proc.js';
 
@@ -27,6 +29,26 @@ function fail(e: unknown, io: LabCliIO): number {
   return 250;
 }
 
+/**
+ * What to run after `lab up`, in the README's order. The nodes have no address until dhcp-setup
+ * ran and they took a lease, so a ping of all hosts right away can only fail for the nodes.
+ */
+export function nextSteps(inventory: string, cwd: string): string[] {
+  const root = dirname(packageJsonPath());
+  const playbook = (name: string) => {
+    const rel = relative(cwd, join(root, 'playbooks', name));
+    return rel.startsWith('..') || isAbsolute(rel) ? join(root, 'playbooks', name) : rel;
+  };
+  const steps: [string, string][] = [
+    [`tsplay adhoc gateway -i ${inventory} -m ping`, 'the gateway answers now'],
+    [`tsplay run ${playbook('dhcp-setup.yaml')} -i ${inventory}`, 'DHCP and DNS for the nodes'],
+    [`tsplay adhoc nodes -i ${inventory} -m ping`, 'the nodes answer once they took a lease (within a minute)'],
+    [`tsplay run ${playbook('nat-setup.yaml')} -i ${inventory}`, 'the nodes reach upstream through NAT'],
+  ];
+  const width = Math.max(...steps.map(([c]) => c.length));
+  return ['next:', ...steps.map(([c, why]) => `  ${c.padEnd(width)}  # ${why}`)];
+}
+
 export async function labUpCommand(o: { nodes?: string }, io: LabCliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const nodes = o.nodes === undefined ? 3 : Number(o.nodes);
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) {
@@ -50,7 +72,7 @@ export async function labUpCommand(o: { nodes?: string }, io: LabCliIO, env: Nod
       `  password     ${lab.passwordFile} (pi's sudo password)`,
       `  upstream     ${LAB_HTTP_URL}  apt: ${LAB_APT_SOURCE}${lab.aptProxy ? `  apt proxy: ${APT_PROXY_URL}` : ''}`,
       `  cluster      suggested ${CLUSTER.subnet}, gateway ${CLUSTER.gateway} (dhcp-setup configures it)`,
-      `try: tsplay adhoc all -i ${lab.inventory} -m ping`,
+      ...nextSteps(lab.inventory, process.cwd()),
       'stop: tsplay lab down',
       '',
     ];
@@ -83,9 +105,9 @@ export async function labStatusCommand(o: { json?: boolean }, io: LabCliIO, env:
       return LAB_EXIT.ok;
     }
     io.out(`lab: up with ${s.nodes} node${s.nodes === 1 ? '' : 's'}; inventory ${s.inventory}\n`);
-    io.out(`${'HOST'.padEnd(9)}${'POWER'.padEnd(7)}${'SYSTEMD'.padEnd(11)}${'BOOTS'.padEnd(7)}${'ADDRESS'.padEnd(14)}${'MAC'.padEnd(19)}BOOTED FROM\n`);
+    io.out(`${'HOST'.padEnd(9)}${'POWER'.padEnd(7)}${'SYSTEMD'.padEnd(11)}${'BOOTS'.padEnd(7)}${'ADDRESS'.padEnd(16)}${'INVENTORY'.padEnd(16)}${'MAC'.padEnd(19)}BOOTED FROM\n`);
     for (const h of s.hosts) {
-      io.out(`${h.name.padEnd(9)}${h.power.padEnd(7)}${(h.system ?? '-').padEnd(11)}${String(h.boots).padEnd(7)}${h.address.padEnd(14)}${h.mac.padEnd(19)}${h.bootedFrom ?? '-'}\n`);
+      io.out(`${h.name.padEnd(9)}${h.power.padEnd(7)}${(h.system ?? '-').padEnd(11)}${String(h.boots).padEnd(7)}${(h.address ?? '-').padEnd(16)}${h.inventoryAddress.padEnd(16)}${h.mac.padEnd(19)}${h.bootedFrom ?? '-'}\n`);
     }
     io.out(`upstream: http ${s.upstream.http ? 'running' : 'stopped'}, apt proxy ${s.upstream.aptProxy ? 'running' : 'not running'}\n`);
     return LAB_EXIT.ok;

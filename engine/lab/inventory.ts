@@ -51,36 +51,7 @@ export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { passw
   );
 
   mkdirSync(join(p.inventoryDir, 'group_vars'), { recursive: true });
-  const known = `-o UserKnownHostsFile=${p.knownHosts}`;
-  writeFileSync(
-    p.inventory,
-    [
-      `# The tsplay lab, written by \`tsplay lab up\` (removed by \`tsplay lab down\`).`,
-      '# The gateway is on the lab\'s home network; nodes have no address until a DHCP server on the',
-      '# gateway gives them the ip below (dhcp-setup\'s job), and are reached through the gateway.',
-      '',
-      '[gateway]',
-      `${gateway.name} ansible_host=${gateway.address}`,
-      '',
-      '[nodes]',
-      ...nodes.map((n) => `${n.name} ansible_host=${n.address} mac=${n.links[0].mac} ip=${n.address}`),
-      '',
-      '[gateway:vars]',
-      `ansible_ssh_common_args='${known}'`,
-      '',
-      '[nodes:vars]',
-      `ansible_ssh_common_args='-J pi@${gateway.address} ${known}'`,
-      '',
-      '[cluster:children]',
-      'gateway',
-      'nodes',
-      '',
-      '[all:vars]',
-      'ansible_user=pi',
-      `ansible_ssh_private_key_file=${p.key}`,
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(p.inventory, inventoryText(state, hosts));
   writeFileSync(
     p.groupVars,
     [
@@ -113,4 +84,41 @@ export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { passw
     ].join('\n'),
     { mode: 0o600 },
   );
+}
+
+/**
+ * The lab's INI inventory. The playbooks' group of gateways is `gateways`, not `gateway`: a group
+ * named as the host `gateway` makes Ansible (and tsplay) warn on every command.
+ */
+export function inventoryText(state: string, hosts: HostSpec[]): string {
+  const p = statePaths(state);
+  const gateway = hosts.find((h) => h.role === 'gateway')!;
+  const nodes = hosts.filter((h) => h.role === 'node');
+  const known = `-o UserKnownHostsFile=${p.knownHosts}`;
+  return [
+    `# The tsplay lab, written by \`tsplay lab up\` (removed by \`tsplay lab down\`).`,
+    '# The gateway is on the lab\'s home network; nodes have no address until a DHCP server on the',
+    '# gateway gives them the ip below (dhcp-setup\'s job), and are reached through the gateway.',
+    '',
+    '[gateways]',
+    `${gateway.name} ansible_host=${gateway.address}`,
+    '',
+    '[nodes]',
+    ...nodes.map((n) => `${n.name} ansible_host=${n.address} mac=${n.links[0].mac} ip=${n.address}`),
+    '',
+    '[gateways:vars]',
+    `ansible_ssh_common_args='${known}'`,
+    '',
+    '[nodes:vars]',
+    `ansible_ssh_common_args='-J pi@${gateway.address} ${known}'`,
+    '',
+    '[cluster:children]',
+    'gateways',
+    'nodes',
+    '',
+    '[all:vars]',
+    'ansible_user=pi',
+    `ansible_ssh_private_key_file=${p.key}`,
+    '',
+  ].join('\n');
 }

@@ -47,7 +47,10 @@ export interface HostStatus {
   power: HostPower;
   /** systemd's state when on ("running", "starting", "degraded"...). */
   system?: string;
-  address: string;
+  /** Its IPv4 address now, on its first link (gateway wlan0, node eth0); none when off or before a lease. */
+  address?: string;
+  /** The address the inventory gives it (the gateway's home address, a node's reservation). */
+  inventoryAddress: string;
   mac: string;
   /** How many times it booted since `up` (a reboot or a power-on adds one). */
   boots: number;
@@ -242,10 +245,17 @@ export async function labStatus(env: NodeJS.ProcessEnv = process.env): Promise<{
         /* never stopped */
       }
       const boots = stops + (power === 'on' ? 1 : 0);
-      return { name: h.name, role: h.role, power, system, address: h.address, mac: h.links[0].mac, boots, ...(h.role === 'node' ? { bootedFrom: bootedFrom(state, h.name) } : {}) };
+      const address = power === 'on' ? await liveAddress(h) : undefined;
+      return { name: h.name, role: h.role, power, system, address, inventoryAddress: h.address, mac: h.links[0].mac, boots, ...(h.role === 'node' ? { bootedFrom: bootedFrom(state, h.name) } : {}) };
     }),
   );
   return { up: true, nodes: s.nodes, hosts, upstream: upstreamRunning(state), inventory: statePaths(state).inventory };
+}
+
+// What the host's first link really has: a node has no address until it took a DHCP lease.
+async function liveAddress(h: HostSpec): Promise<string | undefined> {
+  const r = await runStatus('ip', ['-n', h.netns, '-4', '-o', 'addr', 'show', 'dev', h.links[0].name]);
+  return r.code === 0 ? /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(r.stdout)?.[1] : undefined;
 }
 
 /** Switch a host on (the smart plug): boots it from its overlay as it was left; waits for the boot. */

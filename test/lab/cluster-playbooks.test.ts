@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labLeftovers, labPowerOn, labStatus, labUp, type LabInfo } from '../../engine/lab/lab.js';
 import { project, recap, tsplay } from '../e2e/helpers.js';
+import { nextSteps } from '../../engine/lab/cli.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -191,6 +192,22 @@ describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
   afterAll(async () => {
     process.stderr.write(`cluster-playbooks timings (ms): ${JSON.stringify(timings)}\n`);
     await labDown();
+  }, 120_000);
+
+  it("the next steps lab up prints: the gateway answers; the nodes, without a lease yet, are UNREACHABLE within -T, and nothing warns", async () => {
+    const steps = nextSteps(lab.inventory, dir).filter((l) => l.startsWith('  tsplay ')).map((l) => l.replace(/#.*$/, '').trim().split(/\s+/).slice(1));
+    expect(steps.map((a) => a.slice(0, 2).join(' '))).toEqual(['adhoc gateway', `run ${PLAYBOOKS}/dhcp-setup.yaml`, 'adhoc nodes', `run ${PLAYBOOKS}/nat-setup.yaml`]);
+    const gw = await tsplay(dir, steps[0]!);
+    expect(gw.code, gw.out + gw.err).toBe(0);
+    expect(gw.out).toMatch(/^gateway \| SUCCESS/m);
+    expect(gw.err).toBe('');
+    const started = Date.now();
+    const early = await tsplay(dir, [...steps[2]!, '-T', '3']);
+    const took = Date.now() - started;
+    expect(early.code, early.out + early.err).toBe(4);
+    for (const n of nodes) expect(early.out).toMatch(new RegExp(`^${n.name} \\| UNREACHABLE! => \\{[^}]*Connection timed out`, 'm'));
+    expect(took).toBeLessThan(15_000); // it took 134 s: the jump host's channel had no timeout
+    expect(early.err).not.toContain('Found both group and host');
   }, 120_000);
 
   it('dhcp-setup says clearly when the gateway has no NetworkManager, and touches nothing', async () => {

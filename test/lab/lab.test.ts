@@ -103,6 +103,16 @@ describe.skipIf(!enabled)('the lab: booted hosts in the users\' topology', () =>
     expect(n1.stdout).toContain('02:74:73:00:01:11');
     expect((await labExec('node1', ['ip', '-o', '-4', 'addr', 'show', 'eth0'])).stdout.trim()).toBe('');
     expect((await labExec('node1', ['ip', 'link', 'show', 'wlan0'])).code).not.toBe(0);
+    // status shows what is true: the node has no address yet, only the one the inventory plans
+    const s = await labStatus();
+    expect(s.hosts.map((h) => [h.name, h.address, h.inventoryAddress])).toEqual([
+      ['gateway', '10.213.0.10', '10.213.0.10'],
+      ['node1', undefined, '10.213.1.11'],
+      ['node2', undefined, '10.213.1.12'],
+    ]);
+    const out: string[] = [];
+    expect(await labStatusCommand({}, { out: (t) => void out.push(t), err: (t) => void out.push(t) })).toBe(0);
+    expect(out.join('')).toMatch(/^node1\s+on\s+running\s+1\s+-\s+10\.213\.1\.11\s+02:74:73:00:01:11/m);
   });
 
   it('lets the controller log in to the gateway with the lab key and strict known_hosts only', async () => {
