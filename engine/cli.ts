@@ -228,6 +228,9 @@ async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
   const inventory = loadInventory(sources.map((s) => (existsSync(resolve(io.cwd, s)) ? resolve(io.cwd, s) : s)), { cwd: io.cwd });
   const limit = o.limit?.length ? expandLimit(o.limit, io.cwd) : undefined;
   for (const w of inventory.warnings) io.output.err(`[WARNING]: ${w}\n`);
+  // as Ansible: without an inventory only the implicit localhost exists, and `all` matches nothing
+  if (!sources.some((s) => s.trim())) io.output.err('[WARNING]: No inventory was parsed, only implicit localhost is available (give one with -i, or set ANSIBLE_INVENTORY)\n');
+  if (inventory.hosts.size === 0) io.output.err("[WARNING]: provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'\n");
   return { forks, extraVars, inventory, limit };
 }
 
@@ -362,15 +365,32 @@ async function execute(plays: Play[], o: RunOpts, io: CliIO, p: Prepared, regist
   }
 }
 
+// The first sentence of a description, for one line of `doc --list`: it ends at a full stop
+// followed by a capital letter or the end, so that "e.g." or "i.e." does not cut it short.
+export function firstSentence(text: string): string {
+  const m = /^[\s\S]*?[.!?](?=\s+[A-Z`(]|\s*$)/.exec(text.trim());
+  return (m ? m[0] : text.trim()).replace(/\s+/g, ' ');
+}
+
 async function docCommand(name: string | undefined, o: { list?: boolean; modulePath?: string[] }, io: CliIO): Promise<number> {
   const registry = await buildRegistry([join(io.cwd)], o.modulePath ?? [], io.env);
   const out = (s: string) => io.output.out(s);
   if (o.list || !name) {
-    for (const m of registry.modules()) out(`${m.def.name.padEnd(24)} ${m.def.description.split(/(?<=\.)\s/)[0]}\n`);
+    const rows: [string, string][] = [];
+    for (const m of registry.modules()) {
+      rows.push([m.def.name, firstSentence(m.def.description)]);
+      // collection names (ansible.builtin.copy) would double the list: each module answers to them
+      for (const a of m.def.aliases ?? []) if (!a.includes('.')) rows.push([a, `alias of ${m.def.name}`]);
+    }
+    rows.sort(([a], [b]) => a.localeCompare(b));
+    for (const [n, d] of rows) out(`${n.padEnd(24)} ${d}\n`);
     return EXIT.ok;
   }
   const m = registry.get(name);
-  if (!m) throw new OptionsError(`module ${name} not found`, 'tsplay doc --list shows every module');
+  if (!m) {
+    const close = registry.suggest(name);
+    throw new OptionsError(`module ${name} not found`, close.length ? `did you mean ${close.join(' or ')}? (tsplay doc --list shows every module)` : 'tsplay doc --list shows every module');
+  }
   out(`> ${m.def.name.toUpperCase()}${m.file ? `    (${m.file})` : ''}\n\n  ${m.def.description}\n\nOPTIONS (= is mandatory):\n`);
   const schema = m.def.schema as { properties: Record<string, Record<string, unknown>>; required?: string[] };
   for (const [k, p] of Object.entries(schema.properties).sort(([a], [b]) => a.localeCompare(b))) {

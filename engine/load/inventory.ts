@@ -1,7 +1,7 @@
 // Ansible inventories as users already have them: INI or YAML files, directories of them, comma
 // lists of hosts; group_vars/ and host_vars/ beside them and beside the playbook; host patterns;
 // and the per-host variables with Ansible's precedence.
-import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { OptionsError, UserError } from '../errors.js';
 import { InventoryBuilder, type InventoryGroup, type InventoryHost } from './inventory-data.js';
@@ -10,6 +10,7 @@ import { parseIniInventory } from './inventory-ini.js';
 import { parseYamlInventory } from './inventory-yaml.js';
 import { LOCALHOST_NAMES, checkHostPattern, selectHosts, splitHostPattern, type PatternTarget } from './patterns.js';
 import { VarsFiles } from './vars-files.js';
+import { listDir, readText, statOrMissing } from './read.js';
 import { parseYaml } from './yaml.js';
 
 export type { InventoryGroup, InventoryHost } from './inventory-data.js';
@@ -201,7 +202,7 @@ export function loadInventory(sources: readonly string[], opts: { cwd?: string }
   for (const source of sources) {
     if (!source.trim()) continue;
     const path = resolve(cwd, source);
-    const st = stat(path);
+    const st = statOrMissing(path, 'inventory source', 'E_INVENTORY');
     if (st?.isDirectory()) {
       readDirectory(path, inv);
       read.push(path);
@@ -223,17 +224,17 @@ export function loadInventory(sources: readonly string[], opts: { cwd?: string }
 }
 
 function readDirectory(dir: string, inv: InventoryBuilder): void {
-  for (const entry of readdirSync(dir).sort()) {
+  for (const entry of listDir(dir, 'inventory directory', 'E_INVENTORY').sort()) {
     if (entry.startsWith('.') || IGNORED_NAMES.includes(entry) || IGNORED_EXTENSIONS.some((x) => entry.endsWith(x))) continue;
     const path = join(dir, entry);
-    const st = stat(path);
+    const st = statOrMissing(path, 'inventory file', 'E_INVENTORY');
     if (st?.isDirectory()) readDirectory(path, inv);
     else if (st?.isFile()) readFile(path, inv);
   }
 }
 
 function readFile(path: string, inv: InventoryBuilder): void {
-  const text = readFileSync(path, 'utf8');
+  const text = readText(path, 'inventory file', 'E_INVENTORY');
   const st = stat(path);
   if (text.startsWith('#!') && st && st.mode & 0o111) {
     throw new UserError('E_INVENTORY', `${path} is an executable inventory script; tsplay does not run dynamic inventories`, {

@@ -1,9 +1,10 @@
 // Playbook files -> typed plays and task trees, with every node's file:line:col kept.
 // Everything that can be checked without a host is checked here, before any connection.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { UserError, type SourceLocation } from '../errors.js';
 import { itemLocationOf, keyLocationOf, locationOf, parseYaml } from './yaml.js';
+import { readText } from './read.js';
 import { parseKv } from './kv.js';
 import type { ModuleRegistry } from '../run/registry.js';
 import { checkArgs } from '../run/args.js';
@@ -163,7 +164,7 @@ function readYaml(file: string, from?: SourceLocation): unknown {
       hint: 'paths are relative to the file that names them; check the spelling',
     });
   }
-  return parseYaml(readFileSync(file, 'utf8'), file);
+  return parseYaml(readText(file, 'playbook'), file);
 }
 
 function asList(v: unknown): unknown[] {

@@ -1,20 +1,15 @@
 // group_vars/ and host_vars/ as Ansible's host_group_vars plugin reads them: for a name, the first of
 // `name` (file or directory), `name.yml`, `name.yaml`, `name.json`; a directory's files in sorted
 // order, recursively. Each file is a YAML 1.1 mapping; an empty file is {}.
-import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { readFileSync, type Stats } from 'node:fs';
 import { extname, join } from 'node:path';
 import { UserError } from '../errors.js';
+import { listDir, readError, statOrMissing } from './read.js';
 import { locationOf, parseYaml } from './yaml.js';
 
 const VARS_EXTENSIONS = ['', '.yml', '.yaml', '.json'];
 
-function stat(path: string): Stats | undefined {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
-}
+const stat = (path: string): Stats | undefined => statOrMissing(path, 'vars file', 'E_VARS');
 
 /** The files holding the variables of `name` in `dir` (e.g. dir = inventory/group_vars), in load order. */
 export function findVarsFiles(dir: string, name: string): string[] {
@@ -32,7 +27,7 @@ export function findVarsFiles(dir: string, name: string): string[] {
 // extension) read in place, files only without an extension or as .yml/.yaml/.json.
 function filesIn(dir: string): string[] {
   const found: string[] = [];
-  for (const entry of readdirSync(dir).sort()) {
+  for (const entry of listDir(dir, 'vars directory', 'E_VARS').sort()) {
     if (entry.startsWith('.') || entry.endsWith('~')) continue;
     const path = join(dir, entry);
     const ext = extname(entry);
@@ -49,6 +44,7 @@ export function loadVarsFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw readError(e, path, 'vars file');
     throw new UserError('E_FILE_NOT_FOUND', `vars file ${path} was not found (${(e as NodeJS.ErrnoException).code ?? e})`, { cause: e, hint: 'check the path; vars_files are relative to the playbook' });
   }
   const data = parseYaml(text, path);

@@ -1,6 +1,7 @@
 // YAML read as Ansible reads it (YAML 1.1: yes/no/on/off booleans, 0755 octal; duplicate keys
 // are an error), keeping the file:line:col of every mapping, sequence and key for error messages.
 import { readFileSync } from 'node:fs';
+import { readError } from './read.js';
 import { isMap, isScalar, isSeq, isAlias, LineCounter, parseDocument, parseAllDocuments, type Node, type ScalarTag, type SchemaOptions } from 'yaml';
 
 type TagsFn = Extract<NonNullable<SchemaOptions['customTags']>, (tags: never) => unknown>;
@@ -140,10 +141,7 @@ export function loadYamlFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UserError('E_FILE_NOT_FOUND', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
-      cause: e,
-      hint: 'check the path; relative paths are resolved from the current directory',
-    });
+    throw readError(e, path, 'file');
   }
   return parseYaml(text, path);
 }
