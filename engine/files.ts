@@ -184,6 +184,12 @@ export interface AtomicWriteOptions {
   backup?: boolean;
   /** Copy this file on the host instead of reading standard input (copy's `remote_src`). */
   source?: string;
+  /**
+   * What standard input carries (the command's `stdin`), when there is no `source`: the host
+   * checks that the temp file holds exactly this (its SHA-256) before anything replaces `path`, so
+   * that a transfer cut short never installs a prefix of the new content.
+   */
+  content?: Buffer | string;
   /** Create missing parent directories first (`mkdir -p`). */
   makeParents?: boolean;
   /** Print the new file's stat for parseWriteOutput (default true); false saves a program when the result needs none. */
@@ -202,8 +208,14 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
   const steps: ShellCommand[] = [];
   if (opts.makeParents) steps.push(sh`mkdir -p -- ${dir} || exit $?`);
   steps.push(sh`${raw('fail() { s=$?; rm -f -- "$t"; exit "$s"; }')}`);
+  // A lost connection kills the writer with SIGPIPE as soon as anything writes to its closed
+  // output (or sshd's HUP, a timeout's TERM): the temp file goes with it.
+  steps.push(sh`${raw(`trap 'rm -f -- "$t"; exit 129' HUP; trap 'rm -f -- "$t"; exit 141' PIPE; trap 'rm -f -- "$t"; exit 143' TERM`)}`);
   // standard input (INPUT: `cat`, or printed by the shell when a session holds it in a variable)
   const writer = opts.source !== undefined ? sh`cat -- ${opts.source}` : sh`${INPUT}`;
+  if (opts.source === undefined && opts.content === undefined) {
+    throw new Error(`atomicWriteCommand(${path}): give the content that standard input carries (content), or a source file on the host`);
+  }
   const chmod = opts.mode !== undefined ? sh`chmod -- ${opts.mode} "$t"` : sh`chmod -- "$(printf %o $((0666 & ~0$(umask))))" "$t"`;
   // (mktemp makes the file 0600: chmod after chown, which clears setuid and setgid bits)
   const viaMktemp = sh`t=$(mktemp -- ${name}XXXXXX) || exit $?; c=1; ${writer} > "$t" || fail`;
@@ -219,6 +231,7 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
     steps.push(sh`t=${name}$$ c=`);
     steps.push(sh`if [ -e "$t" ] || [ -L "$t" ]; then ${viaMktemp}; else (${umask}set -C; ${writer} > "$t") || fail; fi`);
   }
+  if (opts.source === undefined) steps.push(receivedCheck(opts.content!));
   if (opts.owner !== undefined || opts.group !== undefined) steps.push(sh`${ownershipCommand(opts.owner, opts.group, '', raw('"$t"'))} || fail`);
   steps.push(viaUmask === undefined ? sh`${chmod} || fail` : sh`[ -z "$c" ] || ${chmod} || fail`);
   if (opts.validate !== undefined) {
@@ -232,6 +245,16 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
   steps.push(sh`mv -fT -- "$t" ${path} || fail`);
   if (opts.reportStat !== false) steps.push(statCommand(path, false));
   return joinCommands(steps, '\n');
+}
+
+// A connection cut in the middle of the input ends it early: the shell takes the end of its
+// input for the end of the here-document, and `cat` for the end of the file. Whatever the way the
+// input travelled, the temp file must then hold exactly the content (its SHA-256, so its length
+// too) or be removed, before anything renames it into place.
+function receivedCheck(content: Buffer | string): ShellCommand {
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+  const want = `${createHash('sha256').update(bytes).digest('hex')}  -`;
+  return sh`[ "$(sha256sum < "$t")" = ${want} ] || { n=$(wc -c < "$t"); rm -f -- "$t"; echo ${MARKER} fail "received $n of" ${String(bytes.length)} "bytes (the transfer was cut short); the file is unchanged"; exit 1; }`;
 }
 
 /** The umask under which a new file (0666) gets exactly `mode`, or undefined when none can. */

@@ -208,7 +208,7 @@ export function planWrite(
       validate: args.validate,
       backup: args.backup,
       makeParents: where.makeParents,
-      ...(remote ? { source: remote.path } : {}),
+      ...(remote ? { source: remote.path } : { content: Buffer.from(source!.content, 'base64') }),
     });
     const change: Change = {
       summary: `${target.exists ? 'update' : 'create'} ${path}${remote ? ` from ${remote.path}` : ''}`,

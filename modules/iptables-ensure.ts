@@ -245,7 +245,7 @@ function persistChanges(cur: IptablesState, a: IptablesArgs, rulesChange: boolea
     const enabled = cur.enabled?.rc === 0 && cur.enabled.out.trim() === 'enabled';
     if (!unitOk || !enabled) {
       const steps: ShellCommand[] = [];
-      if (!unitOk) steps.push(sh`(${atomicWriteCommand(RESTORE_UNIT_PATH, { mode: '0644', reportStat: false })}) && systemctl daemon-reload`);
+      if (!unitOk) steps.push(sh`(${atomicWriteCommand(RESTORE_UNIT_PATH, { mode: '0644', content: RESTORE_UNIT_TEXT, reportStat: false })}) && systemctl daemon-reload`);
       steps.push(sh`systemctl enable --quiet ${RESTORE_UNIT}`);
       changes.push({
         summary: `${unitOk ? 'enable' : 'install and enable'} ${RESTORE_UNIT} (restores ${file} at boot)`,

@@ -306,7 +306,7 @@ export function planRoute(cur: RouteState, a: RouteArgs): Plan {
         const textOk = cur.unit !== undefined && cur.unit.trim() === want.trim();
         if (!textOk || cur.unitEnabled !== 'enabled') {
           const steps: ShellCommand[] = [];
-          if (!textOk) steps.push(sh`(${atomicWriteCommand(unitPath, { mode: '0644', reportStat: false })}) && systemctl daemon-reload`);
+          if (!textOk) steps.push(sh`(${atomicWriteCommand(unitPath, { mode: '0644', content: want, reportStat: false })}) && systemctl daemon-reload`);
           steps.push(sh`systemctl enable --quiet ${unit}`);
           changes.push({
             summary: `${textOk ? 'enable' : 'install and enable'} ${unit} (adds the route at boot)`,

@@ -101,7 +101,7 @@ export default defineModule<ConfigTxtArgs, ConfigTxtState>({
         {
           summary: `update ${args.path} [${args.section}]`,
           // the new file keeps the old one's mode and owner
-          commands: [{ cmd: atomicWriteCommand(args.path, { mode: `0${current.mode}`, owner: current.uid, group: current.gid }), stdin: after }],
+          commands: [{ cmd: atomicWriteCommand(args.path, { mode: `0${current.mode}`, owner: current.uid, group: current.gid, content: after }), stdin: after }],
           diff: { before: current.content, after, beforeHeader: args.path, afterHeader: args.path },
         },
       ],

@@ -4,6 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { Transform } from 'node:stream';
 import { join } from 'node:path';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -162,11 +163,17 @@ export interface CuttableProxy {
   close(): Promise<void>;
 }
 
-export async function cuttableProxy(target: number): Promise<CuttableProxy> {
+/**
+ * `bytesPerSecond` throttles what goes to the server (an upload), so that a cut at a random time
+ * lands in the middle of a transfer far more often than on a fast loopback.
+ */
+export async function cuttableProxy(target: number, opts: { bytesPerSecond?: number } = {}): Promise<CuttableProxy> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = netConnect(target, '127.0.0.1');
-    client.pipe(upstream).pipe(client);
+    if (opts.bytesPerSecond) client.pipe(throttle(opts.bytesPerSecond)).pipe(upstream);
+    else client.pipe(upstream);
+    upstream.pipe(client);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('error', () => undefined);
@@ -186,6 +193,25 @@ export async function cuttableProxy(target: number): Promise<CuttableProxy> {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+// Passes bytes on in pieces of 16 KiB at most, each after the time its size takes at this rate.
+function throttle(bytesPerSecond: number): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      const pieces: Buffer[] = [];
+      for (let i = 0; i < chunk.length; i += 16384) pieces.push(chunk.subarray(i, i + 16384));
+      const next = () => {
+        const p = pieces.shift();
+        if (!p) return done();
+        setTimeout(() => {
+          this.push(p);
+          next();
+        }, (p.length / bytesPerSecond) * 1000);
+      };
+      next();
+    },
+  });
 }
 
 /** A port on loopback where a new TCP connection waits for good (a host without its address yet). */

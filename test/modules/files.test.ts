@@ -66,7 +66,7 @@ describe('attributes', () => {
 
 describe('atomicWriteCommand', () => {
   it('puts the temp file in the target directory and %s as the temp path, each word quoted', () => {
-    const cmd = atomicWriteCommand("/etc/it's here/dnsmasq.conf", { validate: "dnsmasq --test -C %s --name='a b' 100%%", mode: '0644' }).text;
+    const cmd = atomicWriteCommand("/etc/it's here/dnsmasq.conf", { validate: "dnsmasq --test -C %s --name='a b' 100%%", mode: '0644', content: 'x\n' }).text;
     expect(cmd).toContain(`t='/etc/it'\\''s here/.dnsmasq.conf.tsplay-'$$ c=`);
     expect(cmd).toContain(`mktemp -- '/etc/it'\\''s here/.dnsmasq.conf.tsplay-'XXXXXX`);
     expect(cmd).toContain(`dnsmasq --test -C "$t" '--name=a b' 100%`);
@@ -77,7 +77,7 @@ describe('atomicWriteCommand', () => {
   const write = (opts: Parameters<typeof atomicWriteCommand>[1], content: string, taken = false) => {
     const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
     const target = join(dir, 'target.conf');
-    let text = atomicWriteCommand(target, opts).text;
+    let text = atomicWriteCommand(target, { content, ...opts }).text;
     if (taken) {
       text = text.replaceAll('$$', 'PID');
       writeFileSync(join(dir, '.target.conf.tsplay-PID'), 'a leftover');
@@ -105,7 +105,7 @@ describe('atomicWriteCommand', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
     const target = join(dir, 'target.conf');
     const content = "a 'b' '' \\ $x `y`\r\nno final newline";
-    const cmd = atomicWriteCommand(target, { mode: '0640' });
+    const cmd = atomicWriteCommand(target, { mode: '0640', content });
     expect(cmd.readsInput).toBe(true);
     const script = `umask 022\nv=${quote(content)}\n${cmd.withInputIn('v')}`;
     expect(script).not.toMatch(/\bcat\b/);
@@ -121,13 +121,32 @@ describe('atomicWriteCommand', () => {
     const target = join(dir, 'target.conf');
     writeFileSync(target, 'one\n');
     // both writes in one shell: the same $$, as in an SSH session's subshells
-    const once = (content: string) => `(${atomicWriteCommand(target, { backup: true }).text}) <<'EOF'\n${content}EOF\n`;
+    const once = (content: string) => `(${atomicWriteCommand(target, { backup: true, content }).text}) <<'EOF'\n${content}EOF\n`;
     const r = spawnSync('/bin/sh', ['-c', `umask 022\n${once('two\n')}\n${once('three\n')}`], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     const backups = readdirSync(dir).filter((f) => f.endsWith('~')).sort();
     expect(backups).toHaveLength(2);
     expect(backups.map((f) => readFileSync(join(dir, f), 'utf8')).sort()).toEqual(['one\n', 'two\n']);
     expect(readFileSync(target, 'utf8')).toBe('three\n');
+  });
+  it.each([
+    ['a here-document cut short (end of input before its end line)', 'line one\nline two\n', (t: string) => `(${t}) <<'EOF'\nline one\nli`],
+    ['input through cat ended early', 'line one\nline two\n', (t: string) => `printf 'line one\\nli' | (${t})`],
+    ['binary content cut short', '\u0000\u0001binary', (t: string) => `printf '\\000' | (${t})`],
+  ])('%s: the target keeps its old content, no temp file is left, the failure says so', (_name, content, frame) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
+    const target = join(dir, 'target.conf');
+    writeFileSync(target, 'old\n');
+    const cmd = atomicWriteCommand(target, { mode: '0644', content, backup: true }).text;
+    const r = spawnSync('/bin/sh', ['-c', `umask 022\n${frame(cmd)}`], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(readFileSync(target, 'utf8')).toBe('old\n');
+    expect(readdirSync(dir)).toEqual(['target.conf']);
+    expect(parseWriteOutput(r.stdout).failure).toMatch(new RegExp(`^received \\d+ of ${Buffer.byteLength(content)} bytes \\(the transfer was cut short\\); the file is unchanged$`));
+  });
+  it('refuses to build a write whose content it cannot check', () => {
+    expect(() => atomicWriteCommand('/etc/x', { mode: '0644' })).toThrow(/give the content that standard input carries/);
+    expect(atomicWriteCommand('/etc/x', { source: '/etc/y' }).text).not.toContain('sha256sum');
   });
   it('a failed validation leaves the target untouched and no temp file', () => {
     const w = write({ mode: '0644', validate: 'grep -q good %s' }, 'bad\n');
