@@ -10,7 +10,7 @@
 // for TypeScript custom modules).
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -85,6 +85,9 @@ export function warmUp(): void {
 }
 
 if (process.argv[1] && process.argv[1].endsWith('bundle.js')) {
+  // tsc writes files 0644: the `tsplay` command must run as ./dist/engine/tsplay.cjs too, not only
+  // through npm link (which sets the mode) or `node dist/engine/tsplay.cjs`
+  chmodSync(ownPath('tsplay.cjs'), 0o755);
   await bundle();
   warmUp();
   const kib = (f: string) => (statSync(f).size / 1024).toFixed(0);

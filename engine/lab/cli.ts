@@ -66,6 +66,7 @@ export async function labUpCommand(o: { nodes?: string }, io: LabCliIO, env: Nod
         .filter((h) => h.role === 'node')
         .map((h) => `  ${h.name.padEnd(8)} eth0 ${h.links[0].mac}, no address until a DHCP server answers (inventory: ${h.address})`),
       `  inventory    ${lab.inventory} (become password in group_vars/all.yml)`,
+      `  route        ${lab.routeClients} (with nat-setup: a route from here to the cluster)`,
       `  ssh          ssh -F ${lab.sshConfig} gateway   (nodes: through the gateway, once they have an address)`,
       `  key          ${lab.key}`,
       `  known_hosts  ${lab.knownHosts}`,

@@ -118,6 +118,7 @@ export function statePaths(state: string) {
     sshConfig: join(state, 'ssh_config'),
     inventoryDir: join(state, 'inventory'),
     inventory: join(state, 'inventory', 'hosts.ini'),
+    routeClients: join(state, 'route-clients.ini'),
     groupVars: join(state, 'inventory', 'group_vars', 'all.yml'),
     hostsDir: join(state, 'hosts'),
     upstream: join(state, 'upstream'),

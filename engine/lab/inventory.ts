@@ -52,6 +52,18 @@ export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { passw
 
   mkdirSync(join(p.inventoryDir, 'group_vars'), { recursive: true });
   writeFileSync(p.inventory, inventoryText(state, hosts));
+  // beside the inventory, not in it: only nat-setup runs that ask for it get the controller's route
+  writeFileSync(
+    p.routeClients,
+    [
+      '# The controller as a route client of nat-setup: a route to the cluster network via the',
+      '# gateway, not persisted (`tsplay lab down` removes it with the lab\'s link). Use it as a second',
+      `# inventory: tsplay run playbooks/nat-setup.yaml -i ${p.inventory} -i ${p.routeClients}`,
+      '[cluster_route_clients]',
+      'localhost ansible_connection=local cluster_route_persist=false',
+      '',
+    ].join('\n'),
+  );
   writeFileSync(
     p.groupVars,
     [

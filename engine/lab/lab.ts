@@ -31,6 +31,8 @@ export interface LabInfo {
   state: string;
   hosts: HostSpec[];
   inventory: string;
+  /** An inventory that makes the controller a route client of nat-setup (a route to the cluster). */
+  routeClients: string;
   knownHosts: string;
   sshConfig: string;
   key: string;
@@ -150,7 +152,7 @@ async function teardown(paths: LabPaths, log: LabLog): Promise<boolean> {
   await destroyNetwork();
   removeCgroups();
   removeNspawnRuntime();
-  for (const f of [sp.stateFile, sp.knownHosts, sp.sshConfig, sp.inventoryDir, sp.upstream, join(state, 'imaging')]) rmSync(f, { recursive: true, force: true });
+  for (const f of [sp.stateFile, sp.knownHosts, sp.sshConfig, sp.inventoryDir, sp.routeClients, sp.upstream, join(state, 'imaging')]) rmSync(f, { recursive: true, force: true });
   if (hadSomething) log('lab: removed the previous lab\n');
   return hadSomething;
 }
@@ -202,6 +204,7 @@ export async function labUp(opts: { nodes?: number } = {}, log: LabLog = () => {
         state,
         hosts,
         inventory: sp.inventory,
+        routeClients: sp.routeClients,
         knownHosts: sp.knownHosts,
         sshConfig: sp.sshConfig,
         key: sp.key,

@@ -36,6 +36,14 @@ describe('the tsplay command', () => {
     expect(cache.length).toBeGreaterThan(key.length + 100_000); // compiled code, not just the top level
   });
 
+  it('the build leaves dist/engine/tsplay.cjs executable: it runs by its #! line, as npm link and the README run it', () => {
+    const file = resolve('dist/engine/tsplay.cjs');
+    expect(statSync(file).mode & 0o111).toBe(0o111);
+    const r = spawnSync(file, ['--version'], { encoding: 'utf8' });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout.trim()).toBe(VERSION);
+  });
+
   it('writes the cache when there is none, then reads it without writing it again', () => {
     const engine = copyOfDist();
     const cache = join(engine, 'cli.bundle.cjs.cache');

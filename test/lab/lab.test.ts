@@ -3,7 +3,7 @@
 // machines, and a `down` that leaves nothing behind. Needs root on Linux and a few minutes the
 // first time (debootstrap); runs only with TSPLAY_LAB_TESTS=1.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { labStatusCommand, registerLabCommands } from '../../engine/lab/cli.js';
 import { HOME } from '../../engine/lab/config.js';
 import { UPSTREAM_GREETING } from '../../engine/lab/upstream.js';
 import { Command } from 'commander';
+import { loadInventory } from '../../engine/load/inventory.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';
 
@@ -93,6 +94,10 @@ describe.skipIf(!enabled)('the lab: booted hosts in the users\' topology', () =>
     for (const h of ['gateway', 'node1', 'node2']) {
       expect((await labExec(h, ['hostname'])).stdout.trim()).toBe(h);
     }
+    // the README's nat-setup line takes the controller's route from here, not from a file in the checkout
+    const routes = loadInventory([lab.routeClients]);
+    expect(routes.groupsVar().cluster_route_clients).toEqual(['localhost']);
+    expect(routes.hostVars('localhost')).toMatchObject({ ansible_connection: 'local', cluster_route_persist: 'false' }); // a string in INI, as in Ansible; the playbook applies | bool
   });
 
   it('gives the hosts stable MACs, the gateway its home address and nodes no address', async () => {
@@ -213,6 +218,7 @@ describe.skipIf(!enabled)('the lab: booted hosts in the users\' topology', () =>
   it('goes down leaving no namespace, link, mount or process behind, twice', async () => {
     expect(await labDown()).toBe(true);
     expect(await labLeftovers()).toEqual([]);
+    expect(existsSync(lab.routeClients)).toBe(false);
     expect(await labDown()).toBe(false);
     expect((await labStatus()).up).toBe(false);
   }, 120_000);

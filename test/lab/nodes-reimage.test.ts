@@ -194,6 +194,8 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
     const check = await run('reimage check', PLAYBOOK, ['-l', nodes.join(','), '--check']);
     expect(check.code, check.out + check.err).toBe(0);
     for (const n of nodes) {
+      // check mode says what the restore would do, not only "skipping"
+      expect(check.out).toContain(`"msg": "would run on ${n}: ocs-sr -g auto -e1 auto -e2 -r -j2 -p true restoredisk raspios-clean mmcblk0 (image raspios-clean from 10.213.1.1:/srv/partimag onto /dev/mmcblk0, 67.1 MB: everything on it is replaced)"`);
       expect(recap(check.out, n)).toMatchObject({ failed: 0, unreachable: 0 });
       expect(recap(check.out, n).changed).toBeGreaterThan(0);
       expect((await node(n)).bootedFrom).toBe('imaging');
