@@ -81,16 +81,20 @@ export class UnreachableError extends Error {
   }
 }
 
-/** An exception thrown inside a custom (user) module: printed with its stack. */
+/** An exception thrown inside a module (a custom one, or a built-in: a bug of tsplay's): the task fails with its stack. */
 export class ModuleCrash extends Error {
   readonly code = 'E_MODULE' as const;
   constructor(
     readonly moduleName: string,
     readonly moduleFile: string | undefined,
     cause: unknown,
+    readonly builtin = false,
   ) {
+    const what = cause instanceof Error ? cause.message : String(cause);
     super(
-      `module ${moduleName} raised ${cause instanceof Error ? cause.message : String(cause)}`,
+      builtin
+        ? `internal error in tsplay's module ${moduleName}: ${what} (this is a bug in tsplay; please report it with the task and the exception in this result)`
+        : `module ${moduleName} raised ${what}`,
       { cause },
     );
     this.name = 'ModuleCrash';

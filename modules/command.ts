@@ -1,5 +1,5 @@
 // command: run a program with its arguments, no shell (pipes and redirections are plain words).
-import { defineModule, sh, shellSplit, type ModuleContext, type ShellCommand } from '../engine/index.js';
+import { defineModule, planFailure, sh, shellSplit, type ModuleContext, type ShellCommand } from '../engine/index.js';
 import type { Change, Plan } from '../engine/index.js';
 
 /** Arguments shared by command and shell. */
@@ -133,7 +133,17 @@ export default defineModule<CommandArgs, CommandState>({
   args:
     creates: /srv/db/PG_VERSION`,
   gather: gatherPaths,
-  plan: (state, args) => planCommand(state, args, argvOf(args), 'command'),
+  plan(state, args) {
+    let argv: string[];
+    try {
+      argv = argvOf(args);
+    } catch (e) {
+      // Ansible's shlex error: the task fails on this host; the run goes on
+      if (!(e instanceof SyntaxError)) throw e;
+      return planFailure(`No closing quotation in the command: ${args.cmd} (a quote inside a variable's value? use \`{{ v | quote }}\`, or argv:)`);
+    }
+    return planCommand(state, args, argv, 'command');
+  },
   async apply(ctx, _changes: Change[], args) {
     const argv = argvOf(args);
     return runCommand(ctx, sh`${argv}`, args, argv);

@@ -282,7 +282,7 @@ class PlayRun {
   /** Run a list of nodes on hosts; free strategy fans out per host here. */
   async nodes(nodes: Node[], hosts: HostState[], chain: Chain, rescuable = false): Promise<void> {
     if (this.#free && hosts.length > 1) {
-      await Promise.all(hosts.map((h) => this.hostsLimit(() => this.#walk(nodes, [h], chain, rescuable))));
+      await settleAll(hosts.map((h) => this.hostsLimit(() => this.#walk(nodes, [h], chain, rescuable))));
       return;
     }
     await this.#walk(nodes, hosts, chain, rescuable);
@@ -355,7 +355,7 @@ class PlayRun {
       hosts: targets.map((h) => h.name),
     });
     const limit = this.#free ? this.#perTask : this.hostsLimit;
-    const results = await Promise.all(targets.map((h) => limit(() => runTaskOnHost(this.env, task, h, chain))));
+    const results = await settleAll(targets.map((h) => limit(() => runTaskOnHost(this.env, task, h, chain))));
     if (runOnce && results[0]) {
       // run_once: the one result stands for every host (register, notify).
       for (const h of hosts.slice(1)) {
@@ -562,4 +562,14 @@ function withoutOwnTags(k: Keywords): Keywords {
 export function globMatch(pattern: string, name: string): boolean {
   const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
   return re.test(name);
+}
+
+// Promise.all, but a rejection is thrown only once every host's work has ended: an error on one
+// host (an internal one) must not leave another host's command running while the connections
+// close, which hung the run.
+async function settleAll<T>(work: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }

@@ -451,13 +451,14 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   return applyConditions(env, task, scope, { status, result, diffs: diffMode ? diffs : [] });
 }
 
-// A custom module's exception shows its own stack; an exception in a built-in is a tsplay bug.
+// A module's exception fails the task on that host, as in Ansible, and the run goes on: a custom
+// module's shows its own stack; a built-in's is a tsplay bug, and says so.
 async function callModule<T>(entry: RegisteredModule, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof UnreachableError || e instanceof UserError || entry.builtin) throw e;
-    throw new ModuleCrash(entry.def.name, entry.file, e);
+    if (e instanceof UnreachableError || e instanceof UserError) throw e;
+    throw new ModuleCrash(entry.def.name, entry.file, e, entry.builtin);
   }
 }
 

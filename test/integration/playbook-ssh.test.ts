@@ -29,6 +29,35 @@ run('playbooks and ad-hoc commands over SSH', () => {
   });
   afterAll(async () => lab?.stop());
 
+  it('a quote in a variable used by command: fails that task on each host with Ansible\'s message; ignore_errors holds; no hang', async () => {
+    const dir = project({
+      hosts: inventory,
+      'site.yml': `
+- hosts: nodes
+  gather_facts: false
+  vars:
+    v: "it\\"s"
+  tasks:
+    - command: echo "{{ v }}"
+      ignore_errors: true
+    - command: echo {{ v | quote }}
+      register: quoted
+    - debug: var=quoted.stdout
+    - command: echo "{{ v }}"
+    - debug: msg=not reached
+`,
+    });
+    const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
+    expect(r.err).not.toMatch(/internal error|please report/);
+    expect(r.code, r.out + r.err).toBe(2);
+    for (const n of ['node1', 'node2', 'node3']) {
+      expect(r.out).toMatch(new RegExp(`fatal: \\[${n}\\]: FAILED! => \\{[^}]*No closing quotation in the command: echo \\\\"it\\\\"s\\\\"`));
+      expect(recap(r.out, n)).toMatchObject({ failed: 1, ignored: 1 });
+    }
+    expect(r.out).toContain('"quoted.stdout": "it\\"s"');
+    expect(r.out).not.toContain('not reached');
+  }, 60_000);
+
   it('runs a playbook on several hosts in parallel, with become, idempotently', async () => {
     const dir = project({
       hosts: inventory,
