@@ -2,7 +2,7 @@
 // are an error), keeping the file:line:col of every mapping, sequence and key for error messages.
 import { readFileSync } from 'node:fs';
 import { readError } from './read.js';
-import { isMap, isScalar, isSeq, isAlias, LineCounter, parseDocument, parseAllDocuments, type Node, type ScalarTag, type SchemaOptions } from 'yaml';
+import { isMap, isScalar, isSeq, isAlias, LineCounter, parseDocument, parseAllDocuments, visit, type Alias, type Node, type ScalarTag, type SchemaOptions } from 'yaml';
 
 type TagsFn = Extract<NonNullable<SchemaOptions['customTags']>, (tags: never) => unknown>;
 import { UserError, type SourceLocation } from '../errors.js';
@@ -51,6 +51,17 @@ const pyyamlBooleans: TagsFn = (tags) => [
 /** Options every YAML read uses: YAML 1.1 as PyYAML reads it, unique keys, merge keys. */
 export const YAML_OPTIONS: { version: '1.1'; uniqueKeys: true; merge: true; customTags: TagsFn } = { version: '1.1', uniqueKeys: true, merge: true, customTags: pyyamlBooleans };
 
+// The merge key `<<` (merge: true): yaml gives its value as the symbol '<<'.
+function isMergeKey(k: unknown): boolean {
+  if (!isScalar(k)) return false;
+  const v = k.value;
+  return (v === '<<' && (!k.type || k.type === 'PLAIN')) || (typeof v === 'symbol' && v.description === '<<');
+}
+
+/** How many values a YAML file may make: this many, plus this many per byte of its text. */
+export const ALIAS_BUDGET_BASE = 100_000;
+export const ALIAS_BUDGET_PER_BYTE = 20;
+
 /** Parse YAML text; `file` is used in locations and errors. Returns the first document. */
 export function parseYaml(text: string, file: string): unknown {
   if (isVaultText(text)) {
@@ -87,9 +98,47 @@ export function parseYaml(text: string, file: string): unknown {
     const p = lineCounter.linePos(node.range[0]);
     return { file, line: p.line, col: p.col };
   };
+  // yaml's Alias.resolve searches the whole document for the anchor, each time: a file with
+  // thousands of aliases (merge keys in a big inventory) took minutes. One walk finds them all.
+  let anchorOf: Map<Node, Node | undefined> | undefined;
+  const resolveAlias = (alias: Alias): unknown => {
+    if (!anchorOf) {
+      anchorOf = new Map();
+      const latest = new Map<string, Node>();
+      const walk = anchorOf;
+      visit(doc, {
+        Node(_key, n) {
+          if (isAlias(n)) walk.set(n, latest.get(n.source));
+          else if (n.anchor) latest.set(n.anchor, n);
+        },
+      });
+    }
+    return anchorOf.has(alias) ? anchorOf.get(alias) : alias.resolve(doc);
+  };
+  // Each alias is a copy of its anchor's data, so aliases of aliases grow exponentially (a "billion
+  // laughs" file of a few hundred bytes is gigabytes): the values made may not exceed a budget far
+  // above what any file without such nesting makes, and the alias that crosses it is named.
+  const budget = ALIAS_BUDGET_BASE + ALIAS_BUDGET_PER_BYTE * text.length;
+  let made = 0;
+  let outerAlias: Node | undefined;
   const convert = (node: unknown): unknown => {
+    if (++made > budget) {
+      throw new UserError('E_YAML', `YAML aliases expand to more than ${budget} values: refused (aliases nested in aliases grow exponentially)`, {
+        location: at(outerAlias) ?? { file, line: 1, col: 1 },
+        hint: 'an anchor (&name) may be used by many aliases (*name), but not by aliases that are themselves used many times; write the data out, or use a variable',
+      });
+    }
     if (node === null || node === undefined) return null;
-    if (isAlias(node)) return convert(node.resolve(doc));
+    if (isAlias(node)) {
+      const target = resolveAlias(node);
+      if (outerAlias) return convert(target);
+      outerAlias = node;
+      try {
+        return convert(target);
+      } finally {
+        outerAlias = undefined;
+      }
+    }
     if (isScalar(node)) {
       if (node.tag === '!vault') {
         const plain = decryptVaultText(String(node.value), at(node));
@@ -103,7 +152,7 @@ export function parseYaml(text: string, file: string): unknown {
       const keys = new Map<string, SourceLocation>();
       for (const pair of node.items) {
         const k = pair.key;
-        if (isScalar(k) && k.value === '<<' && (isMap(pair.value) || isSeq(pair.value) || isAlias(pair.value))) {
+        if (isMergeKey(k) && (isMap(pair.value) || isSeq(pair.value) || isAlias(pair.value))) {
           const srcs = isSeq(pair.value) ? pair.value.items : [pair.value];
           for (const s of srcs) {
             const merged = convert(s);
