@@ -14,6 +14,7 @@ import { parseKv } from './load/kv.js';
 import { ModuleRegistry } from './run/registry.js';
 import { globMatch, runPlays, selectPlayHosts } from './run/runner.js';
 import { ConnectionPool, defaultOpener, type ConnectionOpener } from './connection/pool.js';
+import { parseSize } from './connection/exec.js';
 import { DefaultReporter, processOutput, type Output } from './report/default.js';
 import { JsonReporter } from './report/json.js';
 import { AdhocReporter } from './report/adhoc.js';
@@ -214,10 +215,15 @@ interface Prepared {
   limit?: string[];
   becomePassword?: Secret;
   sshPassword?: Secret;
+  maxOutputBytes?: number;
 }
 
 async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
   const forks = Number(o.forks);
+  const maxOutputBytes = io.env.TSPLAY_MAX_OUTPUT === undefined ? undefined : parseSize(io.env.TSPLAY_MAX_OUTPUT);
+  if (io.env.TSPLAY_MAX_OUTPUT !== undefined && maxOutputBytes === undefined) {
+    throw new OptionsError(`TSPLAY_MAX_OUTPUT must be a size in bytes, got '${io.env.TSPLAY_MAX_OUTPUT}'`, 'e.g. TSPLAY_MAX_OUTPUT=500M (K, M, G: powers of 1000; KiB, MiB, GiB: of 1024)');
+  }
   if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive integer, got '${o.forks}'`, 'e.g. -f 10 to work on ten hosts at once');
   if (o.output !== 'default' && o.output !== 'json') throw new OptionsError(`--output must be default or json, got '${o.output}'`, '--output json prints one JSON event per line');
   if (o.becomeMethod && o.becomeMethod !== 'sudo') throw new OptionsError(`become method '${o.becomeMethod}' is not supported`, 'tsplay becomes other users with sudo');
@@ -231,7 +237,7 @@ async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
   // as Ansible: without an inventory only the implicit localhost exists, and `all` matches nothing
   if (!sources.some((s) => s.trim())) io.output.err('[WARNING]: No inventory was parsed, only implicit localhost is available (give one with -i, or set ANSIBLE_INVENTORY)\n');
   if (inventory.hosts.size === 0) io.output.err("[WARNING]: provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'\n");
-  return { forks, extraVars, inventory, limit };
+  return { forks, extraVars, inventory, limit, maxOutputBytes };
 }
 
 // A password file's first line; a missing or unreadable file is the user's to fix.
@@ -353,6 +359,7 @@ async function execute(plays: Play[], o: RunOpts, io: CliIO, p: Prepared, regist
         tags: splitList(o.tags),
         skipTags: splitList(o.skipTags),
         verifyIdempotence: truthyEnv(io.env.TSPLAY_VERIFY_IDEMPOTENCE) ?? false,
+        maxOutputBytes: p.maxOutputBytes,
       },
     });
     if (summary.interrupted) return EXIT.interrupted;

@@ -29,6 +29,11 @@ export interface ExecOptions {
   /** Kill the command when this fires (Ctrl-C). */
   signal?: AbortSignal;
   /**
+   * The most bytes of stdout, and of stderr, kept of the command's output (default
+   * DEFAULT_MAX_OUTPUT_BYTES): past it the command is stopped and fails, saying so.
+   */
+  maxOutputBytes?: number;
+  /**
    * The command may run in a subshell of the SSH session's shell instead of a /bin/sh of its own:
    * a fork and no exec, and its text (file content included) never becomes a program's argument,
    * which any user of the host can read in the process list. Its cd, umask, variables and `exit`

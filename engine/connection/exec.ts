@@ -29,11 +29,41 @@ export function becomeCommand(cmd: ShellCommand, opts: ExecOptions): { cmd: Shel
   return { cmd: sh`sudo -H -S -p ${prompt} -u ${opts.become.user} /bin/sh -c ${inner}`, prompt, marker };
 }
 
+/** What a command may print, per stream, unless the run sets otherwise (TSPLAY_MAX_OUTPUT). */
+export const DEFAULT_MAX_OUTPUT_BYTES = 100_000_000;
+
+/** `100M`, `2G`, `65536`: a size in bytes (K, M, G are powers of 1000, KiB, MiB, GiB of 1024). */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(|k|m|g|kb|mb|gb|kib|mib|gib)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = m[2]!.toLowerCase();
+  const scale = unit.includes('i') ? 1024 ** ' kmg'.indexOf(unit[0]!) : 1000 ** Math.max(0, ' kmg'.indexOf(unit[0] ?? ' '));
+  const n = Math.floor(Number(m[1]) * scale);
+  return n > 0 ? n : undefined;
+}
+
 /** Drive a started process: feed stdin (after sudo's prompt and marker), collect output, enforce the timeout. */
 export function drive(proc: Proc, opts: ExecOptions, wrap: { prompt?: string; marker?: string }): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    // Output is kept in memory, and a string holds at most about 512 MB: a command that prints
+    // more than the limit is stopped, and fails saying so, instead of crashing the controller.
+    const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const kept = { stdout: 0, stderr: 0 };
+    let overflow: string | undefined;
+    const keep = (stream: 'stdout' | 'stderr', into: Buffer[], d: Buffer) => {
+      if (overflow) return;
+      kept[stream] += d.length;
+      if (kept[stream] > max) {
+        overflow = `the command printed more than ${max} bytes on ${stream}, the most tsplay keeps (TSPLAY_MAX_OUTPUT): it was stopped. Send large output to a file on the host instead`;
+        out.length = 0;
+        err.length = 0;
+        proc.kill();
+        return;
+      }
+      into.push(d);
+    };
     let errText = '';
     let outText = '';
     let becomeDone = !wrap.marker;
@@ -56,7 +86,7 @@ export function drive(proc: Proc, opts: ExecOptions, wrap: { prompt?: string; ma
 
     proc.stdout.on('data', (d: Buffer) => {
       if (becomeDone) {
-        out.push(d);
+        keep('stdout', out, d);
         return;
       }
       outText += d.toString('utf8');
@@ -69,7 +99,7 @@ export function drive(proc: Proc, opts: ExecOptions, wrap: { prompt?: string; ma
     });
     proc.stderr.on('data', (d: Buffer) => {
       if (becomeDone || !wrap.prompt) {
-        err.push(d);
+        keep('stderr', err, d);
         return;
       }
       errText += d.toString('utf8');
@@ -93,6 +123,10 @@ export function drive(proc: Proc, opts: ExecOptions, wrap: { prompt?: string; ma
         const stderr = Buffer.concat(err).toString('utf8') + (becomeDone ? '' : errText.split(wrap.prompt ?? '\u0000').join(''));
         if (failure) {
           resolve({ rc: 1, stdout: '', stderr: failure });
+          return;
+        }
+        if (overflow) {
+          resolve({ rc: 1, stdout: '', stderr: overflow });
           return;
         }
         if (!becomeDone && wrap.marker) {

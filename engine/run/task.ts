@@ -33,6 +33,8 @@ export interface RunSettings {
   skipTags: string[];
   /** Re-gather and re-plan after apply; a plan that still changes is reported as a bug. */
   verifyIdempotence: boolean;
+  /** The most bytes kept of a command's stdout and of its stderr (TSPLAY_MAX_OUTPUT). */
+  maxOutputBytes?: number;
 }
 
 /** What a task needs from the play it runs in. */
@@ -513,7 +515,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
   const timeoutMs = timeout !== undefined ? Number(template(timeout, scope, task.location)) * 1000 : undefined;
   const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number; subshell?: boolean } = {}) => {
     const conn = await env.pool.get(target, connVars);
-    const exec: ExecOptions = { stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? timeoutMs, signal: env.signal };
+    const exec: ExecOptions = { stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? timeoutMs, signal: env.signal, maxOutputBytes: env.settings.maxOutputBytes };
     if (opts.subshell ?? builtin) exec.subshell = true;
     if (Object.keys(environment).length) exec.env = environment;
     if (becomeOn) exec.become = { method: 'sudo', user: becomeUser, password: becomePassword() };

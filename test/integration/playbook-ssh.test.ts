@@ -58,6 +58,34 @@ run('playbooks and ad-hoc commands over SSH', () => {
     expect(r.out).not.toContain('not reached');
   }, 60_000);
 
+  it('a command that prints without end is stopped at the output limit and fails that task; the run goes on, with a recap', async () => {
+    const dir = project({
+      hosts: inventory,
+      'site.yml': `
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - shell: "{{ 'yes' if inventory_hostname == 'node1' else 'echo small' }}"
+      register: out
+    - debug: msg=after
+`,
+    });
+    // with the default limit (100 MB): `yes` never ends, and over 512 MB the controller crashed
+    const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
+    expect(r.err).not.toMatch(/internal error|ERR_STRING_TOO_LONG/);
+    expect(r.code, r.out.slice(-3000) + r.err).toBe(2);
+    expect(r.out).toMatch(/fatal: \[node1\]: FAILED! => \{[^}]*the command printed more than 100000000 bytes on stdout, the most tsplay keeps \(TSPLAY_MAX_OUTPUT\): it was stopped/);
+    expect(recap(r.out, 'node1')).toMatchObject({ failed: 1 });
+    for (const n of ['node2', 'node3']) expect(recap(r.out, n)).toMatchObject({ ok: 2, failed: 0 });
+    // a limit of the run's own, and a bad one refused before any host is contacted
+    const small = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '-l', 'node2'], { TSPLAY_MAX_OUTPUT: '4' });
+    expect(small.out).toMatch(/more than 4 bytes on stdout/);
+    const bad = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts'], { TSPLAY_MAX_OUTPUT: 'lots' });
+    expect(bad.code).toBe(5);
+    expect(bad.err).toContain("TSPLAY_MAX_OUTPUT must be a size in bytes, got 'lots'");
+    expect(bad.out).not.toContain('TASK [');
+  }, 120_000);
+
   it('runs a playbook on several hosts in parallel, with become, idempotently', async () => {
     const dir = project({
       hosts: inventory,
