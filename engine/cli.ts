@@ -325,23 +325,26 @@ async function execute(plays: Play[], o: RunOpts, io: CliIO, p: Prepared, regist
   const onSigint = () => abort.abort();
   if (!io.signal) process.once('SIGINT', onSigint);
   io.signal?.addEventListener('abort', () => abort.abort());
+  const pool = new ConnectionPool(
+    io.opener ??
+      defaultOpener({
+        env: io.env,
+        timeout: o.timeout !== undefined ? Number(o.timeout) : undefined,
+        privateKeyFile: o.privateKey,
+        password: sshPassword,
+        sshCommonArgs: o.sshCommonArgs,
+        sshExtraArgs: o.sshExtraArgs,
+      }),
+  );
+  // Ctrl-C during a handshake: a connect waits for no command, so it must be told itself
+  abort.signal.addEventListener('abort', () => pool.interrupt(), { once: true });
   try {
     const summary = await runPlays({
       plays,
       inventory,
       registry,
       reporter,
-      pool: new ConnectionPool(
-        io.opener ??
-          defaultOpener({
-            env: io.env,
-            timeout: o.timeout !== undefined ? Number(o.timeout) : undefined,
-            privateKeyFile: o.privateKey,
-            password: sshPassword,
-            sshCommonArgs: o.sshCommonArgs,
-            sshExtraArgs: o.sshExtraArgs,
-          }),
-      ),
+      pool,
       limit,
       startAtTask: o.startAtTask,
       signal: abort.signal,

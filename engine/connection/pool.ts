@@ -9,6 +9,8 @@ export interface ConnectionOpener {
   open(host: string, vars: Record<string, unknown>): Promise<Connection>;
   /** Close what the opener shares between hosts (jump-host connections). */
   closeAll?(): Promise<void>;
+  /** Ctrl-C: fail every connection still being opened, at once, and open no new one. */
+  interrupt?(): void;
 }
 
 /** The default opener: `local` runs on the controller, `ssh` (the default) over ssh2. */
@@ -32,6 +34,9 @@ export function defaultOpener(settings: SshSettings = { env: process.env }): Con
     },
     closeAll: async () => {
       if (ssh) await (await ssh).transport.closeAll();
+    },
+    interrupt() {
+      void ssh?.then(({ transport }) => transport.interrupt());
     },
   };
 }
@@ -66,6 +71,11 @@ export class ConnectionPool {
       if (conn?.commandsRun !== undefined && conn.channelsOpened !== undefined) out.set(host, { commands: conn.commandsRun, channels: conn.channelsOpened });
     }
     return out;
+  }
+
+  /** Ctrl-C: connections still being opened fail at once (a handshake would wait for -T). */
+  interrupt(): void {
+    this.opener.interrupt?.();
   }
 
   async closeAll(): Promise<void> {

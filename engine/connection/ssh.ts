@@ -4,6 +4,7 @@
 // strictly by default.
 import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -273,7 +274,16 @@ const KEY_ALGOS: Record<string, string[]> = {
 /** Opens ssh2 clients, sharing one per endpoint (so nodes behind a gateway share its connection). */
 export class SshTransport {
   readonly #clients = new Map<string, Promise<InstanceType<typeof Client>>>();
+  /** Connects in progress: each one's way to give up (Ctrl-C). */
+  readonly #connecting = new Set<(reason: string) => void>();
+  #interrupted = false;
   constructor(readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  /** Ctrl-C: every connect in progress fails now, and no new one starts. */
+  interrupt(): void {
+    this.#interrupted = true;
+    for (const giveUp of [...this.#connecting]) giveUp('interrupted (Ctrl-C) while connecting');
+  }
 
   client(e: SshEndpoint, name: string): Promise<InstanceType<typeof Client>> {
     const key = endpointKey(e);
@@ -326,6 +336,7 @@ export class SshTransport {
 
   async #connectWithRetries(e: SshEndpoint, name: string): Promise<InstanceType<typeof Client>> {
     for (let attempt = 0; ; attempt++) {
+      if (this.#interrupted) throw new UnreachableError(`${name}: interrupted (Ctrl-C) before connecting`);
       try {
         return await this.#connect(e, name);
       } catch (err) {
@@ -351,12 +362,17 @@ export class SshTransport {
       deadline = Date.now() + e.timeoutMs;
       sock = await new Promise<ClientChannel>((res, rej) => {
         let late = false;
-        const timer = setTimeout(() => {
+        const giveUp = (why: string) => {
           late = true;
-          rej(new UnreachableError(`Failed to connect to the host via ssh: ${e.user}@${e.host} port ${e.port} (via ${via.host}): Connection timed out: the jump host opened no channel to ${e.host}:${e.port} within ${e.timeoutMs / 1000} s`));
-        }, e.timeoutMs);
+          clearTimeout(timer);
+          this.#connecting.delete(giveUp);
+          rej(new UnreachableError(`Failed to connect to the host via ssh: ${e.user}@${e.host} port ${e.port} (via ${via.host}): ${why}`));
+        };
+        const timer = setTimeout(() => giveUp(`Connection timed out: the jump host opened no channel to ${e.host}:${e.port} within ${e.timeoutMs / 1000} s`), e.timeoutMs);
+        this.#connecting.add(giveUp);
         gw.forwardOut('127.0.0.1', 0, e.host, e.port, (err, stream) => {
           clearTimeout(timer);
+          this.#connecting.delete(giveUp);
           if (late) return stream?.close();
           if (err) return rej(new UnreachableError(`Failed to connect to the host via ssh: jump host ${via.host} could not open a channel to ${e.host}:${e.port}: ${err.message}`));
           res(stream);
@@ -371,14 +387,26 @@ export class SshTransport {
     const client = new Client();
     return new Promise((res, rej) => {
       let settled = false;
+      // the TCP socket is tsplay's own (ssh2 cannot stop a connect() it started): giving up
+      // destroys it, so that no timer or half-open socket keeps the process alive
+      const tcp = sock ? undefined : netConnect({ host: e.host, port: e.port });
+      const giveUp = (why: string) => {
+        fail(`Failed to connect to the host via ssh: ${e.user}@${e.host} port ${e.port}: ${why}`);
+        client.destroy();
+        tcp?.destroy();
+      };
       const fail = (msg: string, cause?: unknown) => {
         if (settled) return;
         settled = true;
+        this.#connecting.delete(giveUp);
         client.end();
         rej(new UnreachableError(msg, { cause }));
       };
+      this.#connecting.add(giveUp);
+      if (this.#interrupted) giveUp('interrupted (Ctrl-C) while connecting');
       client.on('ready', () => {
         settled = true;
+        this.#connecting.delete(giveUp);
         res(client);
       });
       client.on('error', (err: Error & { level?: string; code?: string }) => {
@@ -396,9 +424,7 @@ export class SshTransport {
       // handshake (a reboot): ssh2 then stops its ready timeout, so 'end' must fail the connect too.
       client.on('end', () => fail(keyProblem ?? `Failed to connect to the host via ssh: ${e.host} closed the connection`));
       const config: ConnectConfig = {
-        host: sock ? undefined : e.host,
-        port: sock ? undefined : e.port,
-        sock,
+        sock: sock ?? tcp,
         username: e.user,
         readyTimeout: deadline === undefined ? e.timeoutMs : Math.max(1, deadline - Date.now()),
         keepaliveInterval: 15_000,

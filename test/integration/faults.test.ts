@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { project, recap, tsplay } from '../e2e/helpers.js';
-import { createSshLab, cuttableProxy, knownHostsLine, sshdAvailable, USER_NOPASS, type SshLab, type SshServer } from './sshd.js';
+import { createSshLab, cuttableProxy, knownHostsLine, silentPort, sshdAvailable, USER_NOPASS, type SshLab, type SshServer } from './sshd.js';
 
 const run = sshdAvailable() || process.env.CI ? describe : describe.skip;
 
@@ -229,6 +229,38 @@ run('faults survived', () => {
       expect(existsSync(`${marker}-after`)).toBe(false);
     }, 60_000);
   }
+
+  it.each([
+    ['a host whose TCP connect hangs', false],
+    ['a host behind a jump host that cannot reach it', true],
+  ])('Ctrl-C during the handshake with %s ends the run at once (exit 99, recap), not at the -T deadline', async (_name, viaJump) => {
+    const silent = await silentPort();
+    try {
+      const jump = viaJump ? ` ansible_ssh_common_args='-J ${USER_NOPASS}@127.0.0.1:${servers[0]!.port} -o UserKnownHostsFile=${lab.knownHosts}'` : '';
+      const dir = project({
+        hosts: ['[nodes]', `ok ansible_host=127.0.0.1 ansible_port=${servers[1]!.port}`, `hung ansible_host=127.0.0.1 ansible_port=${silent.port}${jump}`, ...vars()].join('\n'),
+        'site.yml': '- hosts: nodes\n  gather_facts: false\n  tasks:\n    - ping:\n    - name: after\n      ping:\n',
+      });
+      const child = spawn(process.execPath, [resolve('dist/engine/tsplay.cjs'), 'run', 'site.yml', '-i', 'hosts', '-T', '300'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const closed = new Promise<number | null>((res) => child.on('close', res));
+      // the ok host answered; the other is in its handshake
+      for (let i = 0; i < 100 && !out.includes('ok: [ok]'); i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      const t0 = Date.now();
+      child.kill('SIGINT');
+      const code = await closed;
+      expect(Date.now() - t0, out).toBeLessThan(5000);
+      expect(code, out).toBe(99);
+      expect(out).toContain('PLAY RECAP');
+      expect(out).not.toContain('TASK [after]');
+      expect(out).not.toMatch(/internal error|\n\s+at /);
+    } finally {
+      silent.close();
+    }
+  }, 60_000);
 
   it('runs over 200 hosts and leaves no descriptor behind, with bounded memory', async () => {
     // 200 distinct SSH endpoints: 20 servers, each reached under 10 loopback addresses (sshd
