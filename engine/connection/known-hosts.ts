@@ -113,9 +113,12 @@ export function verifyHostKey(entries: KnownHostEntry[], names: string[], key: B
   if (revoked) return { kind: 'revoked', entry: revoked };
   const exact = forHost.find((e) => !e.marker && e.key.equals(key));
   if (exact) return { kind: 'known', entry: exact };
+  // Any other key known for the host means it changed, of the same type or not: the key exchange
+  // prefers the known types (knownKeyTypes), so a host that offers none of them has lost its
+  // keys. OpenSSH refuses this as "REMOTE HOST IDENTIFICATION HAS CHANGED", accept-new included.
   const type = keyTypeOf(key);
-  const sameType = forHost.find((e) => !e.marker && e.keyType === type);
-  if (sameType) return { kind: 'changed', entry: sameType };
+  const other = forHost.find((e) => !e.marker && e.keyType === type) ?? forHost.find((e) => !e.marker);
+  if (other) return { kind: 'changed', entry: other };
   return { kind: 'unknown' };
 }
 

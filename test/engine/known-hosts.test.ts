@@ -43,6 +43,13 @@ describe('known_hosts', () => {
     expect(verifyHostKey(entries, ['elsewhere'], blob('ssh-ed25519', 7)).kind).toBe('unknown');
     expect(verifyHostKey(entries, ['gateway'], blob('ssh-ed25519', 5)).kind).toBe('revoked');
   });
+  it('a key of another type than every key known for the host is a changed key, as OpenSSH has it', () => {
+    const rsaOnly = parseKnownHosts(line('pi', 'ssh-rsa', 8), 'kh');
+    const v = verifyHostKey(rsaOnly, ['pi'], blob('ssh-ed25519', 9));
+    expect(v.kind).toBe('changed');
+    expect(v.kind === 'changed' && v.entry.keyType).toBe('ssh-rsa');
+    expect(verifyHostKey(rsaOnly, ['other'], blob('ssh-ed25519', 9)).kind).toBe('unknown');
+  });
   it('lists the key types known for a host, in file order', () => {
     expect(knownKeyTypes(entries, ['gateway'])).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256']);
     expect(knownKeyTypes(entries, ['node1.lab'])).toEqual(['ssh-ed25519']);

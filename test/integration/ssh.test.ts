@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as netConnect, createServer, type Socket } from 'node:net';
@@ -81,6 +81,25 @@ run('SSH transport against real OpenSSH servers', () => {
     const acceptNew = connect(a, { ansible_ssh_common_args: `-o UserKnownHostsFile=${empty} -o StrictHostKeyChecking=accept-new` });
     expect((await acceptNew.exec(sh`echo ok`)).stdout).toBe('ok\n');
     expect(readFileSync(empty, 'utf8')).toContain(`[127.0.0.1]:${a.port} ssh-ed25519 `);
+  });
+
+  it('a known host that offers a key of another type is refused as changed, with accept-new too, as OpenSSH does', async () => {
+    // an RSA key recorded for a, which has only an ed25519 key
+    const rsaKey = join(lab.dir, 'other_rsa');
+    if (!existsSync(rsaKey)) execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaKey]);
+    const recorded = `[127.0.0.1]:${a.port} ${readFileSync(`${rsaKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}\n`;
+    for (const strict of ['accept-new', 'yes']) {
+      const file = join(lab.dir, `known_hosts_other_type_${strict}`);
+      writeFileSync(file, recorded);
+      const c = connect(a, { ansible_ssh_common_args: `-o UserKnownHostsFile=${file} -o StrictHostKeyChecking=${strict}` });
+      await expect(c.exec(sh`true`)).rejects.toThrow(new RegExp(`REMOTE HOST IDENTIFICATION HAS CHANGED.*known_hosts_other_type_${strict}:1`));
+      expect(readFileSync(file, 'utf8')).toBe(recorded); // nothing appended
+      // OpenSSH's own client says the same
+      const ssh = spawnSync('ssh', ['-o', `UserKnownHostsFile=${file}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', `StrictHostKeyChecking=${strict}`, '-o', 'BatchMode=yes', '-i', lab.clientKey, '-p', String(a.port), `${USER_NOPASS}@127.0.0.1`, 'true'], { encoding: 'utf8' });
+      expect(ssh.status).toBe(255);
+      expect(ssh.stderr).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
+      expect(readFileSync(file, 'utf8')).toBe(recorded);
+    }
   });
 
   it('always refuses a changed host key, naming the known_hosts file and line', async () => {
