@@ -178,6 +178,10 @@ export interface AtomicWriteOptions {
   owner?: string;
   /** Group (name or gid) to give the new file; default: the writing user's group. */
   group?: string;
+  /** The old file's owner, passed on when the writer may: unlike `owner`, a refusal is no failure. */
+  keepOwner?: string;
+  /** The old file's group, passed on when the writer may (a group it is not a member of stays its own). */
+  keepGroup?: string;
   /** Ansible's `validate:`: a command with `%s`, run on the temp file before it replaces the target. */
   validate?: string;
   /** Keep a copy of the old file as `path.<pid>.<YYYY-MM-DD@HH:MM:SS>~` (printed as `backup`). */
@@ -232,6 +236,7 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
     steps.push(sh`if [ -e "$t" ] || [ -L "$t" ]; then ${viaMktemp}; else (${umask}set -C; ${writer} > "$t") || fail; fi`);
   }
   if (opts.source === undefined) steps.push(receivedCheck(opts.content!));
+  if (opts.keepOwner !== undefined || opts.keepGroup !== undefined) steps.push(sh`${ownershipCommand(opts.keepOwner, opts.keepGroup, '', raw('"$t"'))} 2>/dev/null || :`);
   if (opts.owner !== undefined || opts.group !== undefined) steps.push(sh`${ownershipCommand(opts.owner, opts.group, '', raw('"$t"'))} || fail`);
   steps.push(viaUmask === undefined ? sh`${chmod} || fail` : sh`[ -z "$c" ] || ${chmod} || fail`);
   if (opts.validate !== undefined) {
@@ -469,7 +474,7 @@ export function writeAttributes(
   existing: CurrentAttributes | undefined,
   wanted: WantedAttributes,
   writer: { uid: number; gid: number; umask: number },
-): { mode: string; owner?: string; group?: string } {
+): { mode: string; owner?: string; group?: string; keepOwner?: string; keepGroup?: string } {
   if (!existing) {
     const base = defaultMode(writer.umask, false);
     const mode = wanted.mode === undefined ? base : resolveMode(wanted.mode, { current: base, isDirectory: false, umask: writer.umask });
@@ -477,9 +482,13 @@ export function writeAttributes(
   }
   const { mode } = planAttributes(existing, wanted, { isDirectory: false, umask: writer.umask });
   const root = writer.uid === 0;
+  // what was not asked for is passed on from the old file where the writer may (as Ansible's
+  // atomic_move tries, and goes on when it may not: a group the writer is not a member of)
   return {
     mode,
-    owner: wanted.owner ?? (root || existing.uid !== writer.uid ? String(existing.uid) : undefined),
-    group: wanted.group ?? (root || existing.gid !== writer.gid ? String(existing.gid) : undefined),
+    owner: wanted.owner,
+    group: wanted.group,
+    keepOwner: wanted.owner === undefined && (root || existing.uid !== writer.uid) ? String(existing.uid) : undefined,
+    keepGroup: wanted.group === undefined && (root || existing.gid !== writer.gid) ? String(existing.gid) : undefined,
   };
 }

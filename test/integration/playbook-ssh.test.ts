@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { project, recap, tsplay } from '../e2e/helpers.js';
@@ -85,6 +86,28 @@ run('playbooks and ad-hoc commands over SSH', () => {
     expect(bad.err).toContain("TSPLAY_MAX_OUTPUT must be a size in bytes, got 'lots'");
     expect(bad.out).not.toContain('TASK [');
   }, 120_000);
+
+  it('copy over a file whose group the user may not set succeeds, as in Ansible; a group that is asked for must be set', async () => {
+    const where = `/tmp/tsplay-chgrp-${process.pid}`;
+    execFileSync('install', ['-d', '-o', USER_NOPASS, '-m', '0755', where]);
+    writeFileSync(`${where}/conf`, 'old\n');
+    execFileSync('chown', [`${USER_NOPASS}:daemon`, `${where}/conf`]);
+    const dir = project({
+      hosts: inventory,
+      'site.yml': `
+- hosts: node1
+  gather_facts: false
+  tasks:
+    - copy: { content: "new\\n", dest: ${where}/conf }
+    - copy: { content: "newer\\n", dest: ${where}/conf, group: daemon }
+`,
+    });
+    const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
+    expect(r.out).toMatch(/TASK \[copy\][^\n]*\nchanged: \[node1\]/);
+    expect(r.out).toMatch(/fatal: \[node1\]: FAILED! => .*chgrp/);
+    expect(readFileSync(`${where}/conf`, 'utf8')).toBe('new\n');
+    expect(readdirSync(where)).toEqual(['conf']);
+  });
 
   it('runs a playbook on several hosts in parallel, with become, idempotently', async () => {
     const dir = project({

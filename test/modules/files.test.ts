@@ -58,8 +58,10 @@ describe('attributes', () => {
   });
   it('a rewrite keeps the old mode and, for root, the old owner; a new file gets the umask default', () => {
     const old = { mode: '0600', owner: 'nobody', group: 'nogroup', uid: 65534, gid: 65534 };
-    expect(writeAttributes(old, {}, { uid: 0, gid: 0, umask: 0o022 })).toEqual({ mode: '0600', owner: '65534', group: '65534' });
-    expect(writeAttributes({ ...old, uid: 1000, gid: 1000 }, {}, { uid: 1000, gid: 1000, umask: 0o022 })).toEqual({ mode: '0600', owner: undefined, group: undefined });
+    expect(writeAttributes(old, {}, { uid: 0, gid: 0, umask: 0o022 })).toEqual({ mode: '0600', owner: undefined, group: undefined, keepOwner: '65534', keepGroup: '65534' });
+    expect(writeAttributes({ ...old, uid: 1000, gid: 1000 }, {}, { uid: 1000, gid: 1000, umask: 0o022 })).toEqual({ mode: '0600', owner: undefined, group: undefined, keepOwner: undefined, keepGroup: undefined });
+    // what is asked for is set (and must succeed); what is not is passed on from the old file if it may be
+    expect(writeAttributes({ ...old, uid: 1000, gid: 50 }, { owner: 'pi' }, { uid: 1000, gid: 1000, umask: 0o022 })).toEqual({ mode: '0600', owner: 'pi', group: undefined, keepOwner: undefined, keepGroup: '50' });
     expect(writeAttributes(undefined, {}, { uid: 0, gid: 0, umask: 0o027 })).toEqual({ mode: '0640', owner: undefined, group: undefined });
   });
 });
@@ -143,6 +145,19 @@ describe('atomicWriteCommand', () => {
     expect(readFileSync(target, 'utf8')).toBe('old\n');
     expect(readdirSync(dir)).toEqual(['target.conf']);
     expect(parseWriteOutput(r.stdout).failure).toMatch(new RegExp(`^received \\d+ of ${Buffer.byteLength(content)} bytes \\(the transfer was cut short\\); the file is unchanged$`));
+  });
+  it('passes on the old group where the writer may not set it, but fails on a group that was asked for', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
+    const target = join(dir, 'target.conf');
+    writeFileSync(target, 'old\n');
+    // chgrp to a group that does not exist fails as EPERM would for a user outside the group
+    const keep = spawnSync('/bin/sh', ['-c', atomicWriteCommand(target, { mode: '0644', content: 'new\n', keepGroup: 'no-such-group-tsplay' }).text], { input: 'new\n', encoding: 'utf8' });
+    expect(keep.status).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('new\n');
+    const asked = spawnSync('/bin/sh', ['-c', atomicWriteCommand(target, { mode: '0644', content: 'newer\n', group: 'no-such-group-tsplay' }).text], { input: 'newer\n', encoding: 'utf8' });
+    expect(asked.status).not.toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('new\n');
+    expect(readdirSync(dir)).toEqual(['target.conf']);
   });
   it('refuses to build a write whose content it cannot check', () => {
     expect(() => atomicWriteCommand('/etc/x', { mode: '0644' })).toThrow(/give the content that standard input carries/);
