@@ -65,7 +65,14 @@ export function parseExtraVars(values: string[], cwd: string): Record<string, un
       }
       Object.assign(out, data);
     } else if (/^\s*[{[]/.test(v)) {
-      const data = parseYaml(v, '<extra vars>');
+      let data: unknown;
+      try {
+        data = parseYaml(v, '-e');
+      } catch (e) {
+        // the place of an error in inline extra vars is the -e argument itself
+        if (e instanceof UserError) throw new UserError(e.code, `${e.message} (in -e '${v}')`, { location: e.location, hint: e.hint, cause: e });
+        throw e;
+      }
       if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new OptionsError(`-e ${v}: inline extra vars must be a mapping`, `e.g. -e '{"upstream_if": "eth1"}'`);
       Object.assign(out, data);
     } else if (v.trim() !== '') {

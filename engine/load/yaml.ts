@@ -162,6 +162,13 @@ export function parseYaml(text: string, file: string): unknown {
           }
           continue;
         }
+        if (isMap(k) || isSeq(k) || (isAlias(k) && !isScalar(resolveAlias(k)))) {
+          // PyYAML refuses it ("found unacceptable key"); the usual cause is an unquoted template
+          throw new UserError('E_YAML', `YAML syntax error: a ${isSeq(k) ? 'list' : 'mapping'} cannot be a key of a mapping`, {
+            location: at(k as Node) ?? at(node) ?? { file, line: 1, col: 1 },
+            hint: 'a value that starts with { or [ is YAML, not text: quote a template, e.g. x: "{{ a }}"',
+          });
+        }
         const key = String(isScalar(k) ? k.value : convert(k));
         obj[key] = convert(pair.value);
         const loc = at(k as Node);

@@ -547,6 +547,27 @@ export const corpus: BadInputCase[] = [
     message: /forks/,
   },
   {
+    name: 'yaml: an unquoted template as a value in group_vars (a mapping as a key)',
+    files: { 'site.yml': play('    - debug: var=x\n'), 'group_vars/web.yml': 'x: {{ a }}\n' },
+    code: 4,
+    message: /YAML syntax error: a mapping cannot be a key/,
+    where: 'group_vars/web.yml:1:5',
+  },
+  {
+    name: 'yaml: an unquoted template as a task argument',
+    files: { 'site.yml': play('    - debug:\n        msg: {{ a }}\n') },
+    code: 4,
+    message: /quote a template/,
+    where: 'site.yml:5:15',
+  },
+  {
+    name: 'options: -e with JSON that is not closed names -e',
+    files: { 'site.yml': play('    - debug: msg=hi\n') },
+    args: ['run', 'site.yml', '-i', 'hosts.ini', '-e', '{"a": "x'],
+    code: 4,
+    message: /^ERROR! -e:1:7: YAML syntax error: .* \(in -e '\{"a": "x'\)/m,
+  },
+  {
     name: 'options: unknown option',
     files: { 'site.yml': play('    - debug: msg=hi\n') },
     args: ['run', 'site.yml', '-i', 'hosts.ini', '--chek'],
