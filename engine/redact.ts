@@ -10,9 +10,14 @@ export class SecretValues {
   readonly #forms = new Set<string>();
   #sorted: string[] | undefined;
 
-  /** Register a value (and, for a multi-line one, each of its longer lines). */
+  /**
+   * Register a value (and, for a multi-line one, each of its longer lines), with the values the
+   * usual filters derive from it: `| upper`, `| lower`, `| b64encode`. Other derived values (a
+   * slice, a hash, a value joined into a longer text) are new values that cannot be recognised.
+   */
   add(value: string): void {
-    const parts = [value, ...(value.includes('\n') ? value.split(/\r?\n/).filter((l) => l.trim().length >= 8) : [])];
+    const lines = value.includes('\n') ? value.split(/\r?\n/).filter((l) => l.trim().length >= 8) : [];
+    const parts = [value, value.toUpperCase(), value.toLowerCase(), Buffer.from(value).toString('base64'), ...lines];
     for (const p of parts) {
       if (p.length < MIN_LENGTH) continue;
       const json = JSON.stringify(p).slice(1, -1);

@@ -14,6 +14,14 @@ describe('SecretValues', () => {
     expect(s.redact('line AAAABBBBCCCCDDDD alone')).toBe('line ******** alone');
   });
 
+  it('masks what | upper, | lower and | b64encode make of a value; says plainly that a slice is not masked', () => {
+    const s = new SecretValues();
+    s.add('Corpus-S3cret');
+    expect(s.redact('u CORPUS-S3CRET l corpus-s3cret b Q29ycHVzLVMzY3JldA==')).toBe('u ******** l ******** b ********');
+    // a slice, a hash, a value joined into a longer text: new values, not recognised (README)
+    expect(s.redact('slice Corpus')).toBe('slice Corpus');
+  });
+
   it('leaves values shorter than 3 characters alone (they would garble every line)', () => {
     const s = new SecretValues();
     s.add('no');
