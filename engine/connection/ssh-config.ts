@@ -9,6 +9,7 @@ export interface HostSshConfig {
   Port?: string;
   IdentityFile: string[];
   ProxyJump?: string;
+  ProxyCommand?: string;
   StrictHostKeyChecking?: string;
   UserKnownHostsFile: string[];
   ConnectTimeout?: string;
@@ -43,6 +44,7 @@ export function sshConfigFor(host: string, file: string): HostSshConfig {
     Port: one(get('Port')),
     IdentityFile: many(get('IdentityFile')),
     ProxyJump: one(get('ProxyJump')),
+    ProxyCommand: Array.isArray(get('ProxyCommand')) ? (get('ProxyCommand') as unknown[]).join(' ') : one(get('ProxyCommand')),
     StrictHostKeyChecking: one(get('StrictHostKeyChecking')),
     UserKnownHostsFile: many(get('UserKnownHostsFile')),
     ConnectTimeout: one(get('ConnectTimeout')),

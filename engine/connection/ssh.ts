@@ -4,7 +4,9 @@
 // strictly by default.
 import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { connect as netConnect } from 'node:net';
+import { Duplex } from 'node:stream';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -47,15 +49,62 @@ export interface SshEndpoint {
   retries: number;
   /** Jump hosts, outermost first (ProxyJump / -J). */
   jumps: SshEndpoint[];
+  /**
+   * ProxyCommand (not the `ssh -W` form, which is a jump): a command whose standard input and
+   * output carry the connection, with OpenSSH's %h %p %r %n %% expanded when it runs.
+   */
+  proxyCommand?: string;
+  /** The name the host was asked for by (inventory address or alias): ProxyCommand's %n. */
+  alias?: string;
 }
 
 function endpointKey(e: SshEndpoint): string {
-  return [...e.jumps.map((j) => `${j.user}@${j.host}:${j.port}`), `${e.user}@${e.host}:${e.port}`].join(' -> ');
+  const via = e.proxyCommand ? [`(${e.proxyCommand})`] : e.jumps.map((j) => `${j.user}@${j.host}:${j.port}`);
+  return [...via, `${e.user}@${e.host}:${e.port}`].join(' -> ');
+}
+
+/**
+ * What a ProxyCommand means: the guides' `ssh -W %h:%p [-q] [-p PORT] [-l USER] [USER@]GATEWAY`
+ * is a jump host (one shared connection to the gateway), `none` is none, and any other command
+ * runs as OpenSSH runs it, its stdin and stdout as the connection.
+ */
+export function proxyRoute(value: string): { jump?: string; command?: string } {
+  const v = value.trim();
+  if (!v || v.toLowerCase() === 'none') return {};
+  const w = shellSplit(v);
+  if (/(^|\/)ssh$/.test(w[0] ?? '')) {
+    let target: string | undefined;
+    let port: string | undefined;
+    let user: string | undefined;
+    let forward = false;
+    let plain = true;
+    for (let i = 1; i < w.length; i++) {
+      const x = w[i]!;
+      if (x === '-W' && w[i + 1] === '%h:%p') (forward = true), i++;
+      else if (x === '-q') continue;
+      else if (x === '-p' && w[i + 1]) port = w[++i];
+      else if (x === '-l' && w[i + 1]) user = w[++i];
+      else if (!x.startsWith('-') && target === undefined && !x.includes('%')) target = x;
+      else plain = false;
+    }
+    if (forward && plain && target) {
+      const withUser = user && !target.includes('@') ? `${user}@${target}` : target;
+      return { jump: port ? `${withUser}:${port}` : withUser };
+    }
+  }
+  return { command: v };
+}
+
+/** ProxyCommand's %-tokens, as OpenSSH expands them. */
+export function expandProxyCommand(command: string, e: Pick<SshEndpoint, 'host' | 'port' | 'user' | 'alias'>): string {
+  return command.replace(/%([%hpnr])/g, (_m, t: string) => (t === '%' ? '%' : t === 'h' ? e.host : t === 'p' ? String(e.port) : t === 'r' ? e.user : (e.alias ?? e.host)));
 }
 
 /** Options found in ansible_ssh_common_args / ansible_ssh_extra_args (OpenSSH command-line syntax). */
 export interface SshArgs {
   jump?: string;
+  /** A ProxyCommand to run (proxyRoute); 'none' when it was given as none. */
+  proxyCommand?: string;
   port?: number;
   user?: string;
   identityFiles: string[];
@@ -75,16 +124,13 @@ export function parseSshArgs(text: string): SshArgs {
     const [, key, value] = m as unknown as [string, string, string];
     switch (key.toLowerCase()) {
       case 'proxyjump':
-        out.jump = value;
+        if (out.jump === undefined && out.proxyCommand === undefined) out.jump = value;
         break;
       case 'proxycommand': {
-        // `ssh -W %h:%p [-q] [opts] user@gateway`, the older guides' way to say ProxyJump
-        const w = shellSplit(value);
-        if (w[0]?.endsWith('ssh') && w.includes('-W')) {
-          const target = [...w].reverse().find((x) => !x.startsWith('-') && !x.includes('%'));
-          const p = w.indexOf('-p');
-          if (target) out.jump = p >= 0 && w[p + 1] ? `${target}:${w[p + 1]}` : target;
-        }
+        if (out.jump !== undefined || out.proxyCommand !== undefined) break; // the first one given wins, as in OpenSSH
+        const r = proxyRoute(value);
+        if (r.jump) out.jump = r.jump;
+        else out.proxyCommand = r.command ?? 'none';
         break;
       }
       case 'port':
@@ -112,7 +158,10 @@ export function parseSshArgs(text: string): SshArgs {
     const next = () => words[++i] ?? '';
     if (w === '-o') option(next());
     else if (w.startsWith('-o')) option(w.slice(2));
-    else if (w === '-J') out.jump = next();
+    else if (w === '-J') {
+      const v = next();
+      if (out.jump === undefined && out.proxyCommand === undefined) out.jump = v;
+    }
     else if (w === '-p') out.port = Number(next());
     else if (w === '-l') out.user = next();
     else if (w === '-i') out.identityFiles.push(next());
@@ -181,7 +230,10 @@ export function resolveEndpoint(hostName: string, vars: Record<string, unknown>,
     retries: Number(vars.ansible_ssh_retries ?? 0),
   };
   const user = String(vars.ansible_user ?? vars.ansible_ssh_user ?? args.user ?? cfg.User ?? env.USER ?? 'root');
-  const jumpSpec = args.jump ?? cfg.ProxyJump;
+  // How to get there: the command line first, then ssh_config; a jump host or a proxy command
+  const fromConfig = cfg.ProxyJump !== undefined ? { jump: cfg.ProxyJump } : cfg.ProxyCommand !== undefined ? proxyRoute(cfg.ProxyCommand) : {};
+  const route = args.jump !== undefined || args.proxyCommand !== undefined ? { jump: args.jump, command: args.proxyCommand === 'none' ? undefined : args.proxyCommand } : fromConfig;
+  const jumpSpec = route.jump;
   const jumps = jumpSpec && jumpSpec.toLowerCase() !== 'none' ? parseJumps(jumpSpec, base, configFile) : [];
   return {
     ...base,
@@ -189,6 +241,7 @@ export function resolveEndpoint(hostName: string, vars: Record<string, unknown>,
     port: checkPort(vars.ansible_port ?? vars.ansible_ssh_port ?? args.port ?? cfg.Port ?? 22),
     user,
     jumps,
+    ...(route.command && !jumps.length ? { proxyCommand: route.command, alias: addr } : {}),
   };
 }
 
@@ -389,18 +442,41 @@ export class SshTransport {
       let settled = false;
       // the TCP socket is tsplay's own (ssh2 cannot stop a connect() it started): giving up
       // destroys it, so that no timer or half-open socket keeps the process alive
-      const tcp = sock ? undefined : netConnect({ host: e.host, port: e.port });
+      const proxy = !sock && e.proxyCommand ? proxyStream(expandProxyCommand(e.proxyCommand, e)) : undefined;
+      const tcp = sock || proxy ? undefined : netConnect({ host: e.host, port: e.port });
       const giveUp = (why: string) => {
-        fail(`Failed to connect to the host via ssh: ${e.user}@${e.host} port ${e.port}: ${why}`);
+        settle(`Failed to connect to the host via ssh: ${e.user}@${e.host} port ${e.port}: ${why}`);
         client.destroy();
         tcp?.destroy();
+        proxy?.stop();
       };
-      const fail = (msg: string, cause?: unknown) => {
+      const proxyFailed = (code: number | null) => `Failed to connect to the host via ssh: ProxyCommand (${expandProxyCommand(e.proxyCommand!, e)}) exited with ${code}${proxy!.stderr() ? `: ${proxy!.stderr()}` : ''}`;
+      if (proxy) {
+        // a proxy that ends before the handshake did is the reason the connection failed
+        proxy.exited.then((code) => settle(proxyFailed(code)));
+        client.once('close', () => proxy.stop());
+        client.once('end', () => proxy.stop());
+      }
+      const settle = (msg: string, cause?: unknown) => {
         if (settled) return;
         settled = true;
         this.#connecting.delete(giveUp);
         client.end();
         rej(new UnreachableError(msg, { cause }));
+      };
+      // Through a proxy command, ssh2's error (EPIPE, connection lost) comes before the proxy's
+      // exit, which says why: wait for that briefly and report it instead.
+      let waited = false;
+      const fail = (msg: string, cause?: unknown) => {
+        if (settled || !proxy) return settle(msg, cause);
+        if (waited) return;
+        waited = true;
+        let timer: NodeJS.Timeout | undefined;
+        const soon = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 1000)));
+        void Promise.race([proxy.exited, soon]).then((code) => {
+          clearTimeout(timer);
+          settle(code === undefined || code === 0 ? msg : proxyFailed(code), cause);
+        });
       };
       this.#connecting.add(giveUp);
       if (this.#interrupted) giveUp('interrupted (Ctrl-C) while connecting');
@@ -424,7 +500,7 @@ export class SshTransport {
       // handshake (a reboot): ssh2 then stops its ready timeout, so 'end' must fail the connect too.
       client.on('end', () => fail(keyProblem ?? `Failed to connect to the host via ssh: ${e.host} closed the connection`));
       const config: ConnectConfig = {
-        sock: sock ?? tcp,
+        sock: sock ?? proxy?.stream ?? tcp,
         username: e.user,
         readyTimeout: deadline === undefined ? e.timeoutMs : Math.max(1, deadline - Date.now()),
         keepaliveInterval: 15_000,
@@ -748,4 +824,40 @@ export class SshConnection implements Connection {
   probeNew(timeoutMs: number): Promise<void> {
     return this.transport.probe(this.endpoint, this.host, timeoutMs);
   }
+}
+
+/** A ProxyCommand running: its stdin and stdout as one stream, as OpenSSH uses them. */
+interface ProxyProcess {
+  stream: Duplex;
+  exited: Promise<number | null>;
+  stderr(): string;
+  stop(): void;
+}
+
+// Run a ProxyCommand with the user's shell as OpenSSH does (`exec` in /bin/sh -c); what it prints
+// on stderr is kept (the last lines) for the error when it fails.
+function proxyStream(command: string): ProxyProcess {
+  const child = spawn('/bin/sh', ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err = (err + d.toString('utf8')).slice(-2000);
+  });
+  child.stdin.on('error', () => undefined);
+  const exited = new Promise<number | null>((res) => {
+    child.once('exit', (code, signal) => res(code ?? (signal ? 128 : null)));
+    child.once('error', (e) => {
+      err += e.message;
+      res(127);
+    });
+  });
+  const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+  stream.on('error', () => undefined);
+  return {
+    stream,
+    exited,
+    stderr: () => err.trim().split('\n').slice(-3).join('; '),
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
 }

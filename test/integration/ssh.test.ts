@@ -260,6 +260,45 @@ run('SSH transport against real OpenSSH servers', () => {
     }
   });
 
+  describe('ProxyCommand', () => {
+    // the host's own address leads nowhere (a closed port): only the proxy command reaches sshd,
+    // so a run that connected directly instead (as tsplay once did) would fail
+    const proxied = async (proxy: string, viaConfig = false) => {
+      const closed = await freePort();
+      const t = new SshTransport({});
+      transports.push(t);
+      let common = `-o UserKnownHostsFile=${lab.knownHosts}`;
+      if (viaConfig) {
+        const cfg = join(lab.dir, `proxy_config_${closed}`);
+        writeFileSync(cfg, `Host proxied-*\n  ProxyCommand ${proxy}\n`);
+        common += ` -F ${cfg}`;
+      } else common += ` -o ProxyCommand=${JSON.stringify(proxy)}`;
+      const e = resolveEndpoint('proxied-b', { ansible_host: 'proxied-b', ansible_port: closed, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: common }, settings);
+      // known_hosts has b under 127.0.0.1:port; the proxied name needs its own line
+      writeFileSync(lab.knownHosts, readFileSync(lab.knownHosts, 'utf8') + `[proxied-b]:${closed} ${b.hostKeyPub}\n`);
+      return new SshConnection('proxied-b', e, t);
+    };
+
+    it("runs the guides' `ssh gw nc %h %p` through the gateway's sshd", async () => {
+      const gw = `ssh -i ${lab.clientKey} -o UserKnownHostsFile=${lab.knownHosts} -o BatchMode=yes -p ${a.port} ${USER_NOPASS}@127.0.0.1 nc 127.0.0.1 ${b.port}`;
+      const c = await proxied(gw);
+      expect((await c.exec(sh`echo via-gw`)).stdout).toBe('via-gw\n');
+    });
+
+    it('runs any command as the transport, from ssh_config too, with %h %p %r expanded', async () => {
+      // a relay in node: `relay HOST PORT` connects to b whatever it is asked (the tokens are checked)
+      const relay = join(lab.dir, 'relay.cjs');
+      writeFileSync(relay, `const [h, p, r] = process.argv.slice(2); if (h !== 'proxied-b' || r !== '${USER_NOPASS}' || !/^\\d+$/.test(p)) { console.error('bad tokens', h, p, r); process.exit(3); } const s = require('net').connect(${b.port}, '127.0.0.1'); process.stdin.pipe(s); s.pipe(process.stdout); s.on('close', () => process.exit(0));\n`);
+      const c = await proxied(`${process.execPath} ${relay} %h %p %r`, true);
+      expect((await c.exec(sh`echo via-relay`)).stdout).toBe('via-relay\n');
+    });
+
+    it('a proxy command that fails makes the host unreachable with what it said', async () => {
+      const c = await proxied(`sh -c 'echo proxy says no >&2; exit 7'`);
+      await expect(c.exec(sh`true`)).rejects.toThrow(/ProxyCommand \(.*\) exited with 7: proxy says no/);
+    });
+  });
+
   it('authenticates with a password (ansible_password)', async () => {
     const t = new SshTransport({});
     transports.push(t);
