@@ -194,6 +194,13 @@ export interface AtomicWriteOptions {
    * that a transfer cut short never installs a prefix of the new content.
    */
   content?: Buffer | string;
+  /**
+   * What the plan read of the file (null: it did not exist). Under a lock on the directory (flock,
+   * where the host has it) the write checks the file is still that before replacing it; if another
+   * run changed it meanwhile, nothing is written and the output says `stale` (parseWriteOutput):
+   * the edit is planned again instead of silently undoing the other run's.
+   */
+  expect?: Buffer | string | null;
   /** Create missing parent directories first (`mkdir -p`). */
   makeParents?: boolean;
   /** Print the new file's stat for parseWriteOutput (default true); false saves a program when the result needs none. */
@@ -242,6 +249,7 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
   if (opts.validate !== undefined) {
     steps.push(sh`${validatorCommand(opts.validate)} || { s=$?; rm -f -- "$t"; echo ${MARKER} validate-failed "$s"; exit "$s"; }`);
   }
+  if (opts.expect !== undefined) steps.push(unchangedCheck(path, dir, opts.expect));
   if (opts.backup) {
     // Ansible's name, path.<pid>.<date>~; the pid may be a session shell's, the same for every
     // command on it, so a name already taken (a backup of the same second) takes the next number
@@ -260,6 +268,20 @@ function receivedCheck(content: Buffer | string): ShellCommand {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content;
   const want = `${createHash('sha256').update(bytes).digest('hex')}  -`;
   return sh`[ "$(sha256sum < "$t")" = ${want} ] || { n=$(wc -c < "$t"); rm -f -- "$t"; echo ${MARKER} fail "received $n of" ${String(bytes.length)} "bytes (the transfer was cut short); the file is unchanged"; exit 1; }`;
+}
+
+// Compare-and-rename: the lock (fd 9 on the directory, held until this shell ends) keeps two
+// writers of the same directory from both passing the check and both renaming; the check finds a
+// file that changed since the plan read it.
+function unchangedCheck(path: string, dir: string, expect: Buffer | string | null): ShellCommand {
+  const stale = sh`{ rm -f -- "$t"; echo ${MARKER} stale; exit 75; }`;
+  const lock = sh`exec 9<${dir} && { ! command -v flock >/dev/null 2>&1 || flock -w 60 9; } || { rm -f -- "$t"; echo ${MARKER} fail "could not lock" ${dir}; exit 1; }`;
+  if (expect === null) return sh`${lock}
+{ [ ! -e ${path} ] && [ ! -L ${path} ]; } || ${stale}`;
+  const bytes = typeof expect === 'string' ? Buffer.from(expect) : expect;
+  const want = `${createHash('sha256').update(bytes).digest('hex')}  -`;
+  return sh`${lock}
+[ "$(sha256sum < ${path} 2>/dev/null)" = ${want} ] || ${stale}`;
 }
 
 /** The umask under which a new file (0666) gets exactly `mode`, or undefined when none can. */
@@ -341,6 +363,8 @@ export interface WriteOutput {
   validateFailed?: number;
   /** The message of a failed guard (see guardCommand). */
   failure?: string;
+  /** The file changed since it was read (AtomicWriteOptions.expect): nothing was written. */
+  stale?: boolean;
   /** Standard output without the marker lines (the validator's output, say). */
   stdout: string;
 }
@@ -368,6 +392,7 @@ export function parseWriteOutput(stdout: string): WriteOutput {
     else if (kind === 'stat') out.stat = parseStatFields(fields);
     else if (kind === 'validate-failed') out.validateFailed = Number(fields[0]);
     else if (kind === 'fail') out.failure = fields.join(' ');
+    else if (kind === 'stale') out.stale = true;
   }
   out.stdout = rest.join('\n');
   return out;
@@ -393,6 +418,9 @@ export async function runChangesAsOne(ctx: ModuleContext, changes: Change[], and
  * what the host said (stderr, else `stdout`: pass parseWriteOutput's, without tsplay's markers).
  */
 export function changesFailed(changes: Change[], r: ExecResult, stdout = r.stdout): ApplyOutcome {
+  const marked = parseWriteOutput(r.stdout);
+  if (marked.stale) return { stale: true, failed: `${changes.map((c) => c.summary).join('; ')}: the file changed on the host since it was read` };
+  if (marked.failure) return { failed: `${changes.map((c) => c.summary).join('; ')}: ${marked.failure}`, result: { rc: r.rc, stderr: r.stderr } };
   return { failed: `${changes.map((c) => c.summary).join('; ')}: failed (rc=${r.rc}): ${(r.stderr || stdout).trim()}`, result: { rc: r.rc, stderr: r.stderr } };
 }
 

@@ -115,6 +115,11 @@ export interface Plan {
 export interface ApplyOutcome {
   result?: Record<string, unknown>;
   failed?: string;
+  /**
+   * The file changed on the host since gather read it (another run edited it): nothing was
+   * written, and the engine gathers, plans and applies again (a few times, then fails).
+   */
+  stale?: boolean;
 }
 
 /** A read-only probe: a command and a parser for its output. */

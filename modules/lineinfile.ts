@@ -349,7 +349,7 @@ export function planLineinfile(cur: FileFact, args: LineinfileArgs): Plan {
       summary: attrs.changed ? `${summary} (${describeAttributes(attrs)})` : summary,
       commands: [
         {
-          cmd: atomicWriteCommand(target.path, { ...write, content: afterBytes, validate: args.validate, backup: args.backup && target.exists, makeParents: !cur.parentExists, reportStat: false }),
+          cmd: atomicWriteCommand(target.path, { ...write, content: afterBytes, expect: target.exists ? Buffer.from(cur.content!, 'base64') : null, validate: args.validate, backup: args.backup && target.exists, makeParents: !cur.parentExists, reportStat: false }),
           stdin: afterBytes,
         },
       ],

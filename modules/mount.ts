@@ -192,7 +192,7 @@ export function planMount(cur: MountState, args: MountArgs): Plan {
     }
     return {
       summary,
-      commands: [{ cmd: atomicWriteCommand(fstab.path, { ...write, content: after, backup: args.backup && fstab.exists, makeParents: !cur.fstab.parentExists, reportStat: false }), stdin: after }],
+      commands: [{ cmd: atomicWriteCommand(fstab.path, { ...write, content: after, expect: fstab.exists ? Buffer.from(cur.fstab.content!, 'base64') : null, backup: args.backup && fstab.exists, makeParents: !cur.fstab.parentExists, reportStat: false }), stdin: after }],
       diff: contentDiff(args.fstab, Buffer.from(before), Buffer.from(after)),
     };
   };

@@ -122,7 +122,7 @@ export function planReplace(cur: FileFact, args: ReplaceArgs): Plan {
     const after = Buffer.from(edit.text, 'utf8');
     changes.push({
       summary: `make ${edit.count} replacement(s) in ${args.path}${attrs.changed ? ` (${describeAttributes(attrs)})` : ''}`,
-      commands: [{ cmd: atomicWriteCommand(target.path, { ...write, content: after, validate: args.validate, backup: args.backup, reportStat: false }), stdin: after }],
+      commands: [{ cmd: atomicWriteCommand(target.path, { ...write, content: after, expect: Buffer.from(cur.content!, 'base64'), validate: args.validate, backup: args.backup, reportStat: false }), stdin: after }],
       diff: contentDiff(args.path, Buffer.from(before, 'utf8'), after),
     });
   } else if (attrs.changed) {

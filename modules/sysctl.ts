@@ -95,7 +95,7 @@ export function planSysctl(cur: SysctlState, args: SysctlArgs): Plan {
     }
     changes.push({
       summary: args.state === 'present' ? `set ${name}=${wanted} in ${args.sysctl_file}` : `remove ${name} from ${args.sysctl_file}`,
-      commands: [{ cmd: atomicWriteCommand(file.path, { ...write, content: after, makeParents: !cur.file.parentExists, reportStat: false }), stdin: after }],
+      commands: [{ cmd: atomicWriteCommand(file.path, { ...write, content: after, expect: file.exists ? Buffer.from(cur.file.content!, 'base64') : null, makeParents: !cur.file.parentExists, reportStat: false }), stdin: after }],
       diff: contentDiff(args.sysctl_file, Buffer.from(before), Buffer.from(after)),
     });
   }

@@ -392,45 +392,58 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   let status: Outcome['status'] = 'ok';
   let diffs: FileDiff[] = [];
   try {
-    const current = await callModule(entry, () => def.gather(ctx, args));
-    const plan = await callModule(entry, async () => def.plan(current, args)) as Plan;
-    result = { ...(plan.result ?? {}) };
-    if (plan.failed) {
-      return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: plan.failed }, diffs: [] });
-    }
-    diffs = plan.changes.flatMap((c) => (c.diff ? [c.diff] : []));
-    if (plan.changes.length === 0) {
-      status = result.skipped === true ? 'skipped' : 'ok';
-      result.changed = false;
-      if (plan.reason && env.settings.verbosity >= 2) ctx.log(2, plan.reason);
-    } else if (check) {
-      if (plan.outcomeUnknown) {
-        status = 'skipped';
-        result = { ...result, changed: false, skipped: true, msg: plan.outcomeUnknown };
+    // gather, plan, apply; again when the apply found the file changed since gather read it
+    for (let attempt = 1; ; attempt++) {
+      const current = await callModule(entry, () => def.gather(ctx, args));
+      const plan = await callModule(entry, async () => def.plan(current, args)) as Plan;
+      result = { ...(plan.result ?? {}) };
+      if (plan.failed) {
+        return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: plan.failed }, diffs: [] });
+      }
+      diffs = plan.changes.flatMap((c) => (c.diff ? [c.diff] : []));
+      if (plan.changes.length === 0) {
+        status = result.skipped === true ? 'skipped' : 'ok';
+        result.changed = false;
+        if (plan.reason && env.settings.verbosity >= 2) ctx.log(2, plan.reason);
+      } else if (check) {
+        if (plan.outcomeUnknown) {
+          status = 'skipped';
+          result = { ...result, changed: false, skipped: true, msg: plan.outcomeUnknown };
+        } else {
+          status = 'changed';
+          result.changed = true;
+        }
       } else {
+        const doApply = async () => (await callModule(entry, async () => (def.apply ? def.apply(ctx, plan.changes, args, current) : runChanges(ctx, plan.changes)))) ?? {};
+        const guard = networkGuard(def, args, chain, scope, task);
+        const outcome = guard ? await guardedApply(guardIo(env, ctx, target), guard, doApply) : await doApply();
+        if (outcome.stale) {
+          // another run changed the file since gather read it: plan again from what is there now
+          if (attempt < STALE_ATTEMPTS) {
+            // two runs that edit the same file in step would collide again: wait a random while
+            await new Promise((r) => setTimeout(r, Math.random() * 100 * attempt));
+            continue;
+          }
+          return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: `${outcome.failed ?? 'the file changed on the host since it was read'}, ${STALE_ATTEMPTS} times in a row (another run keeps editing it?): nothing was written` }, diffs: [] });
+        }
+        Object.assign(result, outcome.result ?? {});
+        if ('unreachable' in outcome && outcome.unreachable) {
+          return { status: 'unreachable', result: { unreachable: true, changed: false, msg: outcome.failed }, diffs: [] };
+        }
+        if (outcome.failed) {
+          return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: outcome.failed }, diffs: [] });
+        }
         status = 'changed';
         result.changed = true;
-      }
-    } else {
-      const doApply = async () => (await callModule(entry, async () => (def.apply ? def.apply(ctx, plan.changes, args, current) : runChanges(ctx, plan.changes)))) ?? {};
-      const guard = networkGuard(def, args, chain, scope, task);
-      const outcome = guard ? await guardedApply(guardIo(env, ctx, target), guard, doApply) : await doApply();
-      Object.assign(result, outcome.result ?? {});
-      if ('unreachable' in outcome && outcome.unreachable) {
-        return { status: 'unreachable', result: { unreachable: true, changed: false, msg: outcome.failed }, diffs: [] };
-      }
-      if (outcome.failed) {
-        return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: outcome.failed }, diffs: [] });
-      }
-      status = 'changed';
-      result.changed = true;
-      if (env.settings.verifyIdempotence && def.idempotent !== false && !plan.alwaysChanges) {
-        const again = await callModule(entry, () => def.gather(ctx, args));
-        const replan = await callModule(entry, async () => def.plan(again, args)) as Plan;
-        if (replan.changes.length > 0 || replan.failed) {
-          return { status: 'failed', result: { ...result, failed: true, msg: `module ${def.name} is not idempotent: after apply it still plans: ${replan.failed ?? replan.changes.map((c: Change) => c.summary).join('; ')} (this is a bug in the module)` }, diffs };
+        if (env.settings.verifyIdempotence && def.idempotent !== false && !plan.alwaysChanges) {
+          const again = await callModule(entry, () => def.gather(ctx, args));
+          const replan = await callModule(entry, async () => def.plan(again, args)) as Plan;
+          if (replan.changes.length > 0 || replan.failed) {
+            return { status: 'failed', result: { ...result, failed: true, msg: `module ${def.name} is not idempotent: after apply it still plans: ${replan.failed ?? replan.changes.map((c: Change) => c.summary).join('; ')} (this is a bug in the module)` }, diffs };
+          }
         }
       }
+      break;
     }
   } catch (e) {
     if (e instanceof UnreachableError) {
@@ -452,6 +465,9 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   if (diffMode && diffs.length) result.diff = diffs.length === 1 ? diffs[0] : diffs;
   return applyConditions(env, task, scope, { status, result, diffs: diffMode ? diffs : [] });
 }
+
+/** How many times a task plans again when another run keeps changing the file it edits. */
+const STALE_ATTEMPTS = 10;
 
 // A module's exception fails the task on that host, as in Ansible, and the run goes on: a custom
 // module's shows its own stack; a built-in's is a tsplay bug, and says so.

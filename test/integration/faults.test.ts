@@ -134,6 +134,34 @@ run('faults survived', () => {
     await proxy.close();
   }, 240_000);
 
+  it('two runs at once adding lines to the same files lose none: an edit of a file changed since it was read is planned again', async () => {
+    const where = `/tmp/tsplay-concurrent-${process.pid}`;
+    execFileSync('install', ['-d', '-o', USER_NOPASS, '-m', '0755', where]);
+    // four hosts, each with its own file that both runs edit
+    const four = [...servers, await lab.start(), await lab.start()];
+    writeFileSync(lab.knownHosts, readFileSync(lab.knownHosts, 'utf8') + four.slice(2).map(knownHostsLine).join('\n') + '\n');
+    const hosts = four.map((sv, i) => `c${i} ansible_host=127.0.0.1 ansible_port=${sv.port}`);
+    const site = (who: string) => `- hosts: nodes
+  gather_facts: false
+  tasks:
+    - lineinfile:
+        path: ${where}/{{ inventory_hostname }}.conf
+        line: "${who} line {{ item }}"
+        create: true
+      loop: "{{ range(1, 31) | list }}"
+`;
+    const dir = project({ hosts: ['[nodes]', ...hosts, ...vars()].join('\n'), 'a.yml': site('run A'), 'b.yml': site('run B') });
+    const [a, b] = await Promise.all([tsplay(dir, ['run', 'a.yml', '-i', 'hosts']), tsplay(dir, ['run', 'b.yml', '-i', 'hosts'])]);
+    expect(a.code, a.out.slice(-2000)).toBe(0);
+    expect(b.code, b.out.slice(-2000)).toBe(0);
+    for (const h of ['c0', 'c1', 'c2', 'c3']) {
+      const lines = readFileSync(`${where}/${h}.conf`, 'utf8').split('\n').filter(Boolean);
+      expect(lines.length, `${h}: ${lines.length} of 60 lines`).toBe(60);
+      expect(new Set(lines).size).toBe(60);
+    }
+    expect(readdirSync(where).filter((f) => f.startsWith('.'))).toEqual([]);
+  }, 180_000);
+
   it('reconnects for the next task when sshd was restarted and the connection dropped', async () => {
     const server = await lab.start();
     const proxy = await cuttableProxy(server.port);

@@ -159,6 +159,25 @@ describe('atomicWriteCommand', () => {
     expect(readFileSync(target, 'utf8')).toBe('new\n');
     expect(readdirSync(dir)).toEqual(['target.conf']);
   });
+  it('writes only if the file is still what the plan read; else says stale, writes nothing, leaves no temp file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
+    const target = join(dir, 'target.conf');
+    const run = (expect: string | null, content: string) =>
+      spawnSync('/bin/sh', ['-c', atomicWriteCommand(target, { mode: '0644', content, expect, backup: true }).text], { input: content, encoding: 'utf8' });
+    // the plan read "one", and the file is still "one": written
+    writeFileSync(target, 'one\n');
+    expect(run('one\n', 'one\ntwo\n').status).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('one\ntwo\n');
+    // another run wrote meanwhile: stale, the other run's content stays
+    const stale = run('one\n', 'one\nmine\n');
+    expect(stale.status).toBe(75);
+    expect(parseWriteOutput(stale.stdout).stale).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe('one\ntwo\n');
+    expect(readdirSync(dir).filter((f) => !f.endsWith('~'))).toEqual(['target.conf']);
+    // the plan saw no file, but one appeared
+    expect(run(null, 'created\n').status).toBe(75);
+    expect(readFileSync(target, 'utf8')).toBe('one\ntwo\n');
+  });
   it('refuses to build a write whose content it cannot check', () => {
     expect(() => atomicWriteCommand('/etc/x', { mode: '0644' })).toThrow(/give the content that standard input carries/);
     expect(atomicWriteCommand('/etc/x', { source: '/etc/y' }).text).not.toContain('sha256sum');
