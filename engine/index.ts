@@ -14,6 +14,7 @@ export type {
   ModuleDefinition,
   Plan,
   PlannedCommand,
+  Predicted,
 } from './module.js';
 export { sh, raw, quote, joinCommands, shellSplit, Secret, ShellCommand, RawShell } from './sh.js';
 export { UserError, UnreachableError, ModuleCrash } from './errors.js';

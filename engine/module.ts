@@ -109,7 +109,18 @@ export interface Plan {
    * re-plan after apply to check idempotence.
    */
   alwaysChanges?: boolean;
+  /**
+   * What this plan's changes make true on the host beyond its own target, for the plans after
+   * it in a check run, which cannot gather it (nothing was applied): keys are the module's own
+   * (`iptables-ensure:/etc/iptables/rules.v4`), values what later plans read from `predicted`.
+   * Tasks that share state (a rule set saved by whichever task changes it first) then predict
+   * what the real run does. A real run ignores it: every task gathers the truth.
+   */
+  publishes?: Record<string, unknown>;
 }
+
+/** In a check run, what earlier tasks' plans on the host said they make true (Plan.publishes). */
+export type Predicted = ReadonlyMap<string, unknown>;
 
 /** What apply() may add to the result; a `failed` message fails the task. */
 export interface ApplyOutcome {
@@ -192,8 +203,11 @@ export interface ModuleDefinition<Args = Record<string, unknown>, State = unknow
   network?: boolean | ((args: Args) => boolean);
   /** Read-only: probe the host and return its current state. */
   gather(ctx: ModuleContext, args: Args): Promise<State>;
-  /** Pure and synchronous: the changes that bring `current` to what `args` ask for. */
-  plan(current: State, args: Args): Plan;
+  /**
+   * Pure and synchronous: the changes that bring `current` to what `args` ask for. `predicted`
+   * (check runs only; empty otherwise) holds what earlier tasks' plans published.
+   */
+  plan(current: State, args: Args, predicted?: Predicted): Plan;
   /** Make the planned changes; default: run every command in order, stop at the first failure. */
   apply?(ctx: ModuleContext, changes: Change[], args: Args, current: State): Promise<ApplyOutcome | void>;
 }

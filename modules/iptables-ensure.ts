@@ -3,7 +3,7 @@
 // found by comparing text. `persist: true` saves the rule set the way our users' guides do:
 // netfilter-persistent when installed, else iptables-save to /etc/iptables/rules.v4 (rules.v6)
 // plus a oneshot unit that restores it at boot. One remote command gathers everything.
-import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
+import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type Plan, type Predicted, type ShellCommand } from '../engine/index.js';
 import { atomicWriteCommand, changesFailed, runChangesAsOne } from '../engine/files.js';
 
 /** iptables-ensure's arguments, complete after validation. */
@@ -220,13 +220,34 @@ export function normalizeSave(text: string): string {
     .join('\n');
 }
 
+/** One table's part (`*nat` .. `COMMIT`) of iptables-save output, normalized; '' when it has none. */
+export function tableOf(text: string, table: string): string {
+  const lines = normalizeSave(text).split('\n');
+  const start = lines.indexOf(`*${table}`);
+  if (start < 0) return '';
+  const end = lines.indexOf('COMMIT', start);
+  return lines.slice(start, end < 0 ? undefined : end + 1).join('\n');
+}
+
 // The changes that make the rule set survive a reboot, given whether the rules change now.
-function persistChanges(cur: IptablesState, a: IptablesArgs, rulesChange: boolean): Change[] {
+// Whether the saved set is current is judged on this task's table only: a drift elsewhere (a rule
+// of another table missing live) is fixed by the task that owns it, whose save makes the file
+// current for the tasks after it; judged on the whole file, check mode predicted a save in every
+// task of the play, where the real run made one.
+// In a check run, an earlier task that saves the rule set (or installs the restore unit) makes it
+// current for the tasks after it, as the real run's first save does (Plan.publishes).
+const savedKey = (file: string) => `iptables-ensure:saved:${file}`;
+const UNIT_KEY = 'iptables-ensure:restore-unit';
+
+function persistChanges(cur: IptablesState, a: IptablesArgs, rulesChange: boolean, predicted: Predicted): { changes: Change[]; publishes: Record<string, unknown> } {
   const file = rulesFile(a.ip_version);
   const changes: Change[] = [];
+  const publishes: Record<string, unknown> = {};
   const nfp = cur.netfilterPersistent?.rc === 0;
-  const savedCurrent = cur.saved?.rc === 0 && normalizeSave(cur.saved.out) === normalizeSave(cur.live?.out ?? '');
+  const table = a.table ?? 'filter';
+  const savedCurrent = predicted.get(savedKey(file)) === true || (cur.saved?.rc === 0 && tableOf(cur.saved.out, table) === tableOf(cur.live?.out ?? '', table));
   if (rulesChange || !savedCurrent) {
+    publishes[savedKey(file)] = true;
     const save = `${binary(a.ip_version)}-save`;
     changes.push({
       summary: nfp ? 'save the rule set (netfilter-persistent save)' : `save the rule set to ${file}`,
@@ -237,13 +258,16 @@ function persistChanges(cur: IptablesState, a: IptablesArgs, rulesChange: boolea
             : sh`mkdir -p /etc/iptables && t=$(mktemp /etc/iptables/.rules.XXXXXX) && { ${save} > "$t" && chmod 0644 "$t" && mv -f "$t" ${file}; } || { rm -f "$t"; exit 1; }`,
         },
       ],
-      ...(rulesChange ? {} : { diff: { before: cur.saved?.rc === 0 ? cur.saved.out : '', after: cur.live?.out ?? '', beforeHeader: file, afterHeader: `${file} (${save})` } }),
+      // without iptables-save's timestamps and counters, which differ on every call
+      ...(rulesChange ? {} : { diff: { before: cur.saved?.rc === 0 ? normalizeSave(cur.saved.out) + '\n' : '', after: normalizeSave(cur.live?.out ?? '') + '\n', beforeHeader: file, afterHeader: `${file} (${save})` } }),
     });
   }
   if (!nfp) {
-    const unitOk = cur.unit?.rc === 0 && cur.unit.out.trim() === RESTORE_UNIT_TEXT.trim();
-    const enabled = cur.enabled?.rc === 0 && cur.enabled.out.trim() === 'enabled';
+    const predictedUnit = predicted.get(UNIT_KEY) === true;
+    const unitOk = predictedUnit || (cur.unit?.rc === 0 && cur.unit.out.trim() === RESTORE_UNIT_TEXT.trim());
+    const enabled = predictedUnit || (cur.enabled?.rc === 0 && cur.enabled.out.trim() === 'enabled');
     if (!unitOk || !enabled) {
+      publishes[UNIT_KEY] = true;
       const steps: ShellCommand[] = [];
       if (!unitOk) steps.push(sh`(${atomicWriteCommand(RESTORE_UNIT_PATH, { mode: '0644', content: RESTORE_UNIT_TEXT, reportStat: false })}) && systemctl daemon-reload`);
       steps.push(sh`systemctl enable --quiet ${RESTORE_UNIT}`);
@@ -254,11 +278,11 @@ function persistChanges(cur: IptablesState, a: IptablesArgs, rulesChange: boolea
       });
     }
   }
-  return changes;
+  return { changes, publishes };
 }
 
 /** The plan of iptables-ensure: pure, from the probes and the arguments. */
-export function planIptables(cur: IptablesState, a: IptablesArgs): Plan {
+export function planIptables(cur: IptablesState, a: IptablesArgs, predicted: Predicted = new Map()): Plan {
   const words = ruleWords(a);
   const result = { chain: a.chain ?? null, flush: a.flush, ip_version: a.ip_version, rule: words.join(' '), state: a.state, table: a.table };
   const where = `${a.table}/${a.chain ?? '*'}`;
@@ -317,7 +341,12 @@ export function planIptables(cur: IptablesState, a: IptablesArgs): Plan {
     }
   }
 
-  if (a.persist) changes.push(...persistChanges(cur, a, changes.length > 0));
+  let publishes: Record<string, unknown> = {};
+  if (a.persist) {
+    const p = persistChanges(cur, a, changes.length > 0, predicted);
+    changes.push(...p.changes);
+    publishes = p.publishes;
+  }
   const persisted = a.persist ? ` (saved to ${cur.netfilterPersistent?.rc === 0 ? 'netfilter-persistent' : rulesFile(a.ip_version)})` : '';
   const persistResult = a.persist ? { persisted_with: cur.netfilterPersistent?.rc === 0 ? 'netfilter-persistent' : RESTORE_UNIT } : {};
   if (changes.length === 0) {
@@ -331,7 +360,7 @@ export function planIptables(cur: IptablesState, a: IptablesArgs): Plan {
             : `rule not in ${where}`;
     return noop(why + persisted, { ...result, ...persistResult });
   }
-  return { changes, result: { ...result, ...persistResult } };
+  return { changes, result: { ...result, ...persistResult }, publishes };
 }
 
 const list = (description: string) => ({ type: 'array', items: { type: 'string' }, default: [], description });

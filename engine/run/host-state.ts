@@ -14,6 +14,8 @@ export class HostState {
   ended = false;
   /** Handler names / listen topics notified and not yet run. */
   notified = new Set<string>();
+  /** Check runs: what planned changes would have made true (Plan.publishes). */
+  predicted = new Map<string, unknown>();
 
   constructor(readonly name: string) {}
 

@@ -395,7 +395,7 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
     // gather, plan, apply; again when the apply found the file changed since gather read it
     for (let attempt = 1; ; attempt++) {
       const current = await callModule(entry, () => def.gather(ctx, args));
-      const plan = await callModule(entry, async () => def.plan(current, args)) as Plan;
+      const plan = await callModule(entry, async () => def.plan(current, args, check ? host.predicted : EMPTY_PREDICTED)) as Plan;
       result = { ...(plan.result ?? {}) };
       if (plan.failed) {
         return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: plan.failed }, diffs: [] });
@@ -412,6 +412,7 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
         } else {
           status = 'changed';
           result.changed = true;
+          for (const [k, v] of Object.entries(plan.publishes ?? {})) host.predicted.set(k, v);
         }
       } else {
         const doApply = async () => (await callModule(entry, async () => (def.apply ? def.apply(ctx, plan.changes, args, current) : runChanges(ctx, plan.changes)))) ?? {};
@@ -465,6 +466,8 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   if (diffMode && diffs.length) result.diff = diffs.length === 1 ? diffs[0] : diffs;
   return applyConditions(env, task, scope, { status, result, diffs: diffMode ? diffs : [] });
 }
+
+const EMPTY_PREDICTED: ReadonlyMap<string, unknown> = new Map();
 
 /** How many times a task plans again when another run keeps changing the file it edits. */
 const STALE_ATTEMPTS = 10;

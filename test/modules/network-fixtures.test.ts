@@ -17,8 +17,10 @@ interface Case {
   description: string;
   args: Record<string, unknown>;
   current: Record<string, unknown>;
-  expect: { noop?: true; changes?: { summary: string }[]; after?: string; failed?: string };
+  expect: { noop?: true; changes?: { summary: string }[]; after?: string; failed?: string; publishes?: Record<string, unknown> };
   result?: Record<string, unknown>;
+  /** A check run: what earlier tasks' plans published (Plan.publishes). */
+  predicted?: Record<string, unknown>;
 }
 
 const IDENTITY = { uid: 0, gid: 0, user: 'root', group: 'root', umask: '0022' };
@@ -48,8 +50,9 @@ for (const name of Object.keys(modules)) {
         const module = modules[name]!;
         const args = completeArgs(module, c.args);
         const current = state(name, c.current);
-        const plan: Plan = module.plan(current, args);
+        const plan: Plan = module.plan(current, args, new Map(Object.entries(c.predicted ?? {})));
         expectPlan(plan, c);
+        if (c.expect.publishes) expect(plan.publishes).toEqual(c.expect.publishes);
         // every command is built with sh: secrets never show in what may be printed
         for (const change of plan.changes) for (const cmd of change.commands) expect(cmd.cmd.display).not.toContain('secretpass');
       });
