@@ -64,7 +64,9 @@ export function planCommand(state: CommandState, args: CommandArgs, display: unk
   return {
     changes: [{ summary: `run ${what}`, commands: [] }],
     outcomeUnknown: 'Command would have run if not in check mode',
-    result: { cmd: display },
+    // Ansible's check-mode result of command and shell: the output fields are there, empty (a
+    // later `when: out.stdout == ''` must not fail in --check); a real run fills them
+    result: { cmd: display, rc: 0, stdout: '', stderr: '', stdout_lines: [], stderr_lines: [], start: null, end: null, delta: null },
   };
 }
 
@@ -94,7 +96,8 @@ export async function runCommand(ctx: ModuleContext, command: ShellCommand, args
     delta: delta(end.getTime() - start.getTime()),
     msg: r.rc === 0 ? '' : 'non-zero return code',
   };
-  return r.rc === 0 ? { result } : { result, failed: 'non-zero return code' };
+  // a command that ran reports changed, also when it failed (changed_when may say otherwise)
+  return r.rc === 0 ? { result } : { result: { ...result, changed: true }, failed: 'non-zero return code' };
 }
 
 function timestamp(d: Date): string {

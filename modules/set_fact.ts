@@ -24,6 +24,9 @@ export default defineModule<Record<string, unknown>, null>({
         return { changes: [], failed: `The variable name '${k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.` };
       }
     }
-    return noop('set_fact changes nothing on the host', { ansible_facts: facts, _ansible_facts_cacheable: cacheable });
+    // as ansible-core 2.14's set_fact (without Jinja2 native types): a value that templates to
+    // 'yes', 'no', 'true' or 'false' (any case) becomes the boolean
+    const typed = Object.fromEntries(Object.entries(facts).map(([k, v]) => [k, typeof v === 'string' && /^(true|false|yes|no)$/i.test(v) ? /^(true|yes)$/i.test(v) : v]));
+    return noop('set_fact changes nothing on the host', { ansible_facts: typed, _ansible_facts_cacheable: cacheable });
   },
 });

@@ -321,7 +321,8 @@ function pad(s: string, flags: string, width: string | undefined): string {
   const w = width ? Number(width) : 0;
   if (s.length >= w) return s;
   if (flags.includes('-')) return s.padEnd(w);
-  if (flags.includes('0') && /^[-+ ]?\d/.test(s)) {
+  // zero padding of any number: decimal, hex (%02x of 11 is "0b"), octal, float
+  if (flags.includes('0') && /^[-+ ]?[\da-fA-F]/.test(s) && !/^[-+ ]?(inf|nan)/i.test(s)) {
     const sign = /^[-+ ]/.test(s) ? s[0]! : '';
     return sign + s.slice(sign.length).padStart(w - sign.length, '0');
   }

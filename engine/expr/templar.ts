@@ -10,6 +10,7 @@ import { Jinja, JinjaSyntaxError, MISSING, singleExpression } from './jinja.js';
 import { hasOwn, isMapping, plain, pyStr, truthy } from './python.js';
 import { Undefined, isUndefined } from './undefined.js';
 import { ownRequire } from '../paths.js';
+import { isUnsafeText } from '../unsafe.js';
 
 type Vars = Record<string, unknown>;
 
@@ -139,6 +140,7 @@ function rootOf(scope: Scope): Scope {
 }
 
 function resolve(raw: unknown, scope: Scope, owner: object, key: string, label: string): unknown {
+  if (isUnsafeText(raw)) return String(raw); // !unsafe: its value, never rendered
   if (typeof raw === 'string') return isTemplate(raw) ? renderLazy(raw, scope, owner, key, label) : raw;
   if (raw && typeof raw === 'object' && (Array.isArray(raw) || isMapping(raw)) && !unsafeValues.has(raw)) {
     return lazy(raw, scope, label);
@@ -259,6 +261,7 @@ function result(v: unknown, loc: SourceLocation | undefined): unknown {
 }
 
 function deep(value: unknown, scope: Scope, loc: SourceLocation | undefined): unknown {
+  if (isUnsafeText(value)) return String(value);
   if (typeof value === 'string') return result(templateString(value, scope, { loc }), loc);
   if (Array.isArray(value)) return value.map((v) => deep(v, scope, loc));
   if (isMapping(value)) {

@@ -54,13 +54,26 @@ export function splitArgs(text: string): string[] {
   return words;
 }
 
-/** Remove one level of matching outer quotes, with backslash escapes in double quotes. */
+/** Remove one level of matching outer quotes (Ansible's unquote: nothing else). */
 export function unquote(s: string): string {
-  if (s.length >= 2 && (s[0] === '"' || s[0] === "'") && s[s.length - 1] === s[0]) {
-    const inner = s.slice(1, -1);
-    return s[0] === '"' ? inner.replace(/\\(["\\])/g, '$1') : inner.replace(/\\'/g, "'");
-  }
+  if (s.length >= 2 && (s[0] === '"' || s[0] === "'") && s[s.length - 1] === s[0]) return s.slice(1, -1);
   return s;
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/**
+ * Ansible's _decode_escapes (2.14), applied to each k=v word before it is split: the escapes
+ * \t \n \b \\ \" \' \a \f \r \v \x41 \u00e9 \U0001f600 become the characters they stand for, so
+ * `line='tab\there'` is a tab and `regexp='\b'` a backspace; anything else (octal \101 included)
+ * keeps its backslash. \N{NAME} is not decoded (Ansible does; tsplay has no Unicode name table).
+ */
+export function decodeEscapes(s: string): string {
+  return s.replace(/\\(U[0-9a-fA-F]{8}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[\\'"abfnrtv])/g, (m, e: string) => {
+    const c = e[0]!;
+    if (c === 'U' || c === 'u' || c === 'x') return String.fromCodePoint(parseInt(e.slice(1), 16));
+    return SIMPLE_ESCAPES[c] ?? m;
+  });
 }
 
 /**
@@ -84,10 +97,10 @@ export function parseKv(
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(word);
     if (m && (!freeFormKeys || freeFormKeys.has(m[1]!))) {
       last = m[1]!;
-      args[last] = unquote(m[2]!);
+      args[last] = unquote(decodeEscapes(m[2]!));
     } else if (!freeFormKeys && last !== undefined) {
       // `msg=hello world`: a bare word continues the previous value
-      args[last] += ' ' + unquote(word);
+      args[last] += ' ' + unquote(decodeEscapes(word));
     } else {
       free += free === '' ? word : (before || ' ') + word;
     }

@@ -8,6 +8,7 @@ type TagsFn = Extract<NonNullable<SchemaOptions['customTags']>, (tags: never) =>
 import { UserError, type SourceLocation } from '../errors.js';
 import { decryptVaultText, isVaultText, registerDecrypted } from './vault.js';
 import { secretValues } from '../redact.js';
+import { UnsafeText } from '../unsafe.js';
 
 const locations = new WeakMap<object, SourceLocation>();
 const keyLocations = new WeakMap<object, Map<string, SourceLocation>>();
@@ -38,6 +39,8 @@ export function setLocation(value: object, loc: SourceLocation | undefined): voi
 // PyYAML, which Ansible uses, reads yes/no/on/off/true/false as booleans but not y/n; nor do we.
 // `!vault |` values stay text here; parseYaml decrypts them where it knows their position.
 const vaultTag: ScalarTag = { tag: '!vault', resolve: (s: string) => s };
+// `!unsafe`: kept as text here, made UnsafeText where parseYaml converts it
+const unsafeTag: ScalarTag = { tag: '!unsafe', resolve: (s: string) => s };
 
 const pyyamlBooleans: TagsFn = (tags) => [
   ...tags.map((t) => {
@@ -46,6 +49,7 @@ const pyyamlBooleans: TagsFn = (tags) => [
     return { ...t, test: truthy ? /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/ : /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/ } as ScalarTag;
   }),
   vaultTag,
+  unsafeTag,
 ];
 
 /** Options every YAML read uses: YAML 1.1 as PyYAML reads it, unique keys, merge keys. */
@@ -145,6 +149,7 @@ export function parseYaml(text: string, file: string): unknown {
         secretValues.add(plain);
         return plain;
       }
+      if (node.tag === '!unsafe') return new UnsafeText(String(node.value ?? ''));
       return node.value;
     }
     if (isMap(node)) {

@@ -30,14 +30,22 @@ export const processOutput: Output = {
   isTTY: process.stdout.isTTY,
 };
 
+const DEBUG_ALLOWED_KEYS = new Set(['msg', 'exception', 'warnings', 'deprecations']);
+const DEBUG_HIDDEN_KEYS = new Set(['changed', 'failed', 'skipped', 'invocation', 'skip_reason']);
+
 /** Result keys never shown: internal ones and what the status line already says. */
 function shownResult(r: HostTaskResult): Record<string, unknown> {
   if (r.noLog) return { censored: NO_LOG_MESSAGE, changed: r.result.changed ?? false };
   const out: Record<string, unknown> = {};
-  // debug-like results (verbose_always) show only their message, as Ansible's callback does
+  // debug-like results (verbose_always) show only what they were asked to, as Ansible's callback
+  // does (_clean_results): msg alone (a loop's item and ansible_loop_var too are left out), or the
+  // variable without changed/failed/skipped
   const bare = r.result._ansible_verbose_always === true && r.result.changed !== true;
+  const msgOnly = bare && 'msg' in r.result;
   for (const [k, v] of Object.entries(r.result)) {
-    if (k.startsWith('_ansible_') || k === 'diff' || (bare && k === 'changed')) continue;
+    if (k.startsWith('_ansible_') || k === 'diff') continue;
+    if (msgOnly && !DEBUG_ALLOWED_KEYS.has(k)) continue;
+    if (bare && DEBUG_HIDDEN_KEYS.has(k)) continue;
     out[k] = v;
   }
   return out;

@@ -385,8 +385,12 @@ class PlayRun {
         s.skipped++;
         break;
       case 'failed':
-        if (r.ignored) s.ignored++;
-        else {
+        // as Ansible counts an ignored failure: ok and ignored, and changed when its result says so
+        if (r.ignored) {
+          s.ok++;
+          s.ignored++;
+          if (r.result.changed === true) s.changed++;
+        } else {
           if (!rescuable) s.failed++;
           h.failed = true;
         }

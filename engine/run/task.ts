@@ -9,6 +9,8 @@ import { runChanges, type Change, type Connection, type ExecOptions, type Module
 import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js';
 import type { Keywords, Play, TaskNode } from '../load/playbook.js';
 import { prepareArgs } from '../load/playbook.js';
+import { parseKv } from '../load/kv.js';
+import { pyFormat } from '../expr/python.js';
 import { guardedApply, type GuardIo, type GuardSettings } from './safe-network.js';
 import type { Inventory } from '../load/inventory.js';
 import { checkArgs } from './args.js';
@@ -199,20 +201,59 @@ function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
       const lists = (Array.isArray(v) ? v : [v]) as unknown[][];
       return lists.reduce<unknown[][]>((acc, l) => acc.flatMap((a) => l.map((x) => [...a, x])), [[]]);
     }
-    case 'sequence': {
-      const spec = String(v);
-      const kv = Object.fromEntries(spec.split(/\s+/).filter((w) => w.includes('=')).map((w) => w.split('=', 2) as [string, string]));
-      const start = Number(kv.start ?? 1);
-      const end = kv.end !== undefined ? Number(kv.end) : start + Number(kv.count ?? 0) - 1;
-      const stride = Number(kv.stride ?? 1);
-      const fmt = kv.format;
-      const out: string[] = [];
-      for (let i = start; stride > 0 ? i <= end : i >= end; i += stride) out.push(fmt ? fmt.replace(/%(\d*)d/, (_m, w) => String(i).padStart(Number(w || 0), w?.startsWith('0') ? '0' : ' ')) : String(i));
-      return out;
-    }
+    case 'sequence':
+      return sequenceItems(String(v), task);
     default:
       throw new UserError('E_PLAYBOOK', `with_${task.loopKind} is not supported`, { location: task.location });
   }
+}
+
+// Ansible's sequence lookup: `start=1 end=10 stride=2 format=node%02x` (or count= instead of end=),
+// or the short form `[start-]end[/stride][:format]`; numbers in decimal, 0x hex or 0o octal; each
+// item is Python's `format % number` (%d, %02x, %o, ...).
+export function sequenceItems(spec: string, task?: TaskNode): string[] {
+  const fail = (msg: string) => new UserError('E_PLAYBOOK', `with_sequence: ${msg} in '${spec}'`, { location: task?.location, hint: 'e.g. with_sequence: start=1 end=10 format=node%02d' });
+  const num = (s: string | undefined, what: string): number | undefined => {
+    if (s === undefined) return undefined;
+    const m = /^(-?)(0x[0-9a-f]+|0o[0-7]+|\d+)$/i.exec(s.trim());
+    const n = m ? (m[1] ? -1 : 1) * Number(m[2]) : NaN;
+    if (!Number.isInteger(n)) throw fail(`can't parse ${what}=${s} as an integer`);
+    return n;
+  };
+  const words = parseKv(spec).args;
+  let start: number | undefined;
+  let end: number | undefined;
+  let stride: number | undefined;
+  let count: number | undefined;
+  let format: string | undefined;
+  if (Object.keys(words).length) {
+    start = num(words.start, 'start');
+    end = num(words.end, 'end');
+    stride = num(words.stride, 'stride');
+    count = num(words.count, 'count');
+    format = words.format;
+  } else {
+    const m = /^(?:(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+))-)?(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+))(?:\/(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+)))?(?::(.+))?$/i.exec(spec.trim());
+    if (!m) throw fail("can't parse arg");
+    start = num(m[1], 'start');
+    end = num(m[2], 'end');
+    stride = num(m[3], 'stride');
+    format = m[4];
+  }
+  start ??= 1;
+  stride ??= 1;
+  if (count !== undefined) {
+    if (end !== undefined) throw fail("can't specify both count and end");
+    if (count === 0) return [];
+    end = start + count * stride - 1;
+  }
+  if (end === undefined) throw fail('must specify count or end');
+  if (stride === 0) return [];
+  if (stride > 0 && end < start) throw fail('to count backwards make stride negative');
+  if (stride < 0 && end > start) throw fail('to count forward don\'t make stride negative');
+  const out: string[] = [];
+  for (let i = start; stride > 0 ? i <= end : i >= end; i += stride) out.push(pyFormat(format ?? '%d', i));
+  return out;
 }
 
 /** The outcome of running a task on a host, before it is reported. */
@@ -241,14 +282,16 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
   try {
     if (task.loop === undefined) {
       if (!evalWhen(chain, scope, task)) {
-        return report({ status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: describeWhen(chain) } });
+        // a skipped task still registers its (skipped) result: a later `when: r is changed` must
+        // not act on an earlier run's result, as in Ansible
+        return finish(env, task, host, report({ status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: describeWhen(chain) } }));
       }
       const o = await runOnce(env, task, host, chain, scope);
       return finish(env, task, host, report({ status: o.status, result: o.result, diffs: o.diffs, ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors') }));
     }
     const items = loopItems(task, scope);
     if (items.length === 0) {
-      return report({ status: 'skipped', result: { changed: false, skipped: true, skipped_reason: 'No items in the list', results: [] } });
+      return finish(env, task, host, report({ status: 'skipped', result: { changed: false, skipped: true, skipped_reason: 'No items in the list', results: [] } }));
     }
     const results: Record<string, unknown>[] = [];
     let anyChanged = false;
@@ -330,6 +373,8 @@ function evalWhen(chain: Chain, scope: Record<string, unknown>, task: TaskNode):
 
 /** register and notify, after the task's result on the host is known. */
 function finish(env: PlayEnv, task: TaskNode, host: HostState, r: HostTaskResult): HostTaskResult {
+  // as Ansible's task executor: a result that ran and says nothing of failing has failed: false
+  if ((r.status === 'ok' || r.status === 'changed') && !('failed' in r.result)) r.result.failed = false;
   // Registered output is data: a `{{` in a command's stdout must never be rendered as a template.
   if (task.register && r.status !== 'unreachable') host.vars[task.register] = markUnsafe(r.result);
   if (r.status === 'changed' || (r.status !== 'failed' && r.result.changed === true)) {

@@ -129,7 +129,9 @@ describe('playbook features', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('...ignoring');
     expect(r.out).toContain('FAILED - RETRYING: [db1]: (5 retries left).');
-    expect(recap(r.out, 'db1')).toMatchObject({ ok: 2, changed: 1, failed: 0, ignored: 1 });
+    // what ansible-playbook 2.14 prints for this play: an ignored failure counts as ok and ignored,
+    // and as changed when its result says so (command's does)
+    expect(recap(r.out, 'db1')).toMatchObject({ ok: 3, changed: 2, failed: 0, ignored: 1 });
   });
 
   it('include_tasks with vars and a loop; set_fact persists', async () => {

@@ -1,0 +1,124 @@
+// Ansible's semantics where tsplay differed silently (issue 17's first group), each compared with
+// ansible-playbook itself where it is installed (CI installs ansible-core 2.14), and pinned to what
+// that printed otherwise: the same playbook, on the local host, under both.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { project } from './helpers.js';
+
+const CLI = resolve('dist/engine/cli.js');
+const hasAnsible = spawnSync('ansible-playbook', ['--version'], { stdio: 'ignore' }).status === 0;
+
+const PLAY = `- hosts: h
+  gather_facts: false
+  vars:
+    raw: !unsafe '{{ lookup("pipe", "id") }}'
+    uses_raw: "[{{ raw }}]"
+  tasks:
+    - set_fact: a="yes" b=no c=True d=text
+    - set_fact:
+        e: "yes"
+        f: "{{ 'no' }}"
+    - debug: msg="{{ [a, b, c, d, e, f] | map('type_debug') | list }}"
+    - debug: msg="{{ item }}"
+      with_sequence: start=1 end=12 stride=5 format=pangrams.%02x.txt
+    - debug: msg="{{ item }}"
+      with_sequence: 4:host%02d
+    - command: "true"
+      register: r1
+    - command: "false"
+      register: r1
+      when: false
+    - debug: msg="{{ r1.skipped }} {{ r1.skip_reason }} {{ r1.changed }}"
+    - command: "false"
+      ignore_errors: true
+    - command: "true"
+      register: r3
+    - debug: msg="failed={{ r3.failed }}"
+    - debug:
+        msg: !unsafe '{{ not templated }}'
+    - debug: msg="{{ uses_raw }}"
+    - copy: dest={{ playbook_dir }}/esc.txt content='tab\\there\\nnext\\x41\\101\\\\end'
+`;
+
+const CHECK_PLAY = `- hosts: h
+  gather_facts: false
+  tasks:
+    - shell: echo hi
+      register: s
+    - debug: msg="[{{ s.stdout }}] rc={{ s.rc }} lines={{ s.stdout_lines | length }} skipped={{ s.skipped }}"
+`;
+
+interface Run {
+  code: number | null;
+  out: string;
+  msgs: string[];
+  statuses: string[];
+  recap: string;
+  dir: string;
+}
+
+function run(cmd: 'tsplay' | 'ansible', playbook: string, extra: string[] = []): Run {
+  const dir = project({ hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n', 'site.yml': playbook });
+  const env = { ...process.env, NO_COLOR: '1', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false' };
+  const r =
+    cmd === 'tsplay'
+      ? spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env })
+      : spawnSync('ansible-playbook', ['site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env });
+  const lines = r.stdout.split('\n');
+  return {
+    code: r.status,
+    out: r.stdout,
+    msgs: lines.filter((l) => /^\s+"msg": /.test(l)).map((l) => l.trim()),
+    statuses: lines.filter((l) => /^(ok|changed|skipping|fatal|failed): \[h\]/.test(l) || l === '...ignoring').map((l) => l.replace(/^(fatal: \[h\]: FAILED!).*$/, '$1').replace(/ => \{.*$/, '').replace(/ => $/, '')),
+    recap: lines.find((l) => /^h\s+: ok=/.test(l))?.replace(/\s+/g, ' ').trim() ?? '',
+    dir,
+  };
+}
+
+describe('Ansible semantics that differed silently', () => {
+  const t = run('tsplay', PLAY);
+
+  it('set_fact makes yes/no/true/false booleans (2.14, without Jinja2 native types)', () => {
+    expect(t.code).toBe(0);
+    // a="yes" b=no c=True d=text, then e: "yes", f: "{{ 'no' }}"
+    expect(t.out).toMatch(/"msg": \[\s+"bool",\s+"bool",\s+"bool",\s+"str",\s+"bool",\s+"bool"\s+\]/);
+  });
+
+  it('with_sequence formats with Python %-formatting (%02x), and the short form start-end/stride:format', () => {
+    expect(t.msgs).toEqual(expect.arrayContaining(['"msg": "pangrams.01.txt"', '"msg": "pangrams.06.txt"', '"msg": "pangrams.0b.txt"', '"msg": "host01"', '"msg": "host04"']));
+  });
+
+  it('a skipped task overwrites its register; a successful result has failed: false; !unsafe is not templated', () => {
+    expect(t.msgs).toContain('"msg": "True Conditional result was False False"');
+    expect(t.msgs).toContain('"msg": "failed=False"');
+    expect(t.msgs).toContain('"msg": "{{ not templated }}"');
+    expect(t.msgs).toContain('"msg": "[{{ lookup(\\"pipe\\", \\"id\\") }}]"');
+  });
+
+  it('an ignored failure counts as ok and ignored, and as changed for command', () => {
+    expect(t.recap).toBe('h : ok=13 changed=4 unreachable=0 failed=0 skipped=1 rescued=0 ignored=1');
+  });
+
+  it("k=v values decode Python's escapes, as Ansible's parse_kv does", () => {
+    expect(readFileSync(join(t.dir, 'esc.txt'), 'latin1')).toBe('tab\there\nnextA\\101\\end'); // 2.14 decodes no octal
+  });
+
+  it.skipIf(!hasAnsible)('ansible-playbook prints the same messages, statuses and recap, and writes the same file', () => {
+    const a = run('ansible', PLAY);
+    expect(a.code).toBe(0);
+    expect(t.msgs).toEqual(a.msgs);
+    expect(t.out).toContain(a.out.slice(a.out.indexOf('"msg": ['), a.out.indexOf(']', a.out.indexOf('"msg": [')) + 1));
+    expect(t.statuses).toEqual(a.statuses);
+    expect(t.recap).toBe(a.recap);
+    expect(readFileSync(join(t.dir, 'esc.txt'))).toEqual(readFileSync(join(a.dir, 'esc.txt')));
+  });
+
+  it("in check mode a shell task's skipped result still has empty output fields", () => {
+    const c = run('tsplay', CHECK_PLAY, ['--check']);
+    expect(c.code).toBe(0);
+    expect(c.msgs).toEqual(['"msg": "[] rc=0 lines=0 skipped=True"']);
+    if (hasAnsible) expect(run('ansible', CHECK_PLAY, ['--check']).msgs).toEqual(c.msgs);
+  });
+});
