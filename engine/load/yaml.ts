@@ -86,7 +86,16 @@ export function parseYaml(text: string, file: string): unknown {
     // an unclosed quote is reported where the file ends: point at the quote that opened it
     const quote = /^Missing closing (["'])quote/.exec(first.message)?.[1];
     const opened = quote ? text.lastIndexOf(quote, first.pos[0] - 1) : -1;
-    const pos = lineCounter.linePos(opened >= 0 ? opened : first.pos[0]);
+    let pos = lineCounter.linePos(opened >= 0 ? opened : first.pos[0]);
+    // A mis-indented line is reported by yaml where the key before it starts; PyYAML (and the
+    // user) name the line that is off: where the key that continues on the next line ends, or
+    // the first line after the mapping whose items do not line up.
+    const multiline = doc.errors.find((e) => e.code === 'MULTILINE_IMPLICIT_KEY');
+    if (multiline && first.code === 'BLOCK_AS_IMPLICIT_KEY') pos = lineCounter.linePos(multiline.pos[1]);
+    else if (first.code === 'BAD_INDENT') {
+      const end = lineCounter.linePos(first.pos[1]);
+      if (end.line > pos.line) pos = { line: end.line, col: (text.split('\n')[end.line - 1]?.search(/\S/) ?? 0) + 1 };
+    }
     const tabs = /tab/i.test(first.message) || text.split('\n')[pos.line - 1]?.includes('\t');
     throw new UserError('E_YAML', `YAML syntax error: ${firstLine(first.message)}`, {
       location: { file, line: pos.line, col: pos.col },

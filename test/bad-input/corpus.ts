@@ -462,7 +462,7 @@ export const corpus: BadInputCase[] = [
     args: ['run', 'site.yml', '-i', 'hosts.ini', '-e', '@extra.yml'],
     code: 4,
     message: /YAML syntax error/,
-    where: 'extra.yml:1:4',
+    where: 'extra.yml:2:4', // the mis-indented line, where ansible-playbook 2.14 places it too
   },
   {
     name: 'playbook: empty hosts list',
@@ -545,6 +545,21 @@ export const corpus: BadInputCase[] = [
     args: ['run', 'site.yml', '-i', 'hosts.ini', '-f', 'many'],
     code: 5,
     message: /forks/,
+  },
+  {
+    name: 'yaml: a mis-indented line in group_vars is named (not the key before it)',
+    files: { 'site.yml': play('    - debug: var=a\n'), 'group_vars/web.yml': 'a: 1\n b: 2\n' },
+    code: 4,
+    message: /YAML syntax error/,
+    where: 'group_vars/web.yml:2:3',
+  },
+  {
+    name: 'yaml: mapping items that do not line up in an inventory: the first line that is off',
+    files: { 'site.yml': play('    - debug: msg=hi\n'), 'hosts.yml': 'all:\n  hosts:\n    web1:\n   ansible_connection: local\n' },
+    args: ['run', 'site.yml', '-i', 'hosts.yml'],
+    code: 1,
+    message: /YAML syntax error/,
+    where: 'hosts.yml:4:4',
   },
   {
     name: 'yaml: an unquoted template as a value in group_vars (a mapping as a key)',
