@@ -73,7 +73,7 @@ export async function labUpCommand(o: { nodes?: string }, io: LabCliIO, env: Nod
       `  password     ${lab.passwordFile} (pi's sudo password)`,
       `  upstream     ${LAB_HTTP_URL}  apt: ${LAB_APT_SOURCE}${lab.aptProxy ? `  apt proxy: ${APT_PROXY_URL}` : ''}`,
       `  cluster      suggested ${CLUSTER.subnet}, gateway ${CLUSTER.gateway} (dhcp-setup configures it)`,
-      ...nextSteps(lab.inventory, process.cwd()),
+      ...nextSteps(dirname(lab.inventory), process.cwd()), // the inventory directory, as in the README
       'stop: tsplay lab down',
       '',
     ];
