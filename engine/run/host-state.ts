@@ -14,6 +14,8 @@ export class HostState {
   ended = false;
   /** Handler names / listen topics notified and not yet run. */
   notified = new Set<string>();
+  /** The last failure that was not ignored: a rescue section's ansible_failed_task / _result. */
+  lastFailure?: { task: Record<string, unknown>; result: Record<string, unknown> };
   /** Check runs: what planned changes would have made true (Plan.publishes). */
   predicted = new Map<string, unknown>();
 

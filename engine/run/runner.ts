@@ -316,7 +316,14 @@ class PlayRun {
     await this.#walk(block.block, hosts, inner, rescuable || block.rescue.length > 0);
     const failed = hosts.filter((h) => h.failed && !h.unreachable);
     if (block.rescue.length && failed.length) {
-      for (const h of failed) h.failed = false;
+      for (const h of failed) {
+        h.failed = false;
+        // as Ansible: set for the rescue, and left set afterwards
+        if (h.lastFailure) {
+          h.vars.ansible_failed_task = h.lastFailure.task;
+          h.vars.ansible_failed_result = h.lastFailure.result;
+        }
+      }
       await this.#walk(block.rescue, failed, inner, rescuable);
       for (const h of failed) if (!h.failed) h.stats.rescued++;
     }
@@ -363,7 +370,11 @@ class PlayRun {
         if (results[0].status === 'changed') for (const n of task.notify) h.notified.add(n);
       }
     }
-    for (const r of results) this.#count(r, opts.rescuable ?? false, chain);
+    for (const r of results) {
+      this.#count(r, opts.rescuable ?? false, chain);
+      // what a rescue section sees as ansible_failed_task / ansible_failed_result
+      if (r.status === 'failed' && !r.ignored) this.env.hosts.get(r.host)!.lastFailure = { task: { name: task.name ?? '', action: task.action, args: task.args }, result: r.result };
+    }
     if (runOnce && results[0]?.status === 'failed' && !results[0].ignored) {
       for (const h of hosts) h.failed = true;
     }

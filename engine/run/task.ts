@@ -333,7 +333,15 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     return finish(env, task, host, { host: host.name, status, result, ignored: anyFailed && isIgnored(chain, scope, task, 'ignore_errors') });
   } catch (e) {
     if (e instanceof UserError) {
-      return finish(env, task, host, report({ status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, ignored: false }));
+      // a templating, loop or condition error fails the task where Ansible records it, and
+      // ignore_errors applies to it as to any failure
+      let ignored = false;
+      try {
+        ignored = isIgnored(chain, scope, task, 'ignore_errors');
+      } catch {
+        ignored = false;
+      }
+      return finish(env, task, host, report({ status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, ignored }));
     }
     throw e;
   }

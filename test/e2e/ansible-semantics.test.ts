@@ -50,6 +50,27 @@ const CHECK_PLAY = `- hosts: h
     - debug: msg="[{{ s.stdout }}] rc={{ s.rc }} lines={{ s.stdout_lines | length }} skipped={{ s.skipped }}"
 `;
 
+const RESCUE_PLAY = `- hosts: h
+  gather_facts: false
+  tasks:
+    - block:
+        - name: the failing one
+          command: "false"
+      rescue:
+        - debug: msg="{{ ansible_failed_task.name }} {{ ansible_failed_result.rc }} {{ ansible_failed_result.msg }}"
+        - debug: msg="{{ ansible_failed_task.action }}"
+    - debug: msg="{{ ansible_failed_task.name | default('gone') }}"
+    - debug: msg="{{ undefined_thing.x }}"
+      ignore_errors: true
+    - debug: msg="{{ item.key }}"
+      with_dict: [1, 2]
+      ignore_errors: true
+    - debug: msg="{{ 1 }}"
+      when: nope.attr
+      ignore_errors: true
+    - debug: msg=after
+`;
+
 interface Run {
   code: number | null;
   out: string;
@@ -113,6 +134,20 @@ describe('Ansible semantics that differed silently', () => {
     expect(t.statuses).toEqual(a.statuses);
     expect(t.recap).toBe(a.recap);
     expect(readFileSync(join(t.dir, 'esc.txt'))).toEqual(readFileSync(join(a.dir, 'esc.txt')));
+  });
+
+  it('rescue sees ansible_failed_task and ansible_failed_result; ignore_errors covers templating, loop and condition errors', () => {
+    const r = run('tsplay', RESCUE_PLAY);
+    expect(r.code).toBe(0);
+    expect(r.msgs).toEqual(['"msg": "the failing one 1 non-zero return code"', '"msg": "command"', '"msg": "the failing one"', '"msg": "after"']);
+    expect(r.statuses.filter((s) => s === '...ignoring')).toHaveLength(3);
+    expect(r.recap).toBe('h : ok=7 changed=0 unreachable=0 failed=0 skipped=0 rescued=1 ignored=3');
+    if (hasAnsible) {
+      const a = run('ansible', RESCUE_PLAY);
+      expect(r.msgs).toEqual(a.msgs);
+      expect(r.statuses).toEqual(a.statuses);
+      expect(r.recap).toBe(a.recap);
+    }
   });
 
   it("in check mode a shell task's skipped result still has empty output fields", () => {
