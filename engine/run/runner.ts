@@ -527,8 +527,13 @@ class PlayRun {
       const v = template(task.loop, scope, task.location);
       const list = Array.isArray(v) ? (task.loopKind === 'items' ? v.flat() : v) : task.loopKind === 'dict' && v && typeof v === 'object' ? Object.entries(v).map(([key, value]) => ({ key, value })) : [v];
       for (let i = 0; i < list.length; i++) {
-        const extra: Record<string, unknown> = { [task.loop_control.loop_var]: list[i] };
-        if (task.loop_control.index_var) extra[task.loop_control.index_var] = i;
+        const lc = task.loop_control;
+        const extra: Record<string, unknown> = { [lc.loop_var]: list[i], ansible_loop_var: lc.loop_var };
+        if (lc.index_var) extra[lc.index_var] = i;
+        // loop_control.extended reaches the included tasks too, as in Ansible
+        if (lc.extended) {
+          extra.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === list.length - 1, length: list.length, revindex: list.length - i, revindex0: list.length - i - 1, allitems: list, previtem: list[i - 1], nextitem: list[i + 1] };
+        }
         items.push(extra);
       }
     } else items.push(undefined);

@@ -108,7 +108,9 @@ function magicVars(env: PlayEnv, host: HostState): Record<string, unknown> {
     ansible_forks: env.settings.forks,
     ansible_run_tags: env.settings.tags.length ? env.settings.tags : ['all'],
     ansible_skip_tags: env.settings.skipTags,
-    ansible_version: { full: '2.16.0', major: 2, minor: 16, revision: 0, string: '2.16.0' },
+    // the ansible-core whose behaviour tsplay follows (docs/ansible-compatibility.md)
+    ansible_version: { full: '2.14.18', major: 2, minor: 14, revision: 18, string: '2.14.18' },
+    ansible_playbook_python: playbookPython(),
     tsplay_version: '0.1.0',
     playbook_dir: env.play.dir,
     inventory_dir: invFile ? dirname(invFile) : null,
@@ -116,6 +118,15 @@ function magicVars(env: PlayEnv, host: HostState): Record<string, unknown> {
     omit: OMIT,
     ansible_managed: 'Ansible managed',
   };
+}
+
+let python: string | undefined;
+
+// Ansible's ansible_playbook_python is the Python that runs ansible-playbook; tsplay runs none, so
+// it is the controller's python3 (playbooks use it as localhost's ansible_python_interpreter).
+function playbookPython(): string {
+  python ??= ['/usr/bin/python3', '/usr/local/bin/python3', '/bin/python3'].find((p) => existsSync(p)) ?? '/usr/bin/python3';
+  return python;
 }
 
 // hostvars['node1'].x: each host's inventory vars, facts and set_fact/register vars, computed on access.

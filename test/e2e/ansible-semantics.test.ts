@@ -80,8 +80,8 @@ interface Run {
   dir: string;
 }
 
-function run(cmd: 'tsplay' | 'ansible', playbook: string, extra: string[] = []): Run {
-  const dir = project({ hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n', 'site.yml': playbook });
+function run(cmd: 'tsplay' | 'ansible', playbook: string, extra: string[] = [], files: Record<string, string> = {}): Run {
+  const dir = project({ hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n', 'site.yml': playbook, ...files });
   const env = { ...process.env, NO_COLOR: '1', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false' };
   const r =
     cmd === 'tsplay'
@@ -148,6 +148,23 @@ describe('Ansible semantics that differed silently', () => {
       expect(r.statuses).toEqual(a.statuses);
       expect(r.recap).toBe(a.recap);
     }
+  });
+
+  it('an extended loop of include_tasks gives the included tasks ansible_loop; ansible_playbook_python is set', () => {
+    const play = `- hosts: h
+  gather_facts: false
+  tasks:
+    - include_tasks: inc.yml
+      loop: [a, b]
+      loop_control:
+        extended: true
+        index_var: idx
+    - debug: msg="{{ ansible_playbook_python is string }} {{ ansible_version.major }}.{{ ansible_version.minor }}"
+`;
+    const files = { 'inc.yml': '- debug: msg="{{ item }} {{ ansible_loop.index }} {{ ansible_loop.last }} {{ idx }}"\n' };
+    const r = run('tsplay', play, [], files);
+    expect(r.msgs).toEqual(['"msg": "a 1 False 0"', '"msg": "b 2 True 1"', '"msg": "True 2.14"']);
+    if (hasAnsible) expect(run('ansible', play, [], files).msgs).toEqual(r.msgs);
   });
 
   it("in check mode a shell task's skipped result still has empty output fields", () => {
