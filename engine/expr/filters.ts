@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
-import { realpathSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import {
   binop,
@@ -920,3 +920,222 @@ def('strftime', [['second', null], ['utc', false]], (v, second, utc) => {
   const date = second === null ? new Date() : new Date(Number(plain(second)) * 1000);
   return strftime(str(v), date, truthy(utc));
 });
+
+// ---- filters Ansible and Jinja2 ship that tsplay lacked ------------------------------------
+
+// random: a random element of a sequence, or a random integer in range(start, end, step); with a
+// seed, always the same one for the same seed (Python's generator cannot be reproduced here: the
+// same seed gives the same value in tsplay, not Python's value).
+function seededRandom(seed: unknown): () => number {
+  if (seed === null || seed === undefined) return Math.random;
+  let h = createHash('sha256').update(pyStr(seed)).digest();
+  let i = 0;
+  return () => {
+    if (i + 4 > h.length) {
+      h = createHash('sha256').update(h).digest();
+      i = 0;
+    }
+    const n = h.readUInt32BE(i);
+    i += 4;
+    return n / 0x100000000;
+  };
+}
+def('random', [['start', null], ['step', 1], ['seed', null]], (v, start, step, seed) => {
+  const rnd = seededRandom(seed);
+  if (typeof v === 'number') {
+    const from = start === null ? 0 : int(start, 'start');
+    const by = int(step, 'step');
+    const count = Math.max(0, Math.ceil((v - from) / by));
+    if (count === 0) throw typeError('random: empty range');
+    return from + Math.floor(rnd() * count) * by;
+  }
+  const items = seq(v);
+  if (items.length === 0) throw typeError('random: cannot choose from an empty sequence');
+  return items[Math.floor(rnd() * items.length)];
+});
+def('shuffle', [['seed', null]], (v, seed) => {
+  const rnd = seededRandom(seed);
+  const items = [...seq(v)];
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+});
+
+// fileglob: the files (not directories) on the controller that match a shell pattern
+function globRegex(part: string): RegExp {
+  let re = '';
+  for (let i = 0; i < part.length; i++) {
+    const c = part[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = part.indexOf(']', i + 2);
+      if (end < 0) re += '\\[';
+      else {
+        const body = part.slice(i + 1, end);
+        re += `[${body.startsWith('!') ? '^' + body.slice(1) : body}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+function glob(pattern: string): string[] {
+  const abs = pattern.startsWith('/');
+  let paths = [abs ? '/' : '.'];
+  for (const part of pattern.split('/').filter(Boolean)) {
+    const next: string[] = [];
+    for (const dir of paths) {
+      if (!/[*?[]/.test(part)) {
+        next.push(dir === '.' && !abs ? part : posix.join(dir, part));
+        continue;
+      }
+      let entries: string[] = [];
+      try {
+        entries = readdirSync(dir).sort();
+      } catch {
+        continue;
+      }
+      const re = globRegex(part);
+      for (const e of entries) if ((!e.startsWith('.') || part.startsWith('.')) && re.test(e)) next.push(dir === '.' && !abs ? e : posix.join(dir, e));
+    }
+    paths = next;
+  }
+  return paths.filter((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+def('fileglob', [], (v) => glob(str(v)));
+
+def('rekey_on_member', [['key', REQUIRED], ['duplicates', 'error']], (data, key, duplicates) => {
+  const k = str(key);
+  if (!['error', 'overwrite'].includes(str(duplicates))) throw typeError(`duplicates parameter to rekey_on_member has unknown value: ${str(duplicates)}`);
+  const items = isMapping(data) ? Object.values(data) : Array.isArray(data) ? data : undefined;
+  if (!items) throw typeError('Type is not a valid list, set, or dict');
+  const out: Dict = {};
+  for (const item of items) {
+    if (!isMapping(item)) throw typeError(`List item is not a valid dict`);
+    if (!hasOwn(item, k)) throw typeError(`Key ${k} was not found`);
+    const name = str(item[k]);
+    if (hasOwn(out, name) && str(duplicates) === 'error') throw typeError(`Key ${name} is not unique, cannot correctly turn into dict`);
+    out[name] = item;
+  }
+  return out;
+});
+
+def('urldecode', [], (v) => decodeURIComponent(str(v).replace(/\+/g, ' ')));
+
+// ntpath: a drive (C: or \\host\share) and the rest, with / and \ both separators
+function winSplitDrive(p: string): [string, string] {
+  const unc = /^([\\/]{2}[^\\/]+[\\/][^\\/]+)(.*)$/s.exec(p);
+  if (unc) return [unc[1]!, unc[2]!];
+  return /^[A-Za-z]:/.test(p) ? [p.slice(0, 2), p.slice(2)] : ['', p];
+}
+def('win_splitdrive', [], (v) => tuple(winSplitDrive(str(v))));
+def('win_basename', [], (v) => {
+  const rest = winSplitDrive(str(v))[1];
+  return rest.slice(Math.max(rest.lastIndexOf('/'), rest.lastIndexOf('\\')) + 1);
+});
+def('win_dirname', [], (v) => {
+  const [drive, rest] = winSplitDrive(str(v));
+  const i = Math.max(rest.lastIndexOf('/'), rest.lastIndexOf('\\')) + 1;
+  const head = rest.slice(0, i);
+  return drive + (/^[\\/]+$/.test(head) ? head : head.replace(/[\\/]+$/, ''));
+});
+
+// Jinja2's filesizeformat: 1.0 kB (powers of 1000) or 1.0 KiB with binary=true
+def('filesizeformat', [['binary', false]], (v, binary) => {
+  const bytes = Number(plain(v));
+  const base = truthy(binary) ? 1024 : 1000;
+  const units = truthy(binary) ? ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'] : ['kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+  if (bytes === 1) return '1 Byte';
+  if (bytes < base) return `${Math.trunc(bytes)} Bytes`;
+  let unit = 0;
+  let value = bytes / base;
+  while (unit < units.length - 1 && value >= base) {
+    value /= base;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+});
+
+// Jinja2's slice: the items in `slices` lists, the first ones one longer, fill_with pads the rest
+def('slice', [['slices', REQUIRED], ['fill_with', null]], (v, slices, fill) => {
+  const items = seq(v);
+  const n = int(slices, 'slices');
+  const per = Math.floor(items.length / n);
+  const extra = items.length % n;
+  const out: unknown[][] = [];
+  let offset = 0;
+  for (let i = 0; i < n; i++) {
+    const len = per + (i < extra ? 1 : 0);
+    const part = items.slice(offset, offset + len);
+    offset += len;
+    if (fill !== null && i >= extra && extra > 0) part.push(fill);
+    out.push(part);
+  }
+  return out;
+});
+
+def('striptags', [], (v) =>
+  str(v)
+    .replace(/<!--[\s\S]*?-->|<[^>]*>/g, '')
+    .replace(/&(amp|lt|gt|quot|#39|#34);/g, (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#34': '"' })[e]!)
+    .split(/\s+/)
+    .filter(Boolean)
+    .join(' '),
+);
+
+// Python's textwrap.wrap as Jinja2's wordwrap uses it (whitespace collapsed, long words broken)
+def('wordwrap', [['width', 79], ['break_long_words', true], ['wrapstring', null], ['break_on_hyphens', true]], (v, width, breakLong, wrapstring) => {
+  const w = int(width, 'width');
+  const out: string[] = [];
+  for (const para of str(v).split(/\r?\n/)) {
+    const words = para.split(/\s+/).filter(Boolean);
+    let line = '';
+    for (let word of words) {
+      while (truthy(breakLong) && word.length > w) {
+        const room = line ? w - line.length - 1 : w;
+        if (room <= 0) {
+          out.push(line);
+          line = '';
+          continue;
+        }
+        out.push(line ? `${line} ${word.slice(0, room)}` : word.slice(0, room));
+        line = '';
+        word = word.slice(room);
+      }
+      if (!line) line = word;
+      else if (line.length + 1 + word.length <= w) line += ` ${word}`;
+      else {
+        out.push(line);
+        line = word;
+      }
+    }
+    out.push(line);
+  }
+  return out.join(wrapstring === null ? '\n' : str(wrapstring));
+});
+
+const htmlEscape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!);
+def('xmlattr', [['autospace', true]], (d, autospace) => {
+  const parts = Object.entries(mapping(d, 'xmlattr'))
+    .filter(([, v]) => v !== null && !isUndefined(v))
+    .map(([k, v]) => {
+      if (/[\s/>=]/.test(k)) throw typeError(`Invalid character in attribute name: ${pyRepr(k)}`);
+      return `${htmlEscape(k)}="${htmlEscape(str(v))}"`;
+    });
+  const text = parts.join(' ');
+  return text && truthy(autospace) ? ` ${text}` : text;
+});
+
+// Jinja2's tojson: JSON with keys sorted and <, >, &, ' escaped, safe inside HTML
+def('tojson', [['indent', null]], (v, indent) =>
+  toJson(v, { indent: indent as number | null, sortKeys: true, ensureAscii: false }).replace(/[<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+);

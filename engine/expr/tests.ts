@@ -225,3 +225,42 @@ def(['link', 'is_link'], [], (v) => stat(v, true)?.isSymbolicLink() ?? false);
 def('exists', [], (v) => existsSync(pyStr(v)));
 def(['abs', 'is_abs'], [], (v) => isAbsolute(pyStr(v)));
 def('vault_encrypted', [], (v) => typeof v === 'string' && v.trimStart().startsWith('$ANSIBLE_VAULT;'));
+def('link_exists', [], (v) => stat(v, true) !== undefined);
+// os.path.ismount: the path's device differs from its parent's, or it is its parent (/)
+def('mount', [], (v) => {
+  const here = stat(v, true);
+  if (!here || here.isSymbolicLink()) return false;
+  const parent = stat(`${pyStr(v).replace(/\/+$/, '')}/..`);
+  return !parent || parent.dev !== here.dev || parent.ino === here.ino;
+});
+def('same_file', [['other', REQUIRED]], (v, other) => {
+  const a = stat(v);
+  const b = stat(other);
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+});
+
+// ---- values and results --------------------------------------------------------------------
+
+def('nan', [], (v) => typeof v === 'number' && Number.isNaN(v));
+def('timedout', [], (v) => isMapping(v) && isMapping(v.timedout) && truthy((v.timedout as Dict).period));
+
+// Ansible's uri tests: Python's urlparse always finds a (maybe empty) scheme and path, so a value
+// is a URI unless `schemes` leaves its scheme out; a URL also has a host, or is a file: URL.
+function urlParts(v: unknown): { scheme: string; netloc: string } | undefined {
+  if (typeof v !== 'string') return undefined;
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s.exec(v);
+  const scheme = m ? m[1]!.toLowerCase() : '';
+  const rest = m ? m[2]! : v;
+  const netloc = rest.startsWith('//') ? rest.slice(2).split(/[/?#]/)[0]! : '';
+  return { scheme, netloc };
+}
+def('uri', [['schemes', null]], (v, schemes) => {
+  const p = urlParts(v);
+  return p !== undefined && (schemes === null || !truthy(schemes) || [...iterate(schemes)].map((s) => pyStr(s)).includes(p.scheme));
+});
+def('url', [['schemes', null]], (v, schemes) => {
+  const p = urlParts(v);
+  if (!p || (schemes !== null && truthy(schemes) && ![...iterate(schemes)].map((s) => pyStr(s)).includes(p.scheme))) return false;
+  return p.netloc !== '' || p.scheme === 'file';
+});
+def('urn', [], (v) => urlParts(v)?.scheme === 'urn');

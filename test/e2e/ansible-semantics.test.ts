@@ -74,14 +74,16 @@ const RESCUE_PLAY = `- hosts: h
 interface Run {
   code: number | null;
   out: string;
+  err: string;
   msgs: string[];
   statuses: string[];
   recap: string;
   dir: string;
 }
 
-function run(cmd: 'tsplay' | 'ansible', playbook: string, extra: string[] = [], files: Record<string, string> = {}): Run {
+function run(cmd: 'tsplay' | 'ansible', playbook: string, extra: string[] = [], files: Record<string, string> = {}, setup?: (dir: string) => unknown): Run {
   const dir = project({ hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n', 'site.yml': playbook, ...files });
+  setup?.(dir);
   const env = { ...process.env, NO_COLOR: '1', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false' };
   const r =
     cmd === 'tsplay'
@@ -91,6 +93,7 @@ function run(cmd: 'tsplay' | 'ansible', playbook: string, extra: string[] = [], 
   return {
     code: r.status,
     out: r.stdout,
+    err: r.stderr,
     msgs: lines.filter((l) => /^\s+"msg": /.test(l)).map((l) => l.trim()),
     statuses: lines.filter((l) => /^(ok|changed|skipping|fatal|failed): \[h\]/.test(l) || l === '...ignoring').map((l) => l.replace(/^(fatal: \[h\]: FAILED!).*$/, '$1').replace(/ => \{.*$/, '').replace(/ => $/, '')),
     recap: lines.find((l) => /^h\s+: ok=/.test(l))?.replace(/\s+/g, ' ').trim() ?? '',
@@ -165,6 +168,37 @@ describe('Ansible semantics that differed silently', () => {
     const r = run('tsplay', play, [], files);
     expect(r.msgs).toEqual(['"msg": "a 1 False 0"', '"msg": "b 2 True 1"', '"msg": "True 2.14"']);
     if (hasAnsible) expect(run('ansible', play, [], files).msgs).toEqual(r.msgs);
+  });
+
+  it('filters and tests Ansible and Jinja2 ship give what they give in ansible-playbook', () => {
+    const exprs = [
+      "{{ (playbook_dir ~ '/g/*.txt') | fileglob | map('basename') | sort }}",
+      "{{ [{'n': 'a', 'v': 1}, {'n': 'b', 'v': 2}] | rekey_on_member('n') }}",
+      "{{ 'a%20b+c%2Fd' | urldecode }}",
+      "{{ 'C:/Users/pi/file.txt' | win_basename }} {{ 'C:/Users/pi/file.txt' | win_dirname }} {{ '//host/share/x' | win_splitdrive | list }} {{ 'C:/' | win_dirname }}",
+      "{{ 1 | filesizeformat }} {{ 999 | filesizeformat }} {{ 1500 | filesizeformat }} {{ 3000000 | filesizeformat(true) }}",
+      "{{ [1, 2, 3, 4, 5] | slice(3) | list }} {{ [1, 2, 3, 4] | slice(3, 0) | list }}",
+      "{{ '<p>a  <b>bold</b>\\n text &amp; more</p>' | striptags }}",
+      "{{ 'the quick brown fox jumps over the lazy dog' | wordwrap(10) }}",
+      "{{ {'class': 'x y', 'id': 'a<b', 'skip': none} | xmlattr }}",
+      "{{ 'J:' ~ ({'b': 1, 'a': '<tag> & q'} | tojson) }}",
+      "{{ 'https://example.org/x' is url }} {{ 'mailto:pi@example.org' is url }} {{ 'urn:isbn:1' is urn }} {{ 'http://x' is uri(['https']) }} {{ 'x' is uri }}",
+      "{{ (0.0 / 0.0 if false else 'x') is nan }} {{ (playbook_dir ~ '/dangling') is link_exists }} {{ (playbook_dir ~ '/dangling') is exists }} {{ '/' is mount }} {{ playbook_dir is mount }} {{ (playbook_dir ~ '/g/a.txt') is same_file(playbook_dir ~ '/g/a.txt') }}",
+      "{{ [7] | random }} {{ 1 | random }} {{ ['x'] | shuffle }}",
+    ];
+    const play = `- hosts: h\n  gather_facts: false\n  tasks:\n${exprs.map((e) => `    - debug:\n        msg: "${e.replace(/"/g, '\\"')}"\n`).join('')}`;
+    const files = { 'g/a.txt': 'a', 'g/b.txt': 'b', 'g/c.log': 'c', 'g/d.txt/keep': 'dir, not a file' };
+    const setup = (dir: string) => spawnSync('ln', ['-s', 'nowhere', join(dir, 'dangling')]);
+    const r = run('tsplay', play, [], files, setup);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.msgs).toHaveLength(exprs.length);
+    expect(r.msgs[0]).toBe('"msg": [');
+    expect(r.msgs).toContain('"msg": "a b c/d"');
+    if (hasAnsible) {
+      const a = run('ansible', play, [], files, setup);
+      expect(a.code, a.out).toBe(0);
+      expect(r.out.slice(r.out.indexOf('TASK ['))).toBe(a.out.slice(a.out.indexOf('TASK ['), a.out.indexOf('PLAY RECAP')) + r.out.slice(r.out.indexOf('PLAY RECAP')));
+    }
   });
 
   it("in check mode a shell task's skipped result still has empty output fields", () => {
