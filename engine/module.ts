@@ -140,6 +140,19 @@ export interface FactDefinition<T, A = void> {
   process(output: ExecResult, args: A): T;
 }
 
+/** The template module's Jinja2 options, with Ansible's names. */
+export interface TemplateOptions {
+  trim_blocks?: boolean;
+  lstrip_blocks?: boolean;
+  newline_sequence?: string;
+  block_start_string?: string;
+  block_end_string?: string;
+  variable_start_string?: string;
+  variable_end_string?: string;
+  comment_start_string?: string;
+  comment_end_string?: string;
+}
+
 /** What gather() and apply() get: the host, its variables, and ways to run commands. */
 export interface ModuleContext {
   /** inventory_hostname */
@@ -158,8 +171,12 @@ export interface ModuleContext {
   fact<T, A>(fact: FactDefinition<T, A>, args: A): Promise<T>;
   /** Find a controller-side file as Ansible does (role/playbook `files/` or `templates/`, then as given). */
   findFile(kind: 'files' | 'templates', path: string): string;
-  /** Render a controller-side template file (.j2 with Jinja2 semantics, .ejs with ejs) with the task's vars. */
-  renderTemplate(path: string, extraVars?: Record<string, unknown>): string;
+  /**
+   * Render a controller-side template file (.j2 with Jinja2 semantics, .ejs with ejs) with the
+   * task's vars; `j2` holds the template module's Jinja2 options (trim_blocks, lstrip_blocks,
+   * newline_sequence, the delimiters), Ansible's defaults when unset.
+   */
+  renderTemplate(path: string, extraVars?: Record<string, unknown>, j2?: TemplateOptions): string;
   /** Evaluate a Jinja2 expression with the task's variables (as `debug: var=` does). */
   evaluate(expression: string): unknown;
   /** How many -v were given (0..4): for modules whose output depends on it, like debug. */

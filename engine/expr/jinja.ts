@@ -127,7 +127,17 @@ const LoopFilter = N.Node.extend('LoopFilter', { fields: ['arr', 'names', 'cond'
 const Raw = N.Node.extend('Raw', { fields: ['code'] });
 const OWN_NODES = [Slice, Truthy, LoopFilter, Raw];
 
-const LEX_OPTS = { trimBlocks: true, lstripBlocks: false };
+/**
+ * How template text is split into tags (the template module's trim_blocks, lstrip_blocks and
+ * delimiter options; Ansible's defaults otherwise).
+ */
+export interface LexOptions {
+  trimBlocks: boolean;
+  lstripBlocks: boolean;
+  tags?: { blockStart?: string; blockEnd?: string; variableStart?: string; variableEnd?: string; commentStart?: string; commentEnd?: string };
+}
+
+const LEX_OPTS: LexOptions = { trimBlocks: true, lstripBlocks: false };
 
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"', '\n': '' };
 
@@ -166,8 +176,8 @@ function token(type: string, value: string, from: AnyNode): AnyNode {
 
 // nunjucks' tokenizer, adjusted per instance: Python escapes, `a.0.b` as lookups, and trim_blocks
 // after comments (Jinja2 removes the newline after {# #} as after {% %}).
-function tokenize(src: string, inCode: boolean): AnyNode {
-  const t = L.lex(src, LEX_OPTS);
+function tokenize(src: string, inCode: boolean, opts: LexOptions = LEX_OPTS): AnyNode {
+  const t = L.lex(src, opts);
   t.in_code = inCode;
   t._parseString = parsePyString;
   const next = t.nextToken.bind(t);
@@ -712,8 +722,8 @@ export class Jinja {
   }
 
   /** Compile template text; `name` (a file path) is used for includes and error positions. */
-  template(src: string, name?: string): Compiled {
-    return this.#make(src, name, false);
+  template(src: string, name?: string, lex?: LexOptions): Compiled {
+    return this.#make(src, name, false, lex);
   }
 
   /** Compile a bare expression whose value the compiled code passes to hooks.capture. */
@@ -726,11 +736,11 @@ export class Jinja {
     return { type: 'code', obj: this.#props(src, name, false) };
   }
 
-  #make(src: string, name: string | undefined, native: boolean): Compiled {
-    const key = `${native ? 'E' : 'T'}${name ?? ''}\0${src}`;
+  #make(src: string, name: string | undefined, native: boolean, lex?: LexOptions): Compiled {
+    const key = `${native ? 'E' : 'T'}${lex ? JSON.stringify(lex) : ''}${name ?? ''}\0${src}`;
     let compiled = this.#compiled.get(key);
     if (!compiled) {
-      const props = this.#props(src, name, native);
+      const props = this.#props(src, name, native, lex);
       const tmpl = new nunjucks.Template({ type: 'code', obj: props } as never, this.#env, name as string);
       compiled = { render: () => tmpl.render({}) };
       if (this.#compiled.size > 5000) this.#compiled.clear();
@@ -739,13 +749,13 @@ export class Jinja {
     return compiled;
   }
 
-  #props(src: string, name: string | undefined, native: boolean): Record<string, unknown> {
-    const key = `${native ? 'E' : 'T'}${name ?? ''}\0${src}`;
+  #props(src: string, name: string | undefined, native: boolean, lex?: LexOptions): Record<string, unknown> {
+    const key = `${native ? 'E' : 'T'}${lex ? JSON.stringify(lex) : ''}${name ?? ''}\0${src}`;
     const hit = this.#cache.get(key);
     if (hit) return hit;
     let code: string;
     try {
-      const parser = new AnsibleParser(tokenize(native ? `${src} }}` : src, native));
+      const parser = new AnsibleParser(tokenize(native ? `${src} }}` : src, native, lex));
       let ast: AnyNode;
       if (native) {
         const expr = parser.parseExpression();

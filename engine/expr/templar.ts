@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type ejsModule from 'ejs';
 import { UserError, type SourceLocation } from '../errors.js';
 import { makeGlobals } from './globals.js';
-import { Jinja, JinjaSyntaxError, MISSING, singleExpression } from './jinja.js';
+import { Jinja, JinjaSyntaxError, MISSING, singleExpression, type LexOptions } from './jinja.js';
 import { hasOwn, isMapping, plain, pyStr, truthy } from './python.js';
 import { Undefined, isUndefined } from './undefined.js';
 import { ownRequire } from '../paths.js';
@@ -218,8 +218,41 @@ function evalExpression(expr: string, scope: Scope, origin: Origin): unknown {
   return run(scope, origin, () => jinja.expression(expr), (s) => s.result);
 }
 
-function renderJ2(text: string, scope: Scope, file?: string, origin: Origin = {}): string {
-  return run(scope, { ...origin, file }, () => jinja.template(text, file), (_s, out) => out);
+function renderJ2(text: string, scope: Scope, file?: string, origin: Origin = {}, lex?: LexOptions): string {
+  return run(scope, { ...origin, file }, () => jinja.template(text, file, lex), (_s, out) => out);
+}
+
+/** The template module's Jinja2 options (Ansible's names); unset ones keep Ansible's defaults. */
+export interface J2Options {
+  trim_blocks?: boolean;
+  lstrip_blocks?: boolean;
+  newline_sequence?: string;
+  block_start_string?: string;
+  block_end_string?: string;
+  variable_start_string?: string;
+  variable_end_string?: string;
+  comment_start_string?: string;
+  comment_end_string?: string;
+}
+
+const JINJA2_OVERRIDE = '#jinja2:';
+
+// A template's first line `#jinja2: trim_blocks: False, lstrip_blocks: True` overrides the options
+// for that template (Ansible's template action reads it, and the line is not part of the output).
+function headerOptions(text: string, file: string): { text: string; options: J2Options } {
+  if (!text.startsWith(JINJA2_OVERRIDE)) return { text, options: {} };
+  const eol = text.indexOf('\n');
+  const line = text.slice(JINJA2_OVERRIDE.length, eol < 0 ? undefined : eol);
+  const options: Record<string, unknown> = {};
+  for (const pair of line.split(',')) {
+    if (!pair.trim()) continue;
+    const i = pair.indexOf(':');
+    const key = pair.slice(0, i).trim();
+    const raw = pair.slice(i + 1).trim();
+    if (i < 0 || !key) throw new UserError('E_TEMPLATE', `cannot read the #jinja2: line: '${pair.trim()}'`, { location: { file, line: 1, col: 1 }, hint: 'write key: value pairs, e.g. #jinja2: trim_blocks: False, lstrip_blocks: True' });
+    options[key] = raw === 'True' ? true : raw === 'False' ? false : /^(['"]).*\1$/s.test(raw) ? raw.slice(1, -1) : raw;
+  }
+  return { text: eol < 0 ? '' : text.slice(eol + 1), options: options as J2Options };
 }
 
 function templateString(s: string, scope: Scope, origin: Origin): unknown {
@@ -317,10 +350,29 @@ export function evalCondition(cond: unknown, vars: Record<string, unknown>, loc?
 export function renderTemplateText(
   text: string,
   vars: Record<string, unknown>,
-  opts: { file: string; kind: 'j2' | 'ejs' },
+  opts: { file: string; kind: 'j2' | 'ejs'; j2?: J2Options },
 ): string {
-  if (opts.kind === 'j2') return renderJ2(text, { vars }, opts.file);
-  return renderEjs(text, { vars }, opts.file);
+  if (opts.kind !== 'j2') return renderEjs(text, { vars }, opts.file);
+  const header = headerOptions(text, opts.file);
+  const o: J2Options = { ...opts.j2, ...header.options };
+  const custom = Object.values(o).some((v) => v !== undefined);
+  if (!custom) return renderJ2(header.text, { vars }, opts.file);
+  const lex: LexOptions = {
+    trimBlocks: o.trim_blocks ?? true,
+    lstripBlocks: o.lstrip_blocks ?? false,
+    tags: {
+      blockStart: o.block_start_string ?? '{%',
+      blockEnd: o.block_end_string ?? '%}',
+      variableStart: o.variable_start_string ?? '{{',
+      variableEnd: o.variable_end_string ?? '}}',
+      commentStart: o.comment_start_string ?? '{#',
+      commentEnd: o.comment_end_string ?? '#}',
+    },
+  };
+  // Jinja2 turns the template's own line breaks into newline_sequence; values keep theirs
+  const nl = o.newline_sequence ?? '\n';
+  const source = nl === '\n' ? header.text : header.text.replace(/\r\n|\r|\n/g, nl);
+  return renderJ2(source, { vars }, opts.file, {}, lex);
 }
 
 function renderEjs(text: string, scope: Scope, file: string): string {

@@ -614,7 +614,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     run,
     fact: async (fact, args) => fact.process(await run(fact.command(args)), args),
     findFile: (kind, path) => findFile(task, env.play.dir, kind, path),
-    renderTemplate: (path, extra) => {
+    renderTemplate: (path, extra, j2) => {
       // a vault-encrypted template is decrypted with the run's vault secrets, as Ansible does
       const text = readVaultFile(path) ?? readFileSync(path, 'utf8');
       const vars = {
@@ -625,7 +625,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
         template_host: target,
         ...(extra ?? {}),
       };
-      return renderTemplateText(text, vars, { file: path, kind: path.endsWith('.ejs') ? 'ejs' : 'j2' });
+      return renderTemplateText(text, vars, { file: path, kind: path.endsWith('.ejs') ? 'ejs' : 'j2', j2 });
     },
     evaluate: (expression) => evaluate(expression, scope, task.location),
     log: (level, message) => env.reporter.verbose(level, `<${target}> ${message}`),

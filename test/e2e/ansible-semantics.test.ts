@@ -201,6 +201,36 @@ describe('Ansible semantics that differed silently', () => {
     }
   });
 
+  it("template's Jinja2 options and the #jinja2: header write what Ansible writes", () => {
+    const body = 'head {{ name }}\n    {% for i in items %}\n    item {{ i }}\n    {% endfor %}\n{# note #}\ntail é\n';
+    const files = {
+      'templates/t.j2': body,
+      'templates/d.j2': 'x=[[ name ]] [% if true %]yes[% endif %] {{ not a var }}\n',
+      'templates/h.j2': `#jinja2: lstrip_blocks: True, trim_blocks: False\n${body}`,
+    };
+    const cases: [string, string][] = [
+      ['default', 'src: t.j2'],
+      ['no-trim', 'src: t.j2\n        trim_blocks: false'],
+      ['lstrip', 'src: t.j2\n        lstrip_blocks: true'],
+      ['crlf', "src: t.j2\n        newline_sequence: '\\r\\n'"],
+      ['delims', "src: d.j2\n        variable_start_string: '[['\n        variable_end_string: ']]'\n        block_start_string: '[%'\n        block_end_string: '%]'"],
+      ['header', 'src: h.j2'],
+      ['latin1', 'src: t.j2\n        output_encoding: latin-1'],
+    ];
+    const play = `- hosts: h\n  gather_facts: false\n  vars:\n    name: pi\n    items: [1, 2]\n  tasks:\n${cases.map(([n, a]) => `    - template:\n        ${a}\n        dest: "{{ playbook_dir }}/out-${n}"\n`).join('')}`;
+    const t = run('tsplay', play, [], files);
+    expect(t.code, t.out + t.err).toBe(0);
+    expect(readFileSync(join(t.dir, 'out-default'), 'utf8')).toBe('head pi\n        item 1\n        item 2\n    tail é\n');
+    expect(readFileSync(join(t.dir, 'out-crlf'), 'utf8')).toContain('head pi\r\n');
+    expect(readFileSync(join(t.dir, 'out-delims'), 'utf8')).toBe('x=pi yes {{ not a var }}\n');
+    expect(readFileSync(join(t.dir, 'out-latin1')).includes(Buffer.from([0xe9]))).toBe(true);
+    if (hasAnsible) {
+      const a = run('ansible', play, [], files);
+      expect(a.code, a.out).toBe(0);
+      for (const [n] of cases) expect(readFileSync(join(t.dir, `out-${n}`)), n).toEqual(readFileSync(join(a.dir, `out-${n}`)));
+    }
+  });
+
   it("in check mode a shell task's skipped result still has empty output fields", () => {
     const c = run('tsplay', CHECK_PLAY, ['--check']);
     expect(c.code).toBe(0);
