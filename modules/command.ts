@@ -1,5 +1,5 @@
 // command: run a program with its arguments, no shell (pipes and redirections are plain words).
-import { defineModule, planFailure, sh, shellSplit, type ModuleContext, type ShellCommand } from '../engine/index.js';
+import { defineModule, planFailure, quote, raw, sh, shellSplit, type ModuleContext, type ShellCommand } from '../engine/index.js';
 import type { Change, Plan } from '../engine/index.js';
 
 /** Arguments shared by command and shell. */
@@ -13,6 +13,7 @@ export interface CommandArgs {
   stdin_add_newline: boolean;
   strip_empty_ends: boolean;
   executable?: string;
+  expand_argument_vars?: boolean;
 }
 
 /** What gather found about creates= / removes=. */
@@ -122,7 +123,7 @@ export default defineModule<CommandArgs, CommandState>({
     properties: {
       ...commandProperties,
       argv: { type: 'array', items: { type: 'string' }, description: 'The command as a list of words (instead of cmd).' },
-      expand_argument_vars: { type: 'boolean', default: true, description: 'Accepted for compatibility; variables are never expanded by a shell here.' },
+      expand_argument_vars: { type: 'boolean', default: true, description: 'Expand a leading ~ and $NAME / ${NAME} of the environment in each word, as Python does on the host (unset ones stay as written); false passes the words as written.' },
     },
     mutuallyExclusive: [['cmd', 'argv']],
     requiredOneOf: [['cmd', 'argv']],
@@ -149,9 +150,39 @@ export default defineModule<CommandArgs, CommandState>({
   },
   async apply(ctx, _changes: Change[], args) {
     const argv = argvOf(args);
-    return runCommand(ctx, sh`${argv}`, args, argv);
+    return runCommand(ctx, argvCommand(argv, args.expand_argument_vars !== false), args, argv);
   },
 });
+
+/**
+ * The words as one command, each quoted; with `expand`, as Ansible's command module runs them
+ * (Python's expanduser and expandvars on each word, on the host): a leading `~` or `~user`, and
+ * `$NAME` / `${NAME}` of the environment; a variable that is not set stays as written.
+ */
+export function argvCommand(argv: string[], expand: boolean): ShellCommand {
+  if (!expand || !argv.some((w) => w.includes('$') || w.startsWith('~'))) return sh`${argv}`;
+  const fallbacks: string[] = [];
+  const words = argv.map((w) => {
+    let out = '';
+    let rest = w;
+    const tilde = /^~([A-Za-z0-9._-]*)(?=\/|$)/.exec(w);
+    if (tilde) {
+      out += tilde[0]; // unquoted: the shell expands it, or leaves an unknown user's as written
+      rest = w.slice(tilde[0].length);
+    }
+    let last = 0;
+    for (const m of rest.matchAll(/\$(\w+|\{(\w+)\})/g)) {
+      if (m.index! > last) out += quote(rest.slice(last, m.index));
+      fallbacks.push(m[0]);
+      out += `"\${${m[2] ?? m[1]}-$__tsplay_w${fallbacks.length}}"`;
+      last = m.index! + m[0].length;
+    }
+    if (last < rest.length) out += quote(rest.slice(last));
+    return out || "''";
+  });
+  const assigns = fallbacks.map((f, i) => `__tsplay_w${i + 1}=${quote(f)}; `).join('');
+  return sh`${raw(assigns + words.join(' '))}`;
+}
 
 function argvOf(args: CommandArgs): string[] {
   return args.argv ?? shellSplit(args.cmd ?? '');

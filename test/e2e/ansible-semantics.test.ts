@@ -231,6 +231,27 @@ describe('Ansible semantics that differed silently', () => {
     }
   });
 
+  it('command expands ~ and $VARS of the environment in its words, as Ansible does; expand_argument_vars: false does not', () => {
+    const play = `- hosts: h
+  gather_facts: false
+  tasks:
+    - command: echo $HOME ~ ~root ~nosuchuser $NOPE_X \${HOME}x a$HOMEb "$HOME" \${A-B} ~/x 'it''s'
+      register: r
+    - debug: msg="{{ r.stdout }}"
+    - command:
+        argv: [echo, $HOME, '~']
+        expand_argument_vars: false
+      register: n
+    - debug: msg="{{ n.stdout }}"
+`;
+    const t = run('tsplay', play);
+    expect(t.code, t.out + t.err).toBe(0);
+    const home = process.env.HOME ?? '/root';
+    expect(t.msgs[0]).toBe(`"msg": "${home} ${home} /root ~nosuchuser $NOPE_X ${home}x a$HOMEb ${home} \${A-B} ${home}/x its"`); // 'it''s': two quoted words, one argument
+    expect(t.msgs[1]).toBe('"msg": "$HOME ~"');
+    if (hasAnsible) expect(run('ansible', play).msgs[0]).toBe(t.msgs[0]);
+  });
+
   it("in check mode a shell task's skipped result still has empty output fields", () => {
     const c = run('tsplay', CHECK_PLAY, ['--check']);
     expect(c.code).toBe(0);
