@@ -1,5 +1,5 @@
 // debug: print a message or a variable's value; changes nothing.
-import { defineModule, noop } from '../engine/index.js';
+import { defineModule, noop, UserError } from '../engine/index.js';
 
 interface DebugArgs {
   msg?: unknown;
@@ -35,8 +35,11 @@ export default defineModule<DebugArgs, DebugState>({
     if (args.var === undefined) return { shown: true };
     try {
       return { shown: true, value: ctx.evaluate(args.var) };
-    } catch {
-      return { shown: true, value: 'VARIABLE IS NOT DEFINED!' };
+    } catch (e) {
+      // only an undefined variable is "not defined"; any other error (a broken template in the
+      // variable, a bad filter argument) fails the task, as in Ansible; -v says which variable
+      if (!(e instanceof UserError) || e.code !== 'E_UNDEFINED') throw e;
+      return { shown: true, value: ctx.verbosity > 0 ? `VARIABLE IS NOT DEFINED!: ${e.message}` : 'VARIABLE IS NOT DEFINED!' };
     }
   },
   plan(state, args) {

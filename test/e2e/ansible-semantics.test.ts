@@ -252,6 +252,20 @@ describe('Ansible semantics that differed silently', () => {
     if (hasAnsible) expect(run('ansible', play).msgs[0]).toBe(t.msgs[0]);
   });
 
+  it('debug var= says VARIABLE IS NOT DEFINED! only for an undefined variable; a broken template fails the task', () => {
+    const play = '- hosts: h\n  gather_facts: false\n  tasks:\n    - debug: var=y\n    - debug: var=x\n';
+    const files = { 'group_vars/all.yml': 'x: "{{ a b }}"\ny: "{{ nope }}"\n' };
+    const t = run('tsplay', play, [], files);
+    expect(t.out).toContain('"y": "VARIABLE IS NOT DEFINED!"');
+    expect(t.statuses).toEqual(['ok: [h]', 'fatal: [h]: FAILED!']);
+    expect(t.recap).toBe('h : ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0');
+    if (hasAnsible) {
+      const a = run('ansible', play, [], files);
+      expect(t.statuses).toEqual(a.statuses);
+      expect(t.recap).toBe(a.recap);
+    }
+  });
+
   it("in check mode a shell task's skipped result still has empty output fields", () => {
     const c = run('tsplay', CHECK_PLAY, ['--check']);
     expect(c.code).toBe(0);
