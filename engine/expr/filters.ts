@@ -1139,3 +1139,62 @@ def('xmlattr', [['autospace', true]], (d, autospace) => {
 def('tojson', [['indent', null]], (v, indent) =>
   toJson(v, { indent: indent as number | null, sortKeys: true, ensureAscii: false }).replace(/[<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
 );
+
+// password_hash: SHA-crypt ($5$ sha256, $6$ sha512; Ulrich Drepper's specification), as Ansible
+// makes it with Python's crypt (5000 rounds unless asked; a random 16-character salt unless given).
+const CRYPT_ALPHABET = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const SHA512_ORDER = [[0, 21, 42], [22, 43, 1], [44, 2, 23], [3, 24, 45], [25, 46, 4], [47, 5, 26], [6, 27, 48], [28, 49, 7], [50, 8, 29], [9, 30, 51], [31, 52, 10], [53, 11, 32], [12, 33, 54], [34, 55, 13], [56, 14, 35], [15, 36, 57], [37, 58, 16], [59, 17, 38], [18, 39, 60], [40, 61, 19], [62, 20, 41]];
+const SHA256_ORDER = [[0, 10, 20], [21, 1, 11], [12, 22, 2], [3, 13, 23], [24, 4, 14], [15, 25, 5], [6, 16, 26], [27, 7, 17], [18, 28, 8], [9, 19, 29]];
+
+function shaCrypt(kind: 'sha256' | 'sha512', password: string, salt: string, rounds: number | null): string {
+  const H = (...parts: Buffer[]) => {
+    const h = createHash(kind);
+    for (const p of parts) h.update(p);
+    return h.digest();
+  };
+  const size = kind === 'sha512' ? 64 : 32;
+  const P = Buffer.from(password, 'utf8');
+  const S = Buffer.from(salt.slice(0, 16), 'utf8');
+  const B = H(P, S, P);
+  const a: Buffer[] = [P, S];
+  for (let n = P.length; n > 0; n -= size) a.push(B.subarray(0, Math.min(n, size)));
+  for (let n = P.length; n > 0; n >>= 1) a.push(n & 1 ? B : P);
+  const A = H(...a);
+  const repeat = (d: Buffer, len: number) => Buffer.concat(Array.from({ length: Math.ceil(len / size) }, () => d)).subarray(0, len);
+  const Pseq = repeat(H(...Array.from({ length: P.length }, () => P)), P.length);
+  const Sseq = repeat(H(...Array.from({ length: 16 + A[0]! }, () => S)), S.length);
+  const n = rounds ?? 5000;
+  let C = A;
+  for (let r = 0; r < n; r++) {
+    const parts: Buffer[] = [r % 2 ? Pseq : C];
+    if (r % 3) parts.push(Sseq);
+    if (r % 7) parts.push(Pseq);
+    parts.push(r % 2 ? C : Pseq);
+    C = H(...parts);
+  }
+  const b64 = (b2: number, b1: number, b0: number, chars: number) => {
+    let w = (b2 << 16) | (b1 << 8) | b0;
+    let out = '';
+    for (let i = 0; i < chars; i++, w >>= 6) out += CRYPT_ALPHABET[w & 0x3f];
+    return out;
+  };
+  let hash = (kind === 'sha512' ? SHA512_ORDER : SHA256_ORDER).map(([x, y, z]) => b64(C[x!]!, C[y!]!, C[z!]!, 4)).join('');
+  hash += kind === 'sha512' ? b64(0, 0, C[63]!, 2) : b64(0, C[31]!, C[30]!, 3);
+  const id = kind === 'sha512' ? '6' : '5';
+  return `$${id}$${rounds !== null && rounds !== 5000 ? `rounds=${rounds}$` : ''}${S.toString('utf8')}$${hash}`;
+}
+
+def('password_hash', [['hashtype', 'sha512'], ['salt', null], ['salt_size', null], ['rounds', null], ['ident', null]], (v, hashtype, salt, saltSize, rounds) => {
+  const type = str(hashtype).replace(/_crypt$/, '');
+  if (type !== 'sha512' && type !== 'sha256') {
+    throw typeError(`password_hash: ${str(hashtype)} is not supported by tsplay`, 'use sha512 (or sha256); md5, blowfish and the others are not implemented');
+  }
+  const r = rounds === null ? null : int(rounds, 'rounds');
+  if (r !== null && (r < 1000 || r > 999999999)) throw typeError('password_hash: rounds must be from 1000 to 999999999');
+  let s = salt === null ? '' : str(salt);
+  if (salt === null) {
+    const len = saltSize === null ? 16 : int(saltSize, 'salt_size');
+    for (let i = 0; i < len; i++) s += CRYPT_ALPHABET[Math.floor(Math.random() * 64)];
+  }
+  return shaCrypt(type, str(v), s, r);
+});
