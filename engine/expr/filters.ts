@@ -33,6 +33,8 @@ import { pyEscape, pyRegex, pySub } from './regex.js';
 import { TESTS } from './tests.js';
 import { dumpYaml, parseYaml, parseYamlAll } from './yaml-dump.js';
 import { Undefined, isUndefined } from './undefined.js';
+import { decryptVaultText, encryptVaultText, isVaultText } from '../load/vault.js';
+import { secretValues } from '../redact.js';
 
 /** A filter: receives the piped value, positional arguments and keyword arguments. */
 export interface FilterSpec {
@@ -1197,4 +1199,19 @@ def('password_hash', [['hashtype', 'sha512'], ['salt', null], ['salt_size', null
     for (let i = 0; i < len; i++) s += CRYPT_ALPHABET[Math.floor(Math.random() * 64)];
   }
   return shaCrypt(type, str(v), s, r);
+});
+
+// vault / unvault: encrypt a value with a password as Ansible's filters do (format 1.2, the label
+// filter_default unless another is given), and decrypt such text
+def('vault', [['secret', REQUIRED], ['salt', null], ['vaultid', 'filter_default'], ['wrap_object', false], ['vault_id', null]], (v, secret, _salt, vaultid, _wrap, vaultId) => {
+  if (typeof v !== 'string') throw typeError(`vault: can only encrypt strings, not ${typeName(v)}`);
+  const id = str(vaultId ?? vaultid);
+  return encryptVaultText(v, { id: id === 'default' ? 'default' : id, password: str(secret) }).replace(/\n$/, '');
+});
+def('unvault', [['secret', REQUIRED], ['vaultid', 'filter_default'], ['vault_id', null]], (v, secret, vaultid, vaultId) => {
+  const text = str(v);
+  if (!isVaultText(text)) throw typeError('unvault: the value is not vault-encrypted text');
+  const plain = decryptVaultText(text, undefined, [{ id: str(vaultId ?? vaultid), password: str(secret) }]);
+  secretValues.add(plain);
+  return plain;
 });

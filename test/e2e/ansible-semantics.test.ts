@@ -185,6 +185,7 @@ describe('Ansible semantics that differed silently', () => {
       "{{ 'https://example.org/x' is url }} {{ 'mailto:pi@example.org' is url }} {{ 'urn:isbn:1' is urn }} {{ 'http://x' is uri(['https']) }} {{ 'x' is uri }}",
       "{{ (0.0 / 0.0 if false else 'x') is nan }} {{ (playbook_dir ~ '/dangling') is link_exists }} {{ (playbook_dir ~ '/dangling') is exists }} {{ '/' is mount }} {{ playbook_dir is mount }} {{ (playbook_dir ~ '/g/a.txt') is same_file(playbook_dir ~ '/g/a.txt') }}",
       "{{ [7] | random }} {{ 1 | random }} {{ ['x'] | shuffle }}",
+      "{{ ('data' | vault('pw')).splitlines()[0] }} {{ 'data' | vault('pw', vaultid='lab') | unvault('pw', vaultid='lab') }} {{ 'data' | vault('pw') | unvault('pw') }}",
       "{{ 'secret' | password_hash('sha512', 'saltsalt') }} {{ 'secret' | password_hash('sha256', 'saltsalt', rounds=10000) }}",
     ];
     const play = `- hosts: h\n  gather_facts: false\n  tasks:\n${exprs.map((e) => `    - debug:\n        msg: "${e.replace(/"/g, '\\"')}"\n`).join('')}`;
