@@ -173,10 +173,11 @@ describe.skipIf(!enabled)('the lab: booted hosts in the users\' topology', () =>
 
   it('brings a host back after `systemctl reboot`, with its network state reset', async () => {
     await sudo('gateway', 'echo rebooted-disk-survives > /var/tmp/mark && systemctl reboot');
+    // (a reboot usually takes seconds; systemd's stop jobs may take up to their 90 s timeout)
     await until('the gateway to come back', async () => {
       const h = await hostState('gateway');
       return h.power === 'on' && h.system === 'running' && h.boots >= 2 ? h : undefined;
-    });
+    }, 150_000);
     const r = await until('ssh to the gateway', async () => {
       const x = await ssh('gateway', 'cat /var/tmp/mark; cat /proc/sys/net/ipv4/ip_forward; ip -o -4 addr show eth0 | wc -l');
       return x.code === 0 ? x : undefined;
@@ -186,12 +187,12 @@ describe.skipIf(!enabled)('the lab: booted hosts in the users\' topology', () =>
     const nat = await sudo('gateway', 'iptables -t nat -S POSTROUTING');
     expect(nat.stdout).not.toContain('MASQUERADE');
     expect(readFileSync(join(lab.state, 'hosts', 'gateway', 'boots.log'), 'utf8')).toMatch(/exit 133/);
-  });
+  }, 180_000);
 
   it('leaves a host off after `systemctl poweroff` until power-on', async () => {
     await labExec('node2', ['sh', '-c', 'echo kept > /var/tmp/mark']);
     await labExec('node2', ['systemctl', 'poweroff']);
-    await until('node2 to power off', async () => ((await hostState('node2')).power === 'off' ? true : undefined), 30_000);
+    await until('node2 to power off', async () => ((await hostState('node2')).power === 'off' ? true : undefined), 150_000);
     await sleep(2000);
     expect((await hostState('node2')).power).toBe('off');
     expect((await hostState('node1')).power).toBe('on');
@@ -199,7 +200,7 @@ describe.skipIf(!enabled)('the lab: booted hosts in the users\' topology', () =>
     expect(on).toEqual({ already: false, system: 'running' });
     expect((await labExec('node2', ['cat', '/var/tmp/mark'])).stdout).toBe('kept\n');
     expect(await labPowerOn('node2')).toEqual({ already: true, system: 'running' });
-  });
+  }, 180_000);
 
   it('offers the commands through commander, with exit codes', async () => {
     const out: string[] = [];
