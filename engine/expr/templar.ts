@@ -11,6 +11,7 @@ import { hasOwn, isMapping, plain, pyStr, truthy } from './python.js';
 import { Undefined, isUndefined } from './undefined.js';
 import { ownRequire } from '../paths.js';
 import { isUnsafeText } from '../unsafe.js';
+import type { TemplateOptions } from '../module.js';
 
 type Vars = Record<string, unknown>;
 
@@ -222,24 +223,11 @@ function renderJ2(text: string, scope: Scope, file?: string, origin: Origin = {}
   return run(scope, { ...origin, file }, () => jinja.template(text, file, lex), (_s, out) => out);
 }
 
-/** The template module's Jinja2 options (Ansible's names); unset ones keep Ansible's defaults. */
-export interface J2Options {
-  trim_blocks?: boolean;
-  lstrip_blocks?: boolean;
-  newline_sequence?: string;
-  block_start_string?: string;
-  block_end_string?: string;
-  variable_start_string?: string;
-  variable_end_string?: string;
-  comment_start_string?: string;
-  comment_end_string?: string;
-}
-
 const JINJA2_OVERRIDE = '#jinja2:';
 
 // A template's first line `#jinja2: trim_blocks: False, lstrip_blocks: True` overrides the options
 // for that template (Ansible's template action reads it, and the line is not part of the output).
-function headerOptions(text: string, file: string): { text: string; options: J2Options } {
+function headerOptions(text: string, file: string): { text: string; options: TemplateOptions } {
   if (!text.startsWith(JINJA2_OVERRIDE)) return { text, options: {} };
   const eol = text.indexOf('\n');
   const line = text.slice(JINJA2_OVERRIDE.length, eol < 0 ? undefined : eol);
@@ -252,7 +240,7 @@ function headerOptions(text: string, file: string): { text: string; options: J2O
     if (i < 0 || !key) throw new UserError('E_TEMPLATE', `cannot read the #jinja2: line: '${pair.trim()}'`, { location: { file, line: 1, col: 1 }, hint: 'write key: value pairs, e.g. #jinja2: trim_blocks: False, lstrip_blocks: True' });
     options[key] = raw === 'True' ? true : raw === 'False' ? false : /^(['"]).*\1$/s.test(raw) ? raw.slice(1, -1) : raw;
   }
-  return { text: eol < 0 ? '' : text.slice(eol + 1), options: options as J2Options };
+  return { text: eol < 0 ? '' : text.slice(eol + 1), options: options as TemplateOptions };
 }
 
 function templateString(s: string, scope: Scope, origin: Origin): unknown {
@@ -350,11 +338,11 @@ export function evalCondition(cond: unknown, vars: Record<string, unknown>, loc?
 export function renderTemplateText(
   text: string,
   vars: Record<string, unknown>,
-  opts: { file: string; kind: 'j2' | 'ejs'; j2?: J2Options },
+  opts: { file: string; kind: 'j2' | 'ejs'; j2?: TemplateOptions },
 ): string {
   if (opts.kind !== 'j2') return renderEjs(text, { vars }, opts.file);
   const header = headerOptions(text, opts.file);
-  const o: J2Options = { ...opts.j2, ...header.options };
+  const o: TemplateOptions = { ...opts.j2, ...header.options };
   const custom = Object.values(o).some((v) => v !== undefined);
   if (!custom) return renderJ2(header.text, { vars }, opts.file);
   const lex: LexOptions = {
