@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hasAnsible } from '../ansible.js';
 import { project } from './helpers.js';
 
 const CLI = resolve('dist/engine/cli.js');
-const hasAnsible = spawnSync('ansible-playbook', ['--version'], { stdio: 'ignore' }).status === 0;
 
 const PLAY = `- hosts: h
   gather_facts: false

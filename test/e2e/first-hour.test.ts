@@ -5,6 +5,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hasAnsible } from '../ansible.js';
 import { project } from './helpers.js';
 
 const CLI = resolve('dist/engine/cli.js');
@@ -69,7 +70,6 @@ describe.skipIf(!asRoot)('files tsplay may not read', () => {
 });
 
 
-const hasAnsible = spawnSync('ansible-playbook', ['--version'], { stdio: 'ignore' }).status === 0;
 const noDefaultInventory = !existsSync('/etc/ansible/hosts');
 
 describe('a run without -i', () => {

@@ -6,17 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hasAnsible } from '../ansible.js';
 import { loadInventory } from '../../engine/load/inventory.js';
 import { fixture, tree } from './inventory-helpers.js';
 
-const hasAnsible = (() => {
-  try {
-    execFileSync('ansible', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 // .ini read in directories as in ansible-core 2.19; unparsable sources are errors, as in tsplay.
 const env: NodeJS.ProcessEnv = {

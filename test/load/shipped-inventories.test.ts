@@ -1,23 +1,16 @@
 // The inventories tsplay writes or ships load without a warning, in tsplay and in Ansible: a
 // group named as one of its hosts (`[gateway]` holding `gateway`) made both warn "Found both group
 // and host with same name" on every command against the lab.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hasAnsible } from '../ansible.js';
 import { hostSpecs } from '../../engine/lab/config.js';
 import { inventoryText } from '../../engine/lab/inventory.js';
 import { loadInventory } from '../../engine/load/inventory.js';
 
-const hasAnsible = (() => {
-  try {
-    execFileSync('ansible', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 function labInventory(): string {
   const dir = mkdtempSync(join(tmpdir(), 'tsplay-labinv-'));
