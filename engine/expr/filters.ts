@@ -35,6 +35,7 @@ import { dumpYaml, parseYaml, parseYamlAll } from './yaml-dump.js';
 import { Undefined, isUndefined } from './undefined.js';
 import { decryptVaultText, encryptVaultText, isVaultText } from '../load/vault.js';
 import { secretValues } from '../redact.js';
+import { fnmatchSource } from '../load/patterns.js';
 
 /** A filter: receives the piped value, positional arguments and keyword arguments. */
 export interface FilterSpec {
@@ -965,25 +966,8 @@ def('shuffle', [['seed', null]], (v, seed) => {
   return items;
 });
 
-// fileglob: the files (not directories) on the controller that match a shell pattern
-function globRegex(part: string): RegExp {
-  let re = '';
-  for (let i = 0; i < part.length; i++) {
-    const c = part[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = part.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        const body = part.slice(i + 1, end);
-        re += `[${body.startsWith('!') ? '^' + body.slice(1) : body}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
+// fileglob: the files (not directories) on the controller that match a shell pattern; as
+// Python's glob, each path component is matched with fnmatch
 function glob(pattern: string): string[] {
   const abs = pattern.startsWith('/');
   let paths = [abs ? '/' : '.'];
@@ -1000,7 +984,7 @@ function glob(pattern: string): string[] {
       } catch {
         continue;
       }
-      const re = globRegex(part);
+      const re = new RegExp(`^${fnmatchSource(part)}$`);
       for (const e of entries) if ((!e.startsWith('.') || part.startsWith('.')) && re.test(e)) next.push(dir === '.' && !abs ? e : posix.join(dir, e));
     }
     paths = next;
