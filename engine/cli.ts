@@ -27,6 +27,8 @@ import { registerLabCommands } from './lab/cli.js';
 import { playbookSchema } from './schema.js';
 import { addVaultOptions, registerVaultCommand, vaultSecretsFrom, type VaultOpts } from './vault-cli.js';
 import { setVaultSecrets } from './load/vault.js';
+import { configPaths, configValue, loadAnsibleConfig } from './load/ansible-cfg.js';
+import { defaultRolesPath } from './load/roles.js';
 import { importAtRunTime, packageJsonPath } from './paths.js';
 import * as api from './index.js';
 
@@ -190,7 +192,7 @@ interface RunOpts extends VaultOpts {
   skipTags?: string[];
   check?: boolean;
   diff?: boolean;
-  forks: string;
+  forks?: string;
   user?: string;
   become?: boolean;
   becomeUser?: string;
@@ -226,7 +228,7 @@ interface Prepared {
 }
 
 async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
-  const forks = Number(o.forks);
+  const forks = Number(o.forks ?? '5');
   const maxOutputBytes = io.env.TSPLAY_MAX_OUTPUT === undefined ? undefined : parseSize(io.env.TSPLAY_MAX_OUTPUT);
   if (io.env.TSPLAY_MAX_OUTPUT !== undefined && maxOutputBytes === undefined) {
     throw new OptionsError(`TSPLAY_MAX_OUTPUT must be a size in bytes, got '${io.env.TSPLAY_MAX_OUTPUT}'`, 'e.g. TSPLAY_MAX_OUTPUT=500M (K, M, G: powers of 1000; KiB, MiB, GiB: of 1024)');
@@ -266,7 +268,47 @@ async function secrets(o: RunOpts, io: CliIO, p: Prepared): Promise<void> {
   else if (o.askPass) p.sshPassword = new Secret(await (io.prompt ?? readSecretFromTerminal)('SSH password: '));
 }
 
-async function runCommand(files: string[], o: RunOpts, io: CliIO): Promise<number> {
+// ansible.cfg's settings, as the environment variables Ansible reads for them (a variable set in
+// the environment wins over the file); the options not given on the command line take them.
+function withAnsibleConfig<O extends RunOpts>(o: O, io: CliIO): { o: O; io: CliIO; rolesPath: string[] } {
+  const cfg = loadAnsibleConfig(io.env, io.cwd);
+  const env: NodeJS.ProcessEnv = { ...io.env };
+  const set = (name: string, section: string, key: string): void => {
+    const v = configValue(cfg, io.env, section, key, name);
+    if (v !== undefined) env[name] = v;
+  };
+  const setPaths = (name: string, section: string, key: string): void => {
+    const v = configPaths(cfg, io.env, io.cwd, section, key, name);
+    if (v !== undefined) env[name] = v.join(name === 'ANSIBLE_INVENTORY' ? ',' : ':');
+  };
+  setPaths('ANSIBLE_INVENTORY', 'defaults', 'inventory');
+  setPaths('ANSIBLE_LIBRARY', 'defaults', 'library');
+  setPaths('ANSIBLE_VAULT_PASSWORD_FILE', 'defaults', 'vault_password_file');
+  setPaths('ANSIBLE_PRIVATE_KEY_FILE', 'defaults', 'private_key_file');
+  set('ANSIBLE_FORKS', 'defaults', 'forks');
+  set('ANSIBLE_REMOTE_USER', 'defaults', 'remote_user');
+  set('ANSIBLE_TIMEOUT', 'defaults', 'timeout');
+  set('ANSIBLE_HOST_KEY_CHECKING', 'defaults', 'host_key_checking');
+  set('ANSIBLE_BECOME', 'privilege_escalation', 'become');
+  set('ANSIBLE_BECOME_USER', 'privilege_escalation', 'become_user');
+  set('ANSIBLE_BECOME_METHOD', 'privilege_escalation', 'become_method');
+  set('ANSIBLE_SSH_COMMON_ARGS', 'ssh_connection', 'ssh_common_args');
+  set('ANSIBLE_SSH_EXTRA_ARGS', 'ssh_connection', 'ssh_extra_args');
+  const rolesPath = configPaths(cfg, io.env, io.cwd, 'defaults', 'roles_path', 'ANSIBLE_ROLES_PATH') ?? defaultRolesPath();
+  const filled = {
+    ...o,
+    forks: o.forks ?? env.ANSIBLE_FORKS,
+    timeout: o.timeout ?? env.ANSIBLE_TIMEOUT,
+    privateKey: o.privateKey ?? env.ANSIBLE_PRIVATE_KEY_FILE,
+    becomeMethod: o.becomeMethod ?? env.ANSIBLE_BECOME_METHOD,
+    sshCommonArgs: o.sshCommonArgs ?? env.ANSIBLE_SSH_COMMON_ARGS,
+    sshExtraArgs: o.sshExtraArgs ?? env.ANSIBLE_SSH_EXTRA_ARGS,
+  };
+  return { o: filled, io: { ...io, env }, rolesPath };
+}
+
+async function runCommand(files: string[], opts: RunOpts, io0: CliIO): Promise<number> {
+  const { o, io, rolesPath } = withAnsibleConfig(opts, io0);
   const p = await prepare(o, io);
   const { inventory, limit, extraVars } = p;
   const playbooks = files.map((f) => resolve(io.cwd, f));
@@ -274,7 +316,7 @@ async function runCommand(files: string[], o: RunOpts, io: CliIO): Promise<numbe
     if (!existsSync(f)) throw new UserError('E_FILE_NOT_FOUND', `the playbook: ${f} could not be found`, { hint: 'check the path to the playbook' });
   }
   const registry = await buildRegistry([...new Set(playbooks.map((f) => dirname(f)))], splitList(o.modulePath?.flatMap((m) => m.split(':'))), io.env);
-  const plays = loadPlaybooks(playbooks, { registry, extraVars });
+  const plays = loadPlaybooks(playbooks, { registry, extraVars, rolesPath });
 
   if (o.startAtTask !== undefined) checkStartAtTask(plays, o.startAtTask);
   const out = (s: string) => io.output.out(s);
@@ -302,10 +344,11 @@ async function runCommand(files: string[], o: RunOpts, io: CliIO): Promise<numbe
           spinner: ora ? (text) => ora({ text, stream: process.stderr, discardStdin: false }) : undefined,
         });
   for (const f of playbooks) reporter.playbookStart(f);
-  return execute(plays, o, io, p, registry, reporter);
+  return execute(plays, o, io, p, registry, reporter, rolesPath);
 }
 
-async function adhocCommand(pattern: string, o: RunOpts & { moduleName: string; args?: string }, io: CliIO): Promise<number> {
+async function adhocCommand(pattern: string, opts: RunOpts & { moduleName: string; args?: string }, io0: CliIO): Promise<number> {
+  const { o, io } = withAnsibleConfig(opts, io0);
   const p = await prepare(o, io);
   const registry = await buildRegistry([io.cwd], splitList(o.modulePath?.flatMap((m) => m.split(':'))), io.env);
   if (!registry.has(o.moduleName)) {
@@ -325,7 +368,7 @@ async function adhocCommand(pattern: string, o: RunOpts & { moduleName: string; 
   return execute([play], o, io, p, registry, reporter);
 }
 
-async function execute(plays: Play[], o: RunOpts, io: CliIO, p: Prepared, registry: ModuleRegistry, reporter: Reporter): Promise<number> {
+async function execute(plays: Play[], o: RunOpts, io: CliIO, p: Prepared, registry: ModuleRegistry, reporter: Reporter, rolesPath?: string[]): Promise<number> {
   const { inventory, limit, extraVars, forks, becomePassword, sshPassword } = p;
   const verbosity = o.verbose;
   const abort = new AbortController();
@@ -355,6 +398,7 @@ async function execute(plays: Play[], o: RunOpts, io: CliIO, p: Prepared, regist
       limit,
       startAtTask: o.startAtTask,
       signal: abort.signal,
+      rolesPath,
       settings: {
         check: Boolean(o.check),
         diff: Boolean(o.diff),
@@ -450,7 +494,7 @@ function addRunOptions(cmd: Command, playbook: boolean): Command {
     .option('-e, --extra-vars <vars>', 'key=value, inline YAML/JSON or @file (repeatable)', collect)
     .option('-C, --check', 'predict changes without making them')
     .option('-D, --diff', 'show the differences in changed files')
-    .option('-f, --forks <n>', 'hosts to run in parallel', '5')
+    .option('-f, --forks <n>', 'hosts to run in parallel (default 5)')
     .option('-u, --user <user>', 'connect as this user')
     .option('-b, --become', 'run with sudo')
     .option('--become-user <user>', 'user to become')

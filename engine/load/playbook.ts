@@ -1,7 +1,7 @@
 // Playbook files -> typed plays and task trees, with every node's file:line:col kept.
 // Everything that can be checked without a host is checked here, before any connection.
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { UserError, type SourceLocation } from '../errors.js';
 import { itemLocationOf, keyLocationOf, locationOf, parseYaml } from './yaml.js';
 import { readText } from './read.js';
@@ -9,8 +9,9 @@ import { parseKv } from './kv.js';
 import type { ModuleRegistry } from '../run/registry.js';
 import { checkArgs } from '../run/args.js';
 import { distance } from '../run/registry.js';
-import { checkSyntax } from '../expr/templar.js';
+import { checkSyntax, template } from '../expr/templar.js';
 import { checkHostPattern } from './patterns.js';
+import { defaultRolesPath, findRole, readRole, type ArgumentSpec, type EntryPoints } from './roles.js';
 
 /** Keywords shared by tasks, blocks and plays that tasks inherit. */
 export interface Keywords {
@@ -67,6 +68,35 @@ export interface TaskNode extends Keywords {
   notifyLocation?: SourceLocation;
   /** Handlers only: the name handlers are notified by. */
   isHandler?: boolean;
+  /** The role this task belongs to (its name prefixes the task's in the output). */
+  role?: RoleInfo;
+  /** Role handlers: the keyword layers between the play and the handler (the role's entry and the role). */
+  parents?: Keywords[];
+  /** include_tasks / include_role `apply:`: keywords for every included task. */
+  apply?: Keywords;
+  /** include_role: the role it includes, loaded ahead of time when its name holds no variable. */
+  includeRole?: { name: string; from: EntryPoints; preloaded?: LoadedRole };
+}
+
+/** A role as a play uses it: its variables in their precedence layers, and where it lives. */
+export interface RoleInfo {
+  name: string;
+  path: string;
+  /** defaults/main.yml: below every other variable. */
+  defaults: Record<string, unknown>;
+  /** The role entry's `vars:`, then vars/main.yml: above play vars. */
+  vars: Record<string, unknown>;
+  /** Role parameters (other keys of a `roles:` entry or dependency): above set_fact. */
+  params: Record<string, unknown>;
+  /** The role that depends on this one (meta/main.yml), for inherited variables. */
+  parent?: RoleInfo;
+}
+
+/** A role turned into task nodes, with the handlers it brings. */
+export interface LoadedRole {
+  info: RoleInfo;
+  nodes: Node[];
+  handlers: TaskNode[];
 }
 
 /** block / rescue / always with shared keywords. */
@@ -77,6 +107,8 @@ export interface BlockNode extends Keywords {
   rescue: Node[];
   always: Node[];
   location: SourceLocation;
+  /** Set on the block that holds a role's tasks: the role whose variables its tasks see. */
+  role?: RoleInfo;
 }
 
 export type Node = TaskNode | BlockNode;
@@ -104,6 +136,12 @@ export interface Play extends Keywords {
   /** Directory of the playbook file (playbook_dir). */
   dir: string;
   file: string;
+  /** Roles whose defaults and vars every task of the play sees (roles: and import_role). */
+  roles: RoleInfo[];
+  /** Names of the roles listed under roles: (ansible_play_role_names). */
+  roleNames: string[];
+  /** A handler may come from a role named at run time: notify names cannot all be known now. */
+  dynamicHandlers?: boolean;
 }
 
 const KEYWORDS_COMMON = [
@@ -123,7 +161,9 @@ export const PLAY_KEYWORDS = new Set([
   'order', 'gather_subset', 'gather_timeout', 'fact_path',
 ]);
 /** Keywords we know from Ansible but do not implement: refusing them beats ignoring them. */
-export const UNSUPPORTED = new Set(['async', 'poll', 'debugger', 'delegate_facts', 'vars_prompt', 'roles', 'module_defaults', 'local_action']);
+export const UNSUPPORTED = new Set(['async', 'poll', 'debugger', 'delegate_facts', 'vars_prompt', 'module_defaults', 'local_action']);
+const INCLUDE_ACTIONS = ['include_tasks', 'import_tasks', 'include_role', 'import_role', 'meta', 'import_playbook'];
+const ROLE_OPTIONS = ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'allow_duplicates', 'public', 'apply', 'rolespec_validate'];
 const IGNORED = new Set(['collections', 'become_flags', 'throttle', 'gather_subset', 'gather_timeout', 'fact_path', 'port']);
 const LOOP_LOOKUPS = new Set(['items', 'list', 'dict', 'indexed_items', 'together', 'sequence', 'nested', 'fileglob', 'subelements']);
 
@@ -132,6 +172,23 @@ export interface LoadOptions {
   registry: ModuleRegistry;
   /** Variables known at load time (extra vars), for templated import paths. */
   extraVars?: Record<string, unknown>;
+  /** The roles path (ansible.cfg roles_path / ANSIBLE_ROLES_PATH); Ansible's default when unset. */
+  rolesPath?: string[];
+  /** The playbook's directory, where roles/ is searched first. */
+  playbookDir?: string;
+  /** The role whose tasks are being loaded. */
+  role?: RoleInfo;
+  /** What the play being loaded collects from its roles. */
+  collect?: RoleCollector;
+}
+
+/** What loading a play's roles adds to the play. */
+export interface RoleCollector {
+  roles: RoleInfo[];
+  handlers: TaskNode[];
+  /** Roles already in the play (path + parameters + entry points): each runs once unless allow_duplicates. */
+  seen: Set<string>;
+  dynamicHandlers: boolean;
 }
 
 type Obj = Record<string, unknown>;
@@ -217,7 +274,9 @@ function checkNumbers(obj: Obj): void {
 function readKeywords(obj: Obj, loc: SourceLocation): Keywords {
   checkBooleans(obj);
   checkNumbers(obj);
-  const vars = obj.vars ?? {};
+  let vars = obj.vars ?? {};
+  // Ansible also takes a list of mappings, merged in order
+  if (Array.isArray(vars) && vars.every(isObj)) vars = Object.assign({}, ...vars);
   if (!isObj(vars)) fail('vars must be a mapping of variable names to values', locationOf(vars) ?? keyLocationOf(obj, 'vars') ?? loc, 'write one "name: value" per line under vars:, without "- " list dashes');
   const env = obj.environment;
   if (env !== undefined && env !== null && !isObj(env) && typeof env !== 'string' && !Array.isArray(env)) {
@@ -268,6 +327,7 @@ function loadPlaybookFile(file: string, opts: LoadOptions, seen: Set<string>, fr
     const eloc = locationOf(entry) ?? loc;
     if (!isObj(entry)) fail('each play must be a mapping with at least "hosts"', eloc, 'start each play with "- hosts: ..." at the left margin');
     const imp = entry.import_playbook ?? entry['ansible.builtin.import_playbook'];
+
     if (imp !== undefined) {
       if (typeof imp !== 'string') fail('import_playbook takes a file name', eloc);
       const target = resolve(dirname(file), imp);
@@ -301,25 +361,32 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   }
   const dir = dirname(file);
   const strategy = obj.strategy ?? 'linear';
-  if (strategy !== 'linear' && strategy !== 'free') {
+  // a templated strategy is decided when the play starts
+  if (strategy !== 'linear' && strategy !== 'free' && !(typeof strategy === 'string' && /{{|{%/.test(strategy))) {
     fail(`unknown strategy '${String(strategy)}'`, keyLocationOf(obj, 'strategy'), 'use linear or free');
   }
+  const collect: RoleCollector = { roles: [], handlers: [], seen: new Set(), dynamicHandlers: false };
+  const popts: LoadOptions = { ...opts, playbookDir: dir, collect, role: undefined };
   const section = (key: string): Node[] => {
     const v = obj[key];
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, locationOf(v) ?? keyLocationOf(obj, key), `write each task as a list item: "- ${key === 'handlers' ? 'name: ...' : 'debug: ...'}"`);
-    return loadTaskList(v, file, opts, keyLocationOf(obj, key)!, false);
+    return loadTaskList(v, file, popts, keyLocationOf(obj, key)!, false);
   };
+  const roleNodes = loadPlayRoles(obj, popts);
+  const roleNames = asList(obj.roles).map((r) => String(isObj(r) ? (r.role ?? r.name) : r));
   const handlersRaw = obj.handlers;
   let handlers: TaskNode[] = [];
   if (handlersRaw !== undefined && handlersRaw !== null) {
     if (!Array.isArray(handlersRaw)) fail('handlers must be a list of tasks', locationOf(handlersRaw) ?? keyLocationOf(obj, 'handlers'), 'write each handler as a list item: "- name: restart x"');
-    handlers = flattenHandlers(loadTaskList(handlersRaw, file, opts, keyLocationOf(obj, 'handlers')!, true));
+    handlers = flattenHandlers(loadTaskList(handlersRaw, file, popts, keyLocationOf(obj, 'handlers')!, true));
   }
   const pre_tasks = section('pre_tasks');
-  const tasks = section('tasks');
+  const tasks = [...roleNodes, ...section('tasks')];
   const post_tasks = section('post_tasks');
-  checkNotify([...pre_tasks, ...tasks, ...post_tasks, ...handlers], handlers);
+  // the roles' handlers come first, as in Ansible
+  handlers = [...collect.handlers, ...handlers];
+  if (!collect.dynamicHandlers) checkNotify([...pre_tasks, ...tasks, ...post_tasks, ...handlers], handlers);
   for (const v of asList(obj.serial)) {
     const ok = (typeof v === 'number' && v >= 0) || (typeof v === 'string' && (/^\s*\d+(\.\d+)?%?\s*$/.test(v) || /{{|{%/.test(v)));
     if (!ok) fail(`invalid serial value '${String(v)}'`, keyLocationOf(obj, 'serial'), 'use a number, a percentage or a list of them, e.g. serial: [1, "50%"]');
@@ -357,12 +424,157 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     location: loc,
     dir,
     file,
+    roles: collect.roles,
+    roleNames,
+    dynamicHandlers: collect.dynamicHandlers || undefined,
+  };
+}
+
+// The play's roles: section, each entry a block (its keywords) around its dependencies and its tasks.
+function loadPlayRoles(obj: Obj, opts: LoadOptions): Node[] {
+  const list = obj.roles;
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) fail('roles must be a list of role names or mappings', keyLocationOf(obj, 'roles'), 'e.g. roles: [common, { role: ntp, ntp_server: 10.0.0.1 }]');
+  const nodes: Node[] = [];
+  for (const [i, entry] of list.entries()) {
+    const ref = roleRef(entry, itemLocationOf(list, i) ?? keyLocationOf(obj, 'roles')!, opts, obj.vars);
+    const r = loadRole(ref, opts, { dedupe: true, from: {}, validate: true, stack: [] });
+    if (!r) continue;
+    opts.collect?.roles.push(r.info);
+    nodes.push(...r.nodes);
+  }
+  return nodes;
+}
+
+/** A role as a `roles:` entry or a meta dependency names it. */
+export interface RoleRef {
+  name: string;
+  params: Obj;
+  keywords: Obj;
+  vars: Obj;
+  location: SourceLocation;
+}
+
+const ROLE_KEYWORDS = new Set(KEYWORDS_COMMON.filter((k) => k !== 'name' && k !== 'vars'));
+
+function roleRef(entry: unknown, loc: SourceLocation, opts: LoadOptions, playVars?: unknown): RoleRef {
+  const eloc = locationOf(entry) ?? loc;
+  if (typeof entry === 'string' || typeof entry === 'number') return { name: templateRoleName(String(entry), eloc, opts, playVars), params: {}, keywords: {}, vars: {}, location: eloc };
+  if (!isObj(entry)) fail('a role is a name or a mapping with "role:"', eloc, 'e.g. - role: ntp');
+  const name = entry.role ?? entry.name;
+  if (typeof name !== 'string' || name === '') fail('role definitions must contain a role name', eloc, 'e.g. - role: ntp');
+  const params: Obj = {};
+  for (const [k, v] of Object.entries(entry)) {
+    if (k === 'role' || k === 'name' || k === 'vars') continue;
+    if (UNSUPPORTED.has(k)) fail(`the role keyword '${k}' is not supported by tsplay yet`, keyLocationOf(entry, k));
+    if (!ROLE_KEYWORDS.has(k)) params[k] = v;
+  }
+  const vars = entry.vars ?? {};
+  if (!isObj(vars)) fail('vars must be a mapping of variable names to values', keyLocationOf(entry, 'vars') ?? eloc);
+  checkExpressions(entry, eloc);
+  // the entry's keywords (when, tags, become...) are read from the entry itself, where their lines are
+  const keywords = entry;
+  return { name: templateRoleName(name, eloc, opts, playVars), params, keywords, vars, location: eloc };
+}
+
+// A role name may use variables known when the playbook is read (extra vars and play vars).
+function templateRoleName(name: string, loc: SourceLocation, opts: LoadOptions, playVars?: unknown): string {
+  if (!/{{|{%/.test(name)) return name;
+  const scope = { ...(isObj(playVars) ? playVars : {}), ...(opts.extraVars ?? {}) };
+  let out: unknown;
+  try {
+    out = template(name, scope, loc);
+  } catch (e) {
+    throw e instanceof UserError ? e.at(loc) : e;
+  }
+  if (typeof out !== 'string' || /{{|{%/.test(out)) fail(`the role name '${name}' uses a variable that is not known when the playbook is read`, loc, 'use include_role for a role chosen at run time, or pass the variable with -e');
+  return out;
+}
+
+/**
+ * Load a role into nodes: a block with the entry's keywords around the role's dependencies and a
+ * block (marked with the role) holding the argument check and the tasks. Its handlers and those of
+ * its dependencies go to `opts.collect`. Undefined when the role already runs in this play.
+ */
+export function loadRole(ref: RoleRef, opts: LoadOptions, o: { dedupe: boolean; from: EntryPoints; validate: boolean; stack: string[]; dependentOf?: string }): LoadedRole | undefined {
+  const playbookDir = opts.playbookDir ?? dirname(ref.location.file);
+  const found = findRole(ref.name, playbookDir, opts.rolesPath ?? defaultRolesPath(), o.dependentOf, ref.location);
+  const files = readRole(found, o.from, ref.location);
+  const key = `${found.path}\u0000${JSON.stringify(ref.params)}\u0000${JSON.stringify(o.from)}`;
+  const cached = roleCache.get(opts.collect ?? roleCache);
+  if (o.dedupe && !files.allowDuplicates && opts.collect?.seen.has(key)) {
+    const info = cached?.get(key);
+    return info ? { info, nodes: [], handlers: [] } : undefined;
+  }
+  if (o.stack.includes(found.path)) fail(`role ${found.name} depends on itself (${[...o.stack, found.path].map((p) => basename(p)).join(' -> ')})`, files.dependenciesLocation ?? ref.location);
+  opts.collect?.seen.add(key);
+  const stack = [...o.stack, found.path];
+  // dependencies first; the role sees their defaults and vars under its own
+  const depNodes: Node[] = [];
+  const deps: RoleInfo[] = [];
+  for (const [i, d] of files.dependencies.entries()) {
+    const dref = roleRef(d, itemLocationOf(files.dependencies, i) ?? files.dependenciesLocation ?? ref.location, opts);
+    const r = loadRole(dref, opts, { dedupe: true, from: {}, validate: true, stack, dependentOf: found.path });
+    if (!r) continue;
+    deps.push(r.info);
+    depNodes.push(...r.nodes);
+  }
+  const info: RoleInfo = {
+    name: found.name,
+    path: found.path,
+    defaults: Object.assign({}, ...deps.map((d) => d.defaults), files.defaults),
+    vars: Object.assign({}, ...deps.map((d) => d.vars), ref.vars, files.vars),
+    params: ref.params,
+  };
+  let byKey = roleCache.get(opts.collect ?? roleCache);
+  if (!byKey) roleCache.set(opts.collect ?? roleCache, (byKey = new Map()));
+  byKey.set(key, info);
+  const ropts: LoadOptions = { ...opts, role: info };
+  const tasks = files.tasksFile ? loadTaskFile(files.tasksFile, ropts, ref.location, stack) : [];
+  const entry = (o.from.tasks_from ?? 'main').replace(/\.(ya?ml|json)$/, '');
+  const spec = files.argumentSpecs[entry];
+  if (o.validate && spec) tasks.unshift(validationTask(info, entry, spec, ref.params));
+  const roleBlock: BlockNode = { kind: 'block', when: [], tags: [], vars: {}, environment: [], block: tasks, rescue: [], always: [], location: ref.location, role: info };
+  const outer: BlockNode = { kind: 'block', ...readKeywords(ref.keywords, ref.location), vars: {}, block: [...depNodes, roleBlock], rescue: [], always: [], location: ref.location };
+  let handlers: TaskNode[] = [];
+  if (files.handlersFile) {
+    const doc = readYaml(files.handlersFile, ref.location);
+    if (doc !== null && doc !== undefined) {
+      if (!Array.isArray(doc)) fail('a handlers file must be a list of handlers', locationOf(doc) ?? { file: files.handlersFile, line: 1, col: 1 });
+      handlers = flattenHandlers(loadTaskList(doc, files.handlersFile, ropts, { file: files.handlersFile, line: 1, col: 1 }, true, [...stack, files.handlersFile]));
+      handlers = handlers.map((h) => ({ ...h, role: info, parents: [outer, roleBlock] }));
+    }
+  }
+  opts.collect?.handlers.push(...handlers);
+  return { info, nodes: [outer], handlers };
+}
+
+// Loaded role variables by play and key, for dependencies that are deduplicated.
+const roleCache = new WeakMap<object, Map<string, RoleInfo>>();
+
+// Ansible's argument check, the first task of a role whose meta/argument_specs.yml names the entry point.
+function validationTask(info: RoleInfo, entry: string, spec: ArgumentSpec, params: Obj): TaskNode {
+  return {
+    kind: 'task',
+    name: `Validating arguments against arg spec '${entry}'${spec.short_description ? ` - ${spec.short_description}` : ''}`,
+    action: 'validate_argument_spec',
+    args: { argument_spec: spec.options, provided_arguments: params, validate_args_context: { type: 'role', name: info.name, argument_spec_name: entry, path: info.path } },
+    when: [],
+    tags: ['always'],
+    vars: {},
+    environment: [],
+    notify: [],
+    listen: [],
+    loop_control: { loop_var: 'item' },
+    location: { file: join(info.path, 'meta', 'argument_specs.yml') },
+    baseDir: info.path,
+    role: info,
   };
 }
 
 // A notify that names no handler of the play is a typo: catch it before any host is touched.
 function checkNotify(nodes: Node[], handlers: TaskNode[]): void {
-  const known = new Set(handlers.flatMap((h) => [h.name, ...h.listen]).filter((n): n is string => n !== undefined));
+  const known = new Set(handlers.flatMap(handlerNames));
   const visit = (n: Node): void => {
     if (n.kind === 'block') return [...n.block, ...n.rescue, ...n.always].forEach(visit);
     for (const name of n.notify) {
@@ -373,6 +585,13 @@ function checkNotify(nodes: Node[], handlers: TaskNode[]): void {
     n.include?.preloaded?.forEach(visit);
   };
   nodes.forEach(visit);
+}
+
+/** The names a handler answers to: its name (also as "role : name" in a role) and its listen topics. */
+export function handlerNames(h: TaskNode): string[] {
+  const names = [h.name, ...h.listen].filter((n): n is string => n !== undefined);
+  if (h.role && h.name !== undefined) names.push(`${h.role.name} : ${h.name}`);
+  return names;
 }
 
 // Handlers may be grouped in blocks; they run as a flat list in definition order.
@@ -446,7 +665,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     }
     actionLoc = keyLocationOf(obj, 'action') ?? loc;
   }
-  const modules = candidates.filter((k) => opts.registry.has(k) || ['include_tasks', 'import_tasks', 'ansible.builtin.include_tasks', 'ansible.builtin.import_tasks', 'meta', 'ansible.builtin.meta', 'import_playbook'].includes(k));
+  const modules = candidates.filter((k) => opts.registry.has(k) || INCLUDE_ACTIONS.includes(k.replace(/^ansible\.(builtin|legacy)\./, '')));
   const unknown = candidates.filter((k) => !modules.includes(k));
   if (modules.length + (action ? 1 : 0) > 1) {
     fail(`conflicting action statements: ${[...(action ? [action] : []), ...modules].join(', ')}`, loc, 'a task runs exactly one module');
@@ -492,6 +711,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     const freeKeys =
       short === 'meta' ? new Set<string>()
       : short === 'include_tasks' || short === 'import_tasks' ? new Set(['file', 'apply'])
+      : short === 'include_role' || short === 'import_role' ? new Set(ROLE_OPTIONS)
       : def?.freeForm ? new Set(Object.keys(def.schema.properties).filter((k) => k !== def.freeForm))
       : undefined;
     const parsed = freeKeys ? parseKv(text, freeKeys) : parseKv(text);
@@ -553,12 +773,18 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     delay: obj.delay,
     location: actionLoc,
     baseDir: dirname(file),
+    role: opts.role,
   };
   if (task.register !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(task.register)) {
     fail(`invalid variable name in register: '${task.register}'`, keyLocationOf(obj, 'register'), 'use letters, digits and underscores');
   }
 
+  if (short === 'import_role' || short === 'include_role') return loadRoleTask(short, task, obj, args, opts, loc, actionLoc, stack);
   if (short === 'import_tasks' || short === 'include_tasks') {
+    if (args.apply !== undefined) {
+      if (short === 'import_tasks') fail('Invalid options for import_tasks: apply', actionLoc, 'apply works with include_tasks; with import_tasks, put the keywords on the import itself');
+      task.apply = applyKeywords(args.apply, actionLoc);
+    }
     const target = args.file ?? args._raw_params;
     if (typeof target !== 'string' || target === '') fail(`${short} needs a file name`, actionLoc);
     const path = isAbsolute(target) ? target : resolve(dirname(file), target);
@@ -586,6 +812,47 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   for (const [k, v] of Object.entries(args)) checkSyntax(v, argLocation(k, rawArgs, obj.args) ?? actionLoc);
   if (def) checkStaticArgs(def, args, actionLoc, (arg) => argLocation(arg, rawArgs, obj.args));
   return [task];
+}
+
+// import_role: the role's blocks in place (static); include_role: loaded ahead of time when its
+// name holds no variable, run when the task is reached.
+function loadRoleTask(short: 'import_role' | 'include_role', task: TaskNode, obj: Obj, args: Obj, opts: LoadOptions, loc: SourceLocation, actionLoc: SourceLocation, stack: string[]): Node[] {
+  for (const k of Object.keys(args)) {
+    if (!ROLE_OPTIONS.includes(k)) fail(`Invalid options for ${short}: ${k}`, argLocation(k, obj[task.action], obj.args) ?? actionLoc, `${short} takes ${ROLE_OPTIONS.join(', ')}; pass variables with vars:`);
+  }
+  const name = args.name;
+  if (typeof name !== 'string' || name === '') fail(`'name' is a required field for ${short}`, actionLoc, `e.g. ${short}: { name: ntp }`);
+  const from: EntryPoints = {};
+  for (const k of ['tasks_from', 'vars_from', 'defaults_from', 'handlers_from'] as const) {
+    if (args[k] !== undefined) from[k] = String(args[k]);
+  }
+  const validate = args.rolespec_validate === undefined || !['false', 'no', 'off', '0'].includes(String(args.rolespec_validate).toLowerCase());
+  const ref: RoleRef = { name, params: {}, keywords: {}, vars: {}, location: actionLoc };
+  const templated = /{{|{%/.test(name) || Object.values(from).some((v) => /{{|{%/.test(v!));
+  if (short === 'import_role') {
+    if (args.apply !== undefined) fail('Invalid options for import_role: apply', actionLoc, 'apply works with include_role');
+    if (task.loop !== undefined) fail('import_role cannot loop', actionLoc, 'use include_role with loop');
+    if (templated) ref.name = templateRoleName(name, actionLoc, opts);
+    const r = loadRole(ref, opts, { dedupe: false, from, validate, stack });
+    if (!r) return [];
+    // imported roles' variables are the play's from the start, as roles: are
+    opts.collect?.roles.push(r.info);
+    return [{ kind: 'block', ...readKeywords(obj, loc), name: task.name, block: r.nodes, rescue: [], always: [], location: loc }];
+  }
+  if (args.apply !== undefined) task.apply = applyKeywords(args.apply, actionLoc);
+  task.includeRole = { name, from, preloaded: templated ? undefined : loadRole(ref, opts, { dedupe: false, from, validate, stack }) };
+  if (templated && opts.collect) opts.collect.dynamicHandlers = true;
+  return [task];
+}
+
+// include_tasks / include_role `apply:`: keywords for the included tasks.
+function applyKeywords(apply: unknown, loc: SourceLocation): Keywords {
+  if (!isObj(apply)) fail('apply must be a mapping of task keywords', loc, 'e.g. apply: { become: true, tags: [ntp] }');
+  for (const k of Object.keys(apply)) {
+    if (!KEYWORDS_COMMON.includes(k) || k === 'name') fail(`'${k}' cannot be applied to included tasks`, keyLocationOf(apply, k) ?? loc, 'apply takes task keywords: when, tags, become, vars, environment...');
+  }
+  checkExpressions(apply, loc);
+  return readKeywords(apply, loc);
 }
 
 // Where an argument was written: under the module key, or under args:.

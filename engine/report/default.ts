@@ -34,16 +34,17 @@ const DEBUG_ALLOWED_KEYS = new Set(['msg', 'exception', 'warnings', 'deprecation
 const DEBUG_HIDDEN_KEYS = new Set(['changed', 'failed', 'skipped', 'invocation', 'skip_reason']);
 
 /** Result keys never shown: internal ones and what the status line already says. */
-function shownResult(r: HostTaskResult): Record<string, unknown> {
+function shownResult(r: HostTaskResult, isDebug = false): Record<string, unknown> {
   if (r.noLog) return { censored: NO_LOG_MESSAGE, changed: r.result.changed ?? false };
   const out: Record<string, unknown> = {};
   // debug-like results (verbose_always) show only what they were asked to, as Ansible's callback
   // does (_clean_results): msg alone (a loop's item and ansible_loop_var too are left out), or the
   // variable without changed/failed/skipped
-  const bare = r.result._ansible_verbose_always === true && r.result.changed !== true;
+  const bare = r.result._ansible_verbose_always === true && (r.result.changed !== true || isDebug);
   const msgOnly = bare && 'msg' in r.result;
   for (const [k, v] of Object.entries(r.result)) {
-    if (k.startsWith('_ansible_') || k === 'diff') continue;
+    // the status is the line's own word: Ansible's callbacks get results without failed/skipped
+    if (k.startsWith('_ansible_') || k === 'diff' || k === 'failed' || k === 'skipped') continue;
     if (msgOnly && !DEBUG_ALLOWED_KEYS.has(k)) continue;
     if (bare && DEBUG_HIDDEN_KEYS.has(k)) continue;
     out[k] = v;
@@ -89,7 +90,11 @@ export class DefaultReporter implements Reporter {
     this.#line(this.#c('cyan', 'skipping: no hosts matched'));
   }
 
-  taskStart(task: { name: string; handler: boolean; location: SourceLocation; hosts: string[] }): void {
+  // the action of the task whose results are printed: debug's are cleaned whatever changed_when says
+  #debug = false;
+
+  taskStart(task: { name: string; action?: string; handler: boolean; location: SourceLocation; hosts: string[] }): void {
+    this.#debug = /^(ansible\.(builtin|legacy)\.)?debug$/.test(task.action ?? '');
     this.#stopSpinner();
     const kind = task.handler ? 'RUNNING HANDLER' : 'TASK';
     this.#line('\n' + banner(`${kind} [${task.name}]`));
@@ -103,7 +108,7 @@ export class DefaultReporter implements Reporter {
     const item = r.item !== undefined ? ` => (item=${pyRepr(r.noLog ? 'None' : r.item)})` : '';
     const verbose = this.verbosity >= 1 || r.result._ansible_verbose_always === true;
     const indent = r.result._ansible_verbose_always === true || this.verbosity > 2 ? 4 : undefined;
-    const dump = (): string => pyJson(shownResult(r), indent);
+    const dump = (): string => pyJson(shownResult(r, this.#debug), indent);
     if (r.retriesLeft !== undefined) {
       this.#line(c('red', `FAILED - RETRYING: ${who}: (${r.retriesLeft} retries left).`));
       return;

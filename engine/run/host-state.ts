@@ -15,6 +15,8 @@ export class HostState {
   /** Handler names / listen topics notified and not yet run. */
   notified = new Set<string>();
   /** The last failure that was not ignored: a rescue section's ansible_failed_task / _result. */
+  /** The last failure happened in a task of a dynamic include (include_tasks / include_role). */
+  failedInInclude = false;
   lastFailure?: { task: Record<string, unknown>; result: Record<string, unknown> };
   /** Check runs: what planned changes would have made true (Plan.publishes). */
   predicted = new Map<string, unknown>();

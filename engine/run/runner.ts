@@ -4,17 +4,17 @@ import { setMaxListeners } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { UserError } from '../errors.js';
-import { evalCondition, isTemplate, template } from '../expr/index.js';
+import { evalCondition, isTemplate, template, toBool } from '../expr/index.js';
 import { checkHostPattern } from '../load/patterns.js';
 import { secretValues } from '../redact.js';
 import type { Inventory } from '../load/inventory.js';
-import { loadTaskFile, type BlockNode, type Keywords, type Node, type Play, type TaskNode } from '../load/playbook.js';
+import { handlerNames, loadRole, loadTaskFile, type BlockNode, type Keywords, type LoadedRole, type Node, type Play, type RoleCollector, type RoleInfo, type TaskNode } from '../load/playbook.js';
 import { loadVarsFile as readVarsFile } from '../load/vars-files.js';
 import type { ConnectionPool } from '../connection/pool.js';
 import { HostState } from './host-state.js';
 import type { ModuleRegistry } from './registry.js';
 import type { HostStats, HostTaskResult, Reporter } from './results.js';
-import { buildScope, lastDefined, runTaskOnHost, type Chain, type PlayEnv, type RunSettings } from './task.js';
+import { buildScope, lastDefined, rolesOf, runTaskOnHost, type Chain, type PlayEnv, type RunSettings } from './task.js';
 
 /** Everything a run needs, loaded and validated before any host is contacted. */
 export interface RunRequest {
@@ -29,6 +29,8 @@ export interface RunRequest {
   startAtTask?: string;
   /** Aborted by Ctrl-C: no new task starts. */
   signal?: AbortSignal;
+  /** Where include_role looks for roles chosen at run time (the loader's roles path). */
+  rolesPath?: string[];
 }
 
 /** The outcome of a run. */
@@ -194,6 +196,8 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
           playHostsAll: hosts,
           batch,
           signal: req.signal,
+          roles: [...play.roles],
+          handlers: [...play.handlers],
         };
         const hostsLimit = pLimit(Math.max(1, req.settings.forks));
         const run = new PlayRun(env, req, hostsLimit, () => started, () => (started = true));
@@ -267,8 +271,17 @@ class PlayRun {
     readonly markStarted: () => void,
   ) {}
 
+  #strategy?: 'linear' | 'free';
+
+  // a templated strategy (strategy: "{{ s | default('linear') }}") is decided once, with the play's variables
   get #free(): boolean {
-    return this.env.play.strategy === 'free';
+    if (this.#strategy === undefined) {
+      const raw = this.env.play.strategy as string;
+      const v = /{{|{%/.test(raw) ? String(template(raw, { ...this.env.playVars, ...this.env.settings.extraVars }, this.env.play.location)).trim() : raw;
+      if (v !== 'linear' && v !== 'free') throw new UserError('E_PLAYBOOK', `unknown strategy '${v}'`, { location: this.env.play.location, hint: 'use linear or free' });
+      this.#strategy = v;
+    }
+    return this.#strategy === 'free';
   }
 
   async gatherFacts(hosts: HostState[]): Promise<void> {
@@ -307,6 +320,9 @@ class PlayRun {
   #noMoreHosts(): void {
     const batch = this.env.batch.map((n) => this.env.hosts.get(n)!);
     if (this.#noMoreHostsShown || batch.some((h) => h.active) || !batch.some((h) => h.failed || h.unreachable)) return;
+    // Ansible's linear strategy does not see a host fail inside a dynamic include as the end of
+    // the batch: no banner then
+    if (batch.every((h) => h.unreachable || h.failedInInclude)) return;
     this.#noMoreHostsShown = true;
     this.env.reporter.warning('NO MORE HOSTS LEFT');
   }
@@ -348,14 +364,14 @@ class PlayRun {
       if (!tagsSelected(tags, this.env.settings.tags, this.env.settings.skipTags) && short !== 'meta') return;
     }
     if (short === 'meta') return this.meta(task, hosts, chain);
-    if (short === 'include_tasks') return this.include(task, hosts, chain, opts.rescuable ?? false);
+    if (short === 'include_tasks' || short === 'include_role') return this.include(task, hosts, chain, opts.rescuable ?? false);
 
     const runOnce = task.run_once !== undefined || lastDefined(chain, 'run_once') !== undefined
       ? Boolean(template(lastDefined(chain, 'run_once'), buildScope(this.env, hosts[0]!, chain)))
       : false;
     const targets = runOnce ? hosts.slice(0, 1) : hosts;
     this.env.reporter.taskStart({
-      name: task.name ?? task.action,
+      name: taskName(task),
       action: task.action,
       handler: opts.handler ?? false,
       location: task.location,
@@ -404,6 +420,7 @@ class PlayRun {
         } else {
           if (!rescuable) s.failed++;
           h.failed = true;
+          h.failedInInclude = chain.some((k) => 'perHost' in k);
         }
         break;
       case 'unreachable': {
@@ -485,6 +502,9 @@ class PlayRun {
     const groups = new Map<string, { file: string; hosts: HostState[]; vars: Map<string, Record<string, unknown>> }[]>();
     const order: string[] = [];
     const results: HostTaskResult[] = [];
+    // one banner for the include, as Ansible prints it: "include_role : name" when unnamed
+    const bannerName = task.includeRole && task.name === undefined ? taskName({ ...task, name: `${task.action} : ${task.includeRole.name}` }) : taskName(task);
+    this.env.reporter.taskStart({ name: bannerName, action: task.action, handler: false, location: task.location, hosts: hosts.map((h) => h.name) });
     for (const h of hosts) {
       const r = await this.#includeInstances(task, h, chain);
       if (r.skipped) {
@@ -504,24 +524,62 @@ class PlayRun {
       });
     }
     for (const r of results) this.#count(r, rescuable, chain);
+    const roles = rolesOf(chain);
     for (const key of order) {
       const g = groups.get(key)![0]!;
-      const path = isAbsolute(g.file) ? g.file : resolve(task.baseDir, g.file);
-      this.env.reporter.included(path, g.hosts.map((h) => h.name));
-      for (const h of g.hosts) h.stats.ok++;
-      const nodes = task.include?.preloaded && task.include.file === g.file
-        ? task.include.preloaded
-        : loadTaskFile(path, { registry: this.env.registry }, task.location);
-      // Keywords of include_tasks apply to the include itself; its vars (and loop item) reach the tasks.
-      const layer: IncludeLayer = { when: [], tags: [], vars: {}, environment: [], perHost: g.vars };
-      await this.nodes(nodes, g.hosts.filter((h) => h.active), [...chain.slice(0, -1), withoutOwnTags(chain[chain.length - 1]!), layer], rescuable);
+      let nodes: Node[];
+      if (task.includeRole) {
+        const loaded = this.#includedRole(task, g.file, roles);
+        nodes = loaded.nodes;
+        // as in Ansible, include_role prints no line per host and counts no ok
+        if (toBool(template(task.args.public ?? false, buildScope(this.env, g.hosts[0]!, chain), task.location))) this.env.roles.push(loaded.info);
+      } else {
+        const path = isAbsolute(g.file) ? g.file : resolve(task.baseDir, g.file);
+        this.env.reporter.included(path, g.hosts.map((h) => h.name));
+        for (const h of g.hosts) h.stats.ok++;
+        nodes = task.include?.preloaded && task.include.file === g.file
+          ? task.include.preloaded
+          : this.#collected((collect) => loadTaskFile(path, { registry: this.env.registry, role: roles[roles.length - 1], playbookDir: this.env.play.dir, rolesPath: this.req.rolesPath, collect }, task.location));
+      }
+      // Keywords of a dynamic include apply to the include itself, not to the included tasks (they
+      // inherit from the blocks around it); its vars (and loop item) reach the tasks, and apply:
+      // keywords apply to each of them.
+      const layer: IncludeLayer = { when: [], tags: [], vars: task.vars, environment: [], perHost: g.vars };
+      const inner: Keywords[] = task.apply ? [layer, task.apply] : [layer];
+      await this.nodes(nodes, g.hosts.filter((h) => h.active), [...chain.slice(0, -1), ...inner], rescuable);
     }
+  }
+
+  // Roles and handlers met at run time (include_role with a templated name, import_role in an
+  // included file) join the play's once loaded.
+  #collected<T>(load: (collect: RoleCollector) => T): T {
+    const collect: RoleCollector = { roles: [], handlers: [], seen: new Set(), dynamicHandlers: true };
+    const out = load(collect);
+    this.env.roles.push(...collect.roles);
+    for (const h of collect.handlers) if (!this.env.handlers.includes(h)) this.env.handlers.push(h);
+    return out;
+  }
+
+  #includedRole(task: TaskNode, name: string, roles: RoleInfo[]): LoadedRole {
+    const inc = task.includeRole!;
+    if (inc.preloaded && name === inc.name) {
+      for (const h of inc.preloaded.handlers) if (!this.env.handlers.includes(h)) this.env.handlers.push(h);
+      return inc.preloaded;
+    }
+    const validate = task.args.rolespec_validate === undefined || !['false', 'no', 'off', '0'].includes(String(task.args.rolespec_validate).toLowerCase());
+    return this.#collected((collect) => {
+      const opts = { registry: this.env.registry, playbookDir: this.env.play.dir, rolesPath: this.req.rolesPath, collect, role: roles[roles.length - 1] };
+      const r = loadRole({ name, params: {}, keywords: {}, vars: {}, location: task.location }, opts, { dedupe: false, from: inc.from, validate, stack: [], dependentOf: roles[roles.length - 1]?.path })!;
+      // its variables are the play's only with public: true
+      collect.roles = [];
+      return r;
+    });
   }
 
   async #includeInstances(task: TaskNode, h: HostState, chain: Chain): Promise<{ skipped?: HostTaskResult; instances: { file: string; vars: Record<string, unknown> }[] }> {
     const scope = buildScope(this.env, h, chain);
-    const params = Object.fromEntries(Object.entries(task.args).filter(([k]) => k !== 'file' && k !== '_raw_params' && k !== 'apply'));
-    const fileRaw = String(task.args.file ?? task.args._raw_params);
+    const params = task.includeRole ? {} : Object.fromEntries(Object.entries(task.args).filter(([k]) => k !== 'file' && k !== '_raw_params' && k !== 'apply'));
+    const fileRaw = task.includeRole ? task.includeRole.name : String(task.args.file ?? task.args._raw_params);
     const items: Array<Record<string, unknown> | undefined> = [];
     if (task.loop !== undefined) {
       const v = template(task.loop, scope, task.location);
@@ -544,7 +602,6 @@ class PlayRun {
       instances.push({ file: String(template(fileRaw, s, task.location)), vars: { ...(extra ?? {}), ...(template(params, s, task.location) as Record<string, unknown>) } });
     }
     if (instances.length === 0) {
-      this.env.reporter.taskStart({ name: task.name ?? task.action, action: task.action, handler: false, location: task.location, hosts: [h.name] });
       const r: HostTaskResult = { host: h.name, status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' } };
       this.env.reporter.hostResult(r);
       return { skipped: r, instances };
@@ -560,22 +617,28 @@ class PlayRun {
       const pending = new Map(hosts.map((h) => [h, new Set(h.notified)] as const));
       for (const h of hosts) h.notified.clear();
       let ran = false;
-      for (const hd of play.handlers) {
-        const names = [hd.name, ...hd.listen].filter((n): n is string => n !== undefined);
+      // a name notifies the last handler defined with it (Ansible searches them in reverse);
+      // a listen topic notifies every handler that listens to it
+      const byName = new Map<string, TaskNode>();
+      for (const hd of this.env.handlers) for (const n of handlerNames(hd).filter((x) => !hd.listen.includes(x))) byName.set(n, hd);
+      for (const hd of this.env.handlers) {
+        const names = handlerNames(hd).filter((n) => hd.listen.includes(n) || byName.get(n) === hd);
         const targets = hosts.filter(
           (h) => (h.active || (play.force_handlers && !h.unreachable)) && names.some((n) => pending.get(h)!.has(n)),
         );
         if (targets.length === 0) continue;
         ran = true;
-        await this.task(hd, targets, [play, hd], { handler: true });
+        await this.task(hd, targets, [play, ...(hd.parents ?? []), hd], { handler: true });
       }
       if (!ran) break;
     }
   }
 }
 
-function withoutOwnTags(k: Keywords): Keywords {
-  return { ...k, tags: [], when: [] };
+/** A task's name as the output shows it: "role : name" in a role, the action when unnamed. */
+export function taskName(task: TaskNode): string {
+  const name = task.name ?? task.action;
+  return task.role ? `${task.role.name} : ${name}` : name;
 }
 
 /** --start-at-task matching: the exact name or a glob (* and ?). */

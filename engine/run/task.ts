@@ -7,7 +7,7 @@ import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
 import { runChanges, type Change, type Connection, type ExecOptions, type ModuleDefinition, type FileDiff, type ModuleContext, type Plan } from '../module.js';
 import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js';
-import type { Keywords, Play, TaskNode } from '../load/playbook.js';
+import type { Keywords, Play, RoleInfo, TaskNode } from '../load/playbook.js';
 import { prepareArgs } from '../load/playbook.js';
 import { parseKv } from '../load/kv.js';
 import { pyFormat } from '../expr/python.js';
@@ -55,6 +55,10 @@ export interface PlayEnv {
   batch: string[];
   /** Fires on Ctrl-C: running commands are killed. */
   signal?: AbortSignal;
+  /** Roles whose defaults and vars the play's tasks see (the play's, then include_role public: true). */
+  roles: RoleInfo[];
+  /** The play's handlers, with those of roles included at run time. */
+  handlers: TaskNode[];
 }
 
 
@@ -79,13 +83,55 @@ function factVars(facts: Record<string, unknown>): Record<string, unknown> {
 /** The variables every expression of this task on this host sees, with Ansible's precedence. */
 export function buildScope(env: PlayEnv, host: HostState, chain: Chain): Record<string, unknown> {
   const inv = env.inventory.hostVars(host.name, env.play.dir);
-  const scope: Record<string, unknown> = { ...inv, ...factVars(host.facts), ...env.playVars };
+  // roles: the play's defaults lowest, the task's own role's above them; role vars above play vars
+  const roles = rolesOf(chain);
+  const scope: Record<string, unknown> = {};
+  for (const r of env.roles) Object.assign(scope, r.defaults);
+  for (const r of roles) Object.assign(scope, r.defaults);
+  Object.assign(scope, inv, factVars(host.facts), env.playVars);
+  for (const r of env.roles) Object.assign(scope, r.vars);
+  for (const r of roles) Object.assign(scope, r.vars);
+  const includeParams: Record<string, unknown>[] = [];
   for (let i = 1; i < chain.length; i++) {
     const layer = chain[i]! as Keywords & { perHost?: Map<string, Record<string, unknown>> };
-    Object.assign(scope, layer.vars, layer.perHost?.get(host.name));
+    Object.assign(scope, layer.vars);
+    const p = layer.perHost?.get(host.name);
+    if (p) includeParams.push(p);
   }
-  Object.assign(scope, host.vars, env.settings.extraVars, magicVars(env, host));
+  // set_fact and registered results, then role parameters and include parameters above them
+  Object.assign(scope, host.vars);
+  for (const r of roles) Object.assign(scope, r.params);
+  Object.assign(scope, ...includeParams, env.settings.extraVars, magicVars(env, host), roleMagicVars(env, roles));
   return scope;
+}
+
+/** The roles a task is inside, outermost first. */
+export function rolesOf(chain: Chain): RoleInfo[] {
+  const out: RoleInfo[] = [];
+  for (const k of chain) {
+    const r = (k as { role?: RoleInfo; kind?: string }).role;
+    if (r && (k as { kind?: string }).kind === 'block' && out[out.length - 1] !== r) out.push(r);
+  }
+  const task = chain[chain.length - 1] as { role?: RoleInfo; kind?: string } | undefined;
+  if (task?.kind === 'task' && task.role && out[out.length - 1] !== task.role) out.push(task.role);
+  return out;
+}
+
+function roleMagicVars(env: PlayEnv, roles: RoleInfo[]): Record<string, unknown> {
+  const all = [...new Set(env.roles.map((r) => r.name))];
+  const out: Record<string, unknown> = { ansible_play_role_names: env.play.roleNames, ansible_role_names: all, role_names: env.play.roleNames };
+  const inner = roles[roles.length - 1];
+  if (inner) {
+    out.role_name = inner.name;
+    out.role_path = inner.path;
+    out.ansible_role_name = inner.name;
+    // set only inside a role that another role included or imported, as in Ansible
+    if (roles.length > 1) {
+      out.ansible_parent_role_names = roles.slice(0, -1).reverse().map((r) => r.name);
+      out.ansible_parent_role_paths = roles.slice(0, -1).reverse().map((r) => r.path);
+    }
+  }
+  return out;
 }
 
 function magicVars(env: PlayEnv, host: HostState): Record<string, unknown> {
@@ -613,7 +659,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     verbosity: env.settings.verbosity,
     run,
     fact: async (fact, args) => fact.process(await run(fact.command(args)), args),
-    findFile: (kind, path) => findFile(task, env.play.dir, kind, path),
+    findFile: (kind, path) => findFile(task, env.play.dir, kind, path, rolesOf(chain)),
     renderTemplate: (path, extra, j2) => {
       // a vault-encrypted template is decrypted with the run's vault secrets, as Ansible does
       const text = readVaultFile(path) ?? readFileSync(path, 'utf8');
@@ -660,9 +706,12 @@ function guardIo(env: PlayEnv, ctx: ModuleContext & { connection(): Promise<Conn
 }
 
 /** Ansible's search for a controller file: beside the task file and the playbook, in `kind/` first. */
-function findFile(task: TaskNode, playbookDir: string, kind: 'files' | 'templates', path: string): string {
+function findFile(task: TaskNode, playbookDir: string, kind: 'files' | 'templates' | 'vars', path: string, roles: RoleInfo[] = []): string {
   if (isAbsolute(path)) return path;
-  const candidates = [resolve(task.baseDir, kind, path), resolve(task.baseDir, path), resolve(playbookDir, kind, path), resolve(playbookDir, path)];
+  // in a role: the role's kind/ and its own directory first, then the roles it is inside
+  const roleDirs = [...roles].reverse().map((r) => r.path);
+  const dirs = [...roleDirs, task.baseDir, playbookDir].filter((d, i, all) => all.indexOf(d) === i);
+  const candidates = dirs.flatMap((d) => [resolve(d, kind, path), resolve(d, path)]);
   for (const c of candidates) if (existsSync(c)) return c;
   throw new UserError('E_FILE_NOT_FOUND', `Could not find or access '${path}'`, {
     location: task.location,
