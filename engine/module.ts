@@ -170,7 +170,9 @@ export interface ModuleContext {
   /** Run a fact's command on the host and parse its output. */
   fact<T, A>(fact: FactDefinition<T, A>, args: A): Promise<T>;
   /** Find a controller-side file as Ansible does (role/playbook `files/` or `templates/`, then as given). */
-  findFile(kind: 'files' | 'templates', path: string): string;
+  findFile(kind: 'files' | 'templates' | 'vars', path: string): string;
+  /** Read a YAML or JSON vars file on the controller (vault-encrypted files and values decrypted). */
+  readVars(path: string): Record<string, unknown>;
   /**
    * Render a controller-side template file (.j2 with Jinja2 semantics, .ejs with ejs) with the
    * task's vars; `j2` holds the template module's Jinja2 options (trim_blocks, lstrip_blocks,
@@ -218,6 +220,11 @@ export interface ModuleDefinition<Args = Record<string, unknown>, State = unknow
    * connection still works afterwards. A task's `safe_network` keyword overrides it.
    */
   network?: boolean | ((args: Args) => boolean);
+  /**
+   * The task runs once for all hosts of the batch, on the first (Ansible's BYPASS_HOST_LOOP:
+   * add_host, pause), and its result stands for every host, as with run_once.
+   */
+  runsOnce?: boolean;
   /** Read-only: probe the host and return its current state. */
   gather(ctx: ModuleContext, args: Args): Promise<State>;
   /**
@@ -239,7 +246,10 @@ export function defineFact<T, A = void>(def: FactDefinition<T, A>): FactDefiniti
   return def;
 }
 
-/** A converged plan: nothing to do, and why. */
+/**
+ * A converged plan: nothing to do on the host, and why. A result with `changed: true` reports a
+ * change made on the controller only (add_host, group_by change the inventory), in check mode too.
+ */
 export function noop(reason: string, result?: Record<string, unknown>): Plan {
   return { changes: [], reason, result };
 }

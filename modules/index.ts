@@ -27,5 +27,9 @@ import template from './template.js';
 import waitFor from './wait_for.js';
 import waitForConnection from './wait_for_connection.js';
 import validateArgumentSpec from './validate_argument_spec.js';
+import addHost from './add_host.js';
+import groupBy from './group_by.js';
+import includeVars from './include_vars.js';
+import pause from './pause.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, hostname, iptablesEnsure, lineinfile, mount, nmcli, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, command, copy, debug, fail, file, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, pause, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];

@@ -117,6 +117,61 @@ export class Inventory {
   }
 
   /**
+   * Put a host in a group at run time (group_by, add_host): the group is created under `parents`
+   * (under 'all' when none are named), the host too if it is new (add_host) with `vars` on it.
+   */
+  addMembership(host: string, group: string, opts: { parents?: string[]; vars?: Record<string, unknown> } = {}): void {
+    const ensureGroup = (name: string): InventoryGroup => {
+      let g = this.groups.get(name);
+      if (!g) {
+        g = { name, vars: {}, hosts: [], children: [], priority: 1 };
+        this.groups.set(name, g);
+        this.groups.get('all')!.children.push(name);
+      }
+      return g;
+    };
+    const g = ensureGroup(group);
+    for (const p of opts.parents ?? []) {
+      const pg = ensureGroup(p);
+      if (p !== group && !pg.children.includes(group)) {
+        pg.children.push(group);
+        // a group with a named parent is no longer a child of 'all' directly
+        if (p !== 'all') {
+          const all = this.groups.get('all')!;
+          all.children = all.children.filter((c) => c !== group);
+        }
+      }
+    }
+    let h = this.hosts.get(host);
+    if (!h) {
+      h = { name: host, vars: {}, groups: [] };
+      this.hosts.set(host, h);
+    }
+    Object.assign(h.vars, opts.vars ?? {});
+    if (group !== 'all' && group !== 'ungrouped' && !h.groups.includes(group)) {
+      g.hosts.push(host);
+      h.groups = [...h.groups.filter((x) => x !== 'ungrouped'), group];
+      const ungrouped = this.groups.get('ungrouped')!;
+      ungrouped.hosts = ungrouped.hosts.filter((x) => x !== host);
+    } else if (group === 'ungrouped' && h.groups.length === 0) {
+      h.groups.push('ungrouped');
+      this.groups.get('ungrouped')!.hosts.push(host);
+    }
+    this.invalidate();
+  }
+
+  // group_by and add_host change the tree: everything derived from it is computed again
+  private invalidate(): void {
+    this.groupHosts.clear();
+    this.hostVarsCache.clear();
+    this.selectCache.clear();
+    this.groupNamesCache.clear();
+    this.groupsCache = undefined;
+    this.parents = undefined;
+    this.depths = undefined;
+  }
+
+  /**
    * The hosts of a group and its descendants in Ansible's order: the group's own hosts, then its
    * children's, breadth first (for 'all': ungrouped hosts, then top-level groups in order of appearance).
    */

@@ -17,7 +17,7 @@ import { defaultRolesPath, findRole, readRole, type ArgumentSpec, type EntryPoin
 export interface Keywords {
   when: unknown[];
   tags: string[];
-  become?: boolean;
+  become?: boolean | string;
   become_user?: string;
   become_method?: string;
   vars: Record<string, unknown>;
@@ -285,7 +285,8 @@ function readKeywords(obj: Obj, loc: SourceLocation): Keywords {
   return {
     when: asList(obj.when),
     tags: asStringList(obj.tags, 'tags', keyLocationOf(obj, 'tags')),
-    become: obj.become === undefined ? undefined : Boolean(obj.become),
+    // a templated become (become: "{{ use_sudo }}") is decided per task at run time
+    become: obj.become === undefined || obj.become === null ? undefined : typeof obj.become === 'string' ? obj.become : Boolean(obj.become),
     become_user: obj.become_user === undefined ? undefined : String(obj.become_user),
     become_method: obj.become_method === undefined ? undefined : String(obj.become_method),
     vars: vars as Obj,
@@ -605,12 +606,12 @@ function flattenHandlers(nodes: Node[]): TaskNode[] {
 }
 
 /** Load a task file (import_tasks / include_tasks). */
-export function loadTaskFile(file: string, opts: LoadOptions, from: SourceLocation | undefined, stack: string[] = []): Node[] {
+export function loadTaskFile(file: string, opts: LoadOptions, from: SourceLocation | undefined, stack: string[] = [], handler = false): Node[] {
   if (stack.includes(file)) fail(`task file ${file} includes itself`, from);
   const doc = readYaml(file, from);
   if (doc === null || doc === undefined) return [];
   if (!Array.isArray(doc)) fail('a task file must be a list of tasks', locationOf(doc) ?? { file, line: 1, col: 1 });
-  return loadTaskList(doc, file, opts, { file, line: 1, col: 1 }, false, [...stack, file]);
+  return loadTaskList(doc, file, opts, { file, line: 1, col: 1 }, handler, [...stack, file]);
 }
 
 function loadTaskList(list: unknown[], file: string, opts: LoadOptions, loc: SourceLocation, handler: boolean, stack: string[] = [file]): Node[] {
@@ -696,7 +697,8 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
       fail(`unknown loop lookup '${key}'`, keyLocationOf(obj, key), `supported: ${[...LOOP_LOOKUPS].map((l) => `with_${l}`).join(', ')}, or loop:`);
     }
   }
-  if (handler && obj.name === undefined && obj.listen === undefined) {
+  // an imported handlers file (handlers: [import_tasks: handlers.yml]) brings named handlers
+  if (handler && obj.name === undefined && obj.listen === undefined && !/(^|\.)import_tasks$/.test(action)) {
     fail('a handler needs a name (or listen) to be notified by', loc);
   }
 
@@ -792,7 +794,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     if (short === 'import_tasks') {
       if (templated) fail('import_tasks is static: its file name cannot use variables', actionLoc, 'use include_tasks for a file chosen at run time');
       if (task.loop !== undefined) fail('import_tasks cannot loop', actionLoc, 'use include_tasks with loop');
-      const nodes = loadTaskFile(path, opts, actionLoc, stack);
+      const nodes = loadTaskFile(path, opts, actionLoc, stack, handler);
       // An import is a block whose keywords (when, tags, vars, become...) apply to every imported task.
       return [{ kind: 'block', ...readKeywords(obj, loc), name: task.name, block: nodes, rescue: [], always: [], location: loc }];
     }

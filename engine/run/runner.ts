@@ -366,9 +366,9 @@ class PlayRun {
     if (short === 'meta') return this.meta(task, hosts, chain);
     if (short === 'include_tasks' || short === 'include_role') return this.include(task, hosts, chain, opts.rescuable ?? false);
 
-    const runOnce = task.run_once !== undefined || lastDefined(chain, 'run_once') !== undefined
+    const runOnce = this.env.registry.get(task.action)?.def.runsOnce === true || (task.run_once !== undefined || lastDefined(chain, 'run_once') !== undefined
       ? Boolean(template(lastDefined(chain, 'run_once'), buildScope(this.env, hosts[0]!, chain)))
-      : false;
+      : false);
     const targets = runOnce ? hosts.slice(0, 1) : hosts;
     this.env.reporter.taskStart({
       name: taskName(task),

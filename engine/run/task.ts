@@ -10,6 +10,7 @@ import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js'
 import type { Keywords, Play, RoleInfo, TaskNode } from '../load/playbook.js';
 import { prepareArgs } from '../load/playbook.js';
 import { parseKv } from '../load/kv.js';
+import { loadVarsFile as readVarsFile } from '../load/vars-files.js';
 import { pyFormat } from '../expr/python.js';
 import { guardedApply, type GuardIo, type GuardSettings } from './safe-network.js';
 import type { Inventory } from '../load/inventory.js';
@@ -512,8 +513,9 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
       }
       diffs = plan.changes.flatMap((c) => (c.diff ? [c.diff] : []));
       if (plan.changes.length === 0) {
-        status = result.skipped === true ? 'skipped' : 'ok';
-        result.changed = false;
+        const controllerChange = result.changed === true;
+        status = result.skipped === true ? 'skipped' : controllerChange ? 'changed' : 'ok';
+        result.changed = controllerChange;
         if (plan.reason && env.settings.verbosity >= 2) ctx.log(2, plan.reason);
       } else if (check) {
         if (plan.outcomeUnknown) {
@@ -568,10 +570,20 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
     }
     throw e;
   }
-  if (task.action === 'set_fact' || task.action.endsWith('.set_fact')) {
+  const short = task.action.replace(/^ansible\.(builtin|legacy)\./, '');
+  if (short === 'set_fact' || short === 'include_vars') {
     Object.assign(host.vars, result.ansible_facts as Record<string, unknown>);
   } else if (result.ansible_facts && typeof result.ansible_facts === 'object') {
     Object.assign(host.facts, result.ansible_facts);
+  }
+  // the inventory changes a result asks for (group_by, add_host), as Ansible's strategy applies them
+  if (typeof result.add_group === 'string') {
+    env.inventory.addMembership(host.name, result.add_group, { parents: (result.parent_groups as string[] | undefined) ?? ['all'] });
+  }
+  const add = result.add_host as { host_name?: string; groups?: string[]; host_vars?: Record<string, unknown> } | undefined;
+  if (add && typeof add.host_name === 'string') {
+    const groups = add.groups?.length ? add.groups : ['ungrouped'];
+    for (const g of groups) env.inventory.addMembership(add.host_name, g, { vars: add.host_vars });
   }
   if (diffMode && diffs.length) result.diff = diffs.length === 1 ? diffs[0] : diffs;
   return applyConditions(env, task, scope, { status, result, diffs: diffMode ? diffs : [] });
@@ -660,6 +672,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     run,
     fact: async (fact, args) => fact.process(await run(fact.command(args)), args),
     findFile: (kind, path) => findFile(task, env.play.dir, kind, path, rolesOf(chain)),
+    readVars: (path) => readVarsFile(path),
     renderTemplate: (path, extra, j2) => {
       // a vault-encrypted template is decrypted with the run's vault secrets, as Ansible does
       const text = readVaultFile(path) ?? readFileSync(path, 'utf8');

@@ -1,0 +1,103 @@
+// Modules that change what the controller knows, not the host (issue 16): group_by, add_host,
+// include_vars, pause; and the keywords around them (a handlers file imported into handlers:, a
+// templated become). Each playbook runs under tsplay and, where it is installed, under
+// ansible-playbook 2.14: the outputs must be the same.
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasAnsible } from '../ansible.js';
+import { project } from './helpers.js';
+
+const CLI = resolve('dist/engine/cli.js');
+
+const FILES: Record<string, string> = {
+  hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n',
+  'vars/one.yml': 'a: 1\nb: [x]\n',
+  'vars/sub/two.yml': 'c: 3\n',
+  'vars/three.json': '{"d": 4}\n',
+  'vars/skip.txt': 'not vars\n',
+  'handlers/main.yml': '- name: restart thing\n  debug: msg="handler from an imported file"\n',
+};
+
+const PLAY = `- hosts: h
+  gather_facts: false
+  vars: { use_become: false }
+  handlers:
+    - import_tasks: handlers/main.yml
+  tasks:
+    - group_by: key=grp_{{ inventory_hostname }} parents=top
+      register: g
+    - debug: var=g
+    - add_host: name=newhost:2222 groups=added,other foo=bar ansible_connection=local
+      register: ah
+    - debug: var=ah
+    - debug: msg="{{ groups['added'] }} {{ groups['top'] }} {{ hostvars['newhost'].foo }} {{ hostvars['newhost'].ansible_ssh_port }} {{ group_names }}"
+    - include_vars: one.yml
+      register: iv
+    - debug: var=iv
+    - include_vars:
+        dir: vars
+        name: allv
+        ignore_unknown_extensions: true
+      register: iv2
+    - debug: var=iv2
+    - debug: msg="{{ a }} {{ allv.c }}"
+    - command: id -un
+      become: "{{ use_become }}"
+      become_user: nobody
+      register: who
+      changed_when: true
+      notify: restart thing
+    - debug: msg="{{ who.stdout }}"
+    - pause: seconds=1
+      register: p
+    - debug: msg="{{ p.stdout }} {{ p.user_input }} {{ p.delta }}"
+- hosts: added:top
+  gather_facts: false
+  tasks:
+    - debug: msg="in {{ inventory_hostname }} {{ foo | default('-') }}"
+`;
+
+function run(cmd: 'tsplay' | 'ansible', extra: string[] = []) {
+  const dir = project({ ...FILES, 'site.yml': PLAY });
+  const env = { ...process.env, NO_COLOR: '1', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_CONFIG: '' };
+  const r =
+    cmd === 'tsplay'
+      ? spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env })
+      : spawnSync('ansible-playbook', ['site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env });
+  const out = r.stdout
+    .split(dir)
+    .join('<dir>')
+    // Ansible prints how to interrupt a pause; tsplay does not (docs/ansible-compatibility.md)
+    .replace(/Pausing for 1 seconds\r?\n\(ctrl\+C then 'C' = continue early, ctrl\+C then 'A' = abort\)\r?\n/, '');
+  return { code: r.status, out, err: r.stderr };
+}
+
+describe('group_by, add_host, include_vars, pause', () => {
+  const t = run('tsplay');
+
+  it('change the inventory and the variables for what follows', () => {
+    expect(t.code, t.out + t.err).toBe(0);
+    expect(t.out).toContain('"msg": "[\'newhost\'] [\'h\'] bar 2222 [\'grp_h\', \'top\']"');
+    expect(t.out).toContain('"msg": "1 3"');
+    expect(t.out).toContain('"msg": "root"'); // become: "{{ false }}" is false
+    expect(t.out).toContain('"msg": "Paused for 1.0 seconds  1"');
+    expect(t.out).toContain('ok: [newhost] => {\n    "msg": "in newhost bar"');
+    expect(t.out).toContain('ok: [h] => {\n    "msg": "in h -"');
+    expect(t.out).toContain('RUNNING HANDLER [restart thing]');
+    expect(t.out).toMatch(/^h\s+: ok=16\s+changed=3 /m);
+  });
+
+  it('--check changes the inventory all the same (controller-side), as Ansible does', () => {
+    const c = run('tsplay', ['--check']);
+    expect(c.code, c.out + c.err).toBe(0);
+    expect(c.out).toContain('ok: [newhost] => {\n    "msg": "in newhost bar"');
+  });
+
+  it.skipIf(!hasAnsible)('ansible-playbook prints the same, line for line (the pause times aside)', () => {
+    const a = run('ansible');
+    expect(a.code, a.out + a.err).toBe(0);
+    const times = (s: string) => s.replace(/"(start|stop)": "[^"]+"/g, '"$1": "<time>"');
+    expect(times(t.out)).toBe(times(a.out));
+  });
+});
