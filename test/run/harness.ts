@@ -13,7 +13,7 @@ import { HostState } from '../../engine/run/host-state.js';
 import { ModuleRegistry } from '../../engine/run/registry.js';
 import type { HostStats, HostTaskResult, Reporter } from '../../engine/run/results.js';
 import { runPlays, type RunSummary } from '../../engine/run/runner.js';
-import type { PlayEnv, RunSettings } from '../../engine/run/task.js';
+import { runTaskOnHost, type PlayEnv, type RunSettings } from '../../engine/run/task.js';
 import { sh, shellSplit } from '../../engine/sh.js';
 import { builtinModules } from '../../modules/index.js';
 import { FakeHosts, type Handler } from './fake-connection.js';
@@ -248,11 +248,16 @@ export interface TaskBench {
   /** The play's tasks by name. */
   task(name: string): TaskNode;
   host(name: string): HostState;
+  /** Run the task named `name` on `host` (default h1), as the runner does for a top-level task. */
+  run(name: string, host?: string): Promise<HostTaskResult>;
 }
 
 /** A PlayEnv for calling runTaskOnHost directly, as the runner builds it for one batch. */
-export function taskBench(playbook: string, opts: { inventory?: string; fake?: FakeHosts; settings?: Partial<RunSettings> } = {}): TaskBench {
-  const loaded = load(playbook, opts.inventory ?? 'h1\nh2\n');
+export function taskBench(
+  playbook: string,
+  opts: { inventory?: string; fake?: FakeHosts; settings?: Partial<RunSettings>; modules?: ModuleDefinition<any, any>[] } = {},
+): TaskBench {
+  const loaded = load(playbook, opts.inventory ?? 'h1\nh2\n', {}, testRegistry(opts.modules));
   const play = loaded.plays[0]!;
   const fake = opts.fake ?? new FakeHosts();
   const reporter = new RecordingReporter();
@@ -282,6 +287,10 @@ export function taskBench(playbook: string, opts: { inventory?: string; fake?: F
     },
     host(name) {
       return hosts.get(name)!;
+    },
+    run(name, host = 'h1') {
+      const task = this.task(name);
+      return runTaskOnHost(env, task, hosts.get(host)!, [play, task]);
     },
   };
 }
