@@ -440,6 +440,63 @@ describe('failure policies', () => {
   });
 });
 
+// ansible-playbook 2.14 ends the whole playbook when every host of a batch failed or was
+// unreachable (PlaybookExecutor: "if len(batch) == failed_hosts_count: break_play"); checked
+// with ansible-playbook. tsplay goes on with the next batch and the next plays: a known
+// difference, so the two tests of it are marked `fails` until the runner does what Ansible does
+// (then vitest reports them, and `.fails` comes off).
+describe('a batch that fails as a whole', () => {
+  const serialPlay = (failing: string) => `
+- hosts: all
+  gather_facts: false
+  serial: 2
+  tasks:
+    - name: A
+      command: "{{ 'false' if inventory_hostname in [${failing}] else 'true' }}"
+    - name: B
+      command: step B
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: C
+      command: step C
+`;
+  const hosts = () => new FakeHosts().on('false', { rc: 1 }).on(/^(true|step .)$/, {});
+  const inventory = 'h1\nh2\nh3\nh4\n';
+
+  it('one host of a batch failing: the next batches and plays still run', async () => {
+    const r = await runPlaybook(serialPlay("'h1'"), { fake: hosts(), inventory });
+    expect(r.fake.commands('h2')).toEqual(['true', 'step B', 'step C']);
+    expect(r.fake.commands('h3')).toEqual(['true', 'step B', 'step C']);
+  });
+
+  it.fails('every host of a batch failing ends the playbook: no later batch, no later play', async () => {
+    const r = await runPlaybook(serialPlay("'h1', 'h2'"), { fake: hosts(), inventory });
+    expect(r.fake.opened()).toEqual(['h1', 'h2']);
+    expect(r.fake.commands()).toEqual(['false', 'false']);
+    // and the recap names only the hosts that ran
+    expect([...r.summary.stats.keys()]).toEqual(['h1', 'h2']);
+    expect(r.reporter.events.filter((e) => e.kind === 'play')).toHaveLength(1);
+  });
+
+  it.fails('every host of a play unreachable ends the playbook too', async () => {
+    const fake = new FakeHosts().on(/^step /, {}).unreachable('h1');
+    const r = await runPlaybook(`
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - { name: A, command: step A }
+- hosts: h2
+  gather_facts: false
+  tasks:
+    - { name: B, command: step B }
+`, { fake, inventory: 'h1\nh2\n' });
+    expect(fake.opened()).toEqual(['h1']);
+    expect(r.stats('h1')).toMatchObject({ unreachable: 1 });
+    expect(r.summary.stats.has('h2')).toBe(false);
+  });
+});
+
 describe('unreachable hosts', () => {
   it('a host that cannot be reached drops out, is tried once, and the others go on', async () => {
     const fake = stepHosts().unreachable('h2');
