@@ -651,6 +651,38 @@ describe('recap and facts', () => {
     expect(r.stats('h2')).toMatchObject({ ok: 1, failed: 0 });
   });
 
+  it('--tags, --skip-tags and --limit choose what runs where', async () => {
+    const fake = stepHosts();
+    const play = `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - { name: A, shell: step A, tags: [config] }
+    - { name: B, shell: step B, tags: [restart] }
+    - { name: C, shell: step C, tags: [always] }
+`;
+    await runPlaybook(play, { fake, settings: { tags: ['restart'] }, limit: ['h2'] });
+    expect(fake.calls.map((c) => `${c.host} ${c.command}`)).toEqual(['h2 step B', 'h2 step C']);
+    const skipped = stepHosts();
+    await runPlaybook(play, { fake: skipped, settings: { skipTags: ['restart'] }, limit: ['h1'] });
+    expect(skipped.calls.map((c) => `${c.host} ${c.command}`)).toEqual(['h1 step A', 'h1 step C']);
+  });
+
+  it('an interrupt (Ctrl-C) lets the running task end, starts no other, and says so', async () => {
+    const abort = new AbortController();
+    const fake = new FakeHosts()
+      .on('step A', () => {
+        abort.abort();
+        return { rc: 0 };
+      })
+      .on(/^step /, {});
+    const r = await runPlaybook(twoSteps(), { fake, signal: abort.signal });
+    expect(fake.commands()).toEqual(['step A', 'step A', 'step A']);
+    expect(r.summary.interrupted).toBe(true);
+    expect(r.stats('h1')).toMatchObject({ ok: 1, changed: 1 });
+    expect(r.reporter.events.at(-1)?.kind).toBe('recap');
+  });
+
   it('run_once runs on the first host and registers its result for all', async () => {
     const fake = new FakeHosts().on('make-token', { stdout: 'T0K' }).on(/^use /, {});
     await runPlaybook(`
