@@ -259,6 +259,8 @@ class PlayRun {
   stop = false;
   abortPlaybook = false;
   readonly #perTask = pLimit(64);
+  /** Hosts whose failure a rescue section will handle: not failed for any_errors_fatal and max_fail_percentage, as in Ansible. */
+  readonly #toRescue = new Set<string>();
   constructor(
     readonly env: PlayEnv,
     readonly req: RunRequest,
@@ -318,6 +320,7 @@ class PlayRun {
     if (block.rescue.length && failed.length) {
       for (const h of failed) {
         h.failed = false;
+        this.#toRescue.delete(h.name);
         // as Ansible: set for the rescue, and left set afterwards
         if (h.lastFailure) {
           h.vars.ansible_failed_task = h.lastFailure.task;
@@ -376,7 +379,10 @@ class PlayRun {
       if (r.status === 'failed' && !r.ignored) this.env.hosts.get(r.host)!.lastFailure = { task: { name: task.name ?? '', action: task.action, args: task.args }, result: r.result };
     }
     if (runOnce && results[0]?.status === 'failed' && !results[0].ignored) {
-      for (const h of hosts) h.failed = true;
+      for (const h of hosts) {
+        h.failed = true;
+        if (opts.rescuable) this.#toRescue.add(h.name);
+      }
     }
     this.#afterTask(hosts, chain, results);
   }
@@ -403,6 +409,7 @@ class PlayRun {
           if (r.result.changed === true) s.changed++;
         } else {
           if (!rescuable) s.failed++;
+          else this.#toRescue.add(r.host);
           h.failed = true;
         }
         break;
@@ -421,7 +428,7 @@ class PlayRun {
   }
 
   #afterTask(hosts: HostState[], chain: Chain, results: HostTaskResult[]): void {
-    const failedNow = results.filter((r) => (r.status === 'failed' && !r.ignored) || r.status === 'unreachable');
+    const failedNow = results.filter((r) => ((r.status === 'failed' && !r.ignored) || r.status === 'unreachable') && !this.#toRescue.has(r.host));
     const play = this.env.play;
     const anyFatal = lastDefined(chain, 'any_errors_fatal');
     if (failedNow.length && anyFatal !== undefined && Boolean(anyFatal) && failedNow.some((r) => r.status === 'failed')) {
@@ -434,7 +441,7 @@ class PlayRun {
       const batch = this.env.batch.length;
       const failed = this.env.batch.filter((n) => {
         const st = this.env.hosts.get(n)!;
-        return st.failed || st.unreachable;
+        return (st.failed && !this.#toRescue.has(n)) || st.unreachable;
       }).length;
       if ((failed / batch) * 100 > play.max_fail_percentage) {
         this.stop = true;

@@ -430,6 +430,50 @@ describe('failure policies', () => {
     expect(r.reporter.events.filter((e) => e.kind === 'play')).toHaveLength(1);
   });
 
+  // as ansible-playbook 2.14 (checked with it): a failure that a rescue section handles is no
+  // failure for these policies; the rescue runs and the play goes on
+  for (const keyword of ['any_errors_fatal: true', 'max_fail_percentage: 10']) {
+    it(`${keyword.split(':')[0]}: a failure inside a block with a rescue is rescued, not fatal`, async () => {
+      const r = await runPlaybook(`
+- hosts: all
+  gather_facts: false
+  ${keyword}
+  tasks:
+    - block:
+        - name: A
+          command: "{{ 'false' if inventory_hostname == 'h2' else 'true' }}"
+        - name: rest
+          command: step Z
+      rescue:
+        - name: R
+          command: step R
+    - name: B
+      command: step B
+`, { fake: hosts(), inventory: 'h1\nh2\n' });
+      expect(r.fake.commands('h2')).toEqual(['false', 'step R', 'step B']);
+      expect(r.fake.commands('h1')).toEqual(['true', 'step Z', 'step B']);
+      expect(r.stats('h2')).toEqual({ ok: 2, changed: 2, unreachable: 0, failed: 0, skipped: 0, rescued: 1, ignored: 0 });
+    });
+  }
+
+  it('any_errors_fatal: a rescue that fails is fatal', async () => {
+    const fake = new FakeHosts().on('step R', { rc: 1 }).on('false', { rc: 1 }).on(/^(true|step .)$/, {});
+    const r = await runPlaybook(`
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - { name: A, command: "{{ 'false' if inventory_hostname == 'h2' else 'true' }}" }
+      rescue:
+        - { name: R, command: step R }
+    - { name: B, command: step B }
+`, { fake, inventory: 'h1\nh2\n' });
+    expect(fake.commands('h2')).toEqual(['false', 'step R']);
+    expect(fake.commands('h1')).toEqual(['true']);
+    expect(r.stats('h2')).toMatchObject({ failed: 1, rescued: 0 });
+  });
+
   it('max_fail_percentage: 1 of 4 failed is above 20% (stop) and not above 25% (go on)', async () => {
     const above = await runPlaybook(threePlays('max_fail_percentage: 20'), { fake: hosts(), inventory });
     expect(above.fake.commands().filter((c) => c.startsWith('step'))).toEqual([]);
