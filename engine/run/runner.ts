@@ -321,6 +321,8 @@ class PlayRun {
       for (const h of failed) {
         h.failed = false;
         this.#toRescue.delete(h.name);
+        // as Ansible: a host is counted rescued when it enters the rescue, whether the rescue succeeds or not
+        h.stats.rescued++;
         // as Ansible: set for the rescue, and left set afterwards
         if (h.lastFailure) {
           h.vars.ansible_failed_task = h.lastFailure.task;
@@ -328,7 +330,6 @@ class PlayRun {
         }
       }
       await this.#walk(block.rescue, failed, inner, rescuable);
-      for (const h of failed) if (!h.failed) h.stats.rescued++;
     }
     if (block.always.length) {
       const always = hosts.filter((h) => !h.unreachable && !h.ended);
