@@ -418,6 +418,8 @@ class PlayRun {
         const scope = buildScope(this.env, h, chain);
         const ignore = lastDefined(chain, 'ignore_unreachable');
         if (ignore !== undefined && Boolean(template(ignore, scope))) {
+          // as Ansible counts an ignored unreachable result: ok and ignored
+          s.ok++;
           s.ignored++;
         } else {
           s.unreachable++;
