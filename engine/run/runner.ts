@@ -263,6 +263,8 @@ class PlayRun {
   stop = false;
   abortPlaybook = false;
   readonly #perTask = pLimit(64);
+  /** Hosts whose failure a rescue section will handle: not failed for any_errors_fatal and max_fail_percentage, as in Ansible. */
+  readonly #toRescue = new Set<string>();
   constructor(
     readonly env: PlayEnv,
     readonly req: RunRequest,
@@ -334,6 +336,9 @@ class PlayRun {
     if (block.rescue.length && failed.length) {
       for (const h of failed) {
         h.failed = false;
+        this.#toRescue.delete(h.name);
+        // as Ansible: a host is counted rescued when it enters the rescue, whether the rescue succeeds or not
+        h.stats.rescued++;
         // as Ansible: set for the rescue, and left set afterwards
         if (h.lastFailure) {
           h.vars.ansible_failed_task = h.lastFailure.task;
@@ -341,7 +346,6 @@ class PlayRun {
         }
       }
       await this.#walk(block.rescue, failed, inner, rescuable);
-      for (const h of failed) if (!h.failed) h.stats.rescued++;
     }
     if (block.always.length) {
       const always = hosts.filter((h) => !h.unreachable && !h.ended);
@@ -392,7 +396,10 @@ class PlayRun {
       if (r.status === 'failed' && !r.ignored) this.env.hosts.get(r.host)!.lastFailure = { task: { name: task.name ?? '', action: task.action, args: task.args }, result: r.result };
     }
     if (runOnce && results[0]?.status === 'failed' && !results[0].ignored) {
-      for (const h of hosts) h.failed = true;
+      for (const h of hosts) {
+        h.failed = true;
+        if (opts.rescuable) this.#toRescue.add(h.name);
+      }
     }
     this.#afterTask(hosts, chain, results);
   }
@@ -419,6 +426,7 @@ class PlayRun {
           if (r.result.changed === true) s.changed++;
         } else {
           if (!rescuable) s.failed++;
+          else this.#toRescue.add(r.host);
           h.failed = true;
           h.failedInInclude = chain.some((k) => 'perHost' in k);
         }
@@ -427,6 +435,8 @@ class PlayRun {
         const scope = buildScope(this.env, h, chain);
         const ignore = lastDefined(chain, 'ignore_unreachable');
         if (ignore !== undefined && Boolean(template(ignore, scope))) {
+          // as Ansible counts an ignored unreachable result: ok and ignored
+          s.ok++;
           s.ignored++;
         } else {
           s.unreachable++;
@@ -438,7 +448,7 @@ class PlayRun {
   }
 
   #afterTask(hosts: HostState[], chain: Chain, results: HostTaskResult[]): void {
-    const failedNow = results.filter((r) => (r.status === 'failed' && !r.ignored) || r.status === 'unreachable');
+    const failedNow = results.filter((r) => ((r.status === 'failed' && !r.ignored) || r.status === 'unreachable') && !this.#toRescue.has(r.host));
     const play = this.env.play;
     const anyFatal = lastDefined(chain, 'any_errors_fatal');
     if (failedNow.length && anyFatal !== undefined && Boolean(anyFatal) && failedNow.some((r) => r.status === 'failed')) {
@@ -451,7 +461,7 @@ class PlayRun {
       const batch = this.env.batch.length;
       const failed = this.env.batch.filter((n) => {
         const st = this.env.hosts.get(n)!;
-        return st.failed || st.unreachable;
+        return (st.failed && !this.#toRescue.has(n)) || st.unreachable;
       }).length;
       if ((failed / batch) * 100 > play.max_fail_percentage) {
         this.stop = true;
