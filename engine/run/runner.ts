@@ -164,8 +164,9 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
     for (const play of req.plays) {
       if (aborted || req.signal?.aborted) break;
       const selected = selectPlayHosts(req.inventory, play, req.limit, req.settings.extraVars);
-      for (const h of selected) state(h).ended = false;
-      const hosts = selected.filter((h) => !state(h).failed && !state(h).unreachable);
+      // a host's state (and recap line) starts with its batch: a batch that never ran shows none, as in Ansible
+      for (const h of selected) if (states.has(h)) states.get(h)!.ended = false;
+      const hosts = selected.filter((h) => !states.get(h)?.failed && !states.get(h)?.unreachable);
       const check = req.settings.check;
       req.reporter.playStart({ name: play.name ?? play.hosts.join(','), hosts, check });
       if (hosts.length === 0) {
@@ -214,7 +215,8 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
           interrupted = true;
           break;
         }
-        if (run.abortPlaybook) {
+        // as Ansible: when every host of a batch failed or could not be reached, the playbook ends
+        if (run.abortPlaybook || batchStates.every((h) => h.failed || h.unreachable)) {
           aborted = true;
           break;
         }
@@ -482,13 +484,14 @@ class PlayRun {
         await this.flushHandlers(hosts);
         break;
       case 'end_play':
-        if (applies.length) {
+        // a meta task runs once, for the first host of the batch: only its condition counts
+        if (hosts[0] && applies.includes(hosts[0])) {
           for (const n of this.env.batch) this.env.hosts.get(n)!.ended = true;
           this.stop = true;
         }
         break;
       case 'end_batch':
-        if (applies.length) for (const n of this.env.batch) this.env.hosts.get(n)!.ended = true;
+        if (hosts[0] && applies.includes(hosts[0])) for (const n of this.env.batch) this.env.hosts.get(n)!.ended = true;
         break;
       case 'end_host':
         for (const h of applies) h.ended = true;

@@ -274,6 +274,8 @@ export function taskBench(
     hosts,
     playHostsAll: names,
     batch: names,
+    roles: [...play.roles],
+    handlers: [...play.handlers],
   };
   return {
     env,
