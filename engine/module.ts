@@ -173,6 +173,8 @@ export interface ModuleContext {
   findFile(kind: 'files' | 'templates' | 'vars', path: string): string;
   /** Read a YAML or JSON vars file on the controller (vault-encrypted files and values decrypted). */
   readVars(path: string): Record<string, unknown>;
+  /** A background job an async task (`async:` with `poll: 0`) started on this host, by its id. */
+  asyncJob?(jid: string): AsyncJob | undefined;
   /**
    * Render a controller-side template file (.j2 with Jinja2 semantics, .ejs with ejs) with the
    * task's vars; `j2` holds the template module's Jinja2 options (trim_blocks, lstrip_blocks,
@@ -190,6 +192,19 @@ export interface ModuleContext {
    * Optional: contexts without it (tests, custom runners) keep using the connection they have.
    */
   reconnect?(): Promise<void>;
+}
+
+/** A task started in the background (`async:` with `poll: 0`): async_status reports on it. */
+export interface AsyncJob {
+  jid: string;
+  /** The module's result so far (its plan's), then the final one. */
+  result: Record<string, unknown>;
+  finished: boolean;
+  failed?: string;
+  started: Date;
+  ended?: Date;
+  /** The apply under way; settles when the job is done. */
+  done: Promise<void>;
 }
 
 /** A JSON Schema object for a module's arguments (validated by ajv at the boundary). */

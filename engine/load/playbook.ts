@@ -72,6 +72,9 @@ export interface TaskNode extends Keywords {
   role?: RoleInfo;
   /** Role handlers: the keyword layers between the play and the handler (the role's entry and the role). */
   parents?: Keywords[];
+  /** Seconds the task may run (async:), and how often to check on it (poll:, 0: in the background). */
+  async?: unknown;
+  poll?: unknown;
   /** include_tasks / include_role `apply:`: keywords for every included task. */
   apply?: Keywords;
   /** include_role: the role it includes, loaded ahead of time when its name holds no variable. */
@@ -161,7 +164,7 @@ export const PLAY_KEYWORDS = new Set([
   'order', 'gather_subset', 'gather_timeout', 'fact_path',
 ]);
 /** Keywords we know from Ansible but do not implement: refusing them beats ignoring them. */
-export const UNSUPPORTED = new Set(['async', 'poll', 'debugger', 'delegate_facts', 'vars_prompt', 'module_defaults', 'local_action']);
+export const UNSUPPORTED = new Set(['debugger', 'delegate_facts', 'vars_prompt', 'module_defaults', 'local_action']);
 const INCLUDE_ACTIONS = ['include_tasks', 'import_tasks', 'include_role', 'import_role', 'meta', 'import_playbook'];
 const ROLE_OPTIONS = ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'allow_duplicates', 'public', 'apply', 'rolespec_validate'];
 const IGNORED = new Set(['collections', 'become_flags', 'throttle', 'gather_subset', 'gather_timeout', 'fact_path', 'port']);
@@ -264,7 +267,7 @@ function checkExpressions(obj: Obj, loc: SourceLocation): void {
 
 // retries, delay and timeout written as literals must be numbers (Ansible fails every host).
 function checkNumbers(obj: Obj): void {
-  for (const key of ['retries', 'delay', 'timeout']) {
+  for (const key of ['retries', 'delay', 'timeout', 'async', 'poll']) {
     const v = obj[key];
     if (v === undefined || v === null || typeof v === 'number' || (typeof v === 'string' && (/^\s*\d+(\.\d+)?\s*$/.test(v) || /{{|{%/.test(v)))) continue;
     fail(`the field '${key}' has an invalid value (${typeof v === 'string' ? v : JSON.stringify(v)}), and could not be converted to a number`, keyLocationOf(obj, key), `write ${key}: 5 (${key === 'timeout' ? 'seconds' : key === 'delay' ? 'seconds between attempts' : 'attempts'})`);
@@ -771,6 +774,8 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
       extended: lcObj.extended === undefined ? undefined : Boolean(lcObj.extended),
     },
     until: obj.until,
+    async: obj.async,
+    poll: obj.poll,
     retries: obj.retries,
     delay: obj.delay,
     location: actionLoc,

@@ -92,9 +92,11 @@ export class DefaultReporter implements Reporter {
 
   // the action of the task whose results are printed: debug's are cleaned whatever changed_when says
   #debug = false;
+  #taskName = '';
 
   taskStart(task: { name: string; action?: string; handler: boolean; location: SourceLocation; hosts: string[] }): void {
     this.#debug = /^(ansible\.(builtin|legacy)\.)?debug$/.test(task.action ?? '');
+    this.#taskName = task.name;
     this.#stopSpinner();
     const kind = task.handler ? 'RUNNING HANDLER' : 'TASK';
     this.#line('\n' + banner(`${kind} [${task.name}]`));
@@ -110,7 +112,7 @@ export class DefaultReporter implements Reporter {
     const indent = r.result._ansible_verbose_always === true || this.verbosity > 2 ? 4 : undefined;
     const dump = (): string => pyJson(shownResult(r, this.#debug), indent);
     if (r.retriesLeft !== undefined) {
-      this.#line(c('red', `FAILED - RETRYING: ${who}: (${r.retriesLeft} retries left).`));
+      this.#line(c('red', `FAILED - RETRYING: ${who}: ${this.#taskName} (${r.retriesLeft} retries left).`));
       return;
     }
     for (const d of r.diffs ?? []) {

@@ -1,5 +1,6 @@
 // Per-host state that lives for the whole run: facts, set_fact / register variables, status.
 import { emptyStats, type HostStats } from './results.js';
+import type { AsyncJob } from '../module.js';
 
 export class HostState {
   /** Gathered facts (ansible_facts), also exposed as top-level ansible_* variables. */
@@ -14,10 +15,12 @@ export class HostState {
   ended = false;
   /** Handler names / listen topics notified and not yet run. */
   notified = new Set<string>();
-  /** The last failure that was not ignored: a rescue section's ansible_failed_task / _result. */
   /** The last failure happened in a task of a dynamic include (include_tasks / include_role). */
   failedInInclude = false;
+  /** The last failure that was not ignored: a rescue section's ansible_failed_task / _result. */
   lastFailure?: { task: Record<string, unknown>; result: Record<string, unknown> };
+  /** Background jobs of async tasks with poll: 0, by job id (async_status reads them). */
+  jobs = new Map<string, AsyncJob>();
   /** Check runs: what planned changes would have made true (Plan.publishes). */
   predicted = new Map<string, unknown>();
 

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readVaultFile } from '../load/vault.js';
 import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
-import { runChanges, type Change, type Connection, type ExecOptions, type ModuleDefinition, type FileDiff, type ModuleContext, type Plan } from '../module.js';
+import { runChanges, type AsyncJob, type Change, type Connection, type ExecOptions, type ModuleDefinition, type FileDiff, type ModuleContext, type Plan } from '../module.js';
 import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js';
 import type { Keywords, Play, RoleInfo, TaskNode } from '../load/playbook.js';
 import { prepareArgs } from '../load/playbook.js';
@@ -497,7 +497,10 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
 
   const delegate = lastDefined(chain, 'delegate_to');
   const target = delegate !== undefined ? String(template(delegate, scope, task.location)) : host.name;
-  const ctx = moduleContext(env, task, host, chain, scope, target, entry.builtin);
+  // async: the apply may take this many seconds; poll: 0 runs it in the background
+  const asyncSecs = task.async !== undefined ? Number(template(task.async, scope, task.location)) : undefined;
+  const poll = asyncSecs !== undefined ? Number(template(task.poll ?? 15, scope, task.location)) : undefined;
+  const ctx = moduleContext(env, task, host, chain, scope, target, entry.builtin, asyncSecs !== undefined && asyncSecs > 0 ? asyncSecs * 1000 : undefined);
 
   let result: Record<string, unknown> = {};
   let status: Outcome['status'] = 'ok';
@@ -529,7 +532,35 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
       } else {
         const doApply = async () => (await callModule(entry, async () => (def.apply ? def.apply(ctx, plan.changes, args, current) : runChanges(ctx, plan.changes)))) ?? {};
         const guard = networkGuard(def, args, chain, scope, task);
+        const jid = asyncSecs !== undefined ? `j${String(Math.random()).slice(2, 14)}.${process.pid}` : undefined;
+        const jobKeys = jid ? { ansible_job_id: jid, results_file: `~/.ansible_async/${jid}`, started: 1 } : {};
+        if (jid && poll === 0) {
+          // fire and forget: the apply goes on while the play does; async_status reports on it
+          const job: AsyncJob = { jid, result: { ...result }, finished: false, started: new Date(), done: Promise.resolve() };
+          job.done = (guard ? guardedApply(guardIo(env, ctx, target), guard, doApply) : doApply()).then(
+            (o) => {
+              Object.assign(job.result, o.result ?? {});
+              job.failed = o.failed;
+            },
+            (e: unknown) => {
+              job.failed = e instanceof Error ? e.message : String(e);
+            },
+          ).finally(() => {
+            job.finished = true;
+            job.ended = new Date();
+          });
+          host.jobs.set(jid, job);
+          return applyConditions(env, task, scope, { status: 'changed', result: { ...jobKeys, changed: true, finished: 0 }, diffs: [] });
+        }
+        const started = Date.now();
         const outcome = guard ? await guardedApply(guardIo(env, ctx, target), guard, doApply) : await doApply();
+        if (jid) {
+          if (outcome.failed && Date.now() - started >= asyncSecs! * 1000 - 100) {
+            const msg = `async task did not complete within the requested time - ${asyncSecs}s`;
+            return applyConditions(env, task, scope, { status: 'failed', result: { async_result: { ...jobKeys, finished: 0 }, changed: false, failed: true, msg }, diffs: [] });
+          }
+          Object.assign(result, jobKeys, { finished: 1 });
+        }
         if (outcome.stale) {
           // another run changed the file since gather read it: plan again from what is there now
           if (attempt < STALE_ATTEMPTS) {
@@ -624,7 +655,7 @@ function applyConditions(env: PlayEnv, task: TaskNode, scope: Record<string, unk
   return o;
 }
 
-function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>, target: string, builtin: boolean): ModuleContext & { connection(): Promise<Connection> } {
+function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>, target: string, builtin: boolean, asyncMs?: number): ModuleContext & { connection(): Promise<Connection> } {
   const targetVars = target === host.name ? scope : { ...env.inventory.hostVars(target, env.play.dir), inventory_hostname: target };
   const connVars = (): Record<string, unknown> => {
     const v: Record<string, unknown> = {};
@@ -653,7 +684,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
   }
   const noLog = isNoLog(chain, scope, task);
   const timeout = lastDefined(chain, 'timeout');
-  const timeoutMs = timeout !== undefined ? Number(template(timeout, scope, task.location)) * 1000 : undefined;
+  const timeoutMs = asyncMs ?? (timeout !== undefined ? Number(template(timeout, scope, task.location)) * 1000 : undefined);
   const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number; subshell?: boolean } = {}) => {
     const conn = await env.pool.get(target, connVars);
     const exec: ExecOptions = { stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? timeoutMs, signal: env.signal, maxOutputBytes: env.settings.maxOutputBytes };
@@ -673,6 +704,7 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     fact: async (fact, args) => fact.process(await run(fact.command(args)), args),
     findFile: (kind, path) => findFile(task, env.play.dir, kind, path, rolesOf(chain)),
     readVars: (path) => readVarsFile(path),
+    asyncJob: (jid) => host.jobs.get(jid),
     renderTemplate: (path, extra, j2) => {
       // a vault-encrypted template is decrypted with the run's vault secrets, as Ansible does
       const text = readVaultFile(path) ?? readFileSync(path, 'utf8');
