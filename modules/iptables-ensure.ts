@@ -3,8 +3,21 @@
 // found by comparing text. `persist: true` saves the rule set the way our users' guides do:
 // netfilter-persistent when installed, else iptables-save to /etc/iptables/rules.v4 (rules.v6)
 // plus a oneshot unit that restores it at boot. One remote command gathers everything.
-import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type Plan, type Predicted, type ShellCommand } from '../engine/index.js';
-import { atomicWriteCommand, changesFailed, runChangesAsOne } from '../engine/files.js';
+import {
+  atomicWriteCommand,
+  changesFailed,
+  defineModule,
+  joinCommands,
+  noop,
+  planFailure,
+  raw,
+  runChangesAsOne,
+  sh,
+  type Change,
+  type Plan,
+  type Predicted,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** iptables-ensure's arguments, complete after validation. */
 export interface IptablesArgs {

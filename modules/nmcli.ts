@@ -2,8 +2,20 @@
 // created, modified (only the settings that differ from what `nmcli -t con show` reports, once
 // NM's formats are normalised), deleted, and brought up or down. One remote command gathers the
 // profile list and the profile's settings; one more applies.
-import { defineModule, joinCommands, noop, planFailure, raw, Secret, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { changesFailed, runChangesAsOne } from '../engine/files.js';
+import {
+  changesFailed,
+  defineModule,
+  joinCommands,
+  noop,
+  planFailure,
+  raw,
+  runChangesAsOne,
+  Secret,
+  sh,
+  type Change,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** nmcli's arguments, complete after validation. */
 export interface NmcliArgs {

@@ -2,8 +2,20 @@
 // found by reading `ip -j route`. `persist: true` keeps it across reboots: in the
 // NetworkManager profile of the device when NM manages it, else in a small systemd oneshot unit.
 // One remote command gathers the routes, the device's NM profile and the unit.
-import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { atomicWriteCommand, changesFailed, runChangesAsOne } from '../engine/files.js';
+import {
+  atomicWriteCommand,
+  changesFailed,
+  defineModule,
+  joinCommands,
+  noop,
+  planFailure,
+  raw,
+  runChangesAsOne,
+  sh,
+  type Change,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** route-ensure's arguments, complete after validation. */
 export interface RouteArgs {

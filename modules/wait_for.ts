@@ -1,8 +1,18 @@
 // wait_for: wait, on the host, until a port opens or closes (or drains), or a file appears (with
 // a pattern in it) or goes away, as ansible.builtin.wait_for does. Waiting reads and changes
 // nothing, so it is the gather: one shell loop on the host; the plan only reads its verdict.
-import { defineModule, joinCommands, noop, planFailure, raw, sh, type Plan, type ShellCommand } from '../engine/index.js';
-import { PatternError, pythonRegex } from './lineinfile.js';
+import {
+  defineModule,
+  joinCommands,
+  noop,
+  PatternError,
+  planFailure,
+  pythonRegex,
+  raw,
+  sh,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** wait_for's arguments, complete after validation. */
 export interface WaitForArgs {

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ModuleDefinition, Plan } from '../../engine/module.js';
-import type { FileFact } from '../../modules/facts/file.js';
+import type { FileFact } from '../../engine/file-fact.js';
 import iptablesEnsure, { iptablesGatherCommand, normalizeSave, parseIptablesGather } from '../../modules/iptables-ensure.js';
 import nmcli, { parseNmcliGather } from '../../modules/nmcli.js';
 import routeEnsure, { parseNmRoutes, parseRouteGather, routeGatherCommand } from '../../modules/route-ensure.js';
