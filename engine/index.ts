@@ -59,6 +59,9 @@ export { fileFact, filesFact, fileProbeCommand, parseFileProbe, followed, attrib
 export type { ChildAttributes, FileFact, FileProbe, FileStat, FileType, HostIdentity } from './file-fact.js';
 export { planFileEdit, applyFileEdits, fileContent } from './file-edit.js';
 export type { FileEditOptions, FileEditResult } from './file-edit.js';
+// Several probes (named commands) in one round trip, each one's exit code and output back.
+export { probeAll, probeAllCommand, parseProbeAll } from './probe.js';
+export type { Probe, ProbeOptions, ProbeResult, ProbeResults } from './probe.js';
 // Python's re semantics (Ansible's patterns and replacement templates).
 export { pythonRegex, expandTemplate, PatternError } from './expr/regex.js';
 // Controller files that --vault-password decrypted (copy and template read them).

@@ -3,11 +3,12 @@
 // remote command reads the fstab (with its attributes), the mount point and the mount table; one
 // more writes the fstab atomically and mounts, remounts or unmounts.
 import {
+  parseProbeAll,
+  probeAllCommand,
   applyFileEdits,
   planFileEdit,
   defineModule,
   followed,
-  joinCommands,
   ModeError,
   noop,
   parseFileProbe,
@@ -51,8 +52,6 @@ export interface MountState {
   mounts: LiveMount[];
 }
 
-const M = '__tsplay_mount__';
-
 // fstab's and mountinfo's escapes: a space is \040, a tab \011, a newline \012, a backslash \134.
 export function escapeFstab(s: string): string {
   return s.replace(/\\/g, '\\134').replace(/ /g, '\\040').replace(/\t/g, '\\011').replace(/\n/g, '\\012');
@@ -75,21 +74,19 @@ export function parseMountinfo(text: string): LiveMount[] {
   return out;
 }
 
-/** The gather as one command: fstab and mount point probes, then the mount table. */
+/** The gather as one command: fstab and mount point probes, then the mount table (see probeAll). */
 export function mountGatherCommand(args: MountArgs): ShellCommand {
-  return joinCommands(
-    [fileProbeCommand([{ path: args.fstab, content: true }, { path: mountPointOf(args.path) }]), sh`echo ${M} mountinfo; cat /proc/self/mountinfo`],
-    '\n',
-  );
+  return probeAllCommand({
+    files: { cmd: fileProbeCommand([{ path: args.fstab, content: true }, { path: mountPointOf(args.path) }]), stderr: 'pass' },
+    mountinfo: { cmd: sh`cat /proc/self/mountinfo`, stderr: 'pass' },
+  });
 }
 
 /** Parse the gather's output. */
 export function parseMountGather(stdout: string, stderr: string, rc: number): MountState {
-  const marker = `${M} mountinfo\n`;
-  const at = stdout.indexOf(marker);
-  const probes = at < 0 ? stdout : stdout.slice(0, at);
-  const [fstab, mountPoint] = parseFileProbe({ stdout: probes, stderr, rc }, 2) as [FileFact, FileFact];
-  return { fstab, mountPoint, mounts: at < 0 ? [] : parseMountinfo(stdout.slice(at + marker.length)) };
+  const probed = parseProbeAll<'files' | 'mountinfo'>(stdout);
+  const [fstab, mountPoint] = parseFileProbe({ stdout: probed.files?.out ?? '', stderr, rc }, 2) as [FileFact, FileFact];
+  return { fstab, mountPoint, mounts: probed.mountinfo ? parseMountinfo(probed.mountinfo.out) : [] };
 }
 
 // Ansible strips trailing slashes from the mount point (except for /).

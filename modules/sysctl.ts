@@ -2,11 +2,12 @@
 // sysctl_set, its live value. One remote command reads the file (with its attributes) and the
 // live value; one more writes the file atomically and sets the value with `sysctl -w`.
 import {
+  parseProbeAll,
+  probeAllCommand,
   applyFileEdits,
   planFileEdit,
   defineModule,
   followed,
-  joinCommands,
   ModeError,
   noop,
   parseFileProbe,
@@ -37,8 +38,6 @@ export interface SysctlState {
   /** What sysctl said when it could not read the key. */
   liveError?: string;
 }
-
-const LIVE = '__tsplay_sysctl__';
 
 // Ansible's value normalisation: booleans become 1/0, runs of whitespace one space.
 export function normalizeValue(value: string): string {
@@ -131,24 +130,20 @@ export function planSysctl(cur: SysctlState, args: SysctlArgs): Plan {
   return { changes, result };
 }
 
-/** The gather as one command: the file probe, then the live value between markers. */
+/** The gather as one command: the file probe, then the live value (see probeAll). */
 export function sysctlGatherCommand(args: SysctlArgs) {
-  return joinCommands(
-    [
-      fileProbeCommand([{ path: args.sysctl_file, content: true }]),
-      sh`v=$(sysctl -n -- ${args.name.trim()} 2>&1); r=$?; printf '%s %s ' ${LIVE} "$r"; printf '%s' "$v" | base64 -w0; echo`,
-    ],
-    '\n',
-  );
+  return probeAllCommand({
+    file: { cmd: fileProbeCommand([{ path: args.sysctl_file, content: true }]), stderr: 'pass' },
+    live: sh`sysctl -n -- ${args.name.trim()}`,
+  });
 }
 
 /** Parse the gather's output. */
 export function parseSysctlGather(stdout: string, stderr: string, rc: number): SysctlState {
-  const file = parseFileProbe({ stdout, stderr, rc }, 1)[0]!;
-  const line = stdout.split('\n').find((l) => l.startsWith(LIVE + ' '));
-  const [, code, b64] = (line ?? `${LIVE} 1 `).split(' ');
-  const text = Buffer.from(b64 ?? '', 'base64').toString('utf8').replace(/\n$/, '');
-  return code === '0' ? { file, live: text } : { file, liveError: text || 'sysctl failed' };
+  const probed = parseProbeAll<'file' | 'live'>(stdout);
+  const file = parseFileProbe({ stdout: probed.file?.out ?? '', stderr, rc }, 1)[0]!;
+  const text = (probed.live?.out ?? '').replace(/\n+$/, '');
+  return probed.live?.rc === 0 ? { file, live: text } : { file, liveError: text || 'sysctl failed' };
 }
 
 export default defineModule<SysctlArgs, SysctlState>({
