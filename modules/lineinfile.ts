@@ -196,9 +196,9 @@ export function planLineinfile(cur: FileFact, args: LineinfileArgs): Plan {
   const before = target.exists ? Buffer.from(cur.content!, 'base64').toString('latin1') : '';
   const lines = splitLines(before);
   try {
-    if (args.regexp !== undefined) regexp = pythonRegex(bytes(args.regexp));
-    if (args.insertafter !== undefined && args.insertafter !== 'BOF' && args.insertafter !== 'EOF') insert = pythonRegex(bytes(args.insertafter));
-    else if (args.insertbefore !== undefined && args.insertbefore !== 'BOF') insert = pythonRegex(bytes(args.insertbefore));
+    if (args.regexp !== undefined) regexp = pythonRegex(bytes(args.regexp), { ascii: true });
+    if (args.insertafter !== undefined && args.insertafter !== 'BOF' && args.insertafter !== 'EOF') insert = pythonRegex(bytes(args.insertafter), { ascii: true });
+    else if (args.insertbefore !== undefined && args.insertbefore !== 'BOF') insert = pythonRegex(bytes(args.insertbefore), { ascii: true });
     edit = args.state === 'present' ? present(lines, args, bytes(args.line!), regexp, insert) : absent(lines, args, regexp);
   } catch (e) {
     if (e instanceof PatternError) return planFailure(`lineinfile: invalid regular expression or backreference: ${e.message}`);

@@ -42,13 +42,6 @@ export interface ReplaceArgs {
   unsafe_writes: boolean;
 }
 
-/** A Python pattern with extra inline flags merged into its own leading ones. */
-function withFlags(pattern: string, flags: string): RegExp {
-  const inline = /^\(\?([aiLmsux]+)\)/.exec(pattern);
-  const rest = inline ? pattern.slice(inline[0].length) : pattern;
-  return pythonRegex(`(?${flags}${inline?.[1] ?? ''})${rest}`);
-}
-
 /** Python's re.subn(pattern, repl, text): the new text and the number of replacements. */
 export function pythonSubn(re: RegExp, template: string, text: string): [string, number] {
   const global = new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g');
@@ -75,13 +68,13 @@ export function replaceText(contents: string, args: Pick<ReplaceArgs, 'regexp' |
         : args.after !== undefined
           ? `${args.after}(?P<subsection>.*)`
           : `(?P<subsection>.*)${args.before}`;
-    const re = withFlags(pattern, 's');
+    const re = pythonRegex(pattern, { dotall: true, ascii: true });
     const m = new RegExp(re.source, re.flags + 'd').exec(contents);
     if (!m) return { text: contents, count: 0, sectionMissing: pattern };
     [start, end] = m.indices!.groups!.subsection!;
     section = contents.slice(start, end);
   }
-  const [replaced, count] = pythonSubn(withFlags(args.regexp, 'm'), args.replace, section);
+  const [replaced, count] = pythonSubn(pythonRegex(args.regexp, { multiline: true, ascii: true }), args.replace, section);
   if (count === 0 || replaced === section) return { text: contents, count: 0 };
   return { text: contents.slice(0, start) + replaced + contents.slice(end), count };
 }

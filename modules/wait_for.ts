@@ -147,7 +147,7 @@ export function planWaitFor(cur: WaitForState, args: WaitForArgs): Plan {
   const result: Record<string, unknown> = { ...base, match_groups: [], match_groupdict: {} };
   if (cur.content !== undefined && args.search_regex !== undefined) {
     try {
-      const m = pythonRegex(`(?m)${args.search_regex}`).exec(Buffer.from(cur.content, 'base64').toString('utf8'));
+      const m = pythonRegex(args.search_regex, { multiline: true, ascii: true }).exec(Buffer.from(cur.content, 'base64').toString('utf8'));
       if (m) {
         result.match_groups = m.slice(1).map((g) => g ?? null);
         result.match_groupdict = { ...(m.groups ?? {}) };

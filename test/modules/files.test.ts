@@ -208,7 +208,10 @@ describe('pythonRegex', () => {
     expect(pythonRegex('\\Aa\\Z').test('a')).toBe(true);
     expect(pythonRegex('(?i)^listen').test('LISTEN 80\n')).toBe(true);
     expect(pythonRegex('(?x) ^ a  # comment\n b').test('ab')).toBe(true);
-    expect(pythonRegex('a\\sb').test('a\xa0b')).toBe(false);
+    // bytes patterns (lineinfile's) and re.ASCII: \s is ASCII whitespace; str patterns: Unicode's
+    expect(pythonRegex('a\\sb', { ascii: true }).test('a\xa0b')).toBe(false);
+    expect(pythonRegex('(?a)a\\sb').test('a\xa0b')).toBe(false);
+    expect(pythonRegex('a\\sb').test('a\xa0b')).toBe(true);
   });
   it('fails clearly on a broken pattern', () => {
     expect(() => pythonRegex('(a')).toThrow(PatternError);
