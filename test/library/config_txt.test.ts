@@ -37,6 +37,16 @@ describe('config_txt plan', () => {
       else expect(plan.changes[0]!.diff!.after).toBe(c.after);
     });
   }
+  it('writes atomically only over what gather read, with backup and validate when asked', () => {
+    const plan = configTxt.plan(fact('a=1\n'), { ...defaults, settings: { b: 2 }, backup: true, validate: 'grep -q b= %s' });
+    const cmd = plan.changes[0]!.commands[0]!.cmd.text;
+    expect(cmd).toContain('mv -fT -- "$t" /boot/firmware/config.txt');
+    expect(cmd).toContain('__tsplay__ stale');
+    expect(cmd).toContain('cp -p -- /boot/firmware/config.txt "$b"');
+    expect(cmd).toContain('grep -q b= "$t"');
+    expect(plan.result).toEqual({ backup_file: '' });
+    expect(configTxt.plan(fact('a=1\n'), { ...defaults, settings: { b: 2 }, validate: 'true' }).failed).toMatch(/validate must contain %s/);
+  });
   it('fails when the file is missing', () => {
     expect(configTxt.plan(fact(undefined), defaults).failed).toMatch(/does not exist/);
   });
