@@ -148,26 +148,65 @@ function mergeText(parts: Part[]): Part[] {
 
 /** Split a command line into words as a POSIX shell (and Python's shlex) would, without expansion. */
 export function shellSplit(text: string): string[] {
+  return splitWords(text, 'shell');
+}
+
+/**
+ * Split Ansible's `k=v` argument text into words as its split_args does: on whitespace outside
+ * quotes and {{ }} / {% %} / {# #} blocks, each word as written (quotes and backslashes kept).
+ */
+export function splitArgs(text: string): string[] {
+  return splitWords(text, 'ansible');
+}
+
+// The one word splitter, in two dialects. 'shell' is POSIX quoting: quotes are removed, a
+// backslash escapes any character outside quotes and only " \ $ ` and newline inside double
+// quotes, nothing inside single quotes, and an unclosed quote is an error. 'ansible' is
+// split_args: words keep their quotes, a backslash inside quotes keeps the next character in the
+// quote (\' included), Jinja2 blocks are never split, and an unclosed quote runs to the end.
+function splitWords(text: string, dialect: 'shell' | 'ansible'): string[] {
+  const shell = dialect === 'shell';
   const words: string[] = [];
   let cur = '';
   let inWord = false;
+  let quote: string | null = null;
+  let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
-    if (c === "'") {
-      const end = text.indexOf("'", i + 1);
-      if (end < 0) throw new SyntaxError(`No closing quotation in: ${text}`);
-      cur += text.slice(i + 1, end);
-      i = end;
-      inWord = true;
-    } else if (c === '"') {
-      i++;
-      for (; i < text.length && text[i] !== '"'; i++) {
-        if (text[i] === '\\' && i + 1 < text.length && '"\\$`\n'.includes(text[i + 1]!)) i++;
-        cur += text[i];
+    if (!shell) {
+      const two = text.slice(i, i + 2);
+      if (quote === null && (two === '{{' || two === '{%' || two === '{#')) {
+        depth++;
+        cur += two;
+        i++;
+        inWord = true;
+        continue;
       }
-      if (i >= text.length) throw new SyntaxError(`No closing quotation in: ${text}`);
+      if (depth > 0 && (two === '}}' || two === '%}' || two === '#}')) {
+        depth--;
+        cur += two;
+        i++;
+        continue;
+      }
+      if (depth > 0) {
+        cur += c;
+        continue;
+      }
+    }
+    if (quote !== null) {
+      if (c === quote) {
+        quote = null;
+        if (!shell) cur += c;
+      } else if (c === '\\' && i + 1 < text.length && (!shell || (quote === '"' && '"\\$`\n'.includes(text[i + 1]!)))) {
+        cur += shell ? text[++i] : c + text[++i];
+      } else {
+        cur += c;
+      }
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      if (!shell) cur += c;
       inWord = true;
-    } else if (c === '\\' && i + 1 < text.length) {
+    } else if (shell && c === '\\' && i + 1 < text.length) {
       cur += text[++i];
       inWord = true;
     } else if (/\s/.test(c)) {
@@ -179,6 +218,7 @@ export function shellSplit(text: string): string[] {
       inWord = true;
     }
   }
+  if (shell && quote !== null) throw new SyntaxError(`No closing quotation in: ${text}`);
   if (inWord) words.push(cur);
   return words;
 }

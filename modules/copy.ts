@@ -2,29 +2,41 @@
 // atomically, only when its sha1 differs; otherwise only the attributes are brought in line.
 import { readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
-import { defineModule, joinCommands, noop, planFailure, sh, type Change, type ModuleContext, type Plan } from '../engine/index.js';
 import {
   atomicWriteCommand,
+  attributeResult,
   changesFailed,
   contentDiff,
+  defineModule,
   describeAttributes,
+  filesFact,
+  followed,
   formatMode,
   guardCommand,
+  joinCommands,
   md5,
   ModeError,
-  type ModeSpec,
+  noop,
   parseUmask,
   parseWriteOutput,
   planAttributes,
+  planFailure,
+  readVaultFile,
   runChangesAsOne,
   setAttributesCommand,
+  sh,
   sha1,
   stateDiff,
   validateProblem,
   writeAttributes,
-} from '../engine/files.js';
-import { readVaultFile } from '../engine/load/vault.js';
-import { attributeResult, filesFact, followed, type FileFact, type FileProbe, type FileStat } from './facts/file.js';
+  type Change,
+  type FileFact,
+  type FileProbe,
+  type FileStat,
+  type ModeSpec,
+  type ModuleContext,
+  type Plan,
+} from '../engine/index.js';
 
 /** Ansible's largest file shown in a diff (max_diff_size); larger old files are not fetched. */
 export const MAX_DIFF_SIZE = 104448;

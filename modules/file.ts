@@ -2,24 +2,36 @@
 // owner and group, with Ansible's rules for each state. One probe gathers everything; the changes
 // run as one command.
 import { posix } from 'node:path';
-import { defineModule, joinCommands, noop, planFailure, sh, type Change, type ModuleContext, type Plan, type ShellCommand } from '../engine/index.js';
 import {
+  attributeResult,
   defaultMode,
+  defineModule,
   describeAttributes,
+  filesFact,
   formatMode,
+  joinCommands,
   ModeError,
+  noop,
   parseUmask,
   parseWriteOutput,
   planAttributes,
+  planFailure,
   resolveMode,
   runChangesAsOne,
   setAttributesCommand,
-  stateDiff,
+  sh,
   statCommand,
+  stateDiff,
   type AttributePlan,
+  type Change,
+  type FileFact,
+  type FileProbe,
+  type FileStat,
   type ModeSpec,
-} from '../engine/files.js';
-import { attributeResult, filesFact, type FileFact, type FileProbe, type FileStat } from './facts/file.js';
+  type ModuleContext,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** The states a path can be asked to be in. */
 export type FileState = 'absent' | 'directory' | 'file' | 'hard' | 'link' | 'touch';

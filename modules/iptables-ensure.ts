@@ -3,8 +3,23 @@
 // found by comparing text. `persist: true` saves the rule set the way our users' guides do:
 // netfilter-persistent when installed, else iptables-save to /etc/iptables/rules.v4 (rules.v6)
 // plus a oneshot unit that restores it at boot. One remote command gathers everything.
-import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type Plan, type Predicted, type ShellCommand } from '../engine/index.js';
-import { atomicWriteCommand, changesFailed, runChangesAsOne } from '../engine/files.js';
+import {
+  parseProbeAll,
+  probeAllCommand,
+  atomicWriteCommand,
+  changesFailed,
+  defineModule,
+  joinCommands,
+  noop,
+  planFailure,
+  raw,
+  runChangesAsOne,
+  sh,
+  type Change,
+  type Plan,
+  type Predicted,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** iptables-ensure's arguments, complete after validation. */
 export interface IptablesArgs {
@@ -93,8 +108,6 @@ ExecStart=/bin/sh -c 'if [ -s /etc/iptables/rules.v4 ]; then iptables-restore /e
 WantedBy=multi-user.target
 `;
 
-const MARK = '__tsplay_ipt__';
-
 function rulesFile(v: IptablesArgs['ip_version']): string {
   return v === 'ipv6' ? '/etc/iptables/rules.v6' : '/etc/iptables/rules.v4';
 }
@@ -165,47 +178,40 @@ export function mode(a: IptablesArgs): 'flush' | 'policy' | 'rule' {
   return a.flush ? 'flush' : a.policy !== undefined ? 'policy' : 'rule';
 }
 
-/** The single gather command: each needed probe prints `MARK key rc base64(output)`. */
-export function iptablesGatherCommand(a: IptablesArgs): ShellCommand {
-  const probes: ShellCommand[] = [
-    sh`M=${MARK}`,
-    sh`${raw(`p() { k=$1; shift; o=$("$@" 2>&1); r=$?; printf '%s %s %s ' "$M" "$k" "$r"; printf '%s' "$o" | base64 -w0; echo; }`)}`,
-  ];
+/** The probes the gather needs, named as the state's fields (see probeAll). */
+export function iptablesProbes(a: IptablesArgs): Partial<Record<keyof IptablesState, ShellCommand>> {
+  const probes: Partial<Record<keyof IptablesState, ShellCommand>> = {};
   const m = mode(a);
-  if (m === 'flush') probes.push(a.chain ? sh`p chain ${base(a)} -S ${a.chain}` : sh`p chain ${base(a)} -S`);
+  if (m === 'flush') probes.chain = a.chain ? sh`${base(a)} -S ${a.chain}` : sh`${base(a)} -S`;
   else if (a.chain !== undefined) {
-    probes.push(sh`p chain ${base(a)} -S ${a.chain}`);
-    if (m === 'rule') probes.push(sh`p check ${base(a)} -C ${a.chain} ${ruleWords(a)}`);
+    probes.chain = sh`${base(a)} -S ${a.chain}`;
+    if (m === 'rule') probes.check = sh`${base(a)} -C ${a.chain} ${ruleWords(a)}`;
   }
   if (a.persist) {
     const save = `${binary(a.ip_version)}-save`;
-    probes.push(sh`p nfp command -v netfilter-persistent`);
-    probes.push(sh`p saved cat ${rulesFile(a.ip_version)}`);
-    probes.push(sh`p live ${save}`);
-    probes.push(sh`p unit cat ${RESTORE_UNIT_PATH}`);
-    probes.push(sh`p enabled systemctl is-enabled ${RESTORE_UNIT}`);
+    probes.netfilterPersistent = sh`command -v netfilter-persistent`;
+    probes.saved = sh`cat ${rulesFile(a.ip_version)}`;
+    probes.live = sh`${save}`;
+    probes.unit = sh`cat ${RESTORE_UNIT_PATH}`;
+    probes.enabled = sh`systemctl is-enabled ${RESTORE_UNIT}`;
   }
-  return joinCommands(probes, '\n');
+  return probes;
 }
 
-const KEYS: Record<string, keyof IptablesState> = {
-  check: 'check',
-  chain: 'chain',
-  nfp: 'netfilterPersistent',
-  saved: 'saved',
-  live: 'live',
-  unit: 'unit',
-  enabled: 'enabled',
-};
+/** The single gather command: every needed probe, in one round trip. */
+export function iptablesGatherCommand(a: IptablesArgs): ShellCommand {
+  return probeAllCommand(iptablesProbes(a));
+}
 
-/** Parse the gather's output. */
+const FIELDS: (keyof IptablesState)[] = ['check', 'chain', 'netfilterPersistent', 'saved', 'live', 'unit', 'enabled'];
+
+/** Parse the gather's output: each probe's exit code and output, trailing newlines dropped. */
 export function parseIptablesGather(stdout: string): IptablesState {
+  const probed = parseProbeAll<keyof IptablesState>(stdout);
   const state: IptablesState = {};
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith(MARK + ' ')) continue;
-    const [, key, rc, b64] = line.split(' ');
-    const field = KEYS[key!];
-    if (field) state[field] = { rc: Number(rc), out: Buffer.from(b64 ?? '', 'base64').toString('utf8') };
+  for (const field of FIELDS) {
+    const r = probed[field];
+    if (r) state[field] = { rc: r.rc, out: r.out.replace(/\n+$/, '') };
   }
   return state;
 }

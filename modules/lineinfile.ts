@@ -1,27 +1,32 @@
 // lineinfile: ensure a line is in a file (or replace the last line a regexp matches), or remove
 // every matching line, with Ansible's exact rules. The file is read in the gather, edited in the
 // plan as bytes (like Ansible, which works on bytes), and written back atomically.
-import { defineModule, noop, planFailure, type Change, type Plan } from '../engine/index.js';
 import {
-  atomicWriteCommand,
+  applyFileEdits,
   type AttributePlan,
-  changesFailed,
-  contentDiff,
   defaultMode,
+  defineModule,
   describeAttributes,
+  expandTemplate,
+  fileFact,
+  followed,
   formatMode,
   ModeError,
   type ModeSpec,
+  noop,
   parseUmask,
-  parseWriteOutput,
+  PatternError,
   planAttributes,
-  runChangesAsOne,
+  planFailure,
+  planFileEdit,
+  pythonRegex,
   setAttributesCommand,
   stateDiff,
   validateProblem,
-  writeAttributes,
-} from '../engine/files.js';
-import { fileFact, followed, type FileFact } from './facts/file.js';
+  type Change,
+  type FileFact,
+  type Plan,
+} from '../engine/index.js';
 
 /** lineinfile's arguments, complete after validation. */
 export interface LineinfileArgs {
@@ -42,121 +47,6 @@ export interface LineinfileArgs {
   group?: string;
   unsafe_writes: boolean;
 }
-
-/** A Python regular expression or backreference that cannot be used. */
-export class PatternError extends Error {}
-
-/**
- * A Python `re` pattern, as Ansible compiles it (on bytes: ASCII classes), as a JavaScript RegExp:
- * (?P<n>..), (?P=n), \A, \Z, \s, Python's `.` (anything but \n) and `$` (the end, or before a
- * final \n), and the leading inline flags (?imsx). Throws PatternError when it does not compile.
- */
-export function pythonRegex(pattern: string): RegExp {
-  let src = pattern;
-  let flags = '';
-  const inline = /^\(\?([aiLmsux]+)\)/.exec(src);
-  if (inline) {
-    src = src.slice(inline[0].length);
-    flags = inline[1]!;
-  }
-  const multiline = flags.includes('m');
-  const dotall = flags.includes('s');
-  const verbose = flags.includes('x');
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
-    if (c === '\\') {
-      const n = src[i + 1] ?? '';
-      if (!inClass && n === 'A') out += '(?<![\\s\\S])';
-      else if (!inClass && n === 'Z') out += '(?![\\s\\S])';
-      else if (n === 's') out += inClass ? PY_SPACE : `[${PY_SPACE}]`;
-      else if (n === 'S') out += inClass ? '\\S' : `[^${PY_SPACE}]`;
-      else out += c + n;
-      i++;
-    } else if (inClass) {
-      if (c === ']') inClass = false;
-      out += c;
-    } else if (verbose && /\s/.test(c)) {
-      continue;
-    } else if (verbose && c === '#') {
-      while (i < src.length && src[i] !== '\n') i++;
-    } else if (c === '[') {
-      inClass = true;
-      out += c;
-      if (src[i + 1] === '^') out += src[++i];
-      if (src[i + 1] === ']') out += '\\' + src[++i];
-    } else if (src.startsWith('(?P<', i)) {
-      out += '(?<';
-      i += 3;
-    } else if (src.startsWith('(?P=', i)) {
-      const end = src.indexOf(')', i);
-      if (end < 0) throw new PatternError(`missing ), unterminated name at position ${i}`);
-      out += `\\k<${src.slice(i + 4, end)}>`;
-      i = end;
-    } else if (src.startsWith('(?#', i)) {
-      const end = src.indexOf(')', i);
-      i = end < 0 ? src.length : end;
-    } else if (c === '.') {
-      out += dotall ? '[\\s\\S]' : '[^\\n]';
-    } else if (c === '$') {
-      out += multiline ? '(?=\\n|(?![\\s\\S]))' : '(?=\\n?(?![\\s\\S]))';
-    } else if (c === '^') {
-      out += multiline ? '(?:(?<![\\s\\S])|(?<=\\n))' : '(?<![\\s\\S])';
-    } else {
-      out += c;
-    }
-  }
-  try {
-    return new RegExp(out, flags.includes('i') ? 'i' : '');
-  } catch (e) {
-    throw new PatternError((e as Error).message);
-  }
-}
-
-/** Python's match.expand(template): \1..\99, \g<n>, \g<name>, octal and the usual escapes. */
-export function expandTemplate(template: string, m: RegExpExecArray): string {
-  let out = '';
-  for (let i = 0; i < template.length; i++) {
-    const c = template[i]!;
-    if (c !== '\\' || i === template.length - 1) {
-      out += c;
-      continue;
-    }
-    const rest = template.slice(i + 1);
-    const named = /^g<([^>]*)>/.exec(rest);
-    const numbered = /^(?:0[0-7]{0,2}|[1-7][0-7]{2}|\d{1,2})/.exec(rest);
-    if (named) {
-      const ref = named[1]!;
-      if (/^\d+$/.test(ref)) {
-        if (Number(ref) >= m.length) throw new PatternError(`invalid group reference ${ref}`);
-        out += m[Number(ref)] ?? '';
-      } else {
-        if (!m.groups || !(ref in m.groups)) throw new PatternError(`unknown group name '${ref}'`);
-        out += m.groups[ref] ?? '';
-      }
-      i += named[0].length;
-    } else if (numbered) {
-      const d = numbered[0];
-      if (d.startsWith('0') || d.length === 3) {
-        out += String.fromCharCode(parseInt(d, 8));
-      } else {
-        if (Number(d) >= m.length) throw new PatternError(`invalid group reference ${d}`);
-        out += m[Number(d)] ?? '';
-      }
-      i += d.length;
-    } else {
-      const n = template[i + 1]!;
-      const esc: Record<string, string> = { n: '\n', t: '\t', r: '\r', f: '\f', v: '\v', a: '\x07', b: '\b', '\\': '\\' };
-      out += esc[n] ?? `\\${n}`;
-      i++;
-    }
-  }
-  return out;
-}
-
-/** Python's whitespace in bytes patterns (JavaScript's \s also matches \xa0 and Unicode spaces). */
-const PY_SPACE = ' \\t\\n\\r\\f\\v';
 
 /** Python's bytes.rstrip(b'\r\n'). */
 function stripEol(line: string): string {
@@ -306,9 +196,9 @@ export function planLineinfile(cur: FileFact, args: LineinfileArgs): Plan {
   const before = target.exists ? Buffer.from(cur.content!, 'base64').toString('latin1') : '';
   const lines = splitLines(before);
   try {
-    if (args.regexp !== undefined) regexp = pythonRegex(bytes(args.regexp));
-    if (args.insertafter !== undefined && args.insertafter !== 'BOF' && args.insertafter !== 'EOF') insert = pythonRegex(bytes(args.insertafter));
-    else if (args.insertbefore !== undefined && args.insertbefore !== 'BOF') insert = pythonRegex(bytes(args.insertbefore));
+    if (args.regexp !== undefined) regexp = pythonRegex(bytes(args.regexp), { ascii: true });
+    if (args.insertafter !== undefined && args.insertafter !== 'BOF' && args.insertafter !== 'EOF') insert = pythonRegex(bytes(args.insertafter), { ascii: true });
+    else if (args.insertbefore !== undefined && args.insertbefore !== 'BOF') insert = pythonRegex(bytes(args.insertbefore), { ascii: true });
     edit = args.state === 'present' ? present(lines, args, bytes(args.line!), regexp, insert) : absent(lines, args, regexp);
   } catch (e) {
     if (e instanceof PatternError) return planFailure(`lineinfile: invalid regular expression or backreference: ${e.message}`);
@@ -326,10 +216,8 @@ export function planLineinfile(cur: FileFact, args: LineinfileArgs): Plan {
     gid: cur.identity.gid,
   };
   let attrs: AttributePlan;
-  let write: ReturnType<typeof writeAttributes>;
   try {
     attrs = planAttributes(existing, args, { isDirectory: false, umask });
-    write = writeAttributes(target.stat, args, { uid: cur.identity.uid, gid: cur.identity.gid, umask });
   } catch (e) {
     if (e instanceof ModeError) return planFailure(e.message);
     throw e;
@@ -344,17 +232,15 @@ export function planLineinfile(cur: FileFact, args: LineinfileArgs): Plan {
       if (problem) return planFailure(problem);
     }
     const summary = args.state === 'absent' ? `remove ${edit.found} line(s) from ${args.path}` : `${edit.msg === 'line replaced' ? 'replace line in' : 'add line to'} ${args.path}`;
-    const afterBytes = Buffer.from(after, 'latin1');
-    changes.push({
-      summary: attrs.changed ? `${summary} (${describeAttributes(attrs)})` : summary,
-      commands: [
-        {
-          cmd: atomicWriteCommand(target.path, { ...write, content: afterBytes, expect: target.exists ? Buffer.from(cur.content!, 'base64') : null, validate: args.validate, backup: args.backup && target.exists, makeParents: !cur.parentExists, reportStat: false }),
-          stdin: afterBytes,
-        },
-      ],
-      diff: contentDiff(args.path, Buffer.from(before, 'latin1'), afterBytes),
-    });
+    changes.push(
+      planFileEdit(cur, Buffer.from(after, 'latin1'), {
+        summary: attrs.changed ? `${summary} (${describeAttributes(attrs)})` : summary,
+        attributes: args,
+        validate: args.validate,
+        backup: args.backup,
+        diffPath: args.path,
+      }),
+    );
   } else if (attrs.changed) {
     changes.push({
       summary: `set ${describeAttributes(attrs)} on ${args.path}`,
@@ -435,12 +321,7 @@ export default defineModule<LineinfileArgs, FileFact>({
   gather: (ctx, args) => ctx.fact(fileFact, { path: args.path, content: true, ...(args.owner !== undefined || args.group !== undefined ? { names: 'if-missing' as const } : {}) }),
   plan: planLineinfile,
   async apply(ctx, changes) {
-    const r = await runChangesAsOne(ctx, changes);
-    const out = parseWriteOutput(r.stdout);
-    if (out.validateFailed !== undefined) {
-      return { failed: `failed to validate: rc:${out.validateFailed} error:${r.stderr}`, result: { rc: out.validateFailed, stdout: out.stdout, stderr: r.stderr } };
-    }
-    if (r.rc !== 0) return changesFailed(changes, r, out.stdout);
-    return { result: { backup: out.backupFile ?? '' } };
+    const done = await applyFileEdits(ctx, changes);
+    return done.failure ?? { result: { backup: done.backupFile ?? '' } };
   },
 });

@@ -2,9 +2,24 @@
 // (states mounted, present, unmounted, absent, absent_from_fstab, remounted, ephemeral). One
 // remote command reads the fstab (with its attributes), the mount point and the mount table; one
 // more writes the fstab atomically and mounts, remounts or unmounts.
-import { defineModule, joinCommands, noop, planFailure, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { atomicWriteCommand, changesFailed, contentDiff, ModeError, parseUmask, parseWriteOutput, runChangesAsOne, writeAttributes } from '../engine/files.js';
-import { followed, parseProbeOutput, probeCommand, type FileFact } from './facts/file.js';
+import {
+  parseProbeAll,
+  probeAllCommand,
+  applyFileEdits,
+  planFileEdit,
+  defineModule,
+  followed,
+  ModeError,
+  noop,
+  parseFileProbe,
+  planFailure,
+  fileProbeCommand,
+  sh,
+  type Change,
+  type FileFact,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** mount's arguments, complete after validation. */
 export interface MountArgs {
@@ -37,8 +52,6 @@ export interface MountState {
   mounts: LiveMount[];
 }
 
-const M = '__tsplay_mount__';
-
 // fstab's and mountinfo's escapes: a space is \040, a tab \011, a newline \012, a backslash \134.
 export function escapeFstab(s: string): string {
   return s.replace(/\\/g, '\\134').replace(/ /g, '\\040').replace(/\t/g, '\\011').replace(/\n/g, '\\012');
@@ -61,21 +74,19 @@ export function parseMountinfo(text: string): LiveMount[] {
   return out;
 }
 
-/** The gather as one command: fstab and mount point probes, then the mount table. */
+/** The gather as one command: fstab and mount point probes, then the mount table (see probeAll). */
 export function mountGatherCommand(args: MountArgs): ShellCommand {
-  return joinCommands(
-    [probeCommand([{ path: args.fstab, content: true }, { path: mountPointOf(args.path) }]), sh`echo ${M} mountinfo; cat /proc/self/mountinfo`],
-    '\n',
-  );
+  return probeAllCommand({
+    files: { cmd: fileProbeCommand([{ path: args.fstab, content: true }, { path: mountPointOf(args.path) }]), stderr: 'pass' },
+    mountinfo: { cmd: sh`cat /proc/self/mountinfo`, stderr: 'pass' },
+  });
 }
 
 /** Parse the gather's output. */
 export function parseMountGather(stdout: string, stderr: string, rc: number): MountState {
-  const marker = `${M} mountinfo\n`;
-  const at = stdout.indexOf(marker);
-  const probes = at < 0 ? stdout : stdout.slice(0, at);
-  const [fstab, mountPoint] = parseProbeOutput({ stdout: probes, stderr, rc }, 2) as [FileFact, FileFact];
-  return { fstab, mountPoint, mounts: at < 0 ? [] : parseMountinfo(stdout.slice(at + marker.length)) };
+  const probed = parseProbeAll<'files' | 'mountinfo'>(stdout);
+  const [fstab, mountPoint] = parseFileProbe({ stdout: probed.files?.out ?? '', stderr, rc }, 2) as [FileFact, FileFact];
+  return { fstab, mountPoint, mounts: probed.mountinfo ? parseMountinfo(probed.mountinfo.out) : [] };
 }
 
 // Ansible strips trailing slashes from the mount point (except for /).
@@ -183,18 +194,12 @@ export function planMount(cur: MountState, args: MountArgs): Plan {
   const changes: Change[] = [];
 
   const fstabChange = (after: string, summary: string): Change | Plan => {
-    let write: ReturnType<typeof writeAttributes>;
     try {
-      write = writeAttributes(fstab.stat, {}, { uid: cur.fstab.identity.uid, gid: cur.fstab.identity.gid, umask: parseUmask(cur.fstab.identity.umask) });
+      return planFileEdit(cur.fstab, after, { summary, backup: args.backup, diffPath: args.fstab, diffBefore: before });
     } catch (e) {
       if (e instanceof ModeError) return planFailure(e.message);
       throw e;
     }
-    return {
-      summary,
-      commands: [{ cmd: atomicWriteCommand(fstab.path, { ...write, content: after, expect: fstab.exists ? Buffer.from(cur.fstab.content!, 'base64') : null, backup: args.backup && fstab.exists, makeParents: !cur.fstab.parentExists, reportStat: false }), stdin: after }],
-      diff: contentDiff(args.fstab, Buffer.from(before), Buffer.from(after)),
-    };
   };
   const add = (c: Change | Plan): Plan | undefined => {
     if ('commands' in c) {
@@ -343,11 +348,8 @@ export default defineModule<MountArgs, MountState>({
   },
   plan: planMount,
   async apply(ctx, changes) {
-    const r = await runChangesAsOne(ctx, changes);
-    const out = parseWriteOutput(r.stdout);
-    if (r.rc !== 0) {
-      return changesFailed(changes, r, out.stdout);
-    }
-    return out.backupFile ? { result: { backup_file: out.backupFile } } : {};
+    const done = await applyFileEdits(ctx, changes);
+    if (done.failure) return done.failure;
+    return done.backupFile ? { result: { backup_file: done.backupFile } } : {};
   },
 });

@@ -2,8 +2,22 @@
 // created, modified (only the settings that differ from what `nmcli -t con show` reports, once
 // NM's formats are normalised), deleted, and brought up or down. One remote command gathers the
 // profile list and the profile's settings; one more applies.
-import { defineModule, joinCommands, noop, planFailure, raw, Secret, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { changesFailed, runChangesAsOne } from '../engine/files.js';
+import {
+  parseProbeAll,
+  probeAllCommand,
+  changesFailed,
+  defineModule,
+  joinCommands,
+  noop,
+  planFailure,
+  raw,
+  runChangesAsOne,
+  Secret,
+  sh,
+  type Change,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** nmcli's arguments, complete after validation. */
 export interface NmcliArgs {
@@ -46,8 +60,6 @@ export interface NmcliState {
   count: number;
 }
 
-const MARK = '__tsplay_nmcli__';
-
 /** community.general's types as NetworkManager names them in connection.type. */
 const NM_TYPE: Record<NonNullable<NmcliArgs['type']>, string> = {
   ethernet: '802-3-ethernet',
@@ -61,15 +73,10 @@ const SECRET = /(psk|wep-key\d|password|leap-password)$/;
 
 /** The single gather command: the profile list, then the named profile with its secrets. */
 export function nmcliGatherCommand(a: NmcliArgs): ShellCommand {
-  return joinCommands(
-    [
-      sh`M=${MARK}`,
-      sh`${raw(`p() { k=$1; shift; o=$("$@" 2>&1); r=$?; printf '%s %s %s ' "$M" "$k" "$r"; printf '%s' "$o" | base64 -w0; echo; }`)}`,
-      sh`p list nmcli -t -f NAME,UUID,TYPE,DEVICE connection show`,
-      sh`p show nmcli -s -t connection show id ${a.conn_name}`,
-    ],
-    '\n',
-  );
+  return probeAllCommand({
+    list: sh`nmcli -t -f NAME,UUID,TYPE,DEVICE connection show`,
+    show: sh`nmcli -s -t connection show id ${a.conn_name}`,
+  });
 }
 
 // Split an nmcli terse line on unescaped ':' and unescape '\:' and '\\'.
@@ -90,12 +97,9 @@ function splitTerse(line: string): string[] {
 
 /** Parse the gather's output. */
 export function parseNmcliGather(stdout: string): NmcliState {
+  // each probe's output as the shell's $(...) gives it: trailing newlines dropped
   const probes: Record<string, { rc: number; out: string }> = {};
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith(MARK + ' ')) continue;
-    const [, key, rc, b64] = line.split(' ');
-    probes[key!] = { rc: Number(rc), out: Buffer.from(b64 ?? '', 'base64').toString('utf8') };
-  }
+  for (const [key, r] of Object.entries(parseProbeAll(stdout))) probes[key] = { rc: r!.rc, out: r!.out.replace(/\n+$/, '') };
   const list = probes.list;
   if (!list || list.rc !== 0) return { error: list?.out.trim() || 'nmcli did not run', profiles: [], count: 0 };
   const profiles = list.out

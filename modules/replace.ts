@@ -1,26 +1,30 @@
 // replace: every match of a Python regular expression in a file (or in the part of it between
 // `after` and `before`) replaced, as ansible.builtin.replace does with re.subn(MULTILINE). The file
 // is read in the gather, edited in the plan, and written back atomically.
-import { defineModule, noop, planFailure, type Change, type Plan } from '../engine/index.js';
 import {
-  atomicWriteCommand,
+  applyFileEdits,
   type AttributePlan,
-  changesFailed,
-  contentDiff,
+  defineModule,
   describeAttributes,
+  expandTemplate,
+  fileFact,
+  followed,
   ModeError,
   type ModeSpec,
+  noop,
   parseUmask,
-  parseWriteOutput,
+  PatternError,
   planAttributes,
-  runChangesAsOne,
+  planFailure,
+  planFileEdit,
+  pythonRegex,
   setAttributesCommand,
   stateDiff,
   validateProblem,
-  writeAttributes,
-} from '../engine/files.js';
-import { fileFact, followed, type FileFact } from './facts/file.js';
-import { expandTemplate, PatternError, pythonRegex } from './lineinfile.js';
+  type Change,
+  type FileFact,
+  type Plan,
+} from '../engine/index.js';
 
 /** replace's arguments, complete after validation. */
 export interface ReplaceArgs {
@@ -36,13 +40,6 @@ export interface ReplaceArgs {
   owner?: string;
   group?: string;
   unsafe_writes: boolean;
-}
-
-/** A Python pattern with extra inline flags merged into its own leading ones. */
-function withFlags(pattern: string, flags: string): RegExp {
-  const inline = /^\(\?([aiLmsux]+)\)/.exec(pattern);
-  const rest = inline ? pattern.slice(inline[0].length) : pattern;
-  return pythonRegex(`(?${flags}${inline?.[1] ?? ''})${rest}`);
 }
 
 /** Python's re.subn(pattern, repl, text): the new text and the number of replacements. */
@@ -71,13 +68,13 @@ export function replaceText(contents: string, args: Pick<ReplaceArgs, 'regexp' |
         : args.after !== undefined
           ? `${args.after}(?P<subsection>.*)`
           : `(?P<subsection>.*)${args.before}`;
-    const re = withFlags(pattern, 's');
+    const re = pythonRegex(pattern, { dotall: true, ascii: true });
     const m = new RegExp(re.source, re.flags + 'd').exec(contents);
     if (!m) return { text: contents, count: 0, sectionMissing: pattern };
     [start, end] = m.indices!.groups!.subsection!;
     section = contents.slice(start, end);
   }
-  const [replaced, count] = pythonSubn(withFlags(args.regexp, 'm'), args.replace, section);
+  const [replaced, count] = pythonSubn(pythonRegex(args.regexp, { multiline: true, ascii: true }), args.replace, section);
   if (count === 0 || replaced === section) return { text: contents, count: 0 };
   return { text: contents.slice(0, start) + replaced + contents.slice(end), count };
 }
@@ -103,10 +100,8 @@ export function planReplace(cur: FileFact, args: ReplaceArgs): Plan {
   }
   const umask = parseUmask(cur.identity.umask);
   let attrs: AttributePlan;
-  let write: ReturnType<typeof writeAttributes>;
   try {
     attrs = planAttributes(target.stat!, args, { isDirectory: false, umask });
-    write = writeAttributes(target.stat, args, { uid: cur.identity.uid, gid: cur.identity.gid, umask });
   } catch (e) {
     if (e instanceof ModeError) return planFailure(e.message);
     throw e;
@@ -119,12 +114,16 @@ export function planReplace(cur: FileFact, args: ReplaceArgs): Plan {
       const problem = validateProblem(args.validate);
       if (problem) return planFailure(problem);
     }
-    const after = Buffer.from(edit.text, 'utf8');
-    changes.push({
-      summary: `make ${edit.count} replacement(s) in ${args.path}${attrs.changed ? ` (${describeAttributes(attrs)})` : ''}`,
-      commands: [{ cmd: atomicWriteCommand(target.path, { ...write, content: after, expect: Buffer.from(cur.content!, 'base64'), validate: args.validate, backup: args.backup, reportStat: false }), stdin: after }],
-      diff: contentDiff(args.path, Buffer.from(before, 'utf8'), after),
-    });
+    changes.push(
+      planFileEdit(cur, Buffer.from(edit.text, 'utf8'), {
+        summary: `make ${edit.count} replacement(s) in ${args.path}${attrs.changed ? ` (${describeAttributes(attrs)})` : ''}`,
+        attributes: args,
+        validate: args.validate,
+        backup: args.backup,
+        diffPath: args.path,
+        diffBefore: Buffer.from(before, 'utf8'),
+      }),
+    );
   } else if (attrs.changed) {
     changes.push({
       summary: `set ${describeAttributes(attrs)} on ${args.path}`,
@@ -176,12 +175,7 @@ export default defineModule<ReplaceArgs, FileFact>({
   gather: (ctx, args) => ctx.fact(fileFact, { path: args.path, content: true }),
   plan: planReplace,
   async apply(ctx, changes) {
-    const r = await runChangesAsOne(ctx, changes);
-    const out = parseWriteOutput(r.stdout);
-    if (out.validateFailed !== undefined) {
-      return { failed: `failed to validate: rc:${out.validateFailed} error:${r.stderr}`, result: { rc: out.validateFailed, stdout: out.stdout, stderr: r.stderr } };
-    }
-    if (r.rc !== 0) return changesFailed(changes, r, out.stdout);
-    return { result: { backup_file: out.backupFile ?? '' } };
+    const done = await applyFileEdits(ctx, changes);
+    return done.failure ?? { result: { backup_file: done.backupFile ?? '' } };
   },
 });

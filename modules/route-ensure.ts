@@ -2,8 +2,22 @@
 // found by reading `ip -j route`. `persist: true` keeps it across reboots: in the
 // NetworkManager profile of the device when NM manages it, else in a small systemd oneshot unit.
 // One remote command gathers the routes, the device's NM profile and the unit.
-import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
-import { atomicWriteCommand, changesFailed, runChangesAsOne } from '../engine/files.js';
+import {
+  parseProbeAll,
+  probeAllCommand,
+  atomicWriteCommand,
+  changesFailed,
+  defineModule,
+  joinCommands,
+  noop,
+  planFailure,
+  raw,
+  runChangesAsOne,
+  sh,
+  type Change,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** route-ensure's arguments, complete after validation. */
 export interface RouteArgs {
@@ -59,8 +73,6 @@ export interface RouteState {
   unitEnabled?: string;
 }
 
-const MARK = '__tsplay_route__';
-
 const isV6 = (a: RouteArgs) => a.dest.includes(':') || (a.gateway ?? '').includes(':');
 const family = (a: RouteArgs) => (isV6(a) ? raw(' -6') : raw(''));
 
@@ -110,56 +122,50 @@ WantedBy=multi-user.target
 `;
 }
 
-/** The single gather command. */
+/** The single gather command: the routes and, for persist, the device, its NM profile and the unit (see probeAll). */
 export function routeGatherCommand(a: RouteArgs): ShellCommand {
   const table = a.table ?? 'main';
-  const steps: ShellCommand[] = [
-    sh`M=${MARK}`,
-    sh`${raw(`p() { k=$1; shift; o=$("$@" 2>&1); r=$?; printf '%s %s %s ' "$M" "$k" "$r"; printf '%s' "$o" | base64 -w0; echo; }`)}`,
-    sh`p routes ip${family(a)} -j -d route show table ${table} to exact ${normalizeDest(a.dest)}`,
-  ];
-  if (a.persist) {
-    const unit = unitName(a);
-    if (a.dev !== undefined) steps.push(sh`d=${a.dev}`);
-    else if (a.gateway !== undefined) steps.push(sh`d=$(ip${family(a)} -o route get ${a.gateway} 2>/dev/null | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')`);
-    else steps.push(sh`d=`);
-    steps.push(sh`printf '%s dev %s\\n' "$M" "$d"`);
-    const routes = isV6(a) ? 'ipv6.routes' : 'ipv4.routes';
-    steps.push(
-      sh`if [ -n "$d" ] && command -v nmcli >/dev/null 2>&1; then p nmdev nmcli -g GENERAL.STATE,GENERAL.CON-UUID,GENERAL.CONNECTION dev show "$d"; u=$(nmcli -g GENERAL.CON-UUID dev show "$d" 2>/dev/null); if [ -n "$u" ]; then p nmroutes nmcli -g ${routes} con show uuid "$u"; fi; fi`,
-    );
-    steps.push(sh`p unit cat ${`/etc/systemd/system/${unit}`}`);
-    steps.push(sh`p enabled systemctl is-enabled ${unit}`);
-  }
-  return joinCommands(steps, '\n');
+  const probes: Record<string, ShellCommand> = { routes: sh`ip${family(a)} -j -d route show table ${table} to exact ${normalizeDest(a.dest)}` };
+  if (!a.persist) return probeAllCommand(probes);
+  const unit = unitName(a);
+  // the device the route uses, for every probe
+  const setup = a.dev !== undefined ? sh`d=${a.dev}` : a.gateway !== undefined ? sh`d=$(ip${family(a)} -o route get ${a.gateway} 2>/dev/null | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')` : sh`d=`;
+  const nm = sh`[ -n "$d" ] && command -v nmcli >/dev/null 2>&1`;
+  const routes = isV6(a) ? 'ipv6.routes' : 'ipv4.routes';
+  probes.dev = sh`printf %s "$d"`;
+  probes.nmdev = sh`${nm} && nmcli -g GENERAL.STATE,GENERAL.CON-UUID,GENERAL.CONNECTION dev show "$d"`;
+  probes.nmroutes = sh`${nm} && { u=$(nmcli -g GENERAL.CON-UUID dev show "$d" 2>/dev/null); [ -n "$u" ]; } && nmcli -g ${routes} con show uuid "$u"`;
+  probes.unit = sh`cat ${`/etc/systemd/system/${unit}`}`;
+  probes.enabled = sh`systemctl is-enabled ${unit}`;
+  return probeAllCommand(probes, { setup });
 }
 
-/** Parse the gather's output. */
+/** Parse the gather's output (each probe's output as the shell's $(...) gives it: trailing newlines dropped). */
 export function parseRouteGather(stdout: string): RouteState {
   const state: RouteState = { routes: [] };
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith(MARK + ' ')) continue;
-    const [, key, rc, b64] = line.split(' ');
-    if (key === 'dev') {
-      state.device = line.split(' ')[2] || undefined;
-      continue;
-    }
-    const out = Buffer.from(b64 ?? '', 'base64').toString('utf8');
-    const ok = rc === '0';
-    if (key === 'routes') {
-      if (!ok) state.routesError = out.trim() || `rc=${rc}`;
-      else state.routes = out.trim() ? (JSON.parse(out) as IpRoute[]) : [];
-    } else if (key === 'nmdev' && ok) {
-      const [st = '', uuid = '', connection = ''] = out.split('\n');
-      state.nm = { state: st, uuid, connection: unescapeNm(connection) };
-    } else if (key === 'nmroutes' && ok && state.nm) {
-      state.nm.routes = out.replace(/\n$/, '');
-    } else if (key === 'unit' && ok) {
-      state.unit = out;
-    } else if (key === 'enabled') {
-      state.unitEnabled = out.trim();
-    }
+  const probed = parseProbeAll(stdout);
+  const get = (key: string) => {
+    const r = probed[key];
+    return r && { ok: r.rc === 0, rc: r.rc, out: r.out.replace(/\n+$/, '') };
+  };
+  const routes = get('routes');
+  if (routes) {
+    if (!routes.ok) state.routesError = routes.out.trim() || `rc=${routes.rc}`;
+    else state.routes = routes.out.trim() ? (JSON.parse(routes.out) as IpRoute[]) : [];
   }
+  const dev = get('dev');
+  if (dev) state.device = dev.out.split(' ')[0] || undefined;
+  const nmdev = get('nmdev');
+  if (nmdev?.ok) {
+    const [st = '', uuid = '', connection = ''] = nmdev.out.split('\n');
+    state.nm = { state: st, uuid, connection: unescapeNm(connection) };
+  }
+  const nmroutes = get('nmroutes');
+  if (nmroutes?.ok && state.nm) state.nm.routes = nmroutes.out.replace(/\n$/, '');
+  const unit = get('unit');
+  if (unit?.ok) state.unit = unit.out;
+  const enabled = get('enabled');
+  if (enabled) state.unitEnabled = enabled.out.trim();
   return state;
 }
 

@@ -1,9 +1,23 @@
 // sysctl: a kernel parameter in a sysctl file (ansible.posix.sysctl) and, with reload or
 // sysctl_set, its live value. One remote command reads the file (with its attributes) and the
 // live value; one more writes the file atomically and sets the value with `sysctl -w`.
-import { defineModule, joinCommands, noop, planFailure, sh, type Change, type Plan } from '../engine/index.js';
-import { atomicWriteCommand, changesFailed, contentDiff, ModeError, parseUmask, parseWriteOutput, runChangesAsOne, writeAttributes } from '../engine/files.js';
-import { followed, parseProbeOutput, probeCommand, type FileFact } from './facts/file.js';
+import {
+  parseProbeAll,
+  probeAllCommand,
+  applyFileEdits,
+  planFileEdit,
+  defineModule,
+  followed,
+  ModeError,
+  noop,
+  parseFileProbe,
+  planFailure,
+  fileProbeCommand,
+  sh,
+  type Change,
+  type FileFact,
+  type Plan,
+} from '../engine/index.js';
 
 /** sysctl's arguments, complete after validation. */
 export interface SysctlArgs {
@@ -24,8 +38,6 @@ export interface SysctlState {
   /** What sysctl said when it could not read the key. */
   liveError?: string;
 }
-
-const LIVE = '__tsplay_sysctl__';
 
 // Ansible's value normalisation: booleans become 1/0, runs of whitespace one space.
 export function normalizeValue(value: string): string {
@@ -86,18 +98,18 @@ export function planSysctl(cur: SysctlState, args: SysctlArgs): Plan {
   const fileOk = args.state === 'present' ? inFile !== undefined && normalizeValue(inFile) === wanted : inFile === undefined;
   if (!fileOk) {
     const after = editConf(before, name, wanted);
-    let write: ReturnType<typeof writeAttributes>;
     try {
-      write = writeAttributes(file.stat, {}, { uid: cur.file.identity.uid, gid: cur.file.identity.gid, umask: parseUmask(cur.file.identity.umask) });
+      changes.push(
+        planFileEdit(cur.file, after, {
+          summary: args.state === 'present' ? `set ${name}=${wanted} in ${args.sysctl_file}` : `remove ${name} from ${args.sysctl_file}`,
+          diffPath: args.sysctl_file,
+          diffBefore: before,
+        }),
+      );
     } catch (e) {
       if (e instanceof ModeError) return planFailure(e.message);
       throw e;
     }
-    changes.push({
-      summary: args.state === 'present' ? `set ${name}=${wanted} in ${args.sysctl_file}` : `remove ${name} from ${args.sysctl_file}`,
-      commands: [{ cmd: atomicWriteCommand(file.path, { ...write, content: after, expect: file.exists ? Buffer.from(cur.file.content!, 'base64') : null, makeParents: !cur.file.parentExists, reportStat: false }), stdin: after }],
-      diff: contentDiff(args.sysctl_file, Buffer.from(before), Buffer.from(after)),
-    });
   }
   const live = args.state === 'present' && (args.reload || args.sysctl_set);
   if (live) {
@@ -118,24 +130,20 @@ export function planSysctl(cur: SysctlState, args: SysctlArgs): Plan {
   return { changes, result };
 }
 
-/** The gather as one command: the file probe, then the live value between markers. */
+/** The gather as one command: the file probe, then the live value (see probeAll). */
 export function sysctlGatherCommand(args: SysctlArgs) {
-  return joinCommands(
-    [
-      probeCommand([{ path: args.sysctl_file, content: true }]),
-      sh`v=$(sysctl -n -- ${args.name.trim()} 2>&1); r=$?; printf '%s %s ' ${LIVE} "$r"; printf '%s' "$v" | base64 -w0; echo`,
-    ],
-    '\n',
-  );
+  return probeAllCommand({
+    file: { cmd: fileProbeCommand([{ path: args.sysctl_file, content: true }]), stderr: 'pass' },
+    live: sh`sysctl -n -- ${args.name.trim()}`,
+  });
 }
 
 /** Parse the gather's output. */
 export function parseSysctlGather(stdout: string, stderr: string, rc: number): SysctlState {
-  const file = parseProbeOutput({ stdout, stderr, rc }, 1)[0]!;
-  const line = stdout.split('\n').find((l) => l.startsWith(LIVE + ' '));
-  const [, code, b64] = (line ?? `${LIVE} 1 `).split(' ');
-  const text = Buffer.from(b64 ?? '', 'base64').toString('utf8').replace(/\n$/, '');
-  return code === '0' ? { file, live: text } : { file, liveError: text || 'sysctl failed' };
+  const probed = parseProbeAll<'file' | 'live'>(stdout);
+  const file = parseFileProbe({ stdout: probed.file?.out ?? '', stderr, rc }, 1)[0]!;
+  const text = (probed.live?.out ?? '').replace(/\n+$/, '');
+  return probed.live?.rc === 0 ? { file, live: text } : { file, liveError: text || 'sysctl failed' };
 }
 
 export default defineModule<SysctlArgs, SysctlState>({
@@ -183,10 +191,6 @@ export default defineModule<SysctlArgs, SysctlState>({
   },
   plan: planSysctl,
   async apply(ctx, changes) {
-    const r = await runChangesAsOne(ctx, changes);
-    if (r.rc !== 0) {
-      return changesFailed(changes, r, parseWriteOutput(r.stdout).stdout);
-    }
-    return {};
+    return (await applyFileEdits(ctx, changes)).failure ?? {};
   },
 });

@@ -1,8 +1,21 @@
 // systemd: a unit started, stopped, restarted or reloaded, enabled or not, masked or not, as
 // ansible.builtin.systemd_service does it. The gather is one `systemctl show` + `is-enabled`; the
 // result's `status` is the unit's properties, as Ansible returns them.
-import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type ExecResult, type ModuleContext, type Plan, type RawShell, type ShellCommand } from '../engine/index.js';
-import { runChangesAsOne } from '../engine/files.js';
+import {
+  defineModule,
+  joinCommands,
+  noop,
+  planFailure,
+  raw,
+  runChangesAsOne,
+  sh,
+  type Change,
+  type ExecResult,
+  type ModuleContext,
+  type Plan,
+  type RawShell,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** systemd's arguments, complete after validation. */
 export interface SystemdArgs {

@@ -2,12 +2,8 @@
 // task's variables, then write it as copy does: atomically, only when the content differs.
 import { statSync } from 'node:fs';
 import { posix } from 'node:path';
-import { defineModule, type ModuleContext } from '../engine/index.js';
-import type { TemplateOptions } from '../engine/module.js';
-import { formatMode } from '../engine/files.js';
-import { readVaultFile } from '../engine/load/vault.js';
+import { defineModule, filesFact, formatMode, readVaultFile, type ModuleContext, type TemplateOptions } from '../engine/index.js';
 import { applyWrite, destProbes, planWrite, writeProperties, type CopyState, type WriteArgs } from './copy.js';
-import { filesFact } from './facts/file.js';
 
 /** template's arguments, complete after validation. */
 export interface TemplateArgs extends WriteArgs, TemplateOptions {

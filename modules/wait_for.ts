@@ -1,8 +1,20 @@
 // wait_for: wait, on the host, until a port opens or closes (or drains), or a file appears (with
 // a pattern in it) or goes away, as ansible.builtin.wait_for does. Waiting reads and changes
 // nothing, so it is the gather: one shell loop on the host; the plan only reads its verdict.
-import { defineModule, joinCommands, noop, planFailure, raw, sh, type Plan, type ShellCommand } from '../engine/index.js';
-import { PatternError, pythonRegex } from './lineinfile.js';
+import {
+  parseProbeAll,
+  probeAllCommand,
+  defineModule,
+  joinCommands,
+  noop,
+  PatternError,
+  planFailure,
+  pythonRegex,
+  raw,
+  sh,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** wait_for's arguments, complete after validation. */
 export interface WaitForArgs {
@@ -49,7 +61,7 @@ drained() {
   [ "$(ss -Htn "( sport = :$port or dport = :$port )" 2>/dev/null | grep -Eic "^($states)[[:space:]]")" -eq 0 ]
 }
 while :; do
-  if check; then echo "$M ok $(( $(date +%s) - start ))"; [ -n "$show" ] && [ -f "$path" ] && { printf '%s content ' "$M"; base64 -w0 < "$path"; echo; }; exit 0; fi
+  if check; then echo "$M ok $(( $(date +%s) - start ))"; exit 0; fi
   [ "$(date +%s)" -ge "$end" ] && { echo "$M timeout $(( $(date +%s) - start ))"; exit 0; }
   sleep "$pause"
 done`;
@@ -78,24 +90,34 @@ function ssState(state: string): string {
   return s.replace(/_/g, '-').replace(/WAIT(\d)$/, 'WAIT-$1');
 }
 
-/** The one command that waits on the host. */
+/**
+ * The one command that waits on the host: the loop, then (for a path with search_regex) the
+ * file's content for the match groups (see probeAll).
+ */
 export function waitForCommand(args: WaitForArgs): ShellCommand {
   const vars = sh`M=${M} host=${args.host} port=${String(args.port ?? 0)} path=${args.path ?? ''} re=${args.search_regex !== undefined ? `(?m)${args.search_regex}` : ''} timeout=${String(args.timeout)} delay=${String(args.delay)} pause=${String(args.sleep)} ct=${String(args.connect_timeout)} states=${args.active_connection_states.map(ssState).join('|')} show=${args.path !== undefined && args.search_regex !== undefined && args.state !== 'absent' ? '1' : ''}`;
-  return joinCommands([vars, checkFunction(args), sh`${raw(LOOP)}`], '\n');
+  return probeAllCommand(
+    {
+      wait: { cmd: joinCommands([checkFunction(args), sh`${raw(LOOP)}`], '\n'), stderr: 'pass' },
+      content: sh`[ -n "$show" ] && [ -f "$path" ] && cat < "$path"`,
+    },
+    { setup: vars },
+  );
 }
 
-/** Parse what the loop printed. */
+/** Parse what the loop printed (and the file's content, read once the condition held). */
 export function parseWaitFor(stdout: string): WaitForState {
+  const probed = parseProbeAll<'wait' | 'content'>(stdout);
   const state: WaitForState = { ok: false, elapsed: 0 };
-  for (const line of stdout.split('\n')) {
+  for (const line of (probed.wait?.out ?? '').split('\n')) {
     if (!line.startsWith(M + ' ')) continue;
     const [key, ...rest] = line.slice(M.length + 1).split(' ');
     if (key === 'ok' || key === 'timeout') {
       state.ok = key === 'ok';
       state.elapsed = Number(rest[0]) || 0;
-    } else if (key === 'content') state.content = rest.join(' ');
-    else if (key === 'error') state.error = rest.join(' ');
+    } else if (key === 'error') state.error = rest.join(' ');
   }
+  if (state.ok && probed.content?.rc === 0) state.content = probed.content.bytes.toString('base64');
   return state;
 }
 
@@ -125,7 +147,7 @@ export function planWaitFor(cur: WaitForState, args: WaitForArgs): Plan {
   const result: Record<string, unknown> = { ...base, match_groups: [], match_groupdict: {} };
   if (cur.content !== undefined && args.search_regex !== undefined) {
     try {
-      const m = pythonRegex(`(?m)${args.search_regex}`).exec(Buffer.from(cur.content, 'base64').toString('utf8'));
+      const m = pythonRegex(args.search_regex, { multiline: true, ascii: true }).exec(Buffer.from(cur.content, 'base64').toString('utf8'));
       if (m) {
         result.match_groups = m.slice(1).map((g) => g ?? null);
         result.match_groupdict = { ...(m.groups ?? {}) };
@@ -179,7 +201,9 @@ export default defineModule<WaitForArgs, WaitForState>({
   gather: async (ctx, args) => {
     const r = await ctx.run(waitForCommand(args));
     const state = parseWaitFor(r.stdout);
-    if (!state.ok && !state.error && r.rc !== 0) state.error = `wait_for could not run on the host: ${(r.stderr || r.stdout).trim() || `rc=${r.rc}`}`;
+    const wait = parseProbeAll<'wait'>(r.stdout).wait;
+    const rc = wait?.rc ?? (r.rc || 1);
+    if (!state.ok && !state.error && rc !== 0) state.error = `wait_for could not run on the host: ${(r.stderr || wait?.out || '').trim() || `rc=${rc}`}`;
     return state;
   },
   plan: planWaitFor,

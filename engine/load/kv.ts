@@ -1,58 +1,7 @@
 // Ansible's `k=v` argument strings (`copy: src=a dest="b c"`), split like a shell would but
-// never inside {{ }} / {% %}, with the free-form part kept for command and shell.
-
-/** Split text into words on whitespace, honouring quotes and Jinja2 blocks. */
-export function splitArgs(text: string): string[] {
-  const words: string[] = [];
-  let cur = '';
-  let quote: string | null = null;
-  let depth = 0;
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    const two = text.slice(i, i + 2);
-    if (quote === null && (two === '{{' || two === '{%' || two === '{#')) {
-      depth++;
-      cur += two;
-      i++;
-      inWord = true;
-      continue;
-    }
-    if (depth > 0 && (two === '}}' || two === '%}' || two === '#}')) {
-      depth--;
-      cur += two;
-      i++;
-      continue;
-    }
-    if (depth > 0) {
-      cur += c;
-      continue;
-    }
-    if (quote) {
-      cur += c;
-      if (c === '\\' && i + 1 < text.length) {
-        cur += text[++i];
-      } else if (c === quote) {
-        quote = null;
-      }
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      quote = c;
-      cur += c;
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(cur);
-  return words;
-}
+// never inside {{ }} / {% %} (splitArgs, engine/sh.ts), with the free-form part kept for command
+// and shell.
+import { splitArgs } from '../sh.js';
 
 /** Remove one level of matching outer quotes (Ansible's unquote: nothing else). */
 export function unquote(s: string): string {

@@ -1,7 +1,7 @@
 // config_txt: settings in a Raspberry Pi config.txt (/boot/firmware/config.txt on bookworm):
 // `key=value` lines and `dtoverlay=` lines, per [section]. An example of a custom module written
 // with the public API only; docs/writing-modules.md walks through it.
-import { atomicWriteCommand, defineModule, noop, planFailure, sh } from 'tsplay';
+import { applyFileEdits, defineModule, fileContent, fileFact, followed, noop, planFailure, planFileEdit, validateProblem, type FileFact } from 'tsplay';
 
 /** The module's arguments, as the schema below fills them in. */
 interface ConfigTxtArgs {
@@ -10,15 +10,8 @@ interface ConfigTxtArgs {
   settings: Record<string, string | number | boolean>;
   overlays: string[];
   absent: string[];
-}
-
-/** What gather found: the file's text, mode and owner, or that it is missing. */
-interface ConfigTxtState {
-  exists: boolean;
-  content: string;
-  mode?: string;
-  uid?: string;
-  gid?: string;
+  backup: boolean;
+  validate?: string;
 }
 
 /** Split config.txt into its sections: text before the first [filter] belongs to "all". */
@@ -37,7 +30,7 @@ function render(parts: { name: string; lines: string[] }[], firstIsImplicit: boo
 }
 
 /** The file as it should be: pure, so it is easy to test with plain strings. */
-export function desired(text: string, args: ConfigTxtArgs): string {
+export function desired(text: string, args: Pick<ConfigTxtArgs, 'section' | 'settings' | 'overlays' | 'absent'>): string {
   const trailingNewline = text === '' || text.endsWith('\n');
   const parts = sections(trailingNewline && text !== '' ? text.slice(0, -1) : text);
   let section = [...parts].reverse().find((p) => p.name === args.section);
@@ -62,7 +55,7 @@ export function desired(text: string, args: ConfigTxtArgs): string {
   return out + (out === '' || out.endsWith('\n') ? '' : '\n');
 }
 
-export default defineModule<ConfigTxtArgs, ConfigTxtState>({
+export default defineModule<ConfigTxtArgs, FileFact>({
   name: 'config_txt',
   description:
     'Ensure settings in a Raspberry Pi config.txt: key=value lines (replaced in place when the key exists) and dtoverlay= lines, in a [section] (default [all]); remove keys or lines with absent. The file is replaced atomically, keeping its mode and owner.',
@@ -74,6 +67,8 @@ export default defineModule<ConfigTxtArgs, ConfigTxtState>({
       settings: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, default: {}, description: 'key: value pairs, one line each.' },
       overlays: { type: 'array', items: { type: 'string' }, default: [], description: 'dtoverlay= values that must be present.' },
       absent: { type: 'array', items: { type: 'string' }, default: [], description: 'Keys (or whole lines) to remove from the section.' },
+      backup: { type: 'boolean', default: false, description: 'Keep a timestamped copy of the old file (its path is the result\'s backup_file).' },
+      validate: { type: 'string', description: 'Command run on the new file (%s is its path) before it replaces the old one.' },
     },
     additionalProperties: false,
   },
@@ -83,28 +78,29 @@ export default defineModule<ConfigTxtArgs, ConfigTxtState>({
     overlays: [disable-wifi]
     settings: { arm_64bit: 1 }`,
 
-  // One remote command: the file's content, or a marker that it is missing.
-  async gather(ctx, args) {
-    const r = await ctx.run(sh`if [ -f ${args.path} ]; then stat -c 'present %a %u %g' ${args.path} && cat ${args.path}; else echo missing; fi`);
-    if (r.rc !== 0) throw new Error(`cannot read ${args.path}: ${r.stderr.trim()}`);
-    const [first = '', ...rest] = r.stdout.split('\n');
-    const [word, mode, uid, gid] = first.split(' ');
-    return { exists: word === 'present', content: rest.join('\n'), mode, uid, gid };
-  },
+  // One remote command: the file's type, mode, owner and content (tsplay's file fact).
+  gather: (ctx, args) => ctx.fact(fileFact, { path: args.path, content: true }),
 
   plan(current, args) {
-    if (!current.exists) return planFailure(`${args.path} does not exist (is the boot partition mounted?)`);
-    const after = desired(current.content, args);
-    if (after === current.content) return noop(`${args.path} already has these settings`);
+    if (followed(current).stat?.type !== 'file') return planFailure(`${args.path} does not exist (is the boot partition mounted?)`);
+    const content = fileContent(current);
+    if (content === undefined || current.unreadable) return planFailure(`cannot read ${args.path}`);
+    const before = content.toString('utf8');
+    const after = desired(before, args);
+    if (after === before) return noop(`${args.path} already has these settings`, { backup_file: '' });
+    const problem = args.validate === undefined ? undefined : validateProblem(args.validate);
+    if (problem) return planFailure(problem);
     return {
-      changes: [
-        {
-          summary: `update ${args.path} [${args.section}]`,
-          // the new file keeps the old one's mode and owner
-          commands: [{ cmd: atomicWriteCommand(args.path, { mode: `0${current.mode}`, owner: current.uid, group: current.gid, content: after }), stdin: after }],
-          diff: { before: current.content, after, beforeHeader: args.path, afterHeader: args.path },
-        },
-      ],
+      // an atomic write that keeps the old file's mode and owner, and happens only if the file is
+      // still what gather read
+      changes: [planFileEdit(current, after, { summary: `update ${args.path} [${args.section}]`, backup: args.backup, validate: args.validate })],
+      result: { backup_file: '' },
     };
+  },
+
+  // The write reports the backup's path, or why validate refused the new file.
+  async apply(ctx, changes) {
+    const done = await applyFileEdits(ctx, changes);
+    return done.failure ?? { result: { backup_file: done.backupFile ?? '' } };
   },
 });

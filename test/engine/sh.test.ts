@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinCommands, quote, raw, Secret, sh } from '../../engine/sh.js';
+import { joinCommands, quote, raw, Secret, sh, shellSplit, splitArgs } from '../../engine/sh.js';
 
 describe('sh', () => {
   it('quotes interpolated values and keeps literal text', () => {
@@ -33,5 +33,17 @@ describe('sh', () => {
   });
   it('quote() handles the empty string', () => {
     expect(quote('')).toBe("''");
+  });
+});
+
+describe('the one word splitter, in its two dialects', () => {
+  it('shellSplit removes quotes and resolves escapes as a POSIX shell (and shlex.split)', () => {
+    expect(shellSplit(`a\\ b 'c d' "e\\"f\\x" ''`)).toEqual(['a b', 'c d', 'e"f\\x', '']);
+    expect(() => shellSplit(`echo 'open`)).toThrow('No closing quotation');
+  });
+
+  it("splitArgs keeps each word as written, as Ansible's split_args does for k=v", () => {
+    expect(splitArgs(`a\\ b msg='it\\'s here' x="{{ 'a b' }}" {{ y | default('c d') }}`)).toEqual(['a\\', 'b', "msg='it\\'s here'", `x="{{ 'a b' }}"`, "{{ y | default('c d') }}"]);
+    expect(splitArgs(`a='open end`)).toEqual([`a='open end`]);
   });
 });

@@ -174,7 +174,18 @@ describe('regular expressions (Python syntax)', () => {
     ["'^f.*o(.*)$' | regex_escape('posix_basic')", '\\^f\\.\\*o(\\.\\*)\\$'],
     ["'trailing\\n' | regex_search('trailing$')", 'trailing'],
     ["'(?i)MiXeD' | regex_search('(?i)mixed')", 'MiXeD'],
+    // Python's semantics where JavaScript's differ (one translation, engine/expr/regex.ts)
+    ["'a\rb' | regex_search('a.b')", 'a\rb'],
+    ["'a\r\nb' | regex_search('a$', multiline=True)", null],
+    ["'a\nb' | regex_search('\\\\Ab', multiline=True)", null],
+    ["'xab' | regex_search('(?x) a b  # comment')", 'ab'],
+    ["'ab' | regex_search('a(?#note)b')", 'ab'],
+    ["'a' | regex_replace('a', '<\\\\0>')", '<\0>'],
   ]);
+
+  it('reports a replacement with a group the pattern does not have, as Python does', () => {
+    expect(failure(() => evaluate("'a' | regex_replace('a', '\\\\2')", {})).message).toContain('invalid group reference 2');
+  });
 
   it('reports an invalid pattern', () => {
     expect(failure(() => evaluate("'x' | regex_search('(')", {})).message).toContain('invalid regular expression');

@@ -4,10 +4,19 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { FileFact } from '../../engine/index.js';
 import configTxt, { desired } from '../../playbooks/library/config_txt.js';
 import { project } from '../e2e/helpers.js';
 
-const defaults = { path: '/boot/firmware/config.txt', section: 'all', settings: {}, overlays: [], absent: [] };
+const defaults = { path: '/boot/firmware/config.txt', section: 'all', settings: {}, overlays: [], absent: [], backup: false };
+
+// What the file fact reports of a config.txt holding `text` (or of a missing one).
+function fact(text: string | undefined): FileFact {
+  const identity = { uid: 0, gid: 0, user: 'root', group: 'root', umask: '0022' };
+  if (text === undefined) return { path: defaults.path, exists: false, parentExists: true, identity };
+  const content = Buffer.from(text).toString('base64');
+  return { path: defaults.path, exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: text.length, content, parentExists: true, identity };
+}
 
 describe('config_txt plan', () => {
   const cases: { name: string; before: string; args: Partial<typeof defaults> & Record<string, unknown>; after: string }[] = [
@@ -23,13 +32,23 @@ describe('config_txt plan', () => {
     it(c.name, () => {
       const args = { ...defaults, ...c.args } as typeof defaults;
       expect(desired(c.before, args)).toBe(c.after);
-      const plan = configTxt.plan({ exists: true, content: c.before, mode: '644', uid: '0', gid: '0' }, args);
+      const plan = configTxt.plan(fact(c.before), args);
       if (c.before === c.after) expect(plan.changes).toEqual([]);
       else expect(plan.changes[0]!.diff!.after).toBe(c.after);
     });
   }
+  it('writes atomically only over what gather read, with backup and validate when asked', () => {
+    const plan = configTxt.plan(fact('a=1\n'), { ...defaults, settings: { b: 2 }, backup: true, validate: 'grep -q b= %s' });
+    const cmd = plan.changes[0]!.commands[0]!.cmd.text;
+    expect(cmd).toContain('mv -fT -- "$t" /boot/firmware/config.txt');
+    expect(cmd).toContain('__tsplay__ stale');
+    expect(cmd).toContain('cp -p -- /boot/firmware/config.txt "$b"');
+    expect(cmd).toContain('grep -q b= "$t"');
+    expect(plan.result).toEqual({ backup_file: '' });
+    expect(configTxt.plan(fact('a=1\n'), { ...defaults, settings: { b: 2 }, validate: 'true' }).failed).toMatch(/validate must contain %s/);
+  });
   it('fails when the file is missing', () => {
-    expect(configTxt.plan({ exists: false, content: '' }, defaults).failed).toMatch(/does not exist/);
+    expect(configTxt.plan(fact(undefined), defaults).failed).toMatch(/does not exist/);
   });
 });
 

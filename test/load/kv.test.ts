@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseKv, splitArgs } from '../../engine/load/kv.js';
+import { parseKv } from '../../engine/load/kv.js';
+import { splitArgs } from '../../engine/sh.js';
 
 describe('k=v arguments', () => {
   it('splits on spaces outside quotes and Jinja2', () => {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { atomicWriteCommand, formatMode, ModeError, parseWriteOutput, planAttributes, resolveMode, validateProblem, writeAttributes } from '../../engine/files.js';
-import { fileFact, filesFact, parseProbeOutput } from '../../modules/facts/file.js';
-import { expandTemplate, PatternError, pythonRegex } from '../../modules/lineinfile.js';
+import { fileFact, filesFact, parseFileProbe } from '../../engine/file-fact.js';
+import { expandTemplate, PatternError, pythonRegex } from '../../engine/expr/regex.js';
 import { quote } from '../../engine/sh.js';
 
 const file = (current: number) => ({ current, isDirectory: false, umask: 0o022 });
@@ -208,7 +208,10 @@ describe('pythonRegex', () => {
     expect(pythonRegex('\\Aa\\Z').test('a')).toBe(true);
     expect(pythonRegex('(?i)^listen').test('LISTEN 80\n')).toBe(true);
     expect(pythonRegex('(?x) ^ a  # comment\n b').test('ab')).toBe(true);
-    expect(pythonRegex('a\\sb').test('a\xa0b')).toBe(false);
+    // bytes patterns (lineinfile's) and re.ASCII: \s is ASCII whitespace; str patterns: Unicode's
+    expect(pythonRegex('a\\sb', { ascii: true }).test('a\xa0b')).toBe(false);
+    expect(pythonRegex('(?a)a\\sb').test('a\xa0b')).toBe(false);
+    expect(pythonRegex('a\\sb').test('a\xa0b')).toBe(true);
   });
   it('fails clearly on a broken pattern', () => {
     expect(() => pythonRegex('(a')).toThrow(PatternError);
@@ -247,7 +250,7 @@ describe('file fact', () => {
       '__tsplay__ ids uid=1000(pi) gid=1000(pi) groups=1000(pi),27(sudo)',
       '',
     ].join('\n');
-    const [link, missing] = parseProbeOutput({ rc: 0, stdout, stderr: '' }, 2);
+    const [link, missing] = parseFileProbe({ rc: 0, stdout, stderr: '' }, 2);
     expect(link).toMatchObject({
       path: '/etc/l',
       exists: true,
@@ -299,6 +302,6 @@ describe('file fact', () => {
     expect(facts.map((f) => f.existingAncestor)).toEqual(cases.map(([, a]) => a));
   });
   it('says what is missing when the host cannot run the probe', () => {
-    expect(() => parseProbeOutput({ rc: 127, stdout: '', stderr: 'sh: stat: not found' }, 1)).toThrow('sh: stat: not found');
+    expect(() => parseFileProbe({ rc: 127, stdout: '', stderr: 'sh: stat: not found' }, 1)).toThrow('sh: stat: not found');
   });
 });

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModuleDefinition, Plan } from '../../engine/module.js';
 import copy from '../../modules/copy.js';
 import file from '../../modules/file.js';
-import type { FileFact } from '../../modules/facts/file.js';
+import type { FileFact } from '../../engine/file-fact.js';
 import lineinfile from '../../modules/lineinfile.js';
 import template from '../../modules/template.js';
 import { completeArgs, expectPlan } from './harness.js';

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../engine/module.js';
-import type { FileFact } from '../../modules/facts/file.js';
+import type { FileFact } from '../../engine/file-fact.js';
 import mount, { escapeFstab, mountGatherCommand, parseMountGather, parseMountinfo, unescapeFstab, type MountState } from '../../modules/mount.js';
 import { completeArgs, expectPlan } from './harness.js';
 

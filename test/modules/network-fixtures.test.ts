@@ -2,15 +2,17 @@
 // test/modules/fixtures/<module>/<case>.json = args + gathered state -> expected plan. "current" is
 // the module's state as its gather returns it; for sysctl, "file" is a probed path in short form
 // ({ "text" } or { "exists": false }). Also: the gather commands parse what real hosts print.
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ModuleDefinition, Plan } from '../../engine/module.js';
-import type { FileFact } from '../../modules/facts/file.js';
+import type { FileFact } from '../../engine/file-fact.js';
 import iptablesEnsure, { iptablesGatherCommand, normalizeSave, parseIptablesGather } from '../../modules/iptables-ensure.js';
 import nmcli, { parseNmcliGather } from '../../modules/nmcli.js';
 import routeEnsure, { parseNmRoutes, parseRouteGather, routeGatherCommand } from '../../modules/route-ensure.js';
-import sysctl, { parseSysctlConf } from '../../modules/sysctl.js';
+import sysctl, { parseSysctlConf, parseSysctlGather, sysctlGatherCommand } from '../../modules/sysctl.js';
 import { completeArgs, expectPlan } from './harness.js';
 
 interface Case {
@@ -60,15 +62,16 @@ for (const name of Object.keys(modules)) {
   });
 }
 
-const line = (mark: string, key: string, rc: number, out: string) => `${mark} ${key} ${rc} ${Buffer.from(out).toString('base64')}`;
+// One probe's line as probeAll's command prints it (engine/probe.ts).
+const line = (key: string, rc: number, out: string) => `__tsplay_probe__ ${key} ${Buffer.from(out).toString('base64')} ${rc}`;
 
 describe('network module gathers', () => {
   it('iptables: one command with -C and the chain listing; persist adds the save probes', () => {
     const args = completeArgs(iptablesEnsure, { table: 'nat', chain: 'POSTROUTING', out_interface: 'wlan0', jump: 'MASQUERADE' });
-    expect(iptablesGatherCommand(args).text).toContain('p check iptables -t nat -C POSTROUTING -j MASQUERADE -o wlan0');
+    expect(iptablesGatherCommand(args).text).toContain('__tsplay_probe__ check; r=$( { { (iptables -t nat -C POSTROUTING -j MASQUERADE -o wlan0\n');
     const persisted = completeArgs(iptablesEnsure, { ...args, persist: true, ip_version: 'ipv6' });
-    expect(iptablesGatherCommand(persisted).text).toContain('p live ip6tables-save');
-    const parsed = parseIptablesGather([line('__tsplay_ipt__', 'check', 1, 'iptables: Bad rule'), line('__tsplay_ipt__', 'nfp', 127, '')].join('\n'));
+    expect(iptablesGatherCommand(persisted).text).toContain('__tsplay_probe__ live; r=$( { { (ip6tables-save\n');
+    const parsed = parseIptablesGather([line('check', 1, 'iptables: Bad rule\n'), line('netfilterPersistent', 127, '')].join('\n'));
     expect(parsed).toEqual({ check: { rc: 1, out: 'iptables: Bad rule' }, netfilterPersistent: { rc: 127, out: '' } });
   });
 
@@ -82,11 +85,11 @@ describe('network module gathers', () => {
     const args = completeArgs(routeEnsure, { dest: '10.99.0.0/24', via: '10.213.0.254', persist: true });
     expect(routeGatherCommand(args).text).toContain('ip -j -d route show table main to exact 10.99.0.0/24');
     const out = [
-      line('__tsplay_route__', 'routes', 0, '[{"type":"unicast","dst":"10.99.0.0/24","gateway":"10.213.0.254","dev":"wlan0","protocol":"static","metric":50,"flags":[]}]'),
-      '__tsplay_route__ dev wlan0',
-      line('__tsplay_route__', 'nmdev', 0, '100 (connected)\na5ad\npreconfigured\n'),
-      line('__tsplay_route__', 'nmroutes', 0, '10.99.0.0/24 10.213.0.254 50\n'),
-      line('__tsplay_route__', 'enabled', 1, 'Failed to get unit file state'),
+      line('routes', 0, '[{"type":"unicast","dst":"10.99.0.0/24","gateway":"10.213.0.254","dev":"wlan0","protocol":"static","metric":50,"flags":[]}]\n'),
+      line('dev', 0, 'wlan0'),
+      line('nmdev', 0, '100 (connected)\na5ad\npreconfigured\n'),
+      line('nmroutes', 0, '10.99.0.0/24 10.213.0.254 50\n'),
+      line('enabled', 1, 'Failed to get unit file state\n'),
     ].join('\n');
     const s = parseRouteGather(out);
     expect(s.device).toBe('wlan0');
@@ -100,13 +103,26 @@ describe('network module gathers', () => {
 
   it('nmcli: parses the terse profile list (escaped colons) and the settings', () => {
     const out = [
-      line('__tsplay_nmcli__', 'list', 0, 'my\\:net:514d:802-11-wireless:\npreconfigured:a5ad:802-3-ethernet:wlan0\n'),
-      line('__tsplay_nmcli__', 'show', 0, 'connection.id:my:net\n802-11-wireless.ssid:my:net\nGENERAL.STATE:activated\n'),
+      line('list', 0, 'my\\:net:514d:802-11-wireless:\npreconfigured:a5ad:802-3-ethernet:wlan0\n'),
+      line('show', 0, 'connection.id:my:net\n802-11-wireless.ssid:my:net\nGENERAL.STATE:activated\n'),
     ].join('\n');
     const s = parseNmcliGather(out);
     expect(s.profiles[0]).toEqual({ name: 'my:net', uuid: '514d', type: '802-11-wireless', device: '' });
     expect(s.settings).toMatchObject({ '802-11-wireless.ssid': 'my:net', 'GENERAL.STATE': 'activated' });
     expect(s.count).toBe(1);
+  });
+
+  it('sysctl: the gather runs on this machine: the file, the live value, an unknown key', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tsplay-sysctl-')), 'sysctl.conf');
+    writeFileSync(file, 'kernel.ostype = Linux\n');
+    const gather = (name: string) => {
+      const r = spawnSync('sh', ['-c', sysctlGatherCommand(completeArgs(sysctl, { name, value: '1', sysctl_file: file })).text], { encoding: 'utf8' });
+      return parseSysctlGather(r.stdout, r.stderr, r.status ?? 1);
+    };
+    const known = gather('kernel.ostype');
+    expect(known.live).toBe('Linux');
+    expect(known.file).toMatchObject({ path: file, exists: true, content: Buffer.from('kernel.ostype = Linux\n').toString('base64') });
+    expect(gather('kernel.no_such_key_tsplay')).toMatchObject({ liveError: expect.stringContaining('no_such_key_tsplay') });
   });
 
   it('sysctl: reads the file as sysctl does', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ModuleDefinition, Plan } from '../../engine/module.js';
 import { shellSplit } from '../../engine/sh.js';
-import type { FileFact } from '../../modules/facts/file.js';
+import type { FileFact } from '../../engine/file-fact.js';
 import apt, { aptGatherCommand, parseAptGather, parseAptOutput } from '../../modules/apt.js';
 import hostname, { parseHostnameGather } from '../../modules/hostname.js';
 import reboot, { rebootCommand } from '../../modules/reboot.js';

@@ -1,9 +1,12 @@
-// A read-only probe of one or more paths in ONE remote command (POSIX sh + GNU coreutils): type,
-// mode, ownership, size, times, link target, sha1 and base64 content, parent directory, and the
-// writing user's identity and umask.
+// The file fact, public (engine/index.ts) for every module that reads or edits files: a read-only
+// probe of one or more paths in ONE remote command (POSIX sh + GNU coreutils): type, mode,
+// ownership, size, times, link target, sha1 and base64 content, parent directory, and the writing
+// user's identity and umask.
 import { createHash } from 'node:crypto';
-import { defineFact, joinCommands, raw, sh, UserError, type ExecResult, type ShellCommand } from '../../engine/index.js';
-import { decodeRawMode, MARKER } from '../../engine/files.js';
+import { UserError } from './errors.js';
+import { decodeRawMode, MARKER } from './files.js';
+import { defineFact, type ExecResult } from './module.js';
+import { joinCommands, raw, sh, type ShellCommand } from './sh.js';
 
 /** What kind of object a path is (a symlink is 'link', not followed). */
 export type FileType = 'file' | 'directory' | 'link' | 'other';
@@ -146,8 +149,12 @@ const WHO = String.raw`printf '%s umask ' "$M"; umask
 u= g=; { while read -r k r e x; do case $k in Uid:) u=$e ;; Gid:) g=$e; break ;; esac; done </proc/self/status; } 2>/dev/null
 if [ -z "$names" ] && [ -n "$g" ]; then printf '%s ids uid=%s gid=%s\n' "$M" "$u" "$g"; else printf '%s ids ' "$M"; LC_ALL=C id; fi`;
 
-/** The single remote command that probes every path in order. */
-export function probeCommand(probes: FileProbe[]): ShellCommand {
+/**
+ * The single remote command that probes every path in order; read its output with
+ * parseFileProbe. For a gather that also runs other commands in the same round trip (give it to
+ * probeAll as one named probe); otherwise fileFact and filesFact do both steps.
+ */
+export function fileProbeCommand(probes: FileProbe[]): ShellCommand {
   const calls = probes.map((p) => {
     const content = p.content === true ? 'all' : typeof p.content === 'number' ? String(p.content) : 'none';
     const names = p.names === 'if-missing' ? 'missing' : p.names === 'unless-link' ? 'link' : 'no';
@@ -175,8 +182,11 @@ function parseStat(fields: string[]): Omit<FileStat, 'mtime' | 'atime'> {
 
 const FIND_TYPES: Record<string, FileType> = { f: 'file', d: 'directory', l: 'link' };
 
-/** Parse the probe output into one FileFact per probed path. */
-export function parseProbeOutput(output: ExecResult, count: number): FileFact[] {
+/**
+ * Parse fileProbeCommand's output into one FileFact per probed path (`count` of them). Throws a
+ * UserError saying what the host lacks when the probe could not run.
+ */
+export function parseFileProbe(output: ExecResult, count: number): FileFact[] {
   const facts: FileFact[] = [];
   let umask: string | undefined;
   let ids: RegExpExecArray | null = null;
@@ -242,15 +252,15 @@ export function parseProbeOutput(output: ExecResult, count: number): FileFact[] 
 /** Probe one path: exists, type, mode, ownership, size, link target, content, parent. */
 export const fileFact = defineFact<FileFact, FileProbe>({
   name: 'file',
-  command: (probe) => probeCommand([probe]),
-  process: (output) => parseProbeOutput(output, 1)[0]!,
+  command: (probe) => fileProbeCommand([probe]),
+  process: (output) => parseFileProbe(output, 1)[0]!,
 });
 
 /** Probe several paths in the same single command. */
 export const filesFact = defineFact<FileFact[], FileProbe[]>({
   name: 'files',
-  command: (probes) => probeCommand(probes),
-  process: (output, probes) => parseProbeOutput(output, probes.length),
+  command: (probes) => fileProbeCommand(probes),
+  process: (output, probes) => parseFileProbe(output, probes.length),
 });
 
 /** The attributes that apply when following a symlink: the target's, or the path's own. */
