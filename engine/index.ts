@@ -11,6 +11,7 @@ export type {
   FactDefinition,
   FileDiff,
   ModuleContext,
+  AsyncJob,
   ModuleDefinition,
   Plan,
   PlannedCommand,
