@@ -30,6 +30,8 @@ import { setVaultSecrets } from './load/vault.js';
 import { configPaths, configValue, loadAnsibleConfig } from './load/ansible-cfg.js';
 import { defaultRolesPath } from './load/roles.js';
 import { importAtRunTime, packageJsonPath } from './paths.js';
+import { template } from './expr/index.js';
+import { UnsafeText } from './unsafe.js';
 import * as api from './index.js';
 
 export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, parse: 4, options: 5, interrupted: 99, internal: 250 } as const;
@@ -167,6 +169,49 @@ function checkStartAtTask(plays: Play[], wanted: string): void {
   for (const p of plays) [...p.pre_tasks, ...p.tasks, ...p.post_tasks].forEach(visit);
   if (!dynamic && !names.some((n) => globMatch(wanted, n))) {
     throw new OptionsError(`No matching task "${wanted}" found`, 'tsplay run PLAYBOOK --list-tasks shows the task names (* and ? match any text)');
+  }
+}
+
+// vars_prompt, asked before any host is contacted: a variable given with -e is not asked for; a
+// private one is read without echo; without a terminal the default answers (or the run stops).
+async function askVarsPrompts(plays: Play[], extraVars: Record<string, unknown>, io: CliIO): Promise<void> {
+  for (const play of plays) {
+    const answers: Record<string, unknown> = {};
+    for (const q of play.vars_prompt) {
+      if (q.name in extraVars) continue;
+      const dflt = q.default === undefined ? undefined : template(q.default, { ...play.vars, ...extraVars }, q.location);
+      const tty = io.prompt !== undefined || process.stdin.isTTY;
+      if (!tty) {
+        if (dflt === undefined) {
+          throw new UserError('E_OPTIONS', `vars_prompt '${q.name}' needs an answer and there is no terminal to ask on`, { location: q.location, hint: `pass it with -e ${q.name}=..., or give the prompt a default` });
+        }
+        answers[q.name] = dflt;
+        continue;
+      }
+      const ask = (question: string) => (io.prompt ?? (q.private ? readSecretFromTerminal : readLineFromTerminal))(question);
+      const question = `${q.prompt}${dflt !== undefined ? ` [${String(dflt)}]` : ''}: `;
+      let value: string;
+      for (;;) {
+        value = await ask(question);
+        if (!q.confirm || (await ask(`confirm ${q.prompt}: `)) === value) break;
+        io.output.err('***** VALUES ENTERED DO NOT MATCH ****\n');
+      }
+      let answer: unknown = value === '' && dflt !== undefined ? dflt : value;
+      if (q.encrypt) answer = template(`{{ __v | password_hash('${q.encrypt.replace('_crypt', '')}'${q.salt ? ', __salt' : ''}) }}`, { __v: String(answer), __salt: q.salt });
+      answers[q.name] = q.unsafe ? new UnsafeText(String(answer)) : answer;
+    }
+    // vars_prompt sits between play vars and vars_files in Ansible's precedence
+    play.vars = { ...play.vars, ...answers };
+  }
+}
+
+async function readLineFromTerminal(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await new Promise<string>((res) => rl.question(question, res));
+  } finally {
+    rl.close();
   }
 }
 
@@ -332,6 +377,7 @@ async function runCommand(files: string[], opts: RunOpts, io0: CliIO): Promise<n
     const matched = inventory.select(limit);
     if (matched.length === 0) throw new UserError('E_INVENTORY', `Specified inventory, host pattern and/or --limit leaves us with no hosts to target.`, { hint: `check --limit ${limit.join(',')} against the inventory (tsplay run ... --list-hosts shows what a play targets)` });
   }
+  await askVarsPrompts(plays, extraVars, io);
   await secrets(o, io, p);
   // the spinner (ora) is loaded only for a terminal
   // (a terminal that reports no width, as some ptys do, would make ora clear lines forever)

@@ -81,6 +81,47 @@ export interface TaskNode extends Keywords {
   includeRole?: { name: string; from: EntryPoints; preloaded?: LoadedRole };
 }
 
+/** One vars_prompt entry. */
+export interface VarsPrompt {
+  name: string;
+  prompt: string;
+  private: boolean;
+  default?: unknown;
+  confirm: boolean;
+  encrypt?: string;
+  salt?: string;
+  unsafe: boolean;
+  location?: SourceLocation;
+}
+
+const PROMPT_KEYS = ['name', 'prompt', 'private', 'default', 'confirm', 'encrypt', 'salt', 'salt_size', 'unsafe'];
+
+function loadVarsPrompt(obj: Obj): VarsPrompt[] {
+  const list = obj.vars_prompt;
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) fail('vars_prompt must be a list of prompts', keyLocationOf(obj, 'vars_prompt'), 'e.g. vars_prompt: [{ name: wifi_password, prompt: "Wi-Fi password" }]');
+  return list.map((e, i) => {
+    const loc = locationOf(e) ?? itemLocationOf(list, i) ?? keyLocationOf(obj, 'vars_prompt');
+    if (!isObj(e) || typeof e.name !== 'string' || e.name === '') fail("each vars_prompt entry needs a 'name'", loc, 'e.g. - name: wifi_password');
+    for (const k of Object.keys(e)) if (!PROMPT_KEYS.includes(k)) fail(`'${k}' is not a valid vars_prompt option`, keyLocationOf(e, k) ?? loc, `use ${PROMPT_KEYS.join(', ')}`);
+    if (e.encrypt !== undefined && !['sha512_crypt', 'sha256_crypt'].includes(String(e.encrypt))) {
+      fail(`vars_prompt encrypt '${String(e.encrypt)}' is not supported by tsplay`, keyLocationOf(e, 'encrypt') ?? loc, 'use sha512_crypt or sha256_crypt');
+    }
+    const truthy = (v: unknown, dflt: boolean) => (v === undefined ? dflt : v === true || ['yes', 'true', 'on', '1'].includes(String(v).toLowerCase()));
+    return {
+      name: e.name,
+      prompt: e.prompt === undefined ? e.name : String(e.prompt),
+      private: truthy(e.private, true),
+      default: e.default,
+      confirm: truthy(e.confirm, false),
+      encrypt: e.encrypt === undefined ? undefined : String(e.encrypt),
+      salt: e.salt === undefined ? undefined : String(e.salt),
+      unsafe: truthy(e.unsafe, false),
+      location: loc,
+    };
+  });
+}
+
 /** A role as a play uses it: its variables in their precedence layers, and where it lives. */
 export interface RoleInfo {
   name: string;
@@ -141,6 +182,8 @@ export interface Play extends Keywords {
   file: string;
   /** Roles whose defaults and vars every task of the play sees (roles: and import_role). */
   roles: RoleInfo[];
+  /** vars_prompt: variables asked for before the run (unless given with -e). */
+  vars_prompt: VarsPrompt[];
   /** Names of the roles listed under roles: (ansible_play_role_names). */
   roleNames: string[];
   /** A handler may come from a role named at run time: notify names cannot all be known now. */
@@ -164,7 +207,7 @@ export const PLAY_KEYWORDS = new Set([
   'order', 'gather_subset', 'gather_timeout', 'fact_path',
 ]);
 /** Keywords we know from Ansible but do not implement: refusing them beats ignoring them. */
-export const UNSUPPORTED = new Set(['debugger', 'delegate_facts', 'vars_prompt', 'module_defaults', 'local_action']);
+export const UNSUPPORTED = new Set(['debugger', 'delegate_facts', 'module_defaults', 'local_action']);
 const INCLUDE_ACTIONS = ['include_tasks', 'import_tasks', 'include_role', 'import_role', 'meta', 'import_playbook'];
 const ROLE_OPTIONS = ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'allow_duplicates', 'public', 'apply', 'rolespec_validate'];
 const IGNORED = new Set(['collections', 'become_flags', 'throttle', 'gather_subset', 'gather_timeout', 'fact_path', 'port']);
@@ -430,6 +473,7 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     file,
     roles: collect.roles,
     roleNames,
+    vars_prompt: loadVarsPrompt(obj),
     dynamicHandlers: collect.dynamicHandlers || undefined,
   };
 }

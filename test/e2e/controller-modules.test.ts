@@ -101,3 +101,64 @@ describe('group_by, add_host, include_vars, pause', () => {
     expect(times(t.out)).toBe(times(a.out));
   });
 });
+
+describe('vars_prompt', () => {
+  const PROMPT_PLAY = `- hosts: h
+  gather_facts: false
+  vars_prompt:
+    - name: user_name
+      prompt: Your name
+      private: false
+      default: nobody
+    - name: secret
+      prompt: A secret
+      confirm: true
+    - name: hashed
+      prompt: A password
+      encrypt: sha512_crypt
+      salt: abcdefgh
+    - name: given
+      prompt: Given with -e
+  tasks:
+    - debug: msg="{{ user_name }} {{ secret }} {{ hashed }} {{ given }}"
+`;
+
+  async function ask(answers: string[], extra: string[] = []) {
+    const { main } = await import('../../engine/cli.js');
+    const dir = project({ hosts: 'h ansible_connection=local\n', 'site.yml': PROMPT_PLAY });
+    let out = '';
+    let err = '';
+    const prompts: string[] = [];
+    const code = await main(['run', 'site.yml', '-i', 'hosts', ...extra], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: '' },
+      output: { out: (t) => (out += t), err: (t) => (err += t), isTTY: false },
+      prompt: async (q) => {
+        prompts.push(q);
+        const a = answers.shift();
+        if (a === undefined) throw new Error(`unexpected prompt ${q}`);
+        return a;
+      },
+    });
+    return { code, out, err, prompts };
+  }
+
+  it('asks before the run, takes the default for an empty answer, confirms, hashes, and skips what -e gives', async () => {
+    const r = await ask(['', 's3', 'bad', 's3', 's3', 'pw'], ['-e', 'given=from-e']);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.prompts).toEqual(['Your name [nobody]: ', 'A secret: ', 'confirm A secret: ', 'A secret: ', 'confirm A secret: ', 'A password: ']);
+    expect(r.err).toContain('***** VALUES ENTERED DO NOT MATCH ****');
+    // sha512_crypt of "pw" with salt abcdefgh, as Python's passlib / crypt compute it
+    expect(r.out).toContain('"msg": "nobody s3 $6$abcdefgh$');
+    expect(r.out).toContain(' from-e"');
+  });
+
+  it('without a terminal, a prompt with no default stops the run before any host, saying how to pass it', () => {
+    const dir = project({ hosts: 'h ansible_connection=local\n', 'site.yml': PROMPT_PLAY });
+    const r = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, encoding: 'utf8', input: '', env: { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: '' } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("vars_prompt 'secret' needs an answer and there is no terminal to ask on");
+    expect(r.stderr).toContain('site.yml:8:');
+    expect(r.stdout).not.toContain('TASK [');
+  });
+});
