@@ -26,7 +26,7 @@ import { builtinModules } from '../modules/index.js';
 import { registerLabCommands } from './lab/cli.js';
 import { playbookSchema } from './schema.js';
 import { addVaultOptions, registerVaultCommand, vaultSecretsFrom, type VaultOpts } from './vault-cli.js';
-import { setVaultSecrets } from './load/vault.js';
+import { setVaultSecrets } from './vault.js';
 import { importAtRunTime, packageJsonPath } from './paths.js';
 import * as api from './index.js';
 

@@ -23,7 +23,7 @@ import {
   validateProblem,
   writeAttributes,
 } from '../engine/files.js';
-import { readVaultFile } from '../engine/load/vault.js';
+import { readVaultFile } from '../engine/vault.js';
 import { attributeResult, filesFact, followed, type FileFact, type FileProbe, type FileStat } from './facts/file.js';
 
 /** Ansible's largest file shown in a diff (max_diff_size); larger old files are not fetched. */

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { defineModule, type ModuleContext } from '../engine/index.js';
 import type { TemplateOptions } from '../engine/module.js';
 import { formatMode } from '../engine/files.js';
-import { readVaultFile } from '../engine/load/vault.js';
+import { readVaultFile } from '../engine/vault.js';
 import { applyWrite, destProbes, planWrite, writeProperties, type CopyState, type WriteArgs } from './copy.js';
 import { filesFact } from './facts/file.js';
 
