@@ -23,7 +23,7 @@ import { Secret } from './sh.js';
 import { secretValues } from './redact.js';
 import { promptSecret } from './connection/prompt.js';
 import { builtinModules } from '../modules/index.js';
-import { registerLabCommands } from './lab/cli.js';
+import { registerLabCommands } from '../lab/cli.js';
 import { playbookSchema } from './schema.js';
 import { addVaultOptions, registerVaultCommand, vaultSecretsFrom, type VaultOpts } from './vault-cli.js';
 import { setVaultSecrets } from './vault.js';
