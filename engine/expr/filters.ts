@@ -29,7 +29,8 @@ import {
   typeName,
   type Dict,
 } from './python.js';
-import { fnmatchSource, pyEscape, pyRegex, pySub } from './regex.js';
+import { fnmatchSource } from './fnmatch.js';
+import { pyEscape, pyRegex, pySub } from './regex.js';
 import { TESTS } from './tests.js';
 import { dumpYaml, parseYaml, parseYamlAll } from './yaml-dump.js';
 import { Undefined, isUndefined } from './undefined.js';

@@ -2,7 +2,8 @@
 // g[0] / g[1:3] subscripts, a:b / a,b unions, &intersections and !exclusions, combined in Ansible's
 // order (plain terms first, then every &, then every !), as inventory/manager.py does it.
 import { UserError } from '../errors.js';
-import { fnmatchSource, pyRegex } from '../expr/regex.js';
+import { fnmatchSource } from '../expr/fnmatch.js';
+import { pyRegex } from '../expr/regex.js';
 import { parseAddress } from './inventory-hosts.js';
 
 /** Names that stand for the controller when the inventory does not define them. */
