@@ -66,4 +66,4 @@ export type { Probe, ProbeOptions, ProbeResult, ProbeResults } from './probe.js'
 // Python's re semantics (Ansible's patterns and replacement templates).
 export { pythonRegex, expandTemplate, PatternError } from './expr/regex.js';
 // Controller files that --vault-password decrypted (copy and template read them).
-export { readVaultFile } from './load/vault.js';
+export { readVaultFile } from './vault.js';

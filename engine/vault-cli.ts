@@ -15,7 +15,7 @@ import {
   parseVaultId,
   readVaultPasswordFile,
   type VaultSecret,
-} from './load/vault.js';
+} from './vault.js';
 import { secretValues } from './redact.js';
 import { shellSplit } from './sh.js';
 

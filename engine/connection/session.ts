@@ -1,7 +1,6 @@
 // A long-lived /bin/sh on the host that runs commands one after another, each by a /bin/sh of its own,
-// so a command costs no SSH channel of its own (opening, exec'ing and closing an exec channel is a
-// fork of sshd's session, a login shell and three round trips: tens of milliseconds per command;
-// here it is one /bin/sh started by the session's shell).
+// so a command costs no SSH channel of its own (why: docs/performance.md, "Why the connection is
+// built this way").
 //
 // Framing: the session is a plain `/bin/sh` reading its script from the channel, and each command
 // is one piece of that script: `/bin/sh -c '<command>'` with its input from /dev/null, from a

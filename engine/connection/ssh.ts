@@ -21,6 +21,7 @@ import { INPUT_VARIABLE, inputFitsVariable, SESSION_COMMAND, sessionToken, Shell
 import { appendKnownHost, knownKeyTypes, lookupName, readKnownHosts, verifyHostKey } from './known-hosts.js';
 import { sshConfigFor } from './ssh-config.js';
 import { promptSecret } from './prompt.js';
+import { signalChannel, signWithoutAsking, skipHostKeysProof } from './ssh2-patch.js';
 
 const { Client, utils } = ssh2;
 
@@ -282,10 +283,9 @@ function passphraseFor(file: string): Promise<string | undefined> {
 const keyFiles = new FileCache((key) => ({ key, parsed: withKeyObject(utils.parseKey(key)) }));
 
 /**
- * An ed25519 key that signs with a KeyObject made once: ssh2's own sign() hands Node the key's PEM
- * text, which OpenSSL parses again for every signature (about a millisecond, once per connection).
- * The result is the same ParsedKey (its prototype) with only sign() of its own; other key types
- * are left to ssh2.
+ * An ed25519 key that signs with a KeyObject made once, not with its PEM text as ssh2's sign() does
+ * (docs/performance.md, "Why the connection is built this way"). The result is the same ParsedKey
+ * (its prototype) with only sign() of its own; other key types are left to ssh2.
  */
 export function withKeyObject(parsed: ReturnType<typeof utils.parseKey>): ReturnType<typeof utils.parseKey> {
   if (parsed instanceof Error || Array.isArray(parsed) || parsed.type !== 'ssh-ed25519' || !parsed.isPrivateKey()) return parsed;
@@ -579,68 +579,6 @@ const KILL_GRACE_MS = 2000;
 export function killGroupCommand(pid: number, become: boolean): string {
   const kill = `kill -9 -${pid}`; // dash: no `--` before a negative pid
   return become ? sh`sudo -n /bin/sh -c ${kill} 2>/dev/null; ${raw(kill)} 2>/dev/null; true`.text : `${kill} 2>/dev/null; true`;
-}
-
-// After authentication OpenSSH's sshd announces all its host keys (hostkeys-00@openssh.com, for
-// OpenSSH's UpdateHostKeys), and ssh2 always answers by asking the server to prove each of them:
-// the server signs every host key (an RSA signature costs it milliseconds) and ssh2 verifies every
-// signature, for keys tsplay never uses (it does not update known_hosts). Measured on 100 loopback
-// hosts: 4 ms of CPU per connection, server and client together. The announcement asks no reply,
-// so it is left unanswered, as OpenSSH's client does with UpdateHostKeys off. Like signalChannel,
-// this reaches into ssh2's protocol object; without the handler it expects, nothing changes.
-export function skipHostKeysProof(client: InstanceType<typeof Client>): void {
-  type Handler = (p: unknown, name: string, wantReply: boolean, data: unknown) => void;
-  const protocol = (client as unknown as { _protocol?: { _handlers?: { GLOBAL_REQUEST?: Handler } } })._protocol;
-  const handlers = protocol?._handlers;
-  const original = handlers?.GLOBAL_REQUEST;
-  if (!handlers || typeof original !== 'function') return;
-  handlers.GLOBAL_REQUEST = (p, name, wantReply, data) => {
-    if (name === 'hostkeys-00@openssh.com' && !wantReply) return;
-    original(p, name, wantReply, data);
-  };
-}
-
-// ssh2, as OpenSSH's client, first asks whether the server would accept a key (a round trip, and
-// sshd checks authorized_keys once for the question and again for the signed request), then signs.
-// RFC 4252 lets a client send the signed request at once; for a key file that is only a signature
-// made in vain when the key is refused (ed25519: microseconds). Measured on 100 loopback hosts: 2 ms
-// less CPU per connection, and one round trip less (two through a jump host). RSA keys keep ssh2's
-// way: their signature algorithm is chosen from the server's answer. Agent keys too (an agent may
-// ask its user before it signs). Like signalChannel, this reaches into ssh2's protocol object.
-export function signWithoutAsking(client: InstanceType<typeof Client>): void {
-  type Key = { type?: string; isPrivateKey?(): boolean; sign?(data: Buffer): Buffer | Error };
-  type AuthPK = (user: string, key: Key, algo?: unknown, cbSign?: unknown) => void;
-  const protocol = (client as unknown as { _protocol?: { authPK?: AuthPK } })._protocol;
-  const original = protocol?.authPK;
-  if (!protocol || typeof original !== 'function') return;
-  protocol.authPK = function (this: unknown, user, key, algo, cbSign) {
-    const query = algo === undefined && cbSign === undefined;
-    if (!query || key?.type === 'ssh-rsa' || typeof key?.sign !== 'function' || !key.isPrivateKey?.()) {
-      return original.call(this, user, key, algo, cbSign);
-    }
-    return original.call(this, user, key, undefined, (data: Buffer, send: (signature: Buffer) => void) => {
-      const signature = key.sign!(data);
-      if (signature instanceof Error) {
-        client.emit('error', Object.assign(new Error(`Error signing data with key: ${signature.message}`), { level: 'client-authentication' }));
-        return;
-      }
-      send(signature);
-    });
-  };
-}
-
-// ssh2's channel.signal() sends nothing once stdin is ended (it checks `writable`), and tsplay ends
-// stdin right after writing it; the request is still valid on an open channel, so send it through
-// ssh2's protocol object, which is what signal() calls.
-function signalChannel(channel: ClientChannel, name: string): void {
-  const c = channel as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal?(id: number, name: string): void } } };
-  const protocol = c._client?._protocol;
-  if ((c.outgoing?.state !== 'open' && c.outgoing?.state !== 'eof') || c.outgoing.id === undefined || typeof protocol?.signal !== 'function') return;
-  try {
-    protocol.signal(c.outgoing.id, name);
-  } catch {
-    /* the connection is already gone */
-  }
 }
 
 /** The client was closed before a channel could be opened: nothing ran, so reconnecting is safe. */

@@ -29,13 +29,13 @@ import {
   typeName,
   type Dict,
 } from './python.js';
+import { fnmatchSource } from './fnmatch.js';
 import { pyEscape, pyRegex, pySub } from './regex.js';
 import { TESTS } from './tests.js';
 import { dumpYaml, parseYaml, parseYamlAll } from './yaml-dump.js';
 import { Undefined, isUndefined } from './undefined.js';
-import { decryptVaultText, encryptVaultText, isVaultText } from '../load/vault.js';
+import { decryptVaultText, encryptVaultText, isVaultText } from '../vault.js';
 import { secretValues } from '../redact.js';
-import { fnmatchSource } from '../load/patterns.js';
 
 /** A filter: receives the piped value, positional arguments and keyword arguments. */
 export interface FilterSpec {

@@ -2,12 +2,12 @@
 // Jinja2 already; this file subclasses its tokenizer (Python string escapes, `foo.0.bar`), parser
 // (slices, tuples, expression dict keys, `is test arg`, `for x in y if c`, `set ns.attr`) and
 // compiler (Python truthiness, operators and lookups) and hands the compiled code its own runtime
-// object, so nothing in the nunjucks module itself is patched.
+// object, so nothing in the nunjucks module itself is patched. The internals it builds on come
+// from nunjucks-internals.ts, which names each one and is tested against the pinned nunjucks.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import nunjucks from 'nunjucks';
-// nunjucks' own transformer (no types of its own: see engine/types/nunjucks.d.ts)
-import nunjucksTransformer from 'nunjucks/src/transformer.js';
+import { Compiler, lexer as L, nodes as N, Parser, runtime as nunjucksRuntime, transformer, type AnyNode } from './nunjucks-internals.js';
 import { FILTERS, canonicalName } from './filters.js';
 import { TESTS } from './tests.js';
 import {
@@ -31,24 +31,6 @@ import {
   type Dict,
 } from './python.js';
 import { isUndefined, undefinedVariable } from './undefined.js';
-
-// nunjucks' tokenizer, parser, compiler and AST nodes are untyped internals.
-type AnyNode = any;
-
-interface Internals {
-  lexer: Record<string, string> & { lex(src: string, opts: object): any };
-  parser: { Parser: any };
-  compiler: { Compiler: any };
-  nodes: Record<string, any>;
-  runtime: Record<string, any>;
-}
-
-const nj = nunjucks as unknown as Internals & typeof nunjucks;
-const L = nj.lexer;
-const N = nj.nodes;
-const transformer = nunjucksTransformer as {
-  transform(ast: AnyNode, asyncFilters: string[]): AnyNode;
-};
 
 /** What the compiled code needs from the templar: variables, the native result, errors. */
 export interface JinjaHooks {
@@ -215,7 +197,7 @@ function tokenize(src: string, inCode: boolean, opts: LexOptions = LEX_OPTS): An
 
 const NOT_TEST_ARG = new Set(['and', 'or', 'else', 'if', 'not', 'in', 'is']);
 
-class AnsibleParser extends (nj.parser.Parser as new (tokens: AnyNode) => any) {
+class AnsibleParser extends Parser {
   // Adjacent string literals concatenate, as in Python: 'it''s' == 'its'.
   parsePrimary(noPostfix?: boolean): AnyNode {
     const tok = this.peekToken();
@@ -365,7 +347,7 @@ class AnsibleParser extends (nj.parser.Parser as new (tokens: AnyNode) => any) {
 
 const BINOPS: Record<string, string> = { Add: '+', Sub: '-', Mul: '*', Div: '/', FloorDiv: '//', Mod: '%', Pow: '**', Concat: '~' };
 
-class AnsibleCompiler extends (nj.compiler.Compiler as new (name: string | undefined, throwOnUndefined: boolean) => any) {
+class AnsibleCompiler extends Compiler {
   native = false;
 
   assertType(node: AnyNode, ...types: unknown[]): void {
@@ -630,7 +612,7 @@ function makeRuntime(hooks: JinjaHooks): Record<string, unknown> {
     for (const a of positional) if (isUndefined(a)) a.fail();
     return spec.fn(value, positional.map(plain), kw);
   };
-  return Object.assign(Object.create(null), nj.runtime, {
+  return Object.assign(Object.create(null), nunjucksRuntime, {
     contextOrFrameLookup(context: AnyNode, frame: AnyNode, name: string): unknown {
       const local = frame.lookup(name);
       if (local !== undefined) return local;

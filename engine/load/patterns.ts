@@ -2,6 +2,7 @@
 // g[0] / g[1:3] subscripts, a:b / a,b unions, &intersections and !exclusions, combined in Ansible's
 // order (plain terms first, then every &, then every !), as inventory/manager.py does it.
 import { UserError } from '../errors.js';
+import { fnmatchSource } from '../expr/fnmatch.js';
 import { pyRegex } from '../expr/regex.js';
 import { parseAddress } from './inventory-hosts.js';
 
@@ -157,30 +158,4 @@ function compile(pattern: string): (name: string) => boolean {
     re.lastIndex = 0;
     return re.exec(name)?.index === 0;
   };
-}
-
-/** Python's fnmatch.translate without its anchors: * ? [seq] [!seq]. */
-export function fnmatchSource(glob: string): string {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') out += '.*';
-    else if (c === '?') out += '.';
-    else if (c === '[') {
-      let j = i + 1;
-      if (glob[j] === '!') j++;
-      if (glob[j] === ']') j++;
-      while (j < glob.length && glob[j] !== ']') j++;
-      if (j >= glob.length) {
-        out += '\\[';
-        continue;
-      }
-      let body = glob.slice(i + 1, j).replace(/\\/g, '\\\\');
-      if (body[0] === '!') body = `^${body.slice(1)}`;
-      else if (body[0] === '^') body = `\\${body}`;
-      out += `[${body.replace(/\]/g, '\\]')}]`;
-      i = j;
-    } else out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return out;
 }

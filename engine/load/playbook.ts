@@ -6,9 +6,8 @@ import { UserError, type SourceLocation } from '../errors.js';
 import { itemLocationOf, keyLocationOf, locationOf, parseYaml } from './yaml.js';
 import { readText } from './read.js';
 import { parseKv } from './kv.js';
-import type { ModuleRegistry } from '../run/registry.js';
-import { checkArgs } from '../run/args.js';
-import { distance } from '../run/registry.js';
+import { checkArgs, prepareArgs, type ModuleLookup } from './args.js';
+import { distance } from '../errors.js';
 import { checkSyntax, template } from '../expr/templar.js';
 import { checkHostPattern } from './patterns.js';
 import { defaultRolesPath, findRole, readRole, type ArgumentSpec, type EntryPoints } from './roles.js';
@@ -215,7 +214,7 @@ const LOOP_LOOKUPS = new Set(['items', 'list', 'dict', 'indexed_items', 'togethe
 
 /** Options for loading playbooks. */
 export interface LoadOptions {
-  registry: ModuleRegistry;
+  registry: ModuleLookup;
   /** Variables known at load time (extra vars), for templated import paths. */
   extraVars?: Record<string, unknown>;
   /** The roles path (ansible.cfg roles_path / ANSIBLE_ROLES_PATH); Ansible's default when unset. */
@@ -921,7 +920,7 @@ function hasTemplate(v: unknown): boolean {
   return false;
 }
 
-function checkStaticArgs(def: NonNullable<ReturnType<ModuleRegistry['get']>>['def'], args: Obj, loc: SourceLocation, where: (arg: string) => SourceLocation | undefined): void {
+function checkStaticArgs(def: NonNullable<ReturnType<ModuleLookup['get']>>['def'], args: Obj, loc: SourceLocation, where: (arg: string) => SourceLocation | undefined): void {
   const prepared = prepareArgs(def, args);
   if (hasTemplate(prepared)) {
     const names = Object.fromEntries(Object.keys(prepared).map((k) => [k, undefined]));
@@ -931,12 +930,4 @@ function checkStaticArgs(def: NonNullable<ReturnType<ModuleRegistry['get']>>['de
   }
   const r = checkArgs(def, prepared);
   if (!r.ok) throw new UserError('E_MODULE_ARGS', r.message, { location: (r.arg && where(r.arg)) || loc, hint: '`tsplay doc ' + def.name + '` lists the arguments and their types' });
-}
-
-/** Move the free-form text to the module's free-form argument. */
-export function prepareArgs(def: { name: string; freeForm?: string }, args: Obj): Obj {
-  if (!('_raw_params' in args)) return args;
-  const { _raw_params, ...rest } = args;
-  if (!def.freeForm) return args;
-  return { [def.freeForm]: _raw_params, ...rest };
 }

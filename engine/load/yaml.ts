@@ -6,7 +6,7 @@ import { isMap, isScalar, isSeq, isAlias, LineCounter, parseDocument, parseAllDo
 
 type TagsFn = Extract<NonNullable<SchemaOptions['customTags']>, (tags: never) => unknown>;
 import { UserError, type SourceLocation } from '../errors.js';
-import { decryptVaultText, isVaultText, registerDecrypted } from './vault.js';
+import { decryptVaultText, isVaultText, registerDecrypted } from '../vault.js';
 import { secretValues } from '../redact.js';
 import { UnsafeText } from '../unsafe.js';
 

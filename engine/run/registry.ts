@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { register } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UserError } from '../errors.js';
+import { distance, UserError } from '../errors.js';
 import type { ModuleDefinition } from '../module.js';
 import { importAtRunTime, ownPath, ownUrl } from '../paths.js';
 
@@ -157,16 +157,4 @@ function installModuleHooks(): Promise<void> {
     register(pathToFileURL(hooks), { data: { index: ownUrl('api-bridge.js').href } });
   })();
   return hooksInstalled;
-}
-
-/** Levenshtein distance, for suggestions. */
-export function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length]![b.length]!;
 }

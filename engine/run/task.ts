@@ -2,19 +2,18 @@
 // gather -> plan -> (check mode stops here) -> apply, and changed_when / failed_when / until.
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { readVaultFile } from '../load/vault.js';
+import { readVaultFile } from '../vault.js';
 import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
 import { runChanges, type AsyncJob, type Change, type Connection, type ExecOptions, type ModuleDefinition, type FileDiff, type ModuleContext, type Plan } from '../module.js';
 import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js';
 import type { Keywords, Play, RoleInfo, TaskNode } from '../load/playbook.js';
-import { prepareArgs } from '../load/playbook.js';
+import { checkArgs, prepareArgs } from '../load/args.js';
 import { parseKv } from '../load/kv.js';
 import { loadVarsFile as readVarsFile } from '../load/vars-files.js';
 import { pyFormat } from '../expr/python.js';
 import { guardedApply, type GuardIo, type GuardSettings } from './safe-network.js';
 import type { Inventory } from '../load/inventory.js';
-import { checkArgs } from './args.js';
 import type { ModuleRegistry, RegisteredModule } from './registry.js';
 import type { ConnectionPool } from '../connection/pool.js';
 import type { HostState } from './host-state.js';

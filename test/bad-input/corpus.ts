@@ -19,7 +19,7 @@ export interface BadInputCase {
   runtime?: boolean;
 }
 
-import { encryptVaultText } from '../../engine/load/vault.js';
+import { encryptVaultText } from '../../engine/vault.js';
 
 export const HOSTS_INI = '[web]\nweb1\nweb2\n';
 

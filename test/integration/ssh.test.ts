@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client } from 'ssh2';
-import { resolveEndpoint, signWithoutAsking, skipHostKeysProof, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
+import { resolveEndpoint, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
+import { signWithoutAsking, skipHostKeysProof } from '../../engine/connection/ssh2-patch.js';
 import { INPUT, Secret, sh } from '../../engine/sh.js';
 import { createSshLab, freePort, knownHostsLine, silentPort, sshdAvailable, TEST_SUDO_PASSWORD, USER_NOPASS, USER_PASS, type SshLab, type SshServer } from './sshd.js';
 

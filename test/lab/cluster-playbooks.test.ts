@@ -11,9 +11,9 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labLeftovers, labPowerOn, labStatus, labUp, type LabInfo } from '../../engine/lab/lab.js';
+import { labDown, labExec, labLeftovers, labPowerOn, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
 import { project, recap, tsplay } from '../e2e/helpers.js';
-import { nextSteps } from '../../engine/lab/cli.js';
+import { nextSteps } from '../../lab/cli.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DISK, imagingPaths, masterBootRecord, writeImagingTools } from '../../engine/lab/imaging.js';
+import { DISK, imagingPaths, masterBootRecord, writeImagingTools } from '../../lab/imaging.js';
 
 describe('lab imaging stand-ins', () => {
   it('the MBR holds the lab layout: two Linux partitions that fill the disk, the disk signature, 0x55aa', () => {

@@ -8,10 +8,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labLeftovers, labPowerOn, labStatus, labUp, type LabInfo } from '../../engine/lab/lab.js';
-import { labStatusCommand, registerLabCommands } from '../../engine/lab/cli.js';
-import { HOME } from '../../engine/lab/config.js';
-import { UPSTREAM_GREETING } from '../../engine/lab/upstream.js';
+import { labDown, labExec, labLeftovers, labPowerOn, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
+import { labStatusCommand, registerLabCommands } from '../../lab/cli.js';
+import { HOME } from '../../lab/config.js';
+import { UPSTREAM_GREETING } from '../../lab/upstream.js';
 import { Command } from 'commander';
 import { loadInventory } from '../../engine/load/inventory.js';
 

@@ -9,7 +9,7 @@
 // Needs root on Linux; runs only with TSPLAY_LAB_TESTS=1, under `flock /tmp/tsplay-lab.lock`.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labLeftovers, labStatus, labUp, type LabInfo } from '../../engine/lab/lab.js';
+import { labDown, labExec, labLeftovers, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
 import { project, recap, tsplay } from '../e2e/helpers.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';

@@ -4,7 +4,7 @@
 // disarmed. The state is read from inside the host (nsenter), not from tsplay's report.
 // Needs root on Linux; runs only with TSPLAY_LAB_TESTS=1, under `flock /tmp/tsplay-lab.lock`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labUp, type LabInfo } from '../../engine/lab/lab.js';
+import { labDown, labExec, labUp, type LabInfo } from '../../lab/lab.js';
 import { project, recap, tsplay } from '../e2e/helpers.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasAnsible } from '../ansible.js';
-import { hostSpecs } from '../../engine/lab/config.js';
-import { inventoryText } from '../../engine/lab/inventory.js';
+import { hostSpecs } from '../../lab/config.js';
+import { inventoryText } from '../../lab/inventory.js';
 import { loadInventory } from '../../engine/load/inventory.js';
 
 

@@ -7,7 +7,7 @@ import { isAbsolute, join } from 'node:path';
 import { LocalConnection } from '../../engine/connection/local.js';
 import type { ApplyOutcome, ModuleContext, ModuleDefinition, Plan } from '../../engine/module.js';
 import { runChanges } from '../../engine/module.js';
-import { checkArgs } from '../../engine/run/args.js';
+import { checkArgs } from '../../engine/load/args.js';
 import type { ShellCommand } from '../../engine/sh.js';
 
 /** A context over localhost that records the commands it runs. */

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../engine/cli.js';
 import { formatLocation, UserError } from '../../engine/errors.js';
-import { decryptVaultText, encryptVaultText, parseVaultHeader } from '../../engine/load/vault.js';
+import { decryptVaultText, encryptVaultText, parseVaultHeader } from '../../engine/vault.js';
 import { project } from '../e2e/helpers.js';
 
 const PASSWORD = 'vault-pw-Xq81';

@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Vault } from 'ansible-vault';
-import { UserError, type SourceLocation } from '../errors.js';
-import { secretValues } from '../redact.js';
-import { FileCache } from '../file-cache.js';
+import { UserError, type SourceLocation } from './errors.js';
+import { secretValues } from './redact.js';
+import { FileCache } from './file-cache.js';
 
 export const VAULT_HEADER = '$ANSIBLE_VAULT';
 const HINT = 'give the vault password with --ask-vault-pass, --vault-password-file FILE or --vault-id label@FILE (or ANSIBLE_VAULT_PASSWORD_FILE)';

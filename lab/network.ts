@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { BRIDGE, CONTROLLER_LINK, HOME, HOME_NETNS, LAB_RANGE, NETNS_PREFIX, SWITCH_NETNS, type HostSpec } from './config.js';
 import { run, runStatus } from './proc.js';
-import { joinCommands, sh, type ShellCommand } from '../sh.js';
+import { joinCommands, sh, type ShellCommand } from '../engine/sh.js';
 
 const ip = (...args: string[]) => run('ip', args);
 

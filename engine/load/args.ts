@@ -5,6 +5,16 @@ import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { ModuleDefinition } from '../module.js';
 import { ownRequire } from '../paths.js';
 
+/**
+ * What loading a playbook needs of the module registry (engine/run/registry.ts, which the CLI
+ * passes in): a task's key resolved to its module, and names close to an unknown one.
+ */
+export interface ModuleLookup {
+  has(name: string): boolean;
+  get(name: string): { def: ModuleDefinition<any, any> } | undefined;
+  suggest(name: string): string[];
+}
+
 /** The options of the one ajv instance (also used to precompile the built-in modules' validators). */
 export const AJV_OPTIONS: Options = {
   useDefaults: true,
@@ -19,8 +29,8 @@ let ajv: Ajv | undefined;
 let precompiled: Record<string, ValidateFunction> | undefined;
 
 // The build compiles the built-in modules' schemas into dist/modules/validators.cjs, keyed by the
-// schema's JSON text (see compile-validators.ts): a run then loads and compiles no ajv at all
-// unless a custom module, or a schema changed since the build, needs it.
+// schema's JSON text (see engine/build/compile-validators.ts): a run then loads and compiles no
+// ajv at all unless a custom module, or a schema changed since the build, needs it.
 function validatorFor(schema: object): ValidateFunction {
   if (!precompiled) {
     try {
@@ -226,4 +236,12 @@ function describeErrors(errors: ErrorObject[], args: Record<string, unknown>): s
     return `argument '${name}' is of type ${pyType(got)} and we were unable to convert to ${String((e.params as { type: string }).type)}`;
   }
   return name ? `argument '${name}' ${e.message}` : `arguments ${e.message}`;
+}
+
+/** Move the free-form text to the module's free-form argument. */
+export function prepareArgs(def: { name: string; freeForm?: string }, args: Record<string, unknown>): Record<string, unknown> {
+  if (!('_raw_params' in args)) return args;
+  const { _raw_params, ...rest } = args;
+  if (!def.freeForm) return args;
+  return { [def.freeForm]: _raw_params, ...rest };
 }

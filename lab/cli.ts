@@ -2,7 +2,7 @@
 // that returns an exit code; the caller decides what to do with it (setCode).
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { packageJsonPath } from '../paths.js';
+import { packageJsonPath } from '../engine/paths.js';
 import { CLUSTER, MAX_NODES } from './config.js';
 import { LabError } from './proc.js';
 

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { AJV_OPTIONS } from '../../engine/run/args.js';
+import { AJV_OPTIONS } from '../../engine/load/args.js';
 import { builtinModules } from '../../modules/index.js';
 
 const file = resolve('dist/modules/validators.cjs');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkArgs } from '../../engine/run/args.js';
+import { checkArgs } from '../../engine/load/args.js';
 import { defineModule, noop } from '../../engine/index.js';
 
 const lineinfileLike = defineModule<Record<string, unknown>, null>({
