@@ -11,6 +11,7 @@ import { hasOwn, isMapping, plain, pyStr, truthy } from './python.js';
 import { Undefined, isUndefined } from './undefined.js';
 import { ownRequire } from '../paths.js';
 import { isUnsafeText } from '../unsafe.js';
+import { pyLiteral } from './py-literal.js';
 import type { TemplateOptions } from '../module.js';
 
 type Vars = Record<string, unknown>;
@@ -246,8 +247,20 @@ function headerOptions(text: string, file: string): { text: string; options: Tem
 function templateString(s: string, scope: Scope, origin: Origin): unknown {
   if (!isTemplate(s)) return s;
   const expr = singleExpression(s);
-  if (expr !== undefined) return evalExpression(expr, scope, { ...origin, source: s });
-  return renderJ2(s, scope, undefined, { ...origin, source: s });
+  const out = expr !== undefined ? evalExpression(expr, scope, { ...origin, source: s }) : renderJ2(s, scope, undefined, { ...origin, source: s });
+  return typeof out === 'string' ? literalOf(out, s) : out;
+}
+
+// Ansible 2.14's templating (ansible_concat, without Jinja2 native types): a rendered string that
+// looks like a Python list, dict or boolean ("[1, 'a']", "{'k': 'v'}", "True") becomes one when it
+// is a valid literal; a template ending in a string filter (to_json, string, ...) stays text.
+const STRING_FILTER_END = /\|\s*(?:string|to_json|to_nice_json|to_yaml|to_nice_yaml|ppretty|json)(?:\([^|]*\))?\s*\)?\s*}}\s*$/;
+
+function literalOf(out: string, source: string): unknown {
+  if (!(out.startsWith('[') || (out.startsWith('{') && !out.startsWith('{{')) || out === 'True' || out === 'False')) return out;
+  if (STRING_FILTER_END.test(source)) return out;
+  const lit = pyLiteral(out);
+  return lit === undefined ? out : lit.value;
 }
 
 function failure(e: unknown, s: RenderState | undefined, origin: Origin): UserError {

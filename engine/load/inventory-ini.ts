@@ -3,7 +3,7 @@
 import { UserError, type SourceLocation } from '../errors.js';
 import type { InventoryBuilder } from './inventory-data.js';
 import { expandHostPattern } from './inventory-hosts.js';
-import { iniValue, shlexSplit } from './inventory-literal.js';
+import { iniValue, shlexSplit } from '../expr/py-literal.js';
 
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
 const GROUP_NAME = /^([^:\]\s]+)\s*(?:#.*)?$/;

@@ -274,4 +274,38 @@ describe('Ansible semantics that differed silently', () => {
     expect(c.msgs).toEqual(['"msg": "[] rc=0 lines=0 skipped=True"']);
     if (hasAnsible) expect(run('ansible', CHECK_PLAY, ['--check']).msgs).toEqual(c.msgs);
   });
+
+  it('a rendered string that spells a Python list, dict or boolean becomes one; a string filter at the end keeps text', () => {
+    const play = `- hosts: h
+  gather_facts: false
+  vars: { a: 1, b: two, d: { k: v }, t: "True" }
+  tasks:
+    - debug: msg="{{ x is string }} {{ x }}"
+      loop_control: { loop_var: x }
+      loop:
+        - "[{{ a }}, '{{ b }}']"
+        - "{'k': '{{ b }}'}"
+        - "{{ d | to_json }}"
+        - "{{ t }}"
+        - "[{{ a }}, {{ b }}]"
+        - "  [{{ a }}]"
+        - "{{ '[' }}1, 2]"
+    - debug: msg="{{ item }}"
+      loop: "[{{ a }}, 2]"
+`;
+    const t = run('tsplay', play);
+    expect(t.code, t.out + t.err).toBe(0);
+    expect(t.msgs).toEqual([
+      `"msg": "False [1, 'two']"`,
+      `"msg": "False {'k': 'two'}"`,
+      '"msg": "True {\\"k\\": \\"v\\"}"',
+      '"msg": "False True"',
+      '"msg": "True [1, two]"',
+      '"msg": "True   [1]"',
+      '"msg": "False [1, 2]"',
+      '"msg": 1',
+      '"msg": 2',
+    ]);
+    if (hasAnsible) expect(run('ansible', play).msgs).toEqual(t.msgs);
+  });
 });

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../engine/load/inventory.js';
 import { expandHostRange } from '../../engine/load/inventory-hosts.js';
-import { iniValue as parseIniLiteral } from '../../engine/load/inventory-literal.js';
+import { iniValue as parseIniLiteral } from '../../engine/expr/py-literal.js';
 import { UserError } from '../../engine/errors.js';
 
 function tree(files: Record<string, string>): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { iniValue, pyLiteral, shlexSplit } from '../../engine/load/inventory-literal.js';
+import { iniValue, pyLiteral, shlexSplit } from '../../engine/expr/py-literal.js';
 
 describe('iniValue (ast.literal_eval, else the text)', () => {
   it.each([
