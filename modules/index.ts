@@ -21,6 +21,8 @@ import serviceFacts from './service_facts.js';
 import setFact from './set_fact.js';
 import setup from './setup.js';
 import shell from './shell.js';
+import slurp from './slurp.js';
+import stat from './stat.js';
 import sysctl from './sysctl.js';
 import systemd from './systemd.js';
 import template from './template.js';
@@ -28,4 +30,4 @@ import waitFor from './wait_for.js';
 import waitForConnection from './wait_for_connection.js';
 import validateArgumentSpec from './validate_argument_spec.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, hostname, iptablesEnsure, lineinfile, mount, nmcli, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, hostname, iptablesEnsure, lineinfile, mount, nmcli, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, slurp, stat, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];

@@ -1,0 +1,93 @@
+// Table-driven plan tests of the read-only file modules (stat, slurp), in the
+// format of fixtures.test.ts: test/modules/fixtures/<module>/<case>.json = args + gathered state
+// -> expected plan. "current" is the module's state as its gather returns it.
+// A case may also list keys the result must not have ("absent": "stat.pw_name"),
+// ask for the result to be exactly "result" ("exact"), or expect the arguments to be refused
+// ("argsError"). The gathers run here too, against real files.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ModuleDefinition, Plan } from '../../engine/module.js';
+import { checkArgs } from '../../engine/run/args.js';
+import slurp from '../../modules/slurp.js';
+import stat, { statTime } from '../../modules/stat.js';
+import { completeArgs, expectPlan, harness, runModule, type PlanExpectation } from './harness.js';
+
+interface Case extends PlanExpectation {
+  description: string;
+  args: Record<string, unknown>;
+  current: Record<string, unknown>;
+  files?: string[];
+  absent?: string[];
+  exact?: true;
+  argsError?: string;
+}
+
+const modules: Record<string, ModuleDefinition<any, any>> = { slurp, stat };
+const root = join(import.meta.dirname, 'fixtures');
+
+function state(_name: string, current: Record<string, unknown>): unknown {
+  return current;
+}
+
+for (const name of Object.keys(modules)) {
+  describe(`${name} plans`, () => {
+    for (const caseFile of readdirSync(join(root, name)).filter((f) => f.endsWith('.json')).sort()) {
+      const c = JSON.parse(readFileSync(join(root, name, caseFile), 'utf8')) as Case;
+      it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
+        const module = modules[name]!;
+        if (c.argsError !== undefined) {
+          const checked = checkArgs(module, c.args);
+          expect(checked.ok).toBe(false);
+          expect(checked.ok ? '' : checked.message).toContain(c.argsError);
+          return;
+        }
+        const args = completeArgs(module, c.args);
+        const plan: Plan = module.plan(state(name, c.current), args);
+        expectPlan(plan, c);
+        if (c.exact) expect(plan.result).toEqual(c.result);
+        if (c.files) expect((plan.result?.files as { path: string }[]).map((f) => f.path)).toEqual(c.files);
+        for (const key of c.absent ?? []) {
+          const [outer, inner] = key.split('.') as [string, string];
+          expect(plan.result?.[outer], key).not.toHaveProperty(inner);
+        }
+      });
+    }
+  });
+}
+
+describe('file-facts helpers', () => {
+
+
+  it('statTime gives the float Python computes from seconds and nanoseconds', () => {
+    expect(statTime('1796408668.570488433')).toBe(1796408668.5704885);
+    expect(statTime('1700000000.000000000')).toBe(1700000000);
+  });
+});
+
+describe('file-facts gathers on this machine', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsplay-file-facts-'));
+  mkdirSync(join(dir, 'sub'));
+  writeFileSync(join(dir, 'a.txt'), 'hello\n');
+  writeFileSync(join(dir, 'sub', 'b.txt'), 'foo bar\n');
+  symlinkSync('a.txt', join(dir, 'link'));
+
+  it('stat: one command; a file, a link, a missing path', async () => {
+    const h = harness(dir);
+    const file = await runModule(h, stat, { path: join(dir, 'a.txt'), checksum_algorithm: 'sha256' });
+    expect(file.gatherCommands).toBe(1);
+    expect(file.plan.result?.stat).toMatchObject({ exists: true, isreg: true, size: 6, checksum: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03' });
+    const link = await runModule(h, stat, { path: join(dir, 'link') });
+    expect(link.plan.result?.stat).toMatchObject({ islnk: true, lnk_target: 'a.txt', lnk_source: join(dir, 'a.txt') });
+    expect((await runModule(h, stat, { path: join(dir, 'nope') })).plan.result).toEqual({ stat: { exists: false } });
+  });
+
+  it('slurp: one command; base64 content; a directory fails', async () => {
+    const h = harness(dir);
+    const r = await runModule(h, slurp, { src: join(dir, 'a.txt') });
+    expect(r.gatherCommands).toBe(1);
+    expect(r.plan.result).toEqual({ content: 'aGVsbG8K', encoding: 'base64', source: join(dir, 'a.txt') });
+    expect((await runModule(h, slurp, { src: dir })).plan.failed).toBe(`source is a directory and must be a file: ${dir}`);
+  });
+});
