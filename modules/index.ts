@@ -7,6 +7,7 @@ import copy from './copy.js';
 import debug from './debug.js';
 import fail from './fail.js';
 import file from './file.js';
+import find from './find.js';
 import hostname from './hostname.js';
 import iptablesEnsure from './iptables-ensure.js';
 import lineinfile from './lineinfile.js';
@@ -30,4 +31,4 @@ import waitFor from './wait_for.js';
 import waitForConnection from './wait_for_connection.js';
 import validateArgumentSpec from './validate_argument_spec.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, hostname, iptablesEnsure, lineinfile, mount, nmcli, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, slurp, stat, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, find, hostname, iptablesEnsure, lineinfile, mount, nmcli, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, slurp, stat, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];

@@ -1,7 +1,8 @@
-// Table-driven plan tests of the read-only file modules (stat, slurp), in the
+// Table-driven plan tests of the read-only file modules (stat, slurp, find), in the
 // format of fixtures.test.ts: test/modules/fixtures/<module>/<case>.json = args + gathered state
-// -> expected plan. "current" is the module's state as its gather returns it.
-// A case may also list keys the result must not have ("absent": "stat.pw_name"),
+// -> expected plan. "current" is the module's state as its gather returns it; for find, entries
+// are written short ({ "rel", "type" } plus what the case is about). A case may also list the
+// paths find returns ("files", in order), keys the result must not have ("absent": "stat.pw_name"),
 // ask for the result to be exactly "result" ("exact"), or expect the arguments to be refused
 // ("argsError"). The gathers run here too, against real files.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ModuleDefinition, Plan } from '../../engine/module.js';
 import { checkArgs } from '../../engine/run/args.js';
+import find, { fnmatch, pythonRegExp, type FindEntry, type FindState } from '../../modules/find.js';
 import slurp from '../../modules/slurp.js';
 import stat, { statTime } from '../../modules/stat.js';
 import { completeArgs, expectPlan, harness, runModule, type PlanExpectation } from './harness.js';
@@ -24,11 +26,19 @@ interface Case extends PlanExpectation {
   argsError?: string;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { slurp, stat };
+const modules: Record<string, ModuleDefinition<any, any>> = { find, slurp, stat };
 const root = join(import.meta.dirname, 'fixtures');
+const NOW = 1700000000;
 
-function state(_name: string, current: Record<string, unknown>): unknown {
-  return current;
+// A find entry from the short form: a recent regular file owned by root unless the case says more.
+function entry(short: Partial<FindEntry> & { rel: string }): FindEntry {
+  return { type: 'f', isDir: false, mode: '644', size: 0, inode: 1, dev: 2049, nlink: 1, uid: 0, gid: 0, owner: 'root', group: 'root', atime: NOW - 100, mtime: NOW - 100, ctime: NOW - 100, ...short };
+}
+
+function state(name: string, current: Record<string, unknown>): unknown {
+  if (name !== 'find') return current;
+  const s = current as unknown as FindState;
+  return { ...s, roots: s.roots.map((r) => ({ ...r, entries: r.entries.map(entry) })) };
 }
 
 for (const name of Object.keys(modules)) {
@@ -58,7 +68,24 @@ for (const name of Object.keys(modules)) {
 }
 
 describe('file-facts helpers', () => {
+  it('fnmatch is Python\'s: the whole name, * over dots, [!x], a lone [ literal', () => {
+    expect(fnmatch('a.txt', '*.txt')).toBe(true);
+    expect(fnmatch('.x.txt', '*.txt')).toBe(true);
+    expect(fnmatch('a.txt.bak', '*.txt')).toBe(false);
+    expect(fnmatch('b1', '[!a]?')).toBe(true);
+    expect(fnmatch('a1', '[!a]?')).toBe(false);
+    expect(fnmatch('[x', '[x')).toBe(true);
+    expect(fnmatch('a+b', 'a+b')).toBe(true);
+  });
 
+  it("pythonRegExp reads Python's syntax: named groups, \\A \\Z, inline flags, $ before a final newline", () => {
+    expect(pythonRegExp('(?P<w>ab)(?P=w)').test('abab')).toBe(true);
+    expect(pythonRegExp('(?i)foo').test('FOO')).toBe(true);
+    expect(pythonRegExp('\\Afoo\\Z').test('foo')).toBe(true);
+    expect(pythonRegExp('\\Afoo\\Z').test('foo\n')).toBe(false);
+    expect(pythonRegExp('foo$').test('foo\n')).toBe(true);
+    expect(pythonRegExp('[$]').test('$')).toBe(true);
+  });
 
   it('statTime gives the float Python computes from seconds and nanoseconds', () => {
     expect(statTime('1796408668.570488433')).toBe(1796408668.5704885);
@@ -89,5 +116,15 @@ describe('file-facts gathers on this machine', () => {
     expect(r.gatherCommands).toBe(1);
     expect(r.plan.result).toEqual({ content: 'aGVsbG8K', encoding: 'base64', source: join(dir, 'a.txt') });
     expect((await runModule(h, slurp, { src: dir })).plan.failed).toBe(`source is a directory and must be a file: ${dir}`);
+  });
+
+  it('find: one command, a second only for contains or get_checksum', async () => {
+    const h = harness(dir);
+    const r = await runModule(h, find, { paths: dir, recurse: true });
+    expect(r.gatherCommands).toBe(1);
+    expect((r.plan.result?.files as { path: string }[]).map((f) => f.path)).toEqual([join(dir, 'a.txt'), join(dir, 'sub', 'b.txt')]);
+    const c = await runModule(h, find, { paths: dir, recurse: true, contains: 'foo', get_checksum: true });
+    expect(c.gatherCommands).toBe(2);
+    expect(c.plan.result?.files).toEqual([expect.objectContaining({ path: join(dir, 'sub', 'b.txt'), checksum: 'd53a205a336e07cf9eac45471b3870f9489288ec' })]);
   });
 });
