@@ -26,9 +26,10 @@ import slurp from './slurp.js';
 import stat from './stat.js';
 import sysctl from './sysctl.js';
 import systemd from './systemd.js';
+import tempfile from './tempfile.js';
 import template from './template.js';
 import waitFor from './wait_for.js';
 import waitForConnection from './wait_for_connection.js';
 import validateArgumentSpec from './validate_argument_spec.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, find, hostname, iptablesEnsure, lineinfile, mount, nmcli, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, slurp, stat, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [apt, assert, command, copy, debug, fail, file, find, hostname, iptablesEnsure, lineinfile, mount, nmcli, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, slurp, stat, sysctl, systemd, tempfile, template, validateArgumentSpec, waitFor, waitForConnection];

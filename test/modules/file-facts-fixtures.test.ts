@@ -1,4 +1,4 @@
-// Table-driven plan tests of the read-only file modules (stat, slurp, find), in the
+// Table-driven plan tests of the read-only file modules (stat, slurp, find) and tempfile, in the
 // format of fixtures.test.ts: test/modules/fixtures/<module>/<case>.json = args + gathered state
 // -> expected plan. "current" is the module's state as its gather returns it; for find, entries
 // are written short ({ "rel", "type" } plus what the case is about). A case may also list the
@@ -14,6 +14,7 @@ import { checkArgs } from '../../engine/run/args.js';
 import find, { fnmatch, pythonRegExp, type FindEntry, type FindState } from '../../modules/find.js';
 import slurp from '../../modules/slurp.js';
 import stat, { statTime } from '../../modules/stat.js';
+import tempfile, { mktempError } from '../../modules/tempfile.js';
 import { completeArgs, expectPlan, harness, runModule, type PlanExpectation } from './harness.js';
 
 interface Case extends PlanExpectation {
@@ -26,7 +27,7 @@ interface Case extends PlanExpectation {
   argsError?: string;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { find, slurp, stat };
+const modules: Record<string, ModuleDefinition<any, any>> = { find, slurp, stat, tempfile };
 const root = join(import.meta.dirname, 'fixtures');
 const NOW = 1700000000;
 
@@ -87,6 +88,11 @@ describe('file-facts helpers', () => {
     expect(pythonRegExp('[$]').test('$')).toBe(true);
   });
 
+  it("mktempError phrases mktemp's failure as Python's OSError, Ansible's message", () => {
+    expect(mktempError("mktemp: failed to create directory via template '/ro/a.XXXXXXXX': Read-only file system\n")).toBe("[Errno 30] Read-only file system: '/ro/a.XXXXXXXX'");
+    expect(mktempError('mktemp: too few X\'s in template')).toBeUndefined();
+  });
+
   it('statTime gives the float Python computes from seconds and nanoseconds', () => {
     expect(statTime('1796408668.570488433')).toBe(1796408668.5704885);
     expect(statTime('1700000000.000000000')).toBe(1700000000);
@@ -126,5 +132,15 @@ describe('file-facts gathers on this machine', () => {
     const c = await runModule(h, find, { paths: dir, recurse: true, contains: 'foo', get_checksum: true });
     expect(c.gatherCommands).toBe(2);
     expect(c.plan.result?.files).toEqual([expect.objectContaining({ path: join(dir, 'sub', 'b.txt'), checksum: 'd53a205a336e07cf9eac45471b3870f9489288ec' })]);
+  });
+
+  it('tempfile: creates a file with mode 0600 and returns its attributes', async () => {
+    const h = harness(dir);
+    const r = await runModule(h, tempfile, { path: dir, prefix: 'x.' });
+    expect(r.gatherCommands).toBe(0);
+    expect(r.outcome?.result).toMatchObject({ state: 'file', mode: '0600', size: 0 });
+    expect(r.outcome?.result?.path).toMatch(new RegExp(`^${dir}/x\\.[A-Za-z0-9]{8}$`));
+    const missing = await runModule(h, tempfile, { path: join(dir, 'nope') });
+    expect(missing.outcome?.failed).toBe(`[Errno 2] No such file or directory: '${dir}/nope/ansible.XXXXXXXX'`);
   });
 });
