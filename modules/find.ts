@@ -254,7 +254,8 @@ export function pythonRegExp(pattern: string, flags = ''): RegExp {
       out += '(?=\\n?$(?![\\s\\S]))'; // Python's $ also matches before a final newline
     } else out += c;
   }
-  return new RegExp(out, flags.includes('u') ? flags : flags + 'u');
+  // no `u` flag: it refuses escapes Python takes (`\-`, `\_`)
+  return new RegExp(out, flags);
 }
 
 // re.match: the pattern anchored at the start of the text, not at its end.

@@ -109,7 +109,7 @@ export function parseStatOutput(stdout: string, stderr = ''): StatState {
     });
   }
   if (state.exists && (state.fields?.length ?? 0) < 16) {
-    throw new UserError('E_MODULE', `unexpected output of stat on the host: ${state.fields?.join(' ')}`, { hint: 'stat needs GNU coreutils 8.26 or later on the host' });
+    throw new UserError('E_MODULE', `unexpected output of stat on the host: ${state.fields?.join(' ')}`, { hint: 'stat needs GNU coreutils (stat, readlink, base64) on the host' });
   }
   return state as StatState;
 }

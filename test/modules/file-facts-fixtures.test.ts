@@ -86,6 +86,7 @@ describe('file-facts helpers', () => {
     expect(pythonRegExp('\\Afoo\\Z').test('foo\n')).toBe(false);
     expect(pythonRegExp('foo$').test('foo\n')).toBe(true);
     expect(pythonRegExp('[$]').test('$')).toBe(true);
+    expect(pythonRegExp('a\\-b\\_c').test('a-b_c')).toBe(true);
   });
 
   it("mktempError phrases mktemp's failure as Python's OSError, Ansible's message", () => {
