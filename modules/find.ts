@@ -4,7 +4,7 @@
 // filters as Ansible's find module does. A second command runs only for get_checksum or contains,
 // on the entries that passed the other filters. Read-only: check mode returns the same result.
 import { posix } from 'node:path';
-import { defineModule, noop, planFailure, raw, sh, UserError, type ModuleContext, type Plan, type ShellCommand } from '../engine/index.js';
+import { defineModule, noop, planFailure, quote, raw, sh, UserError, type ModuleContext, type Plan, type ShellCommand } from '../engine/index.js';
 
 /** find's arguments, complete after validation. */
 export interface FindArgs {
@@ -76,13 +76,30 @@ const ENTRY_FORMAT = `${MARKER} e %y %Y %m %s %i %D %n %U %G %u %g %A@ %T@ %C@ %
 const FULL_PATH_FORMAT = `${MARKER} p %p\\0`;
 const LINK_FORMAT = `${MARKER} l %f %s %i %d %h %u %g %U %G %.9X %.9Y %.9Z %n\\0`;
 
-// A leading ~ or ~user stays unquoted so that the host's shell expands it, as Ansible's
-// expanduser does on the host.
-function pathWord(path: string): ShellCommand {
-  const tilde = /^~([A-Za-z0-9._-]*)(\/|$)/.exec(path);
-  if (!tilde) return sh`${path}`;
-  const rest = path.slice(tilde[0].length);
-  return tilde[2] ? sh`${raw(tilde[0])}${rest}` : sh`${raw(tilde[0])}`;
+// Sets a shell variable to a path expanded on the host as Ansible expands its path arguments there
+// (Python's expandvars, then expanduser): $NAME and ${NAME} of the environment, an unset one kept
+// as written, and a leading ~ or ~user.
+function assignPath(variable: string, path: string): ShellCommand {
+  let text = '';
+  let rest = path;
+  const tilde = /^~[A-Za-z0-9._-]*(?=\/|$)/.exec(path);
+  if (tilde) {
+    // unquoted up to the first slash, so that the shell expands it
+    text += tilde[0] + (path[tilde[0].length] === '/' ? '/' : '');
+    rest = path.slice(text.length);
+  }
+  const fallbacks: string[] = [];
+  let last = 0;
+  for (const m of rest.matchAll(/\$(\w+|\{([^}]*)\})/g)) {
+    const name = m[2] ?? m[1]!;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
+    if (m.index > last) text += quote(rest.slice(last, m.index));
+    fallbacks.push(`__tsplay_v${fallbacks.length + 1}=${quote(m[0])}; `);
+    text += `"\${${name}-$__tsplay_v${fallbacks.length}}"`;
+    last = m.index + m[0].length;
+  }
+  if (last < rest.length || text === '') text += quote(rest.slice(last));
+  return sh`${raw(`${fallbacks.join('')}${variable}=${text}`)}`;
 }
 
 /**
@@ -93,7 +110,7 @@ function pathWord(path: string): ShellCommand {
 export function findCommand(args: FindArgs): ShellCommand {
   const max = !args.recurse ? ['-maxdepth', '1'] : args.depth ? ['-maxdepth', String(args.depth + 1)] : [];
   const each = args.paths.map(
-    (p) => sh`p=${pathWord(p)}; printf '%s root %s\\0' "$M" "$(printf %s "$p" | base64 -w0)"
+    (p) => sh`${assignPath('p', p)}; printf '%s root %s\\0' "$M" "$(printf %s "$p" | base64 -w0)"
 if [ -d "$p" ]; then LC_ALL=C find ${args.follow ? sh`-L "$p" -mindepth 1 ${max} -printf ${ENTRY_FORMAT} -printf ${FULL_PATH_FORMAT} \\( -xtype l -exec stat --printf ${LINK_FORMAT} -- {} + \\)` : sh`-P "$p" -mindepth 1 ${max} -printf ${ENTRY_FORMAT}`}; printf '%s rc %s\\0' "$M" $?; else printf '%s notdir\\0' "$M"; fi`,
   );
   const parts = [sh`M=${MARKER}; printf '%s now %s\\0' "$M" "$(date +%s.%N)"`, ...each];

@@ -1,7 +1,7 @@
 // tempfile: create a new temporary file or directory on the host (mktemp) and return its path and
 // attributes. Every run creates a new one, so the task always changes; in check mode it is
 // skipped, as Ansible skips it (the module does not support check mode there).
-import { defineModule, raw, sh, type ShellCommand } from '../engine/index.js';
+import { defineModule, quote, raw, sh, type ShellCommand } from '../engine/index.js';
 
 /** tempfile's arguments, complete after validation. */
 export interface TempfileArgs {
@@ -13,13 +13,30 @@ export interface TempfileArgs {
 
 const MARKER = '__tsplay_tempfile__';
 
-// A leading ~ or ~user stays unquoted so that the host's shell expands it, as Ansible's
-// expanduser does on the host.
-function pathWord(path: string): ShellCommand {
-  const tilde = /^~([A-Za-z0-9._-]*)(\/|$)/.exec(path);
-  if (!tilde) return sh`${path}`;
-  const rest = path.slice(tilde[0].length);
-  return tilde[2] ? sh`${raw(tilde[0])}${rest}` : sh`${raw(tilde[0])}`;
+// Sets a shell variable to a path expanded on the host as Ansible expands its path arguments there
+// (Python's expandvars, then expanduser): $NAME and ${NAME} of the environment, an unset one kept
+// as written, and a leading ~ or ~user.
+function assignPath(variable: string, path: string): ShellCommand {
+  let text = '';
+  let rest = path;
+  const tilde = /^~[A-Za-z0-9._-]*(?=\/|$)/.exec(path);
+  if (tilde) {
+    // unquoted up to the first slash, so that the shell expands it
+    text += tilde[0] + (path[tilde[0].length] === '/' ? '/' : '');
+    rest = path.slice(text.length);
+  }
+  const fallbacks: string[] = [];
+  let last = 0;
+  for (const m of rest.matchAll(/\$(\w+|\{([^}]*)\})/g)) {
+    const name = m[2] ?? m[1]!;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
+    if (m.index > last) text += quote(rest.slice(last, m.index));
+    fallbacks.push(`__tsplay_v${fallbacks.length + 1}=${quote(m[0])}; `);
+    text += `"\${${name}-$__tsplay_v${fallbacks.length}}"`;
+    last = m.index + m[0].length;
+  }
+  if (last < rest.length || text === '') text += quote(rest.slice(last));
+  return sh`${raw(`${fallbacks.join('')}${variable}=${text}`)}`;
 }
 
 /**
@@ -28,10 +45,12 @@ function pathWord(path: string): ShellCommand {
  * prints the path and its attributes.
  */
 export function tempfileCommand(args: TempfileArgs): ShellCommand {
-  const dir = args.path === undefined ? sh`--tmpdir` : sh`--tmpdir=${pathWord(args.path)}`;
+  const dir = args.path === undefined ? sh`--tmpdir` : sh`--tmpdir="$d"`;
+  const assign = args.path === undefined ? sh`` : sh`${assignPath('d', args.path)}
+`;
   const kind = args.state === 'directory' ? sh` -d` : sh``;
   const template = `${args.prefix}XXXXXXXX`;
-  return sh`t=$(LC_ALL=C mktemp${kind} ${dir} --suffix=${args.suffix} -- ${template}) || exit 1
+  return sh`${assign}t=$(LC_ALL=C mktemp${kind} ${dir} --suffix=${args.suffix} -- ${template}) || exit 1
 printf '%s path ' ${MARKER}; printf %s "$t" | base64 -w0; echo
 LC_ALL=C stat -c ${`${MARKER} stat %a %u %g %s %U %G`} -- "$t"`;
 }

@@ -13,7 +13,7 @@ import { project, recap, tsplay } from './helpers.js';
 
 // Each registered result is printed as one JSON line, in this order.
 const REGISTERED = [
-  'st_file', 'st_sha256', 'st_link', 'st_link_follow', 'st_dangling', 'st_dir', 'st_fifo', 'st_missing', 'st_bare', 'st_home',
+  'st_file', 'st_sha256', 'st_link', 'st_link_follow', 'st_dangling', 'st_dir', 'st_fifo', 'st_missing', 'st_bare', 'st_home', 'st_env',
   'sl_text', 'sl_binary', 'sl_missing', 'sl_dir',
   'f_default', 'f_any', 'f_depth', 'f_contains', 'f_regex', 'f_age_size', 'f_old', 'f_follow', 'f_dirs', 'f_bad_age',
   'tf_file', 'tf_dir',
@@ -40,8 +40,10 @@ const PLAY = `- hosts: h
       register: st_missing
     - ansible.builtin.stat: { name: "{{ t }}/big.bin", get_mime: false, get_attributes: false, checksum: md5 }
       register: st_bare
-    - stat: { path: "~" , get_mime: false }
+    - stat: { path: "~", get_mime: false }
       register: st_home
+    - stat: path=$HOME/$NO_SUCH_VAR_X get_mime=false
+      register: st_env
     - slurp: src={{ t }}/a.txt
       register: sl_text
     - ansible.builtin.slurp: { path: "{{ t }}/big.bin" }
@@ -179,6 +181,7 @@ describe('stat, slurp, find and tempfile on the local host', () => {
     expect(r.st_bare.stat).not.toHaveProperty('attributes');
     expect((r.st_bare.stat as Record<string, unknown>).checksum).toMatch(/^[0-9a-f]{32}$/);
     expect((r.st_home.stat as Record<string, unknown>).path).toBe(process.env.HOME);
+    expect(r.st_env.stat).toEqual({ exists: false }); // $HOME expanded, an unset variable kept as written
     expect(Buffer.from(r.sl_text.content as string, 'base64').toString()).toBe('hello\n');
     expect(r.sl_text).toMatchObject({ encoding: 'base64', source: join(tree, 'a.txt') });
     expect(r.sl_missing).toMatchObject({ failed: true, msg: `file not found: ${tree}/nope` });

@@ -5,6 +5,7 @@
 // paths find returns ("files", in order), keys the result must not have ("absent": "stat.pw_name"),
 // ask for the result to be exactly "result" ("exact"), or expect the arguments to be refused
 // ("argsError"). The gathers run here too, against real files.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import type { ModuleDefinition, Plan } from '../../engine/module.js';
 import { checkArgs } from '../../engine/run/args.js';
 import find, { fnmatch, pythonRegExp, type FindEntry, type FindState } from '../../modules/find.js';
 import slurp from '../../modules/slurp.js';
-import stat, { statTime } from '../../modules/stat.js';
+import stat, { assignPath, statTime } from '../../modules/stat.js';
 import tempfile, { mktempError } from '../../modules/tempfile.js';
 import { completeArgs, expectPlan, harness, runModule, type PlanExpectation } from './harness.js';
 
@@ -92,6 +93,15 @@ describe('file-facts helpers', () => {
   it("mktempError phrases mktemp's failure as Python's OSError, Ansible's message", () => {
     expect(mktempError("mktemp: failed to create directory via template '/ro/a.XXXXXXXX': Read-only file system\n")).toBe("[Errno 30] Read-only file system: '/ro/a.XXXXXXXX'");
     expect(mktempError('mktemp: too few X\'s in template')).toBeUndefined();
+  });
+
+  it("assignPath expands a path on the host as Python's expandvars and expanduser do", () => {
+    const expand = (p: string) => execFileSync('sh', ['-c', `${assignPath('p', p).text}; printf %s "$p"`], { encoding: 'utf8', env: { ...process.env, HOME: '/home/pi', TSPLAY_X: 'a b' } });
+    expect(expand('~/x y')).toBe('/home/pi/x y');
+    expect(expand('~root')).toBe('/root');
+    expect(expand('$HOME/${TSPLAY_X}/$TSPLAY_NOPE')).toBe('/home/pi/a b/$TSPLAY_NOPE');
+    expect(expand("it's ${a-b} $1")).toBe("it's ${a-b} $1");
+    expect(expand('~nosuchuser/q')).toBe('~nosuchuser/q');
   });
 
   it('statTime gives the float Python computes from seconds and nanoseconds', () => {
