@@ -106,12 +106,13 @@ function assignPath(variable: string, path: string): ShellCommand {
  * The listing command: the host's time, then for each path either "not a directory" or every
  * entry below it (to the depth Ansible examines: one level without recurse, depth + 1 with it,
  * since Ansible looks at the entries one level past the depth before it stops), NUL-separated.
+ * A path that is a symlink to a directory is searched (-H), as os.walk searches it.
  */
 export function findCommand(args: FindArgs): ShellCommand {
   const max = !args.recurse ? ['-maxdepth', '1'] : args.depth ? ['-maxdepth', String(args.depth + 1)] : [];
   const each = args.paths.map(
     (p) => sh`${assignPath('p', p)}; printf '%s root %s\\0' "$M" "$(printf %s "$p" | base64 -w0)"
-if [ -d "$p" ]; then LC_ALL=C find ${args.follow ? sh`-L "$p" -mindepth 1 ${max} -printf ${ENTRY_FORMAT} -printf ${FULL_PATH_FORMAT} \\( -xtype l -exec stat --printf ${LINK_FORMAT} -- {} + \\)` : sh`-P "$p" -mindepth 1 ${max} -printf ${ENTRY_FORMAT}`}; printf '%s rc %s\\0' "$M" $?; else printf '%s notdir\\0' "$M"; fi`,
+if [ -d "$p" ]; then LC_ALL=C find ${args.follow ? sh`-L "$p" -mindepth 1 ${max} -printf ${ENTRY_FORMAT} -printf ${FULL_PATH_FORMAT} \\( -xtype l -exec stat --printf ${LINK_FORMAT} -- {} + \\)` : sh`-H "$p" -mindepth 1 ${max} -printf ${ENTRY_FORMAT}`}; printf '%s rc %s\\0' "$M" $?; else printf '%s notdir\\0' "$M"; fi`,
   );
   const parts = [sh`M=${MARKER}; printf '%s now %s\\0' "$M" "$(date +%s.%N)"`, ...each];
   return sh`${raw(parts.map((c) => c.text).join('\n'))}`;

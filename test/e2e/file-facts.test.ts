@@ -15,7 +15,7 @@ import { project, recap, tsplay } from './helpers.js';
 const REGISTERED = [
   'st_file', 'st_sha256', 'st_link', 'st_link_follow', 'st_dangling', 'st_dir', 'st_fifo', 'st_missing', 'st_bare', 'st_home', 'st_env',
   'sl_text', 'sl_binary', 'sl_missing', 'sl_dir',
-  'f_default', 'f_any', 'f_depth', 'f_contains', 'f_regex', 'f_age_size', 'f_old', 'f_follow', 'f_dirs', 'f_bad_age',
+  'f_default', 'f_any', 'f_depth', 'f_contains', 'f_regex', 'f_age_size', 'f_old', 'f_follow', 'f_dirs', 'f_linked_root', 'f_bad_age',
   'tf_file', 'tf_dir',
 ] as const;
 
@@ -72,6 +72,8 @@ const PLAY = `- hosts: h
       register: f_follow
     - ansible.builtin.find: { path: "{{ t }}", file_type: directory, recurse: true, pattern: 'd*' }
       register: f_dirs
+    - find: { paths: "{{ t }}/linkdir" }
+      register: f_linked_root
     - find: { paths: "{{ t }}", age: 'x' }
       register: f_bad_age
       ignore_errors: true
@@ -194,6 +196,7 @@ describe('stat, slurp, find and tempfile on the local host', () => {
     expect(paths('f_contains')).toEqual(['.hid/e.txt', 'b.log']);
     expect(paths('f_regex')).toEqual(['a.txt']);
     expect(paths('f_old')).toEqual(['b.log']);
+    expect(paths('f_linked_root')).toEqual(['linkdir/f.txt']); // a path that is a link to a directory is searched
     expect(r.f_bad_age).toMatchObject({ failed: true, msg: 'failed to process age', age: 'x' });
     expect(r.f_age_size.skipped_paths).toEqual({ [`${tree}/nodir`]: `'${tree}/nodir' is not a directory` });
     expect(r.tf_file).toMatchObject({ changed: true, state: 'file', mode: '0600', size: 0 });
