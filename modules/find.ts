@@ -62,10 +62,15 @@ export interface FindState {
   /** The host's clock when find ran (Python's time.time()). */
   now: number;
   roots: FindRoot[];
-  /** sha1 of the candidate regular files (get_checksum), by full path. */
+  /**
+   * sha1 of the candidate regular files (get_checksum), by full path; set (maybe empty) when the
+   * second command ran, with `containing` and `unreadable`.
+   */
   checksums?: Record<string, string>;
   /** Full paths of the candidate files whose content matches `contains`. */
   containing?: string[];
+  /** Full paths of the candidate files the user cannot read. */
+  unreadable?: string[];
 }
 
 const MARKER = '__tsplay_find__';
@@ -366,39 +371,75 @@ function fullPath(root: string, rel: string): string {
 
 interface Selection {
   files: { path: string; entry: FindEntry }[];
+  /** The regular files whose checksum or content Ansible would read (the second command's). */
+  probe: string[];
   examined: number;
   skipped: Record<string, string>;
 }
 
 type Compiled = { patterns: (string | RegExp)[]; excludes: (string | RegExp)[]; age?: number; size?: number };
 
-// Everything Ansible's find decides but the content test: the entries that match, in its order.
-function select(state: Pick<FindState, 'now' | 'roots'>, args: FindArgs, c: Compiled): Selection {
+/** What the second command read of the probed files. */
+interface Details {
+  checksums: Record<string, string>;
+  containing: ReadonlySet<string>;
+  unreadable: ReadonlySet<string>;
+}
+
+// The entries Ansible's find selects, in its order. Without `details` (before the second command),
+// contains and get_checksum are not applied and `probe` lists what they need; with them, a
+// checksum of an unreadable file ends the search of its path, as the exception does in Ansible
+// (what was found before it is kept).
+function select(state: Pick<FindState, 'now' | 'roots'>, args: FindArgs, c: Compiled, details?: Details): Selection {
   const files: Selection['files'] = [];
+  const probe: string[] = [];
   const skipped: Record<string, string> = {};
   let examined = 0;
   const stamp = (e: FindEntry) => e[args.age_stamp];
   const ageOk = (e: FindEntry) => c.age === undefined || (c.age >= 0 ? state.now - stamp(e) >= Math.abs(c.age) : state.now - stamp(e) <= Math.abs(c.age));
   const sizeOk = (e: FindEntry) => c.size === undefined || (c.size >= 0 ? e.size >= Math.abs(c.size) : e.size <= Math.abs(c.size));
+  const depthOf = (rel: string) => rel.split('/').length;
   for (const root of state.roots) {
     if (root.skipped) skipped[root.path] = root.skipped;
-    const depthOf = (rel: string) => rel.split('/').length;
-    for (const e of walkOrder(root.entries, args.follow)) {
+    const entries = walkOrder(root.entries, args.follow).filter(
       // without recurse, only the first level; Ansible looks at one level past the depth, then
       // stops descending
-      if (!args.recurse && depthOf(e.rel) > 1) continue;
-      if (args.depth && depthOf(e.rel) > args.depth + 1) continue;
-      examined++;
+      (e) => (args.recurse || depthOf(e.rel) === 1) && !(args.depth && depthOf(e.rel) > args.depth + 1),
+    );
+    // Ansible counts a directory's entries before it looks at them
+    const parentOf = (e: FindEntry) => e.rel.slice(0, Math.max(0, e.rel.lastIndexOf('/')));
+    const perDirectory = new Map<string, number>();
+    for (const e of entries) perDirectory.set(parentOf(e), (perDirectory.get(parentOf(e)) ?? 0) + 1);
+    for (const e of entries) {
+      examined += perDirectory.get(parentOf(e)) ?? 0;
+      perDirectory.delete(parentOf(e));
       if (args.depth && depthOf(e.rel) > args.depth) continue;
       const name = e.rel.slice(e.rel.lastIndexOf('/') + 1);
       if (name.startsWith('.') && !args.hidden) continue;
       if (!nameMatches(name, c.patterns, c.excludes) || !ageOk(e)) continue;
-      const wanted =
-        args.file_type === 'any' ? e.type !== 'f' || sizeOk(e) : args.file_type === 'directory' ? e.type === 'd' : args.file_type === 'link' ? e.type === 'l' : e.type === 'f' && sizeOk(e);
-      if (wanted) files.push({ path: fullPath(root.path, e.rel), entry: e });
+      const path = fullPath(root.path, e.rel);
+      const regular = e.type === 'f';
+      let wanted: boolean;
+      let summed = false;
+      if (args.file_type === 'any') {
+        summed = regular && args.get_checksum; // before the size test, as Ansible does
+        wanted = !regular || sizeOk(e);
+      } else if (args.file_type === 'file') {
+        wanted = regular && sizeOk(e) && (args.contains === undefined || !details || details.containing.has(path));
+        summed = wanted && args.get_checksum;
+        if (regular && sizeOk(e) && args.contains !== undefined && !details) probe.push(path);
+      } else {
+        wanted = e.type === (args.file_type === 'directory' ? 'd' : 'l');
+      }
+      if (summed && !details && probe[probe.length - 1] !== path) probe.push(path);
+      if (summed && details?.unreadable.has(path)) {
+        skipped[root.path] = `[Errno 13] Permission denied: b'${path}'`;
+        break;
+      }
+      if (wanted) files.push({ path, entry: e });
     }
   }
-  return { files, examined, skipped };
+  return { files, probe, examined, skipped };
 }
 
 // The arguments that can be wrong (age, size, regexes), checked and compiled.
@@ -424,13 +465,14 @@ function compile(args: FindArgs): Compiled | { msg: string; result?: Record<stri
 }
 
 /**
- * The second command, for the candidates only: their sha1 (get_checksum), and for `contains`
- * their content, base64, which the controller searches with Python's regex semantics.
+ * The second command, for the files that need it only: their sha1 (get_checksum), and for
+ * `contains` their content, base64, which the controller searches with Python's regex semantics.
  */
 export function detailsCommand(paths: string[], checksum: boolean, content: boolean): ShellCommand {
   return sh`M=${MARKER} S=${checksum ? 1 : 0} C=${content ? 1 : 0}
 for p in ${paths}; do
   printf '%s file\\n' "$M"
+  if [ ! -r "$p" ]; then printf '%s unreadable\\n' "$M"; continue; fi
   if [ "$S" = 1 ] && s=$(sha1sum < "$p"); then printf '%s sha1 %.40s\\n' "$M" "$s"; fi
   if [ "$C" = 1 ]; then printf '%s content ' "$M"; base64 -w0 < "$p"; echo; fi
 done`;
@@ -455,38 +497,36 @@ async function gatherFind(ctx: ModuleContext, args: FindArgs): Promise<FindState
   if ('msg' in compiled) return { now: 0, roots: [] }; // the plan fails, saying why
   const r = await ctx.run(findCommand(args));
   const state: FindState = parseFindOutput(r.stdout, r.stderr);
-  const checksum = args.get_checksum;
   const content = args.contains !== undefined && args.file_type === 'file';
-  if (!checksum && !content) return state;
-  const candidates = select(state, args, compiled).files.filter((f) => f.entry.type === 'f');
-  if (candidates.length === 0) return state;
-  const d = await ctx.run(detailsCommand(candidates.map((f) => f.path), checksum, content));
-  const lines = d.stdout.split('\n').filter((l) => l.startsWith(MARKER + ' '));
-  state.checksums = {};
-  state.containing = [];
+  const { probe } = select(state, args, compiled);
+  if (probe.length === 0) return state;
+  const d = await ctx.run(detailsCommand(probe, args.get_checksum, content));
   const re = content ? pythonRegExp(args.contains!) : undefined;
+  const checksums: Record<string, string> = {};
+  const containing: string[] = [];
+  const unreadable: string[] = [];
   let i = -1;
-  for (const line of lines) {
+  for (const line of d.stdout.split('\n')) {
+    if (!line.startsWith(MARKER + ' ')) continue;
     const [key = '', value = ''] = line.slice(MARKER.length + 1).split(' ');
     if (key === 'file') i++;
-    const path = candidates[i]?.path;
+    const path = probe[i];
     if (path === undefined) continue;
-    if (key === 'sha1') state.checksums[path] = value;
-    else if (key === 'content' && re && contentMatches(value, re, args.read_whole_file)) state.containing.push(path);
+    if (key === 'sha1') checksums[path] = value;
+    else if (key === 'unreadable') unreadable.push(path);
+    else if (key === 'content' && re && contentMatches(value, re, args.read_whole_file)) containing.push(path);
   }
-  return state;
+  return { ...state, checksums, containing, unreadable };
 }
 
 /** The plan of find: pure, from the listing and the arguments; always a no-op with the result. */
 export function planFind(state: FindState, args: FindArgs): Plan {
   const compiled = compile(args);
   if ('msg' in compiled) return planFailure(compiled.msg, compiled.result);
-  const { files, examined, skipped } = select(state, args, compiled);
-  const containing = new Set(state.containing ?? []);
+  const details = state.checksums ? { checksums: state.checksums, containing: new Set(state.containing), unreadable: new Set(state.unreadable) } : undefined;
+  const { files, examined, skipped } = select(state, args, compiled, details);
   const results: Record<string, unknown>[] = [];
   for (const { path, entry } of files) {
-    // contains applies with file_type file only (Ansible ignores it otherwise)
-    if (args.file_type === 'file' && args.contains !== undefined && !containing.has(path)) continue;
     const r = entryResult(path, entry);
     const sum = state.checksums?.[path];
     if (args.get_checksum && entry.type === 'f' && sum !== undefined) r.checksum = sum;
