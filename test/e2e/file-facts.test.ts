@@ -137,6 +137,8 @@ describe('stat, slurp, find and tempfile on the local host', () => {
   let dir: string;
   let vars: string[];
   let first: { code: number; out: string; results: Results };
+  /** The temporary files the runs made outside the scratch directory, removed at the end. */
+  const made: string[] = [];
 
   beforeAll(async () => {
     const base = mkdtempSync(join(tmpdir(), 'tsplay-file-facts-'));
@@ -163,10 +165,12 @@ describe('stat, slurp, find and tempfile on the local host', () => {
     vars = ['-e', `t=${tree}`, '-e', `scratch=${scratch}`];
     const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', ...vars]);
     first = { ...r, results: results(r.out) };
+    made.push(first.results.tf_file.path as string);
   }, 60_000);
 
   afterAll(() => {
     if (tree) rmSync(join(tree, '..'), { recursive: true, force: true });
+    for (const path of made) rmSync(path, { force: true });
   });
 
   it('returns what a playbook needs: stat keys, base64 content, the files found', () => {
@@ -203,7 +207,6 @@ describe('stat, slurp, find and tempfile on the local host', () => {
     expect(r.tf_file.path).toMatch(/\/ansible\.[A-Za-z0-9_]{8}$/);
     expect(r.tf_dir).toMatchObject({ changed: true, state: 'directory', mode: '0700' });
     expect(r.tf_dir.path).toMatch(new RegExp(`^${scratch}/pre\\.[A-Za-z0-9_]{8}\\.suf$`));
-    rmSync(r.tf_file.path as string);
   });
 
   it('a second run changes nothing but the new temporary file and directory; --check changes nothing and returns the same facts', async () => {
@@ -214,7 +217,7 @@ describe('stat, slurp, find and tempfile on the local host', () => {
     expect(recap(second.out, 'h')).toMatchObject({ changed: 2, failed: 0, ignored: 3 }); // the two tempfile tasks
     const again = results(second.out);
     for (const name of REGISTERED.filter((n) => !n.startsWith('tf_'))) expect(comparable(name, again[name]), name).toEqual(comparable(name, first.results[name]));
-    rmSync(again.tf_file.path as string);
+    made.push(again.tf_file.path as string);
     const scratchBefore = readdirSync(scratch).sort();
     const check = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '--check', ...vars]);
     expect(check.code, check.out).toBe(0);
@@ -233,7 +236,7 @@ describe('stat, slurp, find and tempfile on the local host', () => {
       const theirs = results(a.out);
       const ours = mode.length ? results((await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', ...vars, ...mode])).out) : first.results;
       for (const name of REGISTERED) expect(comparable(name, ours[name]), `${name} ${mode.join(' ')}`).toEqual(comparable(name, theirs[name]));
-      if (!mode.length) rmSync(theirs.tf_file.path as string);
+      if (!mode.length) made.push(theirs.tf_file.path as string);
     }
   }, 120_000);
 });
