@@ -372,7 +372,9 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
       } else {
         o = await runOnce(env, task, host, chain, itemScope);
       }
-      const r = { ...o.result, [lc.loop_var]: item, ansible_loop_var: lc.loop_var, ...(lc.index_var ? { [lc.index_var]: i } : {}) };
+      const r: Record<string, unknown> = { ...o.result, [lc.loop_var]: item, ansible_loop_var: lc.loop_var, ...(lc.index_var ? { [lc.index_var]: i } : {}) };
+      // each item that ran and did not fail says failed: false (the loop's own result does not)
+      if ((o.status === 'ok' || o.status === 'changed') && !('failed' in r)) r.failed = false;
       results.push(r);
       anyChanged ||= o.status === 'changed';
       anyFailed ||= o.status === 'failed';
@@ -439,7 +441,8 @@ function evalWhen(chain: Chain, scope: Record<string, unknown>, task: TaskNode):
 /** register and notify, after the task's result on the host is known. */
 function finish(env: PlayEnv, task: TaskNode, host: HostState, r: HostTaskResult): HostTaskResult {
   // as Ansible's task executor: a result that ran and says nothing of failing has failed: false
-  if ((r.status === 'ok' || r.status === 'changed') && !('failed' in r.result)) r.result.failed = false;
+  // (a loop's overall result has none: Ansible sets it only on the items' way to failing)
+  if ((r.status === 'ok' || r.status === 'changed') && !('failed' in r.result) && task.loop === undefined) r.result.failed = false;
   // Registered output is data: a `{{` in a command's stdout must never be rendered as a template.
   if (task.register && r.status !== 'unreachable') host.vars[task.register] = markUnsafe(r.result);
   if (r.status === 'changed' || (r.status !== 'failed' && r.result.changed === true)) {

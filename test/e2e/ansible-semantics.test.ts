@@ -308,4 +308,18 @@ describe('Ansible semantics that differed silently', () => {
     ]);
     if (hasAnsible) expect(run('ansible', play).msgs).toEqual(t.msgs);
   });
+
+  it("a loop's items say failed: false, the loop's own result has no failed key", () => {
+    const play = `- hosts: h
+  gather_facts: false
+  tasks:
+    - command: echo {{ item }}
+      loop: [1]
+      register: r
+    - debug: msg="{{ r.results[0].failed | default('absent') }} {{ r.failed | default('absent') }} {{ r is failed }}"
+`;
+    const t = run('tsplay', play);
+    expect(t.msgs).toEqual(['"msg": "False absent False"']);
+    if (hasAnsible) expect(run('ansible', play).msgs).toEqual(t.msgs);
+  });
 });
