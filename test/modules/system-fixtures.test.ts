@@ -11,6 +11,7 @@ import type { ModuleDefinition, Plan } from '../../engine/module.js';
 import { shellSplit } from '../../engine/sh.js';
 import type { FileFact } from '../../engine/file-fact.js';
 import apt, { aptGatherCommand, parseAptGather, parseAptOutput } from '../../modules/apt.js';
+import group, { parseGroupLine } from '../../modules/group.js';
 import hostname, { parseHostnameGather } from '../../modules/hostname.js';
 import reboot, { rebootCommand } from '../../modules/reboot.js';
 import replace, { replaceText } from '../../modules/replace.js';
@@ -18,6 +19,7 @@ import service from '../../modules/service.js';
 import serviceFacts, { serviceFactsProbe } from '../../modules/service_facts.js';
 import setup, { factSubsets, netmask, networkFacts } from '../../modules/setup.js';
 import systemd, { parseSystemdGather, systemdGatherCommand } from '../../modules/systemd.js';
+import user, { parseGroupLines, parsePasswdLine, parseShadowLine, planUser } from '../../modules/user.js';
 import waitFor from '../../modules/wait_for.js';
 import waitForConnection from '../../modules/wait_for_connection.js';
 import { completeArgs, harness, runModule, expectPlan } from './harness.js';
@@ -40,7 +42,7 @@ function fileFact(short: { text?: string; exists?: boolean; path?: string }): Fi
   return { ...base, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: (short.text ?? '').length, content } as FileFact;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { apt, hostname, reboot, replace, service, systemd, wait_for: waitFor, wait_for_connection: waitForConnection };
+const modules: Record<string, ModuleDefinition<any, any>> = { apt, group, hostname, reboot, replace, service, systemd, user, wait_for: waitFor, wait_for_connection: waitForConnection };
 const root = join(import.meta.dirname, 'fixtures');
 
 for (const name of Object.keys(modules)) {
@@ -205,6 +207,25 @@ describe('system module gathers and helpers', () => {
     expect(readFileSync(path, 'utf8')).toBe('server x # a\nserver x # b\n');
     const second = await runModule(h, replace, args);
     expect(second.plan.changes).toEqual([]);
+  });
+
+  it('group and user: parse getent passwd, shadow and group lines', () => {
+    expect(parseGroupLine('staff:x:50:ann,bob\n')).toEqual({ name: 'staff', gid: 50, members: ['ann', 'bob'] });
+    expect(parseGroupLine('')).toBeUndefined();
+    expect(parsePasswdLine('ann:x:1001:1001:Ann A,,,:/home/ann:/bin/bash\n')).toEqual({ name: 'ann', uid: 1001, gid: 1001, comment: 'Ann A,,,', home: '/home/ann', shell: '/bin/bash' });
+    expect(parseShadowLine('ann:!$6$s$h:20000:0:99999:7:::\n')).toEqual({ password: '!$6$s$h', min: 0, max: 99999, expire: -1 });
+    expect(parseShadowLine('ann:*:20000:::::19675:')).toMatchObject({ expire: 19675, min: -1 });
+    expect(parseGroupLines('root:x:0:\nsudo:x:27:ann,bob\n').map((g) => g.members)).toEqual([[], ['ann', 'bob']]);
+  });
+
+  it('user: the hash goes to chpasswd -e on stdin of a builtin, masked wherever the command is shown', () => {
+    const hash = '$6$salt$IxDD3jeSOb5eB1CX5LBsq';
+    const plan = planUser({ groups: [], homeExists: false }, completeArgs(user, { name: 'bob', password: hash, password_lock: true }));
+    const [useradd, chpasswd] = plan.changes[0]!.commands.map((c) => c.cmd);
+    expect(useradd!.text).toBe('useradd -m -- bob');
+    expect(chpasswd!.text).toBe(`printf '%s:%s\\n' bob '!${hash}' | chpasswd -e`);
+    expect(chpasswd!.display).not.toContain(hash);
+    expect(JSON.stringify(plan)).not.toContain(hash);
   });
 
   it('hostname: parses the probe', () => {
