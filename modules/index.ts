@@ -17,6 +17,7 @@ import ping from './ping.js';
 import reboot from './reboot.js';
 import replace from './replace.js';
 import routeEnsure from './route-ensure.js';
+import script from './script.js';
 import service from './service.js';
 import serviceFacts from './service_facts.js';
 import setFact from './set_fact.js';
@@ -35,4 +36,4 @@ import groupBy from './group_by.js';
 import includeVars from './include_vars.js';
 import pause from './pause.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, command, copy, debug, fail, file, group, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, pause, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, user, validateArgumentSpec, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, command, copy, debug, fail, file, group, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, pause, ping, reboot, replace, routeEnsure, script, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, user, validateArgumentSpec, waitFor, waitForConnection];
