@@ -13,6 +13,7 @@ import iptablesEnsure from './iptables-ensure.js';
 import lineinfile from './lineinfile.js';
 import mount from './mount.js';
 import nmcli from './nmcli.js';
+import packageModule from './package.js';
 import ping from './ping.js';
 import reboot from './reboot.js';
 import replace from './replace.js';
@@ -36,4 +37,4 @@ import groupBy from './group_by.js';
 import includeVars from './include_vars.js';
 import pause from './pause.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, command, copy, debug, fail, file, group, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, pause, ping, reboot, replace, routeEnsure, script, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, user, validateArgumentSpec, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, command, copy, debug, fail, file, group, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, packageModule, pause, ping, reboot, replace, routeEnsure, script, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, user, validateArgumentSpec, waitFor, waitForConnection];

@@ -13,6 +13,7 @@ import type { FileFact } from '../../engine/file-fact.js';
 import apt, { aptGatherCommand, parseAptGather, parseAptOutput } from '../../modules/apt.js';
 import group, { parseGroupLine } from '../../modules/group.js';
 import hostname, { parseHostnameGather } from '../../modules/hostname.js';
+import packageModule from '../../modules/package.js';
 import reboot, { rebootCommand } from '../../modules/reboot.js';
 import replace, { replaceText } from '../../modules/replace.js';
 import script, { splitScriptLine } from '../../modules/script.js';
@@ -43,7 +44,7 @@ function fileFact(short: { text?: string; exists?: boolean; path?: string }): Fi
   return { ...base, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: (short.text ?? '').length, content } as FileFact;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { apt, group, hostname, reboot, replace, script, service, systemd, user, wait_for: waitFor, wait_for_connection: waitForConnection };
+const modules: Record<string, ModuleDefinition<any, any>> = { apt, group, hostname, package: packageModule, reboot, replace, script, service, systemd, user, wait_for: waitFor, wait_for_connection: waitForConnection };
 const root = join(import.meta.dirname, 'fixtures');
 
 for (const name of Object.keys(modules)) {
@@ -257,6 +258,17 @@ describe('system module gathers and helpers', () => {
     expect(readdirSync(tmp)).toEqual([]);
     const skipped = await runModule(h, script, { cmd: 'nosuch.sh', creates: dir });
     expect(skipped.plan.result).toMatchObject({ skipped: true, msg: `${dir} exists, matching creates option` });
+  });
+
+  it('package: on this Debian machine, detects apt without facts and plans as apt', async () => {
+    const h = harness(tmpdir());
+    const r = await runModule(h, packageModule, { name: 'coreutils' });
+    expect(r.current.manager).toBe('apt');
+    expect(r.plan.changes).toEqual([]);
+    const facts = harness(tmpdir(), { ansible_facts: { pkg_mgr: 'apt' } });
+    const f = await runModule(facts, packageModule, { name: 'coreutils', state: 'latest', update_cache: false });
+    expect(f.plan.failed).toBeUndefined();
+    expect(facts.commands.some((c) => c.text.includes('command -v apt-get'))).toBe(false);
   });
 
   it('hostname: parses the probe', () => {
