@@ -149,6 +149,10 @@ function homeCommand(home: string, name: string, skeleton: string, umask: string
   return sh`mkdir -p -- "$(dirname -- ${home})" && { if [ -d ${skeleton} ]; then cp -RP -- ${skeleton} ${home}; else mkdir -- ${home}; fi; } && chmod ${mode} -- ${home} && chown -R -- ${name}: ${home}`;
 }
 
+function missingGroup(cur: UserState, args: UserArgs): string | undefined {
+  return [...(args.group !== undefined ? [args.group] : []), ...(args.groups ?? [])].find((g) => !findGroup(cur.groups, g));
+}
+
 /** Refusals that do not depend on the host. */
 function unsupported(args: UserArgs): string | undefined {
   if (args.local) return 'local: true (luseradd and friends) is not supported by tsplay; without it, useradd manages the local /etc/passwd';
@@ -168,8 +172,10 @@ export function planUser(cur: UserState, args: UserArgs): Plan {
     // Ansible's check-mode result of a removal says only changed
     return { changes: [{ summary: `remove user ${args.name}${args.remove ? ' and its home' : ''}`, commands: [{ cmd: sh`userdel ${flags} -- ${args.name}` }] }] };
   }
-  const missing = [...(args.group !== undefined ? [args.group] : []), ...(args.groups ?? [])].find((g) => !findGroup(cur.groups, g));
-  if (missing !== undefined) return planFailure(`Group ${missing} does not exist`);
+  // a new account's groups are checked when it is created, so check mode says changed (Ansible's
+  // check run does not look at them: an earlier task of the run may create them)
+  const missing = missingGroup(cur, args);
+  if (missing !== undefined && p) return planFailure(`Group ${missing} does not exist`);
   const lockedHash = (h: string) => (args.password_lock ? `!${h}` : h);
 
   if (!p) {
@@ -371,6 +377,8 @@ export default defineModule<UserArgs, UserState>({
   },
   plan: planUser,
   async apply(ctx, changes: Change[], args, current) {
+    const missing = current.passwd ? undefined : missingGroup(current, args);
+    if (missing !== undefined) return { failed: `Group ${missing} does not exist` };
     const cmds = changes.flatMap((c) => c.commands.map((x) => x.cmd));
     const r = await ctx.run(sh`${joinCommands(cmds, ' && ')} && printf '\\n%s %s\\n' ${M} "$(getent passwd -- ${args.name})"`);
     const at = r.stdout.lastIndexOf(`\n${M} `);
