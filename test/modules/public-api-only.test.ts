@@ -11,12 +11,14 @@ const root = join(import.meta.dirname, '..', '..');
 
 // A module built on another one, as Ansible's are: service is systemd under its other name, shell
 // is command through a shell, template is copy of a rendered file, reboot waits as
-// wait_for_connection does. modules/index.ts lists every module.
+// wait_for_connection does, package is apt on tsplay's (Debian) hosts, as Ansible's package hands
+// its arguments to the host's manager module. modules/index.ts lists every module.
 const MODULES_BUILT_ON_MODULES: Record<string, string[]> = {
   'service.ts': ['./systemd.js'],
   'shell.ts': ['./command.js'],
   'template.ts': ['./copy.js'],
   'reboot.ts': ['./wait_for_connection.js'],
+  'package.ts': ['./apt.js'],
 };
 
 /** Every module specifier a TypeScript file imports or re-exports, static or dynamic. */

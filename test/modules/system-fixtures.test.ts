@@ -3,7 +3,7 @@
 // the module's state as its gather returns it; for replace, a probed path in short form
 // ({ "text" } or { "exists": false }). Also: the gathers parse what real hosts print, and the
 // probes that can run on this machine (facts, wait_for) are run here.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,13 +11,17 @@ import type { ModuleDefinition, Plan } from '../../engine/module.js';
 import { shellSplit } from '../../engine/sh.js';
 import type { FileFact } from '../../engine/file-fact.js';
 import apt, { aptGatherCommand, parseAptGather, parseAptOutput } from '../../modules/apt.js';
+import group, { parseGroupLine } from '../../modules/group.js';
 import hostname, { parseHostnameGather } from '../../modules/hostname.js';
+import packageModule from '../../modules/package.js';
 import reboot, { rebootCommand } from '../../modules/reboot.js';
 import replace, { replaceText } from '../../modules/replace.js';
+import script, { splitScriptLine } from '../../modules/script.js';
 import service from '../../modules/service.js';
 import serviceFacts, { serviceFactsProbe } from '../../modules/service_facts.js';
 import setup, { factSubsets, netmask, networkFacts } from '../../modules/setup.js';
 import systemd, { parseSystemdGather, systemdGatherCommand } from '../../modules/systemd.js';
+import user, { parseGroupLines, parsePasswdLine, parseShadowLine, planUser } from '../../modules/user.js';
 import waitFor from '../../modules/wait_for.js';
 import waitForConnection from '../../modules/wait_for_connection.js';
 import { completeArgs, harness, runModule, expectPlan } from './harness.js';
@@ -40,7 +44,7 @@ function fileFact(short: { text?: string; exists?: boolean; path?: string }): Fi
   return { ...base, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: (short.text ?? '').length, content } as FileFact;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { apt, hostname, reboot, replace, service, systemd, wait_for: waitFor, wait_for_connection: waitForConnection };
+const modules: Record<string, ModuleDefinition<any, any>> = { apt, group, hostname, package: packageModule, reboot, replace, script, service, systemd, user, wait_for: waitFor, wait_for_connection: waitForConnection };
 const root = join(import.meta.dirname, 'fixtures');
 
 for (const name of Object.keys(modules)) {
@@ -205,6 +209,66 @@ describe('system module gathers and helpers', () => {
     expect(readFileSync(path, 'utf8')).toBe('server x # a\nserver x # b\n');
     const second = await runModule(h, replace, args);
     expect(second.plan.changes).toEqual([]);
+  });
+
+  it('group and user: parse getent passwd, shadow and group lines', () => {
+    expect(parseGroupLine('staff:x:50:ann,bob\n')).toEqual({ name: 'staff', gid: 50, members: ['ann', 'bob'] });
+    expect(parseGroupLine('')).toBeUndefined();
+    expect(parsePasswdLine('ann:x:1001:1001:Ann A,,,:/home/ann:/bin/bash\n')).toEqual({ name: 'ann', uid: 1001, gid: 1001, comment: 'Ann A,,,', home: '/home/ann', shell: '/bin/bash' });
+    expect(parseShadowLine('ann:!$6$s$h:20000:0:99999:7:::\n')).toEqual({ password: '!$6$s$h', min: 0, max: 99999, expire: -1 });
+    expect(parseShadowLine('ann:*:20000:::::19675:')).toMatchObject({ expire: 19675, min: -1 });
+    expect(parseGroupLines('root:x:0:\nsudo:x:27:ann,bob\n').map((g) => g.members)).toEqual([[], ['ann', 'bob']]);
+  });
+
+  it('user: the hash goes to chpasswd -e on stdin of a builtin, masked wherever the command is shown', () => {
+    const hash = '$6$salt$IxDD3jeSOb5eB1CX5LBsq';
+    const plan = planUser({ groups: [], homeExists: false }, completeArgs(user, { name: 'bob', password: hash, password_lock: true }));
+    const [useradd, chpasswd] = plan.changes[0]!.commands.map((c) => c.cmd);
+    expect(useradd!.text).toBe('useradd -m -- bob');
+    expect(chpasswd!.text).toBe(`printf '%s:%s\\n' bob '!${hash}' | chpasswd -e`);
+    expect(chpasswd!.display).not.toContain(hash);
+    expect(JSON.stringify(plan)).not.toContain(hash);
+  });
+
+  it('script: the first word is the script, the rest stays as written for the shell', () => {
+    expect(splitScriptLine('  files/x.sh a "b c" $HOME ')).toEqual({ script: 'files/x.sh', rest: 'a "b c" $HOME' });
+    expect(splitScriptLine("'my dir/x.sh'")).toEqual({ script: 'my dir/x.sh', rest: '' });
+    expect(splitScriptLine('my\\ x.sh -v')).toEqual({ script: 'my x.sh', rest: '-v' });
+  });
+
+  it('script: runs a controller file on this machine in one round trip and leaves no temp file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsplay-script-'));
+    mkdirSync(join(dir, 'files'));
+    writeFileSync(join(dir, 'files', 'x.sh'), '#!/bin/sh\necho "0=$(basename "$0") args=$# 1=$1 2=$2 pwd=$(pwd)"\necho err >&2\n[ -z "$SHOW" ] || echo "$0"\nexit ${RC:-0}\n');
+    const tmp = mkdtempSync(join(tmpdir(), 'tsplay-script-tmp-'));
+    const h = harness(dir);
+    // the local connection's shell inherits TMPDIR: the script's private directory goes there
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    const r = await runModule(h, script, { cmd: 'x.sh "a b" $TSPLAY_NOT_SET', chdir: '/' }).finally(() => (saved === undefined ? delete process.env.TMPDIR : (process.env.TMPDIR = saved)));
+    expect(r.gatherCommands + r.applyCommands).toBe(1);
+    expect(r.outcome?.failed).toBeUndefined();
+    expect(r.outcome?.result).toMatchObject({ rc: 0, stdout: '0=x.sh args=1 1=a b 2= pwd=/\n', stderr: 'err\n', stdout_lines: ['0=x.sh args=1 1=a b 2= pwd=/'], stderr_lines: ['err'] });
+    // where it ran: a private directory under TMPDIR, gone afterwards
+    process.env.TMPDIR = tmp;
+    const shown = await runModule(h, script, { cmd: 'x.sh', executable: 'SHOW=1 sh' }).finally(() => (saved === undefined ? delete process.env.TMPDIR : (process.env.TMPDIR = saved)));
+    expect((shown.outcome?.result?.stdout_lines as string[])[1]).toMatch(new RegExp(`^${tmp}/tsplay-script\\.\\w+/x\\.sh$`));
+    const failing = await runModule(h, script, { cmd: 'x.sh', executable: 'RC=3 sh' });
+    expect(failing.outcome).toMatchObject({ failed: 'non-zero return code', result: { rc: 3, changed: true } });
+    expect(readdirSync(tmp)).toEqual([]);
+    const skipped = await runModule(h, script, { cmd: 'nosuch.sh', creates: dir });
+    expect(skipped.plan.result).toMatchObject({ skipped: true, msg: `${dir} exists, matching creates option` });
+  });
+
+  it('package: on this Debian machine, detects apt without facts and plans as apt', async () => {
+    const h = harness(tmpdir());
+    const r = await runModule(h, packageModule, { name: 'coreutils' });
+    expect(r.current.manager).toBe('apt');
+    expect(r.plan.changes).toEqual([]);
+    const facts = harness(tmpdir(), { ansible_facts: { pkg_mgr: 'apt' } });
+    const f = await runModule(facts, packageModule, { name: 'coreutils', state: 'latest', update_cache: false });
+    expect(f.plan.failed).toBeUndefined();
+    expect(facts.commands.some((c) => c.text.includes('command -v apt-get'))).toBe(false);
   });
 
   it('hostname: parses the probe', () => {
