@@ -2,6 +2,7 @@
 import type { ModuleDefinition } from '../engine/index.js';
 import apt from './apt.js';
 import assert from './assert.js';
+import blockinfile from './blockinfile.js';
 import command from './command.js';
 import copy from './copy.js';
 import debug from './debug.js';
@@ -33,4 +34,4 @@ import groupBy from './group_by.js';
 import includeVars from './include_vars.js';
 import pause from './pause.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, command, copy, debug, fail, file, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, pause, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, blockinfile, command, copy, debug, fail, file, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, pause, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];
