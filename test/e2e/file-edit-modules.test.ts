@@ -1,0 +1,196 @@
+// blockinfile, authorized_key and cron (issue 16) end to end on the local host: each playbook runs
+// under tsplay and, where it is installed, under ansible-playbook (CI installs ansible-core 2.14;
+// authorized_key needs the ansible.posix collection, found through ANSIBLE_COLLECTIONS_PATH), and
+// the files they leave must be the same, byte for byte, mode and owner included, with the same
+// task statuses. A second run changes nothing, --check changes nothing, --diff shows the diff.
+// Everything happens in temp directories, except cron, which edits the crontab of a throwaway
+// user the test creates and removes.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, lstatSync, readlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasAnsible } from '../ansible.js';
+import { project } from './helpers.js';
+
+const CLI = resolve('dist/engine/cli.js');
+const isRoot = process.getuid?.() === 0;
+const hasPosixCollection = hasAnsible && spawnSync('ansible-doc', ['ansible.posix.authorized_key'], { stdio: 'ignore' }).status === 0;
+const hasCrontab = spawnSync('sh', ['-c', 'command -v crontab'], { stdio: 'ignore' }).status === 0;
+const hasUseradd = spawnSync('sh', ['-c', 'command -v useradd && command -v userdel'], { stdio: 'ignore' }).status === 0;
+
+interface Run {
+  code: number | null;
+  out: string;
+  /** The status line of every task, in order: 'changed', 'ok', 'fatal', '...ignoring'. */
+  statuses: string[];
+  recap: Record<string, number>;
+}
+
+function run(cmd: 'tsplay' | 'ansible', dir: string, extra: string[] = []): Run {
+  const env = { ...process.env, NO_COLOR: '1', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_CONFIG: '', TSPLAY_VERIFY_IDEMPOTENCE: '1' };
+  const r =
+    cmd === 'tsplay'
+      ? spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env })
+      : spawnSync('ansible-playbook', ['site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env });
+  const lines = r.stdout.split('\n');
+  const recapLine = lines.find((l) => /^h\s+: ok=/.test(l)) ?? '';
+  return {
+    code: r.status,
+    out: r.stdout + r.stderr,
+    statuses: lines.filter((l) => /^(ok|changed|fatal|failed): \[h\]/.test(l) || l === '...ignoring').map((l) => l.replace(/:? \[h\].*$/, '')),
+    recap: Object.fromEntries([...recapLine.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])])),
+  };
+}
+
+/** Every file, directory and link below `dir`: type, mode, owner and content (base64). */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const path = join(rel, name);
+      const st = lstatSync(join(dir, path));
+      const attrs = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+      if (st.isSymbolicLink()) out[path] = `link -> ${readlinkSync(join(dir, path))}`;
+      else if (st.isDirectory()) {
+        out[path] = `dir ${attrs}`;
+        walk(path);
+      } else out[path] = `file ${attrs} ${readFileSync(join(dir, path)).toString('base64')}`;
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** A project with the playbook, and `setup` run to lay out its out/ directory. */
+function prepare(playbook: string, setup: string): string {
+  const dir = project({ hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n', 'site.yml': playbook, 'out/.keep': '' });
+  const r = spawnSync('sh', ['-ec', setup], { cwd: join(dir, 'out'), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`setup failed: ${r.stderr}`);
+  return dir;
+}
+
+const file = (dir: string, name: string) => readFileSync(join(dir, 'out', name), 'utf8');
+
+// The same checks for each module's playbook: first run, second run, check, diff, and Ansible.
+function suite(opts: { playbook: string; setup: string; statuses: string[]; expectFiles: (dir: string) => void; ansible: boolean; ansibleReason: string }) {
+  let first: Run;
+  let dir: string;
+  beforeAll(() => {
+    dir = prepare(opts.playbook, opts.setup);
+    first = run('tsplay', dir);
+  });
+
+  it('the first run changes the files as Ansible does', () => {
+    expect(first.code, first.out).toBe(0);
+    expect(first.statuses, first.out).toEqual(opts.statuses);
+    opts.expectFiles(dir);
+  });
+
+  it('a second run changes nothing', () => {
+    const before = tree(join(dir, 'out'));
+    const second = run('tsplay', dir);
+    expect(second.code, second.out).toBe(0);
+    expect(second.recap.changed, second.out).toBe(0);
+    expect(tree(join(dir, 'out'))).toEqual(before);
+  });
+
+  it('--check reports the changes and changes nothing; --diff shows them', () => {
+    const fresh = prepare(opts.playbook, opts.setup);
+    const before = tree(join(fresh, 'out'));
+    const check = run('tsplay', fresh, ['--check', '--diff']);
+    expect(check.code, check.out).toBe(0);
+    expect(check.recap.changed, check.out).toBe(first.recap.changed);
+    expect(tree(join(fresh, 'out'))).toEqual(before);
+    expect(check.out).toMatch(/^--- before/m);
+    expect(check.out).toMatch(/^\+\+\+ after/m);
+  });
+
+  it.skipIf(!opts.ansible)(`ansible-playbook leaves the same files with the same statuses${opts.ansible ? '' : ` (skipped: ${opts.ansibleReason})`}`, () => {
+    const a = prepare(opts.playbook, opts.setup);
+    const r = run('ansible', a);
+    expect(r.code, r.out).toBe(0);
+    expect(first.statuses).toEqual(r.statuses);
+    expect(tree(join(dir, 'out'))).toEqual(tree(join(a, 'out')));
+    const again = run('ansible', a);
+    expect(again.recap.changed, again.out).toBe(0);
+  });
+}
+
+const BLOCKINFILE = `- hosts: h
+  gather_facts: false
+  vars:
+    d: "{{ playbook_dir }}/out"
+  tasks:
+    - blockinfile: {path: "{{ d }}/eof", block: "l1\\nl2"}
+    - blockinfile: {path: "{{ d }}/no-eol", block: "l1\\nl2\\n"}
+    - blockinfile:
+        path: "{{ d }}/replace"
+        block: |
+          new
+    - blockinfile: {dest: "{{ d }}/after", content: "new", insertafter: "^Listen"}
+    - blockinfile: {path: "{{ d }}/before", block: "new", insertbefore: "^Listen"}
+    - blockinfile: {path: "{{ d }}/bof", block: "new", insertbefore: BOF}
+    - blockinfile: {path: "{{ d }}/absent", state: absent}
+    - blockinfile: {path: "{{ d }}/empty-block", block: ""}
+    - blockinfile: {path: "{{ d }}/multiline", block: "new", insertafter: '(?m)SID =\\n.*\\(SID_LIST ='}
+    - ansible.builtin.blockinfile:
+        path: "{{ d }}/custom.html"
+        marker: "<!-- {mark} -->"
+        marker_begin: start
+        marker_end: stop
+        insertafter: "<body>"
+        block: "<h1>hi</h1>"
+        mode: "0600"
+    - blockinfile: {path: "{{ d }}/new/created", block: "new", create: true, mode: "0640"}
+    - blockinfile: {path: "{{ d }}/loop", block: "{{ item.ip }} {{ item.name }}", marker: "# {mark} {{ item.name }}"}
+      loop:
+        - {name: node1, ip: 10.0.0.1}
+        - {name: node2, ip: 10.0.0.2}
+    - blockinfile: {path: "{{ d }}/validated", block: "new", validate: "grep -q new %s"}
+    - blockinfile: {path: "{{ d }}/missing", block: "x"}
+      ignore_errors: true
+`;
+
+const BLOCKINFILE_SETUP = `printf 'a\\nb\\nc\\n' > eof
+printf 'a\\nb\\nc' > no-eol
+printf 'x\\n# BEGIN ANSIBLE MANAGED BLOCK\\nold\\n# END ANSIBLE MANAGED BLOCK\\ny\\n' > replace
+printf 'Listen 1\\nfoo\\nListen 2\\nbar\\n' > after
+cp after before
+cp after bof
+printf 'x\\n# BEGIN ANSIBLE MANAGED BLOCK\\nold\\n# END ANSIBLE MANAGED BLOCK\\ny\\n' > absent
+cp absent empty-block
+printf 'SID =\\n  (SID_LIST =\\n  x\\n' > multiline
+printf '<html>\\n<body>\\n</body>\\n' > custom.html
+printf '127.0.0.1 localhost\\n' > loop
+printf 'v\\n' > validated
+chmod 0604 validated
+`;
+
+describe('blockinfile', () => {
+  suite({
+    playbook: BLOCKINFILE,
+    setup: BLOCKINFILE_SETUP,
+    statuses: [...Array(13).fill('changed'), 'changed', 'fatal', '...ignoring'],
+    expectFiles(dir) {
+      expect(file(dir, 'eof')).toBe('a\nb\nc\n# BEGIN ANSIBLE MANAGED BLOCK\nl1\nl2\n# END ANSIBLE MANAGED BLOCK\n');
+      expect(file(dir, 'no-eol')).toBe('a\nb\nc\n# BEGIN ANSIBLE MANAGED BLOCK\nl1\nl2\n# END ANSIBLE MANAGED BLOCK\n');
+      expect(file(dir, 'replace')).toBe('x\n# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\ny\n');
+      expect(file(dir, 'after')).toBe('Listen 1\nfoo\nListen 2\n# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\nbar\n');
+      expect(file(dir, 'before')).toBe('Listen 1\nfoo\n# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\nListen 2\nbar\n');
+      expect(file(dir, 'bof')).toBe('# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\nListen 1\nfoo\nListen 2\nbar\n');
+      expect(file(dir, 'absent')).toBe('x\ny\n');
+      expect(file(dir, 'empty-block')).toBe('x\ny\n');
+      expect(file(dir, 'multiline')).toBe('SID =\n  (SID_LIST =\n# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\n  x\n');
+      expect(file(dir, 'custom.html')).toBe('<html>\n<body>\n<!-- start -->\n<h1>hi</h1>\n<!-- stop -->\n</body>\n');
+      expect(file(dir, 'loop')).toBe('127.0.0.1 localhost\n# BEGIN node1\n10.0.0.1 node1\n# END node1\n# BEGIN node2\n10.0.0.2 node2\n# END node2\n');
+      expect(file(dir, 'new/created')).toBe('# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\n');
+      const t = tree(join(dir, 'out'));
+      expect(t['custom.html']).toMatch(/^file 600 /);
+      expect(t['new/created']).toMatch(/^file 640 /);
+      expect(t['validated']).toMatch(/^file 604 /);
+    },
+    ansible: hasAnsible,
+    ansibleReason: 'ansible-playbook is not installed',
+  });
+});
