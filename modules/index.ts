@@ -30,8 +30,9 @@ import waitForConnection from './wait_for_connection.js';
 import validateArgumentSpec from './validate_argument_spec.js';
 import addHost from './add_host.js';
 import asyncStatus from './async_status.js';
+import authorizedKey from './authorized_key.js';
 import groupBy from './group_by.js';
 import includeVars from './include_vars.js';
 import pause from './pause.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, blockinfile, command, copy, debug, fail, file, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, pause, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, authorizedKey, blockinfile, command, copy, debug, fail, file, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, pause, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];

@@ -72,6 +72,19 @@ function prepare(playbook: string, setup: string): string {
 
 const file = (dir: string, name: string) => readFileSync(join(dir, 'out', name), 'utf8');
 
+// A throwaway user, created for the whole file (authorized_key and cron need a user that is not root).
+const testUser = `tsplay-crontest-${randomBytes(4).toString('hex')}`;
+const canAddUser = isRoot && hasUseradd;
+beforeAll(() => {
+  if (!canAddUser) return;
+  const r = spawnSync('useradd', ['-m', '-s', '/bin/sh', testUser], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`useradd ${testUser}: ${r.stderr}`);
+});
+afterAll(() => {
+  if (canAddUser) spawnSync('userdel', ['-r', testUser], { stdio: 'ignore' });
+});
+const uidOf = (user: string) => Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim());
+
 // The same checks for each module's playbook: first run, second run, check, diff, and Ansible.
 function suite(opts: { playbook: string; setup: string; statuses: string[]; expectFiles: (dir: string) => void; ansible: boolean; ansibleReason: string }) {
   let first: Run;
@@ -192,5 +205,64 @@ describe('blockinfile', () => {
     },
     ansible: hasAnsible,
     ansibleReason: 'ansible-playbook is not installed',
+  });
+});
+
+const AUTHORIZED_KEY = `- hosts: h
+  gather_facts: false
+  vars:
+    d: "{{ playbook_dir }}/out"
+    u: ${testUser}
+  tasks:
+    - authorized_key: {user: "{{ u }}", path: "{{ d }}/append", key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK2 two@host", manage_dir: false}
+    - authorized_key: {user: "{{ u }}", path: "{{ d }}/present", key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 one@host", manage_dir: false}
+    - authorized_key: {user: "{{ u }}", path: "{{ d }}/comment", key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1", comment: "new comment", manage_dir: false}
+    - authorized_key: {user: "{{ u }}", path: "{{ d }}/absent", key: "ssh-rsa AAAAB3rsa1", state: absent, manage_dir: false}
+    - ansible.posix.authorized_key:
+        user: "{{ u }}"
+        path: "{{ d }}/exclusive"
+        key: |
+          ssh-rsa AAAAB3new x
+          ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 one@host
+        exclusive: true
+        manage_dir: false
+    - authorized_key: {user: "{{ u }}", path: "{{ d }}/options", key: "ssh-rsa AAAAB3rsa2", key_options: 'from="10.0.0.0/8",no-agent-forwarding', manage_dir: false}
+    - authorized_key: {user: "{{ u }}", path: "{{ d }}/options-same", key: "ssh-rsa AAAAB3rsa1 spaced comment", key_options: 'command="echo a, b",no-pty', manage_dir: false}
+    - authorized_key: {user: "{{ u }}", path: "{{ d }}/ssh/authorized_keys", key: "ssh-rsa AAAAB3rsa9 c"}
+    - authorized_key: {user: "{{ u }}", path: "{{ d }}/k", key: "not a key", manage_dir: false}
+      ignore_errors: true
+    - authorized_key: {user: nosuchuser-tsplay, path: "{{ d }}/k", key: "ssh-rsa AAAAB3rsa9 c", manage_dir: false}
+      ignore_errors: true
+`;
+
+const AUTHORIZED_KEY_SETUP = `printf '# keys\\nssh-rsa AAAAB3rsa1 old@host\\n\\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 one@host\\n' > append
+for f in present comment absent exclusive; do cp append $f; done
+printf 'no-pty,command="echo a, b" ssh-rsa AAAAB3rsa1   spaced   comment\\nssh-rsa AAAAB3rsa2' > options
+cp options options-same
+`;
+
+describe.skipIf(!canAddUser)('authorized_key', () => {
+  suite({
+    playbook: AUTHORIZED_KEY,
+    setup: AUTHORIZED_KEY_SETUP,
+    statuses: ['changed', 'ok', 'changed', 'changed', 'changed', 'changed', 'ok', 'changed', 'fatal', '...ignoring', 'fatal', '...ignoring'],
+    expectFiles(dir) {
+      const head = '# keys\nssh-rsa AAAAB3rsa1 old@host\n\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 one@host\n';
+      expect(file(dir, 'append')).toBe(head + 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK2 two@host\n');
+      expect(file(dir, 'present')).toBe(head);
+      expect(file(dir, 'comment')).toBe('# keys\nssh-rsa AAAAB3rsa1 old@host\n\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 new comment\n');
+      expect(file(dir, 'absent')).toBe('# keys\n\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 one@host\n');
+      expect(file(dir, 'exclusive')).toBe('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 one@host\nssh-rsa AAAAB3new x\n');
+      expect(file(dir, 'options')).toBe('no-pty,command="echo a, b" ssh-rsa AAAAB3rsa1 spaced comment\nfrom="10.0.0.0/8",no-agent-forwarding ssh-rsa AAAAB3rsa2 \n');
+      expect(file(dir, 'ssh/authorized_keys')).toBe('ssh-rsa AAAAB3rsa9 c\n');
+      const t = tree(join(dir, 'out'));
+      const uid = uidOf(testUser);
+      expect(t['append']).toMatch(new RegExp(`^file 600 ${uid}:`));
+      expect(t['present']).toMatch(/^file 644 0:0 /);
+      expect(t['ssh']).toMatch(new RegExp(`^dir 700 ${uid}:`));
+      expect(t['ssh/authorized_keys']).toMatch(new RegExp(`^file 600 ${uid}:`));
+    },
+    ansible: hasPosixCollection,
+    ansibleReason: 'ansible-playbook or the ansible.posix collection is not installed',
   });
 });
