@@ -5,6 +5,7 @@ import assert from './assert.js';
 import blockinfile from './blockinfile.js';
 import command from './command.js';
 import copy from './copy.js';
+import cron from './cron.js';
 import debug from './debug.js';
 import fail from './fail.js';
 import file from './file.js';
@@ -35,4 +36,4 @@ import groupBy from './group_by.js';
 import includeVars from './include_vars.js';
 import pause from './pause.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, authorizedKey, blockinfile, command, copy, debug, fail, file, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, pause, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, authorizedKey, blockinfile, command, copy, cron, debug, fail, file, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, pause, ping, reboot, replace, routeEnsure, service, serviceFacts, setFact, setup, shell, sysctl, systemd, template, validateArgumentSpec, waitFor, waitForConnection];

@@ -15,7 +15,8 @@ import { project } from './helpers.js';
 
 const CLI = resolve('dist/engine/cli.js');
 const isRoot = process.getuid?.() === 0;
-const hasPosixCollection = hasAnsible && spawnSync('ansible-doc', ['ansible.posix.authorized_key'], { stdio: 'ignore' }).status === 0;
+// (ansible-doc exits 0 for a module it does not find, and prints {} with -j)
+const hasPosixCollection = hasAnsible && spawnSync('ansible-doc', ['-j', 'ansible.posix.authorized_key'], { encoding: 'utf8' }).stdout.includes('"ansible.posix.authorized_key"');
 const hasCrontab = spawnSync('sh', ['-c', 'command -v crontab'], { stdio: 'ignore' }).status === 0;
 const hasUseradd = spawnSync('sh', ['-c', 'command -v useradd && command -v userdel'], { stdio: 'ignore' }).status === 0;
 
@@ -85,13 +86,26 @@ afterAll(() => {
 });
 const uidOf = (user: string) => Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim());
 
+/** State outside out/ that a suite also compares (a user's crontab): how to lay it out and read it. */
+interface OuterState {
+  reset: () => void;
+  read: () => string;
+}
+
 // The same checks for each module's playbook: first run, second run, check, diff, and Ansible.
-function suite(opts: { playbook: string; setup: string; statuses: string[]; expectFiles: (dir: string) => void; ansible: boolean; ansibleReason: string }) {
+function suite(opts: { playbook: string; setup: string; outer?: OuterState; statuses: string[]; expectFiles: (dir: string) => void; ansible: boolean; ansibleReason: string }) {
   let first: Run;
   let dir: string;
+  let firstState: { files: Record<string, string>; outer?: string };
+  const fresh = () => {
+    opts.outer?.reset();
+    return prepare(opts.playbook, opts.setup);
+  };
+  const snapshot = (d: string) => ({ files: tree(join(d, 'out')), outer: opts.outer?.read() });
   beforeAll(() => {
-    dir = prepare(opts.playbook, opts.setup);
+    dir = fresh();
     first = run('tsplay', dir);
+    firstState = snapshot(dir);
   });
 
   it('the first run changes the files as Ansible does', () => {
@@ -101,30 +115,29 @@ function suite(opts: { playbook: string; setup: string; statuses: string[]; expe
   });
 
   it('a second run changes nothing', () => {
-    const before = tree(join(dir, 'out'));
     const second = run('tsplay', dir);
     expect(second.code, second.out).toBe(0);
     expect(second.recap.changed, second.out).toBe(0);
-    expect(tree(join(dir, 'out'))).toEqual(before);
+    expect(snapshot(dir)).toEqual(firstState);
   });
 
   it('--check reports the changes and changes nothing; --diff shows them', () => {
-    const fresh = prepare(opts.playbook, opts.setup);
-    const before = tree(join(fresh, 'out'));
-    const check = run('tsplay', fresh, ['--check', '--diff']);
+    const d = fresh();
+    const before = snapshot(d);
+    const check = run('tsplay', d, ['--check', '--diff']);
     expect(check.code, check.out).toBe(0);
     expect(check.recap.changed, check.out).toBe(first.recap.changed);
-    expect(tree(join(fresh, 'out'))).toEqual(before);
+    expect(snapshot(d)).toEqual(before);
     expect(check.out).toMatch(/^--- before/m);
     expect(check.out).toMatch(/^\+\+\+ after/m);
   });
 
   it.skipIf(!opts.ansible)(`ansible-playbook leaves the same files with the same statuses${opts.ansible ? '' : ` (skipped: ${opts.ansibleReason})`}`, () => {
-    const a = prepare(opts.playbook, opts.setup);
+    const a = fresh();
     const r = run('ansible', a);
     expect(r.code, r.out).toBe(0);
     expect(first.statuses).toEqual(r.statuses);
-    expect(tree(join(dir, 'out'))).toEqual(tree(join(a, 'out')));
+    expect(snapshot(a)).toEqual(firstState);
     const again = run('ansible', a);
     expect(again.recap.changed, again.out).toBe(0);
   });
@@ -264,5 +277,65 @@ describe.skipIf(!canAddUser)('authorized_key', () => {
     },
     ansible: hasPosixCollection,
     ansibleReason: 'ansible-playbook or the ansible.posix collection is not installed',
+  });
+});
+
+// Ansible's cron_file must name a file in /etc/cron.d or be an absolute path: here, in out/.
+const CRON = `- hosts: h
+  gather_facts: false
+  vars:
+    d: "{{ playbook_dir }}/out"
+    u: ${testUser}
+  tasks:
+    - cron: {name: backup, user: "{{ u }}", minute: "30", hour: "2", job: /usr/local/bin/backup.sh}
+    - cron: {name: old, user: "{{ u }}", minute: "2", job: /usr/bin/old}
+    - cron: {name: adopted, user: "{{ u }}", special_time: daily, job: /usr/bin/unnamed}
+    - cron: {name: APP, user: "{{ u }}", env: true, job: /srv, insertafter: PATH}
+    - cron: {name: MAILTO, user: "{{ u }}", env: true, job: root}
+    - cron: {name: LANG, user: "{{ u }}", env: true, job: C}
+    - cron: {name: weekdays, user: "{{ u }}", job: /bin/true, disabled: true, weekday: "1-5"}
+    - ansible.builtin.cron: {name: at boot, user: "{{ u }}", special_time: reboot, job: /bin/boot}
+    - cron: {name: gone, user: "{{ u }}", state: absent}
+    - cron: {name: nonexistent, user: "{{ u }}", state: absent}
+    - cron: {name: bad, user: "{{ u }}", special_time: reboot, minute: "1", job: x}
+      ignore_errors: true
+    - cron: {name: job in file, user: root, cron_file: "{{ d }}/cf", job: /bin/f, hour: "3"}
+    - cron: {name: gone, cron_file: "{{ d }}/cf", state: absent}
+    - cron: {name: only, cron_file: "{{ d }}/cf2", user: nobody, job: /bin/only}
+    - cron: {name: last, cron_file: "{{ d }}/cf3", state: absent}
+`;
+
+const CRONTAB = 'PATH=/usr/bin:/bin\nMAILTO=""\n# a comment\n5 4 * * * /usr/bin/existing\n#Ansible: old\n1 1 * * * /usr/bin/old\n@daily /usr/bin/unnamed\n#Ansible: gone\n0 0 * * * /bin/gone\n';
+
+describe.skipIf(!hasCrontab || !canAddUser)(`cron${hasCrontab ? '' : ' (skipped: there is no crontab program here: apt-get install cron)'}`, () => {
+  const crontab = (...args: string[]) => spawnSync('crontab', ['-u', testUser, ...args], { encoding: 'utf8', input: args.includes('-') ? CRONTAB : undefined });
+  suite({
+    playbook: CRON,
+    setup: `printf 'SHELL=/bin/sh\\n#Ansible: gone\\n0 0 * * * root rm -rf /tmp/x\\n' > cf
+printf '#Ansible: last\\n* * * * * root x\\n' > cf3
+chmod 0600 cf3
+`,
+    outer: {
+      reset() {
+        crontab('-r');
+        const r = crontab('-');
+        if (r.status !== 0) throw new Error(`crontab -u ${testUser} -: ${r.stderr}`);
+      },
+      read: () => crontab('-l').stdout,
+    },
+    statuses: [...Array(8).fill('changed'), 'changed', 'ok', 'fatal', '...ignoring', 'changed', 'changed', 'changed', 'changed'],
+    expectFiles(dir) {
+      expect(crontab('-l').stdout).toBe(
+        'LANG="C"\nPATH=/usr/bin:/bin\nAPP="/srv"\nMAILTO="root"\n# a comment\n5 4 * * * /usr/bin/existing\n#Ansible: old\n2 * * * * /usr/bin/old\n#Ansible: adopted\n@daily /usr/bin/unnamed\n' +
+          '#Ansible: backup\n30 2 * * * /usr/local/bin/backup.sh\n#Ansible: weekdays\n#* * * * 1-5 /bin/true\n#Ansible: at boot\n@reboot /bin/boot\n',
+      );
+      expect(file(dir, 'cf')).toBe('SHELL=/bin/sh\n#Ansible: job in file\n* 3 * * * root /bin/f\n');
+      expect(file(dir, 'cf2')).toBe('#Ansible: only\n* * * * * nobody /bin/only\n');
+      const t = tree(join(dir, 'out'));
+      expect(t['cf2']).toMatch(/^file 644 0:0 /);
+      expect(t['cf3']).toBeUndefined();
+    },
+    ansible: hasAnsible,
+    ansibleReason: 'ansible-playbook is not installed',
   });
 });

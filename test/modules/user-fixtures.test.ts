@@ -1,13 +1,15 @@
 // Plan fixtures of the modules that edit a user's files (authorized_key, cron), in the format of
 // fixtures.test.ts: test/modules/fixtures/<module>/<case>.json = args + gathered state -> plan.
 // For authorized_key, "current" is { account, file, dir } with the files in short form
-// ({ "path", "text" } or { "path", "exists": false }, or { "type": "directory" }).
+// ({ "path", "text" } or { "path", "exists": false }, or { "type": "directory" }); for cron,
+// { crontab: { rc, out } } (what `crontab -l` printed) or { file } for a cron_file.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FileFact } from '../../engine/file-fact.js';
 import type { ModuleDefinition, Plan } from '../../engine/module.js';
 import authorizedKey, { type AuthorizedKeyState } from '../../modules/authorized_key.js';
+import cron, { type CronState } from '../../modules/cron.js';
 import { completeArgs, expectPlan } from './harness.js';
 
 const IDENTITY = { uid: 0, gid: 0, user: 'root', group: 'root', umask: '0022' };
@@ -29,10 +31,10 @@ function state(module: string, c: Record<string, unknown>): unknown {
   if (module === 'authorized_key') {
     return { account: c.account, file: fact(c.file as ShortFact), dir: fact(c.dir as ShortFact) } satisfies AuthorizedKeyState;
   }
-  return c;
+  return { ...c, file: fact(c.file as ShortFact) } satisfies CronState;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { authorized_key: authorizedKey };
+const modules: Record<string, ModuleDefinition<any, any>> = { authorized_key: authorizedKey, cron };
 const root = join(import.meta.dirname, 'fixtures');
 
 for (const [name, module] of Object.entries(modules)) {
