@@ -2,8 +2,10 @@
 import type { ModuleDefinition } from '../engine/index.js';
 import apt from './apt.js';
 import assert from './assert.js';
+import blockinfile from './blockinfile.js';
 import command from './command.js';
 import copy from './copy.js';
+import cron from './cron.js';
 import debug from './debug.js';
 import fail from './fail.js';
 import fetch from './fetch.js';
@@ -40,8 +42,9 @@ import waitForConnection from './wait_for_connection.js';
 import validateArgumentSpec from './validate_argument_spec.js';
 import addHost from './add_host.js';
 import asyncStatus from './async_status.js';
+import authorizedKey from './authorized_key.js';
 import groupBy from './group_by.js';
 import includeVars from './include_vars.js';
 import pause from './pause.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, command, copy, debug, fail, fetch, file, find, getUrl, group, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, packageModule, pause, ping, reboot, replace, routeEnsure, script, service, serviceFacts, setFact, setup, shell, slurp, stat, sysctl, systemd, tempfile, template, unarchive, user, validateArgumentSpec, waitFor, waitForConnection];
+export const builtinModules: ModuleDefinition<any, any>[] = [addHost, apt, assert, asyncStatus, authorizedKey, blockinfile, command, copy, cron, debug, fail, fetch, file, find, getUrl, group, groupBy, hostname, includeVars, iptablesEnsure, lineinfile, mount, nmcli, packageModule, pause, ping, reboot, replace, routeEnsure, script, service, serviceFacts, setFact, setup, shell, slurp, stat, sysctl, systemd, tempfile, template, unarchive, user, validateArgumentSpec, waitFor, waitForConnection];

@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ModuleDefinition, Plan } from '../../engine/module.js';
+import blockinfile from '../../modules/blockinfile.js';
 import copy from '../../modules/copy.js';
 import file from '../../modules/file.js';
 import type { FileFact } from '../../engine/file-fact.js';
@@ -56,7 +57,7 @@ function sha1(b: Buffer): string {
 
 // Module state from a fixture's "current".
 function state(module: string, c: Record<string, unknown>): unknown {
-  if (module === 'lineinfile') return fact(c as ShortFact);
+  if (module === 'lineinfile' || module === 'blockinfile') return fact(c as ShortFact);
   if (module === 'file') return { path: fact(c.path as ShortFact), src: fact(c.src as ShortFact), inDir: fact(c.inDir as ShortFact) };
   const source = c.source as { text?: string; base64?: string; mode?: string; basename?: string } | undefined;
   return {
@@ -72,7 +73,7 @@ function state(module: string, c: Record<string, unknown>): unknown {
   };
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { copy, file, lineinfile, template };
+const modules: Record<string, ModuleDefinition<any, any>> = { blockinfile, copy, file, lineinfile, template };
 const root = join(import.meta.dirname, 'fixtures');
 
 for (const name of readdirSync(root).sort().filter((n) => n in modules)) {
