@@ -20,6 +20,7 @@ export const {
   sh,
   raw,
   quote,
+  assignPath,
   joinCommands,
   shellSplit,
   Secret,

@@ -18,7 +18,7 @@ export type {
   Predicted,
   TemplateOptions,
 } from './module.js';
-export { sh, raw, quote, joinCommands, shellSplit, Secret, ShellCommand, RawShell } from './sh.js';
+export { sh, raw, quote, assignPath, joinCommands, shellSplit, Secret, ShellCommand, RawShell } from './sh.js';
 export { UserError, UnreachableError, ModuleCrash } from './errors.js';
 export type { ErrorCode, SourceLocation } from './errors.js';
 // The file toolkit: modes, the atomic write and what it reports, attribute changes, diffs.

@@ -222,3 +222,31 @@ function splitWords(text: string, dialect: 'shell' | 'ansible'): string[] {
   if (inWord) words.push(cur);
   return words;
 }
+
+/**
+ * A shell assignment of a path expanded on the host as Ansible expands its path arguments there
+ * (Python's expandvars, then expanduser): $NAME and ${NAME} of the environment, an unset one kept
+ * as written, and a leading ~ or ~user.
+ */
+export function assignPath(variable: string, path: string): ShellCommand {
+  let text = '';
+  let rest = path;
+  const tilde = /^~[A-Za-z0-9._-]*(?=\/|$)/.exec(path);
+  if (tilde) {
+    // unquoted up to the first slash, so that the shell expands it
+    text += tilde[0] + (path[tilde[0].length] === '/' ? '/' : '');
+    rest = path.slice(text.length);
+  }
+  const fallbacks: string[] = [];
+  let last = 0;
+  for (const m of rest.matchAll(/\$(\w+|\{([^}]*)\})/g)) {
+    const name = m[2] ?? m[1]!;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
+    if (m.index > last) text += quote(rest.slice(last, m.index));
+    fallbacks.push(`__tsplay_v${fallbacks.length + 1}=${quote(m[0])}; `);
+    text += `"\${${name}-$__tsplay_v${fallbacks.length}}"`;
+    last = m.index + m[0].length;
+  }
+  if (last < rest.length || text === '') text += quote(rest.slice(last));
+  return sh`${raw(`${fallbacks.join('')}${variable}=${text}`)}`;
+}

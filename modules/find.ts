@@ -4,7 +4,7 @@
 // filters as Ansible's find module does. A second command runs only for get_checksum or contains,
 // on the entries that passed the other filters. Read-only: check mode returns the same result.
 import { posix } from 'node:path';
-import { defineModule, noop, planFailure, quote, raw, sh, UserError, type ModuleContext, type Plan, type ShellCommand } from '../engine/index.js';
+import { assignPath, defineModule, noop, planFailure, quote, raw, sh, UserError, type ModuleContext, type Plan, type ShellCommand } from '../engine/index.js';
 
 /** find's arguments, complete after validation. */
 export interface FindArgs {
@@ -80,32 +80,6 @@ const ENTRY_FORMAT = `${MARKER} e %y %Y %m %s %i %D %n %U %G %u %g %A@ %T@ %C@ %
 // and for the symlinks their own lstat (what Ansible reports), from stat, found by that path.
 const FULL_PATH_FORMAT = `${MARKER} p %p\\0`;
 const LINK_FORMAT = `${MARKER} l %f %s %i %d %h %u %g %U %G %.9X %.9Y %.9Z %n\\0`;
-
-// Sets a shell variable to a path expanded on the host as Ansible expands its path arguments there
-// (Python's expandvars, then expanduser): $NAME and ${NAME} of the environment, an unset one kept
-// as written, and a leading ~ or ~user.
-function assignPath(variable: string, path: string): ShellCommand {
-  let text = '';
-  let rest = path;
-  const tilde = /^~[A-Za-z0-9._-]*(?=\/|$)/.exec(path);
-  if (tilde) {
-    // unquoted up to the first slash, so that the shell expands it
-    text += tilde[0] + (path[tilde[0].length] === '/' ? '/' : '');
-    rest = path.slice(text.length);
-  }
-  const fallbacks: string[] = [];
-  let last = 0;
-  for (const m of rest.matchAll(/\$(\w+|\{([^}]*)\})/g)) {
-    const name = m[2] ?? m[1]!;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
-    if (m.index > last) text += quote(rest.slice(last, m.index));
-    fallbacks.push(`__tsplay_v${fallbacks.length + 1}=${quote(m[0])}; `);
-    text += `"\${${name}-$__tsplay_v${fallbacks.length}}"`;
-    last = m.index + m[0].length;
-  }
-  if (last < rest.length || text === '') text += quote(rest.slice(last));
-  return sh`${raw(`${fallbacks.join('')}${variable}=${text}`)}`;
-}
 
 /**
  * The listing command: the host's time, then for each path either "not a directory" or every

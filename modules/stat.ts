@@ -1,7 +1,7 @@
 // stat: what is at a path (type, mode bits, owner, times, checksum, MIME type, attributes), with
 // Ansible's result keys, in one remote command. Read-only: the plan is always a no-op that carries
 // the result, so check mode returns it too.
-import { defineModule, noop, planFailure, quote, raw, sh, UserError, type ShellCommand } from '../engine/index.js';
+import { assignPath, defineModule, noop, planFailure, quote, raw, sh, UserError, type ShellCommand } from '../engine/index.js';
 
 /** The checksum programs Ansible's checksum_algorithm names, each a GNU coreutils `<name>sum`. */
 export const CHECKSUM_ALGORITHMS = ['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const;
@@ -40,31 +40,6 @@ export interface StatState {
 const MARKER = '__tsplay_stat__';
 const STAT_FORMAT = '%f %u %g %s %h %i %d %b %o %t %T %.9X %.9Y %.9Z %U %G';
 
-// Sets a shell variable to a path expanded on the host as Ansible expands its path arguments there
-// (Python's expandvars, then expanduser): $NAME and ${NAME} of the environment, an unset one kept
-// as written, and a leading ~ or ~user.
-export function assignPath(variable: string, path: string): ShellCommand {
-  let text = '';
-  let rest = path;
-  const tilde = /^~[A-Za-z0-9._-]*(?=\/|$)/.exec(path);
-  if (tilde) {
-    // unquoted up to the first slash, so that the shell expands it
-    text += tilde[0] + (path[tilde[0].length] === '/' ? '/' : '');
-    rest = path.slice(text.length);
-  }
-  const fallbacks: string[] = [];
-  let last = 0;
-  for (const m of rest.matchAll(/\$(\w+|\{([^}]*)\})/g)) {
-    const name = m[2] ?? m[1]!;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
-    if (m.index > last) text += quote(rest.slice(last, m.index));
-    fallbacks.push(`__tsplay_v${fallbacks.length + 1}=${quote(m[0])}; `);
-    text += `"\${${name}-$__tsplay_v${fallbacks.length}}"`;
-    last = m.index + m[0].length;
-  }
-  if (last < rest.length || text === '') text += quote(rest.slice(last));
-  return sh`${raw(`${fallbacks.join('')}${variable}=${text}`)}`;
-}
 
 /** The one remote command: stat (or lstat) of the path and what the options ask for. */
 export function statCommand(args: StatArgs): ShellCommand {

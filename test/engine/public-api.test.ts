@@ -16,6 +16,7 @@ describe('public API (import from "tsplay")', () => {
       'UnreachableError',
       'UserError',
       'applyFileEdits',
+      'assignPath',
       'atomicWriteCommand',
       'attributeResult',
       'changesFailed',

@@ -14,7 +14,8 @@ import type { ModuleDefinition, Plan } from '../../engine/module.js';
 import { checkArgs } from '../../engine/load/args.js';
 import find, { fnmatch, pythonRegExp, type FindEntry, type FindState } from '../../modules/find.js';
 import slurp from '../../modules/slurp.js';
-import stat, { assignPath, statTime } from '../../modules/stat.js';
+import stat, { statTime } from '../../modules/stat.js';
+import { assignPath } from '../../engine/sh.js';
 import tempfile, { mktempError } from '../../modules/tempfile.js';
 import { completeArgs, expectPlan, harness, runModule, type PlanExpectation } from './harness.js';
 
