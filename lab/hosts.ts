@@ -8,7 +8,7 @@ import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { HOME, hostPaths, type HostSpec } from './config.js';
 import { detachDisks, hasFirmware, imagingPaths, prepareDisk } from './imaging.js';
-import { plugCommand } from './network.js';
+import { plugCommand, unplugCommand } from './network.js';
 import { LabError, processAlive, readPid, run, runStatus, signal, sleep, waitFor } from './proc.js';
 
 /** What the lab knows about a host's power. */
@@ -144,8 +144,8 @@ export function removeCgroups(): void {
 // The power switch. In sh so that it costs no memory to speak of and needs no file on disk:
 // $1 is the host's directory, the rest is the nspawn command line; $TSPLAY_LAB_PLUG gives the
 // host a fresh namespace before each boot, as a power cycle would; $TSPLAY_LAB_FIRMWARE, for a
-// node, picks what it boots and prints the extra nspawn arguments (imaging.ts). TERM powers the
-// host off.
+// node, picks what it boots and prints the extra nspawn arguments (imaging.ts); $TSPLAY_LAB_UNPLUG
+// takes the host off its network once it is off. TERM powers the host off.
 const SUPERVISOR = `
 dir=$1; shift
 echo $$ > "$dir/supervisor.pid"
@@ -167,6 +167,7 @@ while :; do
   echo "$(date '+%F %T') exit $rc" >> "$dir/boots.log"
   [ "$stop" = 0 ] && [ "$rc" = 133 ] || break
 done
+sh -c "$TSPLAY_LAB_UNPLUG"
 rm -f "$dir/nspawn.pid" "$dir/supervisor.pid"
 `;
 
@@ -211,6 +212,7 @@ export async function startHost(state: string, host: HostSpec): Promise<void> {
         SYSTEMD_NSPAWN_API_VFS_WRITABLE: 'network',
         TSPLAY_LAB_CGROUPS: cgroupDirs(host.name).join(' '),
         TSPLAY_LAB_PLUG: plugCommand(host).text,
+        TSPLAY_LAB_UNPLUG: unplugCommand(host).text,
         TSPLAY_LAB_FIRMWARE: hasFirmware(state, host.name) ? imagingPaths(state).firmware : '',
       },
     });

@@ -70,6 +70,18 @@ export function plugCommand(host: HostSpec): ShellCommand {
   );
 }
 
+/**
+ * The shell commands that pull a powered-off host's cables: its links go down and lose their
+ * addresses, so that it answers nothing (the namespace outlives the host's container, and its
+ * kernel would otherwise go on answering ping at the host's address, as no real host does).
+ */
+export function unplugCommand(host: HostSpec): ShellCommand {
+  return joinCommands(
+    host.links.map((l) => sh`{ ip -n ${host.netns} addr flush dev ${l.name} 2>/dev/null; ip -n ${host.netns} link set ${l.name} down 2>/dev/null; true; }`),
+    ' ; ',
+  );
+}
+
 /** What a host's namespace needs once per lab (the resolv.conf for `ip netns exec`). */
 export function prepareHostNetns(host: HostSpec): void {
   mkdirSync(`/etc/netns/${host.netns}`, { recursive: true });
