@@ -74,14 +74,17 @@ export function parseExtraVars(values: string[], cwd: string): Record<string, un
         data = parseYaml(v, '-e');
       } catch (e) {
         // the place of an error in inline extra vars is the -e argument itself
-        if (e instanceof UserError) throw new UserError(e.code, `${e.message} (in -e '${v}')`, { location: e.location, hint: e.hint, cause: e });
+        if (e instanceof UserError)
+          throw new UserError(e.code, `${e.message} (in -e '${v}')`, { location: e.location, hint: e.hint, cause: e });
         throw e;
       }
-      if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new OptionsError(`-e ${v}: inline extra vars must be a mapping`, `e.g. -e '{"upstream_if": "eth1"}'`);
+      if (typeof data !== 'object' || data === null || Array.isArray(data))
+        throw new OptionsError(`-e ${v}: inline extra vars must be a mapping`, `e.g. -e '{"upstream_if": "eth1"}'`);
       Object.assign(out, data);
     } else if (v.trim() !== '') {
       const { args, free } = parseKv(v);
-      if (free) throw new OptionsError(`-e '${v}': expected key=value, inline YAML/JSON or @file`, "e.g. -e 'upstream_if=eth1' or -e @vars.yml");
+      if (free)
+        throw new OptionsError(`-e '${v}': expected key=value, inline YAML/JSON or @file`, "e.g. -e 'upstream_if=eth1' or -e @vars.yml");
       Object.assign(out, args);
     }
   }
@@ -89,7 +92,10 @@ export function parseExtraVars(values: string[], cwd: string): Record<string, un
 }
 
 function splitList(values: string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  return (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function truthyEnv(v: string | undefined): boolean | undefined {
@@ -133,7 +139,15 @@ function allTasks(nodes: Node[]): { name: string; tags: string[] }[] {
   return out;
 }
 
-function listing(plays: Play[], files: string[], inventory: Inventory, limit: string[] | undefined, extraVars: Record<string, unknown>, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }, out: (s: string) => void): void {
+function listing(
+  plays: Play[],
+  files: string[],
+  inventory: Inventory,
+  limit: string[] | undefined,
+  extraVars: Record<string, unknown>,
+  what: { hosts?: boolean; tasks?: boolean; tags?: boolean },
+  out: (s: string) => void,
+): void {
   out(`\nplaybook: ${files.join(', ')}\n`);
   plays.forEach((p, i) => {
     const name = p.name ?? p.hosts.join(',');
@@ -168,7 +182,10 @@ function checkStartAtTask(plays: Play[], wanted: string): void {
   };
   for (const p of plays) [...p.pre_tasks, ...p.tasks, ...p.post_tasks].forEach(visit);
   if (!dynamic && !names.some((n) => globMatch(wanted, n))) {
-    throw new OptionsError(`No matching task "${wanted}" found`, 'tsplay run PLAYBOOK --list-tasks shows the task names (* and ? match any text)');
+    throw new OptionsError(
+      `No matching task "${wanted}" found`,
+      'tsplay run PLAYBOOK --list-tasks shows the task names (* and ? match any text)',
+    );
   }
 }
 
@@ -183,7 +200,10 @@ async function askVarsPrompts(plays: Play[], extraVars: Record<string, unknown>,
       const tty = io.prompt !== undefined || process.stdin.isTTY;
       if (!tty) {
         if (dflt === undefined) {
-          throw new UserError('E_OPTIONS', `vars_prompt '${q.name}' needs an answer and there is no terminal to ask on`, { location: q.location, hint: `pass it with -e ${q.name}=..., or give the prompt a default` });
+          throw new UserError('E_OPTIONS', `vars_prompt '${q.name}' needs an answer and there is no terminal to ask on`, {
+            location: q.location,
+            hint: `pass it with -e ${q.name}=..., or give the prompt a default`,
+          });
         }
         answers[q.name] = dflt;
         continue;
@@ -197,7 +217,11 @@ async function askVarsPrompts(plays: Play[], extraVars: Record<string, unknown>,
         io.output.err('***** VALUES ENTERED DO NOT MATCH ****\n');
       }
       let answer: unknown = value === '' && dflt !== undefined ? dflt : value;
-      if (q.encrypt) answer = template(`{{ __v | password_hash('${q.encrypt.replace('_crypt', '')}'${q.salt ? ', __salt' : ''}) }}`, { __v: String(answer), __salt: q.salt });
+      if (q.encrypt)
+        answer = template(`{{ __v | password_hash('${q.encrypt.replace('_crypt', '')}'${q.salt ? ', __salt' : ''}) }}`, {
+          __v: String(answer),
+          __salt: q.salt,
+        });
       answers[q.name] = q.unsafe ? new UnsafeText(String(answer)) : answer;
     }
     // vars_prompt sits between play vars and vars_files in Ansible's precedence
@@ -276,21 +300,42 @@ async function prepare(o: RunOpts, io: CliIO): Promise<Prepared> {
   const forks = Number(o.forks ?? '5');
   const maxOutputBytes = io.env.TSPLAY_MAX_OUTPUT === undefined ? undefined : parseSize(io.env.TSPLAY_MAX_OUTPUT);
   if (io.env.TSPLAY_MAX_OUTPUT !== undefined && maxOutputBytes === undefined) {
-    throw new OptionsError(`TSPLAY_MAX_OUTPUT must be a size in bytes, got '${io.env.TSPLAY_MAX_OUTPUT}'`, 'e.g. TSPLAY_MAX_OUTPUT=500M (K, M, G: powers of 1000; KiB, MiB, GiB: of 1024)');
+    throw new OptionsError(
+      `TSPLAY_MAX_OUTPUT must be a size in bytes, got '${io.env.TSPLAY_MAX_OUTPUT}'`,
+      'e.g. TSPLAY_MAX_OUTPUT=500M (K, M, G: powers of 1000; KiB, MiB, GiB: of 1024)',
+    );
   }
-  if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive integer, got '${o.forks}'`, 'e.g. -f 10 to work on ten hosts at once');
-  if (o.output !== 'default' && o.output !== 'json') throw new OptionsError(`--output must be default or json, got '${o.output}'`, '--output json prints one JSON event per line');
-  if (o.becomeMethod && o.becomeMethod !== 'sudo') throw new OptionsError(`become method '${o.becomeMethod}' is not supported`, 'tsplay becomes other users with sudo');
+  if (!Number.isInteger(forks) || forks < 1)
+    throw new OptionsError(`--forks must be a positive integer, got '${o.forks}'`, 'e.g. -f 10 to work on ten hosts at once');
+  if (o.output !== 'default' && o.output !== 'json')
+    throw new OptionsError(`--output must be default or json, got '${o.output}'`, '--output json prints one JSON event per line');
+  if (o.becomeMethod && o.becomeMethod !== 'sudo')
+    throw new OptionsError(`become method '${o.becomeMethod}' is not supported`, 'tsplay becomes other users with sudo');
   // vault secrets first: extra vars files, the inventory and the playbooks may all be encrypted
   setVaultSecrets(await vaultSecretsFrom(o, { cwd: io.cwd, env: io.env, prompt: io.prompt ?? readVaultPassFromTerminal }));
   const extraVars = parseExtraVars(o.extraVars ?? [], io.cwd);
-  const sources = o.inventory?.length ? o.inventory : io.env.ANSIBLE_INVENTORY ? io.env.ANSIBLE_INVENTORY.split(',') : existsSync('/etc/ansible/hosts') ? ['/etc/ansible/hosts'] : [];
-  const inventory = loadInventory(sources.map((s) => (existsSync(resolve(io.cwd, s)) ? resolve(io.cwd, s) : s)), { cwd: io.cwd });
+  const sources = o.inventory?.length
+    ? o.inventory
+    : io.env.ANSIBLE_INVENTORY
+      ? io.env.ANSIBLE_INVENTORY.split(',')
+      : existsSync('/etc/ansible/hosts')
+        ? ['/etc/ansible/hosts']
+        : [];
+  const inventory = loadInventory(
+    sources.map((s) => (existsSync(resolve(io.cwd, s)) ? resolve(io.cwd, s) : s)),
+    { cwd: io.cwd },
+  );
   const limit = o.limit?.length ? expandLimit(o.limit, io.cwd) : undefined;
   for (const w of inventory.warnings) io.output.err(`[WARNING]: ${w}\n`);
   // as Ansible: without an inventory only the implicit localhost exists, and `all` matches nothing
-  if (!sources.some((s) => s.trim())) io.output.err('[WARNING]: No inventory was parsed, only implicit localhost is available (give one with -i, or set ANSIBLE_INVENTORY)\n');
-  if (inventory.hosts.size === 0) io.output.err("[WARNING]: provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'\n");
+  if (!sources.some((s) => s.trim()))
+    io.output.err(
+      '[WARNING]: No inventory was parsed, only implicit localhost is available (give one with -i, or set ANSIBLE_INVENTORY)\n',
+    );
+  if (inventory.hosts.size === 0)
+    io.output.err(
+      "[WARNING]: provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'\n",
+    );
   return { forks, extraVars, inventory, limit, maxOutputBytes };
 }
 
@@ -300,9 +345,13 @@ function readPasswordFile(file: string, cwd: string, option: string): Secret {
   try {
     return new Secret(readFileSync(path, 'utf8').replace(/\r?\n$/, ''));
   } catch (e) {
-    throw new UserError('E_FILE_NOT_FOUND', `The password file ${path} was not found (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
-      hint: `check the path given to ${option}; it is relative to the current directory`,
-    });
+    throw new UserError(
+      'E_FILE_NOT_FOUND',
+      `The password file ${path} was not found (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      {
+        hint: `check the path given to ${option}; it is relative to the current directory`,
+      },
+    );
   }
 }
 
@@ -358,9 +407,14 @@ async function runCommand(files: string[], opts: RunOpts, io0: CliIO): Promise<n
   const { inventory, limit, extraVars } = p;
   const playbooks = files.map((f) => resolve(io.cwd, f));
   for (const f of playbooks) {
-    if (!existsSync(f)) throw new UserError('E_FILE_NOT_FOUND', `the playbook: ${f} could not be found`, { hint: 'check the path to the playbook' });
+    if (!existsSync(f))
+      throw new UserError('E_FILE_NOT_FOUND', `the playbook: ${f} could not be found`, { hint: 'check the path to the playbook' });
   }
-  const registry = await buildRegistry([...new Set(playbooks.map((f) => dirname(f)))], splitList(o.modulePath?.flatMap((m) => m.split(':'))), io.env);
+  const registry = await buildRegistry(
+    [...new Set(playbooks.map((f) => dirname(f)))],
+    splitList(o.modulePath?.flatMap((m) => m.split(':'))),
+    io.env,
+  );
   const plays = loadPlaybooks(playbooks, { registry, extraVars, rolesPath });
 
   if (o.startAtTask !== undefined) checkStartAtTask(plays, o.startAtTask);
@@ -375,7 +429,10 @@ async function runCommand(files: string[], opts: RunOpts, io0: CliIO): Promise<n
   }
   if (limit) {
     const matched = inventory.select(limit);
-    if (matched.length === 0) throw new UserError('E_INVENTORY', `Specified inventory, host pattern and/or --limit leaves us with no hosts to target.`, { hint: `check --limit ${limit.join(',')} against the inventory (tsplay run ... --list-hosts shows what a play targets)` });
+    if (matched.length === 0)
+      throw new UserError('E_INVENTORY', `Specified inventory, host pattern and/or --limit leaves us with no hosts to target.`, {
+        hint: `check --limit ${limit.join(',')} against the inventory (tsplay run ... --list-hosts shows what a play targets)`,
+      });
   }
   await askVarsPrompts(plays, extraVars, io);
   await secrets(o, io, p);
@@ -399,22 +456,38 @@ async function adhocCommand(pattern: string, opts: RunOpts & { moduleName: strin
   const registry = await buildRegistry([io.cwd], splitList(o.modulePath?.flatMap((m) => m.split(':'))), io.env);
   if (!registry.has(o.moduleName)) {
     const s = registry.suggest(o.moduleName);
-    throw new OptionsError(`module ${o.moduleName} not found`, s.length ? `did you mean ${s.join(' or ')}?` : 'tsplay doc --list shows every module');
+    throw new OptionsError(
+      `module ${o.moduleName} not found`,
+      s.length ? `did you mean ${s.join(' or ')}?` : 'tsplay doc --list shows every module',
+    );
   }
   const argsText = o.args ?? '';
   const args: unknown = /^\s*{/.test(argsText) ? parseYaml(argsText, '<-a>') : argsText === '' ? null : argsText;
-  const play = loadPlayObject({ name: 'Ansible Ad-Hoc', hosts: pattern, gather_facts: false, tasks: [{ [o.moduleName]: args }] }, join(io.cwd, '<adhoc>'), { registry, extraVars: p.extraVars });
+  const play = loadPlayObject(
+    { name: 'Ansible Ad-Hoc', hosts: pattern, gather_facts: false, tasks: [{ [o.moduleName]: args }] },
+    join(io.cwd, '<adhoc>'),
+    { registry, extraVars: p.extraVars },
+  );
   if (o.listHosts) {
     const hosts = selectPlayHosts(p.inventory, play, p.limit);
     io.output.out(`  hosts (${hosts.length}):\n${hosts.map((h) => `    ${h}\n`).join('')}`);
     return EXIT.ok;
   }
   await secrets(o, io, p);
-  const reporter: Reporter = o.output === 'json' ? new JsonReporter((l) => io.output.out(l)) : new AdhocReporter(o.moduleName, o.verbose, io.output);
+  const reporter: Reporter =
+    o.output === 'json' ? new JsonReporter((l) => io.output.out(l)) : new AdhocReporter(o.moduleName, o.verbose, io.output);
   return execute([play], o, io, p, registry, reporter);
 }
 
-async function execute(plays: Play[], o: RunOpts, io: CliIO, p: Prepared, registry: ModuleRegistry, reporter: Reporter, rolesPath?: string[]): Promise<number> {
+async function execute(
+  plays: Play[],
+  o: RunOpts,
+  io: CliIO,
+  p: Prepared,
+  registry: ModuleRegistry,
+  reporter: Reporter,
+  rolesPath?: string[],
+): Promise<number> {
   const { inventory, limit, extraVars, forks, becomePassword, sshPassword } = p;
   const verbosity = o.verbose;
   const abort = new AbortController();
@@ -496,7 +569,10 @@ async function docCommand(name: string | undefined, o: { list?: boolean; moduleP
   const m = registry.get(name);
   if (!m) {
     const close = registry.suggest(name);
-    throw new OptionsError(`module ${name} not found`, close.length ? `did you mean ${close.join(' or ')}? (tsplay doc --list shows every module)` : 'tsplay doc --list shows every module');
+    throw new OptionsError(
+      `module ${name} not found`,
+      close.length ? `did you mean ${close.join(' or ')}? (tsplay doc --list shows every module)` : 'tsplay doc --list shows every module',
+    );
   }
   out(`> ${m.def.name.toUpperCase()}${m.file ? `    (${m.file})` : ''}\n\n  ${m.def.description}\n\nOPTIONS (= is mandatory):\n`);
   const schema = m.def.schema as { properties: Record<string, Record<string, unknown>>; required?: string[] };
@@ -522,13 +598,17 @@ function printError(e: unknown, io: CliIO): number {
     err(`ERROR! ${e.format()}`);
     // as ansible-playbook: what its parser refuses is 4, a missing file or a bad inventory (in
     // Ansible's strict inventory mode) is an AnsibleError, 1
-    return ['E_YAML', 'E_PLAYBOOK', 'E_UNKNOWN_MODULE', 'E_MODULE_ARGS', 'E_TEMPLATE', 'E_UNDEFINED'].includes(e.code) ? EXIT.parse : EXIT.error;
+    return ['E_YAML', 'E_PLAYBOOK', 'E_UNKNOWN_MODULE', 'E_MODULE_ARGS', 'E_TEMPLATE', 'E_UNDEFINED'].includes(e.code)
+      ? EXIT.parse
+      : EXIT.error;
   }
   if (e instanceof ModuleCrash) {
     err(`ERROR! ${e.message}\n${(e.cause as Error)?.stack ?? ''}`);
     return EXIT.error;
   }
-  err(`ERROR! internal error in tsplay: ${(e as Error)?.message ?? String(e)}\n${(e as Error)?.stack ?? ''}\nThis is a bug in tsplay; please report it with the command line and the stack above.`);
+  err(
+    `ERROR! internal error in tsplay: ${(e as Error)?.message ?? String(e)}\n${(e as Error)?.stack ?? ''}\nThis is a bug in tsplay; please report it with the command line and the stack above.`,
+  );
   return EXIT.internal;
 }
 
@@ -613,7 +693,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
 
   program
     .command('doc')
-    .description('show a module\'s documentation (as ansible-doc)')
+    .description("show a module's documentation (as ansible-doc)")
     .argument('[module]', 'module name')
     .option('-l, --list', 'list all modules')
     .option('-M, --module-path <paths>', 'directories of custom modules', collect)

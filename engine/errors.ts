@@ -36,11 +36,7 @@ export class UserError extends Error {
   readonly code: ErrorCode;
   readonly location?: SourceLocation;
   readonly hint?: string;
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { location?: SourceLocation; hint?: string; cause?: unknown } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, opts: { location?: SourceLocation; hint?: string; cause?: unknown } = {}) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'UserError';
     this.code = code;

@@ -3,7 +3,17 @@
 // still what the gather read, optionally validated and backed up), and the apply runs it and reads
 // back what the host reported. Public (engine/index.ts): a custom module edits files as lineinfile does.
 import { followed, type FileFact } from './file-fact.js';
-import { atomicWriteCommand, changesFailed, contentDiff, parseUmask, parseWriteOutput, runChangesAsOne, validateProblem, writeAttributes, type WantedAttributes } from './files.js';
+import {
+  atomicWriteCommand,
+  changesFailed,
+  contentDiff,
+  parseUmask,
+  parseWriteOutput,
+  runChangesAsOne,
+  validateProblem,
+  writeAttributes,
+  type WantedAttributes,
+} from './files.js';
 import type { ApplyOutcome, Change, ModuleContext } from './module.js';
 
 /** Options of planFileEdit. */
@@ -38,14 +48,19 @@ export function fileContent(fact: FileFact): Buffer | undefined {
 export function planFileEdit(fact: FileFact, content: Buffer | string, opts: FileEditOptions): Change {
   const target = followed(fact);
   const before = target.exists ? fileContent(fact) : undefined;
-  if (target.exists && before === undefined) throw new Error(`planFileEdit(${fact.path}): the fact holds no content (probe it with content: true)`);
+  if (target.exists && before === undefined)
+    throw new Error(`planFileEdit(${fact.path}): the fact holds no content (probe it with content: true)`);
   if (opts.validate !== undefined) {
     const problem = validateProblem(opts.validate);
     if (problem) throw new Error(`planFileEdit(${fact.path}): ${problem}`);
   }
   const after = typeof content === 'string' ? Buffer.from(content) : content;
   const { identity } = fact;
-  const write = writeAttributes(target.stat, opts.attributes ?? {}, { uid: identity.uid, gid: identity.gid, umask: parseUmask(identity.umask) });
+  const write = writeAttributes(target.stat, opts.attributes ?? {}, {
+    uid: identity.uid,
+    gid: identity.gid,
+    umask: parseUmask(identity.umask),
+  });
   const diffBefore = opts.diffBefore === undefined ? (before ?? Buffer.alloc(0)) : Buffer.from(opts.diffBefore);
   return {
     summary: opts.summary,
@@ -87,7 +102,10 @@ export async function applyFileEdits(ctx: ModuleContext, changes: Change[]): Pro
   const out = parseWriteOutput(r.stdout);
   if (out.validateFailed !== undefined) {
     return {
-      failure: { failed: `failed to validate: rc:${out.validateFailed} error:${r.stderr}`, result: { rc: out.validateFailed, stdout: out.stdout, stderr: r.stderr } },
+      failure: {
+        failed: `failed to validate: rc:${out.validateFailed} error:${r.stderr}`,
+        result: { rc: out.validateFailed, stdout: out.stdout, stderr: r.stderr },
+      },
       stdout: out.stdout,
     };
   }

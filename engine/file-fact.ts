@@ -236,15 +236,22 @@ export function parseFileProbe(output: ExecResult, count: number): FileFact[] {
     }
   }
   const identity: HostIdentity | undefined =
-    ids && umask !== undefined ? { uid: Number(ids[1]), gid: Number(ids[3]), user: ids[2] ?? ids[1]!, group: ids[4] ?? ids[3]!, umask } : undefined;
+    ids && umask !== undefined
+      ? { uid: Number(ids[1]), gid: Number(ids[3]), user: ids[2] ?? ids[1]!, group: ids[4] ?? ids[3]!, umask }
+      : undefined;
   if (facts.length !== count || !identity) {
-    throw new UserError('E_MODULE', `could not inspect ${count === 1 ? 'the path' : 'the paths'} on the host: ${(output.stderr || output.stdout).trim() || `rc=${output.rc}`}`, {
-      hint: 'file modules need a POSIX shell with GNU coreutils (stat, base64, sha1sum, mktemp) on the host',
-    });
+    throw new UserError(
+      'E_MODULE',
+      `could not inspect ${count === 1 ? 'the path' : 'the paths'} on the host: ${(output.stderr || output.stdout).trim() || `rc=${output.rc}`}`,
+      {
+        hint: 'file modules need a POSIX shell with GNU coreutils (stat, base64, sha1sum, mktemp) on the host',
+      },
+    );
   }
   for (const f of facts) {
     f.identity = identity;
-    if (fromContent.has(f) && f.content !== undefined) f.checksum = createHash('sha1').update(Buffer.from(f.content, 'base64')).digest('hex');
+    if (fromContent.has(f) && f.content !== undefined)
+      f.checksum = createHash('sha1').update(Buffer.from(f.content, 'base64')).digest('hex');
   }
   return facts;
 }
@@ -270,7 +277,9 @@ export function followed(fact: FileFact): { exists: boolean; stat?: FileStat; pa
 }
 
 /** Ansible's file attribute result fields (path state, mode, owner, ...) for a stat. */
-export function attributeResult(stat: Pick<FileStat, 'type' | 'mode' | 'owner' | 'group' | 'uid' | 'gid' | 'size'> | undefined): Record<string, unknown> {
+export function attributeResult(
+  stat: Pick<FileStat, 'type' | 'mode' | 'owner' | 'group' | 'uid' | 'gid' | 'size'> | undefined,
+): Record<string, unknown> {
   if (!stat) return { state: 'absent' };
   const state = stat.type === 'link' ? 'link' : stat.type === 'directory' ? 'directory' : 'file';
   return { state, mode: stat.mode, owner: stat.owner, group: stat.group, uid: stat.uid, gid: stat.gid, size: stat.size };

@@ -243,8 +243,10 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
     steps.push(sh`if [ -e "$t" ] || [ -L "$t" ]; then ${viaMktemp}; else (${umask}set -C; ${writer} > "$t") || fail; fi`);
   }
   if (opts.source === undefined) steps.push(receivedCheck(opts.content!));
-  if (opts.keepOwner !== undefined || opts.keepGroup !== undefined) steps.push(sh`${ownershipCommand(opts.keepOwner, opts.keepGroup, '', raw('"$t"'))} 2>/dev/null || :`);
-  if (opts.owner !== undefined || opts.group !== undefined) steps.push(sh`${ownershipCommand(opts.owner, opts.group, '', raw('"$t"'))} || fail`);
+  if (opts.keepOwner !== undefined || opts.keepGroup !== undefined)
+    steps.push(sh`${ownershipCommand(opts.keepOwner, opts.keepGroup, '', raw('"$t"'))} 2>/dev/null || :`);
+  if (opts.owner !== undefined || opts.group !== undefined)
+    steps.push(sh`${ownershipCommand(opts.owner, opts.group, '', raw('"$t"'))} || fail`);
   steps.push(viaUmask === undefined ? sh`${chmod} || fail` : sh`[ -z "$c" ] || ${chmod} || fail`);
   if (opts.validate !== undefined) {
     steps.push(sh`${validatorCommand(opts.validate)} || { s=$?; rm -f -- "$t"; echo ${MARKER} validate-failed "$s"; exit "$s"; }`);
@@ -253,7 +255,9 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
   if (opts.backup) {
     // Ansible's name, path.<pid>.<date>~; the pid may be a session shell's, the same for every
     // command on it, so a name already taken (a backup of the same second) takes the next number
-    steps.push(sh`if [ -e ${path} ]; then d=$(date +%Y-%m-%d@%H:%M:%S)~ n=$$; while [ -e ${path}."$n.$d" ]; do n=$((n + 1)); done; b=${path}."$n.$d"; cp -p -- ${path} "$b" || fail; printf '%s backup %s\\n' ${MARKER} "$b"; fi`);
+    steps.push(
+      sh`if [ -e ${path} ]; then d=$(date +%Y-%m-%d@%H:%M:%S)~ n=$$; while [ -e ${path}."$n.$d" ]; do n=$((n + 1)); done; b=${path}."$n.$d"; cp -p -- ${path} "$b" || fail; printf '%s backup %s\\n' ${MARKER} "$b"; fi`,
+    );
   }
   steps.push(sh`mv -fT -- "$t" ${path} || fail`);
   if (opts.reportStat !== false) steps.push(statCommand(path, false));
@@ -276,7 +280,8 @@ function receivedCheck(content: Buffer | string): ShellCommand {
 function unchangedCheck(path: string, dir: string, expect: Buffer | string | null): ShellCommand {
   const stale = sh`{ rm -f -- "$t"; echo ${MARKER} stale; exit 75; }`;
   const lock = sh`exec 9<${dir} && { ! command -v flock >/dev/null 2>&1 || flock -w 60 9; } || { rm -f -- "$t"; echo ${MARKER} fail "could not lock" ${dir}; exit 1; }`;
-  if (expect === null) return sh`${lock}
+  if (expect === null)
+    return sh`${lock}
 { [ ! -e ${path} ] && [ ! -L ${path} ]; } || ${stale}`;
   const bytes = typeof expect === 'string' ? Buffer.from(expect) : expect;
   const want = `${createHash('sha256').update(bytes).digest('hex')}  -`;
@@ -409,7 +414,13 @@ export async function runChangesAsOne(ctx: ModuleContext, changes: Change[], and
   if (withInput.length > 1) throw new Error('runChangesAsOne: more than one command reads standard input');
   const all = andThen ? [...commands.map((c) => c.cmd), andThen] : commands.map((c) => c.cmd);
   if (all.length === 0) return { rc: 0, stdout: '', stderr: '' };
-  const cmd = all.length === 1 ? all[0]! : joinCommands(all.map((c) => sh`(${c})`), ' && ');
+  const cmd =
+    all.length === 1
+      ? all[0]!
+      : joinCommands(
+          all.map((c) => sh`(${c})`),
+          ' && ',
+        );
   return ctx.run(cmd, { stdin: withInput[0]?.stdin });
 }
 
@@ -419,9 +430,14 @@ export async function runChangesAsOne(ctx: ModuleContext, changes: Change[], and
  */
 export function changesFailed(changes: Change[], r: ExecResult, stdout = r.stdout): ApplyOutcome {
   const marked = parseWriteOutput(r.stdout);
-  if (marked.stale) return { stale: true, failed: `${changes.map((c) => c.summary).join('; ')}: the file changed on the host since it was read` };
-  if (marked.failure) return { failed: `${changes.map((c) => c.summary).join('; ')}: ${marked.failure}`, result: { rc: r.rc, stderr: r.stderr } };
-  return { failed: `${changes.map((c) => c.summary).join('; ')}: failed (rc=${r.rc}): ${(r.stderr || stdout).trim()}`, result: { rc: r.rc, stderr: r.stderr } };
+  if (marked.stale)
+    return { stale: true, failed: `${changes.map((c) => c.summary).join('; ')}: the file changed on the host since it was read` };
+  if (marked.failure)
+    return { failed: `${changes.map((c) => c.summary).join('; ')}: ${marked.failure}`, result: { rc: r.rc, stderr: r.stderr } };
+  return {
+    failed: `${changes.map((c) => c.summary).join('; ')}: failed (rc=${r.rc}): ${(r.stderr || stdout).trim()}`,
+    result: { rc: r.rc, stderr: r.stderr },
+  };
 }
 
 /** An owner or group as given (name or numeric id) equals the current one. */
@@ -462,9 +478,14 @@ export interface AttributePlan {
  * Compare wanted and current attributes (a symbolic mode applies to the current mode).
  * Throws ModeError for an invalid mode.
  */
-export function planAttributes(current: CurrentAttributes, wanted: WantedAttributes, opts: { isDirectory: boolean; umask: number }): AttributePlan {
+export function planAttributes(
+  current: CurrentAttributes,
+  wanted: WantedAttributes,
+  opts: { isDirectory: boolean; umask: number },
+): AttributePlan {
   const bits = parseInt(current.mode, 8);
-  const mode = wanted.mode === undefined ? bits : resolveMode(wanted.mode, { current: bits, isDirectory: opts.isDirectory, umask: opts.umask });
+  const mode =
+    wanted.mode === undefined ? bits : resolveMode(wanted.mode, { current: bits, isDirectory: opts.isDirectory, umask: opts.umask });
   const plan: AttributePlan = { mode: formatMode(mode), change: {}, before: {}, after: {}, changed: false };
   if (wanted.owner !== undefined && !sameIdentity(wanted.owner, current.owner, current.uid)) {
     plan.change.owner = wanted.owner;

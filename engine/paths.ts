@@ -28,7 +28,6 @@ export function packageJsonPath(): string {
   return existsSync(up) ? up : join(ENGINE_DIR, '..', '..', 'package.json');
 }
 
-
 const LENT_IMPORT = Symbol.for('tsplay.import');
 
 /**

@@ -49,10 +49,12 @@ export type ProbeResults<K extends string> = { [name in K]?: ProbeResult };
  */
 export function probeAllCommand(probes: Record<string, Probe>, opts: ProbeOptions = {}): ShellCommand {
   const steps: ShellCommand[] = [];
-  if (opts.setup) steps.push(sh`{ ${opts.setup}
+  if (opts.setup)
+    steps.push(sh`{ ${opts.setup}
 } >/dev/null`);
   for (const [name, probe] of Object.entries(probes)) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`probeAll: probe names are words of letters, digits, _ . and -: ${JSON.stringify(name)}`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(name))
+      throw new Error(`probeAll: probe names are words of letters, digits, _ . and -: ${JSON.stringify(name)}`);
     const cmd = probe instanceof Object && 'stderr' in probe ? probe.cmd : (probe as ShellCommand);
     const merge = !(probe instanceof Object && 'stderr' in probe);
     // the probe's output goes to base64 and on to the real stdout (3); its exit code comes back
@@ -84,7 +86,11 @@ export function parseProbeAll<K extends string = string>(stdout: string): ProbeR
  * (see probeAllCommand): `const { check, rules } = await probeAll(ctx, { check: sh\`iptables -C
  * ...\`, rules: sh\`iptables -S\` })`. A probe that did not finish is missing from the result.
  */
-export async function probeAll<K extends string>(ctx: Pick<ModuleContext, 'run'>, probes: Record<K, Probe>, opts: ProbeOptions = {}): Promise<ProbeResults<K>> {
+export async function probeAll<K extends string>(
+  ctx: Pick<ModuleContext, 'run'>,
+  probes: Record<K, Probe>,
+  opts: ProbeOptions = {},
+): Promise<ProbeResults<K>> {
   const r = await ctx.run(probeAllCommand(probes, opts));
   return parseProbeAll<K>(r.stdout);
 }

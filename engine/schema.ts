@@ -20,17 +20,36 @@ function argsSchema(schema: Json): Json {
   void mutuallyExclusive;
   void requiredOneOf;
   // a required argument may be given under any of its aliases
-  const plain = (required ?? []).filter((k) => !((props[k] as { aliases?: string[] })?.aliases?.length));
+  const plain = (required ?? []).filter((k) => !(props[k] as { aliases?: string[] })?.aliases?.length);
   const aliased = (required ?? []).filter((k) => !plain.includes(k));
-  const allOf = aliased.map((k) => ({ anyOf: [k, ...((props[k] as { aliases?: string[] }).aliases ?? [])].map((n) => ({ required: [n] })) }));
+  const allOf = aliased.map((k) => ({
+    anyOf: [k, ...((props[k] as { aliases?: string[] }).aliases ?? [])].map((n) => ({ required: [n] })),
+  }));
   return { ...rest, properties: out, ...(plain.length ? { required: plain } : {}), ...(allOf.length ? { allOf } : {}) };
 }
 
 function keywordSchema(name: string): Json {
-  if (['when', 'changed_when', 'failed_when', 'until'].includes(name)) return { description: `${name}: a Jinja2 condition or a list of them`, anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array' }] };
+  if (['when', 'changed_when', 'failed_when', 'until'].includes(name))
+    return {
+      description: `${name}: a Jinja2 condition or a list of them`,
+      anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array' }],
+    };
   if (['tags', 'notify', 'listen'].includes(name)) return { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
   if (['vars', 'environment', 'args', 'loop_control'].includes(name)) return { type: 'object' };
-  if (['become', 'ignore_errors', 'ignore_unreachable', 'check_mode', 'diff', 'no_log', 'run_once', 'any_errors_fatal', 'safe_network'].includes(name)) return { anyOf: [{ type: 'boolean' }, { type: 'string' }] };
+  if (
+    [
+      'become',
+      'ignore_errors',
+      'ignore_unreachable',
+      'check_mode',
+      'diff',
+      'no_log',
+      'run_once',
+      'any_errors_fatal',
+      'safe_network',
+    ].includes(name)
+  )
+    return { anyOf: [{ type: 'boolean' }, { type: 'string' }] };
   if (name === 'rollback_timeout') return { anyOf: [{ type: 'integer', minimum: 5 }, { type: 'string' }] };
   return {};
 }
@@ -43,7 +62,9 @@ export function playbookSchema(registry: ModuleRegistry): Json {
   const moduleTasks: Json[] = [];
   for (const m of registry.modules()) {
     const args = argsSchema(m.def.schema as Json);
-    const value = m.def.freeForm ? { anyOf: [{ type: 'string' }, args] } : { anyOf: [args, { type: 'string', description: 'key=value arguments' }, { type: 'null' }] };
+    const value = m.def.freeForm
+      ? { anyOf: [{ type: 'string' }, args] }
+      : { anyOf: [args, { type: 'string', description: 'key=value arguments' }, { type: 'null' }] };
     for (const name of [m.def.name, ...(m.def.aliases ?? [])]) {
       moduleTasks.push({
         type: 'object',
@@ -53,14 +74,44 @@ export function playbookSchema(registry: ModuleRegistry): Json {
       });
     }
   }
-  const include = (name: string): Json => ({ type: 'object', required: [name], properties: { ...keywords, [name]: { anyOf: [{ type: 'string' }, { type: 'object' }] } }, additionalProperties: false });
-  const meta: Json = { type: 'object', required: ['meta'], properties: { ...keywords, meta: { enum: ['flush_handlers', 'end_play', 'end_host', 'end_batch', 'noop', 'clear_facts', 'clear_host_errors', 'reset_connection', 'refresh_inventory'] } }, additionalProperties: false };
+  const include = (name: string): Json => ({
+    type: 'object',
+    required: [name],
+    properties: { ...keywords, [name]: { anyOf: [{ type: 'string' }, { type: 'object' }] } },
+    additionalProperties: false,
+  });
+  const meta: Json = {
+    type: 'object',
+    required: ['meta'],
+    properties: {
+      ...keywords,
+      meta: {
+        enum: [
+          'flush_handlers',
+          'end_play',
+          'end_host',
+          'end_batch',
+          'noop',
+          'clear_facts',
+          'clear_host_errors',
+          'reset_connection',
+          'refresh_inventory',
+        ],
+      },
+    },
+    additionalProperties: false,
+  };
   const blockProps: Record<string, Json> = {};
-  for (const k of BLOCK_KEYWORDS) blockProps[k] = k === 'block' || k === 'rescue' || k === 'always' ? { $ref: '#/definitions/tasks' } : keywordSchema(k);
+  for (const k of BLOCK_KEYWORDS)
+    blockProps[k] = k === 'block' || k === 'rescue' || k === 'always' ? { $ref: '#/definitions/tasks' } : keywordSchema(k);
   const playProps: Record<string, Json> = {};
   for (const k of PLAY_KEYWORDS) {
     if (UNSUPPORTED.has(k)) continue;
-    playProps[k] = ['pre_tasks', 'tasks', 'post_tasks', 'handlers'].includes(k) ? { $ref: '#/definitions/tasks' } : k === 'hosts' ? { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } : keywordSchema(k);
+    playProps[k] = ['pre_tasks', 'tasks', 'post_tasks', 'handlers'].includes(k)
+      ? { $ref: '#/definitions/tasks' }
+      : k === 'hosts'
+        ? { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] }
+        : keywordSchema(k);
   }
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
@@ -70,7 +121,12 @@ export function playbookSchema(registry: ModuleRegistry): Json {
     items: {
       anyOf: [
         { type: 'object', required: ['hosts'], properties: playProps, additionalProperties: false },
-        { type: 'object', required: ['import_playbook'], properties: { import_playbook: { type: 'string' }, ...keywords }, additionalProperties: false },
+        {
+          type: 'object',
+          required: ['import_playbook'],
+          properties: { import_playbook: { type: 'string' }, ...keywords },
+          additionalProperties: false,
+        },
       ],
     },
     definitions: {

@@ -68,7 +68,9 @@ export class ShellCommand {
   /** The text, with the input printed from a shell variable instead of read by `cat` (no program). */
   withInputIn(variable: string): string {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw new Error(`not a shell variable name: ${variable}`);
-    return this.parts.map((p) => (p instanceof Secret ? quote(p.reveal()) : p instanceof InputRef ? `printf %s "$${variable}"` : p)).join('');
+    return this.parts
+      .map((p) => (p instanceof Secret ? quote(p.reveal()) : p instanceof InputRef ? `printf %s "$${variable}"` : p))
+      .join('');
   }
 
   toString(): string {

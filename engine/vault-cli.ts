@@ -60,7 +60,12 @@ export async function vaultSecretsFrom(o: VaultOpts, io: Pick<VaultIO, 'cwd' | '
   const ids = [...(o.vaultId ?? [])];
   const files = [...(o.vaultPasswordFile ?? []), ...(o.vaultPassFile ?? [])];
   if (ids.length === 0 && files.length === 0 && !o.askVaultPass) {
-    ids.push(...(io.env.ANSIBLE_VAULT_IDENTITY_LIST ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+    ids.push(
+      ...(io.env.ANSIBLE_VAULT_IDENTITY_LIST ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     if (io.env.ANSIBLE_VAULT_PASSWORD_FILE) files.push(io.env.ANSIBLE_VAULT_PASSWORD_FILE);
   }
   const secrets: VaultSecret[] = [];
@@ -106,7 +111,9 @@ function readInput(path: string, cwd: string): string {
   try {
     return readFileSync(resolve(cwd, path), 'utf8');
   } catch (e) {
-    throw new UserError('E_FILE_NOT_FOUND', `cannot read ${resolve(cwd, path)} (${(e as NodeJS.ErrnoException).code ?? e})`, { hint: 'check the path; it is relative to the current directory' });
+    throw new UserError('E_FILE_NOT_FOUND', `cannot read ${resolve(cwd, path)} (${(e as NodeJS.ErrnoException).code ?? e})`, {
+      hint: 'check the path; it is relative to the current directory',
+    });
   }
 }
 
@@ -119,22 +126,36 @@ function openVault(text: string, f: string, cwd: string, secrets: VaultSecret[],
 
 function chooseEncryptSecret(secrets: VaultSecret[], encryptId: string | undefined): VaultSecret {
   if (secrets.length === 0) {
-    throw new OptionsError('A vault password is required to encrypt', 'give one with --ask-vault-pass, --vault-password-file FILE or --vault-id label@FILE');
+    throw new OptionsError(
+      'A vault password is required to encrypt',
+      'give one with --ask-vault-pass, --vault-password-file FILE or --vault-id label@FILE',
+    );
   }
   if (encryptId !== undefined) {
     const s = secrets.find((x) => x.id === encryptId);
-    if (!s) throw new OptionsError(`Did not find a match for --encrypt-vault-id=${encryptId} in the known vault-ids [${secrets.map((x) => x.id).join(', ')}]`, 'give that id with --vault-id LABEL@source');
+    if (!s)
+      throw new OptionsError(
+        `Did not find a match for --encrypt-vault-id=${encryptId} in the known vault-ids [${secrets.map((x) => x.id).join(', ')}]`,
+        'give that id with --vault-id LABEL@source',
+      );
     return s;
   }
   if (secrets.length > 1) {
-    throw new OptionsError(`The vault-ids ${secrets.map((x) => x.id).join(',')} are available to encrypt. Specify the vault-id to encrypt with --encrypt-vault-id`, 'e.g. --encrypt-vault-id prod');
+    throw new OptionsError(
+      `The vault-ids ${secrets.map((x) => x.id).join(',')} are available to encrypt. Specify the vault-id to encrypt with --encrypt-vault-id`,
+      'e.g. --encrypt-vault-id prod',
+    );
   }
   return secrets[0]!;
 }
 
 /** `name: !vault |` followed by the vault text indented as ansible-vault encrypt_string does. */
 export function formatEncryptString(vaultText: string, name?: string): string {
-  const body = vaultText.trimEnd().split('\n').map((l) => `          ${l}`).join('\n');
+  const body = vaultText
+    .trimEnd()
+    .split('\n')
+    .map((l) => `          ${l}`)
+    .join('\n');
   return `${name !== undefined ? `${name}: ` : ''}!vault |\n${body}\n`;
 }
 
@@ -158,7 +179,10 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
     const secret = chooseEncryptSecret(await vaultSecretsFrom(o, x, true), o.encryptVaultId);
     for (const f of files(list)) {
       const plain = f === '-' ? await x.stdin() : readInput(f, x.cwd);
-      if (isVaultText(plain)) throw new UserError('E_VAULT', `input is already encrypted${f === '-' ? '' : `: ${f}`}`, { hint: 'decrypt it first, or use `tsplay vault view` to read it' });
+      if (isVaultText(plain))
+        throw new UserError('E_VAULT', `input is already encrypted${f === '-' ? '' : `: ${f}`}`, {
+          hint: 'decrypt it first, or use `tsplay vault view` to read it',
+        });
       const text = encryptVaultText(plain, secret);
       writeResult(x, f, o.output, text);
     }
@@ -177,7 +201,12 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
     const secrets = await vaultSecretsFrom(o, x);
     for (const f of files(list)) {
       const text = f === '-' ? await x.stdin() : readInput(f, x.cwd);
-      writeResult(x, f, o.output, openVault(text, f, x.cwd, secrets, 'only files written by `tsplay vault encrypt` or `ansible-vault encrypt` can be decrypted'));
+      writeResult(
+        x,
+        f,
+        o.output,
+        openVault(text, f, x.cwd, secrets, 'only files written by `tsplay vault encrypt` or `ansible-vault encrypt` can be decrypted'),
+      );
     }
     x.err('Decryption successful\n');
     setCode(0);
@@ -204,10 +233,14 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
   ).action(async (file: string, o: VaultOpts & { encryptVaultId?: string }) => {
     const x = io();
     const path = resolve(x.cwd, file);
-    if (existsSync(path)) throw new UserError('E_VAULT', `${path} exists, please use 'edit' instead`, { hint: `tsplay vault edit ${file}` });
+    if (existsSync(path))
+      throw new UserError('E_VAULT', `${path} exists, please use 'edit' instead`, { hint: `tsplay vault edit ${file}` });
     const secret = chooseEncryptSecret(await vaultSecretsFrom(o, x, true), o.encryptVaultId);
     const plain = editInEditor(x, '', file);
-    if (plain === '') throw new UserError('E_VAULT', 'the file was left empty; nothing was created', { hint: 'write the content in the editor and save it' });
+    if (plain === '')
+      throw new UserError('E_VAULT', 'the file was left empty; nothing was created', {
+        hint: 'write the content in the editor and save it',
+      });
     secretValues.add(plain);
     writeFileSync(path, encryptVaultText(plain, secret), { mode: 0o600, flag: 'wx' });
     setCode(0);
@@ -231,7 +264,10 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
     if (edited === plain) return setCode(0); // unchanged: the file keeps its bytes
     secretValues.add(edited);
     const label = parseVaultHeader(text)?.id ?? 'default';
-    const secret = o.encryptVaultId !== undefined ? chooseEncryptSecret(secrets, o.encryptVaultId) : (secrets.find((s) => s.id === label) ?? chooseEncryptSecret(secrets, undefined));
+    const secret =
+      o.encryptVaultId !== undefined
+        ? chooseEncryptSecret(secrets, o.encryptVaultId)
+        : (secrets.find((s) => s.id === label) ?? chooseEncryptSecret(secrets, undefined));
     replaceFile(path, encryptVaultText(edited, secret));
     setCode(0);
   });
@@ -247,7 +283,11 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
     const x = io();
     const secrets = await vaultSecretsFrom(o, x);
     const fresh = await vaultSecretsFrom(
-      o.newVaultId !== undefined ? { vaultId: [o.newVaultId] } : o.newVaultPasswordFile !== undefined ? { vaultPasswordFile: [o.newVaultPasswordFile] } : { askVaultPass: true },
+      o.newVaultId !== undefined
+        ? { vaultId: [o.newVaultId] }
+        : o.newVaultPasswordFile !== undefined
+          ? { vaultPasswordFile: [o.newVaultPasswordFile] }
+          : { askVaultPass: true },
       { ...x, env: {} },
       true,
     );
@@ -276,7 +316,10 @@ export function registerVaultCommand(program: Command, io: () => VaultIO, setCod
     if (values.length === 0 || values.includes('-')) items.push({ name: o.stdinName, value: (await x.stdin()).replace(/\r?\n$/, '') });
     values.filter((v) => v !== '-').forEach((v, i) => items.push({ name: o.name?.[i], value: v }));
     for (const it of items) {
-      if (it.value === '') throw new UserError('E_VAULT', 'The plaintext provided was empty; refusing to encrypt an empty string', { hint: 'give the value as an argument or on standard input' });
+      if (it.value === '')
+        throw new UserError('E_VAULT', 'The plaintext provided was empty; refusing to encrypt an empty string', {
+          hint: 'give the value as an argument or on standard input',
+        });
       x.out(formatEncryptString(encryptVaultText(it.value, secret), it.name));
     }
     x.err('Encryption successful\n');
@@ -297,9 +340,13 @@ function editInEditor(x: VaultIO, text: string, name: string): string {
     const editor = shellSplit(x.env.EDITOR || 'vi');
     const r = spawnSync(editor[0]!, [...editor.slice(1), file], { stdio: 'inherit', env: x.env });
     if (r.error || r.status !== 0) {
-      throw new UserError('E_VAULT', `the editor (${editor.join(' ')}) ${r.error ? `could not be started: ${r.error.message}` : `exited with ${r.status ?? r.signal}`}; nothing was written`, {
-        hint: 'set EDITOR to an editor that exits 0 when the file is saved',
-      });
+      throw new UserError(
+        'E_VAULT',
+        `the editor (${editor.join(' ')}) ${r.error ? `could not be started: ${r.error.message}` : `exited with ${r.status ?? r.signal}`}; nothing was written`,
+        {
+          hint: 'set EDITOR to an editor that exits 0 when the file is saved',
+        },
+      );
     }
     return readFileSync(file, 'utf8');
   } finally {

@@ -11,7 +11,8 @@ import { secretValues } from './redact.js';
 import { FileCache } from './file-cache.js';
 
 export const VAULT_HEADER = '$ANSIBLE_VAULT';
-const HINT = 'give the vault password with --ask-vault-pass, --vault-password-file FILE or --vault-id label@FILE (or ANSIBLE_VAULT_PASSWORD_FILE)';
+const HINT =
+  'give the vault password with --ask-vault-pass, --vault-password-file FILE or --vault-id label@FILE (or ANSIBLE_VAULT_PASSWORD_FILE)';
 
 /** One vault password with its label ('default' when none was given). */
 export interface VaultSecret {
@@ -56,7 +57,11 @@ export function parseVaultHeader(text: string): { version: string; cipher: strin
  * first, then the others (as Ansible does unless vault_id_match is set). Errors name `loc`.
  */
 export function decryptVaultText(text: string, loc: SourceLocation | undefined, secrets: readonly VaultSecret[] = keyring): string {
-  const body = text.trim().split(/\r?\n/).map((l) => l.trim()).join('\n');
+  const body = text
+    .trim()
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .join('\n');
   const header = parseVaultHeader(body);
   if (!header || !/^1\.[12]$/.test(header.version) || header.cipher !== 'AES256') {
     throw new UserError('E_VAULT', `unsupported vault format: ${body.split('\n', 1)[0]}`, {
@@ -74,15 +79,22 @@ export function decryptVaultText(text: string, loc: SourceLocation | undefined, 
       plain = new Vault({ password: s.password }).decryptSync(body, undefined);
     } catch (e) {
       if (/Integrity check failed/.test((e as Error).message)) continue;
-      throw new UserError('E_VAULT', `vault data is damaged: ${(e as Error).message}`, { location: loc, hint: 'encrypt the value again with `tsplay vault encrypt_string` or `ansible-vault`' });
+      throw new UserError('E_VAULT', `vault data is damaged: ${(e as Error).message}`, {
+        location: loc,
+        hint: 'encrypt the value again with `tsplay vault encrypt_string` or `ansible-vault`',
+      });
     }
     if (plain !== undefined) return plain;
   }
   const tried = ordered.map((s) => s.id).join(', ');
-  throw new UserError('E_VAULT', `Decryption failed (no vault secrets were found that could decrypt)${header.id ? ` for vault id '${header.id}'` : ''}`, {
-    location: loc,
-    hint: `${ordered.length > 1 ? `none of the vault passwords given (${tried}) opens it` : `the vault password given (${tried}) does not open it`}; check the password file or --vault-id`,
-  });
+  throw new UserError(
+    'E_VAULT',
+    `Decryption failed (no vault secrets were found that could decrypt)${header.id ? ` for vault id '${header.id}'` : ''}`,
+    {
+      location: loc,
+      hint: `${ordered.length > 1 ? `none of the vault passwords given (${tried}) opens it` : `the vault password given (${tried}) does not open it`}; check the password file or --vault-id`,
+    },
+  );
 }
 
 /**
@@ -124,9 +136,13 @@ export function readVaultPasswordFile(file: string, id: string, cwd: string): Va
       executable = false;
     }
   } catch (e) {
-    throw new UserError('E_FILE_NOT_FOUND', `The vault password file ${path} was not found (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      hint: 'check the path given to --vault-password-file / --vault-id; it is relative to the current directory',
-    });
+    throw new UserError(
+      'E_FILE_NOT_FOUND',
+      `The vault password file ${path} was not found (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      {
+        hint: 'check the path given to --vault-password-file / --vault-id; it is relative to the current directory',
+      },
+    );
   }
   let password: string;
   if (executable) {
@@ -134,15 +150,21 @@ export function readVaultPasswordFile(file: string, id: string, cwd: string): Va
     try {
       password = execFileSync(path, args, { encoding: 'utf8', stdio: ['inherit', 'pipe', 'inherit'] }).replace(/[\r\n]+$/, '');
     } catch (e) {
-      throw new UserError('E_VAULT', `Vault password script ${path} failed: ${(e as { status?: number }).status !== undefined ? `exit code ${(e as { status?: number }).status}` : (e as Error).message}`, {
-        hint: 'the script must print the password on its standard output and exit 0',
-      });
+      throw new UserError(
+        'E_VAULT',
+        `Vault password script ${path} failed: ${(e as { status?: number }).status !== undefined ? `exit code ${(e as { status?: number }).status}` : (e as Error).message}`,
+        {
+          hint: 'the script must print the password on its standard output and exit 0',
+        },
+      );
     }
   } else {
     password = readFileSync(path, 'utf8').trim();
   }
   if (password === '') {
-    throw new UserError('E_VAULT', `Invalid vault password was provided from file (${path}): it is empty`, { hint: 'put the password on the first line of the file' });
+    throw new UserError('E_VAULT', `Invalid vault password was provided from file (${path}): it is empty`, {
+      hint: 'put the password on the first line of the file',
+    });
   }
   return { id, password };
 }

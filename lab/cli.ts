@@ -25,7 +25,9 @@ function fail(e: unknown, io: LabCliIO): number {
     return LAB_EXIT.error;
   }
   const err = e as Error;
-  io.err(`ERROR! internal error in tsplay lab: ${err?.message ?? String(e)}\n${err?.stack ?? ''}\nThis is a bug in tsplay; please report it with the command line and the stack above.\n`);
+  io.err(
+    `ERROR! internal error in tsplay lab: ${err?.message ?? String(e)}\n${err?.stack ?? ''}\nThis is a bug in tsplay; please report it with the command line and the stack above.\n`,
+  );
   return 250;
 }
 
@@ -106,9 +108,13 @@ export async function labStatusCommand(o: { json?: boolean }, io: LabCliIO, env:
       return LAB_EXIT.ok;
     }
     io.out(`lab: up with ${s.nodes} node${s.nodes === 1 ? '' : 's'}; inventory ${s.inventory}\n`);
-    io.out(`${'HOST'.padEnd(9)}${'POWER'.padEnd(7)}${'SYSTEMD'.padEnd(11)}${'BOOTS'.padEnd(7)}${'ADDRESS'.padEnd(16)}${'INVENTORY'.padEnd(16)}${'MAC'.padEnd(19)}BOOTED FROM\n`);
+    io.out(
+      `${'HOST'.padEnd(9)}${'POWER'.padEnd(7)}${'SYSTEMD'.padEnd(11)}${'BOOTS'.padEnd(7)}${'ADDRESS'.padEnd(16)}${'INVENTORY'.padEnd(16)}${'MAC'.padEnd(19)}BOOTED FROM\n`,
+    );
     for (const h of s.hosts) {
-      io.out(`${h.name.padEnd(9)}${h.power.padEnd(7)}${(h.system ?? '-').padEnd(11)}${String(h.boots).padEnd(7)}${(h.address ?? '-').padEnd(16)}${h.inventoryAddress.padEnd(16)}${h.mac.padEnd(19)}${h.bootedFrom ?? '-'}\n`);
+      io.out(
+        `${h.name.padEnd(9)}${h.power.padEnd(7)}${(h.system ?? '-').padEnd(11)}${String(h.boots).padEnd(7)}${(h.address ?? '-').padEnd(16)}${h.inventoryAddress.padEnd(16)}${h.mac.padEnd(19)}${h.bootedFrom ?? '-'}\n`,
+      );
     }
     io.out(`upstream: http ${s.upstream.http ? 'running' : 'stopped'}, apt proxy ${s.upstream.aptProxy ? 'running' : 'not running'}\n`);
     return LAB_EXIT.ok;
@@ -129,9 +135,7 @@ export async function labPowerOnCommand(host: string, io: LabCliIO, env: NodeJS.
 
 /** Add `lab up|down|status|power-on` to the program; each action hands its exit code to setCode. */
 export function registerLabCommands(program: Command, io: LabCliIO, setCode: (code: number) => void): void {
-  const lab = program
-    .command('lab')
-    .description('a virtual cluster of booted Debian hosts to try playbooks on (needs root on Linux)');
+  const lab = program.command('lab').description('a virtual cluster of booted Debian hosts to try playbooks on (needs root on Linux)');
   lab
     .command('up')
     .description('boot a gateway and N nodes from a clean state and write their inventory')

@@ -79,8 +79,7 @@ export interface HostSpec {
   address: string;
 }
 
-const mac = (group: number, index: number) =>
-  `02:74:73:00:${group.toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
+const mac = (group: number, index: number) => `02:74:73:00:${group.toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
 
 /** The gateway and nodes of a lab with this many nodes. */
 export function hostSpecs(nodes: number): HostSpec[] {

@@ -4,7 +4,19 @@
 // 133) boots it again, a poweroff leaves it off until `lab power-on`.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { HOME, hostPaths, type HostSpec } from './config.js';
 import { detachDisks, hasFirmware, imagingPaths, prepareDisk } from './imaging.js';
@@ -31,7 +43,9 @@ async function writeIdentity(host: HostSpec, root: string, id: HostIdentity): Pr
   writeFileSync(join(etc, 'machine-id'), `${randomBytes(16).toString('hex')}\n`);
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${host.name}`, '-f', join(etc, 'ssh', 'ssh_host_ed25519_key')]);
   await run('chpasswd', ['-R', root], { input: `pi:${id.password}\n` });
-  const pw = readFileSync(join(etc, 'passwd'), 'utf8').split('\n').find((l) => l.startsWith('pi:'));
+  const pw = readFileSync(join(etc, 'passwd'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('pi:'));
   if (!pw) throw new LabError(`the lab image has no user pi (${root})`);
   const [, , uid, gid] = pw.split(':').map(Number);
   const ssh = join(root, 'home', 'pi', '.ssh');
@@ -277,7 +291,10 @@ export async function waitBooted(state: string, name: string, timeoutMs = 90_000
     // the bus is not up at the very first instant of a boot: retry until it answers
     const s = await systemState(state, name, true, Math.max(1000, until - Date.now())).catch(() => undefined);
     if (s && s !== 'starting' && s !== 'initializing' && s !== 'offline' && s !== 'unknown') return s;
-    if (Date.now() > until) throw new LabError(`${name} did not finish booting in ${timeoutMs / 1000} s (state ${s ?? 'unknown'}); see ${hostPaths(state, name).console}`);
+    if (Date.now() > until)
+      throw new LabError(
+        `${name} did not finish booting in ${timeoutMs / 1000} s (state ${s ?? 'unknown'}); see ${hostPaths(state, name).console}`,
+      );
     await sleep(250);
   }
 }

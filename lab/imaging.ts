@@ -129,7 +129,9 @@ const CMDLINE_TXT = `console=serial0,115200 console=tty1 root=PARTUUID=${DISK.la
 
 // An ext4 file system image of `sectors` sectors holding the files of `dir`.
 async function makeExt4(file: string, label: string, sectors: number, dir: string): Promise<void> {
-  await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', label, '-d', dir, file, `${(sectors * 512) / 1024}k`], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', label, '-d', dir, file, `${(sectors * 512) / 1024}k`], {
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
 }
 
 /**
@@ -140,9 +142,11 @@ async function makeExt4(file: string, label: string, sectors: number, dir: strin
  * upper layer over the lab's shared root file system).
  */
 export async function buildImageStore(state: string, gatewayRoot: string, creds: { publicKey: string }): Promise<string> {
-  const shadow = readFileSync(join(gatewayRoot, 'etc/shadow'), 'utf8').split('\n').find((l) => l.startsWith('pi:'));
+  const shadow = readFileSync(join(gatewayRoot, 'etc/shadow'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('pi:'));
   const hash = shadow?.split(':')[1];
-  if (!hash) throw new LabError('cannot read pi\'s password hash from the gateway');
+  if (!hash) throw new LabError("cannot read pi's password hash from the gateway");
   const store = join(gatewayRoot, STORE_EXPORT.slice(1));
   const dir = join(store, CLEAN_IMAGE);
   rmSync(dir, { recursive: true, force: true });
@@ -159,21 +163,36 @@ export async function buildImageStore(state: string, gatewayRoot: string, creds:
     mkdirSync(join(root, 'work'));
     mkdirSync(join(root, 'upper/boot/firmware'), { recursive: true });
     writeFileSync(join(root, 'upper/etc/hostname'), 'raspberrypi\n');
-    writeFileSync(join(root, 'upper/etc/hosts'), '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n\n127.0.1.1\traspberrypi\n');
-    writeFileSync(join(root, 'upper/etc/fstab'), 'proc            /proc           proc    defaults          0       0\n# the boot partition is mounted on /boot/firmware by the lab\'s firmware (docs/lab.md)\n');
+    writeFileSync(
+      join(root, 'upper/etc/hosts'),
+      '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n\n127.0.1.1\traspberrypi\n',
+    );
+    writeFileSync(
+      join(root, 'upper/etc/fstab'),
+      "proc            /proc           proc    defaults          0       0\n# the boot partition is mounted on /boot/firmware by the lab's firmware (docs/lab.md)\n",
+    );
     writeFileSync(join(root, 'upper/etc/tsplay-lab-image'), `${CLEAN_IMAGE}\n`);
     const [p1, p2] = DISK.parts;
     await makeExt4(join(tmp, 'p1.img'), p1.label, p1.size, boot);
     await makeExt4(join(tmp, 'p2.img'), p2.label, p2.size, root);
-    for (const [p, f] of [[p1, 'p1.img'], [p2, 'p2.img']] as const) {
+    for (const [p, f] of [
+      [p1, 'p1.img'],
+      [p2, 'p2.img'],
+    ] as const) {
       await run('sh', ['-c', 'gzip -c "$1" > "$2"', 'sh', join(tmp, f), join(dir, `${p.name}.ext4-img.gz`)]);
     }
     writeFileSync(join(dir, 'disk'), `${DISK.name}\n`);
     writeFileSync(join(dir, 'parts'), `${DISK.parts.map((p) => p.name).join(' ')}\n`);
     writeFileSync(join(dir, `${DISK.name}-pt.sf`), sfdiskDump());
     writeFileSync(join(dir, `${DISK.name}-mbr`), masterBootRecord());
-    writeFileSync(join(dir, 'clonezilla-img'), 'This image was saved by the tsplay lab, a stand-in for Clonezilla (raw partition images).\n');
-    writeFileSync(join(gatewayRoot, 'etc/exports'), `# the tsplay lab's image store (served by the lab's NFS stand-in, docs/lab.md)\n${STORE_EXPORT} 10.213.1.0/24(ro,no_subtree_check)\n`);
+    writeFileSync(
+      join(dir, 'clonezilla-img'),
+      'This image was saved by the tsplay lab, a stand-in for Clonezilla (raw partition images).\n',
+    );
+    writeFileSync(
+      join(gatewayRoot, 'etc/exports'),
+      `# the tsplay lab's image store (served by the lab's NFS stand-in, docs/lab.md)\n${STORE_EXPORT} 10.213.1.0/24(ro,no_subtree_check)\n`,
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -322,14 +341,23 @@ export async function prepareDisk(state: string, host: HostSpec, image: string):
   const loops: string[] = [];
   loops.push((await run('losetup', ['--find', '--show', d.image])).trim());
   for (const part of DISK.parts) {
-    loops.push((await run('losetup', ['--find', '--show', '--offset', String(part.start * 512), '--sizelimit', String(part.size * 512), d.image])).trim());
+    loops.push(
+      (
+        await run('losetup', ['--find', '--show', '--offset', String(part.start * 512), '--sizelimit', String(part.size * 512), d.image])
+      ).trim(),
+    );
   }
   writeFileSync(d.loops, loops.join(' ') + '\n');
   mkdirSync(d.identity, { recursive: true });
   for (const f of ['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub']) copyFileSync(join(p.root, 'etc/ssh', f), join(d.identity, f));
   const gatewaySrv = join(hostPaths(state, 'gateway').root, 'srv');
   const conf = { name: host.name, image, loops: loops.join(' '), imaging: imagingPaths(state).dir, gateway_srv: gatewaySrv };
-  writeFileSync(d.bootConf, Object.entries(conf).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n');
+  writeFileSync(
+    d.bootConf,
+    Object.entries(conf)
+      .map(([k, v]) => `${k}='${v}'`)
+      .join('\n') + '\n',
+  );
 }
 
 /** Loop devices whose backing file is in the state directory (of one host, when given). */

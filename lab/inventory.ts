@@ -19,7 +19,9 @@ export async function ensureCredentials(state: string): Promise<{ publicKey: str
 export function knownHostsText(state: string, hosts: HostSpec[]): string {
   return hosts
     .map((h) => {
-      const [type, key] = readFileSync(join(hostPaths(state, h.name).root, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+      const [type, key] = readFileSync(join(hostPaths(state, h.name).root, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')
+        .trim()
+        .split(/\s+/);
       return `${h.name},${h.address} ${type} ${key}\n`;
     })
     .join('');
@@ -57,7 +59,7 @@ export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { passw
     p.routeClients,
     [
       '# The controller as a route client of nat-setup: a route to the cluster network via the',
-      '# gateway, not persisted (`tsplay lab down` removes it with the lab\'s link). Use it as a second',
+      "# gateway, not persisted (`tsplay lab down` removes it with the lab's link). Use it as a second",
       `# inventory: tsplay run playbooks/nat-setup.yaml -i ${p.inventory} -i ${p.routeClients}`,
       '[cluster_route_clients]',
       'localhost ansible_connection=local cluster_route_persist=false',
@@ -67,7 +69,7 @@ export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { passw
   writeFileSync(
     p.groupVars,
     [
-      '# Settings of the tsplay lab (see docs/lab.md); the become password is pi\'s sudo password.',
+      "# Settings of the tsplay lab (see docs/lab.md); the become password is pi's sudo password.",
       `ansible_become_password: ${yamlString(opts.password)}`,
       `cluster_subnet: ${CLUSTER.subnet}`,
       `cluster_gateway_ip: ${CLUSTER.gateway}`,
@@ -90,7 +92,7 @@ export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { passw
             `apt_proxy_direct: [${HOME.router}]`,
           ]
         : ['# no apt proxy on this machine (apt-cacher-ng): the hosts cannot update apt', 'apt_update_cache: false']),
-      '# nodes-reimage: the lab\'s boot partitions are ext4 (no vfat in this kernel), see docs/lab.md',
+      "# nodes-reimage: the lab's boot partitions are ext4 (no vfat in this kernel), see docs/lab.md",
       'reimage_boot_fstype: ext4',
       '',
     ].join('\n'),
@@ -109,8 +111,8 @@ export function inventoryText(state: string, hosts: HostSpec[]): string {
   const known = `-o UserKnownHostsFile=${p.knownHosts}`;
   return [
     `# The tsplay lab, written by \`tsplay lab up\` (removed by \`tsplay lab down\`).`,
-    '# The gateway is on the lab\'s home network; nodes have no address until a DHCP server on the',
-    '# gateway gives them the ip below (dhcp-setup\'s job), and are reached through the gateway.',
+    "# The gateway is on the lab's home network; nodes have no address until a DHCP server on the",
+    "# gateway gives them the ip below (dhcp-setup's job), and are reached through the gateway.",
     '',
     '[gateways]',
     `${gateway.name} ansible_host=${gateway.address}`,

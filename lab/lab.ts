@@ -1,10 +1,47 @@
 // The lab as a whole: `up` (always from a clean state), `down` (removes every namespace, link,
 // mount and process the lab made; safe to run twice), `status` and `power-on`.
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { CONTROLLER_LINK, LAB_RANGE, hostPaths, hostSpecs, labPaths, MAX_NODES, statePaths, type HostSpec, type LabPaths } from './config.js';
-import { cgroupDirs, hostExec, hostPower, labMounts, leaderPid, prepareHost, removeCgroups, removeHost, removeNspawnRuntime, startHost, stopHost, systemState, unmount, waitBooted, type HostPower } from './hosts.js';
+import {
+  CONTROLLER_LINK,
+  LAB_RANGE,
+  hostPaths,
+  hostSpecs,
+  labPaths,
+  MAX_NODES,
+  statePaths,
+  type HostSpec,
+  type LabPaths,
+} from './config.js';
+import {
+  cgroupDirs,
+  hostExec,
+  hostPower,
+  labMounts,
+  leaderPid,
+  prepareHost,
+  removeCgroups,
+  removeHost,
+  removeNspawnRuntime,
+  startHost,
+  stopHost,
+  systemState,
+  unmount,
+  waitBooted,
+  type HostPower,
+} from './hosts.js';
 import { ensureCredentials, writeAccessFiles } from './inventory.js';
 import { prepareHostNetns, createSwitches, destroyNetwork, labNamespaces, namespacePids, netnsDirMounted } from './network.js';
 import { LabError, processAlive, readPid, runStatus, signal, waitFor } from './proc.js';
@@ -152,7 +189,8 @@ async function teardown(paths: LabPaths, log: LabLog): Promise<boolean> {
   await destroyNetwork();
   removeCgroups();
   removeNspawnRuntime();
-  for (const f of [sp.stateFile, sp.knownHosts, sp.sshConfig, sp.inventoryDir, sp.routeClients, sp.upstream, join(state, 'imaging')]) rmSync(f, { recursive: true, force: true });
+  for (const f of [sp.stateFile, sp.knownHosts, sp.sshConfig, sp.inventoryDir, sp.routeClients, sp.upstream, join(state, 'imaging')])
+    rmSync(f, { recursive: true, force: true });
   if (hadSomething) log('lab: removed the previous lab\n');
   return hadSomething;
 }
@@ -161,7 +199,8 @@ async function teardown(paths: LabPaths, log: LabLog): Promise<boolean> {
 export async function labUp(opts: { nodes?: number } = {}, log: LabLog = () => {}, env: NodeJS.ProcessEnv = process.env): Promise<LabInfo> {
   checkPlatform();
   const nodes = opts.nodes ?? 3;
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new LabError(`--nodes must be a whole number from 1 to ${MAX_NODES}`);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES)
+    throw new LabError(`--nodes must be a whole number from 1 to ${MAX_NODES}`);
   const paths = labPaths(env);
   return withLock(paths, async () => {
     const started = Date.now();
@@ -232,7 +271,9 @@ export async function labDown(env: NodeJS.ProcessEnv = process.env): Promise<boo
 }
 
 /** Each host's power and systemd state; empty when the lab is down. */
-export async function labStatus(env: NodeJS.ProcessEnv = process.env): Promise<{ up: boolean; nodes: number; hosts: HostStatus[]; upstream: { http: boolean; aptProxy: boolean }; inventory: string }> {
+export async function labStatus(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ up: boolean; nodes: number; hosts: HostStatus[]; upstream: { http: boolean; aptProxy: boolean }; inventory: string }> {
   checkPlatform();
   const state = labPaths(env).state;
   const s = readState(state);
@@ -249,7 +290,17 @@ export async function labStatus(env: NodeJS.ProcessEnv = process.env): Promise<{
       }
       const boots = stops + (power === 'on' ? 1 : 0);
       const address = power === 'on' ? await liveAddress(h) : undefined;
-      return { name: h.name, role: h.role, power, system, address, inventoryAddress: h.address, mac: h.links[0].mac, boots, ...(h.role === 'node' ? { bootedFrom: bootedFrom(state, h.name) } : {}) };
+      return {
+        name: h.name,
+        role: h.role,
+        power,
+        system,
+        address,
+        inventoryAddress: h.address,
+        mac: h.links[0].mac,
+        boots,
+        ...(h.role === 'node' ? { bootedFrom: bootedFrom(state, h.name) } : {}),
+      };
     }),
   );
   return { up: true, nodes: s.nodes, hosts, upstream: upstreamRunning(state), inventory: statePaths(state).inventory };
@@ -268,8 +319,14 @@ export async function labPowerOn(name: string, env: NodeJS.ProcessEnv = process.
   const s = readState(state);
   if (!s) throw new LabError('the lab is not up (tsplay lab up)');
   const host = hostSpecs(s.nodes).find((h) => h.name === name);
-  if (!host) throw new LabError(`no host ${name} in the lab (hosts: ${hostSpecs(s.nodes).map((h) => h.name).join(', ')})`);
-  if (hostPower(state, name) === 'on') return { already: true, system: (await systemState(state, name).catch(() => undefined)) ?? 'booting' };
+  if (!host)
+    throw new LabError(
+      `no host ${name} in the lab (hosts: ${hostSpecs(s.nodes)
+        .map((h) => h.name)
+        .join(', ')})`,
+    );
+  if (hostPower(state, name) === 'on')
+    return { already: true, system: (await systemState(state, name).catch(() => undefined)) ?? 'booting' };
   await startHost(state, host);
   return { already: false, system: await waitBooted(state, name) };
 }
@@ -280,7 +337,12 @@ export function labLeaderPid(name: string, env: NodeJS.ProcessEnv = process.env)
 }
 
 /** Run a command as root inside a host (no network needed); for tests and debugging. */
-export function labExec(name: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}, env: NodeJS.ProcessEnv = process.env) {
+export function labExec(
+  name: string,
+  argv: string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+  env: NodeJS.ProcessEnv = process.env,
+) {
   return hostExec(labPaths(env).state, name, argv, opts);
 }
 
@@ -303,7 +365,12 @@ export async function labLeftovers(env: NodeJS.ProcessEnv = process.env): Promis
     } catch {
       continue;
     }
-    if (cmd.includes('tsplay-lab-supervisor') || (cmd.includes('systemd-nspawn') && cmd.includes(state)) || cmd.includes('tsplay lab upstream') || (cmd.includes('apt-cacher-ng') && cmd.includes(state))) {
+    if (
+      cmd.includes('tsplay-lab-supervisor') ||
+      (cmd.includes('systemd-nspawn') && cmd.includes(state)) ||
+      cmd.includes('tsplay lab upstream') ||
+      (cmd.includes('apt-cacher-ng') && cmd.includes(state))
+    ) {
       out.push(`process ${pid} ${cmd.slice(0, 80)}`);
     }
   }

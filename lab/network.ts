@@ -77,7 +77,10 @@ export function plugCommand(host: HostSpec): ShellCommand {
  */
 export function unplugCommand(host: HostSpec): ShellCommand {
   return joinCommands(
-    host.links.map((l) => sh`{ ip -n ${host.netns} addr flush dev ${l.name} 2>/dev/null; ip -n ${host.netns} link set ${l.name} down 2>/dev/null; true; }`),
+    host.links.map(
+      (l) =>
+        sh`{ ip -n ${host.netns} addr flush dev ${l.name} 2>/dev/null; ip -n ${host.netns} link set ${l.name} down 2>/dev/null; true; }`,
+    ),
     ' ; ',
   );
 }

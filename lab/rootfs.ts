@@ -131,7 +131,10 @@ function parseDeb822(text: string): AptSource[] {
 function parseOneLine(text: string): AptSource[] {
   const out: AptSource[] = [];
   for (const raw of text.split('\n')) {
-    const line = raw.replace(/#.*/, '').replace(/\[[^\]]*\]/, '').trim();
+    const line = raw
+      .replace(/#.*/, '')
+      .replace(/\[[^\]]*\]/, '')
+      .trim();
     const [type, uri, suite, ...components] = line.split(/\s+/);
     if ((type === 'deb' || type === 'deb-src') && uri && suite) out.push({ types: [type], uris: [uri], suites: [suite], components });
   }
@@ -190,23 +193,19 @@ export async function ensureRootfs(cache: string, log: (s: string) => void, env:
   log(`building the lab's ${SUITE} root file system (debootstrap, once; about a minute or two)\n`);
   const started = Date.now();
   const seen = new Set<string>();
-  await run(
-    'debootstrap',
-    ['--variant=minbase', `--include=${IMAGE_PACKAGES.join(',')}`, SUITE, build, mirror],
-    {
-      env: { PATH: SBIN_PATH },
-      onOutput: (chunk) => {
-        // one line per stage, not per package
-        for (const line of chunk.split('\n')) {
-          const m = /^I: (Retrieving|Validating|Extracting|Installing|Configuring|Unpacking)/.exec(line);
-          if (m && !seen.has(m[1])) {
-            seen.add(m[1]);
-            log(`  debootstrap: ${m[1].toLowerCase()}...\n`);
-          }
+  await run('debootstrap', ['--variant=minbase', `--include=${IMAGE_PACKAGES.join(',')}`, SUITE, build, mirror], {
+    env: { PATH: SBIN_PATH },
+    onOutput: (chunk) => {
+      // one line per stage, not per package
+      for (const line of chunk.split('\n')) {
+        const m = /^I: (Retrieving|Validating|Extracting|Installing|Configuring|Unpacking)/.exec(line);
+        if (m && !seen.has(m[1])) {
+          seen.add(m[1]);
+          log(`  debootstrap: ${m[1].toLowerCase()}...\n`);
         }
-      },
+      }
     },
-  ).catch((e) => {
+  }).catch((e) => {
     rmSync(build, { recursive: true, force: true });
     throw e;
   });

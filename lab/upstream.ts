@@ -53,7 +53,7 @@ async function buildRepository(repo: string): Promise<void> {
       'Maintainer: tsplay lab <lab@tsplay.invalid>',
       'Section: misc',
       'Priority: optional',
-      'Description: proof that this host reached the lab\'s upstream apt repository',
+      "Description: proof that this host reached the lab's upstream apt repository",
       ' Installs /usr/bin/tsplay-lab-hello, which prints a greeting.',
       '',
     ].join('\n'),
@@ -100,7 +100,11 @@ http.createServer((req, res) => {
 function spawnDetached(argv: string[], logFile: string, pidFile: string): number {
   const log = openSync(logFile, 'a');
   try {
-    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } });
+    const child = spawn(argv[0], argv.slice(1), {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    });
     child.unref();
     writeFileSync(pidFile, `${child.pid}\n`);
     return child.pid!;
@@ -158,7 +162,17 @@ async function startAptProxy(state: string, cache: string, log: (s: string) => v
   const logDir = join(p.dir, 'apt-cacher-ng-log');
   mkdirSync(logDir, { recursive: true });
   spawnDetached(
-    [bin, '-c', p.proxyConf, 'ForeGround=1', `BindAddress=${HOME.controller}`, `Port=${APT_PROXY_PORT}`, `CacheDir=${cacheDir}`, `LogDir=${logDir}`, `SocketPath=${join(p.dir, 'apt-cacher-ng.socket')}`],
+    [
+      bin,
+      '-c',
+      p.proxyConf,
+      'ForeGround=1',
+      `BindAddress=${HOME.controller}`,
+      `Port=${APT_PROXY_PORT}`,
+      `CacheDir=${cacheDir}`,
+      `LogDir=${logDir}`,
+      `SocketPath=${join(p.dir, 'apt-cacher-ng.socket')}`,
+    ],
     p.proxyLog,
     p.proxyPid,
   );

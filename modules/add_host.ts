@@ -11,7 +11,12 @@ export default defineModule<Args, null>({
     type: 'object',
     properties: {
       name: { type: 'string', aliases: ['host', 'hostname'], description: 'The host to add; host:port sets ansible_port.' },
-      groups: { type: ['array', 'string'], items: { type: 'string' }, aliases: ['group', 'groupname'], description: 'Groups to put it in (comma-separated or a list).' },
+      groups: {
+        type: ['array', 'string'],
+        items: { type: 'string' },
+        aliases: ['group', 'groupname'],
+        description: 'Groups to put it in (comma-separated or a list).',
+      },
     },
     required: ['name'],
     // any other key is a variable of the new host, as in Ansible

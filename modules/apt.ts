@@ -2,7 +2,18 @@
 // ansible.builtin.apt does it with apt-get. The gather reads dpkg's database, apt's candidates and
 // the cache age in one command (plus an `apt-get -s` simulation when something will change, so
 // check mode names every package a change pulls in); apply is one apt-get command line.
-import { defineModule, joinCommands, noop, planFailure, raw, sh, type Change, type ModuleContext, type Plan, type ShellCommand } from '../engine/index.js';
+import {
+  defineModule,
+  joinCommands,
+  noop,
+  planFailure,
+  raw,
+  sh,
+  type Change,
+  type ModuleContext,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** apt's arguments, complete after validation. */
 export interface AptArgs {
@@ -88,7 +99,14 @@ function parseSpec(spec: string): Spec {
 // fnmatch-style version match: `1.0*` matches 1.0 and 1.0-2; otherwise exact.
 function versionMatches(version: string, wanted: string): boolean {
   if (!/[*?[]/.test(wanted)) return version === wanted;
-  const re = new RegExp('^' + wanted.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  const re = new RegExp(
+    '^' +
+      wanted
+        .replace(/[.+^${}()|\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
   return re.test(version);
 }
 
@@ -133,7 +151,13 @@ export function pendingSpecs(state: AptState, args: AptArgs): { specs: Spec[]; p
         continue;
       }
       specs.push(s);
-    } else if (args.state === 'latest' && policy?.candidate && policy.installed && policy.candidate !== policy.installed && policy.candidate !== '(none)') {
+    } else if (
+      args.state === 'latest' &&
+      policy?.candidate &&
+      policy.installed &&
+      policy.candidate !== policy.installed &&
+      policy.candidate !== '(none)'
+    ) {
       specs.push(s);
     }
   }
@@ -147,12 +171,22 @@ function cacheNeedsUpdate(state: AptState, args: AptArgs): boolean {
   return true;
 }
 
-const UPGRADE_COMMAND: Record<AptArgs['upgrade'], string> = { no: '', yes: 'upgrade --with-new-pkgs', safe: 'upgrade --with-new-pkgs', full: 'dist-upgrade', dist: 'dist-upgrade' };
+const UPGRADE_COMMAND: Record<AptArgs['upgrade'], string> = {
+  no: '',
+  yes: 'upgrade --with-new-pkgs',
+  safe: 'upgrade --with-new-pkgs',
+  full: 'dist-upgrade',
+  dist: 'dist-upgrade',
+};
 
 // The options every apt-get line gets.
 function aptOptions(args: AptArgs): ShellCommand {
   const opts: ShellCommand[] = [sh`-o ${`DPkg::Lock::Timeout=${args.lock_timeout}`}`];
-  for (const o of args.dpkg_options.split(',').map((x) => x.trim()).filter(Boolean)) opts.push(sh`-o ${`Dpkg::Options::=--${o}`}`);
+  for (const o of args.dpkg_options
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean))
+    opts.push(sh`-o ${`Dpkg::Options::=--${o}`}`);
   if (args.install_recommends === true) opts.push(sh`-o APT::Install-Recommends=yes`);
   if (args.install_recommends === false) opts.push(sh`--no-install-recommends`);
   if (args.allow_downgrade) opts.push(sh`--allow-downgrades`);
@@ -193,7 +227,9 @@ export function aptGatherCommand(args: AptArgs): ShellCommand {
     steps.push(sh`echo ${M} deb`);
     steps.push(sh`dpkg-deb -f ${args.deb} Package Version Architecture 2>&1 | sed 's/^/deb: /'`);
     steps.push(sh`echo ${M} dpkg`);
-    steps.push(sh`dpkg-query -W -f ${'${Package}\\t${Architecture}\\t${db:Status-Abbrev}\\t${Version}\\n'} -- "$(dpkg-deb -f ${args.deb} Package 2>/dev/null)" 2>/dev/null`);
+    steps.push(
+      sh`dpkg-query -W -f ${'${Package}\\t${Architecture}\\t${db:Status-Abbrev}\\t${Version}\\n'} -- "$(dpkg-deb -f ${args.deb} Package 2>/dev/null)" 2>/dev/null`,
+    );
   }
   steps.push(sh`true`);
   return joinCommands(steps, '; ');
@@ -260,7 +296,8 @@ function actionCommands(state: AptState, args: AptArgs, specs: Spec[], simulate 
   if (args.state === 'fixed') out.push(sh`-f install`);
   if (args.deb !== undefined && state.deb && 'name' in state.deb) {
     const d = dpkgOf(state, state.deb.name);
-    if (!(isInstalled(d) && d!.version === state.deb.version)) out.push(sh`install -- ${args.deb.includes('/') ? args.deb : `./${args.deb}`}`);
+    if (!(isInstalled(d) && d!.version === state.deb.version))
+      out.push(sh`install -- ${args.deb.includes('/') ? args.deb : `./${args.deb}`}`);
   }
   const action = packageAction(args, specs);
   if (action) out.push(action);
@@ -279,7 +316,13 @@ async function gatherApt(ctx: ModuleContext, args: AptArgs): Promise<AptState> {
   if (commands.length) {
     const sim = await ctx.run(sh`export LC_ALL=C; ${joinCommands(commands, ' && ')}`);
     state.simulation = parseAptOutput(sim.stdout);
-    if (sim.rc !== 0) state.simulation.error = (sim.stderr || sim.stdout).trim().split('\n').filter((l) => l.startsWith('E:')).join(' ') || `rc=${sim.rc}`;
+    if (sim.rc !== 0)
+      state.simulation.error =
+        (sim.stderr || sim.stdout)
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('E:'))
+          .join(' ') || `rc=${sim.rc}`;
   }
   return state;
 }
@@ -299,7 +342,13 @@ export function planApt(state: AptState, args: AptArgs): Plan {
   const commands = actionCommands(state, args, specs);
   const sim = state.simulation;
   // Simulated verbs that do nothing (upgrade with nothing to upgrade) are not changes.
-  const simulatedNothing = sim !== undefined && !sim.error && sim.installed.length === 0 && sim.removed.length === 0 && specs.length === 0 && !(args.deb !== undefined && commands.length > 0);
+  const simulatedNothing =
+    sim !== undefined &&
+    !sim.error &&
+    sim.installed.length === 0 &&
+    sim.removed.length === 0 &&
+    specs.length === 0 &&
+    !(args.deb !== undefined && commands.length > 0);
   const update = sh`${APT_GET} -q update`;
   if (commands.length && !simulatedNothing) {
     const what =
@@ -314,12 +363,24 @@ export function planApt(state: AptState, args: AptArgs): Plan {
               : args.state === 'fixed'
                 ? 'fix broken dependencies'
                 : 'remove unused packages';
-    const also = sim && !sim.error ? [...sim.installed.filter((p) => !specs.some((s) => s.name === p)).map((p) => `+${p}`), ...sim.removed.filter((p) => !specs.some((s) => s.name === p)).map((p) => `-${p}`)] : [];
+    const also =
+      sim && !sim.error
+        ? [
+            ...sim.installed.filter((p) => !specs.some((s) => s.name === p)).map((p) => `+${p}`),
+            ...sim.removed.filter((p) => !specs.some((s) => s.name === p)).map((p) => `-${p}`),
+          ]
+        : [];
     changes.push({
       summary: `${updateCache ? 'update the apt cache, then ' : ''}${what}${also.length ? ` (also ${also.join(' ')})` : ''}`,
       commands: [{ cmd: joinCommands(updateCache ? [update, ...commands] : commands, ' && ') }],
     });
-    const predicted = sim && !sim.error ? { installed: sim.installed, removed: sim.removed } : { installed: args.state === 'absent' ? [] : specs.map((s) => s.name), removed: args.state === 'absent' ? specs.map((s) => s.name) : [] };
+    const predicted =
+      sim && !sim.error
+        ? { installed: sim.installed, removed: sim.removed }
+        : {
+            installed: args.state === 'absent' ? [] : specs.map((s) => s.name),
+            removed: args.state === 'absent' ? specs.map((s) => s.name) : [],
+          };
     return { changes, result: { ...base, ...predicted, ...(updateCache ? { cache_updated: true } : {}) } };
   }
   if (nothingElse && updateCache) {
@@ -350,24 +411,62 @@ export default defineModule<AptArgs, AptState>({
   name: 'apt',
   aliases: ['ansible.builtin.apt'],
   description:
-    "Manage Debian packages with apt-get: install (name, name=version, a .deb on the host), remove or purge, upgrade to the newest version or the whole system, update the cache (cache_valid_time), autoremove. Non-interactive, waits for the dpkg lock (lock_timeout), and reports the packages it installed and removed. Check mode names them too (apt-get -s).",
+    'Manage Debian packages with apt-get: install (name, name=version, a .deb on the host), remove or purge, upgrade to the newest version or the whole system, update the cache (cache_valid_time), autoremove. Non-interactive, waits for the dpkg lock (lock_timeout), and reports the packages it installed and removed. Check mode names them too (apt-get -s).',
   schema: {
     type: 'object',
     properties: {
-      name: { type: 'array', items: { type: 'string' }, aliases: ['package', 'pkg'], description: 'Package names, optionally name=version (version may end with *).' },
-      state: { type: 'string', enum: ['absent', 'build-dep', 'latest', 'present', 'fixed'], default: 'present', description: 'present, absent, latest (newest candidate), fixed (apt-get -f install first).' },
-      update_cache: { type: 'boolean', default: false, aliases: ['update-cache'], description: 'Run apt-get update first (before a package change, or on its own).' },
+      name: {
+        type: 'array',
+        items: { type: 'string' },
+        aliases: ['package', 'pkg'],
+        description: 'Package names, optionally name=version (version may end with *).',
+      },
+      state: {
+        type: 'string',
+        enum: ['absent', 'build-dep', 'latest', 'present', 'fixed'],
+        default: 'present',
+        description: 'present, absent, latest (newest candidate), fixed (apt-get -f install first).',
+      },
+      update_cache: {
+        type: 'boolean',
+        default: false,
+        aliases: ['update-cache'],
+        description: 'Run apt-get update first (before a package change, or on its own).',
+      },
       update_cache_retries: { type: 'integer', default: 5, description: 'Accepted for compatibility.' },
       update_cache_retry_max_delay: { type: 'integer', default: 12, description: 'Accepted for compatibility.' },
-      cache_valid_time: { type: 'integer', default: 0, description: 'Update the cache only when it is older than this many seconds (implies update_cache).' },
-      upgrade: { type: 'string', enum: ['no', 'yes', 'safe', 'full', 'dist'], default: 'no', description: 'yes/safe: apt-get upgrade --with-new-pkgs; full/dist: apt-get dist-upgrade.' },
+      cache_valid_time: {
+        type: 'integer',
+        default: 0,
+        description: 'Update the cache only when it is older than this many seconds (implies update_cache).',
+      },
+      upgrade: {
+        type: 'string',
+        enum: ['no', 'yes', 'safe', 'full', 'dist'],
+        default: 'no',
+        description: 'yes/safe: apt-get upgrade --with-new-pkgs; full/dist: apt-get dist-upgrade.',
+      },
       autoremove: { type: 'boolean', default: false, description: 'Remove packages installed as dependencies that are no longer needed.' },
       autoclean: { type: 'boolean', default: false, description: 'Accepted for compatibility.' },
       clean: { type: 'boolean', default: false, description: 'Accepted for compatibility.' },
       purge: { type: 'boolean', default: false, description: 'With state=absent (or autoremove), remove configuration files too.' },
-      install_recommends: { type: 'boolean', aliases: ['install-recommends'], description: 'true/false: install recommended packages or not; unset: apt\'s configuration decides.' },
-      allow_downgrade: { type: 'boolean', default: false, aliases: ['allow-downgrade', 'allow_downgrades', 'allow-downgrades'], description: 'Allow name=version to install an older version.' },
-      allow_unauthenticated: { type: 'boolean', default: false, aliases: ['allow-unauthenticated'], description: 'Install packages that cannot be authenticated.' },
+      install_recommends: {
+        type: 'boolean',
+        aliases: ['install-recommends'],
+        description: "true/false: install recommended packages or not; unset: apt's configuration decides.",
+      },
+      allow_downgrade: {
+        type: 'boolean',
+        default: false,
+        aliases: ['allow-downgrade', 'allow_downgrades', 'allow-downgrades'],
+        description: 'Allow name=version to install an older version.',
+      },
+      allow_unauthenticated: {
+        type: 'boolean',
+        default: false,
+        aliases: ['allow-unauthenticated'],
+        description: 'Install packages that cannot be authenticated.',
+      },
       allow_change_held_packages: { type: 'boolean', default: false, description: 'Allow changing held packages.' },
       only_upgrade: { type: 'boolean', default: false, description: 'Only upgrade installed packages, never install new ones.' },
       default_release: { type: 'string', aliases: ['default-release'], description: 'apt-get -t: the release to install from.' },
@@ -422,7 +521,12 @@ export default defineModule<AptArgs, AptState>({
       cache_update_time: updated ? Math.floor(Date.now() / 1000) : current.cacheTime,
     };
     if (r.rc !== 0) {
-      const err = (r.stderr || r.stdout).trim().split('\n').filter((l) => /^E:/.test(l)).join('\n') || (r.stderr || r.stdout).trim();
+      const err =
+        (r.stderr || r.stdout)
+          .trim()
+          .split('\n')
+          .filter((l) => /^E:/.test(l))
+          .join('\n') || (r.stderr || r.stdout).trim();
       return { failed: `'${cmd.display}' failed: ${err}`, result: { ...result, rc: r.rc } };
     }
     void args;

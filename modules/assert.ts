@@ -31,14 +31,20 @@ export default defineModule<AssertArgs, { failedAt?: string; error?: string }>({
   async gather(ctx, args) {
     for (const cond of Array.isArray(args.that) ? args.that : [args.that]) {
       const v = typeof cond === 'string' ? ctx.evaluate(cond) : cond;
-      const ok = typeof v === 'string' ? !['', 'false', 'no', '0', 'off'].includes(v.toLowerCase()) : Boolean(v) && !(Array.isArray(v) && v.length === 0);
+      const ok =
+        typeof v === 'string'
+          ? !['', 'false', 'no', '0', 'off'].includes(v.toLowerCase())
+          : Boolean(v) && !(Array.isArray(v) && v.length === 0);
       if (!ok) return { failedAt: String(cond) };
     }
     return {};
   },
   plan(state, args) {
     if (state.failedAt !== undefined) {
-      return planFailure(args.fail_msg !== undefined ? String(args.fail_msg) : 'Assertion failed', { assertion: state.failedAt, evaluated_to: false });
+      return planFailure(args.fail_msg !== undefined ? String(args.fail_msg) : 'Assertion failed', {
+        assertion: state.failedAt,
+        evaluated_to: false,
+      });
     }
     return noop('all assertions hold', { msg: args.success_msg ?? 'All assertions passed', _ansible_verbose_always: !args.quiet });
   },

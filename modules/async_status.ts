@@ -11,7 +11,8 @@ type State = { missing: true } | { finished: boolean; result: Record<string, unk
 export default defineModule<Args, State>({
   name: 'async_status',
   aliases: ['ansible.builtin.async_status'],
-  description: 'Report on a background task started with async and poll: 0 (finished: 0 until it is done, then its result); use with until: job.finished.',
+  description:
+    'Report on a background task started with async and poll: 0 (finished: 0 until it is done, then its result); use with until: job.finished.',
   schema: {
     type: 'object',
     properties: {

@@ -149,14 +149,19 @@ function serialize(keys: Map<string, KeyLine>): string {
     .sort((a, b) => a.rank - b.rank)
     .map((k) => {
       if (k.type === 'skipped') return k.id;
-      const options = k.options.length ? k.options.map(([name, value]) => (value === null ? name : `${name}=${value}`)).join(',') + ' ' : '';
+      const options = k.options.length
+        ? k.options.map(([name, value]) => (value === null ? name : `${name}=${value}`)).join(',') + ' '
+        : '';
       return `${options}${k.type} ${k.id} ${k.comment}\n`;
     })
     .join('');
 }
 
 /** The keys file's new content, or a failure message; `write` false: nothing to do. */
-export function editKeys(existing: string, args: Pick<AuthorizedKeyArgs, 'key' | 'state' | 'key_options' | 'comment' | 'exclusive'>): { write: boolean; text: string } | { failed: string } {
+export function editKeys(
+  existing: string,
+  args: Pick<AuthorizedKeyArgs, 'key' | 'state' | 'key_options' | 'comment' | 'exclusive'>,
+): { write: boolean; text: string } | { failed: string } {
   const keys = new Map<string, KeyLine>();
   splitLines(existing).forEach((line, rank) => {
     const parsed = parseKeyLine(line, rank);
@@ -217,11 +222,16 @@ function keysPath(args: AuthorizedKeyArgs, home: string): { file: string; dir: s
 /** The plan of authorized_key: pure, from the user's entry, the probed file and the arguments. */
 export function planAuthorizedKey(cur: AuthorizedKeyState, args: AuthorizedKeyArgs): Plan {
   if (args.key.startsWith('http')) {
-    return planFailure(`authorized_key: keys from a URL (${args.key}) are not supported by tsplay; fetch them on the controller (lookup('url', ...)) and pass the text as key`);
+    return planFailure(
+      `authorized_key: keys from a URL (${args.key}) are not supported by tsplay; fetch them on the controller (lookup('url', ...)) and pass the text as key`,
+    );
   }
   if (!cur.account || !cur.file) return planFailure(`Failed to lookup user ${args.user}: "getpwnam(): name not found: '${args.user}'"`);
   // without follow, a symlinked keys file is read through the link and replaced by a file
-  const fact: FileFact = args.follow || cur.file.type !== 'link' ? cur.file : { ...cur.file, type: 'file', exists: cur.file.linked !== undefined, linked: undefined };
+  const fact: FileFact =
+    args.follow || cur.file.type !== 'link'
+      ? cur.file
+      : { ...cur.file, type: 'file', exists: cur.file.linked !== undefined, linked: undefined };
   const target = followed(fact);
   if (target.stat?.type === 'directory') return planFailure(`authorized_key: ${target.path} is a directory`);
   if (target.exists && (fact.content === undefined || fact.unreadable)) {
@@ -258,7 +268,9 @@ export function planAuthorizedKey(cur: AuthorizedKeyState, args: AuthorizedKeyAr
     const mkdir = cur.dir?.exists ? sh`` : sh`mkdir -m 0700 -- ${dirPath} && `;
     changes.push({
       summary: `make ${dirPath} 0700, owned by ${args.user}`,
-      commands: [{ cmd: sh`${mkdir}chown${args.follow ? sh`` : sh` -h`} -- ${`${owner}:${group}`} ${dirPath} && chmod 0700 -- ${dirPath}` }],
+      commands: [
+        { cmd: sh`${mkdir}chown${args.follow ? sh`` : sh` -h`} -- ${`${owner}:${group}`} ${dirPath} && chmod 0700 -- ${dirPath}` },
+      ],
     });
   }
   const verb = args.state === 'absent' ? 'remove key(s) from' : 'add key(s) to';
@@ -283,7 +295,11 @@ export default defineModule<AuthorizedKeyArgs, AuthorizedKeyState>({
       user: { type: 'string', description: 'The user whose keys file is edited (its owner).' },
       key: { type: 'string', description: 'The public key(s), one per line; lines starting with # are ignored.' },
       path: { type: 'string', description: 'The keys file, instead of ~user/.ssh/authorized_keys.' },
-      manage_dir: { type: 'boolean', default: true, description: "Create the keys file's directory if needed, and make it 0700 and the user's." },
+      manage_dir: {
+        type: 'boolean',
+        default: true,
+        description: "Create the keys file's directory if needed, and make it 0700 and the user's.",
+      },
       state: { type: 'string', enum: ['absent', 'present'], default: 'present', description: 'Whether the keys should be there or not.' },
       key_options: { type: 'string', description: 'ssh options to put before the key(s): no-pty,from="10.0.0.0/8".' },
       exclusive: { type: 'boolean', default: false, description: 'Remove every other key (and every other line) from the file.' },

@@ -93,7 +93,12 @@ export function editBlock(original: string | undefined, args: BlockinfileArgs): 
 
   const insertafter = args.insertafter ?? (args.insertbefore === undefined ? 'EOF' : undefined);
   const insertbefore = args.insertbefore;
-  const pattern = insertafter !== undefined && insertafter !== 'EOF' ? insertafter : insertbefore !== undefined && insertbefore !== 'BOF' ? insertbefore : undefined;
+  const pattern =
+    insertafter !== undefined && insertafter !== 'EOF'
+      ? insertafter
+      : insertbefore !== undefined && insertbefore !== 'BOF'
+        ? insertbefore
+        : undefined;
 
   let n0: number | undefined;
   let n1: number | undefined;
@@ -131,7 +136,8 @@ export function editBlock(original: string | undefined, args: BlockinfileArgs): 
   if (n0 > 0 && !lines[n0 - 1]!.endsWith('\n')) lines[n0 - 1] += '\n';
   lines.splice(n0, 0, ...blockLines);
   const text = lines.join('');
-  const msg = text === original ? '' : original === undefined ? 'File created' : blockLines.length === 0 ? 'Block removed' : 'Block inserted';
+  const msg =
+    text === original ? '' : original === undefined ? 'File created' : blockLines.length === 0 ? 'Block removed' : 'Block inserted';
   return { text, msg };
 }
 
@@ -148,7 +154,8 @@ export function planBlockinfile(cur: FileFact, args: BlockinfileArgs): Plan {
     return planFailure(`Path ${args.path} is not readable`);
   }
   const original = target.exists ? Buffer.from(cur.content!, 'base64').toString('latin1') : undefined;
-  if (args.state === 'absent' && original === undefined) return noop(`${args.path} does not exist`, { msg: `File ${args.path} not present` });
+  if (args.state === 'absent' && original === undefined)
+    return noop(`${args.path} does not exist`, { msg: `File ${args.path} not present` });
 
   let edit: BlockEdit;
   try {
@@ -198,7 +205,8 @@ export function planBlockinfile(cur: FileFact, args: BlockinfileArgs): Plan {
       diff: stateDiff({ path: args.path, ...attrs.before }, { path: args.path, ...attrs.after }, `${args.path} (file attributes)`),
     });
   }
-  if (changes.length === 0) return noop(`${args.path}: the block is already ${args.state === 'present' && args.block !== '' ? 'there' : 'absent'}`, { msg: '' });
+  if (changes.length === 0)
+    return noop(`${args.path}: the block is already ${args.state === 'present' && args.block !== '' ? 'there' : 'absent'}`, { msg: '' });
   return { changes, result: { msg } };
 }
 
@@ -212,12 +220,28 @@ export default defineModule<BlockinfileArgs, FileFact>({
     properties: {
       path: { type: 'string', aliases: ['dest', 'destfile', 'name'], description: 'The file to modify.' },
       state: { type: 'string', enum: ['absent', 'present'], default: 'present', description: 'Whether the block should be there or not.' },
-      block: { type: 'string', aliases: ['content'], default: '', description: 'The text between the marker lines; empty: remove the block.' },
-      marker: { type: 'string', default: '# {mark} ANSIBLE MANAGED BLOCK', description: 'The marker line template; {mark} becomes marker_begin or marker_end.' },
+      block: {
+        type: 'string',
+        aliases: ['content'],
+        default: '',
+        description: 'The text between the marker lines; empty: remove the block.',
+      },
+      marker: {
+        type: 'string',
+        default: '# {mark} ANSIBLE MANAGED BLOCK',
+        description: 'The marker line template; {mark} becomes marker_begin or marker_end.',
+      },
       marker_begin: { type: 'string', default: 'BEGIN', description: 'What {mark} becomes in the opening marker.' },
       marker_end: { type: 'string', default: 'END', description: 'What {mark} becomes in the closing marker.' },
-      insertafter: { type: 'string', description: "Without the markers in the file: insert after the last line matching this regexp, or 'EOF' (default). (?m) searches the whole file." },
-      insertbefore: { type: 'string', description: "Without the markers in the file: insert before the last line matching this regexp, or 'BOF'." },
+      insertafter: {
+        type: 'string',
+        description:
+          "Without the markers in the file: insert after the last line matching this regexp, or 'EOF' (default). (?m) searches the whole file.",
+      },
+      insertbefore: {
+        type: 'string',
+        description: "Without the markers in the file: insert before the last line matching this regexp, or 'BOF'.",
+      },
       create: { type: 'boolean', default: false, description: 'Create the file when it does not exist.' },
       backup: { type: 'boolean', default: false, description: 'Keep a timestamped copy of the old file.' },
       validate: { type: 'string', description: 'Command run on the new file (%s is its path) before it replaces the old one.' },
@@ -252,7 +276,12 @@ export default defineModule<BlockinfileArgs, FileFact>({
     path: /etc/hosts
     state: absent`,
   // the names of who writes matter only for an owner or group to compare with a new file's
-  gather: (ctx, args) => ctx.fact(fileFact, { path: args.path, content: true, ...(args.owner !== undefined || args.group !== undefined ? { names: 'if-missing' as const } : {}) }),
+  gather: (ctx, args) =>
+    ctx.fact(fileFact, {
+      path: args.path,
+      content: true,
+      ...(args.owner !== undefined || args.group !== undefined ? { names: 'if-missing' as const } : {}),
+    }),
   plan: planBlockinfile,
   async apply(ctx, changes) {
     const done = await applyFileEdits(ctx, changes);

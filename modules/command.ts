@@ -52,14 +52,26 @@ export function planCommand(state: CommandState, args: CommandArgs, display: unk
     return {
       changes: [],
       reason: `'${args.creates}' exists`,
-      result: { cmd: display, rc: 0, stdout: `skipped, since ${args.creates} exists`, stderr: '', msg: `Did not run command since '${args.creates}' exists` },
+      result: {
+        cmd: display,
+        rc: 0,
+        stdout: `skipped, since ${args.creates} exists`,
+        stderr: '',
+        msg: `Did not run command since '${args.creates}' exists`,
+      },
     };
   }
   if (state.removesExists === false) {
     return {
       changes: [],
       reason: `'${args.removes}' does not exist`,
-      result: { cmd: display, rc: 0, stdout: `skipped, since ${args.removes} does not exist`, stderr: '', msg: `Did not run command since '${args.removes}' does not exist` },
+      result: {
+        cmd: display,
+        rc: 0,
+        stdout: `skipped, since ${args.removes} does not exist`,
+        stderr: '',
+        msg: `Did not run command since '${args.removes}' does not exist`,
+      },
     };
   }
   return {
@@ -76,7 +88,12 @@ function strip(s: string, yes: boolean): string {
 }
 
 /** Run the command and shape Ansible's result (rc, stdout, stdout_lines, start, end, delta). */
-export async function runCommand(ctx: ModuleContext, command: ShellCommand, args: CommandArgs, display: unknown): Promise<{ result: Record<string, unknown>; failed?: string }> {
+export async function runCommand(
+  ctx: ModuleContext,
+  command: ShellCommand,
+  args: CommandArgs,
+  display: unknown,
+): Promise<{ result: Record<string, unknown>; failed?: string }> {
   const full = args.chdir ? sh`cd ${args.chdir} || exit 1; ${command}` : command;
   const start = new Date();
   const stdin = args.stdin !== undefined ? args.stdin + (args.stdin_add_newline ? '\n' : '') : undefined;
@@ -123,7 +140,12 @@ export default defineModule<CommandArgs, CommandState>({
     properties: {
       ...commandProperties,
       argv: { type: 'array', items: { type: 'string' }, description: 'The command as a list of words (instead of cmd).' },
-      expand_argument_vars: { type: 'boolean', default: true, description: 'Expand a leading ~ and $NAME / ${NAME} of the environment in each word, as Python does on the host (unset ones stay as written); false passes the words as written.' },
+      expand_argument_vars: {
+        type: 'boolean',
+        default: true,
+        description:
+          'Expand a leading ~ and $NAME / ${NAME} of the environment in each word, as Python does on the host (unset ones stay as written); false passes the words as written.',
+      },
     },
     mutuallyExclusive: [['cmd', 'argv']],
     requiredOneOf: [['cmd', 'argv']],
@@ -144,7 +166,9 @@ export default defineModule<CommandArgs, CommandState>({
     } catch (e) {
       // Ansible's shlex error: the task fails on this host; the run goes on
       if (!(e instanceof SyntaxError)) throw e;
-      return planFailure(`No closing quotation in the command: ${args.cmd} (a quote inside a variable's value? use \`{{ v | quote }}\`, or argv:)`);
+      return planFailure(
+        `No closing quotation in the command: ${args.cmd} (a quote inside a variable's value? use \`{{ v | quote }}\`, or argv:)`,
+      );
     }
     return planCommand(state, args, argv, 'command');
   },
@@ -187,4 +211,3 @@ export function argvCommand(argv: string[], expand: boolean): ShellCommand {
 function argvOf(args: CommandArgs): string[] {
   return args.argv ?? shellSplit(args.cmd ?? '');
 }
-

@@ -101,9 +101,16 @@ export function pythonJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number') return String(value);
-  if (typeof value === 'string') return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  if (typeof value === 'string')
+    return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
   if (Array.isArray(value)) return '[' + value.map(pythonJson).join(', ') + ']';
-  return '{' + Object.entries(value as Record<string, unknown>).map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(', ') + '}';
+  return (
+    '{' +
+    Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`)
+      .join(', ') +
+    '}'
+  );
 }
 
 /** The probes copy and template need, all answered by one remote command. */
@@ -129,7 +136,8 @@ async function gatherCopy(ctx: ModuleContext, args: CopyArgs): Promise<CopyState
     source = { content: Buffer.from(text, 'utf8').toString('base64'), mode: '0600' };
   } else if (!args.remote_src) {
     const path = ctx.findFile('files', args.src!);
-    if (statSync(path).isDirectory()) return { dest: await ctx.fact(filesFact, [{ path: args.dest }]).then((f) => f[0]!), sourceIsDirectory: path };
+    if (statSync(path).isDirectory())
+      return { dest: await ctx.fact(filesFact, [{ path: args.dest }]).then((f) => f[0]!), sourceIsDirectory: path };
     source = readSource(path, args.decrypt);
   }
   const basename = args.src !== undefined ? posix.basename(args.src.replace(/\/+$/, '')) : undefined;
@@ -159,11 +167,7 @@ function destination(state: CopyState, args: WriteArgs, inline: boolean): { fact
 }
 
 /** The plan shared by copy and template: write the source (or copy `remote`) to dest when its sha1 differs, else fix attributes. */
-export function planWrite(
-  state: CopyState,
-  args: WriteArgs,
-  opts: { inline: boolean; wantedChecksum?: string },
-): Plan {
+export function planWrite(state: CopyState, args: WriteArgs, opts: { inline: boolean; wantedChecksum?: string }): Plan {
   const where = destination(state, args, opts.inline);
   if ('failed' in where) return planFailure(where.failed);
   const fact = where.fact;
@@ -171,9 +175,16 @@ export function planWrite(
   const source = state.source;
   const remote = state.remote;
   const newChecksum = source ? sha1(Buffer.from(source.content, 'base64')) : remote!.checksum!;
-  const newBytes = source ? Buffer.from(source.content, 'base64') : remote?.content !== undefined ? Buffer.from(remote.content, 'base64') : undefined;
+  const newBytes = source
+    ? Buffer.from(source.content, 'base64')
+    : remote?.content !== undefined
+      ? Buffer.from(remote.content, 'base64')
+      : undefined;
   if (opts.wantedChecksum !== undefined && opts.wantedChecksum !== newChecksum) {
-    return planFailure('Copied file does not match the expected checksum. Transfer failed.', { checksum: newChecksum, expected_checksum: opts.wantedChecksum });
+    return planFailure('Copied file does not match the expected checksum. Transfer failed.', {
+      checksum: newChecksum,
+      expected_checksum: opts.wantedChecksum,
+    });
   }
 
   // A symlink at dest is written through with follow, and replaced by a file without.
@@ -211,10 +222,12 @@ export function planWrite(
     }
     const existing = isRegular && target.stat ? target.stat : undefined;
     const attributes = writeAttributes(existing, wanted, { uid: fact.identity.uid, gid: fact.identity.gid, umask });
-    const before = !target.exists || !isRegular ? Buffer.alloc(0) : fact.content !== undefined ? Buffer.from(fact.content, 'base64') : undefined;
+    const before =
+      !target.exists || !isRegular ? Buffer.alloc(0) : fact.content !== undefined ? Buffer.from(fact.content, 'base64') : undefined;
     // A missing directory may be created by an earlier task (check mode cannot know): checked at apply.
     const dir = posix.dirname(target.path);
-    const guard = !fact.parentExists && !where.makeParents ? [guardCommand(sh`[ -d ${dir} ]`, `Destination directory ${dir} does not exist`)] : [];
+    const guard =
+      !fact.parentExists && !where.makeParents ? [guardCommand(sh`[ -d ${dir} ]`, `Destination directory ${dir} does not exist`)] : [];
     const write = atomicWriteCommand(target.path, {
       ...attributes,
       validate: args.validate,
@@ -253,12 +266,19 @@ export async function applyWrite(ctx: ModuleContext, changes: Change[]) {
 /** Shared schema properties of copy and template. */
 export const writeProperties = {
   dest: { type: 'string', description: 'Where to write the file; a directory (or a path ending with /) receives a file named like src.' },
-  mode: { type: ['string', 'integer'], description: "Permissions: '0644', 'u=rw,g=r,o=r', a YAML integer, or 'preserve' (the source's mode)." },
+  mode: {
+    type: ['string', 'integer'],
+    description: "Permissions: '0644', 'u=rw,g=r,o=r', a YAML integer, or 'preserve' (the source's mode).",
+  },
   owner: { type: 'string', description: 'Owner name or uid.' },
   group: { type: 'string', description: 'Group name or gid.' },
   backup: { type: 'boolean', default: false, description: 'Keep a timestamped copy of the old file.' },
   validate: { type: 'string', description: 'Command run on the new file (%s is its path) before it replaces the old one.' },
-  force: { type: 'boolean', default: true, description: 'Replace a file whose content differs; false: only write when dest does not exist.' },
+  force: {
+    type: 'boolean',
+    default: true,
+    description: 'Replace a file whose content differs; false: only write when dest does not exist.',
+  },
   follow: { type: 'boolean', default: false, description: 'Write through a symlink at dest instead of replacing the link.' },
   unsafe_writes: { type: 'boolean', default: false, description: 'Accepted for compatibility; writes are always atomic.' },
 } as const;
@@ -272,10 +292,18 @@ export default defineModule<CopyArgs, CopyState>({
     type: 'object',
     properties: {
       src: { type: 'string', description: 'Controller file to copy (searched in files/), or a host path with remote_src.' },
-      content: { type: ['string', 'object', 'array'], description: 'Write this text instead of a file (a dict or list is written as JSON).' },
+      content: {
+        type: ['string', 'object', 'array'],
+        description: 'Write this text instead of a file (a dict or list is written as JSON).',
+      },
       ...writeProperties,
       remote_src: { type: 'boolean', default: false, description: 'src is a file on the host, not on the controller.' },
-      decrypt: { type: 'boolean', default: true, description: "Decrypt a vault-encrypted src with the run's vault secrets (its content is then never shown in a diff); false: copy it as it is." },
+      decrypt: {
+        type: 'boolean',
+        default: true,
+        description:
+          "Decrypt a vault-encrypted src with the run's vault secrets (its content is then never shown in a diff); false: copy it as it is.",
+      },
       checksum: { type: 'string', description: 'Expected sha1 of the source; the task fails when it differs.' },
     },
     required: ['dest'],
@@ -307,13 +335,16 @@ export default defineModule<CopyArgs, CopyState>({
   gather: gatherCopy,
   plan(state, args) {
     if (state.sourceIsDirectory) {
-      return planFailure(`src ${state.sourceIsDirectory} is a directory: copying directories is not supported; copy each file, or archive it and unarchive on the host`);
+      return planFailure(
+        `src ${state.sourceIsDirectory} is a directory: copying directories is not supported; copy each file, or archive it and unarchive on the host`,
+      );
     }
     if (args.remote_src) {
       const src = state.remote!;
       if (!src.exists || (src.type === 'link' && !src.linked)) return planFailure(`Source ${args.src} not found`);
       const kind = src.type === 'link' ? src.linked!.type : src.type;
-      if (kind === 'directory') return planFailure(`Source ${args.src} is a directory: copying directories with remote_src is not supported`);
+      if (kind === 'directory')
+        return planFailure(`Source ${args.src} is a directory: copying directories with remote_src is not supported`);
       if (src.checksum === undefined) return planFailure(`Source ${args.src} not readable`);
     }
     return planWrite(state, args, { inline: args.content !== undefined, wantedChecksum: args.checksum });

@@ -15,7 +15,8 @@ interface DebugState {
 export default defineModule<DebugArgs, DebugState>({
   name: 'debug',
   aliases: ['ansible.builtin.debug'],
-  description: 'Print a message (msg) or the value of a variable or expression (var), e.g. a registered result. Shown only when -v is at least `verbosity`.',
+  description:
+    'Print a message (msg) or the value of a variable or expression (var), e.g. a registered result. Shown only when -v is at least `verbosity`.',
   schema: {
     type: 'object',
     properties: {

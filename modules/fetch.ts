@@ -64,7 +64,14 @@ export function planFetch(state: FetchState, args: FetchArgs): Plan {
   const bytes = Buffer.from(r.content, 'base64');
   const dest = fetchDestination(args, state.host, state.baseDir, r.path);
   const remoteChecksum = r.checksum ?? sha1(bytes);
-  const result = { checksum: remoteChecksum, dest, remote_checksum: remoteChecksum, remote_md5sum: null, md5sum: md5(bytes), file: args.src };
+  const result = {
+    checksum: remoteChecksum,
+    dest,
+    remote_checksum: remoteChecksum,
+    remote_md5sum: null,
+    md5sum: md5(bytes),
+    file: args.src,
+  };
   if (args.validate_checksum && sha1(bytes) !== remoteChecksum) return planFailure('checksum mismatch', result);
   const local = state.local[dest];
   if (local === 'directory') return planFailure(`${dest} is a directory on the controller`);

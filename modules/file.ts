@@ -80,12 +80,20 @@ function linkSource(path: string, src: string, pathIsDir: boolean): string {
 }
 
 async function gatherFile(ctx: ModuleContext, args: FileArgs): Promise<FileModuleState> {
-  const probes: FileProbe[] = [{ path: args.path, ancestor: true, children: args.recurse || args.state === 'link', ...(args.state === 'link' && (args.owner !== undefined || args.group !== undefined) ? { names: 'unless-link' as const } : {}) }];
+  const probes: FileProbe[] = [
+    {
+      path: args.path,
+      ancestor: true,
+      children: args.recurse || args.state === 'link',
+      ...(args.state === 'link' && (args.owner !== undefined || args.group !== undefined) ? { names: 'unless-link' as const } : {}),
+    },
+  ];
   if (args.state === 'link' && args.src !== undefined) {
     // Both candidates (path is a directory or not) are probed so the gather stays one command.
     probes.push({ path: linkSource(args.path, args.src, false) }, { path: linkSource(args.path, args.src, true) });
   }
-  if (args.state === 'hard' && args.src !== undefined) probes.push({ path: args.src }, { path: posix.join(args.path, posix.basename(args.src)) });
+  if (args.state === 'hard' && args.src !== undefined)
+    probes.push({ path: args.src }, { path: posix.join(args.path, posix.basename(args.src)) });
   const facts = await ctx.fact(filesFact, probes);
   const path = facts[0]!;
   if (args.state === 'link' && args.src !== undefined) {
@@ -130,7 +138,11 @@ function parseTime(value: string, format: string): TimeSpec {
     throw new Error(`time data '${value}' does not match format '${format}'`);
   }
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return { kind: 'stamp', touch: `${p(Y, 4)}${p(m)}${p(d)}${p(H)}${p(M)}.${p(S)}`, stat: `${p(Y, 4)}-${p(m)}-${p(d)} ${p(H)}:${p(M)}:${p(S)}.000000000` };
+  return {
+    kind: 'stamp',
+    touch: `${p(Y, 4)}${p(m)}${p(d)}${p(H)}${p(M)}.${p(S)}`,
+    stat: `${p(Y, 4)}-${p(m)}-${p(d)} ${p(H)}:${p(M)}:${p(S)}.000000000`,
+  };
 }
 
 function timeSpec(value: string | undefined, format: string, state: FileState): TimeSpec {
@@ -141,15 +153,25 @@ function timeSpec(value: string | undefined, format: string, state: FileState): 
 }
 
 /** The `touch` commands that set access / modification times (none when both are preserved or already right). */
-function timeCommands(path: string, atime: TimeSpec, mtime: TimeSpec, current: FileStat | undefined, noDereference: boolean): { commands: ShellCommand[]; what: string[] } {
+function timeCommands(
+  path: string,
+  atime: TimeSpec,
+  mtime: TimeSpec,
+  current: FileStat | undefined,
+  noDereference: boolean,
+): { commands: ShellCommand[]; what: string[] } {
   const h = noDereference ? ['-h'] : [];
   const due = (t: TimeSpec, now: string | undefined) => t.kind === 'now' || (t.kind === 'stamp' && !now?.startsWith(t.stat));
   const a = due(atime, current?.atime);
   const m = due(mtime, current?.mtime);
-  if (atime.kind === 'now' && mtime.kind === 'now') return { commands: [sh`touch ${h} -- ${path}`], what: ['access and modification times'] };
+  if (atime.kind === 'now' && mtime.kind === 'now')
+    return { commands: [sh`touch ${h} -- ${path}`], what: ['access and modification times'] };
   const commands: ShellCommand[] = [];
   const what: string[] = [];
-  for (const [flag, t, isDue, name] of [['-a', atime, a, 'access time'], ['-m', mtime, m, 'modification time']] as const) {
+  for (const [flag, t, isDue, name] of [
+    ['-a', atime, a, 'access time'],
+    ['-m', mtime, m, 'modification time'],
+  ] as const) {
     if (!isDue) continue;
     what.push(name);
     commands.push(t.kind === 'stamp' ? sh`touch ${flag} ${h} -t ${t.touch} -- ${path}` : sh`touch ${flag} ${h} -- ${path}`);
@@ -158,7 +180,13 @@ function timeCommands(path: string, atime: TimeSpec, mtime: TimeSpec, current: F
 }
 
 /** Ansible's diff of a path: {path, state} before and after, plus changed attributes. */
-function pathDiff(path: string, prev: string, state: string, attrs?: AttributePlan, extra: { before?: Record<string, unknown>; after?: Record<string, unknown> } = {}) {
+function pathDiff(
+  path: string,
+  prev: string,
+  state: string,
+  attrs?: AttributePlan,
+  extra: { before?: Record<string, unknown>; after?: Record<string, unknown> } = {},
+) {
   const before: Record<string, unknown> = { path, ...(attrs?.before ?? {}), ...(extra.before ?? {}) };
   const after: Record<string, unknown> = { path, ...(attrs?.after ?? {}), ...(extra.after ?? {}) };
   if (prev !== state) {
@@ -180,7 +208,11 @@ function target(fact: FileFact, follow: boolean): Target {
   if (follow && fact.type === 'link') {
     const real = fact.realPath ?? fact.path;
     if (!fact.linked) return { path: real, prev: 'absent' };
-    return { path: real, prev: fact.linked.type === 'directory' ? 'directory' : fact.linked.nlink > 1 ? 'hard' : 'file', stat: fact.linked };
+    return {
+      path: real,
+      prev: fact.linked.type === 'directory' ? 'directory' : fact.linked.nlink > 1 ? 'hard' : 'file',
+      stat: fact.linked,
+    };
   }
   return { path: fact.path, prev: prevState(fact), stat: fact.exists ? (fact as FileStat) : undefined };
 }
@@ -204,19 +236,26 @@ export function planFile(current: FileModuleState, args: FileArgs): Plan {
   const fact = current.path;
   const path = fact.path;
   if (args.recurse && state !== 'directory') return planFailure("recurse option requires state to be 'directory'", { path });
-  if (args.src !== undefined && state !== 'link' && state !== 'hard') return planFailure("src option requires state to be 'link' or 'hard'", { path });
+  if (args.src !== undefined && state !== 'link' && state !== 'hard')
+    return planFailure("src option requires state to be 'link' or 'hard'", { path });
   const umask = parseUmask(fact.identity.umask);
   let atime: TimeSpec;
   let mtime: TimeSpec;
   try {
     atime = timeSpec(args.access_time, args.access_time_format, state);
   } catch (e) {
-    return planFailure(`Error while obtaining timestamp for time ${args.access_time} using format ${args.access_time_format}: ${(e as Error).message}`, { path });
+    return planFailure(
+      `Error while obtaining timestamp for time ${args.access_time} using format ${args.access_time_format}: ${(e as Error).message}`,
+      { path },
+    );
   }
   try {
     mtime = timeSpec(args.modification_time, args.modification_time_format, state);
   } catch (e) {
-    return planFailure(`Error while obtaining timestamp for time ${args.modification_time} using format ${args.modification_time_format}: ${(e as Error).message}`, { path });
+    return planFailure(
+      `Error while obtaining timestamp for time ${args.modification_time} using format ${args.modification_time_format}: ${(e as Error).message}`,
+      { path },
+    );
   }
   try {
     switch (state) {
@@ -264,8 +303,10 @@ function planExisting(fact: FileFact, args: FileArgs, state: FileState, atime: T
   const times = timeCommands(t.path, atime, mtime, stat, false);
   const changes: Change[] = [];
   const diff = pathDiff(t.path, 'file', state, attrs);
-  if (attrs.changed) changes.push(changeOf(`set ${describeAttributes(attrs)} on ${t.path}`, [setAttributesCommand(t.path, attrs.change)], diff));
-  if (times.commands.length) changes.push(changeOf(`set ${times.what.join(' and ')} of ${t.path}`, times.commands, attrs.changed ? undefined : diff));
+  if (attrs.changed)
+    changes.push(changeOf(`set ${describeAttributes(attrs)} on ${t.path}`, [setAttributesCommand(t.path, attrs.change)], diff));
+  if (times.commands.length)
+    changes.push(changeOf(`set ${times.what.join(' and ')} of ${t.path}`, times.commands, attrs.changed ? undefined : diff));
   const result = { path: t.path, ...attributeResult(stat), ...(attrs.changed ? { mode: attrs.mode } : {}) };
   if (changes.length === 0) return noop(`${t.path} already has the wanted attributes`, result);
   return { changes, result };
@@ -276,7 +317,10 @@ function planDirectory(fact: FileFact, args: FileArgs, atime: TimeSpec, mtime: T
   if (t.prev === 'absent') {
     // Like Ansible: every directory created on the way gets the mode and ownership.
     const from = fact.existingAncestor ?? posix.dirname(t.path);
-    const rel = posix.relative(from, t.path).split('/').filter((p) => p !== '');
+    const rel = posix
+      .relative(from, t.path)
+      .split('/')
+      .filter((p) => p !== '');
     const base = defaultMode(umask, true);
     const mode = args.mode === undefined ? undefined : formatMode(resolveMode(args.mode, { current: base, isDirectory: true, umask }));
     let dir = from;
@@ -293,7 +337,13 @@ function planDirectory(fact: FileFact, args: FileArgs, atime: TimeSpec, mtime: T
     const times = timeCommands(t.path, atime, mtime, undefined, false);
     commands.push(...times.commands);
     return {
-      changes: [changeOf(`create directory ${t.path}${created.length > 1 ? ` (and ${created.length - 1} parent${created.length > 2 ? 's' : ''})` : ''}${mode ? ` mode ${mode}` : ''}`, [joinCommands(commands, ' && ')], pathDiff(t.path, 'absent', 'directory'))],
+      changes: [
+        changeOf(
+          `create directory ${t.path}${created.length > 1 ? ` (and ${created.length - 1} parent${created.length > 2 ? 's' : ''})` : ''}${mode ? ` mode ${mode}` : ''}`,
+          [joinCommands(commands, ' && ')],
+          pathDiff(t.path, 'absent', 'directory'),
+        ),
+      ],
       result: { path: t.path, state: 'directory', mode: mode ?? formatMode(base) },
     };
   }
@@ -303,7 +353,8 @@ function planDirectory(fact: FileFact, args: FileArgs, atime: TimeSpec, mtime: T
   const times = timeCommands(t.path, atime, mtime, stat, false);
   const changes: Change[] = [];
   const diff = pathDiff(t.path, 'directory', 'directory', attrs);
-  if (attrs.changed) changes.push(changeOf(`set ${describeAttributes(attrs)} on ${t.path}`, [setAttributesCommand(t.path, attrs.change)], diff));
+  if (attrs.changed)
+    changes.push(changeOf(`set ${describeAttributes(attrs)} on ${t.path}`, [setAttributesCommand(t.path, attrs.change)], diff));
   if (times.commands.length) changes.push(changeOf(`set ${times.what.join(' and ')} of ${t.path}`, times.commands));
   if (args.recurse) {
     const below = recursiveChange(fact, args, umask);
@@ -316,11 +367,19 @@ function planDirectory(fact: FileFact, args: FileArgs, atime: TimeSpec, mtime: T
 
 // recurse: compare every distinct (type, mode, owner) found below with what is wanted; a change
 // becomes chown -R / chmod -R with the mode as given (chmod applies a symbolic mode per file).
-function recursiveChange(fact: FileFact, args: FileArgs, umask: number): { change: { mode?: string; owner?: string; group?: string; recurse: true }; what: string } | undefined {
+function recursiveChange(
+  fact: FileFact,
+  args: FileArgs,
+  umask: number,
+): { change: { mode?: string; owner?: string; group?: string; recurse: true }; what: string } | undefined {
   const change: { mode?: string; owner?: string; group?: string; recurse: true } = { recurse: true };
   for (const child of fact.children ?? []) {
     const isLink = child.type === 'link';
-    const attrs = planAttributes(child, { mode: isLink ? undefined : args.mode, owner: args.owner, group: args.group }, { isDirectory: child.type === 'directory', umask });
+    const attrs = planAttributes(
+      child,
+      { mode: isLink ? undefined : args.mode, owner: args.owner, group: args.group },
+      { isDirectory: child.type === 'directory', umask },
+    );
     if (attrs.change.owner !== undefined) change.owner = args.owner;
     if (attrs.change.group !== undefined) change.group = args.group;
     if (attrs.change.mode !== undefined) change.mode = typeof args.mode === 'number' ? formatMode(args.mode) : String(args.mode);
@@ -330,7 +389,13 @@ function recursiveChange(fact: FileFact, args: FileArgs, umask: number): { chang
     change.owner = args.owner;
     change.group = args.group;
   }
-  const what = [change.owner !== undefined ? `owner ${change.owner}` : '', change.group !== undefined ? `group ${change.group}` : '', change.mode !== undefined ? `mode ${change.mode}` : ''].filter(Boolean).join(', ');
+  const what = [
+    change.owner !== undefined ? `owner ${change.owner}` : '',
+    change.group !== undefined ? `group ${change.group}` : '',
+    change.mode !== undefined ? `mode ${change.mode}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return { change, what };
 }
 
@@ -342,12 +407,25 @@ function planTouch(fact: FileFact, args: FileArgs, atime: TimeSpec, mtime: TimeS
     const base = defaultMode(umask, false);
     const mode = args.mode === undefined ? undefined : formatMode(resolveMode(args.mode, { current: base, isDirectory: false, umask }));
     const commands = [sh`touch -- ${where}`];
-    if (args.owner !== undefined || args.group !== undefined || mode !== undefined) commands.push(setAttributesCommand(where, { mode, owner: args.owner, group: args.group }));
-    const times = timeCommands(where, atime.kind === 'now' ? { kind: 'preserve' } : atime, mtime.kind === 'now' ? { kind: 'preserve' } : mtime, undefined, false);
+    if (args.owner !== undefined || args.group !== undefined || mode !== undefined)
+      commands.push(setAttributesCommand(where, { mode, owner: args.owner, group: args.group }));
+    const times = timeCommands(
+      where,
+      atime.kind === 'now' ? { kind: 'preserve' } : atime,
+      mtime.kind === 'now' ? { kind: 'preserve' } : mtime,
+      undefined,
+      false,
+    );
     commands.push(...times.commands);
     return {
       alwaysChanges: atime.kind === 'now' || mtime.kind === 'now',
-      changes: [changeOf(`create empty file ${where}${mode ? ` mode ${mode}` : ''}`, [joinCommands(commands, ' && ')], pathDiff(where, 'absent', 'touch'))],
+      changes: [
+        changeOf(
+          `create empty file ${where}${mode ? ` mode ${mode}` : ''}`,
+          [joinCommands(commands, ' && ')],
+          pathDiff(where, 'absent', 'touch'),
+        ),
+      ],
       result: { dest: where, state: 'file', mode: mode ?? formatMode(base) },
     };
   }
@@ -357,8 +435,16 @@ function planTouch(fact: FileFact, args: FileArgs, atime: TimeSpec, mtime: TimeS
   const times = timeCommands(t.path, atime, mtime, stat, isLink);
   const diff = pathDiff(t.path, t.prev, 'touch', attrs);
   const changes: Change[] = [];
-  if (attrs.changed) changes.push(changeOf(`set ${describeAttributes(attrs)} on ${t.path}`, [setAttributesCommand(t.path, { ...attrs.change, noDereference: isLink })], diff));
-  if (times.commands.length) changes.push(changeOf(`touch ${t.path} (${times.what.join(' and ')})`, times.commands, attrs.changed ? undefined : diff));
+  if (attrs.changed)
+    changes.push(
+      changeOf(
+        `set ${describeAttributes(attrs)} on ${t.path}`,
+        [setAttributesCommand(t.path, { ...attrs.change, noDereference: isLink })],
+        diff,
+      ),
+    );
+  if (times.commands.length)
+    changes.push(changeOf(`touch ${t.path} (${times.what.join(' and ')})`, times.commands, attrs.changed ? undefined : diff));
   const result = { dest: t.path, ...attributeResult(stat), ...(attrs.changed ? { mode: attrs.mode } : {}) };
   if (changes.length === 0) return noop(`${t.path} exists and its times are preserved`, result);
   return { changes, result, alwaysChanges: times.commands.length > 0 && (atime.kind === 'now' || mtime.kind === 'now') };
@@ -374,7 +460,9 @@ function planLink(current: FileModuleState, args: FileArgs, atime: TimeSpec, mti
     else return planFailure('src is required for creating new symlinks', { path });
   }
   const absrc = linkSource(path, src!, prev === 'directory');
-  const srcExists = current.src ? current.src.exists && (current.src.type !== 'link' || current.src.linked !== undefined) : prev === 'link' && fact.linked !== undefined;
+  const srcExists = current.src
+    ? current.src.exists && (current.src.type !== 'link' || current.src.linked !== undefined)
+    : prev === 'link' && fact.linked !== undefined;
   if (!args.force && !srcExists) {
     return planFailure(`src file does not exist, use "force=yes" if you really want to create the link: ${absrc}`, { path, src });
   }
@@ -392,7 +480,13 @@ function planLink(current: FileModuleState, args: FileArgs, atime: TimeSpec, mti
       prev === 'absent'
         ? sh`ln -s -- ${src!} ${path}`
         : sh`${prev === 'directory' ? sh`rmdir -- ${path} && ` : sh``}t=$(mktemp -u -- ${posix.join(posix.dirname(path), `.${posix.basename(path).slice(0, 100)}.tsplay-XXXXXX`)}) && ln -s -- ${src!} "$t" && { mv -fT -- "$t" ${path} || { rm -f -- "$t"; exit 1; }; }`;
-    changes.push(changeOf(`${prev === 'absent' ? 'create' : 'point'} symlink ${path} -> ${src}`, [cmd], pathDiff(path, prev, 'link', undefined, srcChange)));
+    changes.push(
+      changeOf(
+        `${prev === 'absent' ? 'create' : 'point'} symlink ${path} -> ${src}`,
+        [cmd],
+        pathDiff(path, prev, 'link', undefined, srcChange),
+      ),
+    );
   }
 
   // Attributes: of what the link points to with follow (when it exists), else of the link itself.
@@ -402,11 +496,13 @@ function planLink(current: FileModuleState, args: FileArgs, atime: TimeSpec, mti
   const wantsAttrs = args.mode !== undefined || args.owner !== undefined || args.group !== undefined;
   if (args.follow) {
     if (!pointsTo) {
-      if (wantsAttrs || atime.kind !== 'preserve' || mtime.kind !== 'preserve') warnings.push('Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this.');
+      if (wantsAttrs || atime.kind !== 'preserve' || mtime.kind !== 'preserve')
+        warnings.push('Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this.');
     } else {
       const where = probed!.type === 'link' ? (probed!.realPath ?? absrc) : absrc;
       const attrs = attributesFor(pointsTo, args, umask, false);
-      if (attrs.changed) changes.push(changeOf(`set ${describeAttributes(attrs)} on ${where}`, [setAttributesCommand(where, attrs.change)]));
+      if (attrs.changed)
+        changes.push(changeOf(`set ${describeAttributes(attrs)} on ${where}`, [setAttributesCommand(where, attrs.change)]));
       const times = timeCommands(where, atime, mtime, pointsTo, false);
       if (times.commands.length) changes.push(changeOf(`set ${times.what.join(' and ')} of ${where}`, times.commands));
     }
@@ -414,8 +510,17 @@ function planLink(current: FileModuleState, args: FileArgs, atime: TimeSpec, mti
     const own: FileStat | undefined = prev === 'link' ? (fact as FileStat) : undefined;
     const attrs = own
       ? attributesFor(own, args, umask, true)
-      : planAttributes({ mode: '0777', owner: fact.identity.user, group: fact.identity.group, uid: fact.identity.uid, gid: fact.identity.gid }, { owner: args.owner, group: args.group }, { isDirectory: false, umask });
-    if (attrs.changed) changes.push(changeOf(`set ${describeAttributes(attrs)} on symlink ${path}`, [setAttributesCommand(path, { ...attrs.change, noDereference: true })]));
+      : planAttributes(
+          { mode: '0777', owner: fact.identity.user, group: fact.identity.group, uid: fact.identity.uid, gid: fact.identity.gid },
+          { owner: args.owner, group: args.group },
+          { isDirectory: false, umask },
+        );
+    if (attrs.changed)
+      changes.push(
+        changeOf(`set ${describeAttributes(attrs)} on symlink ${path}`, [
+          setAttributesCommand(path, { ...attrs.change, noDereference: true }),
+        ]),
+      );
     const times = timeCommands(path, atime, mtime, own, true);
     if (times.commands.length) changes.push(changeOf(`set ${times.what.join(' and ')} of symlink ${path}`, times.commands));
   }
@@ -428,7 +533,8 @@ function planHard(current: FileModuleState, args: FileArgs, atime: TimeSpec, mti
   const src = args.src;
   if (src === undefined) return planFailure('src is required for creating new hardlinks');
   const srcFact = current.src;
-  if (!srcFact || !srcFact.exists || (srcFact.type === 'link' && !srcFact.linked)) return planFailure('src does not exist', { dest: current.path.path, src });
+  if (!srcFact || !srcFact.exists || (srcFact.type === 'link' && !srcFact.linked))
+    return planFailure('src does not exist', { dest: current.path.path, src });
   const srcStat = srcFact.type === 'link' ? srcFact.linked! : (srcFact as FileStat);
   // A directory at path receives path/basename(src), as in Ansible.
   const fact = current.path.type === 'directory' && current.inDir ? current.inDir : current.path;
@@ -440,7 +546,11 @@ function planHard(current: FileModuleState, args: FileArgs, atime: TimeSpec, mti
   else if (prev === 'link') linkChange = true;
   else if (prev === 'hard' || prev === 'file') {
     if (fact.inode !== srcStat.inode) {
-      if (!args.force) return planFailure(prev === 'hard' ? 'Cannot link, different hard link exists at destination' : `Cannot link, ${prev} exists at destination`, { dest: path, src });
+      if (!args.force)
+        return planFailure(
+          prev === 'hard' ? 'Cannot link, different hard link exists at destination' : `Cannot link, ${prev} exists at destination`,
+          { dest: path, src },
+        );
       linkChange = true;
     }
   } else {
@@ -451,7 +561,13 @@ function planHard(current: FileModuleState, args: FileArgs, atime: TimeSpec, mti
       prev === 'absent'
         ? sh`ln -- ${src} ${path}`
         : sh`t=$(mktemp -u -- ${posix.join(posix.dirname(path), `.${posix.basename(path).slice(0, 100)}.tsplay-XXXXXX`)}) && ln -- ${src} "$t" && { mv -fT -- "$t" ${path} || { rm -f -- "$t"; exit 1; }; }`;
-    changes.push(changeOf(`hard link ${path} to ${src}`, [cmd], pathDiff(path, prev, 'hard', undefined, prev === 'link' ? { before: { src: fact.linkTarget }, after: { src } } : {})));
+    changes.push(
+      changeOf(
+        `hard link ${path} to ${src}`,
+        [cmd],
+        pathDiff(path, prev, 'hard', undefined, prev === 'link' ? { before: { src: fact.linkTarget }, after: { src } } : {}),
+      ),
+    );
   }
   const attrs = attributesFor(srcStat, args, umask, false);
   if (attrs.changed) changes.push(changeOf(`set ${describeAttributes(attrs)} on ${path}`, [setAttributesCommand(path, attrs.change)]));
@@ -467,7 +583,8 @@ function resultPath(current: FileModuleState, args: FileArgs): { path: string; f
   const state = effectiveState(current, args);
   if (state === 'absent') return undefined;
   if (state === 'link') return { path: current.path.path, follow: false };
-  if (state === 'hard') return { path: current.path.type === 'directory' && current.inDir ? current.inDir.path : current.path.path, follow: false };
+  if (state === 'hard')
+    return { path: current.path.type === 'directory' && current.inDir ? current.inDir.path : current.path.path, follow: false };
   return { path: target(current.path, args.follow).path, follow: false };
 }
 
@@ -489,12 +606,26 @@ export default defineModule<FileArgs, FileModuleState>({
       mode: { type: ['string', 'integer'], description: "Permissions: '0644', 'u=rw,g=r,o=r', 'u+x', or a YAML integer." },
       owner: { type: 'string', description: 'Owner name or uid.' },
       group: { type: 'string', description: 'Group name or gid.' },
-      recurse: { type: 'boolean', default: false, description: 'Set the attributes on everything below the directory too (state=directory).' },
-      force: { type: 'boolean', default: false, description: 'Create the symlink even when src does not exist, or replace a file or empty directory at path.' },
+      recurse: {
+        type: 'boolean',
+        default: false,
+        description: 'Set the attributes on everything below the directory too (state=directory).',
+      },
+      force: {
+        type: 'boolean',
+        default: false,
+        description: 'Create the symlink even when src does not exist, or replace a file or empty directory at path.',
+      },
       follow: { type: 'boolean', default: true, description: 'Operate on what a symlink at path points to.' },
-      access_time: { type: 'string', description: "'preserve', 'now', or a time in access_time_format; default now for touch, preserve otherwise." },
+      access_time: {
+        type: 'string',
+        description: "'preserve', 'now', or a time in access_time_format; default now for touch, preserve otherwise.",
+      },
       access_time_format: { type: 'string', default: '%Y%m%d%H%M.%S', description: 'Format of access_time (Python strftime directives).' },
-      modification_time: { type: 'string', description: "'preserve', 'now', or a time in modification_time_format; default now for touch, preserve otherwise." },
+      modification_time: {
+        type: 'string',
+        description: "'preserve', 'now', or a time in modification_time_format; default now for touch, preserve otherwise.",
+      },
       modification_time_format: { type: 'string', default: '%Y%m%d%H%M.%S', description: 'Format of modification_time.' },
       unsafe_writes: { type: 'boolean', default: false, description: 'Accepted for compatibility.' },
     },
@@ -540,7 +671,10 @@ export default defineModule<FileArgs, FileModuleState>({
     const r = await runChangesAsOne(ctx, changes, stat);
     if (r.rc !== 0) {
       const what = changes.map((c) => c.summary).join('; ');
-      return { failed: `There was an issue with ${what}: ${r.stderr.trim() || `rc=${r.rc}`}`, result: { rc: r.rc, path: current.path.path } };
+      return {
+        failed: `There was an issue with ${what}: ${r.stderr.trim() || `rc=${r.rc}`}`,
+        result: { rc: r.rc, path: current.path.path },
+      };
     }
     const out = parseWriteOutput(r.stdout);
     const state = effectiveState(current, args);

@@ -4,7 +4,19 @@
 // filters as Ansible's find module does. A second command runs only for get_checksum or contains,
 // on the entries that passed the other filters. Read-only: check mode returns the same result.
 import { posix } from 'node:path';
-import { assignPath, defineModule, noop, planFailure, quote, raw, sh, UserError, type ModuleContext, type Plan, type ShellCommand } from '../engine/index.js';
+import {
+  assignPath,
+  defineModule,
+  noop,
+  planFailure,
+  quote,
+  raw,
+  sh,
+  UserError,
+  type ModuleContext,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** find's arguments, complete after validation. */
 export interface FindArgs {
@@ -104,7 +116,12 @@ function floatTime(text: string): number {
   return Number(sec) + Number(frac.padEnd(9, '0').slice(0, 9)) * 1e-9;
 }
 
-const ERRNO: Record<string, number> = { 'No such file or directory': 2, 'Permission denied': 13, 'Not a directory': 20, 'Too many levels of symbolic links': 40 };
+const ERRNO: Record<string, number> = {
+  'No such file or directory': 2,
+  'Permission denied': 13,
+  'Not a directory': 20,
+  'Too many levels of symbolic links': 40,
+};
 
 // find's first complaint below a root ("find: '/srv/x': Permission denied") as Python's OSError
 // prints it, which is what Ansible reports: "[Errno 13] Permission denied: '/srv/x'".
@@ -160,7 +177,22 @@ export function parseFindOutput(stdout: string, stderr: string): Pick<FindState,
     } else if (text.startsWith('e ') && root) {
       const f = text.slice(2).split(' ');
       const rel = f.slice(14).join(' ');
-      const [type = '', followedType, mode = '', size, inode, dev, nlink, uid, gid, owner = '', group = '', atime = '', mtime = '', ctime = ''] = f;
+      const [
+        type = '',
+        followedType,
+        mode = '',
+        size,
+        inode,
+        dev,
+        nlink,
+        uid,
+        gid,
+        owner = '',
+        group = '',
+        atime = '',
+        mtime = '',
+        ctime = '',
+      ] = f;
       root.entries.push({
         rel,
         type,
@@ -370,7 +402,8 @@ function select(state: Pick<FindState, 'now' | 'roots'>, args: FindArgs, c: Comp
   const skipped: Record<string, string> = {};
   let examined = 0;
   const stamp = (e: FindEntry) => e[args.age_stamp];
-  const ageOk = (e: FindEntry) => c.age === undefined || (c.age >= 0 ? state.now - stamp(e) >= Math.abs(c.age) : state.now - stamp(e) <= Math.abs(c.age));
+  const ageOk = (e: FindEntry) =>
+    c.age === undefined || (c.age >= 0 ? state.now - stamp(e) >= Math.abs(c.age) : state.now - stamp(e) <= Math.abs(c.age));
   const sizeOk = (e: FindEntry) => c.size === undefined || (c.size >= 0 ? e.size >= Math.abs(c.size) : e.size <= Math.abs(c.size));
   const depthOf = (rel: string) => rel.split('/').length;
   for (const root of state.roots) {
@@ -497,7 +530,9 @@ async function gatherFind(ctx: ModuleContext, args: FindArgs): Promise<FindState
 export function planFind(state: FindState, args: FindArgs): Plan {
   const compiled = compile(args);
   if ('msg' in compiled) return planFailure(compiled.msg, compiled.result);
-  const details = state.checksums ? { checksums: state.checksums, containing: new Set(state.containing), unreadable: new Set(state.unreadable) } : undefined;
+  const details = state.checksums
+    ? { checksums: state.checksums, containing: new Set(state.containing), unreadable: new Set(state.unreadable) }
+    : undefined;
   const { files, examined, skipped } = select(state, args, compiled, details);
   const results: Record<string, unknown>[] = [];
   for (const { path, entry } of files) {
@@ -525,13 +560,46 @@ export default defineModule<FindArgs, FindState>({
   schema: {
     type: 'object',
     properties: {
-      paths: { type: 'array', items: { type: 'string' }, aliases: ['name', 'path'], description: 'The directories to search (a list, or comma-separated).' },
-      patterns: { type: 'array', items: { type: 'string' }, default: [], aliases: ['pattern'], description: "Basename patterns, one of which must match ('*' by default; '.*' with use_regex). A regex must match at the start of the name." },
-      excludes: { type: 'array', items: { type: 'string' }, aliases: ['exclude'], description: 'Basename patterns that take an entry out again.' },
-      contains: { type: 'string', description: 'A Python regex that a line of the file must match from its start (or that must occur anywhere, with read_whole_file); file_type file only.' },
-      read_whole_file: { type: 'boolean', default: false, description: 'Search `contains` anywhere in the whole file instead of line by line.' },
-      file_type: { type: 'string', enum: ['any', 'directory', 'file', 'link'], default: 'file', description: 'The type of entry to select.' },
-      age: { type: 'string', description: "Select entries at least this old ('2d', '3600', units s m h d w), or at most this old when negative." },
+      paths: {
+        type: 'array',
+        items: { type: 'string' },
+        aliases: ['name', 'path'],
+        description: 'The directories to search (a list, or comma-separated).',
+      },
+      patterns: {
+        type: 'array',
+        items: { type: 'string' },
+        default: [],
+        aliases: ['pattern'],
+        description:
+          "Basename patterns, one of which must match ('*' by default; '.*' with use_regex). A regex must match at the start of the name.",
+      },
+      excludes: {
+        type: 'array',
+        items: { type: 'string' },
+        aliases: ['exclude'],
+        description: 'Basename patterns that take an entry out again.',
+      },
+      contains: {
+        type: 'string',
+        description:
+          'A Python regex that a line of the file must match from its start (or that must occur anywhere, with read_whole_file); file_type file only.',
+      },
+      read_whole_file: {
+        type: 'boolean',
+        default: false,
+        description: 'Search `contains` anywhere in the whole file instead of line by line.',
+      },
+      file_type: {
+        type: 'string',
+        enum: ['any', 'directory', 'file', 'link'],
+        default: 'file',
+        description: 'The type of entry to select.',
+      },
+      age: {
+        type: 'string',
+        description: "Select entries at least this old ('2d', '3600', units s m h d w), or at most this old when negative.",
+      },
       age_stamp: { type: 'string', enum: ['atime', 'ctime', 'mtime'], default: 'mtime', description: 'The time age is measured from.' },
       size: { type: 'string', description: "Select files at least this big ('10m', units b k m g t), or at most this big when negative." },
       recurse: { type: 'boolean', default: false, description: 'Descend into subdirectories.' },

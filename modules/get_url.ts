@@ -114,7 +114,10 @@ export function parseChecksum(checksum: string): { alg: string; value: string; u
 
 /** The checksum for `filename` in a sums file (`<hash>  <name>` lines; a lone hash stands for any). */
 export function checksumFromSums(text: string, filename: string): string | undefined {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length === 1 && lines[0]!.split(/\s+/).length === 1) return lines[0]!.toLowerCase();
   for (const line of lines) {
     const m = /^([0-9a-fA-F]+)\s+\*?(?:\.\/)?(.+)$/.exec(line);
@@ -190,7 +193,12 @@ export function parseDownload(out: string): Download {
   const status = /^STATUS (\d*) (\d+)$/m.exec(out);
   const d: Download = { status: Number(status?.[1] || 0) };
   if (!status || status[2] !== '0') {
-    d.error = out.split('\n').filter((l) => l && !/^(STATUS|SHA1|MD5|SUM|SIZE) /.test(l)).join(' ').trim() || `the download failed (rc=${status?.[2] ?? '?'})`;
+    d.error =
+      out
+        .split('\n')
+        .filter((l) => l && !/^(STATUS|SHA1|MD5|SUM|SIZE) /.test(l))
+        .join(' ')
+        .trim() || `the download failed (rc=${status?.[2] ?? '?'})`;
     return d;
   }
   d.sha1 = field('SHA1');
@@ -210,12 +218,16 @@ async function gatherGetUrl(ctx: ModuleContext, args: GetUrlArgs): Promise<GetUr
   const sumOf = (p: string) => sh`${raw(`${check?.alg}sum`)} < ${p} | cut -d ' ' -f 1`;
   const probes: Record<string, ShellCommand> = {
     tool: sh`echo "$tool"`,
-    files: fileProbeCommand([{ path: args.dest, checksum: true }, { path: inDirPath, checksum: true }]),
+    files: fileProbeCommand([
+      { path: args.dest, checksum: true },
+      { path: inDirPath, checksum: true },
+    ]),
   };
   if (check) {
     probes.destSum = sumOf(args.dest);
     probes.inDirSum = sumOf(inDirPath);
-    if (check.url) probes.sums = sh`[ -n "$tool" ] || exit 3; f=$(mktemp) || exit 1; c=$(dl ${check.value} "$f"); r=$?; if [ "$r" = 0 ] && [ "$c" = 200 ]; then cat -- "$f"; rm -f -- "$f"; else echo "HTTP status $c"; rm -f -- "$f"; exit 1; fi`;
+    if (check.url)
+      probes.sums = sh`[ -n "$tool" ] || exit 3; f=$(mktemp) || exit 1; c=$(dl ${check.value} "$f"); r=$?; if [ "$r" = 0 ] && [ "$c" = 200 ]; then cat -- "$f"; rm -f -- "$f"; else echo "HTTP status $c"; rm -f -- "$f"; exit 1; fi`;
   }
   const got = await probeAll(ctx, probes, { setup });
   const tool = (got.tool?.out.trim() || undefined) as GetUrlState['tool'];
@@ -225,7 +237,14 @@ async function gatherGetUrl(ctx: ModuleContext, args: GetUrlArgs): Promise<GetUr
   if (got.inDirSum?.rc === 0) state.inDirSum = got.inDirSum.out.trim();
   if (check?.url) {
     const found = got.sums?.rc === 0 ? checksumFromSums(got.sums.out, urlFilename(args.url)) : undefined;
-    state.expected = found ? { value: found } : { error: got.sums?.rc === 0 ? `Unable to find a checksum for file '${urlFilename(args.url)}' in '${check.value}'` : `could not download ${check.value}: ${got.sums?.out.trim() ?? ''}` };
+    state.expected = found
+      ? { value: found }
+      : {
+          error:
+            got.sums?.rc === 0
+              ? `Unable to find a checksum for file '${urlFilename(args.url)}' in '${check.value}'`
+              : `could not download ${check.value}: ${got.sums?.out.trim() ?? ''}`,
+        };
   }
   if (!tool || !needsDownload(state, args)) return state;
   const d = await probeAll(ctx, { get: downloadProbe(args.url, check?.alg) }, { setup });
@@ -276,32 +295,58 @@ export function planGetUrl(state: GetUrlState, args: GetUrlArgs): Plan {
       const full = { ...base, ...attributeResult(stat), ...result, ...(attrs.changed ? { mode: attrs.mode } : {}) };
       if (!attrs.changed) return noop(reason, { ...full, msg: result.msg ?? reason });
       return {
-        changes: [{ summary: `set ${describeAttributes(attrs)} on ${path}`, commands: [{ cmd: setAttributesCommand(path, attrs.change) }], diff: stateDiff({ path, ...attrs.before }, { path, ...attrs.after }, `${path} (file attributes)`) }],
+        changes: [
+          {
+            summary: `set ${describeAttributes(attrs)} on ${path}`,
+            commands: [{ cmd: setAttributesCommand(path, attrs.change) }],
+            diff: stateDiff({ path, ...attrs.before }, { path, ...attrs.after }, `${path} (file attributes)`),
+          },
+        ],
         result: { ...full, msg: `${result.msg ?? reason} but file attributes changed` },
       };
     };
-    if (alreadyThere(state, args)) return attributesOnly('file already exists', { msg: 'file already exists', checksum_dest: state.dest.checksum });
+    if (alreadyThere(state, args))
+      return attributesOnly('file already exists', { msg: 'file already exists', checksum_dest: state.dest.checksum });
     const d = state.download!;
     if (d.error !== undefined) return planFailure(`Request failed: ${d.error}`, { ...base, status_code: d.status || -1 });
     if (d.status !== 200) return planFailure('Request failed', { ...base, status_code: d.status, response: `HTTP Error ${d.status}` });
     if (wanted !== undefined && d.sum !== wanted) {
       return planFailure(`The checksum for ${path} did not match ${wanted}; it was ${d.sum}.`, { ...base, checksum_src: d.sha1 });
     }
-    const fromUrl = { ...base, checksum_src: d.sha1, md5sum: d.md5, size: d.size, status_code: d.status, msg: `OK (${d.size} bytes)`, elapsed: 0 };
+    const fromUrl = {
+      ...base,
+      checksum_src: d.sha1,
+      md5sum: d.md5,
+      size: d.size,
+      status_code: d.status,
+      msg: `OK (${d.size} bytes)`,
+      elapsed: 0,
+    };
     const existing = target.type === 'link' ? target.linked : target.exists ? (target as Required<FileFact>) : undefined;
     if (existing?.type === 'directory') return planFailure(`Destination ${path} is a directory`);
     const sameContent = existing?.type === 'file' && target.checksum === d.sha1;
-    if (sameContent) return attributesOnly(`${path} already has the content of ${args.url}`, { ...fromUrl, checksum_dest: target.checksum });
+    if (sameContent)
+      return attributesOnly(`${path} already has the content of ${args.url}`, { ...fromUrl, checksum_dest: target.checksum });
     if (!target.parentExists) return planFailure(`Destination ${posix.dirname(path)} does not exist`, base);
-    const attributes = writeAttributes(existing?.type === 'file' ? existing : undefined, wantedAttrs, { uid: target.identity.uid, gid: target.identity.gid, umask });
+    const attributes = writeAttributes(existing?.type === 'file' ? existing : undefined, wantedAttrs, {
+      uid: target.identity.uid,
+      gid: target.identity.gid,
+      umask,
+    });
     const tmp = downloadTemp(path, args);
     const write = atomicWriteCommand(path, { ...attributes, backup: args.backup, source: tmp });
     const cmd = joinCommands(
       [
         downloaderSetup(args),
         sh`rm -f -- ${tmp}; c=$(dl ${args.url} ${tmp}); r=$?; echo "STATUS $c $r"`,
-        guardCommand(sh`{ [ "$r" = 0 ] && [ "$c" = 200 ]; } || { rm -f -- ${tmp}; false; }`, `Request failed: the download of ${args.url} failed`),
-        guardCommand(sh`[ "$(sha1sum < ${tmp})" = ${`${d.sha1}  -`} ] || { rm -f -- ${tmp}; false; }`, `the content of ${args.url} changed since it was checked; nothing was written`),
+        guardCommand(
+          sh`{ [ "$r" = 0 ] && [ "$c" = 200 ]; } || { rm -f -- ${tmp}; false; }`,
+          `Request failed: the download of ${args.url} failed`,
+        ),
+        guardCommand(
+          sh`[ "$(sha1sum < ${tmp})" = ${`${d.sha1}  -`} ] || { rm -f -- ${tmp}; false; }`,
+          `the content of ${args.url} changed since it was checked; nothing was written`,
+        ),
         sh`(${write}
 ); s=$?; rm -f -- ${tmp}; exit "$s"`,
       ],
@@ -309,7 +354,13 @@ export function planGetUrl(state: GetUrlState, args: GetUrlArgs): Plan {
     );
     return {
       changes: [{ summary: `download ${args.url} to ${path}`, commands: [{ cmd }] }],
-      result: { ...fromUrl, ...(target.checksum !== undefined ? { checksum_dest: target.checksum } : {}), src: tmp, state: 'file', mode: attributes.mode },
+      result: {
+        ...fromUrl,
+        ...(target.checksum !== undefined ? { checksum_dest: target.checksum } : {}),
+        src: tmp,
+        state: 'file',
+        mode: attributes.mode,
+      },
     };
   } catch (e) {
     if (e instanceof ModeError) return planFailure(e.message);
@@ -327,7 +378,12 @@ export default defineModule<GetUrlArgs, GetUrlState>({
     properties: {
       url: { type: 'string', description: 'http://, https://, ftp:// or file:// URL to download.' },
       dest: { type: 'string', description: 'The file to write, or a directory that receives a file named after the URL.' },
-      checksum: { type: 'string', default: '', description: "'sha256:<hash>' (md5, sha1, sha224, sha256, sha384, sha512), or 'sha256:<URL of a sums file>': the download must have it." },
+      checksum: {
+        type: 'string',
+        default: '',
+        description:
+          "'sha256:<hash>' (md5, sha1, sha224, sha256, sha384, sha512), or 'sha256:<URL of a sums file>': the download must have it.",
+      },
       force: { type: 'boolean', default: false, description: 'Download even when dest has the wanted checksum.' },
       backup: { type: 'boolean', default: false, description: 'Keep a timestamped copy of the old file.' },
       mode: { type: ['string', 'integer'], description: 'Permissions of dest (octal, symbolic or a YAML integer).' },
@@ -368,7 +424,8 @@ export default defineModule<GetUrlArgs, GetUrlState>({
     const r = await runChangesAsOne(ctx, changes);
     const out = parseWriteOutput(r.stdout);
     const status = /^STATUS (\d*) /m.exec(r.stdout)?.[1];
-    if (out.failure !== undefined) return { failed: out.failure, result: { ...(status ? { status_code: Number(status) } : {}), stderr: r.stderr } };
+    if (out.failure !== undefined)
+      return { failed: out.failure, result: { ...(status ? { status_code: Number(status) } : {}), stderr: r.stderr } };
     if (r.rc !== 0) return changesFailed(changes, r, out.stdout);
     return { result: { ...(out.stat ? attributeResult(out.stat) : {}), ...(out.backupFile ? { backup_file: out.backupFile } : {}) } };
   },

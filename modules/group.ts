@@ -34,7 +34,8 @@ export function parseGroupLine(line: string | undefined): GroupEntry | undefined
 
 /** The plan of group: pure. */
 export function planGroup(cur: GroupState, args: GroupArgs): Plan {
-  if (args.local) return planFailure("local: true (lgroupadd and friends) is not supported by tsplay; without it, groupadd manages the local /etc/group");
+  if (args.local)
+    return planFailure('local: true (lgroupadd and friends) is not supported by tsplay; without it, groupadd manages the local /etc/group');
   if (args.non_unique && args.gid === undefined) return planFailure('non_unique needs gid');
   const e = cur.entry;
   if (args.state === 'absent') {
@@ -46,11 +47,26 @@ export function planGroup(cur: GroupState, args: GroupArgs): Plan {
   if (!e) {
     const gid = args.gid !== undefined ? sh` -g ${args.gid}` : sh``;
     const system = args.system ? sh` -r` : sh``;
-    return { changes: [{ summary: `add group ${args.name}${args.gid !== undefined ? ` with gid ${args.gid}` : ''}${args.system ? ' (system)' : ''}`, commands: [{ cmd: sh`groupadd${gid}${unique}${system} -- ${args.name}` }] }] };
+    return {
+      changes: [
+        {
+          summary: `add group ${args.name}${args.gid !== undefined ? ` with gid ${args.gid}` : ''}${args.system ? ' (system)' : ''}`,
+          commands: [{ cmd: sh`groupadd${gid}${unique}${system} -- ${args.name}` }],
+        },
+      ],
+    };
   }
   const result = { name: args.name, gid: e.gid, state: 'present', system: args.system };
   if (args.gid !== undefined && args.gid !== e.gid) {
-    return { changes: [{ summary: `change the gid of group ${args.name} from ${e.gid} to ${args.gid}`, commands: [{ cmd: sh`groupmod -g ${args.gid}${unique} -- ${args.name}` }] }], result };
+    return {
+      changes: [
+        {
+          summary: `change the gid of group ${args.name} from ${e.gid} to ${args.gid}`,
+          commands: [{ cmd: sh`groupmod -g ${args.gid}${unique} -- ${args.name}` }],
+        },
+      ],
+      result,
+    };
   }
   return noop(`group ${args.name} exists${args.gid !== undefined ? ` with gid ${args.gid}` : ''}`, result);
 }
@@ -58,7 +74,8 @@ export function planGroup(cur: GroupState, args: GroupArgs): Plan {
 export default defineModule<GroupArgs, GroupState>({
   name: 'group',
   aliases: ['ansible.builtin.group'],
-  description: "Manage a local group: present (groupadd, with a gid, a system group) or absent (groupdel); groupmod changes the gid of an existing group. The result has the group's gid, name, state and system, as Ansible's.",
+  description:
+    "Manage a local group: present (groupadd, with a gid, a system group) or absent (groupdel); groupmod changes the gid of an existing group. The result has the group's gid, name, state and system, as Ansible's.",
   schema: {
     type: 'object',
     properties: {

@@ -9,7 +9,8 @@ interface Args {
 export default defineModule<Args, null>({
   name: 'group_by',
   aliases: ['ansible.builtin.group_by'],
-  description: 'Add the host to a group named by key (e.g. "os_{{ ansible_distribution }}"), created under parents, for later plays and patterns.',
+  description:
+    'Add the host to a group named by key (e.g. "os_{{ ansible_distribution }}"), created under parents, for later plays and patterns.',
   schema: {
     type: 'object',
     properties: {

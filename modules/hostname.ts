@@ -5,7 +5,20 @@ import { defineModule, noop, planFailure, sh, type Plan } from '../engine/index.
 /** hostname's arguments, complete after validation. */
 export interface HostnameArgs {
   name: string;
-  use?: 'systemd' | 'debian' | 'generic' | 'alpine' | 'redhat' | 'openrc' | 'openbsd' | 'freebsd' | 'solaris' | 'sles' | 'darwin' | 'macos' | 'macosx';
+  use?:
+    | 'systemd'
+    | 'debian'
+    | 'generic'
+    | 'alpine'
+    | 'redhat'
+    | 'openrc'
+    | 'openbsd'
+    | 'freebsd'
+    | 'solaris'
+    | 'sles'
+    | 'darwin'
+    | 'macos'
+    | 'macosx';
 }
 
 /** The host's names as the gather found them. */
@@ -57,15 +70,27 @@ export function planHostname(cur: HostnameState, args: HostnameArgs): Plan {
   }
   const useSystemd = args.use === 'systemd' || (args.use === undefined && cur.hostnamectl);
   if (args.use === 'systemd' && !cur.hostnamectl) return planFailure('use=systemd needs hostnamectl on the host');
-  if (args.use !== undefined && !['systemd', 'debian', 'generic'].includes(args.use)) return planFailure(`use=${args.use} is not supported (systemd, debian, generic)`);
+  if (args.use !== undefined && !['systemd', 'debian', 'generic'].includes(args.use))
+    return planFailure(`use=${args.use} is not supported (systemd, debian, generic)`);
   const result = { name, ansible_facts: hostFacts(name) };
   if (cur.current === name && cur.permanent === name) return noop(`the hostname is already ${name}`, result);
-  const what = [cur.current !== name ? `current ${cur.current || '(none)'}` : '', cur.permanent !== name ? `permanent ${cur.permanent || '(none)'}` : ''].filter(Boolean).join(', ');
+  const what = [
+    cur.current !== name ? `current ${cur.current || '(none)'}` : '',
+    cur.permanent !== name ? `permanent ${cur.permanent || '(none)'}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   const cmd = useSystemd
     ? sh`hostnamectl set-hostname -- ${name}`
     : sh`printf '%s\\n' ${name} > /etc/hostname.tsplay-tmp && mv -f /etc/hostname.tsplay-tmp /etc/hostname && hostname -- ${name}`;
   return {
-    changes: [{ summary: `set the hostname to ${name} (was: ${what})`, commands: [{ cmd }], diff: { before: `hostname = ${cur.permanent}\n`, after: `hostname = ${name}\n` } }],
+    changes: [
+      {
+        summary: `set the hostname to ${name} (was: ${what})`,
+        commands: [{ cmd }],
+        diff: { before: `hostname = ${cur.permanent}\n`, after: `hostname = ${name}\n` },
+      },
+    ],
     result,
   };
 }
@@ -73,12 +98,31 @@ export function planHostname(cur: HostnameState, args: HostnameArgs): Plan {
 export default defineModule<HostnameArgs, HostnameState>({
   name: 'hostname',
   aliases: ['ansible.builtin.hostname'],
-  description: "Set the host's name, now and at boot: hostnamectl set-hostname on systemd hosts (use=systemd), else /etc/hostname and hostname (use=debian/generic). /etc/hosts is left alone, as in Ansible.",
+  description:
+    "Set the host's name, now and at boot: hostnamectl set-hostname on systemd hosts (use=systemd), else /etc/hostname and hostname (use=debian/generic). /etc/hosts is left alone, as in Ansible.",
   schema: {
     type: 'object',
     properties: {
       name: { type: 'string', description: 'The hostname (letters, digits, - and .).' },
-      use: { type: 'string', enum: ['alpine', 'debian', 'freebsd', 'generic', 'macos', 'macosx', 'darwin', 'openbsd', 'openrc', 'redhat', 'sles', 'solaris', 'systemd'], description: 'How to set it; default: systemd when hostnamectl exists, else debian.' },
+      use: {
+        type: 'string',
+        enum: [
+          'alpine',
+          'debian',
+          'freebsd',
+          'generic',
+          'macos',
+          'macosx',
+          'darwin',
+          'openbsd',
+          'openrc',
+          'redhat',
+          'sles',
+          'solaris',
+          'systemd',
+        ],
+        description: 'How to set it; default: systemd when hostnamectl exists, else debian.',
+      },
     },
     required: ['name'],
     additionalProperties: false,

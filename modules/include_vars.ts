@@ -33,7 +33,8 @@ function walk(dir: string, depth: number, level = 1): string[] {
 export default defineModule<Args, State>({
   name: 'include_vars',
   aliases: ['ansible.builtin.include_vars'],
-  description: 'Load variables from a YAML/JSON file or a directory of them (on the controller) into the host\'s variables, optionally under one name.',
+  description:
+    "Load variables from a YAML/JSON file or a directory of them (on the controller) into the host's variables, optionally under one name.",
   freeForm: 'file',
   schema: {
     type: 'object',
@@ -44,7 +45,12 @@ export default defineModule<Args, State>({
       depth: { type: 'integer', default: 0, description: 'How deep to read dir (0: all the way).' },
       files_matching: { type: 'string', description: 'Only files whose name matches this regular expression.' },
       ignore_files: { type: 'array', items: { type: 'string' }, default: [], description: 'File names to leave out.' },
-      extensions: { type: 'array', items: { type: 'string' }, default: ['json', 'yaml', 'yml'], description: 'Extensions of the files read from dir.' },
+      extensions: {
+        type: 'array',
+        items: { type: 'string' },
+        default: ['json', 'yaml', 'yml'],
+        description: 'Extensions of the files read from dir.',
+      },
       ignore_unknown_extensions: { type: 'boolean', default: false, description: 'Skip other files in dir instead of failing.' },
       hash_behaviour: { type: 'string', enum: ['replace'], description: 'Only replace (the default) is supported.' },
     },
@@ -55,7 +61,8 @@ export default defineModule<Args, State>({
     dir: vars/cluster
     name: cluster`,
   async gather(ctx, args) {
-    if ((args.file === undefined) === (args.dir === undefined)) return { error: args.file === undefined ? 'one of file or dir is required' : 'file and dir are mutually exclusive' };
+    if ((args.file === undefined) === (args.dir === undefined))
+      return { error: args.file === undefined ? 'one of file or dir is required' : 'file and dir are mutually exclusive' };
     let files: string[];
     if (args.file !== undefined) files = [ctx.findFile('vars', args.file)];
     else {

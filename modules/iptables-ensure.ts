@@ -245,13 +245,20 @@ export function tableOf(text: string, table: string): string {
 const savedKey = (file: string) => `iptables-ensure:saved:${file}`;
 const UNIT_KEY = 'iptables-ensure:restore-unit';
 
-function persistChanges(cur: IptablesState, a: IptablesArgs, rulesChange: boolean, predicted: Predicted): { changes: Change[]; publishes: Record<string, unknown> } {
+function persistChanges(
+  cur: IptablesState,
+  a: IptablesArgs,
+  rulesChange: boolean,
+  predicted: Predicted,
+): { changes: Change[]; publishes: Record<string, unknown> } {
   const file = rulesFile(a.ip_version);
   const changes: Change[] = [];
   const publishes: Record<string, unknown> = {};
   const nfp = cur.netfilterPersistent?.rc === 0;
   const table = a.table ?? 'filter';
-  const savedCurrent = predicted.get(savedKey(file)) === true || (cur.saved?.rc === 0 && tableOf(cur.saved.out, table) === tableOf(cur.live?.out ?? '', table));
+  const savedCurrent =
+    predicted.get(savedKey(file)) === true ||
+    (cur.saved?.rc === 0 && tableOf(cur.saved.out, table) === tableOf(cur.live?.out ?? '', table));
   if (rulesChange || !savedCurrent) {
     publishes[savedKey(file)] = true;
     const save = `${binary(a.ip_version)}-save`;
@@ -265,7 +272,16 @@ function persistChanges(cur: IptablesState, a: IptablesArgs, rulesChange: boolea
         },
       ],
       // without iptables-save's timestamps and counters, which differ on every call
-      ...(rulesChange ? {} : { diff: { before: cur.saved?.rc === 0 ? normalizeSave(cur.saved.out) + '\n' : '', after: normalizeSave(cur.live?.out ?? '') + '\n', beforeHeader: file, afterHeader: `${file} (${save})` } }),
+      ...(rulesChange
+        ? {}
+        : {
+            diff: {
+              before: cur.saved?.rc === 0 ? normalizeSave(cur.saved.out) + '\n' : '',
+              after: normalizeSave(cur.live?.out ?? '') + '\n',
+              beforeHeader: file,
+              afterHeader: `${file} (${save})`,
+            },
+          }),
     });
   }
   if (!nfp) {
@@ -275,12 +291,24 @@ function persistChanges(cur: IptablesState, a: IptablesArgs, rulesChange: boolea
     if (!unitOk || !enabled) {
       publishes[UNIT_KEY] = true;
       const steps: ShellCommand[] = [];
-      if (!unitOk) steps.push(sh`(${atomicWriteCommand(RESTORE_UNIT_PATH, { mode: '0644', content: RESTORE_UNIT_TEXT, reportStat: false })}) && systemctl daemon-reload`);
+      if (!unitOk)
+        steps.push(
+          sh`(${atomicWriteCommand(RESTORE_UNIT_PATH, { mode: '0644', content: RESTORE_UNIT_TEXT, reportStat: false })}) && systemctl daemon-reload`,
+        );
       steps.push(sh`systemctl enable --quiet ${RESTORE_UNIT}`);
       changes.push({
         summary: `${unitOk ? 'enable' : 'install and enable'} ${RESTORE_UNIT} (restores ${file} at boot)`,
         commands: [{ cmd: joinCommands(steps, ' && '), ...(unitOk ? {} : { stdin: RESTORE_UNIT_TEXT }) }],
-        ...(unitOk ? {} : { diff: { before: cur.unit?.rc === 0 ? cur.unit.out : '', after: RESTORE_UNIT_TEXT, beforeHeader: RESTORE_UNIT_PATH, afterHeader: RESTORE_UNIT_PATH } }),
+        ...(unitOk
+          ? {}
+          : {
+              diff: {
+                before: cur.unit?.rc === 0 ? cur.unit.out : '',
+                after: RESTORE_UNIT_TEXT,
+                beforeHeader: RESTORE_UNIT_PATH,
+                afterHeader: RESTORE_UNIT_PATH,
+              },
+            }),
       });
     }
   }
@@ -290,7 +318,14 @@ function persistChanges(cur: IptablesState, a: IptablesArgs, rulesChange: boolea
 /** The plan of iptables-ensure: pure, from the probes and the arguments. */
 export function planIptables(cur: IptablesState, a: IptablesArgs, predicted: Predicted = new Map()): Plan {
   const words = ruleWords(a);
-  const result = { chain: a.chain ?? null, flush: a.flush, ip_version: a.ip_version, rule: words.join(' '), state: a.state, table: a.table };
+  const result = {
+    chain: a.chain ?? null,
+    flush: a.flush,
+    ip_version: a.ip_version,
+    rule: words.join(' '),
+    state: a.state,
+    table: a.table,
+  };
   const where = `${a.table}/${a.chain ?? '*'}`;
   const m = mode(a);
   const changes: Change[] = [];
@@ -317,7 +352,12 @@ export function planIptables(cur: IptablesState, a: IptablesArgs, predicted: Pre
         changes.push({
           summary: `set policy of ${where}: ${current} -> ${a.policy}`,
           commands: [{ cmd: sh`${base(a)} -P ${a.chain} ${a.policy!}` }],
-          diff: { before: `${first}\n`, after: `-P ${a.chain} ${a.policy}\n`, beforeHeader: `${where} policy`, afterHeader: `${where} policy` },
+          diff: {
+            before: `${first}\n`,
+            after: `-P ${a.chain} ${a.policy}\n`,
+            beforeHeader: `${where} policy`,
+            afterHeader: `${where} policy`,
+          },
         });
       }
     } else {
@@ -325,13 +365,18 @@ export function planIptables(cur: IptablesState, a: IptablesArgs, predicted: Pre
         return planFailure(`chain ${a.chain} does not exist in table ${a.table} (set chain_management: true to create it)`, result);
       }
       const check = cur.check;
-      if (chainExists && (!check || check.rc > 1)) return planFailure(`${binary(a.ip_version)} -C failed: ${check?.out.trim() || `rc=${check?.rc}`}`, result);
+      if (chainExists && (!check || check.rc > 1))
+        return planFailure(`${binary(a.ip_version)} -C failed: ${check?.out.trim() || `rc=${check?.rc}`}`, result);
       const present = chainExists && check!.rc === 0;
       const rule = `${words.join(' ')}`;
       if (a.state === 'present' && !present) {
         const steps: ShellCommand[] = [];
         if (!chainExists) steps.push(sh`${base(a)} -N ${a.chain}`);
-        steps.push(a.action === 'insert' ? sh`${base(a)} -I ${a.chain}${a.rule_num !== undefined ? sh` ${a.rule_num}` : raw('')} ${words}` : sh`${base(a)} -A ${a.chain} ${words}`);
+        steps.push(
+          a.action === 'insert'
+            ? sh`${base(a)} -I ${a.chain}${a.rule_num !== undefined ? sh` ${a.rule_num}` : raw('')} ${words}`
+            : sh`${base(a)} -A ${a.chain} ${words}`,
+        );
         changes.push({
           summary: `${a.action === 'insert' ? 'insert' : 'append'} rule to ${where}${chainExists ? '' : ' (new chain)'}: ${rule}`,
           commands: [{ cmd: joinCommands(steps, ' && ') }],
@@ -381,9 +426,19 @@ export default defineModule<IptablesArgs, IptablesState>({
   schema: {
     type: 'object',
     properties: {
-      table: { type: 'string', enum: ['filter', 'nat', 'mangle', 'raw', 'security'], default: 'filter', description: 'The packet matching table the rule belongs to.' },
+      table: {
+        type: 'string',
+        enum: ['filter', 'nat', 'mangle', 'raw', 'security'],
+        default: 'filter',
+        description: 'The packet matching table the rule belongs to.',
+      },
       state: { type: 'string', enum: ['present', 'absent'], default: 'present', description: 'Whether the rule should be there.' },
-      action: { type: 'string', enum: ['append', 'insert'], default: 'append', description: 'Append the rule (-A) or insert it (-I) when it is missing; an existing rule is never moved.' },
+      action: {
+        type: 'string',
+        enum: ['append', 'insert'],
+        default: 'append',
+        description: 'Append the rule (-A) or insert it (-I) when it is missing; an existing rule is never moved.',
+      },
       rule_num: { type: 'string', description: 'With action=insert: the position to insert at (1 is the top).' },
       ip_version: { type: 'string', enum: ['ipv4', 'ipv6'], default: 'ipv4', description: 'iptables (ipv4) or ip6tables (ipv6).' },
       chain: { type: 'string', description: 'The chain: INPUT, FORWARD, OUTPUT, PREROUTING, POSTROUTING or a user-defined one.' },
@@ -411,8 +466,16 @@ export default defineModule<IptablesArgs, IptablesState>({
       reject_with: { type: 'string', description: 'With jump=REJECT: the error packet (icmp-port-unreachable, tcp-reset, ...).' },
       icmp_type: { type: 'string', description: 'ICMP type with protocol icmp (icmpv6 for ipv6).' },
       comment: { type: 'string', description: 'A comment on the rule (-m comment --comment).' },
-      policy: { type: 'string', enum: ['ACCEPT', 'DROP', 'QUEUE', 'RETURN'], description: "Set the chain's policy; the rule arguments are then ignored." },
-      flush: { type: 'boolean', default: false, description: 'Flush the chain (or, without chain, the whole table); changed only when it held rules.' },
+      policy: {
+        type: 'string',
+        enum: ['ACCEPT', 'DROP', 'QUEUE', 'RETURN'],
+        description: "Set the chain's policy; the rule arguments are then ignored.",
+      },
+      flush: {
+        type: 'boolean',
+        default: false,
+        description: 'Flush the chain (or, without chain, the whole table); changed only when it held rules.',
+      },
       chain_management: { type: 'boolean', default: false, description: 'Create the chain (-N) when it does not exist and state=present.' },
       wait: { type: 'string', description: 'Seconds to wait for the xtables lock (-w).' },
       numeric: { type: 'boolean', default: false, description: 'Accepted for compatibility (only affects listing in Ansible).' },

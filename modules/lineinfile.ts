@@ -122,7 +122,8 @@ function present(lines: string[], args: LineinfileArgs, line: string, regexp?: R
   if (found !== -1) {
     let newLine = args.backrefs && match ? expandTemplate(line, match) : line;
     if (!newLine.endsWith('\n')) newLine += '\n';
-    if (out[found] === newLine) return { lines: out, msg: '', why: matched ? 'the matching line is already the wanted line' : 'line already present' };
+    if (out[found] === newLine)
+      return { lines: out, msg: '', why: matched ? 'the matching line is already the wanted line' : 'line already present' };
     out[found] = newLine;
     return added('line replaced');
   }
@@ -155,8 +156,7 @@ function present(lines: string[], args: LineinfileArgs, line: string, regexp?: R
 function absent(lines: string[], args: LineinfileArgs, regexp?: RegExp): Edit {
   const search = args.search_string === undefined ? undefined : bytes(args.search_string);
   const line = args.line === undefined ? undefined : bytes(args.line);
-  const matches = (l: string) =>
-    regexp ? regexp.test(l) : search !== undefined ? l.includes(search) : stripEol(l) === line;
+  const matches = (l: string) => (regexp ? regexp.test(l) : search !== undefined ? l.includes(search) : stripEol(l) === line);
   const kept = lines.filter((l) => !matches(l));
   const found = lines.length - kept.length;
   return { lines: kept, msg: found > 0 ? `${found} line(s) removed` : '', found, why: 'no line matches' };
@@ -197,8 +197,10 @@ export function planLineinfile(cur: FileFact, args: LineinfileArgs): Plan {
   const lines = splitLines(before);
   try {
     if (args.regexp !== undefined) regexp = pythonRegex(bytes(args.regexp), { ascii: true });
-    if (args.insertafter !== undefined && args.insertafter !== 'BOF' && args.insertafter !== 'EOF') insert = pythonRegex(bytes(args.insertafter), { ascii: true });
-    else if (args.insertbefore !== undefined && args.insertbefore !== 'BOF') insert = pythonRegex(bytes(args.insertbefore), { ascii: true });
+    if (args.insertafter !== undefined && args.insertafter !== 'BOF' && args.insertafter !== 'EOF')
+      insert = pythonRegex(bytes(args.insertafter), { ascii: true });
+    else if (args.insertbefore !== undefined && args.insertbefore !== 'BOF')
+      insert = pythonRegex(bytes(args.insertbefore), { ascii: true });
     edit = args.state === 'present' ? present(lines, args, bytes(args.line!), regexp, insert) : absent(lines, args, regexp);
   } catch (e) {
     if (e instanceof PatternError) return planFailure(`lineinfile: invalid regular expression or backreference: ${e.message}`);
@@ -231,7 +233,10 @@ export function planLineinfile(cur: FileFact, args: LineinfileArgs): Plan {
       const problem = validateProblem(args.validate);
       if (problem) return planFailure(problem);
     }
-    const summary = args.state === 'absent' ? `remove ${edit.found} line(s) from ${args.path}` : `${edit.msg === 'line replaced' ? 'replace line in' : 'add line to'} ${args.path}`;
+    const summary =
+      args.state === 'absent'
+        ? `remove ${edit.found} line(s) from ${args.path}`
+        : `${edit.msg === 'line replaced' ? 'replace line in' : 'add line to'} ${args.path}`;
     changes.push(
       planFileEdit(cur, Buffer.from(after, 'latin1'), {
         summary: attrs.changed ? `${summary} (${describeAttributes(attrs)})` : summary,
@@ -262,10 +267,19 @@ export default defineModule<LineinfileArgs, FileFact>({
     properties: {
       path: { type: 'string', aliases: ['dest', 'destfile', 'name'], description: 'The file to modify.' },
       state: { type: 'string', enum: ['absent', 'present'], default: 'present', description: 'Whether the line should be there or not.' },
-      regexp: { type: 'string', aliases: ['regex'], description: 'Python regular expression looked for in every line; the last match is replaced (state=present) or every match removed (absent).' },
+      regexp: {
+        type: 'string',
+        aliases: ['regex'],
+        description:
+          'Python regular expression looked for in every line; the last match is replaced (state=present) or every match removed (absent).',
+      },
       search_string: { type: 'string', description: 'Literal string looked for in every line, instead of regexp.' },
       line: { type: 'string', aliases: ['value'], description: 'The line to insert or replace (may hold backreferences with backrefs).' },
-      backrefs: { type: 'boolean', default: false, description: 'Expand \\1 and \\g<name> in line from the regexp match; leave the file unchanged when nothing matches.' },
+      backrefs: {
+        type: 'boolean',
+        default: false,
+        description: 'Expand \\1 and \\g<name> in line from the regexp match; leave the file unchanged when nothing matches.',
+      },
       insertafter: { type: 'string', description: "Insert after the last line matching this regexp, or 'EOF' (default) / 'BOF'." },
       insertbefore: { type: 'string', description: "Insert before the last line matching this regexp, or 'BOF'." },
       firstmatch: { type: 'boolean', default: false, description: 'insertafter / insertbefore (and regexp) use the first matching line.' },
@@ -318,7 +332,12 @@ export default defineModule<LineinfileArgs, FileFact>({
     line: '%ADMIN ALL=(ALL) NOPASSWD: ALL'
     validate: /usr/sbin/visudo -cf %s`,
   // the names of who writes matter only for an owner or group to compare with a new file's
-  gather: (ctx, args) => ctx.fact(fileFact, { path: args.path, content: true, ...(args.owner !== undefined || args.group !== undefined ? { names: 'if-missing' as const } : {}) }),
+  gather: (ctx, args) =>
+    ctx.fact(fileFact, {
+      path: args.path,
+      content: true,
+      ...(args.owner !== undefined || args.group !== undefined ? { names: 'if-missing' as const } : {}),
+    }),
   plan: planLineinfile,
   async apply(ctx, changes) {
     const done = await applyFileEdits(ctx, changes);

@@ -221,7 +221,12 @@ export function planMount(cur: MountState, args: MountArgs): Plan {
     case 'mounted': {
       const set = setFstabEntry(before, entry);
       if (set.changed) {
-        const failed = add(fstabChange(set.text, `${before.split('\n').some((l) => fields(l)?.[1] === entry.name) ? 'update' : 'add'} ${name} in ${args.fstab}`));
+        const failed = add(
+          fstabChange(
+            set.text,
+            `${before.split('\n').some((l) => fields(l)?.[1] === entry.name) ? 'update' : 'add'} ${name} in ${args.fstab}`,
+          ),
+        );
         if (failed) return failed;
       }
       if (args.state === 'present') break;
@@ -235,7 +240,10 @@ export function planMount(cur: MountState, args: MountArgs): Plan {
         const cmd = sameSource
           ? sh`{ mount${fstabFlag} -o remount -- ${name} || { umount -- ${name} && mount${fstabFlag} -- ${name}; }; }`
           : sh`umount -- ${name} && mount${fstabFlag} -- ${name}`;
-        changes.push({ summary: sameSource ? `remount ${name} with the new options` : `mount ${args.src} on ${name} instead of ${top!.source}`, commands: [{ cmd }] });
+        changes.push({
+          summary: sameSource ? `remount ${name} with the new options` : `mount ${args.src} on ${name} instead of ${top!.source}`,
+          commands: [{ cmd }],
+        });
       }
       break;
     }
@@ -266,13 +274,19 @@ export function planMount(cur: MountState, args: MountArgs): Plan {
     case 'ephemeral': {
       if (mounted) {
         if (top!.source !== args.src || top!.fstype !== args.fstype) {
-          return planFailure(`Ephemeral mount point is already mounted with a different source or type: ${top!.source} (${top!.fstype}) on ${name}`, result);
+          return planFailure(
+            `Ephemeral mount point is already mounted with a different source or type: ${top!.source} (${top!.fstype}) on ${name}`,
+            result,
+          );
         }
         break;
       }
       const failed = mkdir();
       if (failed) return failed;
-      changes.push({ summary: `mount ${args.src} on ${name} (not in ${args.fstab})`, commands: [{ cmd: sh`mount -t ${args.fstype!} -o ${opts} -- ${args.src!} ${name}` }] });
+      changes.push({
+        summary: `mount ${args.src} on ${name} (not in ${args.fstab})`,
+        commands: [{ cmd: sh`mount -t ${args.fstype!} -o ${opts} -- ${args.src!} ${name}` }],
+      });
       break;
     }
   }
@@ -300,7 +314,11 @@ export default defineModule<MountArgs, MountState>({
     type: 'object',
     properties: {
       path: { type: 'string', aliases: ['name'], description: 'Path to the mount point (/home/partimag).' },
-      src: { type: 'string', description: 'Device or share to mount on path (10.213.1.1:/srv/partimag, /dev/mmcblk0p1, LABEL=bootfs). Required for mounted, present and ephemeral.' },
+      src: {
+        type: 'string',
+        description:
+          'Device or share to mount on path (10.213.1.1:/srv/partimag, /dev/mmcblk0p1, LABEL=bootfs). Required for mounted, present and ephemeral.',
+      },
       fstype: { type: 'string', description: 'File system type (nfs, ext4, vfat). Required for mounted, present and ephemeral.' },
       opts: { type: 'string', description: 'Mount options (see fstab(5)); default: defaults.' },
       dump: { type: ['string', 'integer'], default: '0', description: 'Dump (see fstab(5)).' },
@@ -311,7 +329,11 @@ export default defineModule<MountArgs, MountState>({
         description: 'What the mount point should be (see the description).',
       },
       fstab: { type: 'string', default: '/etc/fstab', description: 'File to use instead of /etc/fstab (mount -T).' },
-      boot: { type: 'boolean', default: true, description: 'Mount at boot; false adds noauto to the options (ignored when opts has noauto, and for ephemeral).' },
+      boot: {
+        type: 'boolean',
+        default: true,
+        description: 'Mount at boot; false adds noauto to the options (ignored when opts has noauto, and for ephemeral).',
+      },
       backup: { type: 'boolean', default: false, description: 'Keep a timestamped copy of the old fstab.' },
       opts_no_log: { type: 'boolean', default: false, description: 'Do not show opts in the result (credentials in options).' },
     },

@@ -171,9 +171,24 @@ export function wantedSettings(a: NmcliArgs): Record<string, string> {
 // routes in any order, an unset value the same as an empty one.
 function normalize(key: string, value: string): string {
   const v = value.trim();
-  if (key === 'ipv4.addresses') return v.split(/\s*,\s*/).filter(Boolean).map(withPrefix).join(',');
-  if (key === 'ipv4.dns' || key === 'ipv4.dns-search') return v.split(/[\s,]+/).filter(Boolean).join(',');
-  if (key === 'ipv4.routes') return v.split(/\s*,\s*/).filter(Boolean).map((r) => r.split(/\s+/).join(' ')).sort().join(',');
+  if (key === 'ipv4.addresses')
+    return v
+      .split(/\s*,\s*/)
+      .filter(Boolean)
+      .map(withPrefix)
+      .join(',');
+  if (key === 'ipv4.dns' || key === 'ipv4.dns-search')
+    return v
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .join(',');
+  if (key === 'ipv4.routes')
+    return v
+      .split(/\s*,\s*/)
+      .filter(Boolean)
+      .map((r) => r.split(/\s+/).join(' '))
+      .sort()
+      .join(',');
   if (key === 'ipv4.route-metric' && v === '') return '-1';
   if (/^(yes|true|on)$/i.test(v)) return 'yes';
   if (/^(no|false|off)$/i.test(v)) return 'no';
@@ -201,7 +216,8 @@ function settingWords(settings: [string, string][]): (string | Secret)[] {
 export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
   const name = a.conn_name;
   if (cur.error !== undefined) return planFailure(`cannot run nmcli: ${cur.error}`);
-  if (cur.count > 1) return planFailure(`${cur.count} connection profiles are named ${name}; delete the extra ones (nmcli connection delete uuid ...)`);
+  if (cur.count > 1)
+    return planFailure(`${cur.count} connection profiles are named ${name}; delete the extra ones (nmcli connection delete uuid ...)`);
   const exists = cur.settings !== undefined;
   const active = exists && ['activated', 'activating'].includes(cur.settings!['GENERAL.STATE'] ?? '');
   const result: Record<string, unknown> = { conn_name: name, state: a.state };
@@ -223,7 +239,10 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
   if (!exists) {
     if (a.type === undefined) return planFailure(`type is required to create connection ${name}`, result);
     if (a.type === 'wifi' && a.ssid === undefined) return planFailure('ssid is required to create a wifi connection', result);
-    const settings = Object.entries(wanted).filter(([k]) => k !== 'connection.interface-name' && k !== 'connection.slave-type' && k !== 'connection.master' && k !== '802-11-wireless.ssid');
+    const settings = Object.entries(wanted).filter(
+      ([k]) =>
+        k !== 'connection.interface-name' && k !== 'connection.slave-type' && k !== 'connection.master' && k !== '802-11-wireless.ssid',
+    );
     const head: unknown[] = ['type', a.type, 'con-name', name];
     if (a.ifname !== undefined) head.push('ifname', a.ifname);
     if (a.master !== undefined) head.push('master', a.master);
@@ -233,7 +252,9 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
       commands: [{ cmd: sh`nmcli connection add ${head} ${settingWords(settings)}` }],
       diff: {
         before: '',
-        after: Object.entries(wanted).map(([k, v]) => `${k}: ${show(k, v)}\n`).join(''),
+        after: Object.entries(wanted)
+          .map(([k, v]) => `${k}: ${show(k, v)}\n`)
+          .join(''),
         beforeHeader: `connection ${name}`,
         afterHeader: `connection ${name}`,
       },
@@ -243,7 +264,8 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
     const settings = cur.settings!;
     if (a.type !== undefined) {
       const type = settings['connection.type'] ?? '';
-      if (type !== NM_TYPE[a.type]) return planFailure(`connection ${name} exists with type ${type}, not ${a.type}; delete it first to change its type`, result);
+      if (type !== NM_TYPE[a.type])
+        return planFailure(`connection ${name} exists with type ${type}, not ${a.type}; delete it first to change its type`, result);
     }
     const differ: [string, string][] = [];
     for (const [k, v] of Object.entries(wanted)) {
@@ -267,9 +289,13 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
     }
   }
   if (a.state === 'up' && (modified || !active)) {
-    changes.push({ summary: `bring connection ${name} up${active ? ' again (settings changed)' : ''}`, commands: [{ cmd: sh`nmcli connection up ${id}` }] });
+    changes.push({
+      summary: `bring connection ${name} up${active ? ' again (settings changed)' : ''}`,
+      commands: [{ cmd: sh`nmcli connection up ${id}` }],
+    });
   }
-  if (changes.length === 0) return noop(`connection ${name} already has the wanted settings${a.state === 'up' ? ' and is active' : ''}`, result);
+  if (changes.length === 0)
+    return noop(`connection ${name} already has the wanted settings${a.state === 'up' ? ' and is active' : ''}`, result);
   return { changes, result };
 }
 
@@ -285,21 +311,48 @@ export default defineModule<NmcliArgs, NmcliState>({
     properties: {
       conn_name: { type: 'string', description: 'The name of the connection profile (connection.id).' },
       ifname: { type: 'string', description: 'The interface the profile is bound to (connection.interface-name).' },
-      type: { type: 'string', enum: ['ethernet', 'wifi', 'bridge', 'bridge-slave'], description: 'The connection type; required to create a profile.' },
-      ip4: { type: 'array', items: { type: 'string' }, description: 'IPv4 addresses in CIDR notation (a string or a list): 10.213.1.1/24. Implies method4=manual.' },
+      type: {
+        type: 'string',
+        enum: ['ethernet', 'wifi', 'bridge', 'bridge-slave'],
+        description: 'The connection type; required to create a profile.',
+      },
+      ip4: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'IPv4 addresses in CIDR notation (a string or a list): 10.213.1.1/24. Implies method4=manual.',
+      },
       gw4: { type: 'string', description: 'The IPv4 gateway.' },
       dns4: { type: 'array', items: { type: 'string' }, description: 'IPv4 DNS servers.' },
       dns4_search: { type: 'array', items: { type: 'string' }, description: 'DNS search domains.' },
-      method4: { type: 'string', enum: ['auto', 'link-local', 'manual', 'shared', 'disabled'], description: 'The IPv4 method (ipv4.method); manual when ip4 is given.' },
-      routes4: { type: 'array', items: { type: 'string' }, description: "Static routes: '10.50.0.0/16 10.213.1.254' or with a metric '10.50.0.0/16 10.213.1.254 50'." },
+      method4: {
+        type: 'string',
+        enum: ['auto', 'link-local', 'manual', 'shared', 'disabled'],
+        description: 'The IPv4 method (ipv4.method); manual when ip4 is given.',
+      },
+      routes4: {
+        type: 'array',
+        items: { type: 'string' },
+        description: "Static routes: '10.50.0.0/16 10.213.1.254' or with a metric '10.50.0.0/16 10.213.1.254 50'.",
+      },
       route_metric4: { type: 'integer', description: 'Metric of the routes of this profile (ipv4.route-metric).' },
       never_default4: { type: 'boolean', default: false, description: 'Never use this connection as the default IPv4 route.' },
       autoconnect: { type: 'boolean', default: true, description: 'Activate the profile automatically (connection.autoconnect).' },
       master: { type: 'string', description: 'The master connection (a bridge) of a bridge-slave.' },
       ssid: { type: 'string', description: 'The Wi-Fi network name (802-11-wireless.ssid).' },
-      wifi: { type: 'object', description: '802-11-wireless settings without the prefix: mode (ap, infrastructure), band (a, bg), channel, hidden, ...' },
-      wifi_sec: { type: 'object', description: '802-11-wireless-security settings without the prefix: key-mgmt (wpa-psk), psk, proto, pairwise, group, ...' },
-      state: { type: 'string', enum: ['present', 'absent', 'up', 'down'], default: 'present', description: 'present/absent: the profile exists or not; up: present and active (re-activated when it changed); down: not active.' },
+      wifi: {
+        type: 'object',
+        description: '802-11-wireless settings without the prefix: mode (ap, infrastructure), band (a, bg), channel, hidden, ...',
+      },
+      wifi_sec: {
+        type: 'object',
+        description: '802-11-wireless-security settings without the prefix: key-mgmt (wpa-psk), psk, proto, pairwise, group, ...',
+      },
+      state: {
+        type: 'string',
+        enum: ['present', 'absent', 'up', 'down'],
+        default: 'present',
+        description: 'present/absent: the profile exists or not; up: present and active (re-activated when it changed); down: not active.',
+      },
     },
     required: ['conn_name'],
     additionalProperties: false,

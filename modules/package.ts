@@ -32,8 +32,10 @@ function aptArgs(args: PackageArgs): AptArgs {
 
 /** The plan of package: apt's plan, or a refusal when the manager is not apt. Pure. */
 export function planPackage(state: PackageState, args: PackageArgs): Plan {
-  if (state.manager === 'auto') return planFailure('Could not detect which package manager to use. Try gathering facts or setting the "use" option.');
-  if (state.manager !== 'apt' || !state.apt) return planFailure(`Could not find a module for ${state.manager}: tsplay's package module delegates to apt only (use: auto or apt).`);
+  if (state.manager === 'auto')
+    return planFailure('Could not detect which package manager to use. Try gathering facts or setting the "use" option.');
+  if (state.manager !== 'apt' || !state.apt)
+    return planFailure(`Could not find a module for ${state.manager}: tsplay's package module delegates to apt only (use: auto or apt).`);
   return apt.plan(state.apt, aptArgs(args));
 }
 

@@ -63,7 +63,13 @@ export default defineModule<Args, State>({
   async gather(ctx, args) {
     const start = new Date();
     const secs = args.seconds !== undefined ? Number(args.seconds) : args.minutes !== undefined ? Number(args.minutes) * 60 : undefined;
-    if (secs !== undefined && !Number.isFinite(secs)) return { start, stop: start, input: '', error: `non-integer value given for prompt duration:\n${String(args.seconds ?? args.minutes)}` };
+    if (secs !== undefined && !Number.isFinite(secs))
+      return {
+        start,
+        stop: start,
+        input: '',
+        error: `non-integer value given for prompt duration:\n${String(args.seconds ?? args.minutes)}`,
+      };
     let input = '';
     if (secs !== undefined) {
       ctx.log(1, `Pausing for ${secs} seconds`);
@@ -76,9 +82,10 @@ export default defineModule<Args, State>({
     const stop = new Date();
     // Python prints the rounded float: 1.0, 0.02
     const pyFloat = (x: number) => (Number.isInteger(x) ? x.toFixed(1) : String(x));
-    const waited = args.minutes !== undefined && args.seconds === undefined
-      ? `Paused for ${pyFloat(Number(((stop.getTime() - start.getTime()) / 60000).toFixed(2)))} minutes`
-      : `Paused for ${pyFloat(Number(((stop.getTime() - start.getTime()) / 1000).toFixed(2)))} seconds`;
+    const waited =
+      args.minutes !== undefined && args.seconds === undefined
+        ? `Paused for ${pyFloat(Number(((stop.getTime() - start.getTime()) / 60000).toFixed(2)))} minutes`
+        : `Paused for ${pyFloat(Number(((stop.getTime() - start.getTime()) / 1000).toFixed(2)))} seconds`;
     return { start, stop, input, waited };
   },
   plan(state, args) {

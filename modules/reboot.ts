@@ -38,12 +38,20 @@ async function waitForNewBoot(ctx: ModuleContext, args: RebootArgs, before: stri
     const id = r.stdout.trim();
     return r.rc === 0 && id !== '' && id !== before ? true : r.rc === 0 ? 'still the same boot' : `rc=${r.rc}`;
   });
-  if (!boot.ok) return { failed: `Timed out waiting for last boot time check (timeout=${args.reboot_timeout})${boot.lastError ? `: ${boot.lastError}` : ''}`, result: { rebooted: true, elapsed: boot.elapsed } };
+  if (!boot.ok)
+    return {
+      failed: `Timed out waiting for last boot time check (timeout=${args.reboot_timeout})${boot.lastError ? `: ${boot.lastError}` : ''}`,
+      result: { rebooted: true, elapsed: boot.elapsed },
+    };
   const test = await waitUntilAnswers(ctx, { timeout: args.reboot_timeout, sleep: 1, connectTimeout, startedAt }, async (c) => {
     const r = await c.run(sh`${raw(args.test_command)}`, { timeoutMs: connectTimeout });
     return r.rc === 0 ? true : `rc=${r.rc} ${r.stderr.trim()}`;
   });
-  if (!test.ok) return { failed: `Timed out waiting for post-reboot test command (timeout=${args.reboot_timeout})${test.lastError ? `: ${test.lastError}` : ''}`, result: { rebooted: true, elapsed: test.elapsed } };
+  if (!test.ok)
+    return {
+      failed: `Timed out waiting for post-reboot test command (timeout=${args.reboot_timeout})${test.lastError ? `: ${test.lastError}` : ''}`,
+      result: { rebooted: true, elapsed: test.elapsed },
+    };
   if (args.post_reboot_delay > 0) await sleepMs(args.post_reboot_delay * 1000);
   return { result: { rebooted: true, elapsed: Math.round((Date.now() - startedAt) / 1000) } };
 }
@@ -62,9 +70,18 @@ export default defineModule<RebootArgs, BootState>({
       reboot_timeout: { type: 'integer', default: 600, description: 'Seconds to wait for the host to come back and pass test_command.' },
       connect_timeout: { type: 'integer', description: 'Seconds one attempt to reach the host may take (default 10).' },
       test_command: { type: 'string', default: 'whoami', description: 'A command that must succeed on the rebooted host.' },
-      boot_time_command: { type: 'string', default: 'cat /proc/sys/kernel/random/boot_id', description: 'A command whose output changes with each boot.' },
+      boot_time_command: {
+        type: 'string',
+        default: 'cat /proc/sys/kernel/random/boot_id',
+        description: 'A command whose output changes with each boot.',
+      },
       reboot_command: { type: 'string', description: 'The command that reboots (default: shutdown -r now MSG, else systemctl reboot).' },
-      search_paths: { type: 'array', items: { type: 'string' }, default: ['/sbin', '/bin', '/usr/sbin', '/usr/bin', '/usr/local/sbin'], description: 'Accepted for compatibility.' },
+      search_paths: {
+        type: 'array',
+        items: { type: 'string' },
+        default: ['/sbin', '/bin', '/usr/sbin', '/usr/bin', '/usr/local/sbin'],
+        description: 'Accepted for compatibility.',
+      },
     },
     additionalProperties: false,
   },
@@ -77,11 +94,16 @@ export default defineModule<RebootArgs, BootState>({
     const r = await ctx.run(sh`${raw(args.boot_time_command)}`);
     return { bootId: r.rc === 0 ? r.stdout.trim() : '' };
   },
-  plan: (state) => ({ changes: [{ summary: `reboot (boot ${state.bootId.slice(0, 8) || 'unknown'})`, commands: [] }], alwaysChanges: true, result: { rebooted: false, elapsed: 0 } }),
+  plan: (state) => ({
+    changes: [{ summary: `reboot (boot ${state.bootId.slice(0, 8) || 'unknown'})`, commands: [] }],
+    alwaysChanges: true,
+    result: { rebooted: false, elapsed: 0 },
+  }),
   async apply(ctx, _changes, args, current) {
     const startedAt = Date.now();
     const r = await ctx.run(rebootCommand(args)).catch((e: Error) => ({ rc: -1, stdout: '', stderr: e.message }));
-    if (r.rc !== 0 && r.rc !== -1) return { failed: `Reboot command failed: ${(r.stderr || r.stdout).trim()}`, result: { rebooted: false, rc: r.rc } };
+    if (r.rc !== 0 && r.rc !== -1)
+      return { failed: `Reboot command failed: ${(r.stderr || r.stdout).trim()}`, result: { rebooted: false, rc: r.rc } };
     // The host may go down any moment now; the next command must not use the old connection.
     await ctx.reconnect?.();
     return waitForNewBoot(ctx, args, current.bootId, startedAt);

@@ -57,7 +57,10 @@ export function pythonSubn(re: RegExp, template: string, text: string): [string,
 }
 
 /** The edit of replace: pure, on the file's text. */
-export function replaceText(contents: string, args: Pick<ReplaceArgs, 'regexp' | 'replace' | 'after' | 'before'>): { text: string; count: number; sectionMissing?: string } {
+export function replaceText(
+  contents: string,
+  args: Pick<ReplaceArgs, 'regexp' | 'replace' | 'after' | 'before'>,
+): { text: string; count: number; sectionMissing?: string } {
   let section = contents;
   let start = 0;
   let end = contents.length;
@@ -96,7 +99,9 @@ export function planReplace(cur: FileFact, args: ReplaceArgs): Plan {
     throw e;
   }
   if (edit.sectionMissing !== undefined) {
-    return noop('the before/after patterns do not match', { msg: `Pattern for before/after params did not match the given file: ${edit.sectionMissing}` });
+    return noop('the before/after patterns do not match', {
+      msg: `Pattern for before/after params did not match the given file: ${edit.sectionMissing}`,
+    });
   }
   const umask = parseUmask(cur.identity.umask);
   let attrs: AttributePlan;

@@ -125,11 +125,18 @@ WantedBy=multi-user.target
 /** The single gather command: the routes and, for persist, the device, its NM profile and the unit (see probeAll). */
 export function routeGatherCommand(a: RouteArgs): ShellCommand {
   const table = a.table ?? 'main';
-  const probes: Record<string, ShellCommand> = { routes: sh`ip${family(a)} -j -d route show table ${table} to exact ${normalizeDest(a.dest)}` };
+  const probes: Record<string, ShellCommand> = {
+    routes: sh`ip${family(a)} -j -d route show table ${table} to exact ${normalizeDest(a.dest)}`,
+  };
   if (!a.persist) return probeAllCommand(probes);
   const unit = unitName(a);
   // the device the route uses, for every probe
-  const setup = a.dev !== undefined ? sh`d=${a.dev}` : a.gateway !== undefined ? sh`d=$(ip${family(a)} -o route get ${a.gateway} 2>/dev/null | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')` : sh`d=`;
+  const setup =
+    a.dev !== undefined
+      ? sh`d=${a.dev}`
+      : a.gateway !== undefined
+        ? sh`d=$(ip${family(a)} -o route get ${a.gateway} 2>/dev/null | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')`
+        : sh`d=`;
   const nm = sh`[ -n "$d" ] && command -v nmcli >/dev/null 2>&1`;
   const routes = isV6(a) ? 'ipv6.routes' : 'ipv4.routes';
   probes.dev = sh`printf %s "$d"`;
@@ -212,7 +219,9 @@ function nmRouteText(a: RouteArgs): string {
 }
 
 function nmMatches(r: NmRoute, a: RouteArgs): boolean {
-  const same = (x: string) => normalizeDest(x) === normalizeDest(a.dest) || (x.includes('/') && normalizeDest(x) === normalizeDest(`${a.dest}/${isV6(a) ? 128 : 32}`));
+  const same = (x: string) =>
+    normalizeDest(x) === normalizeDest(a.dest) ||
+    (x.includes('/') && normalizeDest(x) === normalizeDest(`${a.dest}/${isV6(a) ? 128 : 32}`));
   return (
     same(r.dest) &&
     (a.gateway === undefined || r.nextHop === a.gateway) &&
@@ -236,7 +245,14 @@ export function routeMatches(r: IpRoute, a: RouteArgs): boolean {
 }
 
 function describe(r: IpRoute): string {
-  return [r.dst, r.gateway && `via ${r.gateway}`, r.dev && `dev ${r.dev}`, r.protocol && `proto ${r.protocol}`, r.metric !== undefined && `metric ${r.metric}`, r.prefsrc && `src ${r.prefsrc}`]
+  return [
+    r.dst,
+    r.gateway && `via ${r.gateway}`,
+    r.dev && `dev ${r.dev}`,
+    r.protocol && `proto ${r.protocol}`,
+    r.metric !== undefined && `metric ${r.metric}`,
+    r.prefsrc && `src ${r.prefsrc}`,
+  ]
     .filter(Boolean)
     .join(' ');
 }
@@ -265,7 +281,12 @@ export function planRoute(cur: RouteState, a: RouteArgs): Plan {
     changes.push({
       summary: `${cur.routes.length ? 'replace' : 'add'} route ${text}`,
       commands: [{ cmd: sh`ip${family(a)} route replace ${dest} ${words}` }],
-      diff: { before: before ? before + '\n' : '', after: text + '\n', beforeHeader: `routes to ${dest}`, afterHeader: `routes to ${dest}` },
+      diff: {
+        before: before ? before + '\n' : '',
+        after: text + '\n',
+        beforeHeader: `routes to ${dest}`,
+        afterHeader: `routes to ${dest}`,
+      },
     });
   } else if (a.state === 'absent' && matching.length > 0) {
     for (const r of matching) {
@@ -297,7 +318,12 @@ export function planRoute(cur: RouteState, a: RouteArgs): Plan {
         changes.push({
           summary: `add route ${nmRouteText(a)} to NetworkManager profile ${nm.connection}`,
           commands: [{ cmd: sh`nmcli connection modify uuid ${nm.uuid} ${'+' + key} ${nmRouteText(a)}` }],
-          diff: { before: (nm.routes ?? '') + '\n', after: [...nmRoutes.map((r) => r.text), nmRouteText(a)].join(', ') + '\n', beforeHeader: `${nm.connection} ${key}`, afterHeader: `${nm.connection} ${key}` },
+          diff: {
+            before: (nm.routes ?? '') + '\n',
+            after: [...nmRoutes.map((r) => r.text), nmRouteText(a)].join(', ') + '\n',
+            beforeHeader: `${nm.connection} ${key}`,
+            afterHeader: `${nm.connection} ${key}`,
+          },
         });
       } else if (a.state === 'absent' && found.length > 0) {
         changes.push({
@@ -312,7 +338,10 @@ export function planRoute(cur: RouteState, a: RouteArgs): Plan {
         const textOk = cur.unit !== undefined && cur.unit.trim() === want.trim();
         if (!textOk || cur.unitEnabled !== 'enabled') {
           const steps: ShellCommand[] = [];
-          if (!textOk) steps.push(sh`(${atomicWriteCommand(unitPath, { mode: '0644', content: want, reportStat: false })}) && systemctl daemon-reload`);
+          if (!textOk)
+            steps.push(
+              sh`(${atomicWriteCommand(unitPath, { mode: '0644', content: want, reportStat: false })}) && systemctl daemon-reload`,
+            );
           steps.push(sh`systemctl enable --quiet ${unit}`);
           changes.push({
             summary: `${textOk ? 'enable' : 'install and enable'} ${unit} (adds the route at boot)`,
@@ -333,8 +362,16 @@ export function planRoute(cur: RouteState, a: RouteArgs): Plan {
 
   const result = { dest, state: a.state, routes: cur.routes.map(describe), ...persisted };
   if (changes.length === 0) {
-    const how = persisted.persisted_with === 'NetworkManager' ? ` and in profile ${String(persisted.connection)}` : persisted.persisted_with === 'systemd' ? ` and in ${String(persisted.unit)}` : '';
-    return noop(a.state === 'present' ? `route ${text} already present${how}` : `no route ${text}${a.persist ? ' (nor kept for boot)' : ''}`, result);
+    const how =
+      persisted.persisted_with === 'NetworkManager'
+        ? ` and in profile ${String(persisted.connection)}`
+        : persisted.persisted_with === 'systemd'
+          ? ` and in ${String(persisted.unit)}`
+          : '';
+    return noop(
+      a.state === 'present' ? `route ${text} already present${how}` : `no route ${text}${a.persist ? ' (nor kept for boot)' : ''}`,
+      result,
+    );
   }
   return { changes, result };
 }
@@ -348,7 +385,11 @@ export default defineModule<RouteArgs, RouteState>({
   schema: {
     type: 'object',
     properties: {
-      dest: { type: 'string', aliases: ['to', 'name'], description: "Destination network in CIDR notation (10.0.0.0/24), a host address, or 'default'." },
+      dest: {
+        type: 'string',
+        aliases: ['to', 'name'],
+        description: "Destination network in CIDR notation (10.0.0.0/24), a host address, or 'default'.",
+      },
       gateway: { type: 'string', aliases: ['via'], description: 'The next hop.' },
       dev: { type: 'string', aliases: ['interface'], description: 'The output device.' },
       proto: { type: 'string', description: 'Routing protocol identifier (static, boot, ...); only compared when given.' },
@@ -357,7 +398,11 @@ export default defineModule<RouteArgs, RouteState>({
       table: { type: 'string', description: 'Routing table (name or number); default main.' },
       scope: { type: 'string', description: 'Route scope: global, link, host.' },
       state: { type: 'string', enum: ['present', 'absent'], default: 'present', description: 'Whether the route should exist.' },
-      persist: { type: 'boolean', default: false, description: 'Keep the route across reboots (NetworkManager profile or a systemd unit).' },
+      persist: {
+        type: 'boolean',
+        default: false,
+        description: 'Keep the route across reboots (NetworkManager profile or a systemd unit).',
+      },
     },
     required: ['dest'],
     additionalProperties: false,

@@ -44,9 +44,22 @@ export function splitScriptLine(line: string): { script: string; rest: string } 
 
 /** The plan of script: skip it, refuse it, or run it. Pure. */
 export function planScript(state: ScriptState, args: ScriptArgs): Plan {
-  if (state.createsExists) return noop(`'${args.creates}' exists`, { skipped: true, changed: false, failed: false, msg: `${args.creates} exists, matching creates option` });
-  if (state.removesExists === false) return noop(`'${args.removes}' does not exist`, { skipped: true, changed: false, failed: false, msg: `${args.removes} does not exist, matching removes option` });
-  if (args.chdir !== undefined && !args.chdir.startsWith('/')) return planFailure(`chdir ${args.chdir} must be an absolute path for a Unix-aware remote node`);
+  if (state.createsExists)
+    return noop(`'${args.creates}' exists`, {
+      skipped: true,
+      changed: false,
+      failed: false,
+      msg: `${args.creates} exists, matching creates option`,
+    });
+  if (state.removesExists === false)
+    return noop(`'${args.removes}' does not exist`, {
+      skipped: true,
+      changed: false,
+      failed: false,
+      msg: `${args.removes} does not exist, matching removes option`,
+    });
+  if (args.chdir !== undefined && !args.chdir.startsWith('/'))
+    return planFailure(`chdir ${args.chdir} must be an absolute path for a Unix-aware remote node`);
   const { script } = splitScriptLine(args.cmd);
   if (!script) return planFailure('no script given: script: PATH [ARGS...] (or cmd:)');
   return {
@@ -76,7 +89,10 @@ export default defineModule<ScriptArgs, ScriptState>({
       chdir: { type: 'string', description: 'An absolute directory on the host to run it in.' },
       creates: { type: 'string', description: 'A path on the host; when it exists, the script is not run.' },
       removes: { type: 'string', description: 'A path on the host; when it does not exist, the script is not run.' },
-      executable: { type: 'string', description: 'The program that runs the script (python3, /bin/bash); default: the script itself (its #! line).' },
+      executable: {
+        type: 'string',
+        description: 'The program that runs the script (python3, /bin/bash); default: the script itself (its #! line).',
+      },
       decrypt: { type: 'boolean', default: true, description: "Decrypt a vault-encrypted script with the run's vault secrets." },
     },
     required: ['cmd'],
@@ -123,7 +139,14 @@ if cat > ${file} && chmod 700 ${file}; then ( ${inDir}
 rm -rf "$__tsplay_d"; exit $__tsplay_rc`,
       { stdin: state.script!.content },
     );
-    const result = { rc: r.rc, stdout: r.stdout, stderr: r.stderr, stdout_lines: lines(r.stdout), stderr_lines: lines(r.stderr), changed: true };
+    const result = {
+      rc: r.rc,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      stdout_lines: lines(r.stdout),
+      stderr_lines: lines(r.stderr),
+      changed: true,
+    };
     return r.rc === 0 ? { result } : { result, failed: 'non-zero return code' };
   },
 });

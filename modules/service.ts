@@ -15,12 +15,21 @@ export interface ServiceArgs {
   use: string;
 }
 
-const asSystemd = (args: ServiceArgs): SystemdArgs => ({ name: args.name, state: args.state, enabled: args.enabled, daemon_reload: false, daemon_reexec: false, scope: 'system', no_block: false });
+const asSystemd = (args: ServiceArgs): SystemdArgs => ({
+  name: args.name,
+  state: args.state,
+  enabled: args.enabled,
+  daemon_reload: false,
+  daemon_reexec: false,
+  scope: 'system',
+  no_block: false,
+});
 
 export default defineModule<ServiceArgs, SystemdState>({
   name: 'service',
   aliases: ['ansible.builtin.service'],
-  description: 'Control a service (started, stopped, restarted, reloaded; enabled at boot) through systemd, as ansible.builtin.service does on a systemd host.',
+  description:
+    'Control a service (started, stopped, restarted, reloaded; enabled at boot) through systemd, as ansible.builtin.service does on a systemd host.',
   schema: {
     type: 'object',
     properties: {
@@ -29,7 +38,7 @@ export default defineModule<ServiceArgs, SystemdState>({
       pattern: { type: 'string', description: 'Not supported: systemd knows whether a unit runs.' },
       runlevel: { type: 'string', description: 'Accepted for compatibility (OpenRC only).' },
       sleep: { type: 'integer', description: 'Accepted for compatibility.' },
-      use: { type: 'string', default: 'auto', description: "auto or systemd: the service manager (only systemd is supported)." },
+      use: { type: 'string', default: 'auto', description: 'auto or systemd: the service manager (only systemd is supported).' },
     },
     required: ['name'],
     additionalProperties: false,

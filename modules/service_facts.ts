@@ -45,10 +45,18 @@ export const serviceFactsProbe = defineFact<ServiceFactsState, void>({
     const [units = '', files = ''] = output.stdout.split(MARK + '\n');
     for (const line of units.split('\n')) {
       // UNIT LOAD ACTIVE SUB DESCRIPTION...; a failed unit may be prefixed with a bullet
-      const cols = line.replace(/^[●*]\s*/, '').trim().split(/\s+/);
+      const cols = line
+        .replace(/^[●*]\s*/, '')
+        .trim()
+        .split(/\s+/);
       if (cols.length < 4 || !cols[0]!.endsWith('.service')) continue;
       const [name, load, active, sub] = cols as [string, string, string, string];
-      services[name] = { name, state: load === 'not-found' ? 'stopped' : runState(active, sub), status: load === 'not-found' ? 'not-found' : 'unknown', source: 'systemd' };
+      services[name] = {
+        name,
+        state: load === 'not-found' ? 'stopped' : runState(active, sub),
+        status: load === 'not-found' ? 'not-found' : 'unknown',
+        source: 'systemd',
+      };
     }
     for (const line of files.split('\n')) {
       const [name, status] = line.trim().split(/\s+/);

@@ -21,12 +21,17 @@ export default defineModule<Record<string, unknown>, null>({
     const { cacheable, ...facts } = args;
     for (const k of Object.keys(facts)) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
-        return { changes: [], failed: `The variable name '${k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.` };
+        return {
+          changes: [],
+          failed: `The variable name '${k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.`,
+        };
       }
     }
     // as ansible-core 2.14's set_fact (without Jinja2 native types): a value that templates to
     // 'yes', 'no', 'true' or 'false' (any case) becomes the boolean
-    const typed = Object.fromEntries(Object.entries(facts).map(([k, v]) => [k, typeof v === 'string' && /^(true|false|yes|no)$/i.test(v) ? /^(true|yes)$/i.test(v) : v]));
+    const typed = Object.fromEntries(
+      Object.entries(facts).map(([k, v]) => [k, typeof v === 'string' && /^(true|false|yes|no)$/i.test(v) ? /^(true|yes)$/i.test(v) : v]),
+    );
     return noop('set_fact changes nothing on the host', { ansible_facts: typed, _ansible_facts_cacheable: cacheable });
   },
 });

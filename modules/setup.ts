@@ -134,11 +134,20 @@ export function netmask(prefix: number): string {
 /** The network address of an IPv4 address and prefix: 10.213.0.10/24 -> 10.213.0.0. */
 export function networkAddress(address: string, prefix: number): string {
   const mask = netmask(prefix).split('.').map(Number);
-  return address.split('.').map((o, i) => Number(o) & mask[i]!).join('.');
+  return address
+    .split('.')
+    .map((o, i) => Number(o) & mask[i]!)
+    .join('.');
 }
 
 function ipv4Fact(a: IpAddrInfo): Record<string, unknown> {
-  return { address: a.local, broadcast: a.broadcast ?? '', netmask: netmask(a.prefixlen), network: networkAddress(a.local, a.prefixlen), prefix: String(a.prefixlen) };
+  return {
+    address: a.local,
+    broadcast: a.broadcast ?? '',
+    netmask: netmask(a.prefixlen),
+    network: networkAddress(a.local, a.prefixlen),
+    prefix: String(a.prefixlen),
+  };
 }
 
 // Ansible's interface types: ether, loopback, bridge, bonding, ... (from the link and its kind).
@@ -190,7 +199,12 @@ export function networkFacts(addrB64: string, routeB64: string): Facts {
   if (route?.dev) {
     const iface = facts[route.dev] as Record<string, unknown> | undefined;
     const v4 = iface?.ipv4 as Record<string, unknown> | undefined;
-    const chosen = route.prefsrc && iface ? [iface.ipv4, ...((iface.ipv4_secondaries as unknown[]) ?? [])].find((a) => (a as Record<string, unknown> | undefined)?.address === route.prefsrc) : v4;
+    const chosen =
+      route.prefsrc && iface
+        ? [iface.ipv4, ...((iface.ipv4_secondaries as unknown[]) ?? [])].find(
+            (a) => (a as Record<string, unknown> | undefined)?.address === route.prefsrc,
+          )
+        : v4;
     defaultIpv4 = {
       ...((chosen ?? v4 ?? {}) as Record<string, unknown>),
       gateway: route.gateway ?? '',
@@ -218,7 +232,18 @@ export interface SetupArgs {
 // Ansible's `filter`: fnmatch patterns on the fact names (with or without the ansible_ prefix).
 function filterFacts(facts: Facts, filter: string[] | undefined): Facts {
   if (!filter || filter.length === 0 || filter.includes('*')) return facts;
-  const res = filter.map((f) => new RegExp('^' + f.replace(/^ansible_/, '').replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$'));
+  const res = filter.map(
+    (f) =>
+      new RegExp(
+        '^' +
+          f
+            .replace(/^ansible_/, '')
+            .replace(/[.+^${}()|\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.') +
+          '$',
+      ),
+  );
   return Object.fromEntries(Object.entries(facts).filter(([k]) => res.some((r) => r.test(k))));
 }
 
@@ -230,8 +255,16 @@ export default defineModule<SetupArgs, Facts>({
   schema: {
     type: 'object',
     properties: {
-      gather_subset: { type: 'array', items: { type: 'string' }, description: "all (default), min, network, or exclusions such as !all, !network: only the network facts cost anything extra." },
-      filter: { type: 'array', items: { type: 'string' }, description: 'Only return the facts whose names match these shell patterns (ansible_eth0, ansible_*_mb).' },
+      gather_subset: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'all (default), min, network, or exclusions such as !all, !network: only the network facts cost anything extra.',
+      },
+      filter: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Only return the facts whose names match these shell patterns (ansible_eth0, ansible_*_mb).',
+      },
       gather_timeout: { type: 'integer', description: 'Accepted for compatibility.' },
       fact_path: { type: 'string', description: 'Accepted for compatibility (local facts are not read).' },
     },

@@ -40,7 +40,6 @@ export interface StatState {
 const MARKER = '__tsplay_stat__';
 const STAT_FORMAT = '%f %u %g %s %h %i %d %b %o %t %T %.9X %.9Y %.9Z %U %G';
 
-
 /** The one remote command: stat (or lstat) of the path and what the options ask for. */
 export function statCommand(args: StatArgs): ShellCommand {
   const follow = args.follow ? '-L' : '';
@@ -99,7 +98,9 @@ export function parseStatOutput(stdout: string, stderr = ''): StatState {
     });
   }
   if (state.exists && (state.fields?.length ?? 0) < 16) {
-    throw new UserError('E_MODULE', `unexpected output of stat on the host: ${state.fields?.join(' ')}`, { hint: 'stat needs GNU coreutils (stat, readlink, base64) on the host' });
+    throw new UserError('E_MODULE', `unexpected output of stat on the host: ${state.fields?.join(' ')}`, {
+      hint: 'stat needs GNU coreutils (stat, readlink, base64) on the host',
+    });
   }
   return state as StatState;
 }
@@ -136,16 +137,24 @@ export function statTime(text: string): number {
 }
 
 /** Ansible's `stat` dictionary from the parsed probe (without the keys of missing options). */
-export function statResult(state: StatState, args: Pick<StatArgs, 'get_checksum' | 'get_mime' | 'get_attributes'>): Record<string, unknown> {
+export function statResult(
+  state: StatState,
+  args: Pick<StatArgs, 'get_checksum' | 'get_mime' | 'get_attributes'>,
+): Record<string, unknown> {
   if (!state.exists || !state.fields) return { exists: false };
-  const [rawMode, uid, gid, size, nlink, inode, dev, blocks, blockSize, major, minor, atime, mtime, ctime, owner, group] = state.fields as [string, ...string[]];
+  const [rawMode, uid, gid, size, nlink, inode, dev, blocks, blockSize, major, minor, atime, mtime, ctime, owner, group] = state.fields as [
+    string,
+    ...string[],
+  ];
   const mode = parseInt(rawMode, 16);
   const type = mode & 0o170000;
   const bit = (b: number) => (mode & b) !== 0;
   const maj = parseInt(major!, 16);
   const min = parseInt(minor!, 16);
   // glibc's makedev: st_rdev from the major and minor numbers
-  const rdev = Number((BigInt(maj & 0xfffff000) << 32n) | (BigInt(maj & 0xfff) << 8n) | (BigInt(min & 0xffffff00) << 12n) | BigInt(min & 0xff));
+  const rdev = Number(
+    (BigInt(maj & 0xfffff000) << 32n) | (BigInt(maj & 0xfff) << 8n) | (BigInt(min & 0xffffff00) << 12n) | BigInt(min & 0xff),
+  );
   const out: Record<string, unknown> = {
     exists: true,
     path: state.path,
@@ -225,12 +234,32 @@ export default defineModule<StatArgs, StatState>({
   schema: {
     type: 'object',
     properties: {
-      path: { type: 'string', aliases: ['dest', 'name'], description: 'The path to get the facts of (a leading ~ is expanded on the host).' },
+      path: {
+        type: 'string',
+        aliases: ['dest', 'name'],
+        description: 'The path to get the facts of (a leading ~ is expanded on the host).',
+      },
       follow: { type: 'boolean', default: false, description: 'Follow a symlink: report what it points to.' },
       get_checksum: { type: 'boolean', default: true, description: 'Return the checksum of a readable regular file.' },
-      checksum_algorithm: { type: 'string', enum: [...CHECKSUM_ALGORITHMS], default: 'sha1', aliases: ['checksum', 'checksum_algo'], description: 'The checksum to compute (with the host\'s `<algorithm>sum`).' },
-      get_mime: { type: 'boolean', default: true, aliases: ['mime', 'mime_type', 'mime-type'], description: 'Return mimetype and charset, from `file` when the host has it.' },
-      get_attributes: { type: 'boolean', default: true, aliases: ['attr', 'attributes'], description: 'Return version, attributes and attr_flags, from `lsattr` when the host has it.' },
+      checksum_algorithm: {
+        type: 'string',
+        enum: [...CHECKSUM_ALGORITHMS],
+        default: 'sha1',
+        aliases: ['checksum', 'checksum_algo'],
+        description: "The checksum to compute (with the host's `<algorithm>sum`).",
+      },
+      get_mime: {
+        type: 'boolean',
+        default: true,
+        aliases: ['mime', 'mime_type', 'mime-type'],
+        description: 'Return mimetype and charset, from `file` when the host has it.',
+      },
+      get_attributes: {
+        type: 'boolean',
+        default: true,
+        aliases: ['attr', 'attributes'],
+        description: 'Return version, attributes and attr_flags, from `lsattr` when the host has it.',
+      },
     },
     required: ['path'],
     additionalProperties: false,

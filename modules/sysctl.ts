@@ -119,12 +119,20 @@ export function planSysctl(cur: SysctlState, args: SysctlArgs): Plan {
       changes.push({
         summary: `set ${name} live: ${normalizeValue(cur.live)} -> ${wanted}`,
         commands: [{ cmd: sh`sysctl${args.ignoreerrors ? sh` -e` : sh``} -q -w ${`${name}=${wanted}`}` }],
-        diff: { before: `${name} = ${normalizeValue(cur.live)}\n`, after: `${name} = ${wanted}\n`, beforeHeader: `${name} (live)`, afterHeader: `${name} (live)` },
+        diff: {
+          before: `${name} = ${normalizeValue(cur.live)}\n`,
+          after: `${name} = ${wanted}\n`,
+          beforeHeader: `${name} (live)`,
+          afterHeader: `${name} (live)`,
+        },
       });
     }
   }
   if (changes.length === 0) {
-    const where = args.state === 'present' ? `${name}=${wanted} already in ${args.sysctl_file}${live && cur.live !== undefined ? ' and live' : ''}` : `${name} not in ${args.sysctl_file}`;
+    const where =
+      args.state === 'present'
+        ? `${name}=${wanted} already in ${args.sysctl_file}${live && cur.live !== undefined ? ' and live' : ''}`
+        : `${name} not in ${args.sysctl_file}`;
     return noop(where, result);
   }
   return { changes, result };
@@ -157,9 +165,22 @@ export default defineModule<SysctlArgs, SysctlState>({
     type: 'object',
     properties: {
       name: { type: 'string', aliases: ['key'], description: 'The dot-separated path (key) of the sysctl variable: net.ipv4.ip_forward.' },
-      value: { type: 'string', aliases: ['val'], description: 'Desired value; yes/true become 1, no/false 0, whitespace is normalised. Required with state=present.' },
-      state: { type: 'string', enum: ['present', 'absent'], default: 'present', description: 'Whether the entry should be in the sysctl file.' },
-      sysctl_file: { type: 'string', default: '/etc/sysctl.conf', description: 'The file the entry is kept in (e.g. /etc/sysctl.d/90-forward.conf).' },
+      value: {
+        type: 'string',
+        aliases: ['val'],
+        description: 'Desired value; yes/true become 1, no/false 0, whitespace is normalised. Required with state=present.',
+      },
+      state: {
+        type: 'string',
+        enum: ['present', 'absent'],
+        default: 'present',
+        description: 'Whether the entry should be in the sysctl file.',
+      },
+      sysctl_file: {
+        type: 'string',
+        default: '/etc/sysctl.conf',
+        description: 'The file the entry is kept in (e.g. /etc/sysctl.d/90-forward.conf).',
+      },
       reload: { type: 'boolean', default: true, description: 'Also apply the value now (sysctl -w) when the live value differs.' },
       sysctl_set: { type: 'boolean', default: false, description: 'Verify the live value and set it with sysctl -w (implied by reload).' },
       ignoreerrors: { type: 'boolean', default: false, description: 'Ignore errors about unknown keys (sysctl -e).' },

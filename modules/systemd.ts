@@ -102,7 +102,8 @@ export function planSystemd(cur: SystemdState, args: SystemdArgs): Plan {
     if (args.state !== undefined || args.enabled !== undefined || args.masked !== undefined) {
       return planFailure('missing parameter(s) required by state, enabled or masked: name');
     }
-    if (!args.daemon_reload && !args.daemon_reexec) return planFailure('one of the following is required: name, daemon_reload, daemon_reexec');
+    if (!args.daemon_reload && !args.daemon_reexec)
+      return planFailure('one of the following is required: name, daemon_reload, daemon_reexec');
   }
   const notFound = name !== undefined && (status.LoadState === 'not-found' || status.LoadState === undefined);
   const reloadPending = status.NeedDaemonReload === 'yes';
@@ -121,7 +122,8 @@ export function planSystemd(cur: SystemdState, args: SystemdArgs): Plan {
   if (notFound && !willReload && (args.state !== undefined || args.enabled !== undefined || args.masked === false)) {
     return planFailure(`Could not find the requested service ${name}: host`, result);
   }
-  const maskedNow = status.LoadState === 'masked' || cur.enabled.state.startsWith('masked') || status.UnitFileState?.startsWith('masked') === true;
+  const maskedNow =
+    status.LoadState === 'masked' || cur.enabled.state.startsWith('masked') || status.UnitFileState?.startsWith('masked') === true;
   if (args.masked !== undefined && args.masked !== maskedNow) {
     changes.push({
       summary: `${args.masked ? 'mask' : 'unmask'} ${name}`,
@@ -138,13 +140,19 @@ export function planSystemd(cur: SystemdState, args: SystemdArgs): Plan {
     if (!fixed && args.enabled !== isEnabled) {
       changes.push({
         summary: `${args.enabled ? 'enable' : 'disable'} ${name}`,
-        commands: [{ cmd: sh`systemctl${flag} ${raw(args.enabled ? 'enable' : 'disable')}${args.force ? raw(' --force') : raw('')} -- ${name}` }],
+        commands: [
+          { cmd: sh`systemctl${flag} ${raw(args.enabled ? 'enable' : 'disable')}${args.force ? raw(' --force') : raw('')} -- ${name}` },
+        ],
       });
     }
     result.enabled = args.enabled;
   }
   if (args.state !== undefined) {
-    if (masked && args.state !== 'stopped') return planFailure(`Unable to ${args.state === 'started' ? 'start' : args.state.replace(/ed$/, '')} service ${name}: it is masked`, result);
+    if (masked && args.state !== 'stopped')
+      return planFailure(
+        `Unable to ${args.state === 'started' ? 'start' : args.state.replace(/ed$/, '')} service ${name}: it is masked`,
+        result,
+      );
     if (args.scope === 'global') return planFailure('state is not supported with scope=global', result);
     const running = RUNNING.has(status.ActiveState ?? '');
     const deactivating = status.ActiveState === 'deactivating';
@@ -160,7 +168,11 @@ export function planSystemd(cur: SystemdState, args: SystemdArgs): Plan {
     result.state = args.state;
   }
   if (changes.length === 0) {
-    const what = [args.state !== undefined ? `is ${args.state === 'started' ? 'running' : 'stopped'}` : '', args.enabled !== undefined ? (args.enabled ? 'enabled' : 'not enabled') : '', args.masked !== undefined ? (args.masked ? 'masked' : 'not masked') : '']
+    const what = [
+      args.state !== undefined ? `is ${args.state === 'started' ? 'running' : 'stopped'}` : '',
+      args.enabled !== undefined ? (args.enabled ? 'enabled' : 'not enabled') : '',
+      args.masked !== undefined ? (args.masked ? 'masked' : 'not masked') : '',
+    ]
       .filter(Boolean)
       .join(', ');
     return noop(`${name} ${what || 'needs nothing'}`, result);
@@ -172,14 +184,21 @@ export function planSystemd(cur: SystemdState, args: SystemdArgs): Plan {
 export async function applySystemd(ctx: ModuleContext, changes: Change[]) {
   const r = await runChangesAsOne(ctx, changes);
   if (r.rc !== 0) {
-    return { failed: `${changes.map((c) => c.summary).join(', ')}: ${(r.stderr || r.stdout).trim() || `rc=${r.rc}`}`, result: { rc: r.rc, stdout: r.stdout, stderr: r.stderr } };
+    return {
+      failed: `${changes.map((c) => c.summary).join(', ')}: ${(r.stderr || r.stdout).trim() || `rc=${r.rc}`}`,
+      result: { rc: r.rc, stdout: r.stdout, stderr: r.stderr },
+    };
   }
   return {};
 }
 
 export const systemdProperties = {
   name: { type: 'string', aliases: ['service', 'unit'], description: 'The unit (nginx or nginx.service).' },
-  state: { type: 'string', enum: ['reloaded', 'restarted', 'started', 'stopped'], description: 'started/stopped only change when needed; restarted and reloaded always run.' },
+  state: {
+    type: 'string',
+    enum: ['reloaded', 'restarted', 'started', 'stopped'],
+    description: 'started/stopped only change when needed; restarted and reloaded always run.',
+  },
   enabled: { type: 'boolean', description: 'Start the unit at boot.' },
 } as const;
 
@@ -187,16 +206,26 @@ export default defineModule<SystemdArgs, SystemdState>({
   name: 'systemd',
   aliases: ['systemd_service', 'ansible.builtin.systemd', 'ansible.builtin.systemd_service'],
   description:
-    'Control a systemd unit: started, stopped, restarted or reloaded, enabled at boot, masked, with a daemon-reload first when asked (and needed). Returns the unit\'s properties as status.',
+    "Control a systemd unit: started, stopped, restarted or reloaded, enabled at boot, masked, with a daemon-reload first when asked (and needed). Returns the unit's properties as status.",
   schema: {
     type: 'object',
     properties: {
       ...systemdProperties,
       force: { type: 'boolean', description: 'Override existing symlinks when enabling.' },
       masked: { type: 'boolean', description: 'Mask (true) or unmask (false) the unit.' },
-      daemon_reload: { type: 'boolean', default: false, aliases: ['daemon-reload'], description: 'Reload the manager configuration first (when a unit file changed, or without a name).' },
+      daemon_reload: {
+        type: 'boolean',
+        default: false,
+        aliases: ['daemon-reload'],
+        description: 'Reload the manager configuration first (when a unit file changed, or without a name).',
+      },
       daemon_reexec: { type: 'boolean', default: false, aliases: ['daemon-reexec'], description: 'Re-execute the manager first.' },
-      scope: { type: 'string', enum: ['system', 'user', 'global'], default: 'system', description: 'The system manager, the calling user\'s, or all users\' (enable/disable only).' },
+      scope: {
+        type: 'string',
+        enum: ['system', 'user', 'global'],
+        default: 'system',
+        description: "The system manager, the calling user's, or all users' (enable/disable only).",
+      },
       no_block: { type: 'boolean', default: false, description: 'Do not wait for the start or stop job to finish.' },
     },
     additionalProperties: false,

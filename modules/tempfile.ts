@@ -20,7 +20,10 @@ const MARKER = '__tsplay_tempfile__';
  */
 export function tempfileCommand(args: TempfileArgs): ShellCommand {
   const dir = args.path === undefined ? sh`--tmpdir` : sh`--tmpdir="$d"`;
-  const assign = args.path === undefined ? sh`` : sh`${assignPath('d', args.path)}
+  const assign =
+    args.path === undefined
+      ? sh``
+      : sh`${assignPath('d', args.path)}
 `;
   const kind = args.state === 'directory' ? sh` -d` : sh``;
   const template = `${args.prefix}XXXXXXXX`;
@@ -38,13 +41,26 @@ export function parseTempfileOutput(stdout: string, state: TempfileArgs['state']
     if (key === 'path') result.path = Buffer.from(values[0] ?? '', 'base64').toString('utf8');
     else if (key === 'stat') {
       const [mode = '', uid, gid, size, owner, group] = values;
-      Object.assign(result, { uid: Number(uid), gid: Number(gid), owner, group, mode: '0' + mode.padStart(3, '0'), state, size: Number(size) });
+      Object.assign(result, {
+        uid: Number(uid),
+        gid: Number(gid),
+        owner,
+        group,
+        mode: '0' + mode.padStart(3, '0'),
+        state,
+        size: Number(size),
+      });
     }
   }
   return result.path === undefined || result.mode === undefined ? undefined : result;
 }
 
-const ERRNO: Record<string, number> = { 'No such file or directory': 2, 'Permission denied': 13, 'Not a directory': 20, 'Read-only file system': 30 };
+const ERRNO: Record<string, number> = {
+  'No such file or directory': 2,
+  'Permission denied': 13,
+  'Not a directory': 20,
+  'Read-only file system': 30,
+};
 
 /**
  * mktemp's complaint as Python's OSError prints it, which is Ansible's message ("[Errno 2] No
@@ -98,7 +114,8 @@ export default defineModule<TempfileArgs, Record<string, never>>({
   async apply(ctx, changes, args) {
     const r = await ctx.run(changes[0]!.commands[0]!.cmd);
     const result = r.rc === 0 ? parseTempfileOutput(r.stdout, args.state) : undefined;
-    if (!result) return { failed: mktempError(r.stderr) ?? ((r.stderr || r.stdout).trim() || `mktemp failed (rc=${r.rc})`), result: { rc: r.rc } };
+    if (!result)
+      return { failed: mktempError(r.stderr) ?? ((r.stderr || r.stdout).trim() || `mktemp failed (rc=${r.rc})`), result: { rc: r.rc } };
     return { result };
   },
 });

@@ -12,10 +12,29 @@ export interface TemplateArgs extends WriteArgs, TemplateOptions {
   output_encoding: string;
 }
 
-const J2_KEYS = ['trim_blocks', 'lstrip_blocks', 'newline_sequence', 'block_start_string', 'block_end_string', 'variable_start_string', 'variable_end_string', 'comment_start_string', 'comment_end_string'] as const;
+const J2_KEYS = [
+  'trim_blocks',
+  'lstrip_blocks',
+  'newline_sequence',
+  'block_start_string',
+  'block_end_string',
+  'variable_start_string',
+  'variable_end_string',
+  'comment_start_string',
+  'comment_end_string',
+] as const;
 
 // Python's names for the encodings Node can write (Ansible's output_encoding default is utf-8)
-const ENCODINGS: Record<string, BufferEncoding> = { 'utf-8': 'utf8', utf8: 'utf8', 'latin-1': 'latin1', latin1: 'latin1', 'iso-8859-1': 'latin1', ascii: 'ascii', 'utf-16-le': 'utf16le', 'utf-16le': 'utf16le' };
+const ENCODINGS: Record<string, BufferEncoding> = {
+  'utf-8': 'utf8',
+  utf8: 'utf8',
+  'latin-1': 'latin1',
+  latin1: 'latin1',
+  'iso-8859-1': 'latin1',
+  ascii: 'ascii',
+  'utf-16-le': 'utf16le',
+  'utf-16le': 'utf16le',
+};
 
 // Rendering happens on the controller during gather (it reads, never writes): the plan then
 // compares the rendered text with what the host has.
@@ -33,7 +52,12 @@ async function gatherTemplate(ctx: ModuleContext, args: TemplateArgs): Promise<C
   return {
     dest: facts[0]!,
     inDir: facts[1],
-    source: { content: Buffer.from(text, encoding).toString('base64'), mode: formatMode(statSync(path).mode), basename, ...(vaulted ? { vaulted } : {}) },
+    source: {
+      content: Buffer.from(text, encoding).toString('base64'),
+      mode: formatMode(statSync(path).mode),
+      basename,
+      ...(vaulted ? { vaulted } : {}),
+    },
   };
 }
 
@@ -49,7 +73,13 @@ export default defineModule<TemplateArgs, CopyState>({
       ...writeProperties,
       trim_blocks: { type: 'boolean', default: true, description: 'Remove the first newline after a block tag ({% ... %}).' },
       lstrip_blocks: { type: 'boolean', default: false, description: 'Strip spaces and tabs from the start of a line up to a block tag.' },
-      newline_sequence: { type: 'string', enum: ['\n', '\r', '\r\n', '\\n', '\\r', '\\r\\n'], default: '\n', description: "The template's line breaks in the output: '\\n', '\\r' or '\\r\\n' (written with backslashes, as in YAML's single quotes, or as the characters)." },
+      newline_sequence: {
+        type: 'string',
+        enum: ['\n', '\r', '\r\n', '\\n', '\\r', '\\r\\n'],
+        default: '\n',
+        description:
+          "The template's line breaks in the output: '\\n', '\\r' or '\\r\\n' (written with backslashes, as in YAML's single quotes, or as the characters).",
+      },
       block_start_string: { type: 'string', default: '{%', description: 'Marks the start of a block.' },
       block_end_string: { type: 'string', default: '%}', description: 'Marks the end of a block.' },
       variable_start_string: { type: 'string', default: '{{', description: 'Marks the start of a print statement.' },

@@ -111,7 +111,10 @@ function stripCount(extraOpts: string[]): number {
 
 // Python's fnmatch for exclude patterns on zip members (tar applies --exclude itself).
 function globMatches(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`).test(name);
 }
 
@@ -130,7 +133,13 @@ export function parseListing(format: 'tar' | 'zip', text: string, args: Pick<Una
     const parts = listed.split('/').filter((p) => p !== '' && p !== '.');
     if (parts.length <= strip) continue;
     const name = parts.slice(strip).join('/');
-    out.push({ name, listed, type, size: Number(m[2]), ...(format === 'tar' ? { mtime: Date.parse(m[3]!.replace(' ', 'T') + 'Z') / 1000 } : {}) });
+    out.push({
+      name,
+      listed,
+      type,
+      size: Number(m[2]),
+      ...(format === 'tar' ? { mtime: Date.parse(m[3]!.replace(' ', 'T') + 'Z') / 1000 } : {}),
+    });
   }
   return out;
 }
@@ -146,7 +155,10 @@ function handlerOf(format: 'tar' | 'zip', src: string): string {
 
 /** The listing commands, tried zip first (as Ansible's handlers are), on either side. */
 function listCommands(src: string, args: UnarchiveArgs): { zip: string[]; tar: string[] } {
-  return { zip: ['zipinfo', '-T', src], tar: ['tar', '-tv', '--full-time', '--numeric-owner', ...args.exclude.map((e) => `--exclude=${e}`), '-f', src] };
+  return {
+    zip: ['zipinfo', '-T', src],
+    tar: ['tar', '-tv', '--full-time', '--numeric-owner', ...args.exclude.map((e) => `--exclude=${e}`), '-f', src],
+  };
 }
 
 function listOnController(path: string, args: UnarchiveArgs): Pick<UnarchiveState, 'format' | 'members' | 'listError'> {
@@ -156,7 +168,10 @@ function listOnController(path: string, args: UnarchiveArgs): Pick<UnarchiveStat
   if (zip.status === 0) return { format: 'zip', members: parseListing('zip', zip.stdout, args) };
   const tar = spawnSync(cmds.tar[0]!, cmds.tar.slice(1), { encoding: 'utf8', env });
   if (tar.status === 0) return { format: 'tar', members: parseListing('tar', tar.stdout, args) };
-  return { members: [], listError: `Failed to find handler for "${path}". Make sure the required command to extract the file is installed. ${(tar.stderr || tar.error?.message || '').trim()}` };
+  return {
+    members: [],
+    listError: `Failed to find handler for "${path}". Make sure the required command to extract the file is installed. ${(tar.stderr || tar.error?.message || '').trim()}`,
+  };
 }
 
 const STAT_FORMAT = '%F|%s|%Y|%a|%u|%g|%U|%G|%n\\n';
@@ -166,9 +181,25 @@ function parseStats(text: string, dest: string): Record<string, MemberStat> {
   for (const line of text.split('\n')) {
     const f = line.split('|');
     if (f.length < 9) continue;
-    const type = f[0] === 'regular file' || f[0] === 'regular empty file' ? 'file' : f[0] === 'directory' ? 'directory' : f[0] === 'symbolic link' ? 'link' : 'other';
+    const type =
+      f[0] === 'regular file' || f[0] === 'regular empty file'
+        ? 'file'
+        : f[0] === 'directory'
+          ? 'directory'
+          : f[0] === 'symbolic link'
+            ? 'link'
+            : 'other';
     const path = f.slice(8).join('|');
-    out[posix.relative(dest, path)] = { type, size: Number(f[1]), mtime: Number(f[2]), mode: '0' + f[3]!.padStart(3, '0'), uid: Number(f[4]), gid: Number(f[5]), owner: f[6]!, group: f[7]! };
+    out[posix.relative(dest, path)] = {
+      type,
+      size: Number(f[1]),
+      mtime: Number(f[2]),
+      mode: '0' + f[3]!.padStart(3, '0'),
+      uid: Number(f[4]),
+      gid: Number(f[5]),
+      owner: f[6]!,
+      group: f[7]!,
+    };
   }
   return out;
 }
@@ -196,7 +227,11 @@ async function gatherUnarchive(ctx: ModuleContext, args: UnarchiveArgs): Promise
   if (!local) {
     if (got.zip?.rc === 0) listed = { format: 'zip', members: parseListing('zip', got.zip.out, args) };
     else if (got.tar?.rc === 0) listed = { format: 'tar', members: parseListing('tar', got.tar.out, args) };
-    else listed = { members: [], listError: `Failed to find handler for "${args.src}". Make sure the required command to extract the file is installed. ${(got.tar?.out ?? '').trim()}` };
+    else
+      listed = {
+        members: [],
+        listError: `Failed to find handler for "${args.src}". Make sure the required command to extract the file is installed. ${(got.tar?.out ?? '').trim()}`,
+      };
   }
   const dest = parseFileProbe({ rc: got.dest?.rc ?? 1, stdout: got.dest?.out ?? '', stderr: '' }, 1)[0]!;
   const state: UnarchiveState = {
@@ -229,18 +264,26 @@ function memberDiffers(m: Member, s: MemberStat | undefined, keepNewer: boolean)
 /** The plan of unarchive: pure, from the listing, dest's stats and the arguments. */
 export function planUnarchive(state: UnarchiveState, args: UnarchiveArgs): Plan {
   const base = { dest: args.dest, src: args.src, ...(state.handler ? { handler: state.handler } : {}) };
-  if (args.creates !== undefined && state.created) return noop(`skipped, since ${args.creates} exists`, { ...base, msg: `skipped, since ${args.creates} exists` });
+  if (args.creates !== undefined && state.created)
+    return noop(`skipped, since ${args.creates} exists`, { ...base, msg: `skipped, since ${args.creates} exists` });
   if (state.dest.type !== 'directory' && !(state.dest.type === 'link' && state.dest.linked?.type === 'directory')) {
     return planFailure(`Destination '${args.dest}' is not a directory`, base);
   }
   if (state.listError || !state.format) return planFailure(state.listError ?? `Failed to find handler for "${args.src}"`, base);
-  if (state.format === 'zip' && !state.hasUnzip) return planFailure(`Unable to find required 'unzip' binary in the path to unpack ${args.src}`, base);
+  if (state.format === 'zip' && !state.hasUnzip)
+    return planFailure(`Unable to find required 'unzip' binary in the path to unpack ${args.src}`, base);
   const umask = parseUmask(state.dest.identity.umask);
-  const result = { ...base, ...attributeResult(state.dest.linked ?? (state.dest as Required<FileFact>)), ...(args.list_files ? { files: state.members.map((m) => m.listed) } : {}) };
+  const result = {
+    ...base,
+    ...attributeResult(state.dest.linked ?? (state.dest as Required<FileFact>)),
+    ...(args.list_files ? { files: state.members.map((m) => m.listed) } : {}),
+  };
   try {
     const stale = state.members.filter((m) => memberDiffers(m, state.stats[m.name], args.keep_newer));
     // attributes of members that will not be rewritten
-    const attrs = state.members.filter((m) => !stale.includes(m) && m.type !== 'link' && attributesDiffer(state.stats[m.name]!, args, m.type === 'directory', umask));
+    const attrs = state.members.filter(
+      (m) => !stale.includes(m) && m.type !== 'link' && attributesDiffer(state.stats[m.name]!, args, m.type === 'directory', umask),
+    );
     if (stale.length === 0 && attrs.length === 0) return noop(`${args.dest} already holds every member of ${args.src}`, result);
     const commands: ShellCommand[] = [];
     const dest = state.dest.path;
@@ -257,7 +300,8 @@ export function planUnarchive(state: UnarchiveState, args: UnarchiveArgs): Plan 
     }
     if (args.owner !== undefined || args.group !== undefined || args.mode !== undefined) {
       const all = state.members.map((m) => posix.join(dest, m.name));
-      if (args.owner !== undefined || args.group !== undefined) commands.push(setAttributesCommand(all, { owner: args.owner, group: args.group, noDereference: true }));
+      if (args.owner !== undefined || args.group !== undefined)
+        commands.push(setAttributesCommand(all, { owner: args.owner, group: args.group, noDereference: true }));
       if (args.mode !== undefined) {
         const spec = typeof args.mode === 'number' ? formatMode(args.mode) : args.mode;
         resolveMode(spec, { current: 0o644, isDirectory: false, umask }); // refuses an invalid mode now
@@ -265,11 +309,26 @@ export function planUnarchive(state: UnarchiveState, args: UnarchiveArgs): Plan 
         if (notLinks.length) commands.push(setAttributesCommand(notLinks, { mode: spec }));
       }
     }
-    const body = joinCommands(commands.map((c) => sh`(${c}
-)`), ' && ');
+    const body = joinCommands(
+      commands.map(
+        (c) => sh`(${c}
+)`,
+      ),
+      ' && ',
+    );
     const cmd = cleanup ? sh`${body}; s=$?; ${cleanup}; exit "$s"` : body;
-    const summary = stale.length ? `unpack ${args.src} into ${args.dest} (${stale.length} of ${state.members.length} members differ)` : `set attributes of ${attrs.length} members in ${args.dest}`;
-    return { changes: [{ summary, commands: [{ cmd, ...(state.content !== undefined && stale.length ? { stdin: Buffer.from(state.content, 'base64') } : {}) }] }], result };
+    const summary = stale.length
+      ? `unpack ${args.src} into ${args.dest} (${stale.length} of ${state.members.length} members differ)`
+      : `set attributes of ${attrs.length} members in ${args.dest}`;
+    return {
+      changes: [
+        {
+          summary,
+          commands: [{ cmd, ...(state.content !== undefined && stale.length ? { stdin: Buffer.from(state.content, 'base64') } : {}) }],
+        },
+      ],
+      result,
+    };
   } catch (e) {
     if (e instanceof ModeError) return planFailure(e.message);
     throw e;
@@ -315,13 +374,21 @@ export default defineModule<UnarchiveArgs, UnarchiveState>({
   schema: {
     type: 'object',
     properties: {
-      src: { type: 'string', description: 'The archive: a controller file, or a host path with remote_src (URLs are not supported: get_url it first).' },
+      src: {
+        type: 'string',
+        description: 'The archive: a controller file, or a host path with remote_src (URLs are not supported: get_url it first).',
+      },
       dest: { type: 'string', description: 'The existing directory to unpack into.' },
       remote_src: { type: 'boolean', default: false, description: 'src is on the host.' },
       copy: { type: 'boolean', default: true, description: 'Deprecated: false means remote_src.' },
       creates: { type: 'string', description: 'Do nothing when this path exists on the host.' },
       list_files: { type: 'boolean', default: false, description: 'Return the archive member names in files.' },
-      extra_opts: { type: 'array', items: { type: 'string' }, default: [], description: 'More options for tar or unzip (--strip-components=1, say).' },
+      extra_opts: {
+        type: 'array',
+        items: { type: 'string' },
+        default: [],
+        description: 'More options for tar or unzip (--strip-components=1, say).',
+      },
       exclude: { type: 'array', items: { type: 'string' }, default: [], description: 'Members (glob patterns) not to unpack.' },
       include: { type: 'array', items: { type: 'string' }, default: [], description: 'Only these members.' },
       keep_newer: { type: 'boolean', default: false, description: 'Do not replace files that are newer than the archive member.' },
@@ -351,6 +418,8 @@ export default defineModule<UnarchiveArgs, UnarchiveState>({
   async apply(ctx, changes, _args, current) {
     const r = await runChangesAsOne(ctx, changes);
     if (r.rc !== 0) return changesFailed(changes, r);
-    return { result: { extract_results: { rc: r.rc, out: r.stdout, err: r.stderr }, ...(current.handler ? { handler: current.handler } : {}) } };
+    return {
+      result: { extract_results: { rc: r.rc, out: r.stdout, err: r.stderr }, ...(current.handler ? { handler: current.handler } : {}) },
+    };
   },
 });

@@ -2,7 +2,18 @@
 // expiry) or absent, as ansible.builtin.user does it on Linux with useradd, usermod, userdel and
 // chpasswd -e. The gather reads the account (passwd, shadow), every group and whether the home
 // exists in one round trip; a change runs its commands and reads the account again in one more.
-import { defineModule, joinCommands, noop, planFailure, probeAll, Secret, sh, type Change, type Plan, type ShellCommand } from '../engine/index.js';
+import {
+  defineModule,
+  joinCommands,
+  noop,
+  planFailure,
+  probeAll,
+  Secret,
+  sh,
+  type Change,
+  type Plan,
+  type ShellCommand,
+} from '../engine/index.js';
 
 /** user's arguments, complete after validation. */
 export interface UserArgs {
@@ -170,7 +181,14 @@ export function planUser(cur: UserState, args: UserArgs): Plan {
     if (!p) return noop(`user ${args.name} is absent`, { name: args.name, state: 'absent' });
     const flags = [...(args.force ? ['-f'] : []), ...(args.remove ? ['-r'] : [])];
     // Ansible's check-mode result of a removal says only changed
-    return { changes: [{ summary: `remove user ${args.name}${args.remove ? ' and its home' : ''}`, commands: [{ cmd: sh`userdel ${flags} -- ${args.name}` }] }] };
+    return {
+      changes: [
+        {
+          summary: `remove user ${args.name}${args.remove ? ' and its home' : ''}`,
+          commands: [{ cmd: sh`userdel ${flags} -- ${args.name}` }],
+        },
+      ],
+    };
   }
   // a new account's groups are checked when it is created, so check mode says changed (Ansible's
   // check run does not look at them: an earlier task of the run may create them)
@@ -227,7 +245,11 @@ export function planUser(cur: UserState, args: UserArgs): Plan {
       }
     } else if (args.append ? wanted.some((g) => diff.includes(g)) : diff.length > 0) {
       w.push(...(args.append ? ['-a'] : []), '-G', wanted.join(','));
-      what.push(args.append ? `add to ${wanted.filter((g) => !current.includes(g)).join(',')}` : `groups ${current.join(',') || 'none'} -> ${wanted.join(',')}`);
+      what.push(
+        args.append
+          ? `add to ${wanted.filter((g) => !current.includes(g)).join(',')}`
+          : `groups ${current.join(',') || 'none'} -> ${wanted.join(',')}`,
+      );
     }
   }
   if (args.comment !== undefined && args.comment !== p.comment) {
@@ -256,7 +278,8 @@ export function planUser(cur: UserState, args: UserArgs): Plan {
     }
   }
   const hash = cur.shadow?.password ?? '';
-  const setHash = args.update_password === 'always' && args.password !== undefined && hash.replace(/^!+/, '') !== args.password.replace(/^!+/, '');
+  const setHash =
+    args.update_password === 'always' && args.password !== undefined && hash.replace(/^!+/, '') !== args.password.replace(/^!+/, '');
   if (!setHash) {
     if (args.password_lock === true && !hash.startsWith('!')) {
       w.push('-L');
@@ -311,7 +334,12 @@ export default defineModule<UserArgs, UserState>({
       append: { type: 'boolean', default: false, description: 'Add to `groups` and leave the other groups alone.' },
       comment: { type: 'string', description: 'The GECOS field.' },
       home: { type: 'string', description: 'The home directory.' },
-      create_home: { type: 'boolean', default: true, aliases: ['createhome'], description: 'Make the home when the account is created, or when it is missing.' },
+      create_home: {
+        type: 'boolean',
+        default: true,
+        aliases: ['createhome'],
+        description: 'Make the home when the account is created, or when it is missing.',
+      },
       move_home: { type: 'boolean', default: false, description: 'With a new home: move the old one there (usermod -m).' },
       skeleton: { type: 'string', description: 'The skeleton directory of a new home (default /etc/skel).' },
       shell: { type: 'string', description: 'The login shell.' },
@@ -320,7 +348,12 @@ export default defineModule<UserArgs, UserState>({
       remove: { type: 'boolean', default: false, description: 'With state=absent: remove the home and mail spool (userdel -r).' },
       force: { type: 'boolean', default: false, description: 'With state=absent: userdel -f.' },
       password: { type: 'string', description: "The password as a crypt hash (password_hash('sha512')); '!' or '*' for none." },
-      update_password: { type: 'string', enum: ['always', 'on_create'], default: 'always', description: 'always: set it when it differs; on_create: only for a new account.' },
+      update_password: {
+        type: 'string',
+        enum: ['always', 'on_create'],
+        default: 'always',
+        description: 'always: set it when it differs; on_create: only for a new account.',
+      },
       password_lock: { type: 'boolean', description: 'true locks the password (usermod -L), false unlocks it; unset leaves it.' },
       password_expire_min: { type: 'integer', description: 'Minimum days between password changes (chage -m).' },
       password_expire_max: { type: 'integer', description: 'Maximum days a password is valid (chage -M).' },
@@ -390,7 +423,9 @@ export default defineModule<UserArgs, UserState>({
     if (args.state === 'absent') return { result: { ...out, name: args.name, state: 'absent', force: args.force, remove: args.remove } };
     const p = at < 0 ? undefined : parsePasswdLine(r.stdout.slice(at + M.length + 2));
     if (!p) return { failed: `failed to look up user name: ${args.name}`, result: out };
-    const extra = current.passwd ? { append: args.append, move_home: args.move_home } : { system: args.system, create_home: args.create_home };
+    const extra = current.passwd
+      ? { append: args.append, move_home: args.move_home }
+      : { system: args.system, create_home: args.create_home };
     return { result: { ...out, ...presentResult(p, args), ...extra } };
   },
 });

@@ -10,7 +10,15 @@ interface Args {
   validate_args_context: Record<string, unknown>;
 }
 
-type Spec = { type?: string; required?: boolean; choices?: unknown[]; elements?: string; options?: Record<string, Spec>; aliases?: string[]; default?: unknown };
+type Spec = {
+  type?: string;
+  required?: boolean;
+  choices?: unknown[];
+  elements?: string;
+  options?: Record<string, Spec>;
+  aliases?: string[];
+  default?: unknown;
+};
 
 // Python's names for the types a YAML value has, as Ansible's messages print them.
 function pyType(v: unknown): string {
@@ -110,7 +118,9 @@ export function validateArguments(spec: Record<string, Spec>, values: Record<str
           out.push(convert(s.elements, el));
         } catch (e) {
           if (!(e instanceof Unconvertible)) throw e;
-          errors.push(`Elements value for option '${k}'${found} is of type ${pyType(el)} and we were unable to convert to ${s.elements}: ${e.message}`);
+          errors.push(
+            `Elements value for option '${k}'${found} is of type ${pyType(el)} and we were unable to convert to ${s.elements}: ${e.message}`,
+          );
         }
       }
       c = out;
@@ -123,18 +133,23 @@ export function validateArguments(spec: Record<string, Spec>, values: Record<str
     const choices = s0.choices.map(String);
     const bad = (Array.isArray(v) ? v : [v]).filter((x) => !choices.includes(String(x)));
     if (bad.length === 0) continue;
-    errors.push(Array.isArray(v)
-      ? `value of ${k} must be one or more of: ${choices.join(', ')}. Got no match for: ${bad.map(String).join(', ')}${found}`
-      : `value of ${k} must be one of: ${choices.join(', ')}, got: ${String(v)}${found}`);
+    errors.push(
+      Array.isArray(v)
+        ? `value of ${k} must be one or more of: ${choices.join(', ')}. Got no match for: ${bad.map(String).join(', ')}${found}`
+        : `value of ${k} must be one of: ${choices.join(', ')}, got: ${String(v)}${found}`,
+    );
   }
   for (const [k, s0] of Object.entries(spec)) {
     const v = converted[k];
     if (!s0?.options || v === undefined) continue;
     for (const item of Array.isArray(v) ? v : [v]) {
-      if (item && typeof item === 'object' && !Array.isArray(item)) errors.push(...validateArguments(s0.options, item as Record<string, unknown>, [...context, k]));
+      if (item && typeof item === 'object' && !Array.isArray(item))
+        errors.push(...validateArguments(s0.options, item as Record<string, unknown>, [...context, k]));
     }
   }
-  const unsupported = Object.keys(values).filter((k) => !(k in spec)).sort();
+  const unsupported = Object.keys(values)
+    .filter((k) => !(k in spec))
+    .sort();
   if (unsupported.length) errors.push(`${unsupported.join(', ')}. Supported parameters include: ${Object.keys(spec).sort().join(', ')}.`);
   return errors;
 }
@@ -175,6 +190,9 @@ export default defineModule<Args, { values: Record<string, unknown> }>({
         validate_args_context: args.validate_args_context,
       });
     }
-    return noop('The arg spec validation passed', { msg: 'The arg spec validation passed', validate_args_context: args.validate_args_context });
+    return noop('The arg spec validation passed', {
+      msg: 'The arg spec validation passed',
+      validate_args_context: args.validate_args_context,
+    });
   },
 });

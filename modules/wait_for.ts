@@ -123,7 +123,13 @@ export function parseWaitFor(stdout: string): WaitForState {
 
 /** The plan of wait_for: the verdict of the loop, as Ansible words it. */
 export function planWaitFor(cur: WaitForState, args: WaitForArgs): Plan {
-  const base: Record<string, unknown> = { elapsed: cur.elapsed, state: args.state, ...(args.port !== undefined ? { port: args.port } : {}), ...(args.path !== undefined ? { path: args.path } : {}), ...(args.search_regex !== undefined ? { search_regex: args.search_regex } : {}) };
+  const base: Record<string, unknown> = {
+    elapsed: cur.elapsed,
+    state: args.state,
+    ...(args.port !== undefined ? { port: args.port } : {}),
+    ...(args.path !== undefined ? { path: args.path } : {}),
+    ...(args.search_regex !== undefined ? { search_regex: args.search_regex } : {}),
+  };
   if (cur.error) return planFailure(cur.error, base);
   if (!cur.ok) {
     const what =
@@ -170,8 +176,13 @@ export default defineModule<WaitForArgs, WaitForState>({
       host: { type: 'string', default: '127.0.0.1', description: 'The host to connect to, from the managed host.' },
       port: { type: 'integer', description: 'The TCP port to wait for.' },
       path: { type: 'string', description: 'The file to wait for.' },
-      state: { type: 'string', enum: ['absent', 'drained', 'present', 'started', 'stopped'], default: 'started', description: 'What to wait for.' },
-      search_regex: { type: 'string', description: 'A Python (PCRE) expression the file or the port\'s greeting must contain.' },
+      state: {
+        type: 'string',
+        enum: ['absent', 'drained', 'present', 'started', 'stopped'],
+        default: 'started',
+        description: 'What to wait for.',
+      },
+      search_regex: { type: 'string', description: "A Python (PCRE) expression the file or the port's greeting must contain." },
       timeout: { type: 'integer', default: 300, description: 'Seconds to wait at most (the delay included).' },
       delay: { type: 'integer', default: 0, description: 'Seconds to wait before the first check.' },
       sleep: { type: 'integer', default: 1, description: 'Seconds between checks.' },
@@ -203,7 +214,8 @@ export default defineModule<WaitForArgs, WaitForState>({
     const state = parseWaitFor(r.stdout);
     const wait = parseProbeAll<'wait'>(r.stdout).wait;
     const rc = wait?.rc ?? (r.rc || 1);
-    if (!state.ok && !state.error && rc !== 0) state.error = `wait_for could not run on the host: ${(r.stderr || wait?.out || '').trim() || `rc=${rc}`}`;
+    if (!state.ok && !state.error && rc !== 0)
+      state.error = `wait_for could not run on the host: ${(r.stderr || wait?.out || '').trim() || `rc=${rc}`}`;
     return state;
   },
   plan: planWaitFor,

@@ -55,7 +55,7 @@ export default defineModule<WaitForConnectionArgs, ConnectionWait>({
   name: 'wait_for_connection',
   aliases: ['ansible.builtin.wait_for_connection'],
   description:
-    'Wait until the host answers a command over the task\'s connection (reconnecting between attempts), for at most timeout seconds after delay. Changes nothing; runs in check mode too.',
+    "Wait until the host answers a command over the task's connection (reconnecting between attempts), for at most timeout seconds after delay. Changes nothing; runs in check mode too.",
   schema: {
     type: 'object',
     properties: {
@@ -73,13 +73,20 @@ export default defineModule<WaitForConnectionArgs, ConnectionWait>({
   async gather(ctx, args) {
     const start = Date.now();
     if (args.delay > 0) await sleepMs(args.delay * 1000);
-    return waitUntilAnswers(ctx, { timeout: args.timeout, sleep: args.sleep, connectTimeout: args.connect_timeout, startedAt: start }, async (c) => {
-      const r = await c.run(sh`echo ping`, { timeoutMs: args.connect_timeout * 1000 });
-      return r.rc === 0 && r.stdout.trim() === 'ping' ? true : `rc=${r.rc} ${r.stderr.trim()}`;
-    });
+    return waitUntilAnswers(
+      ctx,
+      { timeout: args.timeout, sleep: args.sleep, connectTimeout: args.connect_timeout, startedAt: start },
+      async (c) => {
+        const r = await c.run(sh`echo ping`, { timeoutMs: args.connect_timeout * 1000 });
+        return r.rc === 0 && r.stdout.trim() === 'ping' ? true : `rc=${r.rc} ${r.stderr.trim()}`;
+      },
+    );
   },
   plan(state, args) {
-    if (!state.ok) return planFailure(`timed out waiting for ping module test: ${state.lastError ?? 'no answer'} (timeout=${args.timeout})`, { elapsed: state.elapsed });
+    if (!state.ok)
+      return planFailure(`timed out waiting for ping module test: ${state.lastError ?? 'no answer'} (timeout=${args.timeout})`, {
+        elapsed: state.elapsed,
+      });
     return noop(`the host answered after ${state.elapsed}s`, { elapsed: state.elapsed });
   },
 });

@@ -9,7 +9,10 @@ describe('the README', () => {
   it('its first command makes `tsplay` a command (npm link) before any step uses it bare', () => {
     const block = /## Two commands[\s\S]*?```sh\n([\s\S]*?)```/.exec(README)?.[1];
     expect(block).toBeDefined();
-    const steps = block!.split('\n')[0]!.split('&&').map((c) => c.trim());
+    const steps = block!
+      .split('\n')[0]!
+      .split('&&')
+      .map((c) => c.trim());
     const link = steps.indexOf('npm link');
     expect(link).toBeGreaterThan(steps.indexOf('npm run build'));
     expect(steps.indexOf('npm run build')).toBeGreaterThan(steps.indexOf('npm ci'));
@@ -19,7 +22,9 @@ describe('the README', () => {
   });
 
   it('no command in it leaves a file in the checkout (a redirect to a relative path)', () => {
-    const writes = shellBlocks.flatMap((b) => b.split('\n')).filter((l) => /(^|[^>2&])>{1,2}\s*(?![/&~$])[\w.-]+/.test(l.replace(/#.*$/, '')));
+    const writes = shellBlocks
+      .flatMap((b) => b.split('\n'))
+      .filter((l) => /(^|[^>2&])>{1,2}\s*(?![/&~$])[\w.-]+/.test(l.replace(/#.*$/, '')));
     expect(writes).toEqual([]);
   });
 });

@@ -70,7 +70,13 @@ export function drive(proc: Proc, opts: ExecOptions, wrap: { prompt?: string; ma
     let passwordSent = false;
     let failure: string | undefined;
     let timedOut = false;
-    const timer = opts.timeoutMs !== undefined ? setTimeout(() => { timedOut = true; proc.kill(); }, opts.timeoutMs) : undefined;
+    const timer =
+      opts.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            proc.kill();
+          }, opts.timeoutMs)
+        : undefined;
     const onAbort = () => proc.kill();
     if (opts.signal?.aborted) proc.kill();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -136,7 +142,11 @@ export function drive(proc: Proc, opts: ExecOptions, wrap: { prompt?: string; ma
           resolve({ rc: code ?? 1, stdout: outText, stderr: msg });
           return;
         }
-        resolve({ rc: timedOut ? 124 : code ?? 137, stdout: Buffer.concat(out).toString('utf8'), stderr: timedOut ? stderr + `\ncommand timed out after ${opts.timeoutMs} ms` : stderr });
+        resolve({
+          rc: timedOut ? 124 : (code ?? 137),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: timedOut ? stderr + `\ncommand timed out after ${opts.timeoutMs} ms` : stderr,
+        });
       },
       (e) => {
         if (timer) clearTimeout(timer);

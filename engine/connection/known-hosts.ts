@@ -48,7 +48,13 @@ const patterns = new Map<string, RegExp>();
 function globToRegExp(p: string): RegExp {
   let re = patterns.get(p);
   if (!re) {
-    re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    re = new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+      'i',
+    );
     patterns.set(p, re);
   }
   return re;
@@ -124,7 +130,13 @@ export function verifyHostKey(entries: KnownHostEntry[], names: string[], key: B
 
 /** Key types recorded for a host, to prefer them in the key exchange (as OpenSSH does). */
 export function knownKeyTypes(entries: KnownHostEntry[], names: string[]): string[] {
-  return [...new Set(matching(entries, names).filter((e) => !e.marker).map((e) => e.keyType))];
+  return [
+    ...new Set(
+      matching(entries, names)
+        .filter((e) => !e.marker)
+        .map((e) => e.keyType),
+    ),
+  ];
 }
 
 const knownHostsFiles = new FileCache((bytes, file) => parseKnownHosts(bytes.toString('utf8'), file));

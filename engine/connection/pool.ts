@@ -17,8 +17,7 @@ export interface ConnectionOpener {
 export function defaultOpener(settings: SshSettings = { env: process.env }): ConnectionOpener {
   // ssh2 is loaded on the first SSH host only: local runs start faster without it
   let ssh: Promise<{ mod: typeof import('./ssh.js'); transport: SshTransport }> | undefined;
-  const loadSsh = () =>
-    (ssh ??= import('./ssh.js').then((mod) => ({ mod, transport: new mod.SshTransport(settings.env) })));
+  const loadSsh = () => (ssh ??= import('./ssh.js').then((mod) => ({ mod, transport: new mod.SshTransport(settings.env) })));
   return {
     async open(host, vars) {
       const kind = String(vars.ansible_connection ?? 'ssh');
@@ -68,7 +67,8 @@ export class ConnectionPool {
     const out = new Map<string, { commands: number; channels: number }>();
     for (const [host, c] of this.#open) {
       const conn = (await c.catch(() => undefined)) as Partial<{ commandsRun: number; channelsOpened: number }> | undefined;
-      if (conn?.commandsRun !== undefined && conn.channelsOpened !== undefined) out.set(host, { commands: conn.commandsRun, channels: conn.channelsOpened });
+      if (conn?.commandsRun !== undefined && conn.channelsOpened !== undefined)
+        out.set(host, { commands: conn.commandsRun, channels: conn.channelsOpened });
     }
     return out;
   }

@@ -42,9 +42,14 @@ export function sessionFrame(token: string, text: string, stdin: Buffer, opts: F
   if (opts.inputInVariable) {
     // the text prints the variable instead of reading stdin: any other way to send the input
     // would lose it, so input that cannot be the variable is the caller's error
-    if (!opts.subshell || !inputFitsVariable(stdin)) throw new Error('sessionFrame: input in a variable needs a subshell and input that inputFitsVariable accepts');
+    if (!opts.subshell || !inputFitsVariable(stdin))
+      throw new Error('sessionFrame: input in a variable needs a subshell and input that inputFitsVariable accepts');
     // the subshell's own variable, neither exported nor an argument: the shell prints it (INPUT)
-    return Buffer.concat([Buffer.from(`( ${INPUT_VARIABLE}=`), quoteBytes(stdin), Buffer.from(`; eval ${quote(text)} ) </dev/null\n${report}`)]);
+    return Buffer.concat([
+      Buffer.from(`( ${INPUT_VARIABLE}=`),
+      quoteBytes(stdin),
+      Buffer.from(`; eval ${quote(text)} ) </dev/null\n${report}`),
+    ]);
   }
   if (stdin.length === 0) return Buffer.from(`${run} </dev/null\n${report}`);
   if (hereDocSafe(stdin, end)) {

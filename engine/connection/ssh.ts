@@ -81,7 +81,7 @@ export function proxyRoute(value: string): { jump?: string; command?: string } {
     let plain = true;
     for (let i = 1; i < w.length; i++) {
       const x = w[i]!;
-      if (x === '-W' && w[i + 1] === '%h:%p') (forward = true), i++;
+      if (x === '-W' && w[i + 1] === '%h:%p') ((forward = true), i++);
       else if (x === '-q') continue;
       else if (x === '-p' && w[i + 1]) port = w[++i];
       else if (x === '-l' && w[i + 1]) user = w[++i];
@@ -98,7 +98,9 @@ export function proxyRoute(value: string): { jump?: string; command?: string } {
 
 /** ProxyCommand's %-tokens, as OpenSSH expands them. */
 export function expandProxyCommand(command: string, e: Pick<SshEndpoint, 'host' | 'port' | 'user' | 'alias'>): string {
-  return command.replace(/%([%hpnr])/g, (_m, t: string) => (t === '%' ? '%' : t === 'h' ? e.host : t === 'p' ? String(e.port) : t === 'r' ? e.user : (e.alias ?? e.host)));
+  return command.replace(/%([%hpnr])/g, (_m, t: string) =>
+    t === '%' ? '%' : t === 'h' ? e.host : t === 'p' ? String(e.port) : t === 'r' ? e.user : (e.alias ?? e.host),
+  );
 }
 
 /** Options found in ansible_ssh_common_args / ansible_ssh_extra_args (OpenSSH command-line syntax). */
@@ -162,8 +164,7 @@ export function parseSshArgs(text: string): SshArgs {
     else if (w === '-J') {
       const v = next();
       if (out.jump === undefined && out.proxyCommand === undefined) out.jump = v;
-    }
-    else if (w === '-p') out.port = Number(next());
+    } else if (w === '-p') out.port = Number(next());
     else if (w === '-l') out.user = next();
     else if (w === '-i') out.identityFiles.push(next());
     else if (w === '-F') out.configFile = next();
@@ -197,7 +198,9 @@ export interface SshSettings {
 
 /** Build the endpoint for a host from its variables, ssh args and ~/.ssh/config. */
 export function resolveEndpoint(hostName: string, vars: Record<string, unknown>, settings: SshSettings): SshEndpoint {
-  const args = parseSshArgs([vars.ansible_ssh_common_args ?? settings.sshCommonArgs ?? '', vars.ansible_ssh_extra_args ?? settings.sshExtraArgs ?? ''].join(' '));
+  const args = parseSshArgs(
+    [vars.ansible_ssh_common_args ?? settings.sshCommonArgs ?? '', vars.ansible_ssh_extra_args ?? settings.sshExtraArgs ?? ''].join(' '),
+  );
   const configFile = args.configFile ?? settings.configFile;
   const addr = String(vars.ansible_host ?? vars.ansible_ssh_host ?? hostName);
   const cfg = sshConfigFor(addr, configFile ?? join(homedir(), '.ssh', 'config'));
@@ -205,21 +208,22 @@ export function resolveEndpoint(hostName: string, vars: Record<string, unknown>,
   const hkcEnv = env.ANSIBLE_HOST_KEY_CHECKING;
   const strict =
     strictness(args.strict) ??
-    (vars.ansible_host_key_checking !== undefined ? (String(vars.ansible_host_key_checking).toLowerCase().match(/^(false|no|0|off)$/) ? 'no' : 'yes') : undefined) ??
+    (vars.ansible_host_key_checking !== undefined
+      ? String(vars.ansible_host_key_checking)
+          .toLowerCase()
+          .match(/^(false|no|0|off)$/)
+        ? 'no'
+        : 'yes'
+      : undefined) ??
     (hkcEnv !== undefined ? (/^(false|no|0|off)$/i.test(hkcEnv) ? 'no' : 'yes') : undefined) ??
     strictness(cfg.StrictHostKeyChecking) ??
     'yes';
-  const timeoutS = Number(vars.ansible_ssh_timeout ?? vars.ansible_timeout ?? args.connectTimeout ?? settings.timeout ?? cfg.ConnectTimeout ?? 10);
+  const timeoutS = Number(
+    vars.ansible_ssh_timeout ?? vars.ansible_timeout ?? args.connectTimeout ?? settings.timeout ?? cfg.ConnectTimeout ?? 10,
+  );
   const keyVar = vars.ansible_ssh_private_key_file ?? vars.ansible_private_key_file ?? settings.privateKeyFile;
-  const identityFiles = [
-    ...(keyVar ? [String(keyVar)] : []),
-    ...args.identityFiles,
-    ...cfg.IdentityFile,
-  ].map(expandHome);
-  const knownHostsFiles = [
-    ...args.knownHostsFiles,
-    ...cfg.UserKnownHostsFile,
-  ].map(expandHome);
+  const identityFiles = [...(keyVar ? [String(keyVar)] : []), ...args.identityFiles, ...cfg.IdentityFile].map(expandHome);
+  const knownHostsFiles = [...args.knownHostsFiles, ...cfg.UserKnownHostsFile].map(expandHome);
   if (knownHostsFiles.length === 0) knownHostsFiles.push(join(homedir(), '.ssh', 'known_hosts'), join(homedir(), '.ssh', 'known_hosts2'));
   const passwordVar = vars.ansible_password ?? vars.ansible_ssh_pass ?? vars.ansible_ssh_password;
   const base: Omit<SshEndpoint, 'host' | 'port' | 'user' | 'jumps'> = {
@@ -232,8 +236,12 @@ export function resolveEndpoint(hostName: string, vars: Record<string, unknown>,
   };
   const user = String(vars.ansible_user ?? vars.ansible_ssh_user ?? args.user ?? cfg.User ?? env.USER ?? 'root');
   // How to get there: the command line first, then ssh_config; a jump host or a proxy command
-  const fromConfig = cfg.ProxyJump !== undefined ? { jump: cfg.ProxyJump } : cfg.ProxyCommand !== undefined ? proxyRoute(cfg.ProxyCommand) : {};
-  const route = args.jump !== undefined || args.proxyCommand !== undefined ? { jump: args.jump, command: args.proxyCommand === 'none' ? undefined : args.proxyCommand } : fromConfig;
+  const fromConfig =
+    cfg.ProxyJump !== undefined ? { jump: cfg.ProxyJump } : cfg.ProxyCommand !== undefined ? proxyRoute(cfg.ProxyCommand) : {};
+  const route =
+    args.jump !== undefined || args.proxyCommand !== undefined
+      ? { jump: args.jump, command: args.proxyCommand === 'none' ? undefined : args.proxyCommand }
+      : fromConfig;
   const jumpSpec = route.jump;
   const jumps = jumpSpec && jumpSpec.toLowerCase() !== 'none' ? parseJumps(jumpSpec, base, configFile) : [];
   return {
@@ -247,7 +255,11 @@ export function resolveEndpoint(hostName: string, vars: Record<string, unknown>,
 }
 
 // `-J user@gw:2222,user2@gw2`: each hop's own ~/.ssh/config applies; keys fall back to the target's.
-function parseJumps(spec: string, base: Omit<SshEndpoint, 'host' | 'port' | 'user' | 'jumps'>, configFile: string | undefined): SshEndpoint[] {
+function parseJumps(
+  spec: string,
+  base: Omit<SshEndpoint, 'host' | 'port' | 'user' | 'jumps'>,
+  configFile: string | undefined,
+): SshEndpoint[] {
   return spec.split(',').map((hop) => {
     const m = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
     if (!m) throw new UnreachableError(`cannot understand jump host '${hop}'`);
@@ -368,7 +380,10 @@ export class SshTransport {
     const client = await this.#connect({ ...e, timeoutMs }, name);
     try {
       await new Promise<void>((res, rej) => {
-        const timer = setTimeout(() => rej(new UnreachableError(`${name}: a new connection did not run a command within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => rej(new UnreachableError(`${name}: a new connection did not run a command within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         client.exec('true', (err, ch) => {
           if (err) {
             clearTimeout(timer);
@@ -421,13 +436,21 @@ export class SshTransport {
           this.#connecting.delete(giveUp);
           rej(new UnreachableError(`Failed to connect to the host via ssh: ${e.user}@${e.host} port ${e.port} (via ${via.host}): ${why}`));
         };
-        const timer = setTimeout(() => giveUp(`Connection timed out: the jump host opened no channel to ${e.host}:${e.port} within ${e.timeoutMs / 1000} s`), e.timeoutMs);
+        const timer = setTimeout(
+          () => giveUp(`Connection timed out: the jump host opened no channel to ${e.host}:${e.port} within ${e.timeoutMs / 1000} s`),
+          e.timeoutMs,
+        );
         this.#connecting.add(giveUp);
         gw.forwardOut('127.0.0.1', 0, e.host, e.port, (err, stream) => {
           clearTimeout(timer);
           this.#connecting.delete(giveUp);
           if (late) return stream?.close();
-          if (err) return rej(new UnreachableError(`Failed to connect to the host via ssh: jump host ${via.host} could not open a channel to ${e.host}:${e.port}: ${err.message}`));
+          if (err)
+            return rej(
+              new UnreachableError(
+                `Failed to connect to the host via ssh: jump host ${via.host} could not open a channel to ${e.host}:${e.port}: ${err.message}`,
+              ),
+            );
           res(stream);
         });
       });
@@ -450,7 +473,8 @@ export class SshTransport {
         tcp?.destroy();
         proxy?.stop();
       };
-      const proxyFailed = (code: number | null) => `Failed to connect to the host via ssh: ProxyCommand (${expandProxyCommand(e.proxyCommand!, e)}) exited with ${code}${proxy!.stderr() ? `: ${proxy!.stderr()}` : ''}`;
+      const proxyFailed = (code: number | null) =>
+        `Failed to connect to the host via ssh: ProxyCommand (${expandProxyCommand(e.proxyCommand!, e)}) exited with ${code}${proxy!.stderr() ? `: ${proxy!.stderr()}` : ''}`;
       if (proxy) {
         // a proxy that ends before the handshake did is the reason the connection failed
         proxy.exited.then((code) => settle(proxyFailed(code)));
@@ -488,11 +512,18 @@ export class SshTransport {
       client.on('error', (err: Error & { level?: string; code?: string }) => {
         if (keyProblem) return fail(keyProblem);
         const where = `${e.user}@${e.host} port ${e.port}${e.jumps.length ? ` (via ${e.jumps.map((j) => j.host).join(', ')})` : ''}`;
-        if (err.level === 'client-authentication') return fail(`Failed to connect to the host via ssh: ${where}: Permission denied (no accepted key, agent identity or password)`, err);
+        if (err.level === 'client-authentication')
+          return fail(
+            `Failed to connect to the host via ssh: ${where}: Permission denied (no accepted key, agent identity or password)`,
+            err,
+          );
         if (err.level === 'client-timeout') return fail(`Failed to connect to the host via ssh: ${where}: Connection timed out`, err);
-        if (err.code === 'ECONNREFUSED') return fail(`Failed to connect to the host via ssh: connect to host ${e.host} port ${e.port}: Connection refused`, err);
-        if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return fail(`Failed to connect to the host via ssh: connect to host ${e.host} port ${e.port}: No route to host`, err);
-        if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return fail(`Failed to connect to the host via ssh: Could not resolve hostname ${e.host}`, err);
+        if (err.code === 'ECONNREFUSED')
+          return fail(`Failed to connect to the host via ssh: connect to host ${e.host} port ${e.port}: Connection refused`, err);
+        if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH')
+          return fail(`Failed to connect to the host via ssh: connect to host ${e.host} port ${e.port}: No route to host`, err);
+        if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
+          return fail(`Failed to connect to the host via ssh: Could not resolve hostname ${e.host}`, err);
         fail(`Failed to connect to the host via ssh: ${where}: ${err.message}`, err);
       });
       client.on('close', () => fail(keyProblem ?? `Failed to connect to the host via ssh: ${e.host} closed the connection`));
@@ -625,9 +656,10 @@ export class SshConnection implements Connection {
 
   async #exec(command: ShellCommand, opts: ExecOptions): Promise<ExecResult> {
     let client = await this.transport.client(this.endpoint, this.host);
-    const withEnv = opts.env && Object.keys(opts.env).length
-      ? joinCommands([...Object.entries(opts.env).map(([k, v]) => sh`export ${`${k}=${v}`};`), command], ' ')
-      : command;
+    const withEnv =
+      opts.env && Object.keys(opts.env).length
+        ? joinCommands([...Object.entries(opts.env).map(([k, v]) => sh`export ${`${k}=${v}`};`), command], ' ')
+        : command;
     // A command that may have to be killed (it has a timeout) runs on an exec channel of its own
     // under the guard shell, so a kill reaches its whole process group; so does a sudo password
     // dialogue. Everything else runs in a session shell (session.ts): no channel per command.
@@ -637,10 +669,13 @@ export class SshConnection implements Connection {
     const subshell = opts.subshell === true || opts.become !== undefined;
     // input the command reads whole (INPUT) goes as a variable of its subshell: no `cat` to start
     const input = opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin);
-    const inVariable = !viaChannel && opts.subshell === true && !opts.become && input !== undefined && withEnv.readsInput && inputFitsVariable(input);
+    const inVariable =
+      !viaChannel && opts.subshell === true && !opts.become && input !== undefined && withEnv.readsInput && inputFitsVariable(input);
     const text = inVariable ? withEnv.withInputIn(INPUT_VARIABLE) : wrap.cmd.text;
     const start = (c: InstanceType<typeof Client>) =>
-      viaChannel ? this.#inChannel(c, text) : this.#inSession(c, text, input, opts.become !== undefined, { subshell, inputInVariable: inVariable });
+      viaChannel
+        ? this.#inChannel(c, text)
+        : this.#inSession(c, text, input, opts.become !== undefined, { subshell, inputInVariable: inVariable });
     let proc: Proc;
     try {
       proc = await start(client);
@@ -671,7 +706,13 @@ export class SshConnection implements Connection {
   }
 
   // Runs the command in an idle session shell, opening one if none is free.
-  async #inSession(client: InstanceType<typeof Client>, text: string, stdin: Buffer | undefined, become: boolean, frame: FrameOptions): Promise<Proc> {
+  async #inSession(
+    client: InstanceType<typeof Client>,
+    text: string,
+    stdin: Buffer | undefined,
+    become: boolean,
+    frame: FrameOptions,
+  ): Promise<Proc> {
     let entry = this.#sessions.find((s) => s.client === client && !s.session.busy && !s.session.closed);
     if (!entry) {
       const token = sessionToken();
@@ -697,7 +738,8 @@ export class SshConnection implements Connection {
 
   async #inChannel(client: InstanceType<typeof Client>, text: string): Promise<Proc> {
     // the channel budget is MAX_CHANNELS: an idle session gives its place up
-    if (this.#sessions.length + this.#execChannels >= MAX_CHANNELS) this.#sessions.find((s) => !s.session.busy && !s.session.closed)?.session.close();
+    if (this.#sessions.length + this.#execChannels >= MAX_CHANNELS)
+      this.#sessions.find((s) => !s.session.busy && !s.session.closed)?.session.close();
     const channel = await this.#openChannel(client, text);
     this.#execChannels++;
     this.#countChannels();

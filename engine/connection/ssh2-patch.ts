@@ -50,7 +50,10 @@ export function signWithoutAsking(client: Client): boolean {
     return original.call(this, user, key, undefined, (data: Buffer, send: (signature: Buffer) => void) => {
       const signature = key.sign!(data);
       if (signature instanceof Error) {
-        client.emit('error', Object.assign(new Error(`Error signing data with key: ${signature.message}`), { level: 'client-authentication' }));
+        client.emit(
+          'error',
+          Object.assign(new Error(`Error signing data with key: ${signature.message}`), { level: 'client-authentication' }),
+        );
         return;
       }
       send(signature);
@@ -66,9 +69,17 @@ export function signWithoutAsking(client: Client): boolean {
  * signal() calls. False: the channel is not open, or ssh2 has no such members.
  */
 export function signalChannel(channel: ClientChannel, name: string): boolean {
-  const c = channel as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal?(id: number, name: string): void } } };
+  const c = channel as unknown as {
+    outgoing?: { id?: number; state?: string };
+    _client?: { _protocol?: { signal?(id: number, name: string): void } };
+  };
   const protocol = c._client?._protocol;
-  if ((c.outgoing?.state !== 'open' && c.outgoing?.state !== 'eof') || c.outgoing.id === undefined || typeof protocol?.signal !== 'function') return false;
+  if (
+    (c.outgoing?.state !== 'open' && c.outgoing?.state !== 'eof') ||
+    c.outgoing.id === undefined ||
+    typeof protocol?.signal !== 'function'
+  )
+    return false;
   try {
     protocol.signal(c.outgoing.id, name);
     return true;

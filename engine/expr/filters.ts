@@ -120,7 +120,12 @@ function mapping(v: unknown, filter: string): Dict {
 
 // Jinja2's make_attrgetter: "a.b.0" walks items; missing parts give an Undefined (or `dflt`).
 function attrGetter(attribute: unknown, dflt: unknown = undefined): (item: unknown) => unknown {
-  const parts = typeof attribute === 'number' ? [attribute] : str(attribute).split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const parts =
+    typeof attribute === 'number'
+      ? [attribute]
+      : str(attribute)
+          .split('.')
+          .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
   return (item) => {
     let v = item;
     for (const p of parts) v = getitem(v, p);
@@ -148,21 +153,38 @@ function uniqueList(items: unknown[], key: (x: unknown) => unknown = (x) => x): 
 
 // ---- defaults and checks -------------------------------------------------------------------
 
-def(['default', 'd'], [['default_value', ''], ['boolean', false]], (v, dflt, boolean) =>
-  isUndefined(v) || (truthy(boolean) && !truthy(v)) ? dflt : v,
-true);
+def(
+  ['default', 'd'],
+  [
+    ['default_value', ''],
+    ['boolean', false],
+  ],
+  (v, dflt, boolean) => (isUndefined(v) || (truthy(boolean) && !truthy(v)) ? dflt : v),
+  true,
+);
 
-def('mandatory', [['msg', null]], (v, msg) => {
-  if (isUndefined(v)) {
-    throw new UserError('E_UNDEFINED', msg !== null ? str(msg) : `Mandatory variable '${v.name ?? 'unknown'}' not defined.`, {
-      hint: v.message,
-    });
-  }
-  return v;
-}, true);
+def(
+  'mandatory',
+  [['msg', null]],
+  (v, msg) => {
+    if (isUndefined(v)) {
+      throw new UserError('E_UNDEFINED', msg !== null ? str(msg) : `Mandatory variable '${v.name ?? 'unknown'}' not defined.`, {
+        hint: v.message,
+      });
+    }
+    return v;
+  },
+  true,
+);
 
-def('ternary', [['true_val', REQUIRED], ['false_val', REQUIRED], ['none_val', null]], (v, t, f, n) =>
-  (v === null || v === undefined) && n !== null ? n : truthy(v) ? t : f,
+def(
+  'ternary',
+  [
+    ['true_val', REQUIRED],
+    ['false_val', REQUIRED],
+    ['none_val', null],
+  ],
+  (v, t, f, n) => ((v === null || v === undefined) && n !== null ? n : truthy(v) ? t : f),
 );
 
 def('type_debug', [], (v) => typeName(v));
@@ -202,25 +224,35 @@ function parsePyInt(s: string, base: number): number | undefined {
 }
 
 function parsePyFloat(s: string): number | undefined {
-  const t = s.trim().replace(/(\d)_(?=\d)/g, '$1').toLowerCase();
+  const t = s
+    .trim()
+    .replace(/(\d)_(?=\d)/g, '$1')
+    .toLowerCase();
   if (/^[-+]?(inf|infinity)$/.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
   if (/^[-+]?nan$/.test(t)) return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/.test(t)) return undefined;
   return Number(t);
 }
 
-def('int', [['default', 0], ['base', 10]], (v, dflt, base) => {
-  v = plain(v);
-  if (typeof v === 'boolean') return Number(v);
-  if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : dflt;
-  if (typeof v === 'string') {
-    const n = parsePyInt(v, int(base, 'base'));
-    if (n !== undefined) return n;
-    const f = parsePyFloat(v);
-    return f !== undefined && Number.isFinite(f) ? Math.trunc(f) : dflt;
-  }
-  return dflt;
-});
+def(
+  'int',
+  [
+    ['default', 0],
+    ['base', 10],
+  ],
+  (v, dflt, base) => {
+    v = plain(v);
+    if (typeof v === 'boolean') return Number(v);
+    if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : dflt;
+    if (typeof v === 'string') {
+      const n = parsePyInt(v, int(base, 'base'));
+      if (n !== undefined) return n;
+      const f = parsePyFloat(v);
+      return f !== undefined && Number.isFinite(f) ? Math.trunc(f) : dflt;
+    }
+    return dflt;
+  },
+);
 
 def('float', [['default', 0.0]], (v, dflt) => {
   v = plain(v);
@@ -234,17 +266,24 @@ def('string', [], (v) => str(v));
 def('list', [], (v) => seq(v));
 def('abs', [], (v) => Math.abs(Number(plain(v))));
 
-def('round', [['precision', 0], ['method', 'common']], (v, precision, method) => {
-  const n = Number(plain(v));
-  const m = 10 ** int(precision, 'precision');
-  if (method === 'ceil') return Math.ceil(n * m) / m;
-  if (method === 'floor') return Math.floor(n * m) / m;
-  if (method !== 'common') throw typeError('method must be common, ceil or floor');
-  const x = n * m;
-  let r = Math.round(x);
-  if (Math.abs(x % 1) === 0.5) r = 2 * Math.round(x / 2);
-  return r / m;
-});
+def(
+  'round',
+  [
+    ['precision', 0],
+    ['method', 'common'],
+  ],
+  (v, precision, method) => {
+    const n = Number(plain(v));
+    const m = 10 ** int(precision, 'precision');
+    if (method === 'ceil') return Math.ceil(n * m) / m;
+    if (method === 'floor') return Math.floor(n * m) / m;
+    if (method !== 'common') throw typeError('method must be common, ceil or floor');
+    const x = n * m;
+    let r = Math.round(x);
+    if (Math.abs(x % 1) === 0.5) r = 2 * Math.round(x / 2);
+    return r / m;
+  },
+);
 
 def('dict', [], (v) => {
   if (isMapping(v)) return { ...v };
@@ -266,14 +305,29 @@ def('capitalize', [], (v) => {
 });
 def('title', [], (v) => title(str(v)));
 def('trim', [['chars', null]], (v, chars) => pyStrip(str(v), chars));
-def('replace', [['old', REQUIRED], ['new', REQUIRED], ['count', null]], (v, from, to, count) => {
-  const s = str(v);
-  const parts = s.split(str(from));
-  if (count === null) return parts.join(str(to));
-  const n = int(count, 'count');
-  return parts.slice(0, n + 1).join(str(to)) + (parts.length > n + 1 ? str(from) + parts.slice(n + 1).join(str(from)) : '');
-});
-def('split', [['sep', null], ['maxsplit', -1]], (v, sep, maxsplit) => pySplit(str(v), sep, int(maxsplit, 'maxsplit')));
+def(
+  'replace',
+  [
+    ['old', REQUIRED],
+    ['new', REQUIRED],
+    ['count', null],
+  ],
+  (v, from, to, count) => {
+    const s = str(v);
+    const parts = s.split(str(from));
+    if (count === null) return parts.join(str(to));
+    const n = int(count, 'count');
+    return parts.slice(0, n + 1).join(str(to)) + (parts.length > n + 1 ? str(from) + parts.slice(n + 1).join(str(from)) : '');
+  },
+);
+def(
+  'split',
+  [
+    ['sep', null],
+    ['maxsplit', -1],
+  ],
+  (v, sep, maxsplit) => pySplit(str(v), sep, int(maxsplit, 'maxsplit')),
+);
 def('center', [['width', 80]], (v, width) => center(str(v), int(width, 'width')));
 def('wordcount', [], (v) => (str(v).match(/[\p{L}\p{N}_]+/gu) ?? []).length);
 FILTERS.format = { fn: (v, args, kw) => (Object.keys(kw).length ? pyFormat(str(v), kw) : pyFormat(str(v), tuple(args))) };
@@ -283,29 +337,46 @@ def(['escape', 'e'], [], (v) =>
 );
 def('pprint', [], (v) => pyRepr(v));
 
-def('truncate', [['length', 255], ['killwords', false], ['end', '...'], ['leeway', 5]], (v, length, killwords, end, leeway) => {
-  const s = str(v);
-  const n = int(length, 'length');
-  if (s.length <= n + int(leeway, 'leeway')) return s;
-  if (truthy(killwords)) return s.slice(0, n - str(end).length) + str(end);
-  const cut = s.slice(0, n - str(end).length);
-  const i = cut.lastIndexOf(' ');
-  return (i > 0 ? cut.slice(0, i) : cut) + str(end);
-});
+def(
+  'truncate',
+  [
+    ['length', 255],
+    ['killwords', false],
+    ['end', '...'],
+    ['leeway', 5],
+  ],
+  (v, length, killwords, end, leeway) => {
+    const s = str(v);
+    const n = int(length, 'length');
+    if (s.length <= n + int(leeway, 'leeway')) return s;
+    if (truthy(killwords)) return s.slice(0, n - str(end).length) + str(end);
+    const cut = s.slice(0, n - str(end).length);
+    const i = cut.lastIndexOf(' ');
+    return (i > 0 ? cut.slice(0, i) : cut) + str(end);
+  },
+);
 
-def('indent', [['width', 4], ['first', false], ['blank', false]], (v, width, first, blank) => {
-  const ind = typeof width === 'string' ? width : ' '.repeat(int(width, 'width'));
-  const s = `${str(v)}\n`;
-  let rv: string;
-  if (truthy(blank)) {
-    rv = splitLines(s).join(`\n${ind}`);
-  } else {
-    const lines = splitLines(s);
-    rv = lines.shift() ?? '';
-    if (lines.length) rv += `\n${lines.map((l) => (l ? ind + l : l)).join('\n')}`;
-  }
-  return truthy(first) ? ind + rv : rv;
-});
+def(
+  'indent',
+  [
+    ['width', 4],
+    ['first', false],
+    ['blank', false],
+  ],
+  (v, width, first, blank) => {
+    const ind = typeof width === 'string' ? width : ' '.repeat(int(width, 'width'));
+    const s = `${str(v)}\n`;
+    let rv: string;
+    if (truthy(blank)) {
+      rv = splitLines(s).join(`\n${ind}`);
+    } else {
+      const lines = splitLines(s);
+      rv = lines.shift() ?? '';
+      if (lines.length) rv += `\n${lines.map((l) => (l ? ind + l : l)).join('\n')}`;
+    }
+    return truthy(first) ? ind + rv : rv;
+  },
+);
 
 const COMMENT_STYLES: Record<string, Dict> = {
   plain: { decoration: '# ' },
@@ -359,7 +430,14 @@ def('quote', [], (v) => shellQuote(str(v)));
 
 def(
   'regex_replace',
-  [['pattern', ''], ['replacement', ''], ['ignorecase', false], ['multiline', false], ['count', 0], ['mandatory_count', 0]],
+  [
+    ['pattern', ''],
+    ['replacement', ''],
+    ['ignorecase', false],
+    ['multiline', false],
+    ['count', 0],
+    ['mandatory_count', 0],
+  ],
   (v, pattern, replacement, ignorecase, multiline, count, mandatoryCount) => {
     const re = pyRegex(str(pattern), { ignorecase: truthy(ignorecase), multiline: truthy(multiline) });
     const s = str(v);
@@ -387,14 +465,22 @@ defRaw('regex_search', (v, args, kw) => {
   return groups.map((g) => (/^\d+$/.test(g) ? m[Number(g)] : m.groups?.[g]) ?? null);
 });
 
-def('regex_findall', [['regex', REQUIRED], ['multiline', false], ['ignorecase', false]], (v, pattern, multiline, ignorecase) => {
-  const re = pyRegex(str(pattern), { ignorecase: truthy(ignorecase), multiline: truthy(multiline), global: true });
-  return [...str(v).matchAll(re)].map((m) => {
-    if (m.length === 1) return m[0];
-    if (m.length === 2) return m[1] ?? '';
-    return tuple(m.slice(1).map((g) => g ?? ''));
-  });
-});
+def(
+  'regex_findall',
+  [
+    ['regex', REQUIRED],
+    ['multiline', false],
+    ['ignorecase', false],
+  ],
+  (v, pattern, multiline, ignorecase) => {
+    const re = pyRegex(str(pattern), { ignorecase: truthy(ignorecase), multiline: truthy(multiline), global: true });
+    return [...str(v).matchAll(re)].map((m) => {
+      if (m.length === 1) return m[0];
+      if (m.length === 2) return m[1] ?? '';
+      return tuple(m.slice(1).map((g) => g ?? ''));
+    });
+  },
+);
 
 def('regex_escape', [['re_type', 'python']], (v, reType) => {
   if (reType === 'posix_basic') return str(v).replace(/[.^$*[\]\\]/g, (c) => `\\${c}`);
@@ -433,28 +519,69 @@ function extreme(which: 'min' | 'max') {
     return best;
   };
 }
-def('min', [['case_sensitive', false], ['attribute', null]], extreme('min'));
-def('max', [['case_sensitive', false], ['attribute', null]], extreme('max'));
+def(
+  'min',
+  [
+    ['case_sensitive', false],
+    ['attribute', null],
+  ],
+  extreme('min'),
+);
+def(
+  'max',
+  [
+    ['case_sensitive', false],
+    ['attribute', null],
+  ],
+  extreme('max'),
+);
 
-def('sum', [['attribute', null], ['start', 0]], (v, attribute, start) => {
-  const key = attribute !== null ? attrGetter(attribute) : (x: unknown) => x;
-  return seq(v).reduce((acc: unknown, x) => binop('+', acc, key(x)), start);
-});
+def(
+  'sum',
+  [
+    ['attribute', null],
+    ['start', 0],
+  ],
+  (v, attribute, start) => {
+    const key = attribute !== null ? attrGetter(attribute) : (x: unknown) => x;
+    return seq(v).reduce((acc: unknown, x) => binop('+', acc, key(x)), start);
+  },
+);
 
-def('unique', [['case_sensitive', false], ['attribute', null]], (v, caseSensitive, attribute) => {
-  const get = attribute !== null ? attrGetter(attribute) : (x: unknown) => x;
-  return uniqueList(seq(v), (x) => sortValue(get(x), truthy(caseSensitive)));
-});
+def(
+  'unique',
+  [
+    ['case_sensitive', false],
+    ['attribute', null],
+  ],
+  (v, caseSensitive, attribute) => {
+    const get = attribute !== null ? attrGetter(attribute) : (x: unknown) => x;
+    return uniqueList(seq(v), (x) => sortValue(get(x), truthy(caseSensitive)));
+  },
+);
 
-def('sort', [['reverse', false], ['case_sensitive', false], ['attribute', null]], (v, reverse, caseSensitive, attribute) => {
-  const getters = attribute === null ? [(x: unknown) => x] : str(attribute).split(',').map((a) => attrGetter(a.trim()));
-  const key = (x: unknown) => getters.map((g) => sortValue(g(x), truthy(caseSensitive)));
-  const sorted = seq(v)
-    .map((item) => ({ item, k: key(item) }))
-    .sort((a, b) => pyCmp(a.k, b.k));
-  if (truthy(reverse)) sorted.reverse();
-  return sorted.map((x) => x.item);
-});
+def(
+  'sort',
+  [
+    ['reverse', false],
+    ['case_sensitive', false],
+    ['attribute', null],
+  ],
+  (v, reverse, caseSensitive, attribute) => {
+    const getters =
+      attribute === null
+        ? [(x: unknown) => x]
+        : str(attribute)
+            .split(',')
+            .map((a) => attrGetter(a.trim()));
+    const key = (x: unknown) => getters.map((g) => sortValue(g(x), truthy(caseSensitive)));
+    const sorted = seq(v)
+      .map((item) => ({ item, k: key(item) }))
+      .sort((a, b) => pyCmp(a.k, b.k));
+    if (truthy(reverse)) sorted.reverse();
+    return sorted.map((x) => x.item);
+  },
+);
 
 def('reverse', [], (v) => {
   v = plain(v);
@@ -462,20 +589,36 @@ def('reverse', [], (v) => {
   return seq(v).reverse();
 });
 
-def('join', [['d', ''], ['attribute', null]], (v, d, attribute) => {
-  const get = attribute !== null ? attrGetter(attribute) : (x: unknown) => x;
-  return seq(v).map((x) => str(get(x))).join(str(d));
-});
+def(
+  'join',
+  [
+    ['d', ''],
+    ['attribute', null],
+  ],
+  (v, d, attribute) => {
+    const get = attribute !== null ? attrGetter(attribute) : (x: unknown) => x;
+    return seq(v)
+      .map((x) => str(get(x)))
+      .join(str(d));
+  },
+);
 
-def('batch', [['linecount', REQUIRED], ['fill_with', null]], (v, linecount, fill) => {
-  const n = int(linecount, 'linecount');
-  const items = seq(v);
-  const out: unknown[][] = [];
-  for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
-  const last = out[out.length - 1];
-  if (fill !== null && last) while (last.length < n) last.push(fill);
-  return out;
-});
+def(
+  'batch',
+  [
+    ['linecount', REQUIRED],
+    ['fill_with', null],
+  ],
+  (v, linecount, fill) => {
+    const n = int(linecount, 'linecount');
+    const items = seq(v);
+    const out: unknown[][] = [];
+    for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
+    const last = out[out.length - 1];
+    if (fill !== null && last) while (last.length < n) last.push(fill);
+    return out;
+  },
+);
 
 defRaw('map', (v, args, kw) => {
   const items = seq(v);
@@ -507,37 +650,52 @@ defRaw('rejectattr', selector(false, true));
 
 def('attr', [['name', REQUIRED]], (v, name) => getitem(v, name));
 
-def('groupby', [['attribute', REQUIRED], ['default', null], ['case_sensitive', false]], (v, attribute, dflt, caseSensitive) => {
-  const get = attrGetter(attribute, dflt === null ? undefined : dflt);
-  const groups: { key: unknown; items: unknown[] }[] = [];
-  for (const item of seq(v)) {
-    const k = sortValue(get(item), truthy(caseSensitive));
-    const g = groups.find((x) => pyEq(x.key, k));
-    if (g) g.items.push(item);
-    else groups.push({ key: k, items: [item] });
-  }
-  groups.sort((a, b) => pyCmp(a.key, b.key));
-  return groups.map((g) => {
-    const t = tuple([g.key, g.items]);
-    Object.defineProperties(t, { grouper: { value: g.key }, list: { value: g.items } });
-    return t;
-  });
-});
-
-def('flatten', [['levels', null], ['skip_nulls', true]], function flat(v: unknown, levels: unknown, skipNulls: unknown): unknown[] {
-  const out: unknown[] = [];
-  for (const el of seq(v)) {
-    if (truthy(skipNulls) && (el === null || el === 'None' || el === 'null')) continue;
-    if (Array.isArray(el)) {
-      if (levels === null) out.push(...flat(el, null, skipNulls));
-      else if (int(levels, 'levels') >= 1) out.push(...flat(el, int(levels) - 1, skipNulls));
-      else out.push(el);
-    } else {
-      out.push(el);
+def(
+  'groupby',
+  [
+    ['attribute', REQUIRED],
+    ['default', null],
+    ['case_sensitive', false],
+  ],
+  (v, attribute, dflt, caseSensitive) => {
+    const get = attrGetter(attribute, dflt === null ? undefined : dflt);
+    const groups: { key: unknown; items: unknown[] }[] = [];
+    for (const item of seq(v)) {
+      const k = sortValue(get(item), truthy(caseSensitive));
+      const g = groups.find((x) => pyEq(x.key, k));
+      if (g) g.items.push(item);
+      else groups.push({ key: k, items: [item] });
     }
-  }
-  return out;
-});
+    groups.sort((a, b) => pyCmp(a.key, b.key));
+    return groups.map((g) => {
+      const t = tuple([g.key, g.items]);
+      Object.defineProperties(t, { grouper: { value: g.key }, list: { value: g.items } });
+      return t;
+    });
+  },
+);
+
+def(
+  'flatten',
+  [
+    ['levels', null],
+    ['skip_nulls', true],
+  ],
+  function flat(v: unknown, levels: unknown, skipNulls: unknown): unknown[] {
+    const out: unknown[] = [];
+    for (const el of seq(v)) {
+      if (truthy(skipNulls) && (el === null || el === 'None' || el === 'null')) continue;
+      if (Array.isArray(el)) {
+        if (levels === null) out.push(...flat(el, null, skipNulls));
+        else if (int(levels, 'levels') >= 1) out.push(...flat(el, int(levels) - 1, skipNulls));
+        else out.push(el);
+      } else {
+        out.push(el);
+      }
+    }
+    return out;
+  },
+);
 
 defRaw('zip', (v, args) => {
   const lists = [seq(v), ...args.map(seq)];
@@ -593,46 +751,74 @@ def('symmetric_difference', [['b', REQUIRED]], (a, b) => {
   return uniqueList([...seq(a), ...seq(b)]).filter((x) => !contains(both, x));
 });
 
-def('extract', [['container', REQUIRED], ['morekeys', null]], (item, container, morekeys) => {
-  let v = getitem(container, item);
-  const more = morekeys === null ? [] : Array.isArray(morekeys) ? morekeys : [morekeys];
-  for (const k of more) v = getitem(v, k);
-  return v;
-});
+def(
+  'extract',
+  [
+    ['container', REQUIRED],
+    ['morekeys', null],
+  ],
+  (item, container, morekeys) => {
+    let v = getitem(container, item);
+    const more = morekeys === null ? [] : Array.isArray(morekeys) ? morekeys : [morekeys];
+    for (const k of more) v = getitem(v, k);
+    return v;
+  },
+);
 
-def('subelements', [['subelements', REQUIRED], ['skip_missing', false]], (v, path, skipMissing) => {
-  const out: unknown[] = [];
-  for (const item of seq(v)) {
-    let sub: unknown = item;
-    for (const k of str(path).split('.')) sub = isUndefined(sub) ? sub : getitem(sub, k);
-    if (isUndefined(sub)) {
-      if (truthy(skipMissing)) continue;
-      throw typeError(`could not find '${str(path)}' key in iterated item ${pyRepr(item)}`);
+def(
+  'subelements',
+  [
+    ['subelements', REQUIRED],
+    ['skip_missing', false],
+  ],
+  (v, path, skipMissing) => {
+    const out: unknown[] = [];
+    for (const item of seq(v)) {
+      let sub: unknown = item;
+      for (const k of str(path).split('.')) sub = isUndefined(sub) ? sub : getitem(sub, k);
+      if (isUndefined(sub)) {
+        if (truthy(skipMissing)) continue;
+        throw typeError(`could not find '${str(path)}' key in iterated item ${pyRepr(item)}`);
+      }
+      if (!Array.isArray(sub)) throw typeError(`the key ${str(path)} should point to a list, got ${pyRepr(sub)}`);
+      for (const s of sub) out.push(tuple([item, s]));
     }
-    if (!Array.isArray(sub)) throw typeError(`the key ${str(path)} should point to a list, got ${pyRepr(sub)}`);
-    for (const s of sub) out.push(tuple([item, s]));
-  }
-  return out;
-});
+    return out;
+  },
+);
 
 // ---- dictionaries --------------------------------------------------------------------------
 
-def('dict2items', [['key_name', 'key'], ['value_name', 'value']], (v, k, val) => {
-  const d = mapping(v, 'dict2items');
-  return Object.keys(d).map((key) => ({ [str(k)]: key, [str(val)]: d[key] }));
-});
+def(
+  'dict2items',
+  [
+    ['key_name', 'key'],
+    ['value_name', 'value'],
+  ],
+  (v, k, val) => {
+    const d = mapping(v, 'dict2items');
+    return Object.keys(d).map((key) => ({ [str(k)]: key, [str(val)]: d[key] }));
+  },
+);
 
-def('items2dict', [['key_name', 'key'], ['value_name', 'value']], (v, k, val) => {
-  const out: Dict = {};
-  for (const item of seq(v)) {
-    if (!isMapping(item)) throw typeError(`items2dict requires a list of dictionaries, got ${typeName(item)} in the list`);
-    if (!hasOwn(item, str(k)) || !hasOwn(item, str(val))) {
-      throw typeError(`items2dict: each item needs the keys '${str(k)}' and '${str(val)}', got ${pyRepr(Object.keys(item))}`);
+def(
+  'items2dict',
+  [
+    ['key_name', 'key'],
+    ['value_name', 'value'],
+  ],
+  (v, k, val) => {
+    const out: Dict = {};
+    for (const item of seq(v)) {
+      if (!isMapping(item)) throw typeError(`items2dict requires a list of dictionaries, got ${typeName(item)} in the list`);
+      if (!hasOwn(item, str(k)) || !hasOwn(item, str(val))) {
+        throw typeError(`items2dict: each item needs the keys '${str(k)}' and '${str(val)}', got ${pyRepr(Object.keys(item))}`);
+      }
+      out[str(item[str(k)])] = item[str(val)];
     }
-    out[str(item[str(k)])] = item[str(val)];
-  }
-  return out;
-});
+    return out;
+  },
+);
 
 def('items', [], (v) => {
   if (isUndefined(v)) return [];
@@ -640,13 +826,21 @@ def('items', [], (v) => {
   return Object.keys(d).map((k) => tuple([k, d[k]]));
 });
 
-def('dictsort', [['case_sensitive', false], ['by', 'key'], ['reverse', false]], (v, caseSensitive, by, reverse) => {
-  const d = mapping(v, 'dictsort');
-  const pos = by === 'value' ? 1 : 0;
-  const pairs = Object.keys(d).map((k) => tuple([k, d[k]]));
-  pairs.sort((a, b) => pyCmp(sortValue(a[pos], truthy(caseSensitive)), sortValue(b[pos], truthy(caseSensitive))));
-  return truthy(reverse) ? pairs.reverse() : pairs;
-});
+def(
+  'dictsort',
+  [
+    ['case_sensitive', false],
+    ['by', 'key'],
+    ['reverse', false],
+  ],
+  (v, caseSensitive, by, reverse) => {
+    const d = mapping(v, 'dictsort');
+    const pos = by === 'value' ? 1 : 0;
+    const pairs = Object.keys(d).map((k) => tuple([k, d[k]]));
+    pairs.sort((a, b) => pyCmp(sortValue(a[pos], truthy(caseSensitive)), sortValue(b[pos], truthy(caseSensitive))));
+    return truthy(reverse) ? pairs.reverse() : pairs;
+  },
+);
 
 const LIST_MERGE = ['replace', 'keep', 'append', 'prepend', 'append_rp', 'prepend_rp'];
 
@@ -683,8 +877,12 @@ defRaw('combine', (v, args, kw) => {
 // ---- data formats --------------------------------------------------------------------------
 
 // Python json.dumps: ', ' and ': ' separators, ensure_ascii, optional indent and sort_keys.
-function toJson(v: unknown, opts: { indent?: number | string | null; sortKeys?: boolean; ensureAscii?: boolean; separators?: [string, string] } = {}): string {
-  const indent = opts.indent === null || opts.indent === undefined ? null : typeof opts.indent === 'number' ? ' '.repeat(opts.indent) : opts.indent;
+function toJson(
+  v: unknown,
+  opts: { indent?: number | string | null; sortKeys?: boolean; ensureAscii?: boolean; separators?: [string, string] } = {},
+): string {
+  const indent =
+    opts.indent === null || opts.indent === undefined ? null : typeof opts.indent === 'number' ? ' '.repeat(opts.indent) : opts.indent;
   const [itemSep, keySep] = opts.separators ?? (indent === null ? [', ', ': '] : [',', ': ']);
   const ascii = opts.ensureAscii ?? true;
   const enc = (s: string) => {
@@ -713,16 +911,31 @@ function toJson(v: unknown, opts: { indent?: number | string | null; sortKeys?: 
   return walk(v, 0);
 }
 
-def('to_json', [['indent', null], ['sort_keys', false], ['ensure_ascii', true], ['separators', null]], (v, indent, sortKeys, ensureAscii, separators) =>
-  toJson(v, {
-    indent: indent as number | null,
-    sortKeys: truthy(sortKeys),
-    ensureAscii: truthy(ensureAscii),
-    separators: separators === null ? undefined : (seq(separators).map(str) as [string, string]),
-  }),
+def(
+  'to_json',
+  [
+    ['indent', null],
+    ['sort_keys', false],
+    ['ensure_ascii', true],
+    ['separators', null],
+  ],
+  (v, indent, sortKeys, ensureAscii, separators) =>
+    toJson(v, {
+      indent: indent as number | null,
+      sortKeys: truthy(sortKeys),
+      ensureAscii: truthy(ensureAscii),
+      separators: separators === null ? undefined : (seq(separators).map(str) as [string, string]),
+    }),
 );
-def('to_nice_json', [['indent', 4], ['sort_keys', true], ['ensure_ascii', true]], (v, indent, sortKeys, ensureAscii) =>
-  toJson(v, { indent: indent as number, sortKeys: truthy(sortKeys), ensureAscii: truthy(ensureAscii), separators: [',', ': '] }),
+def(
+  'to_nice_json',
+  [
+    ['indent', 4],
+    ['sort_keys', true],
+    ['ensure_ascii', true],
+  ],
+  (v, indent, sortKeys, ensureAscii) =>
+    toJson(v, { indent: indent as number, sortKeys: truthy(sortKeys), ensureAscii: truthy(ensureAscii), separators: [',', ': '] }),
 );
 def('from_json', [], (v) => {
   if (typeof v !== 'string') return v;
@@ -733,11 +946,23 @@ def('from_json', [], (v) => {
   }
 });
 
-def('to_yaml', [['indent', 2], ['sort_keys', true], ['default_flow_style', null]], (v, indent, sortKeys, flow) =>
-  dumpYaml(v, { indent: int(indent, 'indent'), flowLeaves: flow === null, sortKeys: truthy(sortKeys) }),
+def(
+  'to_yaml',
+  [
+    ['indent', 2],
+    ['sort_keys', true],
+    ['default_flow_style', null],
+  ],
+  (v, indent, sortKeys, flow) => dumpYaml(v, { indent: int(indent, 'indent'), flowLeaves: flow === null, sortKeys: truthy(sortKeys) }),
 );
-def('to_nice_yaml', [['indent', 4], ['sort_keys', true], ['width', 80]], (v, indent, sortKeys) =>
-  dumpYaml(v, { indent: int(indent, 'indent'), flowLeaves: false, sortKeys: truthy(sortKeys) }),
+def(
+  'to_nice_yaml',
+  [
+    ['indent', 4],
+    ['sort_keys', true],
+    ['width', 80],
+  ],
+  (v, indent, sortKeys) => dumpYaml(v, { indent: int(indent, 'indent'), flowLeaves: false, sortKeys: truthy(sortKeys) }),
 );
 
 function yamlError(e: unknown): UserError {
@@ -788,7 +1013,10 @@ def('to_uuid', [['namespace', '361E6D51-FAEC-444A-9079-341386DA8E2E']], (v, ns) 
 });
 
 def('urlencode', [], (v) => {
-  if (isMapping(v)) return Object.keys(v).map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(str(v[k]))}`).join('&');
+  if (isMapping(v))
+    return Object.keys(v)
+      .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(str(v[k]))}`)
+      .join('&');
   return encodeURIComponent(str(v)).replace(/%2F/g, '/');
 });
 
@@ -842,35 +1070,52 @@ def('root', [['base', 2]], (v, base) => (Number(base) === 2 ? Math.sqrt(Number(p
 
 const SIZE_UNITS: [string, number][] = ['Y', 'Z', 'E', 'P', 'T', 'G', 'M', 'K', 'B'].map((u, i) => [u, 2 ** (10 * (8 - i))]);
 
-def('human_readable', [['isbits', false], ['unit', null]], (v, isbits, unit) => {
-  const size = Number(plain(v));
-  const base = truthy(isbits) ? 'bits' : 'Bytes';
-  let [suffix, limit] = SIZE_UNITS[SIZE_UNITS.length - 1]!;
-  for (const [u, l] of SIZE_UNITS) {
-    if ((unit === null && size >= l) || (unit !== null && str(unit).toUpperCase()[0] === u)) {
-      [suffix, limit] = [u, l];
-      break;
+def(
+  'human_readable',
+  [
+    ['isbits', false],
+    ['unit', null],
+  ],
+  (v, isbits, unit) => {
+    const size = Number(plain(v));
+    const base = truthy(isbits) ? 'bits' : 'Bytes';
+    let [suffix, limit] = SIZE_UNITS[SIZE_UNITS.length - 1]!;
+    for (const [u, l] of SIZE_UNITS) {
+      if ((unit === null && size >= l) || (unit !== null && str(unit).toUpperCase()[0] === u)) {
+        [suffix, limit] = [u, l];
+        break;
+      }
     }
-  }
-  const label = limit !== 1 ? suffix + base[0] : base;
-  return `${(size / limit).toFixed(2)} ${label}`;
-});
+    const label = limit !== 1 ? suffix + base[0] : base;
+    return `${(size / limit).toFixed(2)} ${label}`;
+  },
+);
 
-def('human_to_bytes', [['default_unit', null], ['isbits', false]], (v, defaultUnit, isbits) => {
-  const m = /^\s*(\d*\.?\d*)\s*([A-Za-z]+)?/.exec(str(v));
-  if (!m || m[1] === '' || m[1] === '.') throw typeError(`human_to_bytes() can't interpret ${pyRepr(v)}`);
-  const num = Number(m[1]);
-  const unit = m[2] ?? (defaultUnit === null ? null : str(defaultUnit));
-  if (unit === null) return Math.round(num);
-  const key = unit[0]!.toUpperCase();
-  const limit = SIZE_UNITS.find(([u]) => u === key)?.[1];
-  if (limit === undefined) throw typeError(`human_to_bytes() failed to convert ${pyRepr(v)}: the suffix must be one of ${SIZE_UNITS.map(([u]) => u).join(', ')}`);
-  const unitClass = truthy(isbits) ? 'b' : 'B';
-  if (unit.length > 1 && !unit.toLowerCase().includes(truthy(isbits) ? 'bit' : 'byte') && unit[1] !== unitClass) {
-    throw typeError(`human_to_bytes() failed to convert ${pyRepr(v)}: expected ${key}${unitClass} or ${key}`);
-  }
-  return Math.round(num * limit);
-});
+def(
+  'human_to_bytes',
+  [
+    ['default_unit', null],
+    ['isbits', false],
+  ],
+  (v, defaultUnit, isbits) => {
+    const m = /^\s*(\d*\.?\d*)\s*([A-Za-z]+)?/.exec(str(v));
+    if (!m || m[1] === '' || m[1] === '.') throw typeError(`human_to_bytes() can't interpret ${pyRepr(v)}`);
+    const num = Number(m[1]);
+    const unit = m[2] ?? (defaultUnit === null ? null : str(defaultUnit));
+    if (unit === null) return Math.round(num);
+    const key = unit[0]!.toUpperCase();
+    const limit = SIZE_UNITS.find(([u]) => u === key)?.[1];
+    if (limit === undefined)
+      throw typeError(
+        `human_to_bytes() failed to convert ${pyRepr(v)}: the suffix must be one of ${SIZE_UNITS.map(([u]) => u).join(', ')}`,
+      );
+    const unitClass = truthy(isbits) ? 'b' : 'B';
+    if (unit.length > 1 && !unit.toLowerCase().includes(truthy(isbits) ? 'bit' : 'byte') && unit[1] !== unitClass) {
+      throw typeError(`human_to_bytes() failed to convert ${pyRepr(v)}: expected ${key}${unitClass} or ${key}`);
+    }
+    return Math.round(num * limit);
+  },
+);
 
 // ---- dates ---------------------------------------------------------------------------------
 
@@ -880,13 +1125,34 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 /** C strftime for the common directives (%Y %m %d %H %M %S %j %a %b %p %z %s ...). */
 export function strftime(fmt: string, date: Date, utc: boolean): string {
   const g = (local: () => number, u: () => number) => (utc ? u() : local());
-  const Y = g(() => date.getFullYear(), () => date.getUTCFullYear());
-  const mo = g(() => date.getMonth(), () => date.getUTCMonth());
-  const d = g(() => date.getDate(), () => date.getUTCDate());
-  const H = g(() => date.getHours(), () => date.getUTCHours());
-  const M = g(() => date.getMinutes(), () => date.getUTCMinutes());
-  const S = g(() => date.getSeconds(), () => date.getUTCSeconds());
-  const wd = g(() => date.getDay(), () => date.getUTCDay());
+  const Y = g(
+    () => date.getFullYear(),
+    () => date.getUTCFullYear(),
+  );
+  const mo = g(
+    () => date.getMonth(),
+    () => date.getUTCMonth(),
+  );
+  const d = g(
+    () => date.getDate(),
+    () => date.getUTCDate(),
+  );
+  const H = g(
+    () => date.getHours(),
+    () => date.getUTCHours(),
+  );
+  const M = g(
+    () => date.getMinutes(),
+    () => date.getUTCMinutes(),
+  );
+  const S = g(
+    () => date.getSeconds(),
+    () => date.getUTCSeconds(),
+  );
+  const wd = g(
+    () => date.getDay(),
+    () => date.getUTCDay(),
+  );
   const p2 = (n: number) => String(n).padStart(2, '0');
   const yday = Math.floor((Date.UTC(Y, mo, d) - Date.UTC(Y, 0, 1)) / 86400000) + 1;
   const off = utc ? 0 : -date.getTimezoneOffset();
@@ -910,7 +1176,12 @@ export function strftime(fmt: string, date: Date, utc: boolean): string {
     B: () => MONTHS[mo]!,
     w: () => String(wd),
     z: () => z,
-    Z: () => (utc ? 'UTC' : (Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(date).find((x) => x.type === 'timeZoneName')?.value ?? '')),
+    Z: () =>
+      utc
+        ? 'UTC'
+        : (Intl.DateTimeFormat(undefined, { timeZoneName: 'short' })
+            .formatToParts(date)
+            .find((x) => x.type === 'timeZoneName')?.value ?? ''),
     s: () => String(Math.floor(date.getTime() / 1000)),
     F: () => `${Y}-${p2(mo + 1)}-${p2(d)}`,
     T: () => `${p2(H)}:${p2(M)}:${p2(S)}`,
@@ -919,10 +1190,17 @@ export function strftime(fmt: string, date: Date, utc: boolean): string {
   return fmt.replace(/%([a-zA-Z%])/g, (m, c: string) => (map[c] ? map[c]!() : m));
 }
 
-def('strftime', [['second', null], ['utc', false]], (v, second, utc) => {
-  const date = second === null ? new Date() : new Date(Number(plain(second)) * 1000);
-  return strftime(str(v), date, truthy(utc));
-});
+def(
+  'strftime',
+  [
+    ['second', null],
+    ['utc', false],
+  ],
+  (v, second, utc) => {
+    const date = second === null ? new Date() : new Date(Number(plain(second)) * 1000);
+    return strftime(str(v), date, truthy(utc));
+  },
+);
 
 // ---- filters Ansible and Jinja2 ship that tsplay lacked ------------------------------------
 
@@ -943,19 +1221,27 @@ function seededRandom(seed: unknown): () => number {
     return n / 0x100000000;
   };
 }
-def('random', [['start', null], ['step', 1], ['seed', null]], (v, start, step, seed) => {
-  const rnd = seededRandom(seed);
-  if (typeof v === 'number') {
-    const from = start === null ? 0 : int(start, 'start');
-    const by = int(step, 'step');
-    const count = Math.max(0, Math.ceil((v - from) / by));
-    if (count === 0) throw typeError('random: empty range');
-    return from + Math.floor(rnd() * count) * by;
-  }
-  const items = seq(v);
-  if (items.length === 0) throw typeError('random: cannot choose from an empty sequence');
-  return items[Math.floor(rnd() * items.length)];
-});
+def(
+  'random',
+  [
+    ['start', null],
+    ['step', 1],
+    ['seed', null],
+  ],
+  (v, start, step, seed) => {
+    const rnd = seededRandom(seed);
+    if (typeof v === 'number') {
+      const from = start === null ? 0 : int(start, 'start');
+      const by = int(step, 'step');
+      const count = Math.max(0, Math.ceil((v - from) / by));
+      if (count === 0) throw typeError('random: empty range');
+      return from + Math.floor(rnd() * count) * by;
+    }
+    const items = seq(v);
+    if (items.length === 0) throw typeError('random: cannot choose from an empty sequence');
+    return items[Math.floor(rnd() * items.length)];
+  },
+);
 def('shuffle', [['seed', null]], (v, seed) => {
   const rnd = seededRandom(seed);
   const items = [...seq(v)];
@@ -985,7 +1271,8 @@ function glob(pattern: string): string[] {
         continue;
       }
       const re = new RegExp(`^${fnmatchSource(part)}$`);
-      for (const e of entries) if ((!e.startsWith('.') || part.startsWith('.')) && re.test(e)) next.push(dir === '.' && !abs ? e : posix.join(dir, e));
+      for (const e of entries)
+        if ((!e.startsWith('.') || part.startsWith('.')) && re.test(e)) next.push(dir === '.' && !abs ? e : posix.join(dir, e));
     }
     paths = next;
   }
@@ -999,21 +1286,29 @@ function glob(pattern: string): string[] {
 }
 def('fileglob', [], (v) => glob(str(v)));
 
-def('rekey_on_member', [['key', REQUIRED], ['duplicates', 'error']], (data, key, duplicates) => {
-  const k = str(key);
-  if (!['error', 'overwrite'].includes(str(duplicates))) throw typeError(`duplicates parameter to rekey_on_member has unknown value: ${str(duplicates)}`);
-  const items = isMapping(data) ? Object.values(data) : Array.isArray(data) ? data : undefined;
-  if (!items) throw typeError('Type is not a valid list, set, or dict');
-  const out: Dict = {};
-  for (const item of items) {
-    if (!isMapping(item)) throw typeError(`List item is not a valid dict`);
-    if (!hasOwn(item, k)) throw typeError(`Key ${k} was not found`);
-    const name = str(item[k]);
-    if (hasOwn(out, name) && str(duplicates) === 'error') throw typeError(`Key ${name} is not unique, cannot correctly turn into dict`);
-    out[name] = item;
-  }
-  return out;
-});
+def(
+  'rekey_on_member',
+  [
+    ['key', REQUIRED],
+    ['duplicates', 'error'],
+  ],
+  (data, key, duplicates) => {
+    const k = str(key);
+    if (!['error', 'overwrite'].includes(str(duplicates)))
+      throw typeError(`duplicates parameter to rekey_on_member has unknown value: ${str(duplicates)}`);
+    const items = isMapping(data) ? Object.values(data) : Array.isArray(data) ? data : undefined;
+    if (!items) throw typeError('Type is not a valid list, set, or dict');
+    const out: Dict = {};
+    for (const item of items) {
+      if (!isMapping(item)) throw typeError(`List item is not a valid dict`);
+      if (!hasOwn(item, k)) throw typeError(`Key ${k} was not found`);
+      const name = str(item[k]);
+      if (hasOwn(out, name) && str(duplicates) === 'error') throw typeError(`Key ${name} is not unique, cannot correctly turn into dict`);
+      out[name] = item;
+    }
+    return out;
+  },
+);
 
 def('urldecode', [], (v) => decodeURIComponent(str(v).replace(/\+/g, ' ')));
 
@@ -1039,7 +1334,9 @@ def('win_dirname', [], (v) => {
 def('filesizeformat', [['binary', false]], (v, binary) => {
   const bytes = Number(plain(v));
   const base = truthy(binary) ? 1024 : 1000;
-  const units = truthy(binary) ? ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'] : ['kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+  const units = truthy(binary)
+    ? ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB']
+    : ['kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
   if (bytes === 1) return '1 Byte';
   if (bytes < base) return `${Math.trunc(bytes)} Bytes`;
   let unit = 0;
@@ -1052,22 +1349,29 @@ def('filesizeformat', [['binary', false]], (v, binary) => {
 });
 
 // Jinja2's slice: the items in `slices` lists, the first ones one longer, fill_with pads the rest
-def('slice', [['slices', REQUIRED], ['fill_with', null]], (v, slices, fill) => {
-  const items = seq(v);
-  const n = int(slices, 'slices');
-  const per = Math.floor(items.length / n);
-  const extra = items.length % n;
-  const out: unknown[][] = [];
-  let offset = 0;
-  for (let i = 0; i < n; i++) {
-    const len = per + (i < extra ? 1 : 0);
-    const part = items.slice(offset, offset + len);
-    offset += len;
-    if (fill !== null && i >= extra && extra > 0) part.push(fill);
-    out.push(part);
-  }
-  return out;
-});
+def(
+  'slice',
+  [
+    ['slices', REQUIRED],
+    ['fill_with', null],
+  ],
+  (v, slices, fill) => {
+    const items = seq(v);
+    const n = int(slices, 'slices');
+    const per = Math.floor(items.length / n);
+    const extra = items.length % n;
+    const out: unknown[][] = [];
+    let offset = 0;
+    for (let i = 0; i < n; i++) {
+      const len = per + (i < extra ? 1 : 0);
+      const part = items.slice(offset, offset + len);
+      offset += len;
+      if (fill !== null && i >= extra && extra > 0) part.push(fill);
+      out.push(part);
+    }
+    return out;
+  },
+);
 
 def('striptags', [], (v) =>
   str(v)
@@ -1079,37 +1383,47 @@ def('striptags', [], (v) =>
 );
 
 // Python's textwrap.wrap as Jinja2's wordwrap uses it (whitespace collapsed, long words broken)
-def('wordwrap', [['width', 79], ['break_long_words', true], ['wrapstring', null], ['break_on_hyphens', true]], (v, width, breakLong, wrapstring) => {
-  const w = int(width, 'width');
-  const out: string[] = [];
-  for (const para of str(v).split(/\r?\n/)) {
-    const words = para.split(/\s+/).filter(Boolean);
-    let line = '';
-    for (let word of words) {
-      while (truthy(breakLong) && word.length > w) {
-        const room = line ? w - line.length - 1 : w;
-        if (room <= 0) {
-          out.push(line);
+def(
+  'wordwrap',
+  [
+    ['width', 79],
+    ['break_long_words', true],
+    ['wrapstring', null],
+    ['break_on_hyphens', true],
+  ],
+  (v, width, breakLong, wrapstring) => {
+    const w = int(width, 'width');
+    const out: string[] = [];
+    for (const para of str(v).split(/\r?\n/)) {
+      const words = para.split(/\s+/).filter(Boolean);
+      let line = '';
+      for (let word of words) {
+        while (truthy(breakLong) && word.length > w) {
+          const room = line ? w - line.length - 1 : w;
+          if (room <= 0) {
+            out.push(line);
+            line = '';
+            continue;
+          }
+          out.push(line ? `${line} ${word.slice(0, room)}` : word.slice(0, room));
           line = '';
-          continue;
+          word = word.slice(room);
         }
-        out.push(line ? `${line} ${word.slice(0, room)}` : word.slice(0, room));
-        line = '';
-        word = word.slice(room);
+        if (!line) line = word;
+        else if (line.length + 1 + word.length <= w) line += ` ${word}`;
+        else {
+          out.push(line);
+          line = word;
+        }
       }
-      if (!line) line = word;
-      else if (line.length + 1 + word.length <= w) line += ` ${word}`;
-      else {
-        out.push(line);
-        line = word;
-      }
+      out.push(line);
     }
-    out.push(line);
-  }
-  return out.join(wrapstring === null ? '\n' : str(wrapstring));
-});
+    return out.join(wrapstring === null ? '\n' : str(wrapstring));
+  },
+);
 
-const htmlEscape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!);
+const htmlEscape = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!);
 def('xmlattr', [['autospace', true]], (d, autospace) => {
   const parts = Object.entries(mapping(d, 'xmlattr'))
     .filter(([, v]) => v !== null && !isUndefined(v))
@@ -1123,14 +1437,50 @@ def('xmlattr', [['autospace', true]], (d, autospace) => {
 
 // Jinja2's tojson: JSON with keys sorted and <, >, &, ' escaped, safe inside HTML
 def('tojson', [['indent', null]], (v, indent) =>
-  toJson(v, { indent: indent as number | null, sortKeys: true, ensureAscii: false }).replace(/[<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  toJson(v, { indent: indent as number | null, sortKeys: true, ensureAscii: false }).replace(
+    /[<>&']/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  ),
 );
 
 // password_hash: SHA-crypt ($5$ sha256, $6$ sha512; Ulrich Drepper's specification), as Ansible
 // makes it with Python's crypt (5000 rounds unless asked; a random 16-character salt unless given).
 const CRYPT_ALPHABET = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const SHA512_ORDER = [[0, 21, 42], [22, 43, 1], [44, 2, 23], [3, 24, 45], [25, 46, 4], [47, 5, 26], [6, 27, 48], [28, 49, 7], [50, 8, 29], [9, 30, 51], [31, 52, 10], [53, 11, 32], [12, 33, 54], [34, 55, 13], [56, 14, 35], [15, 36, 57], [37, 58, 16], [59, 17, 38], [18, 39, 60], [40, 61, 19], [62, 20, 41]];
-const SHA256_ORDER = [[0, 10, 20], [21, 1, 11], [12, 22, 2], [3, 13, 23], [24, 4, 14], [15, 25, 5], [6, 16, 26], [27, 7, 17], [18, 28, 8], [9, 19, 29]];
+const SHA512_ORDER = [
+  [0, 21, 42],
+  [22, 43, 1],
+  [44, 2, 23],
+  [3, 24, 45],
+  [25, 46, 4],
+  [47, 5, 26],
+  [6, 27, 48],
+  [28, 49, 7],
+  [50, 8, 29],
+  [9, 30, 51],
+  [31, 52, 10],
+  [53, 11, 32],
+  [12, 33, 54],
+  [34, 55, 13],
+  [56, 14, 35],
+  [15, 36, 57],
+  [37, 58, 16],
+  [59, 17, 38],
+  [18, 39, 60],
+  [40, 61, 19],
+  [62, 20, 41],
+];
+const SHA256_ORDER = [
+  [0, 10, 20],
+  [21, 1, 11],
+  [12, 22, 2],
+  [3, 13, 23],
+  [24, 4, 14],
+  [15, 25, 5],
+  [6, 16, 26],
+  [27, 7, 17],
+  [18, 28, 8],
+  [9, 19, 29],
+];
 
 function shaCrypt(kind: 'sha256' | 'sha512', password: string, salt: string, rounds: number | null): string {
   const H = (...parts: Buffer[]) => {
@@ -1170,32 +1520,63 @@ function shaCrypt(kind: 'sha256' | 'sha512', password: string, salt: string, rou
   return `$${id}$${rounds !== null && rounds !== 5000 ? `rounds=${rounds}$` : ''}${S.toString('utf8')}$${hash}`;
 }
 
-def('password_hash', [['hashtype', 'sha512'], ['salt', null], ['salt_size', null], ['rounds', null], ['ident', null]], (v, hashtype, salt, saltSize, rounds) => {
-  const type = str(hashtype).replace(/_crypt$/, '');
-  if (type !== 'sha512' && type !== 'sha256') {
-    throw typeError(`password_hash: ${str(hashtype)} is not supported by tsplay`, 'use sha512 (or sha256); md5, blowfish and the others are not implemented');
-  }
-  const r = rounds === null ? null : int(rounds, 'rounds');
-  if (r !== null && (r < 1000 || r > 999999999)) throw typeError('password_hash: rounds must be from 1000 to 999999999');
-  let s = salt === null ? '' : str(salt);
-  if (salt === null) {
-    const len = saltSize === null ? 16 : int(saltSize, 'salt_size');
-    for (let i = 0; i < len; i++) s += CRYPT_ALPHABET[Math.floor(Math.random() * 64)];
-  }
-  return shaCrypt(type, str(v), s, r);
-});
+def(
+  'password_hash',
+  [
+    ['hashtype', 'sha512'],
+    ['salt', null],
+    ['salt_size', null],
+    ['rounds', null],
+    ['ident', null],
+  ],
+  (v, hashtype, salt, saltSize, rounds) => {
+    const type = str(hashtype).replace(/_crypt$/, '');
+    if (type !== 'sha512' && type !== 'sha256') {
+      throw typeError(
+        `password_hash: ${str(hashtype)} is not supported by tsplay`,
+        'use sha512 (or sha256); md5, blowfish and the others are not implemented',
+      );
+    }
+    const r = rounds === null ? null : int(rounds, 'rounds');
+    if (r !== null && (r < 1000 || r > 999999999)) throw typeError('password_hash: rounds must be from 1000 to 999999999');
+    let s = salt === null ? '' : str(salt);
+    if (salt === null) {
+      const len = saltSize === null ? 16 : int(saltSize, 'salt_size');
+      for (let i = 0; i < len; i++) s += CRYPT_ALPHABET[Math.floor(Math.random() * 64)];
+    }
+    return shaCrypt(type, str(v), s, r);
+  },
+);
 
 // vault / unvault: encrypt a value with a password as Ansible's filters do (format 1.2, the label
 // filter_default unless another is given), and decrypt such text
-def('vault', [['secret', REQUIRED], ['salt', null], ['vaultid', 'filter_default'], ['wrap_object', false], ['vault_id', null]], (v, secret, _salt, vaultid, _wrap, vaultId) => {
-  if (typeof v !== 'string') throw typeError(`vault: can only encrypt strings, not ${typeName(v)}`);
-  const id = str(vaultId ?? vaultid);
-  return encryptVaultText(v, { id: id === 'default' ? 'default' : id, password: str(secret) }).replace(/\n$/, '');
-});
-def('unvault', [['secret', REQUIRED], ['vaultid', 'filter_default'], ['vault_id', null]], (v, secret, vaultid, vaultId) => {
-  const text = str(v);
-  if (!isVaultText(text)) throw typeError('unvault: the value is not vault-encrypted text');
-  const plain = decryptVaultText(text, undefined, [{ id: str(vaultId ?? vaultid), password: str(secret) }]);
-  secretValues.add(plain);
-  return plain;
-});
+def(
+  'vault',
+  [
+    ['secret', REQUIRED],
+    ['salt', null],
+    ['vaultid', 'filter_default'],
+    ['wrap_object', false],
+    ['vault_id', null],
+  ],
+  (v, secret, _salt, vaultid, _wrap, vaultId) => {
+    if (typeof v !== 'string') throw typeError(`vault: can only encrypt strings, not ${typeName(v)}`);
+    const id = str(vaultId ?? vaultid);
+    return encryptVaultText(v, { id: id === 'default' ? 'default' : id, password: str(secret) }).replace(/\n$/, '');
+  },
+);
+def(
+  'unvault',
+  [
+    ['secret', REQUIRED],
+    ['vaultid', 'filter_default'],
+    ['vault_id', null],
+  ],
+  (v, secret, vaultid, vaultId) => {
+    const text = str(v);
+    if (!isVaultText(text)) throw typeError('unvault: the value is not vault-encrypted text');
+    const plain = decryptVaultText(text, undefined, [{ id: str(vaultId ?? vaultid), password: str(secret) }]);
+    secretValues.add(plain);
+    return plain;
+  },
+);

@@ -126,11 +126,14 @@ const LOOKUPS: Record<string, Lookup> = {
   indexed_items: (terms) => terms.flatMap((t) => (Array.isArray(t) ? t : [t])).map((x, i) => tuple([i, x])),
   dict: (terms) =>
     terms.flatMap((t) => {
-      if (!isMapping(t)) throw typeError('with_dict / lookup(\'dict\') expects a dict');
+      if (!isMapping(t)) throw typeError("with_dict / lookup('dict') expects a dict");
       return Object.keys(t).map((k) => ({ key: k, value: t[k] }));
     }),
   first_found: (terms, kw, env) => {
-    const files = [...terms.flatMap((t) => (Array.isArray(t) ? t : isMapping(t) ? iterate(t.files ?? []) : [t])), ...iterate(kw.files ?? [])].map(pyStr);
+    const files = [
+      ...terms.flatMap((t) => (Array.isArray(t) ? t : isMapping(t) ? iterate(t.files ?? []) : [t])),
+      ...iterate(kw.files ?? []),
+    ].map(pyStr);
     const paths = iterate(kw.paths ?? []).map(pyStr);
     const candidates = paths.length ? paths.flatMap((p) => files.map((f) => join(p, f))) : files;
     for (const c of candidates) {
@@ -160,7 +163,8 @@ const LOOKUPS: Record<string, Lookup> = {
       const end = args.count !== undefined ? start + (Number(args.count) - 1) * stride : Number(args.end);
       const format = pyStr(args.format ?? '%d');
       const out: string[] = [];
-      for (let i = start; stride > 0 ? i <= end : i >= end; i += stride) out.push(format.replace(/%(0?\d*)d/, (_m, w: string) => String(i).padStart(Number(w) || 0, w.startsWith('0') ? '0' : ' ')));
+      for (let i = start; stride > 0 ? i <= end : i >= end; i += stride)
+        out.push(format.replace(/%(0?\d*)d/, (_m, w: string) => String(i).padStart(Number(w) || 0, w.startsWith('0') ? '0' : ' ')));
       return out;
     }),
 };

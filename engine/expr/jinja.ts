@@ -116,12 +116,31 @@ const OWN_NODES = [Slice, Truthy, LoopFilter, Raw];
 export interface LexOptions {
   trimBlocks: boolean;
   lstripBlocks: boolean;
-  tags?: { blockStart?: string; blockEnd?: string; variableStart?: string; variableEnd?: string; commentStart?: string; commentEnd?: string };
+  tags?: {
+    blockStart?: string;
+    blockEnd?: string;
+    variableStart?: string;
+    variableEnd?: string;
+    commentStart?: string;
+    commentEnd?: string;
+  };
 }
 
 const LEX_OPTS: LexOptions = { trimBlocks: true, lstripBlocks: false };
 
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"', '\n': '' };
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '\n': '',
+};
 
 // Python string literal escapes; unknown ones (\d, \1) keep their backslash, as regexes need.
 function parsePyString(this: any, delimiter: string): string {
@@ -223,7 +242,8 @@ class AnsibleParser extends Parser {
         const val = this.nextToken();
         let key: AnyNode;
         if (val?.type === L.TOKEN_INT) key = new N.Literal(val.lineno, val.colno, parseInt(val.value, 10));
-        else if (val && [L.TOKEN_SYMBOL, L.TOKEN_BOOLEAN, L.TOKEN_NONE].includes(val.type)) key = new N.Literal(val.lineno, val.colno, val.value);
+        else if (val && [L.TOKEN_SYMBOL, L.TOKEN_BOOLEAN, L.TOKEN_NONE].includes(val.type))
+          key = new N.Literal(val.lineno, val.colno, val.value);
         else this.fail(`expected name as lookup value, got ${val ? val.value : 'end of input'}`, val?.lineno, val?.colno);
         node = new N.LookupVal(tok.lineno, tok.colno, node, key);
       } else {
@@ -304,7 +324,9 @@ class AnsibleParser extends Parser {
       args = this.parseSignature();
     } else if (
       next &&
-      ([L.TOKEN_STRING, L.TOKEN_INT, L.TOKEN_FLOAT, L.TOKEN_BOOLEAN, L.TOKEN_NONE, L.TOKEN_LEFT_BRACKET, L.TOKEN_LEFT_CURLY].includes(next.type) ||
+      ([L.TOKEN_STRING, L.TOKEN_INT, L.TOKEN_FLOAT, L.TOKEN_BOOLEAN, L.TOKEN_NONE, L.TOKEN_LEFT_BRACKET, L.TOKEN_LEFT_CURLY].includes(
+        next.type,
+      ) ||
         (next.type === L.TOKEN_SYMBOL && !NOT_TEST_ARG.has(next.value)))
     ) {
       args.addChild(this.parsePrimary());
@@ -561,7 +583,11 @@ class AnsibleCompiler extends Compiler {
 }
 
 for (const [type, op] of Object.entries(BINOPS)) {
-  (AnsibleCompiler.prototype as Record<string, unknown>)[`compile${type}`] = function (this: AnsibleCompiler, node: AnyNode, frame: AnyNode) {
+  (AnsibleCompiler.prototype as Record<string, unknown>)[`compile${type}`] = function (
+    this: AnsibleCompiler,
+    node: AnyNode,
+    frame: AnyNode,
+  ) {
     this._emit(`runtime.binop(${JSON.stringify(op)}, `);
     this.compile(node.left, frame);
     this._emit(', ');
@@ -651,7 +677,8 @@ function makeRuntime(hooks: JinjaHooks): Record<string, unknown> {
       return out;
     },
     setattr(obj: unknown, key: unknown, value: unknown): void {
-      if (!isMapping(obj)) throw typeError(`cannot set attribute ${String(key)} on a '${typeName(obj)}'; use namespace() for values set inside loops`);
+      if (!isMapping(obj))
+        throw typeError(`cannot set attribute ${String(key)} on a '${typeName(obj)}'; use namespace() for values set inside loops`);
       obj[String(key)] = value;
     },
     unpack(v: unknown, n: number): unknown[] {

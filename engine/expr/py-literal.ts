@@ -289,7 +289,7 @@ class LiteralParser {
   }
 
   // Adjacent string literals concatenate ('a' "b" == 'ab'); str and bytes may not be mixed, and an
-// f-string is an expression, not a literal.
+  // f-string is an expression, not a literal.
   private strings(): PyNode {
     let text: string | undefined;
     let bytes: number[] | undefined;
@@ -345,7 +345,19 @@ function floatOrImag(text: string): PyNode {
   return imag ? { kind: 'complex', value: { re: 0, im: n } } : { kind: 'float', value: n };
 }
 
-const SIMPLE_ESCAPES: Record<string, string> = { '\n': '', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '\n': '',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+};
 
 // Python's escape sequences in a non-raw str literal; unknown escapes keep their backslash.
 function unescape(body: string): string {

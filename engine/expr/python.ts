@@ -90,7 +90,10 @@ export function pyRepr(v: unknown): string {
   if (typeof v === 'string') return reprString(v);
   if (isTuple(v)) return v.length === 1 ? `(${pyRepr(v[0])},)` : `(${v.map(pyRepr).join(', ')})`;
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
-  if (isMapping(v)) return `{${Object.keys(v).map((k) => `${reprString(k)}: ${pyRepr(v[k])}`).join(', ')}}`;
+  if (isMapping(v))
+    return `{${Object.keys(v)
+      .map((k) => `${reprString(k)}: ${pyRepr(v[k])}`)
+      .join(', ')}}`;
   return pyStr(v);
 }
 
@@ -173,7 +176,7 @@ export function compare(op: string, a: unknown, b: unknown): boolean {
 function unsupported(op: string, a: unknown, b: unknown): UserError {
   return typeError(
     `unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`,
-    op === '+' ? "to join text use ~ (it converts both sides to strings), or convert with | int / | string" : undefined,
+    op === '+' ? 'to join text use ~ (it converts both sides to strings), or convert with | int / | string' : undefined,
   );
 }
 
@@ -487,10 +490,13 @@ const STR_METHODS: Record<string, Method<string>> = {
     const parts = s.split(from);
     return parts.slice(0, count + 1).join(to) + (parts.length > count + 1 ? from + parts.slice(count + 1).join(from) : '');
   },
-  join: (s, a) => iterate(a[0]).map((x) => {
-    if (typeof plain(x) !== 'string') throw typeError(`sequence item: expected str instance, ${typeName(x)} found`);
-    return plain(x) as string;
-  }).join(s),
+  join: (s, a) =>
+    iterate(a[0])
+      .map((x) => {
+        if (typeof plain(x) !== 'string') throw typeError(`sequence item: expected str instance, ${typeName(x)} found`);
+        return plain(x) as string;
+      })
+      .join(s),
   find: (s, a) => s.indexOf(pyStr(a[0])),
   rfind: (s, a) => s.lastIndexOf(pyStr(a[0])),
   index: (s, a) => {
@@ -640,8 +646,7 @@ function noAttribute(obj: unknown, name: unknown, path?: string): Undefined {
   const what = obj === null || obj === undefined ? "'None'" : `'${typeName(obj)} object'`;
   const key = typeof name === 'number' ? String(name) : `'${String(name)}'`;
   const expr = path ? `${path}${typeof name === 'number' ? `[${name}]` : `.${String(name)}`}` : undefined;
-  const message =
-    typeof name === 'number' && Array.isArray(obj) ? `list object has no element ${name}` : `${what} has no attribute ${key}`;
+  const message = typeof name === 'number' && Array.isArray(obj) ? `list object has no element ${name}` : `${what} has no attribute ${key}`;
   const hint = path
     ? `${path} has no ${typeof name === 'number' ? 'element' : 'key'} ${key}; check the name or use {{ ${expr} | default(...) }}`
     : `check the name or use | default(...)`;

@@ -56,7 +56,10 @@ export function pySub(re: RegExp, repl: string, s: string, count = 0): string {
     });
   } catch (e) {
     if (e instanceof PatternError) {
-      throw new UserError('E_TEMPLATE', `template error: invalid replacement ${JSON.stringify(repl)}: ${e.message}`, { hint: 'replacements use Python re syntax: \\1, \\g<name>', cause: e });
+      throw new UserError('E_TEMPLATE', `template error: invalid replacement ${JSON.stringify(repl)}: ${e.message}`, {
+        hint: 'replacements use Python re syntax: \\1, \\g<name>',
+        cause: e,
+      });
     }
     throw e;
   }

@@ -40,10 +40,27 @@ interface Origin {
 
 // Variables a host's scope (hostvars['x']) takes from the scope of the host being templated.
 const INHERITED = new Set([
-  'groups', 'hostvars', 'omit', 'playbook_dir', 'inventory_dir', 'inventory_file', 'role_path',
-  'ansible_check_mode', 'ansible_diff_mode', 'ansible_version', 'ansible_verbosity', 'ansible_forks',
-  'ansible_play_hosts', 'ansible_play_batch', 'ansible_play_hosts_all', 'play_hosts', 'ansible_play_name',
-  'ansible_run_tags', 'ansible_skip_tags', 'ansible_managed', 'tsplay_version',
+  'groups',
+  'hostvars',
+  'omit',
+  'playbook_dir',
+  'inventory_dir',
+  'inventory_file',
+  'role_path',
+  'ansible_check_mode',
+  'ansible_diff_mode',
+  'ansible_version',
+  'ansible_verbosity',
+  'ansible_forks',
+  'ansible_play_hosts',
+  'ansible_play_batch',
+  'ansible_play_hosts_all',
+  'play_hosts',
+  'ansible_play_name',
+  'ansible_run_tags',
+  'ansible_skip_tags',
+  'ansible_managed',
+  'tsplay_version',
 ]);
 
 const MAX_DEPTH = 50;
@@ -120,7 +137,10 @@ function lazy(value: object, scope: Scope, label: string, hostvars = false): obj
       if (typeof key === 'symbol' || !hasOwn(target, key)) return raw;
       let v: unknown;
       if (hostvars) {
-        v = raw && typeof raw === 'object' && !unsafeValues.has(raw) ? lazy(raw, { vars: raw as Vars, parent: rootOf(scope) }, `hostvars['${key}']`) : raw;
+        v =
+          raw && typeof raw === 'object' && !unsafeValues.has(raw)
+            ? lazy(raw, { vars: raw as Vars, parent: rootOf(scope) }, `hostvars['${key}']`)
+            : raw;
       } else {
         v = resolve(raw, scope, target, key, /^\d+$/.test(key) && Array.isArray(target) ? `${label}[${key}]` : `${label}.${key}`);
       }
@@ -185,7 +205,9 @@ export function materialize(v: unknown, seen = new Set<object>()): unknown {
   if (seen.has(v)) return v;
   seen.add(v);
   const src = v;
-  const out = Array.isArray(src) ? src.map((x) => materialize(x, seen)) : Object.fromEntries(Object.keys(src).map((k) => [k, materialize(src[k], seen)]));
+  const out = Array.isArray(src)
+    ? src.map((x) => materialize(x, seen))
+    : Object.fromEntries(Object.keys(src).map((k) => [k, materialize(src[k], seen)]));
   seen.delete(v);
   return out;
 }
@@ -217,11 +239,21 @@ function run<T>(scope: Scope, origin: Origin, compile: () => { render(): string 
 }
 
 function evalExpression(expr: string, scope: Scope, origin: Origin): unknown {
-  return run(scope, origin, () => jinja.expression(expr), (s) => s.result);
+  return run(
+    scope,
+    origin,
+    () => jinja.expression(expr),
+    (s) => s.result,
+  );
 }
 
 function renderJ2(text: string, scope: Scope, file?: string, origin: Origin = {}, lex?: LexOptions): string {
-  return run(scope, { ...origin, file }, () => jinja.template(text, file, lex), (_s, out) => out);
+  return run(
+    scope,
+    { ...origin, file },
+    () => jinja.template(text, file, lex),
+    (_s, out) => out,
+  );
 }
 
 const JINJA2_OVERRIDE = '#jinja2:';
@@ -238,7 +270,11 @@ function headerOptions(text: string, file: string): { text: string; options: Tem
     const i = pair.indexOf(':');
     const key = pair.slice(0, i).trim();
     const raw = pair.slice(i + 1).trim();
-    if (i < 0 || !key) throw new UserError('E_TEMPLATE', `cannot read the #jinja2: line: '${pair.trim()}'`, { location: { file, line: 1, col: 1 }, hint: 'write key: value pairs, e.g. #jinja2: trim_blocks: False, lstrip_blocks: True' });
+    if (i < 0 || !key)
+      throw new UserError('E_TEMPLATE', `cannot read the #jinja2: line: '${pair.trim()}'`, {
+        location: { file, line: 1, col: 1 },
+        hint: 'write key: value pairs, e.g. #jinja2: trim_blocks: False, lstrip_blocks: True',
+      });
     options[key] = raw === 'True' ? true : raw === 'False' ? false : /^(['"]).*\1$/s.test(raw) ? raw.slice(1, -1) : raw;
   }
   return { text: eol < 0 ? '' : text.slice(eol + 1), options: options as TemplateOptions };
@@ -247,7 +283,8 @@ function headerOptions(text: string, file: string): { text: string; options: Tem
 function templateString(s: string, scope: Scope, origin: Origin): unknown {
   if (!isTemplate(s)) return s;
   const expr = singleExpression(s);
-  const out = expr !== undefined ? evalExpression(expr, scope, { ...origin, source: s }) : renderJ2(s, scope, undefined, { ...origin, source: s });
+  const out =
+    expr !== undefined ? evalExpression(expr, scope, { ...origin, source: s }) : renderJ2(s, scope, undefined, { ...origin, source: s });
   return typeof out === 'string' ? literalOf(out, s) : out;
 }
 
@@ -272,7 +309,9 @@ function failure(e: unknown, s: RenderState | undefined, origin: Origin): UserEr
   if (err instanceof UserError) return err.at(where);
   const quoted = origin.source && !origin.file ? ` in ${JSON.stringify(origin.source.trim())}` : '';
   if (err instanceof JinjaSyntaxError) {
-    const loc = err.file ? { file: err.file, ...(err.line !== undefined ? { line: err.line } : {}), ...(err.col !== undefined ? { col: err.col } : {}) } : where;
+    const loc = err.file
+      ? { file: err.file, ...(err.line !== undefined ? { line: err.line } : {}), ...(err.col !== undefined ? { col: err.col } : {}) }
+      : where;
     const unknown = /^no (filter|test) named/.exec(err.message);
     return new UserError('E_TEMPLATE', `template error: ${err.message}${quoted}`, {
       location: loc,
@@ -281,7 +320,8 @@ function failure(e: unknown, s: RenderState | undefined, origin: Origin): UserEr
         : 'check the Jinja2 syntax: {{ expression }}, {% statement %}, matching quotes and brackets',
     });
   }
-  const message = err instanceof Error ? err.message.replace(/^\(.*?\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^Error: /, '') : String(err);
+  const message =
+    err instanceof Error ? err.message.replace(/^\(.*?\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^Error: /, '') : String(err);
   return new UserError('E_TEMPLATE', `template error: ${message}${quoted}`, { location: where, cause: err });
 }
 

@@ -26,7 +26,8 @@ function def(names: string | string[], params: Params, fn: (value: any, ...args:
       undefinedOk,
       fn: (value, args, kw) => {
         if (args.length > params.length) throw typeError(`test ${name} takes at most ${params.length} argument(s) (${args.length} given)`);
-        for (const k of Object.keys(kw)) if (!params.some(([p]) => p === k)) throw typeError(`test ${name} got an unexpected keyword argument '${k}'`);
+        for (const k of Object.keys(kw))
+          if (!params.some(([p]) => p === k)) throw typeError(`test ${name} got an unexpected keyword argument '${k}'`);
         const bound = params.map(([p, d], i) => {
           const v = i < args.length ? args[i] : hasOwn(kw, p) ? kw[p] : d;
           if (v === REQUIRED) throw typeError(`test ${name} is missing its argument '${p}'`);
@@ -95,18 +96,47 @@ function regexTest(matchType: 'match' | 'search' | 'fullmatch') {
     return anchored.test(s);
   };
 }
-def('match', [['pattern', ''], ['ignorecase', false], ['multiline', false]], regexTest('match'));
-def('search', [['pattern', ''], ['ignorecase', false], ['multiline', false]], regexTest('search'));
-def('regex', [['pattern', ''], ['ignorecase', false], ['multiline', false], ['match_type', 'search']], (v, p, i, m, type) => {
-  if (!['match', 'search', 'fullmatch'].includes(String(type))) throw typeError(`regex test: match_type must be match, search or fullmatch`);
-  return regexTest(type as 'match')(v, p, i, m);
-});
+def(
+  'match',
+  [
+    ['pattern', ''],
+    ['ignorecase', false],
+    ['multiline', false],
+  ],
+  regexTest('match'),
+);
+def(
+  'search',
+  [
+    ['pattern', ''],
+    ['ignorecase', false],
+    ['multiline', false],
+  ],
+  regexTest('search'),
+);
+def(
+  'regex',
+  [
+    ['pattern', ''],
+    ['ignorecase', false],
+    ['multiline', false],
+    ['match_type', 'search'],
+  ],
+  (v, p, i, m, type) => {
+    if (!['match', 'search', 'fullmatch'].includes(String(type)))
+      throw typeError(`regex test: match_type must be match, search or fullmatch`);
+    return regexTest(type as 'match')(v, p, i, m);
+  },
+);
 
 // ---- task results --------------------------------------------------------------------------
 
 function result(v: unknown, test: string): Dict {
   if (!isMapping(v)) {
-    throw typeError(`the '${test}' test expects a dictionary (a registered task result), got ${typeName(v)}`, 'use it on a variable set with register:');
+    throw typeError(
+      `the '${test}' test expects a dictionary (a registered task result), got ${typeName(v)}`,
+      'use it on a variable set with register:',
+    );
   }
   return v;
 }
@@ -130,8 +160,20 @@ def('started', [], (v) => truthy(result(v, 'started').started ?? true));
 // ---- versions ------------------------------------------------------------------------------
 
 const OPERATORS: Record<string, string> = {
-  '==': 'eq', '=': 'eq', eq: 'eq', '<': 'lt', lt: 'lt', '<=': 'le', le: 'le',
-  '>': 'gt', gt: 'gt', '>=': 'ge', ge: 'ge', '!=': 'ne', '<>': 'ne', ne: 'ne',
+  '==': 'eq',
+  '=': 'eq',
+  eq: 'eq',
+  '<': 'lt',
+  lt: 'lt',
+  '<=': 'le',
+  le: 'le',
+  '>': 'gt',
+  gt: 'gt',
+  '>=': 'ge',
+  ge: 'ge',
+  '!=': 'ne',
+  '<>': 'ne',
+  ne: 'ne',
 };
 
 type Part = number | string;
@@ -156,7 +198,8 @@ function compareParts(a: Part[], b: Part[]): number {
     if (i >= b.length) return 1;
     const x = a[i]!;
     const y = b[i]!;
-    if (typeof x !== typeof y) throw typeError(`Version comparison failed: '<' not supported between instances of '${typeName(x)}' and '${typeName(y)}'`);
+    if (typeof x !== typeof y)
+      throw typeError(`Version comparison failed: '<' not supported between instances of '${typeName(x)}' and '${typeName(y)}'`);
     if (x !== y) return x < y ? -1 : 1;
   }
   return 0;
@@ -166,7 +209,10 @@ function semverCompare(a: string, b: string): number {
   const parse = (v: string) => {
     const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/.exec(v);
     if (!m) throw typeError(`invalid semantic version '${v}'`);
-    return { core: [Number(m[1]), Number(m[2]), Number(m[3])], pre: m[4] ? m[4].split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)) : [] };
+    return {
+      core: [Number(m[1]), Number(m[2]), Number(m[3])],
+      pre: m[4] ? m[4].split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)) : [],
+    };
   };
   const x = parse(a);
   const y = parse(b);
@@ -198,7 +244,12 @@ function compareVersions(a: string, b: string, type: string | null = null, stric
 
 def(
   ['version', 'version_compare'],
-  [['version', REQUIRED], ['operator', 'eq'], ['strict', false], ['version_type', null]],
+  [
+    ['version', REQUIRED],
+    ['operator', 'eq'],
+    ['strict', false],
+    ['version_type', null],
+  ],
   (v, version, operator, strict, versionType) => {
     const value = pyStr(v);
     if (!value) throw typeError('the version test got an empty version', 'check the variable holding the version');

@@ -55,10 +55,16 @@ export function parseAnsibleConfig(text: string, file?: string): AnsibleConfig {
     }
     const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(raw.trim());
     if (!kv || !current) {
-      throw new UserError('E_OPTIONS', current ? `cannot read line ${i + 1} of the Ansible configuration: ${raw.trim()}` : 'the Ansible configuration has a setting before any [section]', {
-        location: file ? { file, line: i + 1, col: 1 } : undefined,
-        hint: 'write settings as "key = value" under a section such as [defaults]',
-      });
+      throw new UserError(
+        'E_OPTIONS',
+        current
+          ? `cannot read line ${i + 1} of the Ansible configuration: ${raw.trim()}`
+          : 'the Ansible configuration has a setting before any [section]',
+        {
+          location: file ? { file, line: i + 1, col: 1 } : undefined,
+          hint: 'write settings as "key = value" under a section such as [defaults]',
+        },
+      );
     }
     lastKey = kv[1]!.trim().toLowerCase();
     current.set(lastKey, stripInline(kv[2]!));
@@ -79,13 +85,26 @@ export function loadAnsibleConfig(env: NodeJS.ProcessEnv, cwd: string): AnsibleC
 }
 
 /** A setting: its environment variable first, then the file's `[section] key`. */
-export function configValue(cfg: AnsibleConfig, env: NodeJS.ProcessEnv, section: string, key: string, envName?: string): string | undefined {
+export function configValue(
+  cfg: AnsibleConfig,
+  env: NodeJS.ProcessEnv,
+  section: string,
+  key: string,
+  envName?: string,
+): string | undefined {
   if (envName && env[envName] !== undefined && env[envName] !== '') return env[envName];
   return cfg.sections.get(section)?.get(key);
 }
 
 /** A path list setting (roles_path): colon separated, ~ expanded, relative to the file that sets it. */
-export function configPaths(cfg: AnsibleConfig, env: NodeJS.ProcessEnv, cwd: string, section: string, key: string, envName?: string): string[] | undefined {
+export function configPaths(
+  cfg: AnsibleConfig,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  section: string,
+  key: string,
+  envName?: string,
+): string[] | undefined {
   const fromEnv = envName ? env[envName] : undefined;
   const v = fromEnv !== undefined && fromEnv !== '' ? fromEnv : cfg.sections.get(section)?.get(key);
   if (v === undefined) return undefined;

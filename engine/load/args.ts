@@ -173,7 +173,9 @@ function coerce(value: unknown, p: PropertySchema): { value?: unknown; error?: s
     if ((value as string).trim() !== '' && Number.isFinite(n) && (types.includes('number') || Number.isInteger(n))) {
       return { value: n };
     }
-    return { error: `is of type str and we were unable to convert to ${types.includes('integer') ? 'int' : 'float'}: '${String(value)}' cannot be converted` };
+    return {
+      error: `is of type str and we were unable to convert to ${types.includes('integer') ? 'int' : 'float'}: '${String(value)}' cannot be converted`,
+    };
   }
   if (types.includes('string') && !types.includes(jsonType(value)) && (t === 'number' || t === 'boolean')) {
     return { value: t === 'boolean' ? (value ? 'True' : 'False') : String(value) };
@@ -211,7 +213,15 @@ function jsonType(v: unknown): string {
 function pyType(v: unknown): string {
   const t = jsonType(v);
   return (
-    { string: "<class 'str'>", integer: "<class 'int'>", number: "<class 'float'>", boolean: "<class 'bool'>", array: "<class 'list'>", object: "<class 'dict'>", null: "<class 'NoneType'>" } as Record<string, string>
+    {
+      string: "<class 'str'>",
+      integer: "<class 'int'>",
+      number: "<class 'float'>",
+      boolean: "<class 'bool'>",
+      array: "<class 'list'>",
+      object: "<class 'dict'>",
+      null: "<class 'NoneType'>",
+    } as Record<string, string>
   )[t]!;
 }
 
@@ -222,7 +232,10 @@ function argName(e: ErrorObject): string {
 function describeErrors(errors: ErrorObject[], args: Record<string, unknown>): string {
   const missing = errors.filter((e) => e.keyword === 'required' && e.instancePath === '');
   if (missing.length > 0) {
-    return `missing required arguments: ${missing.map((e) => (e.params as { missingProperty: string }).missingProperty).sort().join(', ')}`;
+    return `missing required arguments: ${missing
+      .map((e) => (e.params as { missingProperty: string }).missingProperty)
+      .sort()
+      .join(', ')}`;
   }
   const e = errors.find((x) => x.keyword === 'enum') ?? errors[0]!;
   const name = argName(e);

@@ -98,10 +98,14 @@ export class InventoryBuilder {
     if (p.children.includes(child)) return;
     const path = parent === child ? [child] : this.pathDown(child, parent);
     if (path) {
-      throw new UserError('E_INVENTORY', `group '${child}' cannot be a child of '${parent}': that makes a loop (${[parent, ...path].join(' -> ')})`, {
-        location,
-        hint: 'a group may not contain itself, directly or through its children; remove one of these parent/child links',
-      });
+      throw new UserError(
+        'E_INVENTORY',
+        `group '${child}' cannot be a child of '${parent}': that makes a loop (${[parent, ...path].join(' -> ')})`,
+        {
+          location,
+          hint: 'a group may not contain itself, directly or through its children; remove one of these parent/child links',
+        },
+      );
     }
     p.children.push(child);
     this.parents.get(child)!.push(parent);
@@ -141,7 +145,9 @@ export class InventoryBuilder {
       }
       const g = this.groups.get(h.name);
       if (g && !BUILTIN.includes(h.name)) {
-        this.warnings.push(`Found both group and host with same name: ${h.name} (${formatLocation(h.location ?? g.location) || 'inventory'})`);
+        this.warnings.push(
+          `Found both group and host with same name: ${h.name} (${formatLocation(h.location ?? g.location) || 'inventory'})`,
+        );
       }
     }
     if (grouped.size) ungrouped.hosts = ungrouped.hosts.filter((n) => !grouped.has(n));

@@ -76,7 +76,8 @@ function expandFirstRange(name: string, entry: string): string[] {
   const head = name.slice(0, open);
   const tail = name.slice(close + 1);
   const bounds = name.slice(open + 1, close).split(':');
-  if (bounds.length !== 2 && bounds.length !== 3) throw rangeError(`host range [${bounds.join(':')}] must be [begin:end] or [begin:end:step]`, entry);
+  if (bounds.length !== 2 && bounds.length !== 3)
+    throw rangeError(`host range [${bounds.join(':')}] must be [begin:end] or [begin:end:step]`, entry);
   const beg = bounds[0] || '0';
   const end = bounds[1]!;
   const stepText = bounds[2];
@@ -91,9 +92,11 @@ function expandFirstRange(name: string, entry: string): string[] {
     items = [];
     for (let i = ib; i <= ie; i += step) items.push(LETTERS[i]!);
   } else {
-    if (!/^[0-9]+$/.test(beg) || !/^[0-9]+$/.test(end)) throw rangeError(`host range [${bounds.join(':')}] must be numbers (1:3) or single letters (a:c)`, entry);
+    if (!/^[0-9]+$/.test(beg) || !/^[0-9]+$/.test(end))
+      throw rangeError(`host range [${bounds.join(':')}] must be numbers (1:3) or single letters (a:c)`, entry);
     const width = beg.length > 1 && beg.startsWith('0') ? beg.length : 0;
-    if (width && width !== end.length) throw rangeError(`host range [${beg}:${end}] must give begin and end with the same number of digits`, entry);
+    if (width && width !== end.length)
+      throw rangeError(`host range [${beg}:${end}] must give begin and end with the same number of digits`, entry);
     const b = Number(beg);
     const e = Number(end);
     if (b > e) throw rangeError(`host range [${beg}:${end}] goes backwards`, entry);

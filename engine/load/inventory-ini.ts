@@ -37,7 +37,11 @@ export function parseIniInventory(text: string, file: string, inv: InventoryBuil
       group = section[1]!;
       state = section[2] ?? 'hosts';
       if (!['hosts', 'vars', 'children'].includes(state)) {
-        fail(`section [${group}:${state}] has unknown type '${state}'`, `a section is [${group}], [${group}:vars] or [${group}:children]`, state);
+        fail(
+          `section [${group}:${state}] has unknown type '${state}'`,
+          `a section is [${group}], [${group}:vars] or [${group}:children]`,
+          state,
+        );
       }
       if (!inv.groups.has(group)) {
         if (state === 'vars' && !pending.has(group)) pending.set(group, { state: 'vars', location: at(), parents: [] });
@@ -51,7 +55,10 @@ export function parseIniInventory(text: string, file: string, inv: InventoryBuil
       return;
     }
     if (line[0] === '[' && (line.endsWith(']') || !line.includes(']'))) {
-      fail(`invalid section header '${line}'`, 'write a section as [group], [group:vars] or [group:children], with no spaces inside the brackets');
+      fail(
+        `invalid section header '${line}'`,
+        'write a section as [group], [group:vars] or [group:children], with no spaces inside the brackets',
+      );
     }
 
     if (state === 'hosts') {
@@ -59,11 +66,15 @@ export function parseIniInventory(text: string, file: string, inv: InventoryBuil
       try {
         tokens = shlexSplit(line);
       } catch (e) {
-        return fail(`cannot read host line: ${(e as Error).message.toLowerCase()}`, 'close every quote; to put a quote inside a value, quote it with the other kind ("it\'s")');
+        return fail(
+          `cannot read host line: ${(e as Error).message.toLowerCase()}`,
+          'close every quote; to put a quote inside a value, quote it with the other kind ("it\'s")',
+        );
       }
       if (tokens.length === 0) return;
       const pattern = tokens[0]!;
-      if (pattern === '---') fail("'---' in an INI inventory: this looks like a YAML file", 'give YAML inventories a .yml or .yaml extension');
+      if (pattern === '---')
+        fail("'---' in an INI inventory: this looks like a YAML file", 'give YAML inventories a .yml or .yaml extension');
       let expanded: { hosts: string[]; port?: number };
       try {
         expanded = expandHostPattern(pattern);
@@ -71,12 +82,21 @@ export function parseIniInventory(text: string, file: string, inv: InventoryBuil
         throw e instanceof UserError ? e.at(at(pattern)) : e;
       }
       if (pattern.endsWith(':') && expanded.port === undefined) {
-        fail(`host '${pattern}' ends with ':'`, 'give a port as host:2222; if this file is YAML, give it a .yml or .yaml extension', pattern);
+        fail(
+          `host '${pattern}' ends with ':'`,
+          'give a port as host:2222; if this file is YAML, give it a .yml or .yaml extension',
+          pattern,
+        );
       }
       const vars: Record<string, unknown> = {};
       for (const t of tokens.slice(1)) {
         const eq = t.indexOf('=');
-        if (eq < 0) fail(`expected key=value host variable assignment, got: ${t}`, 'write host variables as key=value after the host name; quote values that contain spaces: key="a b"', t);
+        if (eq < 0)
+          fail(
+            `expected key=value host variable assignment, got: ${t}`,
+            'write host variables as key=value after the host name; quote values that contain spaces: key="a b"',
+            t,
+          );
         vars[t.slice(0, eq)] = iniValue(t.slice(eq + 1));
       }
       for (const name of expanded.hosts) {
@@ -91,7 +111,11 @@ export function parseIniInventory(text: string, file: string, inv: InventoryBuil
       inv.setGroupVar(group, line.slice(0, eq).trim(), iniValue(line.slice(eq + 1).trim()), at());
     } else {
       const m = GROUP_NAME.exec(line);
-      if (!m) fail(`expected a group name in [${group}:children], got: ${line}`, `[${group}:children] lists one group name per line; hosts go in a [${group}] section`);
+      if (!m)
+        fail(
+          `expected a group name in [${group}:children], got: ${line}`,
+          `[${group}:children] lists one group name per line; hosts go in a [${group}] section`,
+        );
       const child = m![1]!;
       if (inv.groups.has(child)) {
         inv.addChild(group, child, at(child));

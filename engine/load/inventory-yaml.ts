@@ -15,7 +15,8 @@ function describe(v: unknown): string {
   return `the ${typeof v} ${String(v)}`;
 }
 
-const SHAPE_HINT = 'a group is a mapping with any of hosts:, vars: and children:, e.g. `nodes: {hosts: {node1: {ansible_host: 10.0.0.11}}}`';
+const SHAPE_HINT =
+  'a group is a mapping with any of hosts:, vars: and children:, e.g. `nodes: {hosts: {node1: {ansible_host: 10.0.0.11}}}`';
 
 /** Read a parsed YAML/JSON inventory document into the builder. */
 export function parseYamlInventory(data: unknown, file: string, inv: InventoryBuilder): void {
@@ -30,10 +31,14 @@ export function parseYamlInventory(data: unknown, file: string, inv: InventoryBu
     });
   }
   if (data.plugin !== undefined) {
-    throw new UserError('E_INVENTORY', `${file} configures the inventory plugin '${String(data.plugin)}'; tsplay reads only INI and YAML host lists`, {
-      location: keyLocationOf(data, 'plugin') ?? { file },
-      hint: 'write the hosts out with `ansible-inventory -i <this file> --list -y > hosts.yml` and use that file',
-    });
+    throw new UserError(
+      'E_INVENTORY',
+      `${file} configures the inventory plugin '${String(data.plugin)}'; tsplay reads only INI and YAML host lists`,
+      {
+        location: keyLocationOf(data, 'plugin') ?? { file },
+        hint: 'write the hosts out with `ansible-inventory -i <this file> --list -y > hosts.yml` and use that file',
+      },
+    );
   }
   for (const [name, value] of Object.entries(data)) parseGroup(inv, name, value, keyLocationOf(data, name) ?? { file });
 }
@@ -78,17 +83,22 @@ function parseGroup(inv: InventoryBuilder, name: string, data: unknown, at: Sour
         inv.addChild(name, child, childAt);
       }
     } else {
-      for (const [pattern, hostData] of Object.entries(value)) parseHost(inv, name, pattern, hostData, keyLocationOf(value, pattern) ?? keyAt);
+      for (const [pattern, hostData] of Object.entries(value))
+        parseHost(inv, name, pattern, hostData, keyLocationOf(value, pattern) ?? keyAt);
     }
   }
 }
 
 function parseHost(inv: InventoryBuilder, group: string, pattern: string, data: unknown, at: SourceLocation): void {
   if (data !== null && !isMapping(data)) {
-    throw new UserError('E_INVENTORY', `host '${pattern}' in group '${group}' must have a mapping of variables or nothing, not ${describe(data)}`, {
-      location: locationOf(data) ?? at,
-      hint: `write \`${pattern}:\` alone, or with its variables indented below it (ansible_host: 10.0.0.11)`,
-    });
+    throw new UserError(
+      'E_INVENTORY',
+      `host '${pattern}' in group '${group}' must have a mapping of variables or nothing, not ${describe(data)}`,
+      {
+        location: locationOf(data) ?? at,
+        hint: `write \`${pattern}:\` alone, or with its variables indented below it (ansible_host: 10.0.0.11)`,
+      },
+    );
   }
   let expanded: { hosts: string[]; port?: number };
   try {

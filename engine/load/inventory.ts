@@ -181,7 +181,7 @@ export class Inventory {
     const order = [group];
     const seen = new Set(order);
     for (let i = 0; i < order.length; i++) {
-      for (const c of this.groups.get(order[i]!)?.children ?? []) if (!seen.has(c)) seen.add(c), order.push(c);
+      for (const c of this.groups.get(order[i]!)?.children ?? []) if (!seen.has(c)) (seen.add(c), order.push(c));
     }
     hosts = [...new Set(order.flatMap((g) => this.groups.get(g)?.hosts ?? []))];
     this.groupHosts.set(group, hosts);
@@ -352,7 +352,10 @@ function readHostList(list: string, inv: InventoryBuilder): void {
 export function readLimitFile(spec: string, cwd: string = process.cwd()): string[] {
   const path = resolve(cwd, spec.startsWith('@') ? spec.slice(1) : spec);
   const st = stat(path);
-  if (!st) throw new UserError('E_FILE_NOT_FOUND', `Unable to find limit file ${path}`, { hint: 'a --limit starting with @ names a file with one host or pattern per line' });
+  if (!st)
+    throw new UserError('E_FILE_NOT_FOUND', `Unable to find limit file ${path}`, {
+      hint: 'a --limit starting with @ names a file with one host or pattern per line',
+    });
   if (!st.isFile()) throw new OptionsError(`Limit starting with "@" must be a file, not a directory: ${path}`);
   return readFileSync(path, 'utf8')
     .split(/\r?\n/)

@@ -9,7 +9,18 @@ export function unquote(s: string): string {
   return s;
 }
 
-const SIMPLE_ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+};
 
 /**
  * Ansible's _decode_escapes (2.14), applied to each k=v word before it is split: the escapes
@@ -29,10 +40,7 @@ export function decodeEscapes(s: string): string {
  * Parse `k=v` text. With `freeFormKeys`, words that are not `known=value` are kept, in order, as
  * the free-form text (`command: ls -l chdir=/tmp` -> free 'ls -l', args {chdir: '/tmp'}).
  */
-export function parseKv(
-  text: string,
-  freeFormKeys?: ReadonlySet<string>,
-): { args: Record<string, string>; free: string } {
+export function parseKv(text: string, freeFormKeys?: ReadonlySet<string>): { args: Record<string, string>; free: string } {
   const args: Record<string, string> = {};
   // Free-form text is kept verbatim (a `shell: |` script keeps its newlines): each free word is
   // put back with the whitespace that preceded it in the original string.

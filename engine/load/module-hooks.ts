@@ -87,6 +87,8 @@ function hasModuleSyntax(source: string): boolean {
     new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`);
     return false;
   } catch (e) {
-    return /import statement outside a module|Unexpected token 'export'|import\.meta|await is only valid/.test(String((e as Error).message));
+    return /import statement outside a module|Unexpected token 'export'|import\.meta|await is only valid/.test(
+      String((e as Error).message),
+    );
   }
 }

@@ -98,15 +98,28 @@ const PROMPT_KEYS = ['name', 'prompt', 'private', 'default', 'confirm', 'encrypt
 function loadVarsPrompt(obj: Obj): VarsPrompt[] {
   const list = obj.vars_prompt;
   if (list === undefined || list === null) return [];
-  if (!Array.isArray(list)) fail('vars_prompt must be a list of prompts', keyLocationOf(obj, 'vars_prompt'), 'e.g. vars_prompt: [{ name: wifi_password, prompt: "Wi-Fi password" }]');
+  if (!Array.isArray(list))
+    fail(
+      'vars_prompt must be a list of prompts',
+      keyLocationOf(obj, 'vars_prompt'),
+      'e.g. vars_prompt: [{ name: wifi_password, prompt: "Wi-Fi password" }]',
+    );
   return list.map((e, i) => {
     const loc = locationOf(e) ?? itemLocationOf(list, i) ?? keyLocationOf(obj, 'vars_prompt');
-    if (!isObj(e) || typeof e.name !== 'string' || e.name === '') fail("each vars_prompt entry needs a 'name'", loc, 'e.g. - name: wifi_password');
-    for (const k of Object.keys(e)) if (!PROMPT_KEYS.includes(k)) fail(`'${k}' is not a valid vars_prompt option`, keyLocationOf(e, k) ?? loc, `use ${PROMPT_KEYS.join(', ')}`);
+    if (!isObj(e) || typeof e.name !== 'string' || e.name === '')
+      fail("each vars_prompt entry needs a 'name'", loc, 'e.g. - name: wifi_password');
+    for (const k of Object.keys(e))
+      if (!PROMPT_KEYS.includes(k))
+        fail(`'${k}' is not a valid vars_prompt option`, keyLocationOf(e, k) ?? loc, `use ${PROMPT_KEYS.join(', ')}`);
     if (e.encrypt !== undefined && !['sha512_crypt', 'sha256_crypt'].includes(String(e.encrypt))) {
-      fail(`vars_prompt encrypt '${String(e.encrypt)}' is not supported by tsplay`, keyLocationOf(e, 'encrypt') ?? loc, 'use sha512_crypt or sha256_crypt');
+      fail(
+        `vars_prompt encrypt '${String(e.encrypt)}' is not supported by tsplay`,
+        keyLocationOf(e, 'encrypt') ?? loc,
+        'use sha512_crypt or sha256_crypt',
+      );
     }
-    const truthy = (v: unknown, dflt: boolean) => (v === undefined ? dflt : v === true || ['yes', 'true', 'on', '1'].includes(String(v).toLowerCase()));
+    const truthy = (v: unknown, dflt: boolean) =>
+      v === undefined ? dflt : v === true || ['yes', 'true', 'on', '1'].includes(String(v).toLowerCase());
     return {
       name: e.name,
       prompt: e.prompt === undefined ? e.name : String(e.prompt),
@@ -190,25 +203,88 @@ export interface Play extends Keywords {
 }
 
 const KEYWORDS_COMMON = [
-  'name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment',
-  'ignore_errors', 'ignore_unreachable', 'check_mode', 'diff', 'no_log', 'delegate_to', 'run_once',
-  'any_errors_fatal', 'timeout', 'remote_user', 'connection', 'become_flags', 'collections',
-  'module_defaults', 'debugger', 'throttle', 'delegate_facts', 'port', 'safe_network', 'rollback_timeout',
+  'name',
+  'when',
+  'tags',
+  'become',
+  'become_user',
+  'become_method',
+  'vars',
+  'environment',
+  'ignore_errors',
+  'ignore_unreachable',
+  'check_mode',
+  'diff',
+  'no_log',
+  'delegate_to',
+  'run_once',
+  'any_errors_fatal',
+  'timeout',
+  'remote_user',
+  'connection',
+  'become_flags',
+  'collections',
+  'module_defaults',
+  'debugger',
+  'throttle',
+  'delegate_facts',
+  'port',
+  'safe_network',
+  'rollback_timeout',
 ];
 export const TASK_KEYWORDS = new Set([
-  ...KEYWORDS_COMMON, 'register', 'notify', 'changed_when', 'failed_when', 'loop', 'loop_control',
-  'until', 'retries', 'delay', 'args', 'action', 'local_action', 'listen', 'async', 'poll',
+  ...KEYWORDS_COMMON,
+  'register',
+  'notify',
+  'changed_when',
+  'failed_when',
+  'loop',
+  'loop_control',
+  'until',
+  'retries',
+  'delay',
+  'args',
+  'action',
+  'local_action',
+  'listen',
+  'async',
+  'poll',
 ]);
 export const BLOCK_KEYWORDS = new Set([...KEYWORDS_COMMON, 'block', 'rescue', 'always', 'notify']);
 export const PLAY_KEYWORDS = new Set([
-  ...KEYWORDS_COMMON, 'hosts', 'gather_facts', 'vars_files', 'vars_prompt', 'pre_tasks', 'tasks',
-  'post_tasks', 'handlers', 'roles', 'serial', 'strategy', 'max_fail_percentage', 'force_handlers',
-  'order', 'gather_subset', 'gather_timeout', 'fact_path',
+  ...KEYWORDS_COMMON,
+  'hosts',
+  'gather_facts',
+  'vars_files',
+  'vars_prompt',
+  'pre_tasks',
+  'tasks',
+  'post_tasks',
+  'handlers',
+  'roles',
+  'serial',
+  'strategy',
+  'max_fail_percentage',
+  'force_handlers',
+  'order',
+  'gather_subset',
+  'gather_timeout',
+  'fact_path',
 ]);
 /** Keywords we know from Ansible but do not implement: refusing them beats ignoring them. */
 export const UNSUPPORTED = new Set(['debugger', 'delegate_facts', 'module_defaults', 'local_action']);
 const INCLUDE_ACTIONS = ['include_tasks', 'import_tasks', 'include_role', 'import_role', 'meta', 'import_playbook'];
-const ROLE_OPTIONS = ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'allow_duplicates', 'public', 'apply', 'rolespec_validate'];
+const ROLE_OPTIONS = [
+  'name',
+  'tasks_from',
+  'vars_from',
+  'defaults_from',
+  'handlers_from',
+  'allow_duplicates',
+  'public',
+  'apply',
+  'rolespec_validate',
+];
 const IGNORED = new Set(['collections', 'become_flags', 'throttle', 'gather_subset', 'gather_timeout', 'fact_path', 'port']);
 const LOOP_LOOKUPS = new Set(['items', 'list', 'dict', 'indexed_items', 'together', 'sequence', 'nested', 'fileglob', 'subelements']);
 
@@ -276,7 +352,11 @@ function asList(v: unknown): unknown[] {
 
 function asStringList(v: unknown, what: string, loc: SourceLocation | undefined): string[] {
   if (v === undefined || v === null) return [];
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (Array.isArray(v)) return v.map((x) => String(x));
   if (typeof v === 'number') return [String(v)];
   fail(`${what} must be a string or a list of strings`, loc, `e.g. ${what}: [one, two] or ${what}: one`);
@@ -284,7 +364,18 @@ function asStringList(v: unknown, what: string, loc: SourceLocation | undefined)
 
 // Ansible's booleans (module_utils/parsing/convert_bool.py), as keyword values may be written.
 const BOOLEANS = new Set(['yes', 'on', '1', 'true', 't', 'y', 'no', 'off', '0', 'false', 'f', 'n']);
-const BOOLEAN_KEYWORDS = ['become', 'ignore_errors', 'ignore_unreachable', 'check_mode', 'diff', 'no_log', 'run_once', 'any_errors_fatal', 'gather_facts', 'force_handlers'];
+const BOOLEAN_KEYWORDS = [
+  'become',
+  'ignore_errors',
+  'ignore_unreachable',
+  'check_mode',
+  'diff',
+  'no_log',
+  'run_once',
+  'any_errors_fatal',
+  'gather_facts',
+  'force_handlers',
+];
 
 // A boolean keyword with a literal value that is no boolean (become: maybe) is refused now;
 // a templated one is decided at run time.
@@ -293,7 +384,11 @@ function checkBooleans(obj: Obj): void {
     const v = obj[key];
     if (v === undefined || v === null || typeof v === 'boolean') continue;
     if (typeof v === 'number' ? v === 0 || v === 1 : typeof v === 'string' && (BOOLEANS.has(v.toLowerCase()) || /{{|{%/.test(v))) continue;
-    fail(`the field '${key}' has an invalid value (${typeof v === 'string' ? v : JSON.stringify(v)}), and could not be converted to a bool`, keyLocationOf(obj, key), `write ${key}: true or ${key}: false (yes/no also work)`);
+    fail(
+      `the field '${key}' has an invalid value (${typeof v === 'string' ? v : JSON.stringify(v)}), and could not be converted to a bool`,
+      keyLocationOf(obj, key),
+      `write ${key}: true or ${key}: false (yes/no also work)`,
+    );
   }
 }
 
@@ -311,8 +406,18 @@ function checkExpressions(obj: Obj, loc: SourceLocation): void {
 function checkNumbers(obj: Obj): void {
   for (const key of ['retries', 'delay', 'timeout', 'async', 'poll']) {
     const v = obj[key];
-    if (v === undefined || v === null || typeof v === 'number' || (typeof v === 'string' && (/^\s*\d+(\.\d+)?\s*$/.test(v) || /{{|{%/.test(v)))) continue;
-    fail(`the field '${key}' has an invalid value (${typeof v === 'string' ? v : JSON.stringify(v)}), and could not be converted to a number`, keyLocationOf(obj, key), `write ${key}: 5 (${key === 'timeout' ? 'seconds' : key === 'delay' ? 'seconds between attempts' : 'attempts'})`);
+    if (
+      v === undefined ||
+      v === null ||
+      typeof v === 'number' ||
+      (typeof v === 'string' && (/^\s*\d+(\.\d+)?\s*$/.test(v) || /{{|{%/.test(v)))
+    )
+      continue;
+    fail(
+      `the field '${key}' has an invalid value (${typeof v === 'string' ? v : JSON.stringify(v)}), and could not be converted to a number`,
+      keyLocationOf(obj, key),
+      `write ${key}: 5 (${key === 'timeout' ? 'seconds' : key === 'delay' ? 'seconds between attempts' : 'attempts'})`,
+    );
   }
 }
 
@@ -322,7 +427,12 @@ function readKeywords(obj: Obj, loc: SourceLocation): Keywords {
   let vars = obj.vars ?? {};
   // Ansible also takes a list of mappings, merged in order
   if (Array.isArray(vars) && vars.every(isObj)) vars = Object.assign({}, ...vars);
-  if (!isObj(vars)) fail('vars must be a mapping of variable names to values', locationOf(vars) ?? keyLocationOf(obj, 'vars') ?? loc, 'write one "name: value" per line under vars:, without "- " list dashes');
+  if (!isObj(vars))
+    fail(
+      'vars must be a mapping of variable names to values',
+      locationOf(vars) ?? keyLocationOf(obj, 'vars') ?? loc,
+      'write one "name: value" per line under vars:, without "- " list dashes',
+    );
   const env = obj.environment;
   if (env !== undefined && env !== null && !isObj(env) && typeof env !== 'string' && !Array.isArray(env)) {
     fail('environment must be a mapping', keyLocationOf(obj, 'environment'), 'write one "NAME: value" per line under environment:');
@@ -371,7 +481,8 @@ function loadPlaybookFile(file: string, opts: LoadOptions, seen: Set<string>, fr
   const nextSeen = new Set(seen).add(file);
   for (const entry of doc) {
     const eloc = locationOf(entry) ?? loc;
-    if (!isObj(entry)) fail('each play must be a mapping with at least "hosts"', eloc, 'start each play with "- hosts: ..." at the left margin');
+    if (!isObj(entry))
+      fail('each play must be a mapping with at least "hosts"', eloc, 'start each play with "- hosts: ..." at the left margin');
     const imp = entry.import_playbook ?? entry['ansible.builtin.import_playbook'];
 
     if (imp !== undefined) {
@@ -395,9 +506,18 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     const kloc = keyLocationOf(obj, key);
     if (!PLAY_KEYWORDS.has(key)) {
       const s = suggestion(key, PLAY_KEYWORDS);
-      fail(`'${key}' is not a valid attribute for a Play`, kloc, s ? `did you mean '${s}'?` : 'see the list of play keywords in the README');
+      fail(
+        `'${key}' is not a valid attribute for a Play`,
+        kloc,
+        s ? `did you mean '${s}'?` : 'see the list of play keywords in the README',
+      );
     }
-    if (UNSUPPORTED.has(key)) fail(`the play keyword '${key}' is not supported by tsplay yet`, kloc, 'remove it, or use include_tasks / import_tasks instead of roles');
+    if (UNSUPPORTED.has(key))
+      fail(
+        `the play keyword '${key}' is not supported by tsplay yet`,
+        kloc,
+        'remove it, or use include_tasks / import_tasks instead of roles',
+      );
   }
   if (obj.hosts === undefined || obj.hosts === null || obj.hosts === '') {
     fail('the field "hosts" is required but was not set', loc, 'add "hosts: all" or a group name to the play');
@@ -416,7 +536,12 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   const section = (key: string): Node[] => {
     const v = obj[key];
     if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, locationOf(v) ?? keyLocationOf(obj, key), `write each task as a list item: "- ${key === 'handlers' ? 'name: ...' : 'debug: ...'}"`);
+    if (!Array.isArray(v))
+      fail(
+        `${key} must be a list of tasks`,
+        locationOf(v) ?? keyLocationOf(obj, key),
+        `write each task as a list item: "- ${key === 'handlers' ? 'name: ...' : 'debug: ...'}"`,
+      );
     return loadTaskList(v, file, popts, keyLocationOf(obj, key)!, false);
   };
   const roleNodes = loadPlayRoles(obj, popts);
@@ -424,7 +549,12 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   const handlersRaw = obj.handlers;
   let handlers: TaskNode[] = [];
   if (handlersRaw !== undefined && handlersRaw !== null) {
-    if (!Array.isArray(handlersRaw)) fail('handlers must be a list of tasks', locationOf(handlersRaw) ?? keyLocationOf(obj, 'handlers'), 'write each handler as a list item: "- name: restart x"');
+    if (!Array.isArray(handlersRaw))
+      fail(
+        'handlers must be a list of tasks',
+        locationOf(handlersRaw) ?? keyLocationOf(obj, 'handlers'),
+        'write each handler as a list item: "- name: restart x"',
+      );
     handlers = flattenHandlers(loadTaskList(handlersRaw, file, popts, keyLocationOf(obj, 'handlers')!, true));
   }
   const pre_tasks = section('pre_tasks');
@@ -435,7 +565,12 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   if (!collect.dynamicHandlers) checkNotify([...pre_tasks, ...tasks, ...post_tasks, ...handlers], handlers);
   for (const v of asList(obj.serial)) {
     const ok = (typeof v === 'number' && v >= 0) || (typeof v === 'string' && (/^\s*\d+(\.\d+)?%?\s*$/.test(v) || /{{|{%/.test(v)));
-    if (!ok) fail(`invalid serial value '${String(v)}'`, keyLocationOf(obj, 'serial'), 'use a number, a percentage or a list of them, e.g. serial: [1, "50%"]');
+    if (!ok)
+      fail(
+        `invalid serial value '${String(v)}'`,
+        keyLocationOf(obj, 'serial'),
+        'use a number, a percentage or a list of them, e.g. serial: [1, "50%"]',
+      );
   }
   const mfp = obj.max_fail_percentage;
   const hostsLocation = keyLocationOf(obj, 'hosts') ?? loc;
@@ -455,7 +590,12 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     gather_facts: obj.gather_facts ?? true,
     vars_files: asList(obj.vars_files).map((v, i) => {
       const ok = typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
-      if (!ok) fail('each vars_files entry must be a file name (or a list of file names: the first that exists)', itemLocationOf(obj.vars_files, i) ?? keyLocationOf(obj, 'vars_files'), 'e.g. vars_files: [vars/common.yml, ["vars/{{ os }}.yml", vars/default.yml]]');
+      if (!ok)
+        fail(
+          'each vars_files entry must be a file name (or a list of file names: the first that exists)',
+          itemLocationOf(obj.vars_files, i) ?? keyLocationOf(obj, 'vars_files'),
+          'e.g. vars_files: [vars/common.yml, ["vars/{{ os }}.yml", vars/default.yml]]',
+        );
       return Array.isArray(v) ? v.map(String) : String(v);
     }),
     pre_tasks,
@@ -481,7 +621,12 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
 function loadPlayRoles(obj: Obj, opts: LoadOptions): Node[] {
   const list = obj.roles;
   if (list === undefined || list === null) return [];
-  if (!Array.isArray(list)) fail('roles must be a list of role names or mappings', keyLocationOf(obj, 'roles'), 'e.g. roles: [common, { role: ntp, ntp_server: 10.0.0.1 }]');
+  if (!Array.isArray(list))
+    fail(
+      'roles must be a list of role names or mappings',
+      keyLocationOf(obj, 'roles'),
+      'e.g. roles: [common, { role: ntp, ntp_server: 10.0.0.1 }]',
+    );
   const nodes: Node[] = [];
   for (const [i, entry] of list.entries()) {
     const ref = roleRef(entry, itemLocationOf(list, i) ?? keyLocationOf(obj, 'roles')!, opts, obj.vars);
@@ -506,7 +651,8 @@ const ROLE_KEYWORDS = new Set(KEYWORDS_COMMON.filter((k) => k !== 'name' && k !=
 
 function roleRef(entry: unknown, loc: SourceLocation, opts: LoadOptions, playVars?: unknown): RoleRef {
   const eloc = locationOf(entry) ?? loc;
-  if (typeof entry === 'string' || typeof entry === 'number') return { name: templateRoleName(String(entry), eloc, opts, playVars), params: {}, keywords: {}, vars: {}, location: eloc };
+  if (typeof entry === 'string' || typeof entry === 'number')
+    return { name: templateRoleName(String(entry), eloc, opts, playVars), params: {}, keywords: {}, vars: {}, location: eloc };
   if (!isObj(entry)) fail('a role is a name or a mapping with "role:"', eloc, 'e.g. - role: ntp');
   const name = entry.role ?? entry.name;
   if (typeof name !== 'string' || name === '') fail('role definitions must contain a role name', eloc, 'e.g. - role: ntp');
@@ -534,7 +680,12 @@ function templateRoleName(name: string, loc: SourceLocation, opts: LoadOptions, 
   } catch (e) {
     throw e instanceof UserError ? e.at(loc) : e;
   }
-  if (typeof out !== 'string' || /{{|{%/.test(out)) fail(`the role name '${name}' uses a variable that is not known when the playbook is read`, loc, 'use include_role for a role chosen at run time, or pass the variable with -e');
+  if (typeof out !== 'string' || /{{|{%/.test(out))
+    fail(
+      `the role name '${name}' uses a variable that is not known when the playbook is read`,
+      loc,
+      'use include_role for a role chosen at run time, or pass the variable with -e',
+    );
   return out;
 }
 
@@ -543,7 +694,11 @@ function templateRoleName(name: string, loc: SourceLocation, opts: LoadOptions, 
  * block (marked with the role) holding the argument check and the tasks. Its handlers and those of
  * its dependencies go to `opts.collect`. Undefined when the role already runs in this play.
  */
-export function loadRole(ref: RoleRef, opts: LoadOptions, o: { dedupe: boolean; from: EntryPoints; validate: boolean; stack: string[]; dependentOf?: string }): LoadedRole | undefined {
+export function loadRole(
+  ref: RoleRef,
+  opts: LoadOptions,
+  o: { dedupe: boolean; from: EntryPoints; validate: boolean; stack: string[]; dependentOf?: string },
+): LoadedRole | undefined {
   const playbookDir = opts.playbookDir ?? dirname(ref.location.file);
   const found = findRole(ref.name, playbookDir, opts.rolesPath ?? defaultRolesPath(), o.dependentOf, ref.location);
   const files = readRole(found, o.from, ref.location);
@@ -553,7 +708,11 @@ export function loadRole(ref: RoleRef, opts: LoadOptions, o: { dedupe: boolean; 
     const info = cached?.get(key);
     return info ? { info, nodes: [], handlers: [] } : undefined;
   }
-  if (o.stack.includes(found.path)) fail(`role ${found.name} depends on itself (${[...o.stack, found.path].map((p) => basename(p)).join(' -> ')})`, files.dependenciesLocation ?? ref.location);
+  if (o.stack.includes(found.path))
+    fail(
+      `role ${found.name} depends on itself (${[...o.stack, found.path].map((p) => basename(p)).join(' -> ')})`,
+      files.dependenciesLocation ?? ref.location,
+    );
   opts.collect?.seen.add(key);
   const stack = [...o.stack, found.path];
   // dependencies first; the role sees their defaults and vars under its own
@@ -581,14 +740,36 @@ export function loadRole(ref: RoleRef, opts: LoadOptions, o: { dedupe: boolean; 
   const entry = (o.from.tasks_from ?? 'main').replace(/\.(ya?ml|json)$/, '');
   const spec = files.argumentSpecs[entry];
   if (o.validate && spec) tasks.unshift(validationTask(info, entry, spec, ref.params));
-  const roleBlock: BlockNode = { kind: 'block', when: [], tags: [], vars: {}, environment: [], block: tasks, rescue: [], always: [], location: ref.location, role: info };
-  const outer: BlockNode = { kind: 'block', ...readKeywords(ref.keywords, ref.location), vars: {}, block: [...depNodes, roleBlock], rescue: [], always: [], location: ref.location };
+  const roleBlock: BlockNode = {
+    kind: 'block',
+    when: [],
+    tags: [],
+    vars: {},
+    environment: [],
+    block: tasks,
+    rescue: [],
+    always: [],
+    location: ref.location,
+    role: info,
+  };
+  const outer: BlockNode = {
+    kind: 'block',
+    ...readKeywords(ref.keywords, ref.location),
+    vars: {},
+    block: [...depNodes, roleBlock],
+    rescue: [],
+    always: [],
+    location: ref.location,
+  };
   let handlers: TaskNode[] = [];
   if (files.handlersFile) {
     const doc = readYaml(files.handlersFile, ref.location);
     if (doc !== null && doc !== undefined) {
-      if (!Array.isArray(doc)) fail('a handlers file must be a list of handlers', locationOf(doc) ?? { file: files.handlersFile, line: 1, col: 1 });
-      handlers = flattenHandlers(loadTaskList(doc, files.handlersFile, ropts, { file: files.handlersFile, line: 1, col: 1 }, true, [...stack, files.handlersFile]));
+      if (!Array.isArray(doc))
+        fail('a handlers file must be a list of handlers', locationOf(doc) ?? { file: files.handlersFile, line: 1, col: 1 });
+      handlers = flattenHandlers(
+        loadTaskList(doc, files.handlersFile, ropts, { file: files.handlersFile, line: 1, col: 1 }, true, [...stack, files.handlersFile]),
+      );
       handlers = handlers.map((h) => ({ ...h, role: info, parents: [outer, roleBlock] }));
     }
   }
@@ -605,7 +786,11 @@ function validationTask(info: RoleInfo, entry: string, spec: ArgumentSpec, param
     kind: 'task',
     name: `Validating arguments against arg spec '${entry}'${spec.short_description ? ` - ${spec.short_description}` : ''}`,
     action: 'validate_argument_spec',
-    args: { argument_spec: spec.options, provided_arguments: params, validate_args_context: { type: 'role', name: info.name, argument_spec_name: entry, path: info.path } },
+    args: {
+      argument_spec: spec.options,
+      provided_arguments: params,
+      validate_args_context: { type: 'role', name: info.name, argument_spec_name: entry, path: info.path },
+    },
     when: [],
     tags: ['always'],
     vars: {},
@@ -627,7 +812,11 @@ function checkNotify(nodes: Node[], handlers: TaskNode[]): void {
     for (const name of n.notify) {
       if (/{{|{%/.test(name) || known.has(name)) continue;
       const s = suggestion(name, known);
-      fail(`The requested handler '${name}' was not found in the play's handlers`, n.notifyLocation ?? n.location, s ? `did you mean '${s}'?` : 'add a handler with this name (or listen:) to the play');
+      fail(
+        `The requested handler '${name}' was not found in the play's handlers`,
+        n.notifyLocation ?? n.location,
+        s ? `did you mean '${s}'?` : 'add a handler with this name (or listen:) to the play',
+      );
     }
     n.include?.preloaded?.forEach(visit);
   };
@@ -652,7 +841,13 @@ function flattenHandlers(nodes: Node[]): TaskNode[] {
 }
 
 /** Load a task file (import_tasks / include_tasks). */
-export function loadTaskFile(file: string, opts: LoadOptions, from: SourceLocation | undefined, stack: string[] = [], handler = false): Node[] {
+export function loadTaskFile(
+  file: string,
+  opts: LoadOptions,
+  from: SourceLocation | undefined,
+  stack: string[] = [],
+  handler = false,
+): Node[] {
   if (stack.includes(file)) fail(`task file ${file} includes itself`, from);
   const doc = readYaml(file, from);
   if (doc === null || doc === undefined) return [];
@@ -660,11 +855,25 @@ export function loadTaskFile(file: string, opts: LoadOptions, from: SourceLocati
   return loadTaskList(doc, file, opts, { file, line: 1, col: 1 }, handler, [...stack, file]);
 }
 
-function loadTaskList(list: unknown[], file: string, opts: LoadOptions, loc: SourceLocation, handler: boolean, stack: string[] = [file]): Node[] {
+function loadTaskList(
+  list: unknown[],
+  file: string,
+  opts: LoadOptions,
+  loc: SourceLocation,
+  handler: boolean,
+  stack: string[] = [file],
+): Node[] {
   const out: Node[] = [];
   for (const [i, item] of list.entries()) {
     const iloc = locationOf(item) ?? itemLocationOf(list, i) ?? loc;
-    if (!isObj(item)) fail('each task must be a mapping (a module name and its arguments)', iloc, typeof item === 'string' && /^\S+ /.test(item) ? `write "${item.split(' ')[0]}: ${item.split(' ').slice(1).join(' ')}" (a colon after the module name)` : 'write a task as "- module: arguments"');
+    if (!isObj(item))
+      fail(
+        'each task must be a mapping (a module name and its arguments)',
+        iloc,
+        typeof item === 'string' && /^\S+ /.test(item)
+          ? `write "${item.split(' ')[0]}: ${item.split(' ').slice(1).join(' ')}" (a colon after the module name)`
+          : 'write a task as "- module: arguments"',
+      );
     out.push(...loadTask(item, file, opts, iloc, handler, stack));
   }
   return out;
@@ -675,25 +884,32 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     for (const key of Object.keys(obj)) {
       if (!BLOCK_KEYWORDS.has(key)) {
         const s = suggestion(key, BLOCK_KEYWORDS);
-        fail(`'${key}' is not a valid attribute for a Block`, keyLocationOf(obj, key), s ? `did you mean '${s}'?` : 'a block holds block, rescue, always and task keywords');
+        fail(
+          `'${key}' is not a valid attribute for a Block`,
+          keyLocationOf(obj, key),
+          s ? `did you mean '${s}'?` : 'a block holds block, rescue, always and task keywords',
+        );
       }
     }
     const part = (key: string): Node[] => {
       const v = obj[key];
       if (v === undefined || v === null) return [];
-      if (!Array.isArray(v)) fail(`${key} must be a list of tasks`, locationOf(v) ?? keyLocationOf(obj, key), 'write each task as a list item: "- debug: ..."');
+      if (!Array.isArray(v))
+        fail(`${key} must be a list of tasks`, locationOf(v) ?? keyLocationOf(obj, key), 'write each task as a list item: "- debug: ..."');
       return loadTaskList(v, file, opts, keyLocationOf(obj, key)!, handler, stack);
     };
     checkExpressions(obj, loc);
-    return [{
-      kind: 'block',
-      ...readKeywords(obj, loc),
-      name: obj.name === undefined ? undefined : String(obj.name),
-      block: part('block'),
-      rescue: part('rescue'),
-      always: part('always'),
-      location: loc,
-    }];
+    return [
+      {
+        kind: 'block',
+        ...readKeywords(obj, loc),
+        name: obj.name === undefined ? undefined : String(obj.name),
+        block: part('block'),
+        rescue: part('rescue'),
+        always: part('always'),
+        location: loc,
+      },
+    ];
   }
 
   const candidates = Object.keys(obj).filter((k) => !TASK_KEYWORDS.has(k) && !k.startsWith('with_'));
@@ -733,14 +949,20 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     fail(
       `couldn't resolve module/action '${key}'. This often indicates a misspelling, missing collection, or incorrect module path.`,
       kloc,
-      mods.length ? `did you mean ${mods.map((m) => `'${m}'`).join(' or ')}?` : 'run `tsplay doc --list` to see the modules, or add yours with -M / library/',
+      mods.length
+        ? `did you mean ${mods.map((m) => `'${m}'`).join(' or ')}?`
+        : 'run `tsplay doc --list` to see the modules, or add yours with -M / library/',
     );
   }
   if (!action) fail('no module/action detected in task', loc, 'add a module, e.g. "command: ..." or "debug: msg=..."');
   for (const key of Object.keys(obj)) {
     if (UNSUPPORTED.has(key)) fail(`the task keyword '${key}' is not supported by tsplay yet`, keyLocationOf(obj, key));
     if (key.startsWith('with_') && !LOOP_LOOKUPS.has(key.slice(5))) {
-      fail(`unknown loop lookup '${key}'`, keyLocationOf(obj, key), `supported: ${[...LOOP_LOOKUPS].map((l) => `with_${l}`).join(', ')}, or loop:`);
+      fail(
+        `unknown loop lookup '${key}'`,
+        keyLocationOf(obj, key),
+        `supported: ${[...LOOP_LOOKUPS].map((l) => `with_${l}`).join(', ')}, or loop:`,
+      );
     }
   }
   // an imported handlers file (handlers: [import_tasks: handlers.yml]) brings named handlers
@@ -757,14 +979,22 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   else if (typeof rawArgs === 'string' || typeof rawArgs === 'number' || typeof rawArgs === 'boolean') {
     const text = String(rawArgs);
     const freeKeys =
-      short === 'meta' ? new Set<string>()
-      : short === 'include_tasks' || short === 'import_tasks' ? new Set(['file', 'apply'])
-      : short === 'include_role' || short === 'import_role' ? new Set(ROLE_OPTIONS)
-      : def?.freeForm ? new Set(Object.keys(def.schema.properties).filter((k) => k !== def.freeForm))
-      : undefined;
+      short === 'meta'
+        ? new Set<string>()
+        : short === 'include_tasks' || short === 'import_tasks'
+          ? new Set(['file', 'apply'])
+          : short === 'include_role' || short === 'import_role'
+            ? new Set(ROLE_OPTIONS)
+            : def?.freeForm
+              ? new Set(Object.keys(def.schema.properties).filter((k) => k !== def.freeForm))
+              : undefined;
     const parsed = freeKeys ? parseKv(text, freeKeys) : parseKv(text);
     if (!freeKeys && parsed.free !== '') {
-      fail(`cannot parse arguments of ${action}: '${parsed.free}' is not key=value`, actionLoc, `write the arguments as a mapping under ${action}:`);
+      fail(
+        `cannot parse arguments of ${action}: '${parsed.free}' is not key=value`,
+        actionLoc,
+        `write the arguments as a mapping under ${action}:`,
+      );
     }
     args = { ...parsed.args };
     if (parsed.free !== '') args._raw_params = parsed.free;
@@ -832,7 +1062,12 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   if (short === 'import_role' || short === 'include_role') return loadRoleTask(short, task, obj, args, opts, loc, actionLoc, stack);
   if (short === 'import_tasks' || short === 'include_tasks') {
     if (args.apply !== undefined) {
-      if (short === 'import_tasks') fail('Invalid options for import_tasks: apply', actionLoc, 'apply works with include_tasks; with import_tasks, put the keywords on the import itself');
+      if (short === 'import_tasks')
+        fail(
+          'Invalid options for import_tasks: apply',
+          actionLoc,
+          'apply works with include_tasks; with import_tasks, put the keywords on the import itself',
+        );
       task.apply = applyKeywords(args.apply, actionLoc);
     }
     const target = args.file ?? args._raw_params;
@@ -840,7 +1075,8 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     const path = isAbsolute(target) ? target : resolve(dirname(file), target);
     const templated = /{{|{%/.test(target);
     if (short === 'import_tasks') {
-      if (templated) fail('import_tasks is static: its file name cannot use variables', actionLoc, 'use include_tasks for a file chosen at run time');
+      if (templated)
+        fail('import_tasks is static: its file name cannot use variables', actionLoc, 'use include_tasks for a file chosen at run time');
       if (task.loop !== undefined) fail('import_tasks cannot loop', actionLoc, 'use include_tasks with loop');
       const nodes = loadTaskFile(path, opts, actionLoc, stack, handler);
       // An import is a block whose keywords (when, tags, vars, become...) apply to every imported task.
@@ -851,8 +1087,24 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   }
   if (short === 'meta') {
     const what = String(args._raw_params ?? '');
-    if (!['flush_handlers', 'end_play', 'end_host', 'noop', 'clear_facts', 'refresh_inventory', 'end_batch', 'clear_host_errors', 'reset_connection'].includes(what)) {
-      fail(`invalid meta action '${what}'`, actionLoc, 'use flush_handlers, end_play, end_host, end_batch, clear_host_errors, reset_connection or noop');
+    if (
+      ![
+        'flush_handlers',
+        'end_play',
+        'end_host',
+        'noop',
+        'clear_facts',
+        'refresh_inventory',
+        'end_batch',
+        'clear_host_errors',
+        'reset_connection',
+      ].includes(what)
+    ) {
+      fail(
+        `invalid meta action '${what}'`,
+        actionLoc,
+        'use flush_handlers, end_play, end_host, end_batch, clear_host_errors, reset_connection or noop',
+      );
     }
     return [task];
   }
@@ -866,9 +1118,23 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
 
 // import_role: the role's blocks in place (static); include_role: loaded ahead of time when its
 // name holds no variable, run when the task is reached.
-function loadRoleTask(short: 'import_role' | 'include_role', task: TaskNode, obj: Obj, args: Obj, opts: LoadOptions, loc: SourceLocation, actionLoc: SourceLocation, stack: string[]): Node[] {
+function loadRoleTask(
+  short: 'import_role' | 'include_role',
+  task: TaskNode,
+  obj: Obj,
+  args: Obj,
+  opts: LoadOptions,
+  loc: SourceLocation,
+  actionLoc: SourceLocation,
+  stack: string[],
+): Node[] {
   for (const k of Object.keys(args)) {
-    if (!ROLE_OPTIONS.includes(k)) fail(`Invalid options for ${short}: ${k}`, argLocation(k, obj[task.action], obj.args) ?? actionLoc, `${short} takes ${ROLE_OPTIONS.join(', ')}; pass variables with vars:`);
+    if (!ROLE_OPTIONS.includes(k))
+      fail(
+        `Invalid options for ${short}: ${k}`,
+        argLocation(k, obj[task.action], obj.args) ?? actionLoc,
+        `${short} takes ${ROLE_OPTIONS.join(', ')}; pass variables with vars:`,
+      );
   }
   const name = args.name;
   if (typeof name !== 'string' || name === '') fail(`'name' is a required field for ${short}`, actionLoc, `e.g. ${short}: { name: ntp }`);
@@ -876,7 +1142,8 @@ function loadRoleTask(short: 'import_role' | 'include_role', task: TaskNode, obj
   for (const k of ['tasks_from', 'vars_from', 'defaults_from', 'handlers_from'] as const) {
     if (args[k] !== undefined) from[k] = String(args[k]);
   }
-  const validate = args.rolespec_validate === undefined || !['false', 'no', 'off', '0'].includes(String(args.rolespec_validate).toLowerCase());
+  const validate =
+    args.rolespec_validate === undefined || !['false', 'no', 'off', '0'].includes(String(args.rolespec_validate).toLowerCase());
   const ref: RoleRef = { name, params: {}, keywords: {}, vars: {}, location: actionLoc };
   const templated = /{{|{%/.test(name) || Object.values(from).some((v) => /{{|{%/.test(v!));
   if (short === 'import_role') {
@@ -899,7 +1166,12 @@ function loadRoleTask(short: 'import_role' | 'include_role', task: TaskNode, obj
 function applyKeywords(apply: unknown, loc: SourceLocation): Keywords {
   if (!isObj(apply)) fail('apply must be a mapping of task keywords', loc, 'e.g. apply: { become: true, tags: [ntp] }');
   for (const k of Object.keys(apply)) {
-    if (!KEYWORDS_COMMON.includes(k) || k === 'name') fail(`'${k}' cannot be applied to included tasks`, keyLocationOf(apply, k) ?? loc, 'apply takes task keywords: when, tags, become, vars, environment...');
+    if (!KEYWORDS_COMMON.includes(k) || k === 'name')
+      fail(
+        `'${k}' cannot be applied to included tasks`,
+        keyLocationOf(apply, k) ?? loc,
+        'apply takes task keywords: when, tags, become, vars, environment...',
+      );
   }
   checkExpressions(apply, loc);
   return readKeywords(apply, loc);
@@ -920,14 +1192,27 @@ function hasTemplate(v: unknown): boolean {
   return false;
 }
 
-function checkStaticArgs(def: NonNullable<ReturnType<ModuleLookup['get']>>['def'], args: Obj, loc: SourceLocation, where: (arg: string) => SourceLocation | undefined): void {
+function checkStaticArgs(
+  def: NonNullable<ReturnType<ModuleLookup['get']>>['def'],
+  args: Obj,
+  loc: SourceLocation,
+  where: (arg: string) => SourceLocation | undefined,
+): void {
   const prepared = prepareArgs(def, args);
   if (hasTemplate(prepared)) {
     const names = Object.fromEntries(Object.keys(prepared).map((k) => [k, undefined]));
     const r = checkArgs(def, names);
-    if (!r.ok && r.message.startsWith('Unsupported parameters')) throw new UserError('E_MODULE_ARGS', r.message, { location: (r.arg && where(r.arg)) || loc, hint: 'fix the argument name; `tsplay doc ' + def.name + '` lists them' });
+    if (!r.ok && r.message.startsWith('Unsupported parameters'))
+      throw new UserError('E_MODULE_ARGS', r.message, {
+        location: (r.arg && where(r.arg)) || loc,
+        hint: 'fix the argument name; `tsplay doc ' + def.name + '` lists them',
+      });
     return;
   }
   const r = checkArgs(def, prepared);
-  if (!r.ok) throw new UserError('E_MODULE_ARGS', r.message, { location: (r.arg && where(r.arg)) || loc, hint: '`tsplay doc ' + def.name + '` lists the arguments and their types' });
+  if (!r.ok)
+    throw new UserError('E_MODULE_ARGS', r.message, {
+      location: (r.arg && where(r.arg)) || loc,
+      hint: '`tsplay doc ' + def.name + '` lists the arguments and their types',
+    });
 }

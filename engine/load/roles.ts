@@ -48,9 +48,19 @@ function fail(message: string, location: SourceLocation | undefined, hint?: stri
  * Find a role by name as Ansible does: `roles/` beside the playbook, the roles path, the directory
  * of the role that depends on it, the playbook's directory; then the name as a path.
  */
-export function findRole(name: string, playbookDir: string, rolesPath: string[], dependentOf: string | undefined, loc: SourceLocation | undefined): { name: string; path: string } {
+export function findRole(
+  name: string,
+  playbookDir: string,
+  rolesPath: string[],
+  dependentOf: string | undefined,
+  loc: SourceLocation | undefined,
+): { name: string; path: string } {
   if (name.split('.').length === 3 && !name.includes('/')) {
-    fail(`the role '${name}' looks like a collection role (namespace.collection.role), which tsplay does not load`, loc, 'copy the role into roles/ beside the playbook and name it by its directory');
+    fail(
+      `the role '${name}' looks like a collection role (namespace.collection.role), which tsplay does not load`,
+      loc,
+      'copy the role into roles/ beside the playbook and name it by its directory',
+    );
   }
   const searched = [join(playbookDir, 'roles'), ...rolesPath, ...(dependentOf ? [dirname(dependentOf)] : []), playbookDir];
   for (const dir of searched) {
@@ -59,7 +69,11 @@ export function findRole(name: string, playbookDir: string, rolesPath: string[],
   }
   const asPath = isAbsolute(name) ? name : resolve(playbookDir, name);
   if (isDir(asPath)) return { name: basename(asPath), path: asPath };
-  fail(`the role '${name}' was not found in ${searched.join(':')}`, loc, 'put the role in roles/ beside the playbook, or set roles_path in ansible.cfg (or ANSIBLE_ROLES_PATH)');
+  fail(
+    `the role '${name}' was not found in ${searched.join(':')}`,
+    loc,
+    'put the role in roles/ beside the playbook, or set roles_path in ansible.cfg (or ANSIBLE_ROLES_PATH)',
+  );
 }
 
 function isDir(p: string): boolean {
@@ -95,7 +109,8 @@ function readMeta(path: string): { obj: Record<string, unknown>; file?: string }
   if (!file) return { obj: {} };
   const data = parseYaml(readText(file, 'role meta'), file);
   if (data === null || data === undefined) return { obj: {}, file };
-  if (typeof data !== 'object' || Array.isArray(data)) fail('meta/main.yml must be a mapping', locationOf(data) ?? { file, line: 1, col: 1 }, 'e.g. dependencies: [common]');
+  if (typeof data !== 'object' || Array.isArray(data))
+    fail('meta/main.yml must be a mapping', locationOf(data) ?? { file, line: 1, col: 1 }, 'e.g. dependencies: [common]');
   return { obj: data as Record<string, unknown>, file };
 }
 
@@ -116,8 +131,12 @@ function readArgumentSpecs(path: string, meta: Record<string, unknown>): Record<
     const s = (spec ?? {}) as Record<string, unknown>;
     if (typeof s !== 'object' || Array.isArray(s)) fail(`argument_specs.${entry} must be a mapping`, keyLocationOf(specs, entry) ?? where);
     const options = s.options ?? {};
-    if (typeof options !== 'object' || Array.isArray(options)) fail(`argument_specs.${entry}.options must be a mapping of argument names to their specs`, keyLocationOf(s, 'options') ?? where);
-    out[entry] = { short_description: s.short_description === undefined ? undefined : String(s.short_description), options: options as Record<string, unknown> };
+    if (typeof options !== 'object' || Array.isArray(options))
+      fail(`argument_specs.${entry}.options must be a mapping of argument names to their specs`, keyLocationOf(s, 'options') ?? where);
+    out[entry] = {
+      short_description: s.short_description === undefined ? undefined : String(s.short_description),
+      options: options as Record<string, unknown>,
+    };
   }
   return out;
 }
@@ -133,18 +152,25 @@ export interface EntryPoints {
 /** Read a role's files for these entry points. */
 export function readRole(found: { name: string; path: string }, from: EntryPoints, loc: SourceLocation | undefined): RoleFiles {
   const { path } = found;
-  const entry = (v: string | undefined) => (v === undefined ? { name: 'main', explicit: false } : { name: v.replace(/\.(ya?ml|json)$/, ''), explicit: true });
+  const entry = (v: string | undefined) =>
+    v === undefined ? { name: 'main', explicit: false } : { name: v.replace(/\.(ya?ml|json)$/, ''), explicit: true };
   const tasks = entry(from.tasks_from);
   const handlers = entry(from.handlers_from);
   const tasksFile = roleFile(join(path, 'tasks'), tasks.name);
-  if (!tasksFile && tasks.explicit) fail(`Could not find specified file in role: tasks/${tasks.name}`, loc, `the role ${found.name} has no tasks/${tasks.name}.yml`);
+  if (!tasksFile && tasks.explicit)
+    fail(`Could not find specified file in role: tasks/${tasks.name}`, loc, `the role ${found.name} has no tasks/${tasks.name}.yml`);
   const handlersFile = roleFile(join(path, 'handlers'), handlers.name);
   if (!handlersFile && handlers.explicit) fail(`Could not find specified file in role: handlers/${handlers.name}`, loc);
   const defaults = entry(from.defaults_from);
   const vars = entry(from.vars_from);
   const meta = readMeta(path);
   const deps = meta.obj.dependencies ?? [];
-  if (!Array.isArray(deps)) fail('dependencies in meta/main.yml must be a list of roles', keyLocationOf(meta.obj, 'dependencies'), 'e.g. dependencies: [common, { role: ntp, ntp_server: 10.0.0.1 }]');
+  if (!Array.isArray(deps))
+    fail(
+      'dependencies in meta/main.yml must be a list of roles',
+      keyLocationOf(meta.obj, 'dependencies'),
+      'e.g. dependencies: [common, { role: ntp, ntp_server: 10.0.0.1 }]',
+    );
   return {
     name: found.name,
     path,

@@ -45,7 +45,10 @@ export function loadVarsFile(path: string): Record<string, unknown> {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw readError(e, path, 'vars file');
-    throw new UserError('E_FILE_NOT_FOUND', `vars file ${path} was not found (${(e as NodeJS.ErrnoException).code ?? e})`, { cause: e, hint: 'check the path; vars_files are relative to the playbook' });
+    throw new UserError('E_FILE_NOT_FOUND', `vars file ${path} was not found (${(e as NodeJS.ErrnoException).code ?? e})`, {
+      cause: e,
+      hint: 'check the path; vars_files are relative to the playbook',
+    });
   }
   const data = parseYaml(text, path);
   if (data === null || data === undefined) return {};

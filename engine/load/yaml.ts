@@ -2,7 +2,20 @@
 // are an error), keeping the file:line:col of every mapping, sequence and key for error messages.
 import { readFileSync } from 'node:fs';
 import { readError } from './read.js';
-import { isMap, isScalar, isSeq, isAlias, LineCounter, parseDocument, parseAllDocuments, visit, type Alias, type Node, type ScalarTag, type SchemaOptions } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  isAlias,
+  LineCounter,
+  parseDocument,
+  parseAllDocuments,
+  visit,
+  type Alias,
+  type Node,
+  type ScalarTag,
+  type SchemaOptions,
+} from 'yaml';
 
 type TagsFn = Extract<NonNullable<SchemaOptions['customTags']>, (tags: never) => unknown>;
 import { UserError, type SourceLocation } from '../errors.js';
@@ -53,7 +66,12 @@ const pyyamlBooleans: TagsFn = (tags) => [
 ];
 
 /** Options every YAML read uses: YAML 1.1 as PyYAML reads it, unique keys, merge keys. */
-export const YAML_OPTIONS: { version: '1.1'; uniqueKeys: true; merge: true; customTags: TagsFn } = { version: '1.1', uniqueKeys: true, merge: true, customTags: pyyamlBooleans };
+export const YAML_OPTIONS: { version: '1.1'; uniqueKeys: true; merge: true; customTags: TagsFn } = {
+  version: '1.1',
+  uniqueKeys: true,
+  merge: true,
+  customTags: pyyamlBooleans,
+};
 
 // The merge key `<<` (merge: true): yaml gives its value as the symbol '<<'.
 function isMergeKey(k: unknown): boolean {
@@ -136,10 +154,14 @@ export function parseYaml(text: string, file: string): unknown {
   let outerAlias: Node | undefined;
   const convert = (node: unknown): unknown => {
     if (++made > budget) {
-      throw new UserError('E_YAML', `YAML aliases expand to more than ${budget} values: refused (aliases nested in aliases grow exponentially)`, {
-        location: at(outerAlias) ?? { file, line: 1, col: 1 },
-        hint: 'an anchor (&name) may be used by many aliases (*name), but not by aliases that are themselves used many times; write the data out, or use a variable',
-      });
+      throw new UserError(
+        'E_YAML',
+        `YAML aliases expand to more than ${budget} values: refused (aliases nested in aliases grow exponentially)`,
+        {
+          location: at(outerAlias) ?? { file, line: 1, col: 1 },
+          hint: 'an anchor (&name) may be used by many aliases (*name), but not by aliases that are themselves used many times; write the data out, or use a variable',
+        },
+      );
     }
     if (node === null || node === undefined) return null;
     if (isAlias(node)) {
@@ -197,7 +219,10 @@ export function parseYaml(text: string, file: string): unknown {
       const arr = node.items.map((i) => convert(i));
       const loc = at(node);
       if (loc) locations.set(arr, loc);
-      itemLocations.set(arr, node.items.map((i) => at(i as Node)));
+      itemLocations.set(
+        arr,
+        node.items.map((i) => at(i as Node)),
+      );
       return arr;
     }
     return (node as { toJSON?: () => unknown }).toJSON?.() ?? node;

@@ -29,7 +29,9 @@ export class AdhocReporter implements Reporter {
     const raw = printsOnPurpose(r);
     const out = (t: string) => this.output.out(raw ? t : secretValues.redact(t));
     const c = this.#c;
-    const res: Record<string, unknown> = r.noLog ? { censored: NO_LOG_MESSAGE, changed: r.result.changed ?? false } : Object.fromEntries(Object.entries(r.result).filter(([k]) => !k.startsWith('_ansible_')));
+    const res: Record<string, unknown> = r.noLog
+      ? { censored: NO_LOG_MESSAGE, changed: r.result.changed ?? false }
+      : Object.fromEntries(Object.entries(r.result).filter(([k]) => !k.startsWith('_ansible_')));
     if (r.status === 'unreachable') {
       out(c('bright red', `${r.host} | UNREACHABLE! => ${pyJson(res, 4)}`) + '\n');
       return;

@@ -188,6 +188,14 @@ export class DefaultReporter implements Reporter {
 function colorDiff(text: string, c: Colorize): string {
   return text
     .split('\n')
-    .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? c('green', l) : l.startsWith('-') && !l.startsWith('---') ? c('red', l) : l.startsWith('@@') ? c('cyan', l) : l))
+    .map((l) =>
+      l.startsWith('+') && !l.startsWith('+++')
+        ? c('green', l)
+        : l.startsWith('-') && !l.startsWith('---')
+          ? c('red', l)
+          : l.startsWith('@@')
+            ? c('cyan', l)
+            : l,
+    )
     .join('\n');
 }

@@ -19,9 +19,16 @@ export function pyJson(value: unknown, indent?: number, level = 0): string {
   if (typeof value === 'object') {
     const json = (value as { toJSON?: () => unknown }).toJSON;
     if (typeof json === 'function') return pyJson(json.call(value), indent, level);
-    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+    const keys = Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort();
     if (keys.length === 0) return '{}';
-    return '{' + keys.map((k) => pad + JSON.stringify(k) + ': ' + pyJson((value as Record<string, unknown>)[k], indent, level + 1)).join(sep) + end + '}';
+    return (
+      '{' +
+      keys.map((k) => pad + JSON.stringify(k) + ': ' + pyJson((value as Record<string, unknown>)[k], indent, level + 1)).join(sep) +
+      end +
+      '}'
+    );
   }
   return JSON.stringify(String(value));
 }
@@ -34,14 +41,27 @@ export function pyRepr(value: unknown, top = true): string {
   if (typeof value === 'number') return String(value);
   if (Array.isArray(value)) return '[' + value.map((v) => pyRepr(v, false)).join(', ') + ']';
   if (typeof value === 'object') {
-    return '{' + Object.entries(value).map(([k, v]) => `'${k}': ${pyRepr(v, false)}`).join(', ') + '}';
+    return (
+      '{' +
+      Object.entries(value)
+        .map(([k, v]) => `'${k}': ${pyRepr(v, false)}`)
+        .join(', ') +
+      '}'
+    );
   }
   return String(value);
 }
 
 const CODES: Record<string, string> = {
-  green: '32', yellow: '33', red: '31', cyan: '36', blue: '34', magenta: '35',
-  'bright red': '1;31', 'bright purple': '1;35', 'dark gray': '1;30',
+  green: '32',
+  yellow: '33',
+  red: '31',
+  cyan: '36',
+  blue: '34',
+  magenta: '35',
+  'bright red': '1;31',
+  'bright purple': '1;35',
+  'dark gray': '1;30',
 };
 
 /** Colours on or off: NO_COLOR wins, then FORCE_COLOR / ANSIBLE_FORCE_COLOR, then "is it a terminal". */
@@ -77,5 +97,8 @@ export function unifiedDiff(d: FileDiff): string {
     { context: 3 },
   );
   // drop the "====" line createTwoFilesPatch puts first
-  return patch.split('\n').filter((l, i) => !(i === 0 && l.startsWith('==='))).join('\n');
+  return patch
+    .split('\n')
+    .filter((l, i) => !(i === 0 && l.startsWith('===')))
+    .join('\n');
 }

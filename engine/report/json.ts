@@ -26,14 +26,18 @@ export class JsonReporter implements Reporter {
   }
   hostResult(r: HostTaskResult): void {
     const result = r.noLog ? { censored: NO_LOG_MESSAGE, changed: r.result.changed ?? false } : r.result;
-    this.#emit('host_result', {
-      host: r.host,
-      status: r.status,
-      ignored: r.ignored ?? false,
-      ...(r.item !== undefined ? { item: r.noLog ? null : r.item } : {}),
-      ...(r.retriesLeft !== undefined ? { retries_left: r.retriesLeft } : {}),
-      result,
-    }, printsOnPurpose(r));
+    this.#emit(
+      'host_result',
+      {
+        host: r.host,
+        status: r.status,
+        ignored: r.ignored ?? false,
+        ...(r.item !== undefined ? { item: r.noLog ? null : r.item } : {}),
+        ...(r.retriesLeft !== undefined ? { retries_left: r.retriesLeft } : {}),
+        result,
+      },
+      printsOnPurpose(r),
+    );
   }
   included(file: string, hosts: string[]): void {
     this.#emit('included', { file, hosts });

@@ -142,7 +142,13 @@ function safeList(dir: string): string[] {
   }
 }
 
-const LOADER_ERRORS = new Set(['ERR_REQUIRE_CYCLE_MODULE', 'ERR_REQUIRE_ESM', 'ERR_REQUIRE_ASYNC_MODULE', 'ERR_UNKNOWN_FILE_EXTENSION', 'ERR_UNKNOWN_MODULE_FORMAT']);
+const LOADER_ERRORS = new Set([
+  'ERR_REQUIRE_CYCLE_MODULE',
+  'ERR_REQUIRE_ESM',
+  'ERR_REQUIRE_ASYNC_MODULE',
+  'ERR_UNKNOWN_FILE_EXTENSION',
+  'ERR_UNKNOWN_MODULE_FORMAT',
+]);
 
 let hooksInstalled: Promise<void> | undefined;
 

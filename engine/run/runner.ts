@@ -8,7 +8,19 @@ import { evalCondition, isTemplate, template, toBool } from '../expr/index.js';
 import { checkHostPattern } from '../load/patterns.js';
 import { secretValues } from '../redact.js';
 import type { Inventory } from '../load/inventory.js';
-import { handlerNames, loadRole, loadTaskFile, type BlockNode, type Keywords, type LoadedRole, type Node, type Play, type RoleCollector, type RoleInfo, type TaskNode } from '../load/playbook.js';
+import {
+  handlerNames,
+  loadRole,
+  loadTaskFile,
+  type BlockNode,
+  type Keywords,
+  type LoadedRole,
+  type Node,
+  type Play,
+  type RoleCollector,
+  type RoleInfo,
+  type TaskNode,
+} from '../load/playbook.js';
 import { loadVarsFile as readVarsFile } from '../load/vars-files.js';
 import type { ConnectionPool } from '../connection/pool.js';
 import { HostState } from './host-state.js';
@@ -73,7 +85,10 @@ function playPatterns(play: Play, extraVars: Record<string, unknown>): string[] 
   if (!play.hosts.some(isTemplate)) return play.hosts;
   const loc = play.hostsLocation ?? play.location;
   const v = template(play.hosts, { ...play.vars, ...extraVars, playbook_dir: play.dir }, loc);
-  const out = (Array.isArray(v) ? v : [v]).flatMap((p) => (Array.isArray(p) ? p.map(String) : String(p).split(','))).map((p) => p.trim()).filter(Boolean);
+  const out = (Array.isArray(v) ? v : [v])
+    .flatMap((p) => (Array.isArray(p) ? p.map(String) : String(p).split(',')))
+    .map((p) => p.trim())
+    .filter(Boolean);
   try {
     checkHostPattern(out);
   } catch (e) {
@@ -105,7 +120,8 @@ function batches(hosts: string[], serial: unknown[], scope: Record<string, unkno
   const sizes = serial.map((s) => {
     const v = String(template(s, scope));
     const n = v.endsWith('%') ? Math.max(1, Math.floor((hosts.length * Number(v.slice(0, -1))) / 100)) : Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new UserError('E_PLAYBOOK', `invalid serial value '${v}'`, { hint: 'use a number, a percentage or a list of them' });
+    if (!Number.isFinite(n) || n < 0)
+      throw new UserError('E_PLAYBOOK', `invalid serial value '${v}'`, { hint: 'use a number, a percentage or a list of them' });
     return n === 0 ? hosts.length : n;
   });
   const out: string[][] = [];
@@ -120,7 +136,15 @@ function batches(hosts: string[], serial: unknown[], scope: Record<string, unkno
   return out;
 }
 
-const PASSWORD_VARS = ['ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password', 'ansible_become_password', 'ansible_become_pass', 'ansible_sudo_pass', 'ansible_sudo_password'];
+const PASSWORD_VARS = [
+  'ansible_password',
+  'ansible_ssh_pass',
+  'ansible_ssh_password',
+  'ansible_become_password',
+  'ansible_become_pass',
+  'ansible_sudo_pass',
+  'ansible_sudo_password',
+];
 
 // Read everything a run will need that can be read now (each play's hosts, their group_vars and
 // host_vars, the vars_files whose names hold no variable), so that a bad file stops the run
@@ -201,7 +225,13 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
           handlers: [...play.handlers],
         };
         const hostsLimit = pLimit(Math.max(1, req.settings.forks));
-        const run = new PlayRun(env, req, hostsLimit, () => started, () => (started = true));
+        const run = new PlayRun(
+          env,
+          req,
+          hostsLimit,
+          () => started,
+          () => (started = true),
+        );
         const batchStates = batch.map((h) => state(h));
         const playChain: Chain = [play];
         if (gatherFacts(play, batchStates[0]!, env)) await run.gatherFacts(batchStates);
@@ -227,7 +257,8 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
       }
     }
   } finally {
-    for (const [host, u] of await req.pool.usage()) req.reporter.verbose(4, `<${host}> SSH: ${u.commands} commands, ${u.channels} channels opened`);
+    for (const [host, u] of await req.pool.usage())
+      req.reporter.verbose(4, `<${host}> SSH: ${u.commands} commands, ${u.channels} channels opened`);
     await req.pool.closeAll();
   }
   const stats = new Map<string, HostStats>();
@@ -258,7 +289,10 @@ function loadVarsFile(entry: string | string[], scope: Record<string, unknown>, 
       throw e instanceof UserError ? e.at(play.location) : e;
     }
   }
-  throw new UserError('E_FILE_NOT_FOUND', `none of the vars_files could be found: ${candidates.join(', ')}`, { location: play.location, hint: 'paths are relative to the playbook' });
+  throw new UserError('E_FILE_NOT_FOUND', `none of the vars_files could be found: ${candidates.join(', ')}`, {
+    location: play.location,
+    hint: 'paths are relative to the playbook',
+  });
 }
 
 class PlayRun {
@@ -281,8 +315,11 @@ class PlayRun {
   get #free(): boolean {
     if (this.#strategy === undefined) {
       const raw = this.env.play.strategy as string;
-      const v = /{{|{%/.test(raw) ? String(template(raw, { ...this.env.playVars, ...this.env.settings.extraVars }, this.env.play.location)).trim() : raw;
-      if (v !== 'linear' && v !== 'free') throw new UserError('E_PLAYBOOK', `unknown strategy '${v}'`, { location: this.env.play.location, hint: 'use linear or free' });
+      const v = /{{|{%/.test(raw)
+        ? String(template(raw, { ...this.env.playVars, ...this.env.settings.extraVars }, this.env.play.location)).trim()
+        : raw;
+      if (v !== 'linear' && v !== 'free')
+        throw new UserError('E_PLAYBOOK', `unknown strategy '${v}'`, { location: this.env.play.location, hint: 'use linear or free' });
       this.#strategy = v;
     }
     return this.#strategy === 'free';
@@ -290,8 +327,19 @@ class PlayRun {
 
   async gatherFacts(hosts: HostState[]): Promise<void> {
     const task: TaskNode = {
-      kind: 'task', name: 'Gathering Facts', action: 'setup', args: {}, when: [], tags: ['always'], vars: {}, environment: [],
-      notify: [], listen: [], loop_control: { loop_var: 'item' }, location: this.env.play.location, baseDir: this.env.play.dir,
+      kind: 'task',
+      name: 'Gathering Facts',
+      action: 'setup',
+      args: {},
+      when: [],
+      tags: ['always'],
+      vars: {},
+      environment: [],
+      notify: [],
+      listen: [],
+      loop_control: { loop_var: 'item' },
+      location: this.env.play.location,
+      baseDir: this.env.play.dir,
     };
     await this.task(task, hosts, [this.env.play], { force: true });
   }
@@ -358,7 +406,12 @@ class PlayRun {
     }
   }
 
-  async task(task: TaskNode, hosts: HostState[], chain: Chain, opts: { rescuable?: boolean; handler?: boolean; force?: boolean } = {}): Promise<void> {
+  async task(
+    task: TaskNode,
+    hosts: HostState[],
+    chain: Chain,
+    opts: { rescuable?: boolean; handler?: boolean; force?: boolean } = {},
+  ): Promise<void> {
     const short = task.action.replace(/^ansible\.(builtin|legacy)\./, '');
     if (!opts.force && !opts.handler) {
       if (!this.isStarted()) {
@@ -372,9 +425,11 @@ class PlayRun {
     if (short === 'meta') return this.meta(task, hosts, chain);
     if (short === 'include_tasks' || short === 'include_role') return this.include(task, hosts, chain, opts.rescuable ?? false);
 
-    const runOnce = this.env.registry.get(task.action)?.def.runsOnce === true || (task.run_once !== undefined || lastDefined(chain, 'run_once') !== undefined
-      ? Boolean(template(lastDefined(chain, 'run_once'), buildScope(this.env, hosts[0]!, chain)))
-      : false);
+    const runOnce =
+      this.env.registry.get(task.action)?.def.runsOnce === true ||
+      (task.run_once !== undefined || lastDefined(chain, 'run_once') !== undefined
+        ? Boolean(template(lastDefined(chain, 'run_once'), buildScope(this.env, hosts[0]!, chain)))
+        : false);
     const targets = runOnce ? hosts.slice(0, 1) : hosts;
     this.env.reporter.taskStart({
       name: taskName(task),
@@ -395,7 +450,11 @@ class PlayRun {
     for (const r of results) {
       this.#count(r, opts.rescuable ?? false, chain);
       // what a rescue section sees as ansible_failed_task / ansible_failed_result
-      if (r.status === 'failed' && !r.ignored) this.env.hosts.get(r.host)!.lastFailure = { task: { name: task.name ?? '', action: task.action, args: task.args }, result: r.result };
+      if (r.status === 'failed' && !r.ignored)
+        this.env.hosts.get(r.host)!.lastFailure = {
+          task: { name: task.name ?? '', action: task.action, args: task.args },
+          result: r.result,
+        };
     }
     if (runOnce && results[0]?.status === 'failed' && !results[0].ignored) {
       for (const h of hosts) {
@@ -450,7 +509,9 @@ class PlayRun {
   }
 
   #afterTask(hosts: HostState[], chain: Chain, results: HostTaskResult[]): void {
-    const failedNow = results.filter((r) => ((r.status === 'failed' && !r.ignored) || r.status === 'unreachable') && !this.#toRescue.has(r.host));
+    const failedNow = results.filter(
+      (r) => ((r.status === 'failed' && !r.ignored) || r.status === 'unreachable') && !this.#toRescue.has(r.host),
+    );
     const play = this.env.play;
     const anyFatal = lastDefined(chain, 'any_errors_fatal');
     if (failedNow.length && anyFatal !== undefined && Boolean(anyFatal) && failedNow.some((r) => r.status === 'failed')) {
@@ -516,8 +577,17 @@ class PlayRun {
     const order: string[] = [];
     const results: HostTaskResult[] = [];
     // one banner for the include, as Ansible prints it: "include_role : name" when unnamed
-    const bannerName = task.includeRole && task.name === undefined ? taskName({ ...task, name: `${task.action} : ${task.includeRole.name}` }) : taskName(task);
-    this.env.reporter.taskStart({ name: bannerName, action: task.action, handler: false, location: task.location, hosts: hosts.map((h) => h.name) });
+    const bannerName =
+      task.includeRole && task.name === undefined
+        ? taskName({ ...task, name: `${task.action} : ${task.includeRole.name}` })
+        : taskName(task);
+    this.env.reporter.taskStart({
+      name: bannerName,
+      action: task.action,
+      handler: false,
+      location: task.location,
+      hosts: hosts.map((h) => h.name),
+    });
     for (const h of hosts) {
       const r = await this.#includeInstances(task, h, chain);
       if (r.skipped) {
@@ -545,21 +615,43 @@ class PlayRun {
         const loaded = this.#includedRole(task, g.file, roles);
         nodes = loaded.nodes;
         // as in Ansible, include_role prints no line per host and counts no ok
-        if (toBool(template(task.args.public ?? false, buildScope(this.env, g.hosts[0]!, chain), task.location))) this.env.roles.push(loaded.info);
+        if (toBool(template(task.args.public ?? false, buildScope(this.env, g.hosts[0]!, chain), task.location)))
+          this.env.roles.push(loaded.info);
       } else {
         const path = isAbsolute(g.file) ? g.file : resolve(task.baseDir, g.file);
-        this.env.reporter.included(path, g.hosts.map((h) => h.name));
+        this.env.reporter.included(
+          path,
+          g.hosts.map((h) => h.name),
+        );
         for (const h of g.hosts) h.stats.ok++;
-        nodes = task.include?.preloaded && task.include.file === g.file
-          ? task.include.preloaded
-          : this.#collected((collect) => loadTaskFile(path, { registry: this.env.registry, role: roles[roles.length - 1], playbookDir: this.env.play.dir, rolesPath: this.req.rolesPath, collect }, task.location));
+        nodes =
+          task.include?.preloaded && task.include.file === g.file
+            ? task.include.preloaded
+            : this.#collected((collect) =>
+                loadTaskFile(
+                  path,
+                  {
+                    registry: this.env.registry,
+                    role: roles[roles.length - 1],
+                    playbookDir: this.env.play.dir,
+                    rolesPath: this.req.rolesPath,
+                    collect,
+                  },
+                  task.location,
+                ),
+              );
       }
       // Keywords of a dynamic include apply to the include itself, not to the included tasks (they
       // inherit from the blocks around it); its vars (and loop item) reach the tasks, and apply:
       // keywords apply to each of them.
       const layer: IncludeLayer = { when: [], tags: [], vars: task.vars, environment: [], perHost: g.vars };
       const inner: Keywords[] = task.apply ? [layer, task.apply] : [layer];
-      await this.nodes(nodes, g.hosts.filter((h) => h.active), [...chain.slice(0, -1), ...inner], rescuable);
+      await this.nodes(
+        nodes,
+        g.hosts.filter((h) => h.active),
+        [...chain.slice(0, -1), ...inner],
+        rescuable,
+      );
     }
   }
 
@@ -579,31 +671,67 @@ class PlayRun {
       for (const h of inc.preloaded.handlers) if (!this.env.handlers.includes(h)) this.env.handlers.push(h);
       return inc.preloaded;
     }
-    const validate = task.args.rolespec_validate === undefined || !['false', 'no', 'off', '0'].includes(String(task.args.rolespec_validate).toLowerCase());
+    const validate =
+      task.args.rolespec_validate === undefined || !['false', 'no', 'off', '0'].includes(String(task.args.rolespec_validate).toLowerCase());
     return this.#collected((collect) => {
-      const opts = { registry: this.env.registry, playbookDir: this.env.play.dir, rolesPath: this.req.rolesPath, collect, role: roles[roles.length - 1] };
-      const r = loadRole({ name, params: {}, keywords: {}, vars: {}, location: task.location }, opts, { dedupe: false, from: inc.from, validate, stack: [], dependentOf: roles[roles.length - 1]?.path })!;
+      const opts = {
+        registry: this.env.registry,
+        playbookDir: this.env.play.dir,
+        rolesPath: this.req.rolesPath,
+        collect,
+        role: roles[roles.length - 1],
+      };
+      const r = loadRole({ name, params: {}, keywords: {}, vars: {}, location: task.location }, opts, {
+        dedupe: false,
+        from: inc.from,
+        validate,
+        stack: [],
+        dependentOf: roles[roles.length - 1]?.path,
+      })!;
       // its variables are the play's only with public: true
       collect.roles = [];
       return r;
     });
   }
 
-  async #includeInstances(task: TaskNode, h: HostState, chain: Chain): Promise<{ skipped?: HostTaskResult; instances: { file: string; vars: Record<string, unknown> }[] }> {
+  async #includeInstances(
+    task: TaskNode,
+    h: HostState,
+    chain: Chain,
+  ): Promise<{ skipped?: HostTaskResult; instances: { file: string; vars: Record<string, unknown> }[] }> {
     const scope = buildScope(this.env, h, chain);
-    const params = task.includeRole ? {} : Object.fromEntries(Object.entries(task.args).filter(([k]) => k !== 'file' && k !== '_raw_params' && k !== 'apply'));
+    const params = task.includeRole
+      ? {}
+      : Object.fromEntries(Object.entries(task.args).filter(([k]) => k !== 'file' && k !== '_raw_params' && k !== 'apply'));
     const fileRaw = task.includeRole ? task.includeRole.name : String(task.args.file ?? task.args._raw_params);
     const items: Array<Record<string, unknown> | undefined> = [];
     if (task.loop !== undefined) {
       const v = template(task.loop, scope, task.location);
-      const list = Array.isArray(v) ? (task.loopKind === 'items' ? v.flat() : v) : task.loopKind === 'dict' && v && typeof v === 'object' ? Object.entries(v).map(([key, value]) => ({ key, value })) : [v];
+      const list = Array.isArray(v)
+        ? task.loopKind === 'items'
+          ? v.flat()
+          : v
+        : task.loopKind === 'dict' && v && typeof v === 'object'
+          ? Object.entries(v).map(([key, value]) => ({ key, value }))
+          : [v];
       for (let i = 0; i < list.length; i++) {
         const lc = task.loop_control;
         const extra: Record<string, unknown> = { [lc.loop_var]: list[i], ansible_loop_var: lc.loop_var };
         if (lc.index_var) extra[lc.index_var] = i;
         // loop_control.extended reaches the included tasks too, as in Ansible
         if (lc.extended) {
-          extra.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === list.length - 1, length: list.length, revindex: list.length - i, revindex0: list.length - i - 1, allitems: list, previtem: list[i - 1], nextitem: list[i + 1] };
+          extra.ansible_loop = {
+            index: i + 1,
+            index0: i,
+            first: i === 0,
+            last: i === list.length - 1,
+            length: list.length,
+            revindex: list.length - i,
+            revindex0: list.length - i - 1,
+            allitems: list,
+            previtem: list[i - 1],
+            nextitem: list[i + 1],
+          };
         }
         items.push(extra);
       }
@@ -612,10 +740,17 @@ class PlayRun {
     for (const extra of items) {
       const s = extra ? { ...scope, ...extra } : scope;
       if (!chain.every((k) => k.when.every((c) => evalCondition(c, s, task.location)))) continue;
-      instances.push({ file: String(template(fileRaw, s, task.location)), vars: { ...(extra ?? {}), ...(template(params, s, task.location) as Record<string, unknown>) } });
+      instances.push({
+        file: String(template(fileRaw, s, task.location)),
+        vars: { ...(extra ?? {}), ...(template(params, s, task.location) as Record<string, unknown>) },
+      });
     }
     if (instances.length === 0) {
-      const r: HostTaskResult = { host: h.name, status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' } };
+      const r: HostTaskResult = {
+        host: h.name,
+        status: 'skipped',
+        result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' },
+      };
       this.env.reporter.hostResult(r);
       return { skipped: r, instances };
     }
@@ -656,7 +791,12 @@ export function taskName(task: TaskNode): string {
 
 /** --start-at-task matching: the exact name or a glob (* and ?). */
 export function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(name);
 }
 

@@ -141,7 +141,11 @@ const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Apply under the rollback guard. Returns the apply's outcome, or a failure that says what
  * happened: not armed (nothing applied), rolled back, or unreachable after the rollback.
  */
-export async function guardedApply(io: GuardIo, settings: GuardSettings, apply: () => Promise<ApplyOutcome | void>): Promise<ApplyOutcome & { unreachable?: boolean }> {
+export async function guardedApply(
+  io: GuardIo,
+  settings: GuardSettings,
+  apply: () => Promise<ApplyOutcome | void>,
+): Promise<ApplyOutcome & { unreachable?: boolean }> {
   const sleep = io.sleep ?? sleepMs;
   const now = io.now ?? Date.now;
   const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
@@ -191,7 +195,9 @@ export async function guardedApply(io: GuardIo, settings: GuardSettings, apply: 
       return outcome ?? {};
     }
     if (!d.stdout.includes('too-late')) {
-      return { failed: `the change was applied and a new connection works, but disarming the rollback failed (${(d.stderr || d.stdout).trim()}); the host may restore its previous network state at ${BASE}/${id}` };
+      return {
+        failed: `the change was applied and a new connection works, but disarming the rollback failed (${(d.stderr || d.stdout).trim()}); the host may restore its previous network state at ${BASE}/${id}`,
+      };
     }
     lastError = 'the new connection came too late: the rollback had already run';
   }
@@ -204,10 +210,15 @@ export async function guardedApply(io: GuardIo, settings: GuardSettings, apply: 
   for (;;) {
     try {
       await io.probeNewConnection(10_000);
-      return { failed: `rolled back: ${why}a new SSH connection failed after the change (${lastError}); the host restored its previous network state after ${timeoutS}s` };
+      return {
+        failed: `rolled back: ${why}a new SSH connection failed after the change (${lastError}); the host restored its previous network state after ${timeoutS}s`,
+      };
     } catch (e) {
       if (now() > until) {
-        return { failed: `rolled back, but the host is still unreachable after its rollback (${(e as Error).message}); a new SSH connection had failed after the change (${lastError})`, unreachable: true };
+        return {
+          failed: `rolled back, but the host is still unreachable after its rollback (${(e as Error).message}); a new SSH connection had failed after the change (${lastError})`,
+          unreachable: true,
+        };
       }
       await sleep(2000);
     }

@@ -5,7 +5,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readVaultFile } from '../vault.js';
 import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
-import { runChanges, type AsyncJob, type Change, type Connection, type ExecOptions, type ModuleDefinition, type FileDiff, type ModuleContext, type Plan } from '../module.js';
+import {
+  runChanges,
+  type AsyncJob,
+  type Change,
+  type Connection,
+  type ExecOptions,
+  type ModuleDefinition,
+  type FileDiff,
+  type ModuleContext,
+  type Plan,
+} from '../module.js';
 import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js';
 import type { Keywords, Play, RoleInfo, TaskNode } from '../load/playbook.js';
 import { checkArgs, prepareArgs } from '../load/args.js';
@@ -60,7 +70,6 @@ export interface PlayEnv {
   /** The play's handlers, with those of roles included at run time. */
   handlers: TaskNode[];
 }
-
 
 /** The keyword chain of a task: play first, then enclosing blocks, then the task. */
 export type Chain = readonly Keywords[];
@@ -119,7 +128,11 @@ export function rolesOf(chain: Chain): RoleInfo[] {
 
 function roleMagicVars(env: PlayEnv, roles: RoleInfo[]): Record<string, unknown> {
   const all = [...new Set(env.roles.map((r) => r.name))];
-  const out: Record<string, unknown> = { ansible_play_role_names: env.play.roleNames, ansible_role_names: all, role_names: env.play.roleNames };
+  const out: Record<string, unknown> = {
+    ansible_play_role_names: env.play.roleNames,
+    ansible_role_names: all,
+    role_names: env.play.roleNames,
+  };
   const inner = roles[roles.length - 1];
   if (inner) {
     out.role_name = inner.name;
@@ -127,8 +140,14 @@ function roleMagicVars(env: PlayEnv, roles: RoleInfo[]): Record<string, unknown>
     out.ansible_role_name = inner.name;
     // set only inside a role that another role included or imported, as in Ansible
     if (roles.length > 1) {
-      out.ansible_parent_role_names = roles.slice(0, -1).reverse().map((r) => r.name);
-      out.ansible_parent_role_paths = roles.slice(0, -1).reverse().map((r) => r.path);
+      out.ansible_parent_role_names = roles
+        .slice(0, -1)
+        .reverse()
+        .map((r) => r.name);
+      out.ansible_parent_role_paths = roles
+        .slice(0, -1)
+        .reverse()
+        .map((r) => r.path);
     }
   }
   return out;
@@ -195,9 +214,7 @@ function hostvarsProxy(env: PlayEnv): Record<string, unknown> {
     has: (_t, p) => typeof p === 'string' && forHost(p) !== undefined,
     ownKeys: () => names(),
     getOwnPropertyDescriptor: (_t, p) =>
-      typeof p === 'string' && env.inventory.hosts.has(p)
-        ? { enumerable: true, configurable: true, value: forHost(p) }
-        : undefined,
+      typeof p === 'string' && env.inventory.hosts.has(p) ? { enumerable: true, configurable: true, value: forHost(p) } : undefined,
   });
 }
 
@@ -232,10 +249,14 @@ function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
   switch (task.loopKind) {
     case undefined:
       if (!Array.isArray(v)) {
-        throw new UserError('E_PLAYBOOK', `Invalid data passed to 'loop', it requires a list, got this instead: ${typeof v === 'string' ? v : JSON.stringify(v)}.`, {
-          location: task.location,
-          hint: "Hint: If you passed a list/elements of a list/a dict, use 'loop: \"{{ x | dict2items }}\"' for dicts",
-        });
+        throw new UserError(
+          'E_PLAYBOOK',
+          `Invalid data passed to 'loop', it requires a list, got this instead: ${typeof v === 'string' ? v : JSON.stringify(v)}.`,
+          {
+            location: task.location,
+            hint: 'Hint: If you passed a list/elements of a list/a dict, use \'loop: "{{ x | dict2items }}"\' for dicts',
+          },
+        );
       }
       return v;
     case 'items':
@@ -269,7 +290,11 @@ function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
 // or the short form `[start-]end[/stride][:format]`; numbers in decimal, 0x hex or 0o octal; each
 // item is Python's `format % number` (%d, %02x, %o, ...).
 export function sequenceItems(spec: string, task?: TaskNode): string[] {
-  const fail = (msg: string) => new UserError('E_PLAYBOOK', `with_sequence: ${msg} in '${spec}'`, { location: task?.location, hint: 'e.g. with_sequence: start=1 end=10 format=node%02d' });
+  const fail = (msg: string) =>
+    new UserError('E_PLAYBOOK', `with_sequence: ${msg} in '${spec}'`, {
+      location: task?.location,
+      hint: 'e.g. with_sequence: start=1 end=10 format=node%02d',
+    });
   const num = (s: string | undefined, what: string): number | undefined => {
     if (s === undefined) return undefined;
     const m = /^(-?)(0x[0-9a-f]+|0o[0-7]+|\d+)$/i.exec(s.trim());
@@ -290,7 +315,10 @@ export function sequenceItems(spec: string, task?: TaskNode): string[] {
     count = num(words.count, 'count');
     format = words.format;
   } else {
-    const m = /^(?:(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+))-)?(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+))(?:\/(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+)))?(?::(.+))?$/i.exec(spec.trim());
+    const m =
+      /^(?:(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+))-)?(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+))(?:\/(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+)))?(?::(.+))?$/i.exec(
+        spec.trim(),
+      );
     if (!m) throw fail("can't parse arg");
     start = num(m[1], 'start');
     end = num(m[2], 'end');
@@ -307,7 +335,7 @@ export function sequenceItems(spec: string, task?: TaskNode): string[] {
   if (end === undefined) throw fail('must specify count or end');
   if (stride === 0) return [];
   if (stride > 0 && end < start) throw fail('to count backwards make stride negative');
-  if (stride < 0 && end > start) throw fail('to count forward don\'t make stride negative');
+  if (stride < 0 && end > start) throw fail("to count forward don't make stride negative");
   const out: string[] = [];
   for (let i = start; stride > 0 ? i <= end : i >= end; i += stride) out.push(pyFormat(format ?? '%d', i));
   return out;
@@ -327,7 +355,12 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
   const delegate = lastDefined(chain, 'delegate_to');
   let delegatedTo: string | undefined;
   try {
-    delegatedTo = delegate !== undefined && !/{{/.test(delegate) ? delegate : delegate !== undefined ? String(template(delegate, scope, task.location)) : undefined;
+    delegatedTo =
+      delegate !== undefined && !/{{/.test(delegate)
+        ? delegate
+        : delegate !== undefined
+          ? String(template(delegate, scope, task.location))
+          : undefined;
   } catch {
     delegatedTo = undefined;
   }
@@ -341,14 +374,37 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
       if (!evalWhen(chain, scope, task)) {
         // a skipped task still registers its (skipped) result: a later `when: r is changed` must
         // not act on an earlier run's result, as in Ansible
-        return finish(env, task, host, report({ status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: describeWhen(chain) } }));
+        return finish(
+          env,
+          task,
+          host,
+          report({
+            status: 'skipped',
+            result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: describeWhen(chain) },
+          }),
+        );
       }
       const o = await runOnce(env, task, host, chain, scope);
-      return finish(env, task, host, report({ status: o.status, result: o.result, diffs: o.diffs, ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors') }));
+      return finish(
+        env,
+        task,
+        host,
+        report({
+          status: o.status,
+          result: o.result,
+          diffs: o.diffs,
+          ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors'),
+        }),
+      );
     }
     const items = loopItems(task, scope);
     if (items.length === 0) {
-      return finish(env, task, host, report({ status: 'skipped', result: { changed: false, skipped: true, skipped_reason: 'No items in the list', results: [] } }));
+      return finish(
+        env,
+        task,
+        host,
+        report({ status: 'skipped', result: { changed: false, skipped: true, skipped_reason: 'No items in the list', results: [] } }),
+      );
     }
     const results: Record<string, unknown>[] = [];
     let anyChanged = false;
@@ -363,16 +419,36 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
       const itemScope: Record<string, unknown> = { ...base, [lc.loop_var]: item, ansible_loop_var: lc.loop_var };
       if (lc.index_var) itemScope[lc.index_var] = i;
       if (lc.extended) {
-        itemScope.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length, revindex: items.length - i, revindex0: items.length - i - 1, allitems: items, previtem: items[i - 1], nextitem: items[i + 1] };
+        itemScope.ansible_loop = {
+          index: i + 1,
+          index0: i,
+          first: i === 0,
+          last: i === items.length - 1,
+          length: items.length,
+          revindex: items.length - i,
+          revindex0: items.length - i - 1,
+          allitems: items,
+          previtem: items[i - 1],
+          nextitem: items[i + 1],
+        };
       }
       const label = lc.label !== undefined ? template(lc.label, itemScope, task.location) : item;
       let o: Outcome;
       if (!evalWhen(chain, itemScope, task)) {
-        o = { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: describeWhen(chain) }, diffs: [] };
+        o = {
+          status: 'skipped',
+          result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: describeWhen(chain) },
+          diffs: [],
+        };
       } else {
         o = await runOnce(env, task, host, chain, itemScope);
       }
-      const r: Record<string, unknown> = { ...o.result, [lc.loop_var]: item, ansible_loop_var: lc.loop_var, ...(lc.index_var ? { [lc.index_var]: i } : {}) };
+      const r: Record<string, unknown> = {
+        ...o.result,
+        [lc.loop_var]: item,
+        ansible_loop_var: lc.loop_var,
+        ...(lc.index_var ? { [lc.index_var]: i } : {}),
+      };
       // each item that ran and did not fail says failed: false (the loop's own result does not)
       if ((o.status === 'ok' || o.status === 'changed') && !('failed' in r)) r.failed = false;
       results.push(r);
@@ -380,16 +456,39 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
       anyFailed ||= o.status === 'failed';
       anyUnreachable ||= o.status === 'unreachable';
       if (o.status !== 'skipped') allSkipped = false;
-      report({ status: o.status, result: r, item: label, diffs: o.diffs, ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors') });
+      report({
+        status: o.status,
+        result: r,
+        item: label,
+        diffs: o.diffs,
+        ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors'),
+      });
       if (o.status === 'unreachable') break;
       if (lc.pause) await new Promise((res) => setTimeout(res, lc.pause! * 1000));
     }
-    const status: HostTaskResult['status'] = anyUnreachable ? 'unreachable' : anyFailed ? 'failed' : anyChanged ? 'changed' : allSkipped ? 'skipped' : 'ok';
-    const result: Record<string, unknown> = { changed: anyChanged, results, msg: anyFailed ? 'One or more items failed' : 'All items completed' };
+    const status: HostTaskResult['status'] = anyUnreachable
+      ? 'unreachable'
+      : anyFailed
+        ? 'failed'
+        : anyChanged
+          ? 'changed'
+          : allSkipped
+            ? 'skipped'
+            : 'ok';
+    const result: Record<string, unknown> = {
+      changed: anyChanged,
+      results,
+      msg: anyFailed ? 'One or more items failed' : 'All items completed',
+    };
     if (anyFailed) result.failed = true;
     if (allSkipped) result.skipped = true;
     // A loop's overall line is not printed (Ansible prints only the items); only register/notify use it.
-    return finish(env, task, host, { host: host.name, status, result, ignored: anyFailed && isIgnored(chain, scope, task, 'ignore_errors') });
+    return finish(env, task, host, {
+      host: host.name,
+      status,
+      result,
+      ignored: anyFailed && isIgnored(chain, scope, task, 'ignore_errors'),
+    });
   } catch (e) {
     if (e instanceof UserError) {
       // a templating, loop or condition error fails the task where Ansible records it, and
@@ -400,7 +499,12 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
       } catch {
         ignored = false;
       }
-      return finish(env, task, host, report({ status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, ignored }));
+      return finish(
+        env,
+        task,
+        host,
+        report({ status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, ignored }),
+      );
     }
     throw e;
   }
@@ -426,7 +530,10 @@ function isIgnored(chain: Chain, scope: Record<string, unknown>, task: TaskNode,
 }
 
 function describeWhen(chain: Chain): string {
-  return chain.flatMap((k) => k.when).map(String).join(' and ');
+  return chain
+    .flatMap((k) => k.when)
+    .map(String)
+    .join(' and ');
 }
 
 function evalWhen(chain: Chain, scope: Record<string, unknown>, task: TaskNode): boolean {
@@ -478,7 +585,13 @@ async function runOnce(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
       o.result.msg ??= 'Retries exceeded';
       return o;
     }
-    env.reporter.hostResult({ host: host.name, status: 'failed', result: o.result, retriesLeft: retries - attempt + 1, noLog: isNoLog(chain, scope, task) });
+    env.reporter.hostResult({
+      host: host.name,
+      status: 'failed',
+      result: o.result,
+      retriesLeft: retries - attempt + 1,
+      noLog: isNoLog(chain, scope, task),
+    });
     await new Promise((res) => setTimeout(res, delay * 1000));
   }
 }
@@ -490,7 +603,10 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   const rendered = removeOmitted(template(prepareArgs(def, task.args), scope, task.location)) as Record<string, unknown>;
   const checked = checkArgs(def, rendered);
   if (!checked.ok) {
-    const e = new UserError('E_MODULE_ARGS', checked.message, { location: task.location, hint: `\`tsplay doc ${def.name}\` lists the arguments and their types` });
+    const e = new UserError('E_MODULE_ARGS', checked.message, {
+      location: task.location,
+      hint: `\`tsplay doc ${def.name}\` lists the arguments and their types`,
+    });
     return { status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, diffs: [] };
   }
   const args = checked.args;
@@ -502,7 +618,16 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   // async: the apply may take this many seconds; poll: 0 runs it in the background
   const asyncSecs = task.async !== undefined ? Number(template(task.async, scope, task.location)) : undefined;
   const poll = asyncSecs !== undefined ? Number(template(task.poll ?? 15, scope, task.location)) : undefined;
-  const ctx = moduleContext(env, task, host, chain, scope, target, entry.builtin, asyncSecs !== undefined && asyncSecs > 0 ? asyncSecs * 1000 : undefined);
+  const ctx = moduleContext(
+    env,
+    task,
+    host,
+    chain,
+    scope,
+    target,
+    entry.builtin,
+    asyncSecs !== undefined && asyncSecs > 0 ? asyncSecs * 1000 : undefined,
+  );
 
   let result: Record<string, unknown> = {};
   let status: Outcome['status'] = 'ok';
@@ -511,10 +636,14 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
     // gather, plan, apply; again when the apply found the file changed since gather read it
     for (let attempt = 1; ; attempt++) {
       const current = await callModule(entry, () => def.gather(ctx, args));
-      const plan = await callModule(entry, async () => def.plan(current, args, check ? host.predicted : EMPTY_PREDICTED)) as Plan;
+      const plan = (await callModule(entry, async () => def.plan(current, args, check ? host.predicted : EMPTY_PREDICTED))) as Plan;
       result = { ...(plan.result ?? {}) };
       if (plan.failed) {
-        return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: plan.failed }, diffs: [] });
+        return applyConditions(env, task, scope, {
+          status: 'failed',
+          result: { changed: false, ...result, failed: true, msg: plan.failed },
+          diffs: [],
+        });
       }
       diffs = plan.changes.flatMap((c) => (c.diff ? [c.diff] : []));
       if (plan.changes.length === 0) {
@@ -532,25 +661,30 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
           for (const [k, v] of Object.entries(plan.publishes ?? {})) host.predicted.set(k, v);
         }
       } else {
-        const doApply = async () => (await callModule(entry, async () => (def.apply ? def.apply(ctx, plan.changes, args, current) : runChanges(ctx, plan.changes)))) ?? {};
+        const doApply = async () =>
+          (await callModule(entry, async () =>
+            def.apply ? def.apply(ctx, plan.changes, args, current) : runChanges(ctx, plan.changes),
+          )) ?? {};
         const guard = networkGuard(def, args, chain, scope, task);
         const jid = asyncSecs !== undefined ? `j${String(Math.random()).slice(2, 14)}.${process.pid}` : undefined;
         const jobKeys = jid ? { ansible_job_id: jid, results_file: `~/.ansible_async/${jid}`, started: 1 } : {};
         if (jid && poll === 0) {
           // fire and forget: the apply goes on while the play does; async_status reports on it
           const job: AsyncJob = { jid, result: { ...result }, finished: false, started: new Date(), done: Promise.resolve() };
-          job.done = (guard ? guardedApply(guardIo(env, ctx, target), guard, doApply) : doApply()).then(
-            (o) => {
-              Object.assign(job.result, o.result ?? {});
-              job.failed = o.failed;
-            },
-            (e: unknown) => {
-              job.failed = e instanceof Error ? e.message : String(e);
-            },
-          ).finally(() => {
-            job.finished = true;
-            job.ended = new Date();
-          });
+          job.done = (guard ? guardedApply(guardIo(env, ctx, target), guard, doApply) : doApply())
+            .then(
+              (o) => {
+                Object.assign(job.result, o.result ?? {});
+                job.failed = o.failed;
+              },
+              (e: unknown) => {
+                job.failed = e instanceof Error ? e.message : String(e);
+              },
+            )
+            .finally(() => {
+              job.finished = true;
+              job.ended = new Date();
+            });
           host.jobs.set(jid, job);
           return applyConditions(env, task, scope, { status: 'changed', result: { ...jobKeys, changed: true, finished: 0 }, diffs: [] });
         }
@@ -559,7 +693,11 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
         if (jid) {
           if (outcome.failed && Date.now() - started >= asyncSecs! * 1000 - 100) {
             const msg = `async task did not complete within the requested time - ${asyncSecs}s`;
-            return applyConditions(env, task, scope, { status: 'failed', result: { async_result: { ...jobKeys, finished: 0 }, changed: false, failed: true, msg }, diffs: [] });
+            return applyConditions(env, task, scope, {
+              status: 'failed',
+              result: { async_result: { ...jobKeys, finished: 0 }, changed: false, failed: true, msg },
+              diffs: [],
+            });
           }
           Object.assign(result, jobKeys, { finished: 1 });
         }
@@ -570,22 +708,43 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
             await new Promise((r) => setTimeout(r, Math.random() * 100 * attempt));
             continue;
           }
-          return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: `${outcome.failed ?? 'the file changed on the host since it was read'}, ${STALE_ATTEMPTS} times in a row (another run keeps editing it?): nothing was written` }, diffs: [] });
+          return applyConditions(env, task, scope, {
+            status: 'failed',
+            result: {
+              changed: false,
+              ...result,
+              failed: true,
+              msg: `${outcome.failed ?? 'the file changed on the host since it was read'}, ${STALE_ATTEMPTS} times in a row (another run keeps editing it?): nothing was written`,
+            },
+            diffs: [],
+          });
         }
         Object.assign(result, outcome.result ?? {});
         if ('unreachable' in outcome && outcome.unreachable) {
           return { status: 'unreachable', result: { unreachable: true, changed: false, msg: outcome.failed }, diffs: [] };
         }
         if (outcome.failed) {
-          return applyConditions(env, task, scope, { status: 'failed', result: { changed: false, ...result, failed: true, msg: outcome.failed }, diffs: [] });
+          return applyConditions(env, task, scope, {
+            status: 'failed',
+            result: { changed: false, ...result, failed: true, msg: outcome.failed },
+            diffs: [],
+          });
         }
         status = 'changed';
         result.changed = true;
         if (env.settings.verifyIdempotence && def.idempotent !== false && !plan.alwaysChanges) {
           const again = await callModule(entry, () => def.gather(ctx, args));
-          const replan = await callModule(entry, async () => def.plan(again, args)) as Plan;
+          const replan = (await callModule(entry, async () => def.plan(again, args))) as Plan;
           if (replan.changes.length > 0 || replan.failed) {
-            return { status: 'failed', result: { ...result, failed: true, msg: `module ${def.name} is not idempotent: after apply it still plans: ${replan.failed ?? replan.changes.map((c: Change) => c.summary).join('; ')} (this is a bug in the module)` }, diffs };
+            return {
+              status: 'failed',
+              result: {
+                ...result,
+                failed: true,
+                msg: `module ${def.name} is not idempotent: after apply it still plans: ${replan.failed ?? replan.changes.map((c: Change) => c.summary).join('; ')} (this is a bug in the module)`,
+              },
+              diffs,
+            };
           }
         }
       }
@@ -599,7 +758,11 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
       return { status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, diffs: [] };
     }
     if (e instanceof ModuleCrash) {
-      return { status: 'failed', result: { failed: true, changed: false, msg: e.message, exception: (e.cause as Error)?.stack ?? String(e.cause) }, diffs: [] };
+      return {
+        status: 'failed',
+        result: { failed: true, changed: false, msg: e.message, exception: (e.cause as Error)?.stack ?? String(e.cause) },
+        diffs: [],
+      };
     }
     throw e;
   }
@@ -657,7 +820,16 @@ function applyConditions(env: PlayEnv, task: TaskNode, scope: Record<string, unk
   return o;
 }
 
-function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>, target: string, builtin: boolean, asyncMs?: number): ModuleContext & { connection(): Promise<Connection> } {
+function moduleContext(
+  env: PlayEnv,
+  task: TaskNode,
+  host: HostState,
+  chain: Chain,
+  scope: Record<string, unknown>,
+  target: string,
+  builtin: boolean,
+  asyncMs?: number,
+): ModuleContext & { connection(): Promise<Connection> } {
   const targetVars = target === host.name ? scope : { ...env.inventory.hostVars(target, env.play.dir), inventory_hostname: target };
   const connVars = (): Record<string, unknown> => {
     const v: Record<string, unknown> = {};
@@ -671,7 +843,9 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
     return template(v, scope, task.location) as Record<string, unknown>;
   };
   const becomeOn = boolKeyword(lastDefined(chain, 'become') ?? scope.ansible_become ?? env.settings.become, scope, task) ?? false;
-  const becomeUser = String(template(lastDefined(chain, 'become_user') ?? scope.ansible_become_user ?? env.settings.becomeUser ?? 'root', scope, task.location));
+  const becomeUser = String(
+    template(lastDefined(chain, 'become_user') ?? scope.ansible_become_user ?? env.settings.becomeUser ?? 'root', scope, task.location),
+  );
   const becomePassword = (): Secret | undefined => {
     const v = scope.ansible_become_password ?? scope.ansible_become_pass ?? scope.ansible_sudo_pass;
     if (v === undefined || v === null) return env.settings.becomePassword;
@@ -689,7 +863,12 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
   const timeoutMs = asyncMs ?? (timeout !== undefined ? Number(template(timeout, scope, task.location)) * 1000 : undefined);
   const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number; subshell?: boolean } = {}) => {
     const conn = await env.pool.get(target, connVars);
-    const exec: ExecOptions = { stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? timeoutMs, signal: env.signal, maxOutputBytes: env.settings.maxOutputBytes };
+    const exec: ExecOptions = {
+      stdin: opts.stdin,
+      timeoutMs: opts.timeoutMs ?? timeoutMs,
+      signal: env.signal,
+      maxOutputBytes: env.settings.maxOutputBytes,
+    };
     if (opts.subshell ?? builtin) exec.subshell = true;
     if (Object.keys(environment).length) exec.env = environment;
     if (becomeOn) exec.become = { method: 'sudo', user: becomeUser, password: becomePassword() };
@@ -728,14 +907,22 @@ function moduleContext(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
 }
 
 /** The rollback guard's settings when this task's change must be proven not to cut the host off. */
-function networkGuard(def: ModuleDefinition<any, any>, args: Record<string, unknown>, chain: Chain, scope: Record<string, unknown>, task: TaskNode): GuardSettings | undefined {
+function networkGuard(
+  def: ModuleDefinition<any, any>,
+  args: Record<string, unknown>,
+  chain: Chain,
+  scope: Record<string, unknown>,
+  task: TaskNode,
+): GuardSettings | undefined {
   const asked = boolKeyword(lastDefined(chain, 'safe_network'), scope, task);
   const byModule = typeof def.network === 'function' ? def.network(args) : def.network === true;
   if (!(asked ?? byModule)) return undefined;
   const t = lastDefined(chain, 'rollback_timeout');
   const rollbackTimeout = t === undefined ? 60 : Number(template(t, scope, task.location));
   if (!Number.isFinite(rollbackTimeout) || rollbackTimeout < 5) {
-    throw new UserError('E_PLAYBOOK', `rollback_timeout must be a number of seconds, at least 5 (got ${JSON.stringify(t)})`, { location: task.location });
+    throw new UserError('E_PLAYBOOK', `rollback_timeout must be a number of seconds, at least 5 (got ${JSON.stringify(t)})`, {
+      location: task.location,
+    });
   }
   return { rollbackTimeout };
 }

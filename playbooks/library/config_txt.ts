@@ -1,7 +1,18 @@
 // config_txt: settings in a Raspberry Pi config.txt (/boot/firmware/config.txt on bookworm):
 // `key=value` lines and `dtoverlay=` lines, per [section]. An example of a custom module written
 // with the public API only; docs/writing-modules.md walks through it.
-import { applyFileEdits, defineModule, fileContent, fileFact, followed, noop, planFailure, planFileEdit, validateProblem, type FileFact } from 'tsplay';
+import {
+  applyFileEdits,
+  defineModule,
+  fileContent,
+  fileFact,
+  followed,
+  noop,
+  planFailure,
+  planFileEdit,
+  validateProblem,
+  type FileFact,
+} from 'tsplay';
 
 /** The module's arguments, as the schema below fills them in. */
 interface ConfigTxtArgs {
@@ -64,10 +75,19 @@ export default defineModule<ConfigTxtArgs, FileFact>({
     properties: {
       path: { type: 'string', default: '/boot/firmware/config.txt', description: 'The config.txt to edit.', aliases: ['dest'] },
       section: { type: 'string', default: 'all', description: 'The [section] the settings belong to.' },
-      settings: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, default: {}, description: 'key: value pairs, one line each.' },
+      settings: {
+        type: 'object',
+        additionalProperties: { type: ['string', 'number', 'boolean'] },
+        default: {},
+        description: 'key: value pairs, one line each.',
+      },
       overlays: { type: 'array', items: { type: 'string' }, default: [], description: 'dtoverlay= values that must be present.' },
       absent: { type: 'array', items: { type: 'string' }, default: [], description: 'Keys (or whole lines) to remove from the section.' },
-      backup: { type: 'boolean', default: false, description: 'Keep a timestamped copy of the old file (its path is the result\'s backup_file).' },
+      backup: {
+        type: 'boolean',
+        default: false,
+        description: "Keep a timestamped copy of the old file (its path is the result's backup_file).",
+      },
       validate: { type: 'string', description: 'Command run on the new file (%s is its path) before it replaces the old one.' },
     },
     additionalProperties: false,
@@ -93,7 +113,9 @@ export default defineModule<ConfigTxtArgs, FileFact>({
     return {
       // an atomic write that keeps the old file's mode and owner, and happens only if the file is
       // still what gather read
-      changes: [planFileEdit(current, after, { summary: `update ${args.path} [${args.section}]`, backup: args.backup, validate: args.validate })],
+      changes: [
+        planFileEdit(current, after, { summary: `update ${args.path} [${args.section}]`, backup: args.backup, validate: args.validate }),
+      ],
       result: { backup_file: '' },
     };
   },

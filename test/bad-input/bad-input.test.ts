@@ -14,7 +14,9 @@ describe('bad input', () => {
   });
 
   it('an SSH port that is no number makes the host unreachable with a clear message, before connecting', () => {
-    expect(() => resolveEndpoint('web1', { ansible_host: '127.0.0.1', ansible_port: 'abc' }, { env: {} })).toThrow(/invalid SSH port 'abc': ansible_port must be a number from 1 to 65535/);
+    expect(() => resolveEndpoint('web1', { ansible_host: '127.0.0.1', ansible_port: 'abc' }, { env: {} })).toThrow(
+      /invalid SSH port 'abc': ansible_port must be a number from 1 to 65535/,
+    );
     expect(resolveEndpoint('web1', { ansible_host: '127.0.0.1', ansible_port: '2222' }, { env: {} }).port).toBe(2222);
   });
 
@@ -32,7 +34,7 @@ describe('bad input', () => {
         // the task fails on each host with the message (and its hint in parentheses)
         const fatal = r.out.split('\n').filter((l) => l.startsWith('fatal: ['));
         expect(fatal.length, r.out).toBe(2);
-        for (const l of fatal) expect(l).toMatch(c.message), expect(l).toMatch(/\(.{10,}\)/);
+        for (const l of fatal) (expect(l).toMatch(c.message), expect(l).toMatch(/\(.{10,}\)/));
         expect(r.out).toMatch(/failed=1/);
       } else {
         // refused before the run: one ERROR! line with a hint, nothing played, nobody contacted

@@ -16,6 +16,35 @@ for (const c of corpus.filter((c) => !filter || c.name.includes(filter))) {
   });
   const mark = r.code === c.code ? ' ' : '!';
   console.log(`${mark} ${c.name}: tsplay=${r.code} expected=${c.code} ansible=${a.status} contacted=${r.contacted.length}`);
-  console.log('   tsplay: ' + (r.err + (r.code === 2 ? r.out.split('\n').filter((l) => /fatal|FAILED/.test(l)).join('\n') : '')).trim().split('\n').slice(0, 4).join('\n           '));
-  console.log('   ansible: ' + (a.stderr + a.stdout.split('\n').filter((l) => /fatal|ERROR/.test(l)).join('\n')).trim().split('\n').filter((l) => !/^\s*$/.test(l)).slice(0, 3).join('\n            '));
+  console.log(
+    '   tsplay: ' +
+      (
+        r.err +
+        (r.code === 2
+          ? r.out
+              .split('\n')
+              .filter((l) => /fatal|FAILED/.test(l))
+              .join('\n')
+          : '')
+      )
+        .trim()
+        .split('\n')
+        .slice(0, 4)
+        .join('\n           '),
+  );
+  console.log(
+    '   ansible: ' +
+      (
+        a.stderr +
+        a.stdout
+          .split('\n')
+          .filter((l) => /fatal|ERROR/.test(l))
+          .join('\n')
+      )
+        .trim()
+        .split('\n')
+        .filter((l) => !/^\s*$/.test(l))
+        .slice(0, 3)
+        .join('\n            '),
+  );
 }

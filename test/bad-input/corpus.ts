@@ -24,7 +24,11 @@ import { encryptVaultText } from '../../engine/vault.js';
 export const HOSTS_INI = '[web]\nweb1\nweb2\n';
 
 const VAULTED = encryptVaultText('db_password: corpus-S3cret\n', { id: 'default', password: 'right-pw' });
-const INLINE = encryptVaultText('corpus-S3cret', { id: 'default', password: 'right-pw' }).trimEnd().split('\n').map((l) => `          ${l}`).join('\n');
+const INLINE = encryptVaultText('corpus-S3cret', { id: 'default', password: 'right-pw' })
+  .trimEnd()
+  .split('\n')
+  .map((l) => `          ${l}`)
+  .join('\n');
 
 const play = (tasks: string, head = '') => `- hosts: web\n  gather_facts: false\n${head}  tasks:\n${tasks}`;
 
@@ -531,7 +535,11 @@ export const corpus: BadInputCase[] = [
   },
   {
     name: 'vault: a module argument error shows no decrypted value',
-    files: { 'site.yml': play('    - file:\n        path: /tmp/x\n        state: "{{ db_password }}"\n'), 'group_vars/web.yml': `db_password: !vault |\n${INLINE}\n`, pw: 'right-pw\n' },
+    files: {
+      'site.yml': play('    - file:\n        path: /tmp/x\n        state: "{{ db_password }}"\n'),
+      'group_vars/web.yml': `db_password: !vault |\n${INLINE}\n`,
+      pw: 'right-pw\n',
+    },
     args: ['run', 'site.yml', '-i', 'hosts.ini', '--vault-password-file', 'pw'],
     code: 2,
     runtime: true,

@@ -14,7 +14,9 @@ const opt = (name: string, def: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1]! : def;
 };
-const sizes = opt('sizes', '10x20,100x4,1x1').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+const sizes = opt('sizes', '10x20,100x4,1x1')
+  .split(',')
+  .map((s) => s.split('x').map(Number) as [number, number]);
 const rounds = Number(opt('rounds', '3'));
 const skipAnsible = args.includes('--no-ansible');
 const withChannels = !args.includes('--no-channels');
@@ -67,7 +69,9 @@ function median(xs: number[]): number {
 /** Run ssh and wait for it, without blocking the other hosts (execFileSync would set them up one by one). */
 function sshAsync(argv: string[]): Promise<void> {
   return new Promise((res, rej) =>
-    spawn('ssh', argv, { stdio: 'ignore' }).on('close', (code) => (code === 0 ? res() : rej(new Error(`ssh ${argv.join(' ')} exited ${code}`)))),
+    spawn('ssh', argv, { stdio: 'ignore' }).on('close', (code) =>
+      code === 0 ? res() : rej(new Error(`ssh ${argv.join(' ')} exited ${code}`)),
+    ),
   );
 }
 
@@ -80,7 +84,9 @@ async function floor(servers: SshServer[], tasks: number, dir: string, knownHost
       const opts = [...base, '-p', String(s.port), '-o', `ControlPath=${ctl}`];
       await sshAsync([...opts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=60', '-f', '-N', `${USER_NOPASS}@127.0.0.1`]);
       for (const c of floorScript(tasks, `h${idx}`)) {
-        await new Promise<void>((res) => spawn('ssh', [...opts, `${USER_NOPASS}@127.0.0.1`, c], { stdio: 'ignore' }).on('close', () => res()));
+        await new Promise<void>((res) =>
+          spawn('ssh', [...opts, `${USER_NOPASS}@127.0.0.1`, c], { stdio: 'ignore' }).on('close', () => res()),
+        );
       }
       await sshAsync([...opts, '-O', 'exit', `${USER_NOPASS}@127.0.0.1`]);
     }),
@@ -142,15 +148,31 @@ async function main(): Promise<void> {
       const local = hosts === 1 && tasks === 1;
       const inv = local
         ? 'h0 ansible_connection=local\n'
-        : servers.slice(0, hosts).map((s, i) => `h${i} ansible_host=127.0.0.1 ansible_port=${s.port}`).join('\n') +
+        : servers
+            .slice(0, hosts)
+            .map((s, i) => `h${i} ansible_host=127.0.0.1 ansible_port=${s.port}`)
+            .join('\n') +
           `\n[all:vars]\nansible_user=${USER_NOPASS}\nansible_ssh_private_key_file=${lab.clientKey}\nansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHosts}'\n`;
       writeFileSync(join(dir, 'hosts'), inv);
       writeFileSync(join(dir, 'site.yml'), playbook(tasks));
       mkdirSync(join(dir, 'templates'));
       writeFileSync(join(dir, 'templates', 't.j2'), 'host={{ inventory_hostname }}\n');
-      writeFileSync(join(dir, 'ansible.cfg'), `[defaults]\nforks=${Math.max(hosts, 5)}\nhost_key_checking=True\nstdout_callback=default\n[ssh_connection]\npipelining=True\nssh_args=-o ControlMaster=auto -o ControlPersist=60s\n`);
-      const env = { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: join(dir, 'ansible.cfg'), ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', TSPLAY_VERIFY_IDEMPOTENCE: '0' };
-      const res: Record<string, { first: Measure[]; second: Measure[] }> = { tsplay: { first: [], second: [] }, ansible: { first: [], second: [] }, channels: { first: [], second: [] } };
+      writeFileSync(
+        join(dir, 'ansible.cfg'),
+        `[defaults]\nforks=${Math.max(hosts, 5)}\nhost_key_checking=True\nstdout_callback=default\n[ssh_connection]\npipelining=True\nssh_args=-o ControlMaster=auto -o ControlPersist=60s\n`,
+      );
+      const env = {
+        ...process.env,
+        NO_COLOR: '1',
+        ANSIBLE_CONFIG: join(dir, 'ansible.cfg'),
+        ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+        TSPLAY_VERIFY_IDEMPOTENCE: '0',
+      };
+      const res: Record<string, { first: Measure[]; second: Measure[] }> = {
+        tsplay: { first: [], second: [] },
+        ansible: { first: [], second: [] },
+        channels: { first: [], second: [] },
+      };
       const floors: number[] = [];
       const shellFloors: number[] = [];
       const loadBefore = loadavg();
@@ -159,7 +181,8 @@ async function main(): Promise<void> {
       for (let r = 0; r < rounds; r++) {
         for (const tool of r % 2 ? [...tools].reverse() : tools) {
           reset();
-          const argv = tool === 'ansible' ? ['site.yml', '-i', 'hosts'] : [CLI, 'run', 'site.yml', '-i', 'hosts', '-f', String(Math.max(hosts, 5))];
+          const argv =
+            tool === 'ansible' ? ['site.yml', '-i', 'hosts'] : [CLI, 'run', 'site.yml', '-i', 'hosts', '-f', String(Math.max(hosts, 5))];
           const cmd = tool === 'ansible' ? 'ansible-playbook' : process.execPath;
           const e = tool === 'channels' ? { ...env, TSPLAY_SSH_SESSION: '0' } : env;
           res[tool]!.first.push(timed(cmd, argv, e, dir));
@@ -172,18 +195,32 @@ async function main(): Promise<void> {
       reset();
       const count = (v: string) => (v.match(/EXEC /g) ?? []).length;
       const channels = (v: string) => [...v.matchAll(/SSH: \d+ commands, (\d+) channels opened/g)].reduce((a, m) => a + Number(m[1]), 0);
-      const verbose = () => spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', '-vvvv', '-f', String(Math.max(hosts, 5))], { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
+      const verbose = () =>
+        spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', '-vvvv', '-f', String(Math.max(hosts, 5))], {
+          cwd: dir,
+          env,
+          encoding: 'utf8',
+          maxBuffer: 1 << 28,
+        }).stdout;
       const first = verbose();
       const second = verbose();
       const start = out.length;
       const sec = (m: Measure[]) => median(m.map((x) => x.seconds));
-      const range = (m: Measure[]) => (m.length > 1 ? ` (${Math.min(...m.map((x) => x.seconds)).toFixed(2)}-${Math.max(...m.map((x) => x.seconds)).toFixed(2)})` : '');
-      const line = (name: string, m: Measure[]) => `| ${hosts} x ${tasks} | ${name} | ${sec(m).toFixed(2)} s${range(m)} | ${median(m.map((x) => x.maxRssMb)).toFixed(0)} MB | ${median(m.map((x) => x.cpuSeconds)).toFixed(2)} s |`;
+      const range = (m: Measure[]) =>
+        m.length > 1 ? ` (${Math.min(...m.map((x) => x.seconds)).toFixed(2)}-${Math.max(...m.map((x) => x.seconds)).toFixed(2)})` : '';
+      const line = (name: string, m: Measure[]) =>
+        `| ${hosts} x ${tasks} | ${name} | ${sec(m).toFixed(2)} s${range(m)} | ${median(m.map((x) => x.maxRssMb)).toFixed(0)} MB | ${median(m.map((x) => x.cpuSeconds)).toFixed(2)} s |`;
       out.push(line('tsplay, first run', res.tsplay!.first), line('tsplay, second run', res.tsplay!.second));
-      if (res.channels!.first.length) out.push(line('tsplay, exec channel per command, first run', res.channels!.first), line('tsplay, exec channel per command, second run', res.channels!.second));
-      if (!skipAnsible) out.push(line('ansible-playbook, first run', res.ansible!.first), line('ansible-playbook, second run', res.ansible!.second));
+      if (res.channels!.first.length)
+        out.push(
+          line('tsplay, exec channel per command, first run', res.channels!.first),
+          line('tsplay, exec channel per command, second run', res.channels!.second),
+        );
+      if (!skipAnsible)
+        out.push(line('ansible-playbook, first run', res.ansible!.first), line('ansible-playbook, second run', res.ansible!.second));
       if (floors.length) out.push(`| ${hosts} x ${tasks} | floor: ssh per check over ControlMaster | ${median(floors).toFixed(2)} s | | |`);
-      if (shellFloors.length) out.push(`| ${hosts} x ${tasks} | second floor: one sh per host, checks typed in turn | ${median(shellFloors).toFixed(2)} s | | |`);
+      if (shellFloors.length)
+        out.push(`| ${hosts} x ${tasks} | second floor: one sh per host, checks typed in turn | ${median(shellFloors).toFixed(2)} s | | |`);
       const ratio = (a: Measure[], b: Measure[]) => (sec(b) / sec(a)).toFixed(1);
       const perTask = (n: number) => (n / (hosts * tasks)).toFixed(2);
       out.push(

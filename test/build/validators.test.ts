@@ -21,7 +21,13 @@ run('precompiled argument validators', () => {
   });
 
   it('give the verdicts, errors and defaults of a run-time compile', () => {
-    const samples = [{}, { path: '/x' }, { path: 1, state: 'bogus' }, { name: ['a'], state: 'present' }, { dest: '/x', content: 'y', mode: 7 }];
+    const samples = [
+      {},
+      { path: '/x' },
+      { path: 1, state: 'bogus' },
+      { name: ['a'], state: 'present' },
+      { dest: '/x', content: 'y', mode: 7 },
+    ];
     for (const m of builtinModules) {
       const pre = validators[JSON.stringify(m.schema)]!;
       const fresh = ajv.compile(m.schema as object);

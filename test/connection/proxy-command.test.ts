@@ -21,7 +21,9 @@ describe('ProxyCommand', () => {
   });
 
   it('expands %h %p %r %n and %%', () => {
-    expect(expandProxyCommand('ssh -l %r gw nc %h %p # %n 100%%', { host: '10.0.0.11', port: 22, user: 'pi', alias: 'node1' })).toBe('ssh -l pi gw nc 10.0.0.11 22 # node1 100%');
+    expect(expandProxyCommand('ssh -l %r gw nc %h %p # %n 100%%', { host: '10.0.0.11', port: 22, user: 'pi', alias: 'node1' })).toBe(
+      'ssh -l pi gw nc 10.0.0.11 22 # node1 100%',
+    );
   });
 
   it('is never ignored: from the common args and from ssh_config, the first one given wins', () => {
@@ -36,6 +38,8 @@ describe('ProxyCommand', () => {
     expect(e).toMatchObject({ proxyCommand: 'ssh gw nc %h %p', alias: 'node1', jumps: [] });
     expect(resolveEndpoint('plain', { ansible_ssh_common_args: `-F ${cfg}` }, { env: {} }).proxyCommand).toBeUndefined();
     // the command line beats ssh_config
-    expect(resolveEndpoint('node2', { ansible_ssh_common_args: `-F ${cfg} -o ProxyCommand=none` }, { env: {} }).proxyCommand).toBeUndefined();
+    expect(
+      resolveEndpoint('node2', { ansible_ssh_common_args: `-F ${cfg} -o ProxyCommand=none` }, { env: {} }).proxyCommand,
+    ).toBeUndefined();
   });
 });

@@ -60,7 +60,9 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((res) => server.close(() => res())));
 
 // A client connected to the server, with `patch` applied right after connect() as ssh.ts does.
-async function connect(patch: (c: InstanceType<typeof Client>) => boolean = () => true): Promise<{ client: InstanceType<typeof Client>; applied: boolean }> {
+async function connect(
+  patch: (c: InstanceType<typeof Client>) => boolean = () => true,
+): Promise<{ client: InstanceType<typeof Client>; applied: boolean }> {
   seen = { publickey: [], signals: [] };
   const client = new Client();
   let applied = false;
@@ -74,10 +76,17 @@ async function connect(patch: (c: InstanceType<typeof Client>) => boolean = () =
 
 describe(`ssh2's internals (written against ssh2 ${SSH2_VERSION})`, () => {
   it('are those of the ssh2 package.json pins', () => {
-    const pinned = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies.ssh2;
+    const pinned = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies
+      .ssh2;
     const installed = (require('ssh2/package.json') as { version: string }).version;
-    expect(pinned, `package.json must pin ssh2 exactly to ${SSH2_VERSION}, the version engine/connection/ssh2-patch.ts was written against`).toBe(SSH2_VERSION);
-    expect(installed, `ssh2 ${installed} is installed; engine/connection/ssh2-patch.ts was written against ssh2 ${SSH2_VERSION} (run npm ci)`).toBe(SSH2_VERSION);
+    expect(
+      pinned,
+      `package.json must pin ssh2 exactly to ${SSH2_VERSION}, the version engine/connection/ssh2-patch.ts was written against`,
+    ).toBe(SSH2_VERSION);
+    expect(
+      installed,
+      `ssh2 ${installed} is installed; engine/connection/ssh2-patch.ts was written against ssh2 ${SSH2_VERSION} (run npm ci)`,
+    ).toBe(SSH2_VERSION);
   });
 
   it('skipHostKeysProof: global requests reach the handler it replaces', async () => {
@@ -91,7 +100,10 @@ describe(`ssh2's internals (written against ssh2 ${SSH2_VERSION})`, () => {
       handlers.GLOBAL_REQUEST = (...a) => (names.push(a[1]), patched(...a));
       conns.at(-1)!.ping(); // keepalive@openssh.com, a global request from the server
       await new Promise((r) => setTimeout(r, 200));
-      expect(names, gone('skipHostKeysProof', "ssh2 no longer calls client._protocol._handlers.GLOBAL_REQUEST for the server's global requests")).toContain('keepalive@openssh.com');
+      expect(
+        names,
+        gone('skipHostKeysProof', "ssh2 no longer calls client._protocol._handlers.GLOBAL_REQUEST for the server's global requests"),
+      ).toContain('keepalive@openssh.com');
     } finally {
       client.end();
     }
@@ -104,7 +116,10 @@ describe(`ssh2's internals (written against ssh2 ${SSH2_VERSION})`, () => {
     const { client, applied } = await connect(signWithoutAsking);
     client.end();
     expect(applied, gone('signWithoutAsking', 'client._protocol.authPK is missing')).toBe(true);
-    expect(seen.publickey, gone('signWithoutAsking', 'the first publickey request still asks whether the server would take the key')).toEqual(['signed']);
+    expect(
+      seen.publickey,
+      gone('signWithoutAsking', 'the first publickey request still asks whether the server would take the key'),
+    ).toEqual(['signed']);
   });
 
   // (after stdin ended, as tsplay sends it, ssh2's own server refuses every request: sshd does

@@ -81,8 +81,18 @@ interface Run {
   dir: string;
 }
 
-function run(cmd: 'tsplay' | 'ansible', playbook: string, extra: string[] = [], files: Record<string, string> = {}, setup?: (dir: string) => unknown): Run {
-  const dir = project({ hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n', 'site.yml': playbook, ...files });
+function run(
+  cmd: 'tsplay' | 'ansible',
+  playbook: string,
+  extra: string[] = [],
+  files: Record<string, string> = {},
+  setup?: (dir: string) => unknown,
+): Run {
+  const dir = project({
+    hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n',
+    'site.yml': playbook,
+    ...files,
+  });
   setup?.(dir);
   const env = { ...process.env, NO_COLOR: '1', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false' };
   const r =
@@ -95,8 +105,19 @@ function run(cmd: 'tsplay' | 'ansible', playbook: string, extra: string[] = [], 
     out: r.stdout,
     err: r.stderr,
     msgs: lines.filter((l) => /^\s+"msg": /.test(l)).map((l) => l.trim()),
-    statuses: lines.filter((l) => /^(ok|changed|skipping|fatal|failed): \[h\]/.test(l) || l === '...ignoring').map((l) => l.replace(/^(fatal: \[h\]: FAILED!).*$/, '$1').replace(/ => \{.*$/, '').replace(/ => $/, '')),
-    recap: lines.find((l) => /^h\s+: ok=/.test(l))?.replace(/\s+/g, ' ').trim() ?? '',
+    statuses: lines
+      .filter((l) => /^(ok|changed|skipping|fatal|failed): \[h\]/.test(l) || l === '...ignoring')
+      .map((l) =>
+        l
+          .replace(/^(fatal: \[h\]: FAILED!).*$/, '$1')
+          .replace(/ => \{.*$/, '')
+          .replace(/ => $/, ''),
+      ),
+    recap:
+      lines
+        .find((l) => /^h\s+: ok=/.test(l))
+        ?.replace(/\s+/g, ' ')
+        .trim() ?? '',
     dir,
   };
 }
@@ -111,7 +132,15 @@ describe('Ansible semantics that differed silently', () => {
   });
 
   it('with_sequence formats with Python %-formatting (%02x), and the short form start-end/stride:format', () => {
-    expect(t.msgs).toEqual(expect.arrayContaining(['"msg": "pangrams.01.txt"', '"msg": "pangrams.06.txt"', '"msg": "pangrams.0b.txt"', '"msg": "host01"', '"msg": "host04"']));
+    expect(t.msgs).toEqual(
+      expect.arrayContaining([
+        '"msg": "pangrams.01.txt"',
+        '"msg": "pangrams.06.txt"',
+        '"msg": "pangrams.0b.txt"',
+        '"msg": "host01"',
+        '"msg": "host04"',
+      ]),
+    );
   });
 
   it('a skipped task overwrites its register; a successful result has failed: false; !unsafe is not templated', () => {
@@ -142,7 +171,12 @@ describe('Ansible semantics that differed silently', () => {
   it('rescue sees ansible_failed_task and ansible_failed_result; ignore_errors covers templating, loop and condition errors', () => {
     const r = run('tsplay', RESCUE_PLAY);
     expect(r.code).toBe(0);
-    expect(r.msgs).toEqual(['"msg": "the failing one 1 non-zero return code"', '"msg": "command"', '"msg": "the failing one"', '"msg": "after"']);
+    expect(r.msgs).toEqual([
+      '"msg": "the failing one 1 non-zero return code"',
+      '"msg": "command"',
+      '"msg": "the failing one"',
+      '"msg": "after"',
+    ]);
     expect(r.statuses.filter((s) => s === '...ignoring')).toHaveLength(3);
     expect(r.recap).toBe('h : ok=7 changed=0 unreachable=0 failed=0 skipped=0 rescued=1 ignored=3');
     if (hasAnsible) {
@@ -176,8 +210,8 @@ describe('Ansible semantics that differed silently', () => {
       "{{ [{'n': 'a', 'v': 1}, {'n': 'b', 'v': 2}] | rekey_on_member('n') }}",
       "{{ 'a%20b+c%2Fd' | urldecode }}",
       "{{ 'C:/Users/pi/file.txt' | win_basename }} {{ 'C:/Users/pi/file.txt' | win_dirname }} {{ '//host/share/x' | win_splitdrive | list }} {{ 'C:/' | win_dirname }}",
-      "{{ 1 | filesizeformat }} {{ 999 | filesizeformat }} {{ 1500 | filesizeformat }} {{ 3000000 | filesizeformat(true) }}",
-      "{{ [1, 2, 3, 4, 5] | slice(3) | list }} {{ [1, 2, 3, 4] | slice(3, 0) | list }}",
+      '{{ 1 | filesizeformat }} {{ 999 | filesizeformat }} {{ 1500 | filesizeformat }} {{ 3000000 | filesizeformat(true) }}',
+      '{{ [1, 2, 3, 4, 5] | slice(3) | list }} {{ [1, 2, 3, 4] | slice(3, 0) | list }}',
       "{{ '<p>a  <b>bold</b>\\n text &amp; more</p>' | striptags }}",
       "{{ 'the quick brown fox jumps over the lazy dog' | wordwrap(10) }}",
       "{{ {'class': 'x y', 'id': 'a<b', 'skip': none} | xmlattr }}",
@@ -199,7 +233,9 @@ describe('Ansible semantics that differed silently', () => {
     if (hasAnsible) {
       const a = run('ansible', play, [], files, setup);
       expect(a.code, a.out).toBe(0);
-      expect(r.out.slice(r.out.indexOf('TASK ['))).toBe(a.out.slice(a.out.indexOf('TASK ['), a.out.indexOf('PLAY RECAP')) + r.out.slice(r.out.indexOf('PLAY RECAP')));
+      expect(r.out.slice(r.out.indexOf('TASK ['))).toBe(
+        a.out.slice(a.out.indexOf('TASK ['), a.out.indexOf('PLAY RECAP')) + r.out.slice(r.out.indexOf('PLAY RECAP')),
+      );
     }
   });
 
@@ -215,7 +251,10 @@ describe('Ansible semantics that differed silently', () => {
       ['no-trim', 'src: t.j2\n        trim_blocks: false'],
       ['lstrip', 'src: t.j2\n        lstrip_blocks: true'],
       ['crlf', "src: t.j2\n        newline_sequence: '\\r\\n'"],
-      ['delims', "src: d.j2\n        variable_start_string: '[['\n        variable_end_string: ']]'\n        block_start_string: '[%'\n        block_end_string: '%]'"],
+      [
+        'delims',
+        "src: d.j2\n        variable_start_string: '[['\n        variable_end_string: ']]'\n        block_start_string: '[%'\n        block_end_string: '%]'",
+      ],
       ['header', 'src: h.j2'],
       ['latin1', 'src: t.j2\n        output_encoding: latin-1'],
     ];

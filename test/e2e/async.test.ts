@@ -47,8 +47,14 @@ function run(cmd: 'tsplay' | 'ansible', extra: string[] = []) {
     code: r.status,
     out: r.stdout,
     msgs: lines.filter((l) => /^\s+"msg": /.test(l)).map((l) => l.trim()),
-    statuses: lines.filter((l) => /^(ok|changed|skipping|fatal|FAILED - RETRYING): \[h\]/.test(l) || l === '...ignoring').map((l) => l.replace(/ => .*$/, '').replace(/ \(\d+ retries left\)\.$/, '')),
-    recap: lines.find((l) => /^h\s+: ok=/.test(l))?.replace(/\s+/g, ' ').trim() ?? '',
+    statuses: lines
+      .filter((l) => /^(ok|changed|skipping|fatal|FAILED - RETRYING): \[h\]/.test(l) || l === '...ignoring')
+      .map((l) => l.replace(/ => .*$/, '').replace(/ \(\d+ retries left\)\.$/, '')),
+    recap:
+      lines
+        .find((l) => /^h\s+: ok=/.test(l))
+        ?.replace(/\s+/g, ' ')
+        .trim() ?? '',
   };
 }
 

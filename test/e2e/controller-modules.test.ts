@@ -78,7 +78,7 @@ describe('group_by, add_host, include_vars, pause', () => {
 
   it('change the inventory and the variables for what follows', () => {
     expect(t.code, t.out + t.err).toBe(0);
-    expect(t.out).toContain('"msg": "[\'newhost\'] [\'h\'] bar 2222 [\'grp_h\', \'top\']"');
+    expect(t.out).toContain("\"msg\": \"['newhost'] ['h'] bar 2222 ['grp_h', 'top']\"");
     expect(t.out).toContain('"msg": "1 3"');
     expect(t.out).toContain('"msg": "root"'); // become: "{{ false }}" is false
     expect(t.out).toContain('"msg": "Paused for 1.0 seconds  1"');
@@ -146,15 +146,29 @@ describe('vars_prompt', () => {
   it('asks before the run, takes the default for an empty answer, confirms, hashes, and skips what -e gives', async () => {
     const r = await ask(['', 's3', 'bad', 's3', 's3', 'pw'], ['-e', 'given=from-e']);
     expect(r.code, r.out + r.err).toBe(0);
-    expect(r.prompts).toEqual(['Your name [nobody]: ', 'A secret: ', 'confirm A secret: ', 'A secret: ', 'confirm A secret: ', 'A password: ']);
+    expect(r.prompts).toEqual([
+      'Your name [nobody]: ',
+      'A secret: ',
+      'confirm A secret: ',
+      'A secret: ',
+      'confirm A secret: ',
+      'A password: ',
+    ]);
     expect(r.err).toContain('***** VALUES ENTERED DO NOT MATCH ****');
     // sha512_crypt of "pw" with salt abcdefgh, as Python's passlib / crypt compute it
-    expect(r.out).toContain('"msg": "nobody s3 $6$abcdefgh$KQeXafAQAaOoKTevphVU215RvJdgzyfASRasIOuh12hO8u0r1bGW92ZnTmC9IjsiQ8VPiTXBiZF49dFL1U4wX/ from-e"');
+    expect(r.out).toContain(
+      '"msg": "nobody s3 $6$abcdefgh$KQeXafAQAaOoKTevphVU215RvJdgzyfASRasIOuh12hO8u0r1bGW92ZnTmC9IjsiQ8VPiTXBiZF49dFL1U4wX/ from-e"',
+    );
   });
 
   it('without a terminal, a prompt with no default stops the run before any host, saying how to pass it', () => {
     const dir = project({ hosts: 'h ansible_connection=local\n', 'site.yml': PROMPT_PLAY });
-    const r = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, encoding: 'utf8', input: '', env: { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: '' } });
+    const r = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts'], {
+      cwd: dir,
+      encoding: 'utf8',
+      input: '',
+      env: { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: '' },
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("vars_prompt 'secret' needs an answer and there is no terminal to ask on");
     expect(r.stderr).toContain('site.yml:8:');

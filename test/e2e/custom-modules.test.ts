@@ -17,7 +17,11 @@ export default defineModule({
 
 describe('custom modules', () => {
   it("an exception in a custom module fails the task with a stack into the user's file", async () => {
-    const dir = project({ hosts: 'h ansible_connection=local\n', 'library/crashy.ts': crashing, 'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - crashy:\n' });
+    const dir = project({
+      hosts: 'h ansible_connection=local\n',
+      'library/crashy.ts': crashing,
+      'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - crashy:\n',
+    });
     const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
     expect(r.code).toBe(2);
     expect(r.out).toContain('module crashy raised boom in my module');
@@ -27,12 +31,22 @@ describe('custom modules', () => {
   it('finds modules that installed npm packages declare in package.json', async () => {
     const dir = project({
       hosts: 'h ansible_connection=local\n',
-      'node_modules/@acme/tsplay-hello/package.json': JSON.stringify({ name: '@acme/tsplay-hello', version: '1.0.0', tsplay: { modules: ['./hello.mjs'] } }),
-      'node_modules/@acme/tsplay-hello/hello.mjs': crashing.replace("'crashy'", "'hello'").replace("throw new Error('boom in my module');", "return { changes: [], reason: 'hi', result: { msg: 'hello from a package' } };"),
+      'node_modules/@acme/tsplay-hello/package.json': JSON.stringify({
+        name: '@acme/tsplay-hello',
+        version: '1.0.0',
+        tsplay: { modules: ['./hello.mjs'] },
+      }),
+      'node_modules/@acme/tsplay-hello/hello.mjs': crashing
+        .replace("'crashy'", "'hello'")
+        .replace("throw new Error('boom in my module');", "return { changes: [], reason: 'hi', result: { msg: 'hello from a package' } };"),
       'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - hello:\n      register: r\n    - debug: var=r.msg\n',
     });
     // through the built CLI: Node's own loader, as users run it (vitest does not transform node_modules)
-    const r = spawnSync(process.execPath, [resolve('dist/engine/cli.js'), 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const r = spawnSync(process.execPath, [resolve('dist/engine/cli.js'), 'run', 'site.yml', '-i', 'hosts'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('"r.msg": "hello from a package"');
@@ -109,7 +123,11 @@ export default defineModule({
         [`library/helpers/suffix.${ext === 'mjs' ? 'mjs' : ts ? 'ts' : 'js'}`]: `export function suffix(url${ts ? ': string' : ''}) { return url.endsWith('.${ext}') ? '!' : '?'; }\n`,
         'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - writer: { word: "yes", dest: "{{ playbook_dir }}/out" }\n',
       });
-      const r = spawnSync(process.execPath, [resolve('dist/engine', entry), 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const r = spawnSync(process.execPath, [resolve('dist/engine', entry), 'run', 'site.yml', '-i', 'hosts'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('yes!');
@@ -122,14 +140,22 @@ export default defineModule({
         'library/cjs.js': `const path = require('node:path');\nmodule.exports = { name: 'cjs', description: 'no-op', schema: { type: 'object', properties: {}, additionalProperties: false }, async gather() { return null; }, plan() { return { changes: [], reason: path.basename(__filename) }; } };\n`,
         'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - cjs:\n',
       });
-      const r = spawnSync(process.execPath, [resolve('dist/engine', entry), 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const r = spawnSync(process.execPath, [resolve('dist/engine', entry), 'run', 'site.yml', '-i', 'hosts'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       expect(r.stderr).toBe('');
       expect(r.stdout).toMatch(/h\s+: ok=1\s+changed=0/);
     });
   });
 
   it('a name clash with a built-in is an error naming both', async () => {
-    const dir = project({ hosts: 'h ansible_connection=local\n', 'library/ping.ts': crashing.replace("'crashy'", "'ping'"), 'site.yml': '- hosts: h\n  tasks: []\n' });
+    const dir = project({
+      hosts: 'h ansible_connection=local\n',
+      'library/ping.ts': crashing.replace("'crashy'", "'ping'"),
+      'site.yml': '- hosts: h\n  tasks: []\n',
+    });
     const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
     expect(r.code).toBe(4);
     expect(r.err).toMatch(/module name 'ping' is defined twice: built-in ping and .*library\/ping\.ts/);

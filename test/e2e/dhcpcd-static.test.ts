@@ -67,7 +67,9 @@ describe('dhcp-setup with network_config=dhcpcd', () => {
     const dir = setup(`${PI_OS}interface eth0\nnohook wpa_supplicant\n\ninterface wlan0\n`);
     const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
     expect(r.code, r.out + r.err).toBe(0);
-    expect(readFileSync(join(dir, 'dhcpcd.conf'), 'utf8')).toBe(`${PI_OS}interface eth0\nstatic ip_address=10.0.0.1/24\nnohook wpa_supplicant\n\ninterface wlan0\n`);
+    expect(readFileSync(join(dir, 'dhcpcd.conf'), 'utf8')).toBe(
+      `${PI_OS}interface eth0\nstatic ip_address=10.0.0.1/24\nnohook wpa_supplicant\n\ninterface wlan0\n`,
+    );
   });
 
   it('fails clearly when dhcpcd is not installed', async () => {

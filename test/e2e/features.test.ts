@@ -155,14 +155,17 @@ describe('playbook features', () => {
   });
 
   it('check mode skips commands but creates= decides', async () => {
-    const r = await play(`
+    const r = await play(
+      `
 - hosts: db1
   gather_facts: false
   tasks:
     - command: touch {{ playbook_dir }}/made
     - command: echo x
       args: { creates: / }
-`, ['--check']);
+`,
+      ['--check'],
+    );
     expect(r.code).toBe(0);
     expect(r.out).toContain('skipping: [db1]');
     expect(recap(r.out, 'db1')).toMatchObject({ ok: 1, changed: 0, skipped: 1 });
@@ -202,7 +205,10 @@ describe('playbook features', () => {
     expect(text.out).toContain('the output has been hidden');
     const json = await play(yaml, ['--output', 'json']);
     expect(json.out).not.toContain('s3cr3t');
-    const events = json.out.trim().split('\n').map((l) => JSON.parse(l));
+    const events = json.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['play_start', 'task_start', 'host_result', 'recap']));
   });
 

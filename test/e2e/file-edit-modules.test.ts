@@ -16,7 +16,9 @@ import { project } from './helpers.js';
 const CLI = resolve('dist/engine/cli.js');
 const isRoot = process.getuid?.() === 0;
 // (ansible-doc exits 0 for a module it does not find, and prints {} with -j)
-const hasPosixCollection = hasAnsible && spawnSync('ansible-doc', ['-j', 'ansible.posix.authorized_key'], { encoding: 'utf8' }).stdout.includes('"ansible.posix.authorized_key"');
+const hasPosixCollection =
+  hasAnsible &&
+  spawnSync('ansible-doc', ['-j', 'ansible.posix.authorized_key'], { encoding: 'utf8' }).stdout.includes('"ansible.posix.authorized_key"');
 const hasCrontab = spawnSync('sh', ['-c', 'command -v crontab'], { stdio: 'ignore' }).status === 0;
 const hasUseradd = spawnSync('sh', ['-c', 'command -v useradd && command -v userdel'], { stdio: 'ignore' }).status === 0;
 
@@ -29,7 +31,14 @@ interface Run {
 }
 
 function run(cmd: 'tsplay' | 'ansible', dir: string, extra: string[] = []): Run {
-  const env = { ...process.env, NO_COLOR: '1', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_CONFIG: '', TSPLAY_VERIFY_IDEMPOTENCE: '1' };
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_LOCALHOST_WARNING: 'false',
+    ANSIBLE_CONFIG: '',
+    TSPLAY_VERIFY_IDEMPOTENCE: '1',
+  };
   const r =
     cmd === 'tsplay'
       ? spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env })
@@ -39,7 +48,9 @@ function run(cmd: 'tsplay' | 'ansible', dir: string, extra: string[] = []): Run 
   return {
     code: r.status,
     out: r.stdout + r.stderr,
-    statuses: lines.filter((l) => /^(ok|changed|fatal|failed): \[h\]/.test(l) || l === '...ignoring').map((l) => l.replace(/:? \[h\].*$/, '')),
+    statuses: lines
+      .filter((l) => /^(ok|changed|fatal|failed): \[h\]/.test(l) || l === '...ignoring')
+      .map((l) => l.replace(/:? \[h\].*$/, '')),
     recap: Object.fromEntries([...recapLine.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])])),
   };
 }
@@ -65,7 +76,11 @@ function tree(dir: string): Record<string, string> {
 
 /** A project with the playbook, and `setup` run to lay out its out/ directory. */
 function prepare(playbook: string, setup: string): string {
-  const dir = project({ hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n', 'site.yml': playbook, 'out/.keep': '' });
+  const dir = project({
+    hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n',
+    'site.yml': playbook,
+    'out/.keep': '',
+  });
   const r = spawnSync('sh', ['-ec', setup], { cwd: join(dir, 'out'), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`setup failed: ${r.stderr}`);
   return dir;
@@ -93,7 +108,15 @@ interface OuterState {
 }
 
 // The same checks for each module's playbook: first run, second run, check, diff, and Ansible.
-function suite(opts: { playbook: string; setup: string; outer?: OuterState; statuses: string[]; expectFiles: (dir: string) => void; ansible: boolean; ansibleReason: string }) {
+function suite(opts: {
+  playbook: string;
+  setup: string;
+  outer?: OuterState;
+  statuses: string[];
+  expectFiles: (dir: string) => void;
+  ansible: boolean;
+  ansibleReason: string;
+}) {
   let first: Run;
   let dir: string;
   let firstState: { files: Record<string, string>; outer?: string };
@@ -132,15 +155,18 @@ function suite(opts: { playbook: string; setup: string; outer?: OuterState; stat
     expect(check.out).toMatch(/^\+\+\+ after/m);
   });
 
-  it.skipIf(!opts.ansible)(`ansible-playbook leaves the same files with the same statuses${opts.ansible ? '' : ` (skipped: ${opts.ansibleReason})`}`, () => {
-    const a = fresh();
-    const r = run('ansible', a);
-    expect(r.code, r.out).toBe(0);
-    expect(first.statuses).toEqual(r.statuses);
-    expect(snapshot(a)).toEqual(firstState);
-    const again = run('ansible', a);
-    expect(again.recap.changed, again.out).toBe(0);
-  });
+  it.skipIf(!opts.ansible)(
+    `ansible-playbook leaves the same files with the same statuses${opts.ansible ? '' : ` (skipped: ${opts.ansibleReason})`}`,
+    () => {
+      const a = fresh();
+      const r = run('ansible', a);
+      expect(r.code, r.out).toBe(0);
+      expect(first.statuses).toEqual(r.statuses);
+      expect(snapshot(a)).toEqual(firstState);
+      const again = run('ansible', a);
+      expect(again.recap.changed, again.out).toBe(0);
+    },
+  );
 }
 
 const BLOCKINFILE = `- hosts: h
@@ -209,7 +235,9 @@ describe('blockinfile', () => {
       expect(file(dir, 'empty-block')).toBe('x\ny\n');
       expect(file(dir, 'multiline')).toBe('SID =\n  (SID_LIST =\n# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\n  x\n');
       expect(file(dir, 'custom.html')).toBe('<html>\n<body>\n<!-- start -->\n<h1>hi</h1>\n<!-- stop -->\n</body>\n');
-      expect(file(dir, 'loop')).toBe('127.0.0.1 localhost\n# BEGIN node1\n10.0.0.1 node1\n# END node1\n# BEGIN node2\n10.0.0.2 node2\n# END node2\n');
+      expect(file(dir, 'loop')).toBe(
+        '127.0.0.1 localhost\n# BEGIN node1\n10.0.0.1 node1\n# END node1\n# BEGIN node2\n10.0.0.2 node2\n# END node2\n',
+      );
       expect(file(dir, 'new/created')).toBe('# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\n');
       const t = tree(join(dir, 'out'));
       expect(t['custom.html']).toMatch(/^file 600 /);
@@ -258,7 +286,20 @@ describe.skipIf(!canAddUser)('authorized_key', () => {
   suite({
     playbook: AUTHORIZED_KEY,
     setup: AUTHORIZED_KEY_SETUP,
-    statuses: ['changed', 'ok', 'changed', 'changed', 'changed', 'changed', 'ok', 'changed', 'fatal', '...ignoring', 'fatal', '...ignoring'],
+    statuses: [
+      'changed',
+      'ok',
+      'changed',
+      'changed',
+      'changed',
+      'changed',
+      'ok',
+      'changed',
+      'fatal',
+      '...ignoring',
+      'fatal',
+      '...ignoring',
+    ],
     expectFiles(dir) {
       const head = '# keys\nssh-rsa AAAAB3rsa1 old@host\n\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 one@host\n';
       expect(file(dir, 'append')).toBe(head + 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK2 two@host\n');
@@ -266,7 +307,9 @@ describe.skipIf(!canAddUser)('authorized_key', () => {
       expect(file(dir, 'comment')).toBe('# keys\nssh-rsa AAAAB3rsa1 old@host\n\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 new comment\n');
       expect(file(dir, 'absent')).toBe('# keys\n\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 one@host\n');
       expect(file(dir, 'exclusive')).toBe('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1 one@host\nssh-rsa AAAAB3new x\n');
-      expect(file(dir, 'options')).toBe('no-pty,command="echo a, b" ssh-rsa AAAAB3rsa1 spaced comment\nfrom="10.0.0.0/8",no-agent-forwarding ssh-rsa AAAAB3rsa2 \n');
+      expect(file(dir, 'options')).toBe(
+        'no-pty,command="echo a, b" ssh-rsa AAAAB3rsa1 spaced comment\nfrom="10.0.0.0/8",no-agent-forwarding ssh-rsa AAAAB3rsa2 \n',
+      );
       expect(file(dir, 'ssh/authorized_keys')).toBe('ssh-rsa AAAAB3rsa9 c\n');
       const t = tree(join(dir, 'out'));
       const uid = uidOf(testUser);
@@ -305,37 +348,42 @@ const CRON = `- hosts: h
     - cron: {name: last, cron_file: "{{ d }}/cf3", state: absent}
 `;
 
-const CRONTAB = 'PATH=/usr/bin:/bin\nMAILTO=""\n# a comment\n5 4 * * * /usr/bin/existing\n#Ansible: old\n1 1 * * * /usr/bin/old\n@daily /usr/bin/unnamed\n#Ansible: gone\n0 0 * * * /bin/gone\n';
+const CRONTAB =
+  'PATH=/usr/bin:/bin\nMAILTO=""\n# a comment\n5 4 * * * /usr/bin/existing\n#Ansible: old\n1 1 * * * /usr/bin/old\n@daily /usr/bin/unnamed\n#Ansible: gone\n0 0 * * * /bin/gone\n';
 
-describe.skipIf(!hasCrontab || !canAddUser)(`cron${hasCrontab ? '' : ' (skipped: there is no crontab program here: apt-get install cron)'}`, () => {
-  const crontab = (...args: string[]) => spawnSync('crontab', ['-u', testUser, ...args], { encoding: 'utf8', input: args.includes('-') ? CRONTAB : undefined });
-  suite({
-    playbook: CRON,
-    setup: `printf 'SHELL=/bin/sh\\n#Ansible: gone\\n0 0 * * * root rm -rf /tmp/x\\n' > cf
+describe.skipIf(!hasCrontab || !canAddUser)(
+  `cron${hasCrontab ? '' : ' (skipped: there is no crontab program here: apt-get install cron)'}`,
+  () => {
+    const crontab = (...args: string[]) =>
+      spawnSync('crontab', ['-u', testUser, ...args], { encoding: 'utf8', input: args.includes('-') ? CRONTAB : undefined });
+    suite({
+      playbook: CRON,
+      setup: `printf 'SHELL=/bin/sh\\n#Ansible: gone\\n0 0 * * * root rm -rf /tmp/x\\n' > cf
 printf '#Ansible: last\\n* * * * * root x\\n' > cf3
 chmod 0600 cf3
 `,
-    outer: {
-      reset() {
-        crontab('-r');
-        const r = crontab('-');
-        if (r.status !== 0) throw new Error(`crontab -u ${testUser} -: ${r.stderr}`);
+      outer: {
+        reset() {
+          crontab('-r');
+          const r = crontab('-');
+          if (r.status !== 0) throw new Error(`crontab -u ${testUser} -: ${r.stderr}`);
+        },
+        read: () => crontab('-l').stdout,
       },
-      read: () => crontab('-l').stdout,
-    },
-    statuses: [...Array(8).fill('changed'), 'changed', 'ok', 'fatal', '...ignoring', 'changed', 'changed', 'changed', 'changed'],
-    expectFiles(dir) {
-      expect(crontab('-l').stdout).toBe(
-        'LANG="C"\nPATH=/usr/bin:/bin\nAPP="/srv"\nMAILTO="root"\n# a comment\n5 4 * * * /usr/bin/existing\n#Ansible: old\n2 * * * * /usr/bin/old\n#Ansible: adopted\n@daily /usr/bin/unnamed\n' +
-          '#Ansible: backup\n30 2 * * * /usr/local/bin/backup.sh\n#Ansible: weekdays\n#* * * * 1-5 /bin/true\n#Ansible: at boot\n@reboot /bin/boot\n',
-      );
-      expect(file(dir, 'cf')).toBe('SHELL=/bin/sh\n#Ansible: job in file\n* 3 * * * root /bin/f\n');
-      expect(file(dir, 'cf2')).toBe('#Ansible: only\n* * * * * nobody /bin/only\n');
-      const t = tree(join(dir, 'out'));
-      expect(t['cf2']).toMatch(/^file 644 0:0 /);
-      expect(t['cf3']).toBeUndefined();
-    },
-    ansible: hasAnsible,
-    ansibleReason: 'ansible-playbook is not installed',
-  });
-});
+      statuses: [...Array(8).fill('changed'), 'changed', 'ok', 'fatal', '...ignoring', 'changed', 'changed', 'changed', 'changed'],
+      expectFiles(dir) {
+        expect(crontab('-l').stdout).toBe(
+          'LANG="C"\nPATH=/usr/bin:/bin\nAPP="/srv"\nMAILTO="root"\n# a comment\n5 4 * * * /usr/bin/existing\n#Ansible: old\n2 * * * * /usr/bin/old\n#Ansible: adopted\n@daily /usr/bin/unnamed\n' +
+            '#Ansible: backup\n30 2 * * * /usr/local/bin/backup.sh\n#Ansible: weekdays\n#* * * * 1-5 /bin/true\n#Ansible: at boot\n@reboot /bin/boot\n',
+        );
+        expect(file(dir, 'cf')).toBe('SHELL=/bin/sh\n#Ansible: job in file\n* 3 * * * root /bin/f\n');
+        expect(file(dir, 'cf2')).toBe('#Ansible: only\n* * * * * nobody /bin/only\n');
+        const t = tree(join(dir, 'out'));
+        expect(t['cf2']).toMatch(/^file 644 0:0 /);
+        expect(t['cf3']).toBeUndefined();
+      },
+      ansible: hasAnsible,
+      ansibleReason: 'ansible-playbook is not installed',
+    });
+  },
+);

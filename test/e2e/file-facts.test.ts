@@ -13,10 +13,34 @@ import { project, recap, tsplay } from './helpers.js';
 
 // Each registered result is printed as one JSON line, in this order.
 const REGISTERED = [
-  'st_file', 'st_sha256', 'st_link', 'st_link_follow', 'st_dangling', 'st_dir', 'st_fifo', 'st_missing', 'st_bare', 'st_home', 'st_env',
-  'sl_text', 'sl_binary', 'sl_missing', 'sl_dir',
-  'f_default', 'f_any', 'f_depth', 'f_contains', 'f_regex', 'f_age_size', 'f_old', 'f_follow', 'f_dirs', 'f_linked_root', 'f_bad_age',
-  'tf_file', 'tf_dir',
+  'st_file',
+  'st_sha256',
+  'st_link',
+  'st_link_follow',
+  'st_dangling',
+  'st_dir',
+  'st_fifo',
+  'st_missing',
+  'st_bare',
+  'st_home',
+  'st_env',
+  'sl_text',
+  'sl_binary',
+  'sl_missing',
+  'sl_dir',
+  'f_default',
+  'f_any',
+  'f_depth',
+  'f_contains',
+  'f_regex',
+  'f_age_size',
+  'f_old',
+  'f_follow',
+  'f_dirs',
+  'f_linked_root',
+  'f_bad_age',
+  'tf_file',
+  'tf_dir',
 ] as const;
 
 const PLAY = `- hosts: h
@@ -92,7 +116,10 @@ type Results = Record<(typeof REGISTERED)[number], Record<string, unknown>>;
 
 // The results from the debug lines: `"msg": "<json>"`, one per registered variable.
 function results(out: string): Results {
-  const msgs = out.split('\n').filter((l) => /^\s+"msg": "\{/.test(l)).map((l) => JSON.parse(JSON.parse(`{${l.trim()}}`).msg as string) as Record<string, unknown>);
+  const msgs = out
+    .split('\n')
+    .filter((l) => /^\s+"msg": "\{/.test(l))
+    .map((l) => JSON.parse(JSON.parse(`{${l.trim()}}`).msg as string) as Record<string, unknown>);
   expect(msgs, out).toHaveLength(REGISTERED.length);
   return Object.fromEntries(REGISTERED.map((name, i) => [name, msgs[i]!])) as Results;
 }
@@ -177,7 +204,17 @@ describe('stat, slurp, find and tempfile on the local host', () => {
     const r = first.results;
     expect(first.code, first.out).toBe(0);
     expect(r.st_file.changed).toBe(false);
-    expect(r.st_file.stat).toMatchObject({ exists: true, isreg: true, mode: '4755', isuid: true, size: 6, checksum: 'f572d396fae9206628714fb2ce00f72e94f2258f', mimetype: 'text/plain', charset: 'us-ascii', readable: true });
+    expect(r.st_file.stat).toMatchObject({
+      exists: true,
+      isreg: true,
+      mode: '4755',
+      isuid: true,
+      size: 6,
+      checksum: 'f572d396fae9206628714fb2ce00f72e94f2258f',
+      mimetype: 'text/plain',
+      charset: 'us-ascii',
+      readable: true,
+    });
     expect(r.st_link.stat).toMatchObject({ islnk: true, lnk_target: 'a.txt', lnk_source: join(tree, 'a.txt') });
     expect(r.st_link.stat).not.toHaveProperty('checksum');
     expect(r.st_link_follow.stat).toMatchObject({ islnk: false, isreg: true, checksum: 'f572d396fae9206628714fb2ce00f72e94f2258f' });
@@ -196,7 +233,9 @@ describe('stat, slurp, find and tempfile on the local host', () => {
     expect(paths('f_default')).toEqual(['a.txt', 'b.log', 'big.bin']); // regular files only: no links, no fifo
     // a hidden directory is searched (only hidden names are left out); depth 2 stops above sub/deep/c.txt
     expect(paths('f_depth')).toEqual(['.hid/e.txt', 'a.txt', 'target/f.txt']);
-    expect((r.f_depth.files as Record<string, unknown>[]).find((f) => f.path === join(tree, 'a.txt'))?.checksum).toBe('f572d396fae9206628714fb2ce00f72e94f2258f');
+    expect((r.f_depth.files as Record<string, unknown>[]).find((f) => f.path === join(tree, 'a.txt'))?.checksum).toBe(
+      'f572d396fae9206628714fb2ce00f72e94f2258f',
+    );
     expect(paths('f_contains')).toEqual(['.hid/e.txt', 'b.log']);
     expect(paths('f_regex')).toEqual(['a.txt']);
     expect(paths('f_old')).toEqual(['b.log']);
@@ -216,27 +255,34 @@ describe('stat, slurp, find and tempfile on the local host', () => {
     expect(second.code, second.out).toBe(0);
     expect(recap(second.out, 'h')).toMatchObject({ changed: 2, failed: 0, ignored: 3 }); // the two tempfile tasks
     const again = results(second.out);
-    for (const name of REGISTERED.filter((n) => !n.startsWith('tf_'))) expect(comparable(name, again[name]), name).toEqual(comparable(name, first.results[name]));
+    for (const name of REGISTERED.filter((n) => !n.startsWith('tf_')))
+      expect(comparable(name, again[name]), name).toEqual(comparable(name, first.results[name]));
     made.push(again.tf_file.path as string);
     const scratchBefore = readdirSync(scratch).sort();
     const check = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '--check', ...vars]);
     expect(check.code, check.out).toBe(0);
     expect(recap(check.out, 'h')).toMatchObject({ changed: 0, failed: 0, skipped: 2 });
     const checked = results(check.out);
-    for (const name of REGISTERED.filter((n) => !n.startsWith('tf_'))) expect(comparable(name, checked[name]), name).toEqual(comparable(name, first.results[name]));
+    for (const name of REGISTERED.filter((n) => !n.startsWith('tf_')))
+      expect(comparable(name, checked[name]), name).toEqual(comparable(name, first.results[name]));
     expect(checked.tf_file).toMatchObject({ changed: false, skipped: true, msg: 'remote module (tempfile) does not support check mode' });
     expect(readdirSync(scratch).sort()).toEqual(scratchBefore);
     expect(snapshot()).toBe(before);
   }, 60_000);
 
-  it.skipIf(!hasAnsible)('ansible-playbook registers the same results, key by key, in a real run and in --check', async () => {
-    for (const mode of [[], ['--check']]) {
-      const a = ansible(dir, [...vars, ...mode]);
-      expect(a.code, a.out).toBe(0);
-      const theirs = results(a.out);
-      const ours = mode.length ? results((await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', ...vars, ...mode])).out) : first.results;
-      for (const name of REGISTERED) expect(comparable(name, ours[name]), `${name} ${mode.join(' ')}`).toEqual(comparable(name, theirs[name]));
-      if (!mode.length) made.push(theirs.tf_file.path as string);
-    }
-  }, 120_000);
+  it.skipIf(!hasAnsible)(
+    'ansible-playbook registers the same results, key by key, in a real run and in --check',
+    async () => {
+      for (const mode of [[], ['--check']]) {
+        const a = ansible(dir, [...vars, ...mode]);
+        expect(a.code, a.out).toBe(0);
+        const theirs = results(a.out);
+        const ours = mode.length ? results((await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', ...vars, ...mode])).out) : first.results;
+        for (const name of REGISTERED)
+          expect(comparable(name, ours[name]), `${name} ${mode.join(' ')}`).toEqual(comparable(name, theirs[name]));
+        if (!mode.length) made.push(theirs.tf_file.path as string);
+      }
+    },
+    120_000,
+  );
 });

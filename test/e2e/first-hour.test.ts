@@ -69,7 +69,6 @@ describe.skipIf(!asRoot)('files tsplay may not read', () => {
   });
 });
 
-
 const noDefaultInventory = !existsSync('/etc/ansible/hosts');
 
 describe('a run without -i', () => {
@@ -79,7 +78,8 @@ describe('a run without -i', () => {
     return e;
   };
   const NO_INVENTORY = '[WARNING]: No inventory was parsed, only implicit localhost is available';
-  const EMPTY = "[WARNING]: provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'";
+  const EMPTY =
+    "[WARNING]: provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'";
 
   it.skipIf(!noDefaultInventory)('warns as Ansible does, matches no host for all, runs localhost plays on the implicit localhost', () => {
     const dir = project({ 'all.yml': SITE, 'lh.yml': SITE.replace('hosts: all', 'hosts: localhost') });
@@ -104,9 +104,18 @@ describe('a run without -i', () => {
     const a = spawnSync('ansible-playbook', ['all.yml'], { cwd: dir, encoding: 'utf8', env: env() });
     const t = spawnSync(process.execPath, [CLI, 'run', 'all.yml'], { cwd: dir, encoding: 'utf8', env: env() });
     expect(t.status).toBe(a.status);
-    const ansibleWarnings = a.stderr.replace(/\n(?!\[)/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('[WARNING]'));
+    const ansibleWarnings = a.stderr
+      .replace(/\n(?!\[)/g, ' ')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('[WARNING]'));
     expect(ansibleWarnings).toEqual([NO_INVENTORY, EMPTY]);
-    expect(t.stderr.split('\n').filter((l) => l.startsWith('[WARNING]')).map((l) => l.replace(/ \(give one with -i.*\)$/, ''))).toEqual([NO_INVENTORY, EMPTY]);
+    expect(
+      t.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('[WARNING]'))
+        .map((l) => l.replace(/ \(give one with -i.*\)$/, '')),
+    ).toEqual([NO_INVENTORY, EMPTY]);
   });
 
   it('an empty inventory gets only the second warning', () => {
@@ -126,7 +135,9 @@ describe('tsplay doc', () => {
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split('\n');
     const row = (name: string) => lines.find((l) => l.split(/\s+/)[0] === name);
-    expect(row('assert')).toMatch(/^assert\s+Check that expressions hold \(e\.g\. that a variable is set to a sane value\) and fail with fail_msg otherwise\.$/);
+    expect(row('assert')).toMatch(
+      /^assert\s+Check that expressions hold \(e\.g\. that a variable is set to a sane value\) and fail with fail_msg otherwise\.$/,
+    );
     expect(row('debug')).toMatch(/\(var\), e\.g\. a registered result\.$/);
     expect(row('iptables')).toMatch(/^iptables\s+alias of iptables-ensure$/);
     expect(row('systemd_service')).toMatch(/^systemd_service\s+alias of systemd$/);

@@ -11,7 +11,6 @@ async function play(yaml: string, args: string[] = [], files: Record<string, str
 }
 
 describe('more playbook features', () => {
-
   it('set_fact in a loop sees the facts its earlier items set; a multi-line shell script keeps its lines', async () => {
     const r = await play(`
 - hosts: web1
@@ -46,7 +45,7 @@ describe('more playbook features', () => {
     for (const h of ['web1', 'web2', 'db1']) expect(r.out).toContain(`"msg": "done ${h}"`);
   });
 
-  it('delegate_to runs on another host with the task host\'s variables', async () => {
+  it("delegate_to runs on another host with the task host's variables", async () => {
     const r = await play(`
 - hosts: web
   gather_facts: false
@@ -141,7 +140,11 @@ export default defineModule({
   tasks:
     - marker: path={{ playbook_dir }}/m
 `;
-    const dir = project({ hosts: inv, 'site.yml': yaml, 'library/marker.mjs': module.replace(/engine\/index\.ts/, 'dist/engine/index.js') });
+    const dir = project({
+      hosts: inv,
+      'site.yml': yaml,
+      'library/marker.mjs': module.replace(/engine\/index\.ts/, 'dist/engine/index.js'),
+    });
     const check = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '--check']);
     expect(check.code).toBe(0);
     expect(existsSync(join(dir, 'm'))).toBe(false);

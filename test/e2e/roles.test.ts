@@ -129,7 +129,14 @@ interface Run {
 
 function run(cmd: 'tsplay' | 'ansible', playbook: string, extra: string[] = []): Run {
   const dir = project({ ...ROLES, 'site.yml': playbook });
-  const env = { ...process.env, NO_COLOR: '1', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_CONFIG: '', TSPLAY_VERIFY_IDEMPOTENCE: '1' };
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_LOCALHOST_WARNING: 'false',
+    ANSIBLE_CONFIG: '',
+    TSPLAY_VERIFY_IDEMPOTENCE: '1',
+  };
   const r =
     cmd === 'tsplay'
       ? spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env })
@@ -138,8 +145,16 @@ function run(cmd: 'tsplay' | 'ansible', playbook: string, extra: string[] = []):
   return { code: r.status, out: r.stdout.split(dir).join('<dir>'), err: r.stderr.split(dir).join('<dir>'), dir };
 }
 
-const msgs = (out: string) => out.split('\n').filter((l) => /^\s+"msg": /.test(l)).map((l) => l.trim().slice(8, -1));
-const banners = (out: string) => out.split('\n').filter((l) => /^(TASK|RUNNING HANDLER) \[/.test(l)).map((l) => l.replace(/ \*+$/, ''));
+const msgs = (out: string) =>
+  out
+    .split('\n')
+    .filter((l) => /^\s+"msg": /.test(l))
+    .map((l) => l.trim().slice(8, -1));
+const banners = (out: string) =>
+  out
+    .split('\n')
+    .filter((l) => /^(TASK|RUNNING HANDLER) \[/.test(l))
+    .map((l) => l.replace(/ \*+$/, ''));
 
 describe('roles', () => {
   const t = run('tsplay', PLAY);
@@ -171,19 +186,25 @@ describe('roles', () => {
   });
 
   it('names role tasks "role : task" and include_role tasks as Ansible does', () => {
-    expect(banners(t.out)).toEqual(expect.arrayContaining([
-      "TASK [web : Validating arguments against arg spec 'main' - The web role]",
-      'TASK [web : show the variables]',
-      'TASK [web : template]',
-      'TASK [include_role : pub]',
-      'TASK [a named include]',
-      'RUNNING HANDLER [web : restart web]',
-    ]));
+    expect(banners(t.out)).toEqual(
+      expect.arrayContaining([
+        "TASK [web : Validating arguments against arg spec 'main' - The web role]",
+        'TASK [web : show the variables]',
+        'TASK [web : template]',
+        'TASK [include_role : pub]',
+        'TASK [a named include]',
+        'RUNNING HANDLER [web : restart web]',
+      ]),
+    );
     expect(t.out).toContain('"ansible_parent_role_names": "VARIABLE IS NOT DEFINED!"');
   });
 
   it('a second run changes nothing', () => {
-    const again = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts'], { cwd: t.dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: '' } });
+    const again = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts'], {
+      cwd: t.dir,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: '' },
+    });
     expect(again.stdout).toMatch(/^h\s+: ok=\d+\s+changed=1 /m); // only the task with changed_when: true
   });
 
@@ -214,7 +235,7 @@ describe('roles', () => {
     const r = run('tsplay', FAILING);
     expect(r.code, r.out + r.err).toBe(2);
     expect(msgs(r.out)).toContain('Validation of arguments failed:\\nmissing required arguments: extra_needed');
-    expect(r.out).toContain("value of web_mode must be one of: plain, tls, got: other");
+    expect(r.out).toContain('value of web_mode must be one of: plain, tls, got: other');
     expect(r.out).not.toContain('not reached');
     if (hasAnsible) expect(r.out).toBe(run('ansible', FAILING).out);
   });
@@ -241,14 +262,22 @@ describe('dynamic includes', () => {
   it("keywords of include_tasks are the include's own: the included tasks do not inherit them", () => {
     const files = { 'inc.yml': '- set_fact: x=2\n- debug: msg="x={{ x }}"\n- fail: msg=boom\n- debug: msg=after-fail\n' };
     const dir = project({ ...ROLES, ...files, 'site.yml': INCLUDE_KEYWORDS });
-    const r = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: '' } });
+    const r = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: '' },
+    });
     expect(r.status).toBe(2);
     expect(msgs(r.stdout)).toEqual(['x=2']);
     expect(r.stdout).toContain('"msg": "boom"');
     expect(r.stdout).toContain('TASK [include_tasks]');
     expect(r.stdout).not.toContain('NO MORE HOSTS LEFT');
     if (hasAnsible) {
-      const a = spawnSync('ansible-playbook', ['site.yml', '-i', 'hosts'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_CONFIG: '' } });
+      const a = spawnSync('ansible-playbook', ['site.yml', '-i', 'hosts'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_CONFIG: '' },
+      });
       expect(r.stdout).toBe(a.stdout);
     }
   });

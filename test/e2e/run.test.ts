@@ -42,7 +42,7 @@ describe('tsplay run (local connection)', () => {
     expect(recap(r.out, 'localhost')).toEqual({ ok: 3, changed: 1, unreachable: 0, failed: 0, skipped: 1, rescued: 0, ignored: 0 });
   });
 
-  it('fails a host with exit code 2 and Ansible\'s fatal line', async () => {
+  it("fails a host with exit code 2 and Ansible's fatal line", async () => {
     const dir = project({
       hosts: inventory,
       'site.yml': `

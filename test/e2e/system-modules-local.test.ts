@@ -183,10 +183,34 @@ describe.skipIf(process.getuid?.() !== 0)('group, user, script and package on th
   it('--check changes nothing; the run creates the accounts as asked', async () => {
     t = await sequence(runTsplay);
     expect(t.check.code, t.check.out).toBe(0);
-    expect(t.check.statuses).toEqual(['changed: [h]', 'ok: [h]', 'changed: [h]', 'changed: [h]', 'ok: [h]', 'changed: [h]', 'ok: [h]', 'changed: [h]', 'ok: [h]', 'ok: [h]', 'ok: [h]']);
+    expect(t.check.statuses).toEqual([
+      'changed: [h]',
+      'ok: [h]',
+      'changed: [h]',
+      'changed: [h]',
+      'ok: [h]',
+      'changed: [h]',
+      'ok: [h]',
+      'changed: [h]',
+      'ok: [h]',
+      'ok: [h]',
+      'ok: [h]',
+    ]);
     expect(t.afterCheck).toBe('');
     expect(t.first.code, t.first.out).toBe(0);
-    expect(t.first.statuses).toEqual(['changed: [h]', 'ok: [h]', 'changed: [h]', 'changed: [h]', 'ok: [h]', 'changed: [h]', 'ok: [h]', 'changed: [h]', 'ok: [h]', 'ok: [h]', 'ok: [h]']);
+    expect(t.first.statuses).toEqual([
+      'changed: [h]',
+      'ok: [h]',
+      'changed: [h]',
+      'changed: [h]',
+      'ok: [h]',
+      'changed: [h]',
+      'ok: [h]',
+      'changed: [h]',
+      'ok: [h]',
+      'ok: [h]',
+      'ok: [h]',
+    ]);
     expect(t.first.msgs).toEqual([
       `"msg": "${G1} ${ID} present False"`,
       `"msg": "${ID + 2} ${ID} ${G1},${G2} /home/${U} /bin/bash Throwaway test user present NOT_LOGGING_PASSWORD"`,
@@ -221,14 +245,18 @@ describe.skipIf(process.getuid?.() !== 0)('group, user, script and package on th
     expect(t.teardownAgain.changed, t.teardownAgain.out).toBe(0);
   });
 
-  it.skipIf(!hasAnsible)('ansible-playbook gives the same statuses, messages and accounts', async () => {
-    const a = await sequence(runAnsible);
-    for (const step of ['check', 'first', 'second', 'checkAgain', 'pkgCheck', 'teardown', 'teardownAgain'] as const) {
-      expect(t[step]?.statuses, `${step}\n${a[step]?.out}`).toEqual(a[step]?.statuses);
-      expect(t[step]?.msgs, `${step}\n${a[step]?.out}`).toEqual(a[step]?.msgs);
-    }
-    expect(t.afterCheck).toBe(a.afterCheck);
-    expect(t.state).toBe(a.state);
-    expect(t.afterTeardown).toBe(a.afterTeardown);
-  }, 300_000);
+  it.skipIf(!hasAnsible)(
+    'ansible-playbook gives the same statuses, messages and accounts',
+    async () => {
+      const a = await sequence(runAnsible);
+      for (const step of ['check', 'first', 'second', 'checkAgain', 'pkgCheck', 'teardown', 'teardownAgain'] as const) {
+        expect(t[step]?.statuses, `${step}\n${a[step]?.out}`).toEqual(a[step]?.statuses);
+        expect(t[step]?.msgs, `${step}\n${a[step]?.out}`).toEqual(a[step]?.msgs);
+      }
+      expect(t.afterCheck).toBe(a.afterCheck);
+      expect(t.state).toBe(a.state);
+      expect(t.afterTeardown).toBe(a.afterTeardown);
+    },
+    300_000,
+  );
 });

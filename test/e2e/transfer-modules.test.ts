@@ -46,7 +46,14 @@ const PLAY = `- hosts: h
 
 // The environment of both runs: no proxy of the machine's (only the task's own).
 function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_CONFIG: '', TSPLAY_VERIFY_IDEMPOTENCE: '1' };
+  const e: NodeJS.ProcessEnv = {
+    ...process.env,
+    NO_COLOR: '1',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_LOCALHOST_WARNING: 'false',
+    ANSIBLE_CONFIG: '',
+    TSPLAY_VERIFY_IDEMPOTENCE: '1',
+  };
   for (const k of Object.keys(e)) if (/_proxy$/i.test(k)) delete e[k];
   return e;
 }
@@ -54,7 +61,10 @@ function env(): NodeJS.ProcessEnv {
 // Asynchronous, so that this process's servers answer while the run waits for them.
 function run(cmd: 'tsplay' | 'ansible', dir: string, out: string, extra: string[] = []): Promise<{ code: number | null; out: string }> {
   const vars = ['-e', `out=${out}`, '-e', `u=${base}`, '-e', `p=${proxyUrl}`];
-  const [bin, argv] = cmd === 'tsplay' ? [process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', ...vars, ...extra]] : ['ansible-playbook', ['site.yml', '-i', 'hosts', ...vars, ...extra]];
+  const [bin, argv] =
+    cmd === 'tsplay'
+      ? [process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', ...vars, ...extra]]
+      : ['ansible-playbook', ['site.yml', '-i', 'hosts', ...vars, ...extra]];
   return new Promise((done) => {
     const child = spawn(bin, argv, { cwd: dir, env: env() });
     let text = '';
@@ -64,17 +74,28 @@ function run(cmd: 'tsplay' | 'ansible', dir: string, out: string, extra: string[
   });
 }
 
-const statuses = (out: string) => out.split('\n').filter((l) => /^(ok|changed|skipping|fatal|failed): \[h\]/.test(l)).map((l) => l.replace(/ => .*$/, '').replace(/: \[h\].*$/, ''));
-const recap = (out: string) => out.split('\n').find((l) => /^h\s+: ok=/.test(l))?.replace(/\s+/g, ' ').trim() ?? '';
+const statuses = (out: string) =>
+  out
+    .split('\n')
+    .filter((l) => /^(ok|changed|skipping|fatal|failed): \[h\]/.test(l))
+    .map((l) => l.replace(/ => .*$/, '').replace(/: \[h\].*$/, ''));
+const recap = (out: string) =>
+  out
+    .split('\n')
+    .find((l) => /^h\s+: ok=/.test(l))
+    ?.replace(/\s+/g, ' ')
+    .trim() ?? '';
 
 // Every file below dir: its path, mode and content.
 function tree(dir: string, prefix = ''): string[] {
-  return readdirSync(join(dir, prefix)).sort().flatMap((name) => {
-    const rel = join(prefix, name);
-    const st = statSync(join(dir, rel));
-    if (st.isDirectory()) return [`${rel}/`, ...tree(dir, rel)];
-    return [`${rel} ${(st.mode & 0o777).toString(8)} ${readFileSync(join(dir, rel), 'utf8').length}`];
-  });
+  return readdirSync(join(dir, prefix))
+    .sort()
+    .flatMap((name) => {
+      const rel = join(prefix, name);
+      const st = statSync(join(dir, rel));
+      if (st.isDirectory()) return [`${rel}/`, ...tree(dir, rel)];
+      return [`${rel} ${(st.mode & 0o777).toString(8)} ${readFileSync(join(dir, rel), 'utf8').length}`];
+    });
 }
 
 let dir = '';
@@ -123,7 +144,23 @@ describe('get_url, unarchive, fetch', () => {
     const before = proxied;
     first = await run('tsplay', dir, out());
     expect(first.code, first.out).toBe(0);
-    expect(statuses(first.out)).toEqual(['changed', 'changed', 'changed', 'changed', 'changed', 'changed', 'changed', 'changed', 'fatal', 'fatal', 'changed', 'changed', 'changed', 'changed', 'ok']);
+    expect(statuses(first.out)).toEqual([
+      'changed',
+      'changed',
+      'changed',
+      'changed',
+      'changed',
+      'changed',
+      'changed',
+      'changed',
+      'fatal',
+      'fatal',
+      'changed',
+      'changed',
+      'changed',
+      'changed',
+      'ok',
+    ]);
     // gather and apply each download once through it (and the idempotence check once more)
     expect(proxied - before).toBeGreaterThanOrEqual(2);
     expect(readFileSync(join(out(), 'proxied.txt'), 'utf8')).toBe(PAYLOAD);

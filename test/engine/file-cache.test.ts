@@ -36,6 +36,8 @@ describe('changesFailed', () => {
       failed: 'write /etc/a; reload: failed (rc=3): no space',
       result: { rc: 3, stderr: 'no space\n' },
     });
-    expect(changesFailed(changes.slice(0, 1), { rc: 1, stdout: '__tsplay__ stat x\nmv: denied\n', stderr: '' }, 'mv: denied\n').failed).toBe('write /etc/a: failed (rc=1): mv: denied');
+    expect(
+      changesFailed(changes.slice(0, 1), { rc: 1, stdout: '__tsplay__ stat x\nmv: denied\n', stderr: '' }, 'mv: denied\n').failed,
+    ).toBe('write /etc/a: failed (rc=1): mv: denied');
   });
 });

@@ -109,7 +109,9 @@ describe('layers', () => {
   });
 
   it('names an import against the flow', () => {
-    expect(crossing('engine/load/playbook.ts', '../run/args.js')).toMatch(/^engine\/load\/playbook\.ts imports '\.\.\/run\/args\.js' \(engine\/run\/args\.ts\): load may not import run/);
+    expect(crossing('engine/load/playbook.ts', '../run/args.js')).toMatch(
+      /^engine\/load\/playbook\.ts imports '\.\.\/run\/args\.js' \(engine\/run\/args\.ts\): load may not import run/,
+    );
     expect(crossing('engine/expr/filters.ts', '../load/vault.js')).toMatch(/expr may not import load/);
     expect(crossing('engine/connection/ssh.ts', '../expr/index.js')).toMatch(/connection may not import expr/);
     expect(crossing('engine/sh.ts', './connection/ssh.js')).toMatch(/primitives may not import connection/);

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { LocalConnection } from '../../engine/connection/local.js';
 import { parseProbeAll, probeAll, probeAllCommand, sh, type ModuleContext } from '../../engine/index.js';
 
-const line = (name: string, out: string | Buffer, rc: number | '') => `__tsplay_probe__ ${name} ${Buffer.from(out).toString('base64')} ${rc}`;
+const line = (name: string, out: string | Buffer, rc: number | '') =>
+  `__tsplay_probe__ ${name} ${Buffer.from(out).toString('base64')} ${rc}`;
 
 describe('parseProbeAll', () => {
   it('reads each probe by name, output in full and exit code', () => {

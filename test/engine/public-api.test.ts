@@ -73,7 +73,10 @@ describe('the API bridge (what a custom module gets while the CLI runs)', () => 
   it('re-exports every value the public entry exports', () => {
     const source = readFileSync(join(import.meta.dirname, '..', '..', 'engine', 'api-bridge.ts'), 'utf8');
     const list = /export const \{([^}]*)\} = api;/.exec(source)?.[1] ?? '';
-    const names = list.split(',').map((n) => n.trim()).filter(Boolean);
+    const names = list
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
     expect(names.sort()).toEqual(Object.keys(api).sort());
   });
 });

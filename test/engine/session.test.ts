@@ -29,7 +29,9 @@ describe('shell session framing', () => {
     );
     const text = new FakeChannel();
     new ShellSession(text, TOKEN).start('cat', "a $b `c` 'd' \\e\r\nEOF\n");
-    expect(Buffer.concat(text.written).toString()).toBe(`/bin/sh -c cat <<'${TOKEN}_EOF'\na $b \`c\` 'd' \\e\r\nEOF\n${TOKEN}_EOF\n${report}`);
+    expect(Buffer.concat(text.written).toString()).toBe(
+      `/bin/sh -c cat <<'${TOKEN}_EOF'\na $b \`c\` 'd' \\e\r\nEOF\n${TOKEN}_EOF\n${report}`,
+    );
     const none = new FakeChannel();
     new ShellSession(none, TOKEN).start('true', undefined);
     expect(Buffer.concat(none.written).toString()).toBe(`/bin/sh -c true </dev/null\n${report}`);
@@ -38,16 +40,27 @@ describe('shell session framing', () => {
   it("runs a command that needs no shell of its own in a subshell of the session's shell, by eval", () => {
     const ch = new FakeChannel();
     new ShellSession(ch, TOKEN).start("printf %s 'it''s'", undefined, { subshell: true });
-    expect(Buffer.concat(ch.written).toString()).toMatch(new RegExp(`^\\( eval 'printf %s '\\\\''it'\\\\'''\\\\''s'\\\\''' \\) </dev/null\n__tsplay_r=`));
+    expect(Buffer.concat(ch.written).toString()).toMatch(
+      new RegExp(`^\\( eval 'printf %s '\\\\''it'\\\\'''\\\\''s'\\\\''' \\) </dev/null\n__tsplay_r=`),
+    );
   });
 
   it('hands input the command prints from a variable over as that variable, in the frame itself', () => {
     const ch = new FakeChannel();
     new ShellSession(ch, TOKEN).start('printf %s "$__tsplay_in" > f', Buffer.from("it's\n"), { subshell: true, inputInVariable: true });
-    expect(Buffer.concat(ch.written).toString()).toMatch(/^\( __tsplay_in='it'\\''s\n'; eval 'printf %s "\$__tsplay_in" > f' \) <\/dev\/null\n/);
+    expect(Buffer.concat(ch.written).toString()).toMatch(
+      /^\( __tsplay_in='it'\\''s\n'; eval 'printf %s "\$__tsplay_in" > f' \) <\/dev\/null\n/,
+    );
     // input a variable cannot hold cannot be sent that way: the text would print an empty variable
-    expect(() => new ShellSession(new FakeChannel(), TOKEN).start('printf %s "$__tsplay_in" > f', Buffer.from([0, 0x0a]), { subshell: true, inputInVariable: true })).toThrow(/inputFitsVariable/);
-    expect(() => new ShellSession(new FakeChannel(), TOKEN).start('printf %s "$__tsplay_in" > f', Buffer.from('x\n'), { inputInVariable: true })).toThrow(/subshell/);
+    expect(() =>
+      new ShellSession(new FakeChannel(), TOKEN).start('printf %s "$__tsplay_in" > f', Buffer.from([0, 0x0a]), {
+        subshell: true,
+        inputInVariable: true,
+      }),
+    ).toThrow(/inputFitsVariable/);
+    expect(() =>
+      new ShellSession(new FakeChannel(), TOKEN).start('printf %s "$__tsplay_in" > f', Buffer.from('x\n'), { inputInVariable: true }),
+    ).toThrow(/subshell/);
   });
 
   it('reads the shell’s pid from the first line, written ahead of the first command', async () => {

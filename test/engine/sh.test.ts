@@ -43,7 +43,13 @@ describe('the one word splitter, in its two dialects', () => {
   });
 
   it("splitArgs keeps each word as written, as Ansible's split_args does for k=v", () => {
-    expect(splitArgs(`a\\ b msg='it\\'s here' x="{{ 'a b' }}" {{ y | default('c d') }}`)).toEqual(['a\\', 'b', "msg='it\\'s here'", `x="{{ 'a b' }}"`, "{{ y | default('c d') }}"]);
+    expect(splitArgs(`a\\ b msg='it\\'s here' x="{{ 'a b' }}" {{ y | default('c d') }}`)).toEqual([
+      'a\\',
+      'b',
+      "msg='it\\'s here'",
+      `x="{{ 'a b' }}"`,
+      "{{ y | default('c d') }}",
+    ]);
     expect(splitArgs(`a='open end`)).toEqual([`a='open end`]);
   });
 });

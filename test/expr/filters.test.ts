@@ -43,7 +43,7 @@ describe('default / mandatory / ternary / type_debug', () => {
     ["nothing | default('x')", null],
     ["nothing | default('x', boolean=true)", 'x'],
     ['0 | default(5, true)', 5],
-    ["undefined_var | default(omit) | length > 0", true],
+    ['undefined_var | default(omit) | length > 0', true],
     ["(status == 'needs_restart') | ternary('restart', 'continue')", 'restart'],
     ["false | ternary('yes', 'no')", 'no'],
     ["nothing | ternary('yes', 'no', 'null')", 'null'],
@@ -133,7 +133,7 @@ describe('strings', () => {
     ["'key: v\\n' | indent(2)", 'key: v\n'],
     ["'hello world' | quote", "'hello world'"],
     ["'safe-path_1.txt' | quote", 'safe-path_1.txt'],
-    ["\"it's\" | quote", "'it'\"'\"'s'"],
+    ['"it\'s" | quote', "'it'\"'\"'s'"],
     ["'' | quote", "''"],
     ["'<b>&' | escape", '&lt;b&gt;&amp;'],
     ["['a', 1] | pprint", "['a', 1]"],
@@ -148,7 +148,10 @@ describe('comment', () => {
     ["'Erlang style' | comment('erlang')", '%\n% Erlang style\n%'],
     ["'XML style' | comment('xml')", '<!--\n -\n - XML style\n -\n-->'],
     ["'two\\nlines' | comment", '#\n# two\n# lines\n#'],
-    ["'Custom style' | comment('plain', prefix='#######\\n#', postfix='#\\n#######\\n   ###\\n    #')", '#######\n#\n# Custom style\n#\n#######\n   ###\n    #'],
+    [
+      "'Custom style' | comment('plain', prefix='#######\\n#', postfix='#\\n#######\\n   ###\\n    #')",
+      '#######\n#\n# Custom style\n#\n#######\n   ###\n    #',
+    ],
     ["'x' | comment(decoration='; ')", ';\n; x\n;'],
   ]);
 });
@@ -169,7 +172,13 @@ describe('regular expressions (Python syntax)', () => {
     ["'21/42' | regex_search('(?P<dividend>[0-9]+)/(?P<divisor>[0-9]+)', '\\\\g<dividend>', '\\\\g<divisor>')", ['21', '42']],
     ["'Some DNS servers are 8.8.8.8 and 8.8.4.4' | regex_findall('\\\\b(?:[0-9]{1,3}\\\\.){3}[0-9]{1,3}\\\\b')", ['8.8.8.8', '8.8.4.4']],
     ["'CAR\\ntar\\nfoo\\nbar\\n' | regex_findall('^.ar$', multiline=True, ignorecase=True)", ['CAR', 'tar', 'bar']],
-    ["'k1=v1 k2=v2' | regex_findall('(\\\\w+)=(\\\\w+)')", [['k1', 'v1'], ['k2', 'v2']]],
+    [
+      "'k1=v1 k2=v2' | regex_findall('(\\\\w+)=(\\\\w+)')",
+      [
+        ['k1', 'v1'],
+        ['k2', 'v2'],
+      ],
+    ],
     ["'^f.*o(.*)$' | regex_escape", '\\^f\\.\\*o\\(\\.\\*\\)\\$'],
     ["'^f.*o(.*)$' | regex_escape('posix_basic')", '\\^f\\.\\*o(\\.\\*)\\$'],
     ["'trailing\\n' | regex_search('trailing$')", 'trailing'],
@@ -205,7 +214,7 @@ describe('lists', () => {
     ["users | max(attribute='age') | attr('name')", 'bob'],
     ['list1 | sum', 26],
     ["users | sum(attribute='age')", 74],
-    ["[[1, 2], [3]] | sum(start=[])", [1, 2, 3]],
+    ['[[1, 2], [3]] | sum(start=[])', [1, 2, 3]],
     ['list1 | unique', [1, 2, 5, 3, 4, 10]],
     ["['a', 'A', 'b'] | unique", ['a', 'b']],
     ["['a', 'A', 'b'] | unique(case_sensitive=true)", ['a', 'A', 'b']],
@@ -241,18 +250,64 @@ describe('lists', () => {
     ["users | groupby('admin') | map('first') | list", [false, true]],
     ["(users | groupby('admin'))[1][1] | map(attribute='name') | list", ['bob', 'cy']],
     ['[1, 2, 3, 4, 5] | batch(2) | list', [[1, 2], [3, 4], [5]]],
-    ['[1, 2, 3] | batch(2, 0) | list', [[1, 2], [3, 0]]],
+    [
+      '[1, 2, 3] | batch(2, 0) | list',
+      [
+        [1, 2],
+        [3, 0],
+      ],
+    ],
     ['[3, [4, 2]] | flatten', [3, 4, 2]],
     ['[3, [4, [2]]] | flatten(levels=1)', [3, 4, [2]]],
     ['[1, none, [2, none]] | flatten', [1, 2]],
     ['[1, none] | flatten(skip_nulls=false)', [1, null]],
-    ["[1, 2, 3, 4, 5, 6] | zip(['a', 'b', 'c', 'd', 'e', 'f']) | list", [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd'], [5, 'e'], [6, 'f']]],
-    ["[1, 2, 3] | zip(['a', 'b', 'c', 'd', 'e', 'f']) | list", [[1, 'a'], [2, 'b'], [3, 'c']]],
-    ["[1, 2, 3] | zip_longest(['a', 'b', 'c', 'd'], [21, 22, 23], fillvalue='X') | list", [[1, 'a', 21], [2, 'b', 22], [3, 'c', 23], ['X', 'd', 'X']]],
+    [
+      "[1, 2, 3, 4, 5, 6] | zip(['a', 'b', 'c', 'd', 'e', 'f']) | list",
+      [
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+        [4, 'd'],
+        [5, 'e'],
+        [6, 'f'],
+      ],
+    ],
+    [
+      "[1, 2, 3] | zip(['a', 'b', 'c', 'd', 'e', 'f']) | list",
+      [
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+      ],
+    ],
+    [
+      "[1, 2, 3] | zip_longest(['a', 'b', 'c', 'd'], [21, 22, 23], fillvalue='X') | list",
+      [
+        [1, 'a', 21],
+        [2, 'b', 22],
+        [3, 'c', 23],
+        ['X', 'd', 'X'],
+      ],
+    ],
     ["['foo', 'bar'] | product(['com']) | map('join', '.') | join(',')", 'foo.com,bar.com'],
-    ['[1, 2] | product(repeat=2) | list', [[1, 1], [1, 2], [2, 1], [2, 2]]],
+    [
+      '[1, 2] | product(repeat=2) | list',
+      [
+        [1, 1],
+        [1, 2],
+        [2, 1],
+        [2, 2],
+      ],
+    ],
     ['[1, 2, 3] | permutations(2) | list | length', 6],
-    ['[1, 2, 3] | combinations(2) | list', [[1, 2], [1, 3], [2, 3]]],
+    [
+      '[1, 2, 3] | combinations(2) | list',
+      [
+        [1, 2],
+        [1, 3],
+        [2, 3],
+      ],
+    ],
     ["[0, 2] | map('extract', ['x', 'y', 'z']) | list", ['x', 'z']],
     ["['x', 'y'] | map('extract', {'x': 42, 'y': 31}) | list", [42, 31]],
     ["['a'] | map('extract', {'a': {'b': {'c': 1}}}, ['b', 'c']) | list", [1]],
@@ -273,9 +328,18 @@ describe('lists', () => {
 
 describe('dictionaries', () => {
   check([
-    ["{'a': 1, 'b': 2} | dict2items", [{ key: 'a', value: 1 }, { key: 'b', value: 2 }]],
+    [
+      "{'a': 1, 'b': 2} | dict2items",
+      [
+        { key: 'a', value: 1 },
+        { key: 'b', value: 2 },
+      ],
+    ],
     ["{'a': 1} | dict2items(key_name='file', value_name='path')", [{ file: 'a', path: 1 }]],
-    ["[{'key': 'Application', 'value': 'payment'}, {'key': 'Environment', 'value': 'dev'}] | items2dict", { Application: 'payment', Environment: 'dev' }],
+    [
+      "[{'key': 'Application', 'value': 'payment'}, {'key': 'Environment', 'value': 'dev'}] | items2dict",
+      { Application: 'payment', Environment: 'dev' },
+    ],
     ["[{'fruit': 'apple', 'color': 'red'}] | items2dict(key_name='fruit', value_name='color')", { apple: 'red' }],
     ['tags | dict2items | items2dict', { Application: 'payment', Environment: 'dev' }],
     ["{'a': 1, 'b': 2} | combine({'b': 3})", { a: 1, b: 3 }],
@@ -288,13 +352,33 @@ describe('dictionaries', () => {
     ["{'a': ['default']} | combine({'a': ['patch']}, list_merge='keep')", { a: ['default'] }],
     ["{'a': [1, 1, 2, 3]} | combine({'a': [3, 4, 5, 5]}, list_merge='append_rp')", { a: [1, 1, 2, 3, 4, 5, 5] }],
     ["{'a': [1, 1, 2, 3]} | combine({'a': [3, 4, 5, 5]}, list_merge='prepend_rp')", { a: [3, 4, 5, 5, 1, 1, 2] }],
-    ["{'b': 1, 'a': 2} | dictsort", [['a', 2], ['b', 1]]],
-    ["{'b': 1, 'a': 2} | dictsort(by='value')", [['b', 1], ['a', 2]]],
-    ["{'b': 1, 'a': 2} | items | list", [['b', 1], ['a', 2]]],
+    [
+      "{'b': 1, 'a': 2} | dictsort",
+      [
+        ['a', 2],
+        ['b', 1],
+      ],
+    ],
+    [
+      "{'b': 1, 'a': 2} | dictsort(by='value')",
+      [
+        ['b', 1],
+        ['a', 2],
+      ],
+    ],
+    [
+      "{'b': 1, 'a': 2} | items | list",
+      [
+        ['b', 1],
+        ['a', 2],
+      ],
+    ],
   ]);
 
   it('dict2items refuses a list', () => {
-    expect(failure(() => evaluate('[1] | dict2items', {})).message).toBe('template error: dict2items requires a dictionary, got list instead.');
+    expect(failure(() => evaluate('[1] | dict2items', {})).message).toBe(
+      'template error: dict2items requires a dictionary, got list instead.',
+    );
   });
 
   it('does not modify its input', () => {
@@ -313,10 +397,19 @@ describe('data formats', () => {
     ['d | to_nice_json', '{\n    "a": [\n        1,\n        2\n    ],\n    "b": 1,\n    "\\u00e9": "\\u00fc"\n}'],
     ['d | to_nice_json(indent=2)', '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1,\n  "\\u00e9": "\\u00fc"\n}'],
     ['{} | to_nice_json', '{}'],
-    ["{'a': 1, 'b': [1, 2], 'c': {'d': 'x', 'e': 'yes'}, 'f': [{'g': 1}]} | to_yaml", "a: 1\nb: [1, 2]\nc: {d: x, e: 'yes'}\nf:\n- {g: 1}\n"],
+    [
+      "{'a': 1, 'b': [1, 2], 'c': {'d': 'x', 'e': 'yes'}, 'f': [{'g': 1}]} | to_yaml",
+      "a: 1\nb: [1, 2]\nc: {d: x, e: 'yes'}\nf:\n- {g: 1}\n",
+    ],
     ["{'a': [1, 2], 'c': {'d': [{'x': 1, 'y': 2}]}} | to_nice_yaml", 'a:\n- 1\n- 2\nc:\n    d:\n    -   x: 1\n        y: 2\n'],
-    ["{'a': [1, 2], 'c': {'d': [{'x': 1, 'y': 2}, [3, [4]]]}} | to_nice_yaml(indent=2)", 'a:\n- 1\n- 2\nc:\n  d:\n  - x: 1\n    y: 2\n  - - 3\n    - - 4\n'],
-    ["{'e': '', 'n': none, 'num': '123', 'q': \"it's\", 't': true, 'y': 'n'} | to_nice_yaml", "e: ''\nn: null\nnum: '123'\nq: it's\nt: true\ny: n\n"],
+    [
+      "{'a': [1, 2], 'c': {'d': [{'x': 1, 'y': 2}, [3, [4]]]}} | to_nice_yaml(indent=2)",
+      'a:\n- 1\n- 2\nc:\n  d:\n  - x: 1\n    y: 2\n  - - 3\n    - - 4\n',
+    ],
+    [
+      "{'e': '', 'n': none, 'num': '123', 'q': \"it's\", 't': true, 'y': 'n'} | to_nice_yaml",
+      "e: ''\nn: null\nnum: '123'\nq: it's\nt: true\ny: n\n",
+    ],
     ["'abc' | to_yaml", 'abc\n...\n'],
   ])('%s', (expr, expected) => {
     expect(evaluate(expr, { d: data })).toBe(expected);

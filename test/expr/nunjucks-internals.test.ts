@@ -12,10 +12,17 @@ const require = createRequire(import.meta.url);
 
 describe("nunjucks' internals", () => {
   it('are those of the nunjucks package.json pins', () => {
-    const pinned = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies.nunjucks;
+    const pinned = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies
+      .nunjucks;
     const installed = (require('nunjucks/package.json') as { version: string }).version;
-    expect(pinned, `package.json must pin nunjucks exactly to ${NUNJUCKS_VERSION}, the version engine/expr/nunjucks-internals.ts was written against`).toBe(NUNJUCKS_VERSION);
-    expect(installed, `nunjucks ${installed} is installed; engine/expr/nunjucks-internals.ts was written against nunjucks ${NUNJUCKS_VERSION} (run npm ci)`).toBe(NUNJUCKS_VERSION);
+    expect(
+      pinned,
+      `package.json must pin nunjucks exactly to ${NUNJUCKS_VERSION}, the version engine/expr/nunjucks-internals.ts was written against`,
+    ).toBe(NUNJUCKS_VERSION);
+    expect(
+      installed,
+      `nunjucks ${installed} is installed; engine/expr/nunjucks-internals.ts was written against nunjucks ${NUNJUCKS_VERSION} (run npm ci)`,
+    ).toBe(NUNJUCKS_VERSION);
   });
 
   it('are all there', () => {
@@ -30,12 +37,18 @@ describe("nunjucks' internals", () => {
     const source = readFileSync(join(root, 'engine', 'expr', 'jinja.ts'), 'utf8');
     const names = (re: RegExp) => [...new Set([...source.matchAll(re)].map((m) => m[1]!))].sort();
     const unlisted = [
-      ...names(/\bL\.([A-Za-z_]+)/g).filter((n) => !(USED.lexer as readonly string[]).includes(n)).map((n) => `lexer ${n}`),
-      ...names(/\bN\.([A-Za-z_]+)/g).filter((n) => !(USED.nodes as readonly string[]).includes(n)).map((n) => `nodes ${n}`),
+      ...names(/\bL\.([A-Za-z_]+)/g)
+        .filter((n) => !(USED.lexer as readonly string[]).includes(n))
+        .map((n) => `lexer ${n}`),
+      ...names(/\bN\.([A-Za-z_]+)/g)
+        .filter((n) => !(USED.nodes as readonly string[]).includes(n))
+        .map((n) => `nodes ${n}`),
       ...names(/\bsuper\.([A-Za-z_]+)/g)
         .filter((n) => !(USED.parser as readonly string[]).includes(n) && !(USED.compiler as readonly string[]).includes(n))
         .map((n) => `parser or compiler ${n}`),
-      ...names(/\bthis\.(_[A-Za-z]+)\(/g).filter((n) => !(USED.compiler as readonly string[]).includes(n)).map((n) => `compiler ${n}`),
+      ...names(/\bthis\.(_[A-Za-z]+)\(/g)
+        .filter((n) => !(USED.compiler as readonly string[]).includes(n))
+        .map((n) => `compiler ${n}`),
     ];
     expect(unlisted, 'add these to USED in engine/expr/nunjucks-internals.ts').toEqual([]);
   });

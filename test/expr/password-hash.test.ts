@@ -10,7 +10,12 @@ describe('password_hash', () => {
     ['sha512', 'saltstring', null, '$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1'],
     ['sha256', 'saltstring', null, '$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5'],
     // the salt is cut to 16 characters; rounds other than 5000 are written out
-    ['sha512', 'saltstringsaltstring', 10000, '$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.'],
+    [
+      'sha512',
+      'saltstringsaltstring',
+      10000,
+      '$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.',
+    ],
   ])('%s, salt %s, rounds %s', (type, salt, rounds, expected) => {
     expect(hash('Hello world!', [type, salt], rounds === null ? {} : { rounds })).toBe(expected);
   });

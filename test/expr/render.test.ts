@@ -16,7 +16,8 @@ function failure(f: () => unknown): UserError {
   throw new Error('expected a UserError');
 }
 
-const j2 = (text: string, vars: Record<string, unknown>, file = '/srv/templates/t.j2') => renderTemplateText(text, vars, { file, kind: 'j2' });
+const j2 = (text: string, vars: Record<string, unknown>, file = '/srv/templates/t.j2') =>
+  renderTemplateText(text, vars, { file, kind: 'j2' });
 
 const DNSMASQ_J2 = `# {{ ansible_managed }}
 interface={{ lan_interface }}
@@ -101,17 +102,25 @@ tftp-root=/srv/tftp
       '{% set a, b = pair %}{{ b }}{{ a }} {{ opt("k") }}',
       '',
     ].join('\n');
-    expect(j2(text, { settings: { b: 2, a: 1 }, name: 'gw', pair: [1, 2] })).toBe('1/2 a=1,\n2/2 b=2\nnone\nHost GW {{ literal }} SHOUT GW21 k=x\n');
+    expect(j2(text, { settings: { b: 2, a: 1 }, name: 'gw', pair: [1, 2] })).toBe(
+      '1/2 a=1,\n2/2 b=2\nnone\nHost GW {{ literal }} SHOUT GW21 k=x\n',
+    );
   });
 
   it('filters loops with `for x in xs if cond`, loop.index counting kept items', () => {
     const text = '{% for u in users if u.admin %}{{ loop.index }}/{{ loop.length }} {{ u.name }}\n{% endfor %}';
-    const users = [{ name: 'bob', admin: true }, { name: 'al', admin: false }, { name: 'cy', admin: true }];
+    const users = [
+      { name: 'bob', admin: true },
+      { name: 'al', admin: false },
+      { name: 'cy', admin: true },
+    ];
     expect(j2(text, { users })).toBe('1/2 bob\n2/2 cy\n');
   });
 
   it('renders Python values the way Jinja2 prints them', () => {
-    expect(j2('{{ xs }} {{ d }} {{ t }} {{ n }}|{{ f }}', { xs: ['a', 1], d: { k: null }, t: true, n: null, f: false })).toBe("['a', 1] {'k': None} True |False");
+    expect(j2('{{ xs }} {{ d }} {{ t }} {{ n }}|{{ f }}', { xs: ['a', 1], d: { k: null }, t: true, n: null, f: false })).toBe(
+      "['a', 1] {'k': None} True |False",
+    );
   });
 
   it('includes and imports templates relative to the template directory', () => {
@@ -119,12 +128,15 @@ tftp-root=/srv/tftp
     mkdirSync(join(dir, 'parts'));
     writeFileSync(join(dir, 'parts', 'header.j2'), '# header for {{ name }}\n');
     writeFileSync(join(dir, 'macros.j2'), '{% macro kv(k, v) %}{{ k }} = {{ v }}{% endmacro %}\n');
-    const text = "{% include 'parts/header.j2' %}\n{% import 'macros.j2' as m %}\n{{ m.kv('port', port) }}\n{% from 'macros.j2' import kv %}\n{{ kv('a', 1) }}\n";
+    const text =
+      "{% include 'parts/header.j2' %}\n{% import 'macros.j2' as m %}\n{{ m.kv('port', port) }}\n{% from 'macros.j2' import kv %}\n{{ kv('a', 1) }}\n";
     expect(j2(text, { name: 'web', port: 8080 }, join(dir, 'main.j2'))).toBe('# header for web\nport = 8080\na = 1\n');
   });
 
   it('reports undefined variables with the template file and line', () => {
-    const e = failure(() => j2('line 1\n{% for n in nodes %}\nhost {{ n.name }} {{ n.ip }}\n{% endfor %}\n', { nodes: [{ name: 'a' }] }, '/srv/t/hosts.j2'));
+    const e = failure(() =>
+      j2('line 1\n{% for n in nodes %}\nhost {{ n.name }} {{ n.ip }}\n{% endfor %}\n', { nodes: [{ name: 'a' }] }, '/srv/t/hosts.j2'),
+    );
     expect(e.code).toBe('E_UNDEFINED');
     expect(e.message).toBe("'dict object' has no attribute 'ip'");
     expect(e.location).toEqual({ file: '/srv/t/hosts.j2', line: 3 });
@@ -161,7 +173,8 @@ tftp-root=/srv/tftp
 });
 
 describe('.ejs templates', () => {
-  const ejs = (text: string, vars: Record<string, unknown>, file = '/srv/templates/t.ejs') => renderTemplateText(text, vars, { file, kind: 'ejs' });
+  const ejs = (text: string, vars: Record<string, unknown>, file = '/srv/templates/t.ejs') =>
+    renderTemplateText(text, vars, { file, kind: 'ejs' });
 
   it('renders <%= %> without HTML escaping, with the variables as locals', () => {
     expect(ejs('<%= a %> <%- b %> <%= "<b>&" %>', { a: '<x y="1">', b: 'raw' })).toBe('<x y="1"> raw <b>&');

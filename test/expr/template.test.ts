@@ -60,10 +60,26 @@ describe('template: native types', () => {
     class Opaque {}
     const opaque = new Opaque();
     const out = template(
-      { path: '/srv/{{ name }}', mode: 420, force: false, list: ['{{ n }}', 'x', null], nested: { items: '{{ xs }}' }, '{{ name }}_key': 1, obj: opaque },
+      {
+        path: '/srv/{{ name }}',
+        mode: 420,
+        force: false,
+        list: ['{{ n }}', 'x', null],
+        nested: { items: '{{ xs }}' },
+        '{{ name }}_key': 1,
+        obj: opaque,
+      },
       vars,
     );
-    expect(out).toEqual({ path: '/srv/web', mode: 420, force: false, list: [42, 'x', null], nested: { items: [1, 2, 3] }, web_key: 1, obj: opaque });
+    expect(out).toEqual({
+      path: '/srv/web',
+      mode: 420,
+      force: false,
+      list: [42, 'x', null],
+      nested: { items: [1, 2, 3] },
+      web_key: 1,
+      obj: opaque,
+    });
     expect((out as { obj: unknown }).obj).toBe(opaque);
     expect(template(7, vars)).toBe(7);
     expect(template(null, vars)).toBeNull();
@@ -84,7 +100,12 @@ describe('template: native types', () => {
 
 describe('lazy variables', () => {
   it('renders a variable whose value is a template when it is used (group_vars style)', () => {
-    const vars = { subnet_prefix: '10.0.0', dhcp_start: '{{ subnet_prefix }}.100', dhcp_range: '{{ dhcp_start }},{{ dhcp_end }}', dhcp_end: '{{ subnet_prefix }}.200' };
+    const vars = {
+      subnet_prefix: '10.0.0',
+      dhcp_start: '{{ subnet_prefix }}.100',
+      dhcp_range: '{{ dhcp_start }},{{ dhcp_end }}',
+      dhcp_end: '{{ subnet_prefix }}.200',
+    };
     expect(template('{{ dhcp_start }}', vars)).toBe('10.0.0.100');
     expect(template('range={{ dhcp_range }}', vars)).toBe('range=10.0.0.100,10.0.0.200');
     expect(evaluate("dhcp_start.endswith('.100')", vars)).toBe(true);
@@ -136,10 +157,13 @@ describe('lazy variables', () => {
       get: (_t, p) => (typeof p === 'string' && hosts[p] ? { ...hosts[p] } : undefined),
       has: (_t, p) => typeof p === 'string' && p in hosts,
       ownKeys: () => Object.keys(hosts),
-      getOwnPropertyDescriptor: (_t, p) => (typeof p === 'string' && hosts[p] ? { enumerable: true, configurable: true, value: { ...hosts[p] } } : undefined),
+      getOwnPropertyDescriptor: (_t, p) =>
+        typeof p === 'string' && hosts[p] ? { enumerable: true, configurable: true, value: { ...hosts[p] } } : undefined,
     });
     expect(template('{{ hostvars.node1.ansible_host }}', { hostvars })).toBe('172.16.0.5');
-    expect(failure(() => template("{{ hostvars['nodeX'].ansible_host }}", { hostvars })).message).toBe("'dict object' has no attribute 'nodeX'");
+    expect(failure(() => template("{{ hostvars['nodeX'].ansible_host }}", { hostvars })).message).toBe(
+      "'dict object' has no attribute 'nodeX'",
+    );
     expect(template("{{ hostvars['nodeX'] is defined }}", { hostvars })).toBe(false);
   });
 
@@ -273,7 +297,10 @@ describe('expressions', () => {
     expect(evaluate("d.get('z')", vars)).toBeNull();
     expect(evaluate('d.keys() | list', vars)).toEqual(['a', 'b']);
     expect(evaluate('d.values() | list', vars)).toEqual([1, 2]);
-    expect(evaluate('d.items() | list', vars)).toEqual([['a', 1], ['b', 2]]);
+    expect(evaluate('d.items() | list', vars)).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
     expect(evaluate("d['b'] + d.a", vars)).toBe(3);
     expect(evaluate('xs.0 + xs.1', vars)).toBe(4);
   });

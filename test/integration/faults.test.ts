@@ -7,7 +7,16 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { project, recap, tsplay } from '../e2e/helpers.js';
-import { createSshLab, cuttableProxy, knownHostsLine, silentPort, sshdAvailable, USER_NOPASS, type SshLab, type SshServer } from './sshd.js';
+import {
+  createSshLab,
+  cuttableProxy,
+  knownHostsLine,
+  silentPort,
+  sshdAvailable,
+  USER_NOPASS,
+  type SshLab,
+  type SshServer,
+} from './sshd.js';
 
 const run = sshdAvailable() || process.env.CI ? describe : describe.skip;
 
@@ -20,7 +29,8 @@ run('faults survived', () => {
     `ansible_ssh_private_key_file=${lab.clientKey}`,
     `ansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHosts}'`,
   ];
-  const trust = (port: number, server: SshServer) => writeFileSync(lab.knownHosts, readFileSync(lab.knownHosts, 'utf8') + `[127.0.0.1]:${port} ${server.hostKeyPub}\n`);
+  const trust = (port: number, server: SshServer) =>
+    writeFileSync(lab.knownHosts, readFileSync(lab.knownHosts, 'utf8') + `[127.0.0.1]:${port} ${server.hostKeyPub}\n`);
 
   beforeAll(async () => {
     lab = createSshLab();
@@ -33,7 +43,12 @@ run('faults survived', () => {
     const proxy = await cuttableProxy(servers[1]!.port);
     trust(proxy.port, servers[1]!);
     const dir = project({
-      hosts: ['[nodes]', `alive ansible_host=127.0.0.1 ansible_port=${servers[0]!.port}`, `dying ansible_host=127.0.0.1 ansible_port=${proxy.port}`, ...vars()].join('\n'),
+      hosts: [
+        '[nodes]',
+        `alive ansible_host=127.0.0.1 ansible_port=${servers[0]!.port}`,
+        `dying ansible_host=127.0.0.1 ansible_port=${proxy.port}`,
+        ...vars(),
+      ].join('\n'),
       'site.yml': `- hosts: nodes
   gather_facts: false
   tasks:
@@ -63,19 +78,28 @@ run('faults survived', () => {
   // the host gets time to finish whatever it still does before the file is judged.
   it.each([
     // about 3 MB of text (a here-document), different in every round
-    ['large text', (i: number) => Buffer.from(Array.from({ length: 60_000 }, (_, n) => `line ${n} of version ${i} ${'x'.repeat(30)}`).join('\n') + '\n')],
+    [
+      'large text',
+      (i: number) => Buffer.from(Array.from({ length: 60_000 }, (_, n) => `line ${n} of version ${i} ${'x'.repeat(30)}`).join('\n') + '\n'),
+    ],
     // about 1 MB of bytes with NULs (base64 through the session)
-    ['binary', (i: number) => Buffer.concat([Buffer.from([0, 1, 2, i]), createHash('sha512').update(String(i)).digest(), Buffer.alloc(1_000_000, i % 7)])],
-  ])('a connection cut while a file is written leaves the old file or the new one, never part of one, and no temp file (%s)', async (kind, content) => {
-    const server = servers[0]!;
-    const proxy = await cuttableProxy(server.port, { bytesPerSecond: 2_000_000 });
-    trust(proxy.port, server);
-    const where = `/tmp/tsplay-faults-${process.pid}-${kind.replace(/\W/g, '')}`;
-    const dest = `${where}/big.conf`;
-    execFileSync('install', ['-d', '-o', USER_NOPASS, '-m', '0755', where]);
-    const dir = project({
-      hosts: ['[nodes]', `h ansible_host=127.0.0.1 ansible_port=${proxy.port}`, ...vars()].join('\n'),
-      'site.yml': `- hosts: nodes
+    [
+      'binary',
+      (i: number) =>
+        Buffer.concat([Buffer.from([0, 1, 2, i]), createHash('sha512').update(String(i)).digest(), Buffer.alloc(1_000_000, i % 7)]),
+    ],
+  ])(
+    'a connection cut while a file is written leaves the old file or the new one, never part of one, and no temp file (%s)',
+    async (kind, content) => {
+      const server = servers[0]!;
+      const proxy = await cuttableProxy(server.port, { bytesPerSecond: 2_000_000 });
+      trust(proxy.port, server);
+      const where = `/tmp/tsplay-faults-${process.pid}-${kind.replace(/\W/g, '')}`;
+      const dest = `${where}/big.conf`;
+      execFileSync('install', ['-d', '-o', USER_NOPASS, '-m', '0755', where]);
+      const dir = project({
+        hosts: ['[nodes]', `h ansible_host=127.0.0.1 ansible_port=${proxy.port}`, ...vars()].join('\n'),
+        'site.yml': `- hosts: nodes
   gather_facts: false
   tasks:
     - copy:
@@ -83,56 +107,64 @@ run('faults survived', () => {
         dest: ${dest}
         backup: true
 `,
-    });
-    const write = (i: number) => writeFileSync(join(dir, 'payload'), content(i));
-    const leftovers = () => readdirSync(where).filter((f) => f.startsWith('.big.conf.'));
-    // let the host finish: no temp file, and the file unchanged for a while
-    const settle = async () => {
-      let last = '';
-      for (let waited = 0; waited < 10_000; waited += 250) {
-        const now = `${leftovers().join(',')}|${existsSync(dest) ? statSync(dest).mtimeMs : 0}`;
-        if (now === last && leftovers().length === 0) return;
-        last = now;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    };
-    write(0);
-    const t0 = Date.now();
-    const first = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
-    const duration = Date.now() - t0;
-    expect(first.code, first.out + first.err).toBe(0);
-    expect(readFileSync(dest).equals(content(0))).toBe(true);
+      });
+      const write = (i: number) => writeFileSync(join(dir, 'payload'), content(i));
+      const leftovers = () => readdirSync(where).filter((f) => f.startsWith('.big.conf.'));
+      // let the host finish: no temp file, and the file unchanged for a while
+      const settle = async () => {
+        let last = '';
+        for (let waited = 0; waited < 10_000; waited += 250) {
+          const now = `${leftovers().join(',')}|${existsSync(dest) ? statSync(dest).mtimeMs : 0}`;
+          if (now === last && leftovers().length === 0) return;
+          last = now;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      };
+      write(0);
+      const t0 = Date.now();
+      const first = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
+      const duration = Date.now() - t0;
+      expect(first.code, first.out + first.err).toBe(0);
+      expect(readFileSync(dest).equals(content(0))).toBe(true);
 
-    const outcomes = { old: 0, new: 0 };
-    let current = 0;
-    const rounds = 12;
-    for (let i = 1; i <= rounds; i++) {
-      write(i);
-      // cut from early in the run (before the upload) to after its end, evenly spread
-      const at = Math.round((duration * 1.2 * i) / rounds);
-      const timer = setTimeout(() => proxy.cut(), at);
-      const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
-      clearTimeout(timer);
-      await settle();
-      expect(leftovers(), `round ${i}: temp files left`).toEqual([]);
-      const got = readFileSync(dest);
-      if (got.equals(content(i))) {
-        outcomes.new++;
-        // the old version is kept as a backup beside it
-        const backups = readdirSync(where).filter((f) => f.startsWith('big.conf.') && f.endsWith('~'));
-        expect(backups.some((b) => readFileSync(`${where}/${b}`).equals(content(current))), `round ${i}: no backup of version ${current} among ${backups}`).toBe(true);
-        current = i;
-      } else {
-        expect(got.equals(content(current)), `round ${i} (cut at ${at} ms, rc ${r.code}): the file is neither version ${current} nor ${i} (${got.length} bytes)`).toBe(true);
-        expect(r.code, r.out).not.toBe(0);
-        outcomes.old++;
+      const outcomes = { old: 0, new: 0 };
+      let current = 0;
+      const rounds = 12;
+      for (let i = 1; i <= rounds; i++) {
+        write(i);
+        // cut from early in the run (before the upload) to after its end, evenly spread
+        const at = Math.round((duration * 1.2 * i) / rounds);
+        const timer = setTimeout(() => proxy.cut(), at);
+        const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
+        clearTimeout(timer);
+        await settle();
+        expect(leftovers(), `round ${i}: temp files left`).toEqual([]);
+        const got = readFileSync(dest);
+        if (got.equals(content(i))) {
+          outcomes.new++;
+          // the old version is kept as a backup beside it
+          const backups = readdirSync(where).filter((f) => f.startsWith('big.conf.') && f.endsWith('~'));
+          expect(
+            backups.some((b) => readFileSync(`${where}/${b}`).equals(content(current))),
+            `round ${i}: no backup of version ${current} among ${backups}`,
+          ).toBe(true);
+          current = i;
+        } else {
+          expect(
+            got.equals(content(current)),
+            `round ${i} (cut at ${at} ms, rc ${r.code}): the file is neither version ${current} nor ${i} (${got.length} bytes)`,
+          ).toBe(true);
+          expect(r.code, r.out).not.toBe(0);
+          outcomes.old++;
+        }
       }
-    }
-    // the cuts landed both before and after the rename, so both cases were really exercised
-    expect(outcomes.old).toBeGreaterThan(0);
-    expect(outcomes.new).toBeGreaterThan(0);
-    await proxy.close();
-  }, 240_000);
+      // the cuts landed both before and after the rename, so both cases were really exercised
+      expect(outcomes.old).toBeGreaterThan(0);
+      expect(outcomes.new).toBeGreaterThan(0);
+      await proxy.close();
+    },
+    240_000,
+  );
 
   it('two runs at once adding lines to the same files lose none: an edit of a file changed since it was read is planned again', async () => {
     const where = `/tmp/tsplay-concurrent-${process.pid}`;
@@ -219,7 +251,9 @@ run('faults survived', () => {
     // the hung command does not outlive its task on the host
     await new Promise((res) => setTimeout(res, 500));
     // ([s]leep: the pattern must not match the shell that runs pgrep)
-    const left = execFileSync('sh', ['-c', `pgrep -af '[s]${tag.slice(1)}' || true`]).toString().trim();
+    const left = execFileSync('sh', ['-c', `pgrep -af '[s]${tag.slice(1)}' || true`])
+      .toString()
+      .trim();
     expect(left, 'the timed-out command is still running on the host').toBe('');
   }, 60_000);
 
@@ -239,7 +273,10 @@ run('faults survived', () => {
       command: touch ${marker}-after
 `,
       });
-      const child = spawn(process.execPath, [resolve('dist/engine/tsplay.cjs'), 'run', 'site.yml', '-i', 'hosts'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, [resolve('dist/engine/tsplay.cjs'), 'run', 'site.yml', '-i', 'hosts'], {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
@@ -251,7 +288,9 @@ run('faults survived', () => {
       expect(out).not.toContain('TASK [after]');
       // the command was killed on the host: it never finishes, and nothing of it is left running
       await new Promise((res) => setTimeout(res, 500));
-      const left = execFileSync('sh', ['-c', `pgrep -af '[s]${tag.slice(1)}' || true`]).toString().trim();
+      const left = execFileSync('sh', ['-c', `pgrep -af '[s]${tag.slice(1)}' || true`])
+        .toString()
+        .trim();
       expect(left, 'the interrupted command is still running on the host').toBe('');
       expect(existsSync(marker)).toBe(false);
       expect(existsSync(`${marker}-after`)).toBe(false);
@@ -261,39 +300,55 @@ run('faults survived', () => {
   it.each([
     ['a host whose TCP connect hangs', false],
     ['a host behind a jump host that cannot reach it', true],
-  ])('Ctrl-C during the handshake with %s ends the run at once (exit 99, recap), not at the -T deadline', async (_name, viaJump) => {
-    const silent = await silentPort();
-    try {
-      const jump = viaJump ? ` ansible_ssh_common_args='-J ${USER_NOPASS}@127.0.0.1:${servers[0]!.port} -o UserKnownHostsFile=${lab.knownHosts}'` : '';
-      const dir = project({
-        hosts: ['[nodes]', `ok ansible_host=127.0.0.1 ansible_port=${servers[1]!.port}`, `hung ansible_host=127.0.0.1 ansible_port=${silent.port}${jump}`, ...vars()].join('\n'),
-        'site.yml': '- hosts: nodes\n  gather_facts: false\n  tasks:\n    - ping:\n    - name: after\n      ping:\n',
-      });
-      const child = spawn(process.execPath, [resolve('dist/engine/tsplay.cjs'), 'run', 'site.yml', '-i', 'hosts', '-T', '300'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const closed = new Promise<number | null>((res) => child.on('close', res));
-      // the ok host answered; the other is in its handshake
-      for (let i = 0; i < 100 && !out.includes('ok: [ok]'); i++) await new Promise((r) => setTimeout(r, 50));
-      await new Promise((r) => setTimeout(r, 500));
-      const t0 = Date.now();
-      child.kill('SIGINT');
-      const code = await closed;
-      expect(Date.now() - t0, out).toBeLessThan(5000);
-      expect(code, out).toBe(99);
-      expect(out).toContain('PLAY RECAP');
-      expect(out).not.toContain('TASK [after]');
-      expect(out).not.toMatch(/internal error|\n\s+at /);
-    } finally {
-      silent.close();
-    }
-  }, 60_000);
+  ])(
+    'Ctrl-C during the handshake with %s ends the run at once (exit 99, recap), not at the -T deadline',
+    async (_name, viaJump) => {
+      const silent = await silentPort();
+      try {
+        const jump = viaJump
+          ? ` ansible_ssh_common_args='-J ${USER_NOPASS}@127.0.0.1:${servers[0]!.port} -o UserKnownHostsFile=${lab.knownHosts}'`
+          : '';
+        const dir = project({
+          hosts: [
+            '[nodes]',
+            `ok ansible_host=127.0.0.1 ansible_port=${servers[1]!.port}`,
+            `hung ansible_host=127.0.0.1 ansible_port=${silent.port}${jump}`,
+            ...vars(),
+          ].join('\n'),
+          'site.yml': '- hosts: nodes\n  gather_facts: false\n  tasks:\n    - ping:\n    - name: after\n      ping:\n',
+        });
+        const child = spawn(process.execPath, [resolve('dist/engine/tsplay.cjs'), 'run', 'site.yml', '-i', 'hosts', '-T', '300'], {
+          cwd: dir,
+          env: { ...process.env, NO_COLOR: '1' },
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        const closed = new Promise<number | null>((res) => child.on('close', res));
+        // the ok host answered; the other is in its handshake
+        for (let i = 0; i < 100 && !out.includes('ok: [ok]'); i++) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 500));
+        const t0 = Date.now();
+        child.kill('SIGINT');
+        const code = await closed;
+        expect(Date.now() - t0, out).toBeLessThan(5000);
+        expect(code, out).toBe(99);
+        expect(out).toContain('PLAY RECAP');
+        expect(out).not.toContain('TASK [after]');
+        expect(out).not.toMatch(/internal error|\n\s+at /);
+      } finally {
+        silent.close();
+      }
+    },
+    60_000,
+  );
 
   it('runs over 200 hosts and leaves no descriptor behind, with bounded memory', async () => {
     // 200 distinct SSH endpoints: 20 servers, each reached under 10 loopback addresses (sshd
     // listens on at most 16)
-    const fleet = await Promise.all(Array.from({ length: 20 }, () => lab.start({ listen: Array.from({ length: 10 }, (_, i) => `127.0.1.${i + 1}`) })));
+    const fleet = await Promise.all(
+      Array.from({ length: 20 }, () => lab.start({ listen: Array.from({ length: 10 }, (_, i) => `127.0.1.${i + 1}`) })),
+    );
     const lines: string[] = [];
     const known: string[] = [];
     fleet.forEach((s, si) => {

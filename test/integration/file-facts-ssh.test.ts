@@ -74,7 +74,10 @@ run('stat, slurp, find and tempfile over SSH with become', () => {
     const first = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
     expect(first.err).not.toMatch(/internal error|please report/);
     expect(first.code, first.out + first.err).toBe(0);
-    const msgs = first.out.split('\n').filter((l) => /^\s+"msg": "\{/.test(l)).map((l) => JSON.parse(JSON.parse(`{${l.trim()}}`).msg as string) as Record<string, any>);
+    const msgs = first.out
+      .split('\n')
+      .filter((l) => /^\s+"msg": "\{/.test(l))
+      .map((l) => JSON.parse(JSON.parse(`{${l.trim()}}`).msg as string) as Record<string, any>);
     expect(msgs).toHaveLength(REGISTERED.length);
     const r = Object.fromEntries(REGISTERED.map((n, i) => [n, msgs[i]!])) as Record<(typeof REGISTERED)[number], Record<string, any>>;
 
@@ -84,8 +87,17 @@ run('stat, slurp, find and tempfile over SSH with become', () => {
     expect(r.root_stat.stat.checksum).toBe(execFileSync('sha1sum', [`${secret}/key.pem`], { encoding: 'utf8' }).split(' ')[0]);
     expect(Buffer.from(r.root_slurp.content, 'base64').toString()).toBe('secret\n');
     // os.walk cannot list the directory: the path is skipped with Python's error, nothing found
-    expect(r.plain_find).toMatchObject({ matched: 0, files: [], msg: 'Not all paths examined, check warnings for details', skipped_paths: { [secret]: `[Errno 13] Permission denied: '${secret}'` } });
-    expect(r.root_find).toMatchObject({ matched: 1, examined: 3, files: [expect.objectContaining({ path: `${secret}/key.pem`, pw_name: 'root', checksum: r.root_stat.stat.checksum })] });
+    expect(r.plain_find).toMatchObject({
+      matched: 0,
+      files: [],
+      msg: 'Not all paths examined, check warnings for details',
+      skipped_paths: { [secret]: `[Errno 13] Permission denied: '${secret}'` },
+    });
+    expect(r.root_find).toMatchObject({
+      matched: 1,
+      examined: 3,
+      files: [expect.objectContaining({ path: `${secret}/key.pem`, pw_name: 'root', checksum: r.root_stat.stat.checksum })],
+    });
     expect(r.plain_tmp).toMatchObject({ changed: true, owner: USER_NOPASS, mode: '0600', state: 'file' });
     expect(r.root_tmp).toMatchObject({ changed: true, owner: 'root', uid: 0, mode: '0600' });
     expect(r.plain_tmp.path).toMatch(/\.plain$/);
@@ -95,7 +107,8 @@ run('stat, slurp, find and tempfile over SSH with become', () => {
     const second = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
     expect(second.code).toBe(0);
     expect(recap(second.out, 'node1')).toMatchObject({ changed: 2, failed: 0, ignored: 1 }); // the two new temporary files
-    for (const line of second.out.split('\n').filter((l) => /^\s+"msg": "\{.*\.(plain|root)\\"/.test(l))) rmSync(JSON.parse(JSON.parse(`{${line.trim()}}`).msg as string).path as string);
+    for (const line of second.out.split('\n').filter((l) => /^\s+"msg": "\{.*\.(plain|root)\\"/.test(l)))
+      rmSync(JSON.parse(JSON.parse(`{${line.trim()}}`).msg as string).path as string);
 
     const check = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '--check']);
     expect(check.code).toBe(0);

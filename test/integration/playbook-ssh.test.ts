@@ -3,7 +3,17 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { project, recap, tsplay } from '../e2e/helpers.js';
-import { createSshLab, freePort, knownHostsLine, sshdAvailable, TEST_SUDO_PASSWORD, USER_NOPASS, USER_PASS, type SshLab, type SshServer } from './sshd.js';
+import {
+  createSshLab,
+  freePort,
+  knownHostsLine,
+  sshdAvailable,
+  TEST_SUDO_PASSWORD,
+  USER_NOPASS,
+  USER_PASS,
+  type SshLab,
+  type SshServer,
+} from './sshd.js';
 
 const run = sshdAvailable() || process.env.CI ? describe : describe.skip;
 
@@ -30,7 +40,7 @@ run('playbooks and ad-hoc commands over SSH', () => {
   });
   afterAll(async () => lab?.stop());
 
-  it('a quote in a variable used by command: fails that task on each host with Ansible\'s message; ignore_errors holds; no hang', async () => {
+  it("a quote in a variable used by command: fails that task on each host with Ansible's message; ignore_errors holds; no hang", async () => {
     const dir = project({
       hosts: inventory,
       'site.yml': `
@@ -52,7 +62,9 @@ run('playbooks and ad-hoc commands over SSH', () => {
     expect(r.err).not.toMatch(/internal error|please report/);
     expect(r.code, r.out + r.err).toBe(2);
     for (const n of ['node1', 'node2', 'node3']) {
-      expect(r.out).toMatch(new RegExp(`fatal: \\[${n}\\]: FAILED! => \\{[^}]*No closing quotation in the command: echo \\\\"it\\\\"s\\\\"`));
+      expect(r.out).toMatch(
+        new RegExp(`fatal: \\[${n}\\]: FAILED! => \\{[^}]*No closing quotation in the command: echo \\\\"it\\\\"s\\\\"`),
+      );
       expect(recap(r.out, n)).toMatchObject({ failed: 1, ignored: 1 });
     }
     expect(r.out).toContain('"quoted.stdout": "it\\"s"');
@@ -75,7 +87,9 @@ run('playbooks and ad-hoc commands over SSH', () => {
     const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
     expect(r.err).not.toMatch(/internal error|ERR_STRING_TOO_LONG/);
     expect(r.code, r.out.slice(-3000) + r.err).toBe(2);
-    expect(r.out).toMatch(/fatal: \[node1\]: FAILED! => \{[^}]*the command printed more than 100000000 bytes on stdout, the most tsplay keeps \(TSPLAY_MAX_OUTPUT\): it was stopped/);
+    expect(r.out).toMatch(
+      /fatal: \[node1\]: FAILED! => \{[^}]*the command printed more than 100000000 bytes on stdout, the most tsplay keeps \(TSPLAY_MAX_OUTPUT\): it was stopped/,
+    );
     expect(recap(r.out, 'node1')).toMatchObject({ failed: 1 });
     for (const n of ['node2', 'node3']) expect(recap(r.out, n)).toMatchObject({ ok: 2, failed: 0 });
     // a limit of the run's own, and a bad one refused before any host is contacted
@@ -145,7 +159,10 @@ run('playbooks and ad-hoc commands over SSH', () => {
   });
 
   it('marks a host that is down unreachable, the others go on, exit code 4', async () => {
-    const dir = project({ hosts: inventory, 'site.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n    - debug: msg=after\n' });
+    const dir = project({
+      hosts: inventory,
+      'site.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n    - debug: msg=after\n',
+    });
     const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
     expect(r.code).toBe(4);
     expect(r.out).toMatch(/fatal: \[dead\]: UNREACHABLE! => \{.*Connection refused/);
@@ -157,7 +174,8 @@ run('playbooks and ad-hoc commands over SSH', () => {
     const dir = project({
       hosts: inventory.replace(`ansible_user=${USER_NOPASS}`, `ansible_user=${USER_PASS}`),
       pw: TEST_SUDO_PASSWORD + '\n',
-      'site.yml': '- hosts: node1\n  gather_facts: false\n  become: true\n  tasks:\n    - command: id -u\n      register: r\n    - debug: var=r.stdout\n',
+      'site.yml':
+        '- hosts: node1\n  gather_facts: false\n  become: true\n  tasks:\n    - command: id -u\n      register: r\n    - debug: var=r.stdout\n',
     });
     const ok = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '--become-password-file', 'pw', '-vvv']);
     expect(ok.code).toBe(0);
@@ -169,7 +187,7 @@ run('playbooks and ad-hoc commands over SSH', () => {
     expect(bad.out).toMatch(/Incorrect sudo password/);
   });
 
-  it('ad-hoc: ping and a command, with Ansible\'s one-line output', async () => {
+  it("ad-hoc: ping and a command, with Ansible's one-line output", async () => {
     const dir = project({ hosts: inventory });
     const ping = await tsplay(dir, ['adhoc', 'nodes', '-i', 'hosts', '-m', 'ping']);
     expect(ping.code).toBe(0);

@@ -8,7 +8,18 @@ import { Client } from 'ssh2';
 import { resolveEndpoint, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
 import { signWithoutAsking, skipHostKeysProof } from '../../engine/connection/ssh2-patch.js';
 import { INPUT, Secret, sh } from '../../engine/sh.js';
-import { createSshLab, freePort, knownHostsLine, silentPort, sshdAvailable, TEST_SUDO_PASSWORD, USER_NOPASS, USER_PASS, type SshLab, type SshServer } from './sshd.js';
+import {
+  createSshLab,
+  freePort,
+  knownHostsLine,
+  silentPort,
+  sshdAvailable,
+  TEST_SUDO_PASSWORD,
+  USER_NOPASS,
+  USER_PASS,
+  type SshLab,
+  type SshServer,
+} from './sshd.js';
 
 // On CI the servers must run (.ci/run installs them): a skip there would hide a broken install.
 const run = sshdAvailable() || process.env.CI ? describe : describe.skip;
@@ -59,7 +70,10 @@ run('SSH transport against real OpenSSH servers', () => {
     expect(r1.rc).toBe(0);
     expect(r1.stdout).toBe('0\nin');
     const pw = connect(a, { ansible_user: USER_PASS });
-    const r2 = await pw.exec(sh`id -u; cat`, { become: { method: 'sudo', user: 'root', password: new Secret(TEST_SUDO_PASSWORD) }, stdin: 'data' });
+    const r2 = await pw.exec(sh`id -u; cat`, {
+      become: { method: 'sudo', user: 'root', password: new Secret(TEST_SUDO_PASSWORD) },
+      stdin: 'data',
+    });
     expect(r2).toMatchObject({ rc: 0, stdout: '0\ndata' });
     expect(r2.stderr).not.toContain(TEST_SUDO_PASSWORD);
   });
@@ -93,10 +107,31 @@ run('SSH transport against real OpenSSH servers', () => {
       const file = join(lab.dir, `known_hosts_other_type_${strict}`);
       writeFileSync(file, recorded);
       const c = connect(a, { ansible_ssh_common_args: `-o UserKnownHostsFile=${file} -o StrictHostKeyChecking=${strict}` });
-      await expect(c.exec(sh`true`)).rejects.toThrow(new RegExp(`REMOTE HOST IDENTIFICATION HAS CHANGED.*known_hosts_other_type_${strict}:1`));
+      await expect(c.exec(sh`true`)).rejects.toThrow(
+        new RegExp(`REMOTE HOST IDENTIFICATION HAS CHANGED.*known_hosts_other_type_${strict}:1`),
+      );
       expect(readFileSync(file, 'utf8')).toBe(recorded); // nothing appended
       // OpenSSH's own client says the same
-      const ssh = spawnSync('ssh', ['-o', `UserKnownHostsFile=${file}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', `StrictHostKeyChecking=${strict}`, '-o', 'BatchMode=yes', '-i', lab.clientKey, '-p', String(a.port), `${USER_NOPASS}@127.0.0.1`, 'true'], { encoding: 'utf8' });
+      const ssh = spawnSync(
+        'ssh',
+        [
+          '-o',
+          `UserKnownHostsFile=${file}`,
+          '-o',
+          'GlobalKnownHostsFile=/dev/null',
+          '-o',
+          `StrictHostKeyChecking=${strict}`,
+          '-o',
+          'BatchMode=yes',
+          '-i',
+          lab.clientKey,
+          '-p',
+          String(a.port),
+          `${USER_NOPASS}@127.0.0.1`,
+          'true',
+        ],
+        { encoding: 'utf8' },
+      );
       expect(ssh.status).toBe(255);
       expect(ssh.stderr).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
       expect(readFileSync(file, 'utf8')).toBe(recorded);
@@ -118,7 +153,17 @@ run('SSH transport against real OpenSSH servers', () => {
     await expect(revoked.exec(sh`true`)).rejects.toThrow(/revoked in .*known_hosts_revoked:1/);
     const empty = join(lab.dir, 'known_hosts_off');
     writeFileSync(empty, '');
-    const e = resolveEndpoint('h', { ansible_host: '127.0.0.1', ansible_port: a.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: `-o UserKnownHostsFile=${empty}` }, { env: { ANSIBLE_HOST_KEY_CHECKING: 'False' } });
+    const e = resolveEndpoint(
+      'h',
+      {
+        ansible_host: '127.0.0.1',
+        ansible_port: a.port,
+        ansible_user: USER_NOPASS,
+        ansible_ssh_private_key_file: lab.clientKey,
+        ansible_ssh_common_args: `-o UserKnownHostsFile=${empty}`,
+      },
+      { env: { ANSIBLE_HOST_KEY_CHECKING: 'False' } },
+    );
     expect(e.strict).toBe('no');
     const t = new SshTransport({});
     transports.push(t);
@@ -175,7 +220,12 @@ run('SSH transport against real OpenSSH servers', () => {
       await new Promise<void>((res, rej) => {
         c.on('error', rej);
         c.on('ready', () => res());
-        c.connect({ host: '127.0.0.1', port: a.port, username: USER_NOPASS, authHandler: keys.map((k) => ({ type: 'publickey', username: USER_NOPASS, key: readFileSync(k) })) as never });
+        c.connect({
+          host: '127.0.0.1',
+          port: a.port,
+          username: USER_NOPASS,
+          authHandler: keys.map((k) => ({ type: 'publickey', username: USER_NOPASS, key: readFileSync(k) })) as never,
+        });
         const handlers = (c as unknown as { _protocol: { _handlers: Record<string, (...a: unknown[]) => void> } })._protocol._handlers;
         const onPkOk = handlers.USERAUTH_PK_OK!;
         handlers.USERAUTH_PK_OK = (...a) => (pkOk++, onPkOk(...a));
@@ -205,8 +255,28 @@ run('SSH transport against real OpenSSH servers', () => {
     const jump = `-J ${USER_NOPASS}@127.0.0.1:${a.port} -o UserKnownHostsFile=${lab.knownHosts}`;
     const t = new SshTransport({});
     transports.push(t);
-    const e1 = resolveEndpoint('n1', { ansible_host: '127.0.0.1', ansible_port: b.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump }, settings);
-    const e2 = resolveEndpoint('n2', { ansible_host: '127.0.0.1', ansible_port: b.port, ansible_user: USER_PASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump }, settings);
+    const e1 = resolveEndpoint(
+      'n1',
+      {
+        ansible_host: '127.0.0.1',
+        ansible_port: b.port,
+        ansible_user: USER_NOPASS,
+        ansible_ssh_private_key_file: lab.clientKey,
+        ansible_ssh_common_args: jump,
+      },
+      settings,
+    );
+    const e2 = resolveEndpoint(
+      'n2',
+      {
+        ansible_host: '127.0.0.1',
+        ansible_port: b.port,
+        ansible_user: USER_PASS,
+        ansible_ssh_private_key_file: lab.clientKey,
+        ansible_ssh_common_args: jump,
+      },
+      settings,
+    );
     expect(e1.jumps).toHaveLength(1);
     const c1 = new SshConnection('n1', e1, t);
     const c2 = new SshConnection('n2', e2, t);
@@ -227,12 +297,32 @@ run('SSH transport against real OpenSSH servers', () => {
       const t = new SshTransport({});
       transports.push(t);
       const jump = `-J ${USER_NOPASS}@127.0.0.1:${a.port} -o UserKnownHostsFile=${lab.knownHosts}`;
-      const e = resolveEndpoint('gone', { ansible_host: '127.0.0.1', ansible_port: port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump }, settings);
+      const e = resolveEndpoint(
+        'gone',
+        {
+          ansible_host: '127.0.0.1',
+          ansible_port: port,
+          ansible_user: USER_NOPASS,
+          ansible_ssh_private_key_file: lab.clientKey,
+          ansible_ssh_common_args: jump,
+        },
+        settings,
+      );
       const started = Date.now();
       await expect(new SshConnection('gone', e, t).exec(sh`true`)).rejects.toThrow(/closed the connection/);
       expect(Date.now() - started).toBeLessThan(e.timeoutMs);
       // the jump host's connection still serves the next host
-      const ok = resolveEndpoint('b', { ansible_host: '127.0.0.1', ansible_port: b.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump }, settings);
+      const ok = resolveEndpoint(
+        'b',
+        {
+          ansible_host: '127.0.0.1',
+          ansible_port: b.port,
+          ansible_user: USER_NOPASS,
+          ansible_ssh_private_key_file: lab.clientKey,
+          ansible_ssh_common_args: jump,
+        },
+        settings,
+      );
       expect((await new SshConnection('b', ok, t).exec(sh`echo still`)).stdout).toBe('still\n');
     } finally {
       dying.close();
@@ -245,16 +335,39 @@ run('SSH transport against real OpenSSH servers', () => {
       const t = new SshTransport({});
       transports.push(t);
       const jump = `-J ${USER_NOPASS}@127.0.0.1:${a.port} -o UserKnownHostsFile=${lab.knownHosts}`;
-      const e = resolveEndpoint('unleased', { ansible_host: '127.0.0.1', ansible_port: silent.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump, ansible_ssh_timeout: 2 }, settings);
+      const e = resolveEndpoint(
+        'unleased',
+        {
+          ansible_host: '127.0.0.1',
+          ansible_port: silent.port,
+          ansible_user: USER_NOPASS,
+          ansible_ssh_private_key_file: lab.clientKey,
+          ansible_ssh_common_args: jump,
+          ansible_ssh_timeout: 2,
+        },
+        settings,
+      );
       expect(e.timeoutMs).toBe(2000);
       await t.client(e.jumps[0]!, 'gw'); // the gateway answers at once: what is timed is the hop behind it
       const started = Date.now();
-      await expect(new SshConnection('unleased', e, t).exec(sh`true`)).rejects.toThrow(/Connection timed out: the jump host opened no channel to 127\.0\.0\.1:\d+ within 2 s/);
+      await expect(new SshConnection('unleased', e, t).exec(sh`true`)).rejects.toThrow(
+        /Connection timed out: the jump host opened no channel to 127\.0\.0\.1:\d+ within 2 s/,
+      );
       const took = Date.now() - started;
       expect(took).toBeGreaterThanOrEqual(1900);
       expect(took).toBeLessThan(6000);
       // the jump host's connection still serves the next host
-      const ok = resolveEndpoint('b', { ansible_host: '127.0.0.1', ansible_port: b.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: jump }, settings);
+      const ok = resolveEndpoint(
+        'b',
+        {
+          ansible_host: '127.0.0.1',
+          ansible_port: b.port,
+          ansible_user: USER_NOPASS,
+          ansible_ssh_private_key_file: lab.clientKey,
+          ansible_ssh_common_args: jump,
+        },
+        settings,
+      );
       expect((await new SshConnection('b', ok, t).exec(sh`echo still`)).stdout).toBe('still\n');
     } finally {
       silent.close();
@@ -274,7 +387,17 @@ run('SSH transport against real OpenSSH servers', () => {
         writeFileSync(cfg, `Host proxied-*\n  ProxyCommand ${proxy}\n`);
         common += ` -F ${cfg}`;
       } else common += ` -o ProxyCommand=${JSON.stringify(proxy)}`;
-      const e = resolveEndpoint('proxied-b', { ansible_host: 'proxied-b', ansible_port: closed, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: common }, settings);
+      const e = resolveEndpoint(
+        'proxied-b',
+        {
+          ansible_host: 'proxied-b',
+          ansible_port: closed,
+          ansible_user: USER_NOPASS,
+          ansible_ssh_private_key_file: lab.clientKey,
+          ansible_ssh_common_args: common,
+        },
+        settings,
+      );
       // known_hosts has b under 127.0.0.1:port; the proxied name needs its own line
       writeFileSync(lab.knownHosts, readFileSync(lab.knownHosts, 'utf8') + `[proxied-b]:${closed} ${b.hostKeyPub}\n`);
       return new SshConnection('proxied-b', e, t);
@@ -289,7 +412,10 @@ run('SSH transport against real OpenSSH servers', () => {
     it('runs any command as the transport, from ssh_config too, with %h %p %r expanded', async () => {
       // a relay in node: `relay HOST PORT` connects to b whatever it is asked (the tokens are checked)
       const relay = join(lab.dir, 'relay.cjs');
-      writeFileSync(relay, `const [h, p, r] = process.argv.slice(2); if (h !== 'proxied-b' || r !== '${USER_NOPASS}' || !/^\\d+$/.test(p)) { console.error('bad tokens', h, p, r); process.exit(3); } const s = require('net').connect(${b.port}, '127.0.0.1'); process.stdin.pipe(s); s.pipe(process.stdout); s.on('close', () => process.exit(0));\n`);
+      writeFileSync(
+        relay,
+        `const [h, p, r] = process.argv.slice(2); if (h !== 'proxied-b' || r !== '${USER_NOPASS}' || !/^\\d+$/.test(p)) { console.error('bad tokens', h, p, r); process.exit(3); } const s = require('net').connect(${b.port}, '127.0.0.1'); process.stdin.pipe(s); s.pipe(process.stdout); s.on('close', () => process.exit(0));\n`,
+      );
       const c = await proxied(`${process.execPath} ${relay} %h %p %r`, true);
       expect((await c.exec(sh`echo via-relay`)).stdout).toBe('via-relay\n');
     });
@@ -303,7 +429,17 @@ run('SSH transport against real OpenSSH servers', () => {
   it('authenticates with a password (ansible_password)', async () => {
     const t = new SshTransport({});
     transports.push(t);
-    const e = resolveEndpoint('pw', { ansible_host: '127.0.0.1', ansible_port: a.port, ansible_user: USER_PASS, ansible_password: TEST_SUDO_PASSWORD, ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts}` }, { env: {} });
+    const e = resolveEndpoint(
+      'pw',
+      {
+        ansible_host: '127.0.0.1',
+        ansible_port: a.port,
+        ansible_user: USER_PASS,
+        ansible_password: TEST_SUDO_PASSWORD,
+        ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts}`,
+      },
+      { env: {} },
+    );
     e.identityFiles = [];
     const c = new SshConnection('pw', e, t);
     expect((await c.exec(sh`id -un`)).stdout.trim()).toBe(USER_PASS);
@@ -320,7 +456,16 @@ run('SSH transport against real OpenSSH servers', () => {
       const env = { SSH_AUTH_SOCK: sock, HOME: lab.dir };
       const t = new SshTransport(env);
       transports.push(t);
-      const e = resolveEndpoint('ag', { ansible_host: '127.0.0.1', ansible_port: a.port, ansible_user: USER_NOPASS, ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts}` }, { env });
+      const e = resolveEndpoint(
+        'ag',
+        {
+          ansible_host: '127.0.0.1',
+          ansible_port: a.port,
+          ansible_user: USER_NOPASS,
+          ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts}`,
+        },
+        { env },
+      );
       expect(e.identityFiles).toEqual([]);
       const c = new SshConnection('ag', e, t);
       expect((await c.exec(sh`echo agent`)).stdout).toBe('agent\n');
@@ -331,7 +476,10 @@ run('SSH transport against real OpenSSH servers', () => {
 
   it('honours an ssh_config file given with -F (HostName, Port, User, IdentityFile, UserKnownHostsFile)', async () => {
     const cfg = join(lab.dir, 'ssh_config');
-    writeFileSync(cfg, `Host pi-*\n  User ${USER_NOPASS}\n  IdentityFile ${lab.clientKey}\n  UserKnownHostsFile ${lab.knownHosts}\nHost pi-b\n  HostName 127.0.0.1\n  Port ${b.port}\n`);
+    writeFileSync(
+      cfg,
+      `Host pi-*\n  User ${USER_NOPASS}\n  IdentityFile ${lab.clientKey}\n  UserKnownHostsFile ${lab.knownHosts}\nHost pi-b\n  HostName 127.0.0.1\n  Port ${b.port}\n`,
+    );
     const e = resolveEndpoint('pi-b', { ansible_ssh_common_args: `-F ${cfg}` }, { env: {} });
     expect(e).toMatchObject({ host: '127.0.0.1', port: b.port, user: USER_NOPASS });
     const t = new SshTransport({});
@@ -342,10 +490,17 @@ run('SSH transport against real OpenSSH servers', () => {
   it('follows a chain of two jump hosts (-J a,b)', async () => {
     const c3 = await lab.start();
     writeFileSync(lab.knownHosts, readFileSync(lab.knownHosts, 'utf8') + knownHostsLine(c3) + '\n');
-    const e = resolveEndpoint('deep', {
-      ansible_host: '127.0.0.1', ansible_port: c3.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey,
-      ansible_ssh_common_args: `-J ${USER_NOPASS}@127.0.0.1:${a.port},${USER_NOPASS}@127.0.0.1:${b.port} -o UserKnownHostsFile=${lab.knownHosts}`,
-    }, { env: {} });
+    const e = resolveEndpoint(
+      'deep',
+      {
+        ansible_host: '127.0.0.1',
+        ansible_port: c3.port,
+        ansible_user: USER_NOPASS,
+        ansible_ssh_private_key_file: lab.clientKey,
+        ansible_ssh_common_args: `-J ${USER_NOPASS}@127.0.0.1:${a.port},${USER_NOPASS}@127.0.0.1:${b.port} -o UserKnownHostsFile=${lab.knownHosts}`,
+      },
+      { env: {} },
+    );
     expect(e.jumps.map((j) => j.port)).toEqual([a.port, b.port]);
     const t = new SshTransport({});
     transports.push(t);
@@ -372,7 +527,21 @@ run('SSH transport against real OpenSSH servers', () => {
   it('with TSPLAY_SSH_SESSION=0, opens one exec channel per command, at most MAX_CHANNELS at once', async () => {
     const t = new SshTransport({ TSPLAY_SSH_SESSION: '0' });
     transports.push(t);
-    const c = new SshConnection('h', resolveEndpoint('h', { ansible_host: '127.0.0.1', ansible_port: a.port, ansible_user: USER_NOPASS, ansible_ssh_private_key_file: lab.clientKey, ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts}` }, settings), t);
+    const c = new SshConnection(
+      'h',
+      resolveEndpoint(
+        'h',
+        {
+          ansible_host: '127.0.0.1',
+          ansible_port: a.port,
+          ansible_user: USER_NOPASS,
+          ansible_ssh_private_key_file: lab.clientKey,
+          ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts}`,
+        },
+        settings,
+      ),
+      t,
+    );
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => c.exec(sh`sleep 0.05; echo ${String(i)}`)));
     expect(results.every((r, i) => r.rc === 0 && r.stdout === `${i}\n`)).toBe(true);
     expect(c.channelsOpened).toBe(20);
@@ -381,17 +550,32 @@ run('SSH transport against real OpenSSH servers', () => {
 
   it('runs commands one after another in one shell session, each by a /bin/sh of its own', async () => {
     const c = connect(a);
-    expect(await c.exec(sh`cd /tmp; x=1; f() { :; }; umask 077; printf 'no newline'; printf 'e' >&2; exit 7`)).toEqual({ rc: 7, stdout: 'no newline', stderr: 'e' });
+    expect(await c.exec(sh`cd /tmp; x=1; f() { :; }; umask 077; printf 'no newline'; printf 'e' >&2; exit 7`)).toEqual({
+      rc: 7,
+      stdout: 'no newline',
+      stderr: 'e',
+    });
     // nothing of the previous command is left: directory, variables, functions, umask
     expect((await c.exec(sh`pwd; echo "x=$x"; command -v f || echo nof; umask`)).stdout).toBe(`/home/${USER_NOPASS}\nx=\nnof\n0022\n`);
     // a command that reads only part of its input does not eat the next frame
     expect(await c.exec(sh`head -c 3`, { stdin: 'abcdef\nmore\n' })).toEqual({ rc: 0, stdout: 'abc', stderr: '' });
     // ... nor when most of a large input is left unread (in base64, and as text), and nothing of that reaches stderr
-    expect(await c.exec(sh`head -c 3; exit 3`, { stdin: Buffer.alloc(2 * 1024 * 1024, 'z') })).toEqual({ rc: 3, stdout: 'zzz', stderr: '' });
-    expect(await c.exec(sh`head -c 3; exit 4`, { stdin: Buffer.from('y'.repeat(2 * 1024 * 1024) + '\n') })).toEqual({ rc: 4, stdout: 'yyy', stderr: '' });
+    expect(await c.exec(sh`head -c 3; exit 3`, { stdin: Buffer.alloc(2 * 1024 * 1024, 'z') })).toEqual({
+      rc: 3,
+      stdout: 'zzz',
+      stderr: '',
+    });
+    expect(await c.exec(sh`head -c 3; exit 4`, { stdin: Buffer.from('y'.repeat(2 * 1024 * 1024) + '\n') })).toEqual({
+      rc: 4,
+      stdout: 'yyy',
+      stderr: '',
+    });
     // input arrives byte for byte, whichever way it is sent: shell syntax, CRLF, a line like a
     // here-document's end, long lines, bytes that are not UTF-8, NUL, no final newline
-    const tricky = Buffer.concat([Buffer.from("a\\b $HOME `id` 'q' \"d\" ${x}\r\nEOF\n__tsplay_end_x_EOF\n" + 'w'.repeat(200_000) + '\n'), Buffer.from([0xff, 0xfe, 0x80, 0x0a])]);
+    const tricky = Buffer.concat([
+      Buffer.from('a\\b $HOME `id` \'q\' "d" ${x}\r\nEOF\n__tsplay_end_x_EOF\n' + 'w'.repeat(200_000) + '\n'),
+      Buffer.from([0xff, 0xfe, 0x80, 0x0a]),
+    ]);
     for (const input of [tricky, Buffer.concat([tricky, Buffer.from('no newline')]), Buffer.concat([tricky, Buffer.from([0, 0x0a])])]) {
       const echoed = await c.exec(sh`od -An -tx1 -v | tr -d ' \n'`, { stdin: input });
       expect(echoed.stdout).toBe(input.toString('hex'));
@@ -405,7 +589,9 @@ run('SSH transport against real OpenSSH servers', () => {
     // a command with no input reads end-of-file, it does not wait
     expect(await c.exec(sh`cat; echo done`)).toEqual({ rc: 0, stdout: 'done\n', stderr: '' });
     // quoting, multi-line text and a here-document survive the framing
-    expect((await c.exec(sh`cat <<'EOF'\n${'a b'}\n  indented \\ \nEOF\nprintf '%s\n' ${"it's"}`)).stdout).toBe("'a b'\n  indented \\ \nit's\n");
+    expect((await c.exec(sh`cat <<'EOF'\n${'a b'}\n  indented \\ \nEOF\nprintf '%s\n' ${"it's"}`)).stdout).toBe(
+      "'a b'\n  indented \\ \nit's\n",
+    );
     // a syntax error is the shell's rc 2, and the session goes on
     expect((await c.exec(sh`if then`)).rc).toBe(2);
     expect((await c.exec(sh`echo still`)).stdout).toBe('still\n');
@@ -419,7 +605,11 @@ run('SSH transport against real OpenSSH servers', () => {
     // `$$` in the subshell is the session shell, the parent of a command's own /bin/sh
     const inSubshell = (await c.exec(sh`echo $$`, { subshell: true })).stdout;
     expect(inSubshell).toBe((await c.exec(sh`echo $PPID`)).stdout);
-    expect(await c.exec(sh`cd /; x=1; umask 077; printf out; printf err >&2; exit 5`, { subshell: true })).toEqual({ rc: 5, stdout: 'out', stderr: 'err' });
+    expect(await c.exec(sh`cd /; x=1; umask 077; printf out; printf err >&2; exit 5`, { subshell: true })).toEqual({
+      rc: 5,
+      stdout: 'out',
+      stderr: 'err',
+    });
     expect((await c.exec(sh`pwd; echo "x=$x"; umask`, { subshell: true })).stdout).toBe(`/home/${USER_NOPASS}\nx=\n0022\n`);
     // input, as text and in base64
     expect((await c.exec(sh`cat`, { stdin: 'line\n', subshell: true })).stdout).toBe('line\n');
@@ -449,10 +639,18 @@ run('SSH transport against real OpenSSH servers', () => {
       }
     }
     // in a subshell no program reads it: it works with no PATH at all
-    expect(await c.exec(sh`PATH=/nowhere; ${INPUT}`, { stdin: 'no cat\n', subshell: true })).toEqual({ rc: 0, stdout: 'no cat\n', stderr: '' });
+    expect(await c.exec(sh`PATH=/nowhere; ${INPUT}`, { stdin: 'no cat\n', subshell: true })).toEqual({
+      rc: 0,
+      stdout: 'no cat\n',
+      stderr: '',
+    });
     expect((await c.exec(sh`PATH=/nowhere; ${INPUT}`, { stdin: 'no cat\n' })).rc).toBe(127);
     // through sudo the input is standard input again
-    const become = await c.exec(sh`${INPUT} | od -An -tx1 -v | tr -d ' \n'`, { stdin: cases[0], subshell: true, become: { method: 'sudo', user: 'root' } });
+    const become = await c.exec(sh`${INPUT} | od -An -tx1 -v | tr -d ' \n'`, {
+      stdin: cases[0],
+      subshell: true,
+      become: { method: 'sudo', user: 'root' },
+    });
     expect(become.stdout).toBe(cases[0]!.toString('hex'));
     expect(c.channelsOpened).toBe(1);
   });

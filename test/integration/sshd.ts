@@ -120,7 +120,11 @@ export function createSshLab(): SshLab {
           'AllowUsers ' + [USER_NOPASS, USER_PASS].join(' '),
         ].join('\n') + '\n',
       );
-      const hostKeyPub = readFileSync(hostKey + '.pub', 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+      const hostKeyPub = readFileSync(hostKey + '.pub', 'utf8')
+        .trim()
+        .split(/\s+/)
+        .slice(0, 2)
+        .join(' ');
       const launch = () => spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
       const server: SshServer = {
         port,
@@ -204,10 +208,13 @@ function throttle(bytesPerSecond: number): Transform {
       const next = () => {
         const p = pieces.shift();
         if (!p) return done();
-        setTimeout(() => {
-          this.push(p);
-          next();
-        }, (p.length / bytesPerSecond) * 1000);
+        setTimeout(
+          () => {
+            this.push(p);
+            next();
+          },
+          (p.length / bytesPerSecond) * 1000,
+        );
       };
       next();
     },
@@ -224,7 +231,14 @@ export interface SilentPort {
 // SYN, so that a connect() waits as it does for an address nobody answers ARP for, until TCP's own
 // timeout. Node's net.Server accepts every connection, so python3 (there with ansible-core) holds it.
 export async function silentPort(): Promise<SilentPort> {
-  const py = spawn('python3', ['-c', "import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()"], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const py = spawn(
+    'python3',
+    [
+      '-c',
+      "import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()",
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((res, rej) => {
     py.stdout!.once('data', (d: Buffer) => res(Number(String(d).trim())));
     py.once('error', rej);

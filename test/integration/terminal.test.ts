@@ -36,7 +36,8 @@ run('secrets typed at a terminal', () => {
   it('-K asks for the sudo password, and it never shows', async () => {
     const dir = project({
       hosts: `h ansible_host=127.0.0.1 ansible_port=${server.port} ansible_user=${USER_PASS} ansible_ssh_private_key_file=${lab.clientKey} ansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHosts}'\n`,
-      'site.yml': '- hosts: h\n  gather_facts: false\n  become: true\n  tasks:\n    - command: id -u\n      register: r\n    - debug: var=r.stdout\n',
+      'site.yml':
+        '- hosts: h\n  gather_facts: false\n  become: true\n  tasks:\n    - command: id -u\n      register: r\n    - debug: var=r.stdout\n',
     });
     const r = await onTerminal(dir, ['run', 'site.yml', '-i', 'hosts', '-K'], [TEST_SUDO_PASSWORD]);
     expect(r.out).toContain('BECOME password:');
@@ -47,13 +48,25 @@ run('secrets typed at a terminal', () => {
 
   it('--ask-vault-pass asks for the vault password, and tsplay vault asks twice for a new one', async () => {
     const dir = project({ hosts: 'h ansible_connection=local\n' });
-    const enc = await onTerminal(dir, ['vault', 'encrypt_string', '--ask-vault-pass', '--name', 'token', 'tty-S3cret-0a'], ['tty vault pw', 'tty vault pw']);
+    const enc = await onTerminal(
+      dir,
+      ['vault', 'encrypt_string', '--ask-vault-pass', '--name', 'token', 'tty-S3cret-0a'],
+      ['tty vault pw', 'tty vault pw'],
+    );
     expect(enc.code).toBe(0);
     expect(enc.out).toContain('New Vault password:');
     expect(enc.out).toContain('Confirm New Vault password:');
-    const yaml = enc.out.replace(/\r/g, '').split('\n').filter((l) => /^token: !vault \|$|^ {10}\S/.test(l)).join('\n') + '\n';
+    const yaml =
+      enc.out
+        .replace(/\r/g, '')
+        .split('\n')
+        .filter((l) => /^token: !vault \|$|^ {10}\S/.test(l))
+        .join('\n') + '\n';
     writeFileSync(join(dir, 'vars.yml'), yaml);
-    writeFileSync(join(dir, 'site.yml'), "- hosts: h\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - assert:\n        that: token == 'tty-S3cret-0a'\n");
+    writeFileSync(
+      join(dir, 'site.yml'),
+      "- hosts: h\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - assert:\n        that: token == 'tty-S3cret-0a'\n",
+    );
     const r = await onTerminal(dir, ['run', 'site.yml', '-i', 'hosts', '--ask-vault-pass'], ['tty vault pw']);
     expect(r.out).toContain('Vault password:');
     expect(r.out).not.toContain('tty vault pw');
@@ -62,9 +75,17 @@ run('secrets typed at a terminal', () => {
   });
 
   it('on a terminal that reports no width, runs without the spinner instead of hanging', () => {
-    const dir = project({ hosts: 'h ansible_connection=local\n', 'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - command: echo one\n    - command: echo two\n' });
+    const dir = project({
+      hosts: 'h ansible_connection=local\n',
+      'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - command: echo one\n    - command: echo two\n',
+    });
     const started = Date.now();
-    const r = spawnSync('script', ['-qfec', `stty cols 0 rows 0; node '${CLI}' run site.yml -i hosts`, '/dev/null'], { cwd: dir, encoding: 'utf8', timeout: 20_000, env: { ...process.env, CI: '' } });
+    const r = spawnSync('script', ['-qfec', `stty cols 0 rows 0; node '${CLI}' run site.yml -i hosts`, '/dev/null'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, CI: '' },
+    });
     expect(r.status).toBe(0);
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(r.stdout).toMatch(/h\s+: ok=2\s+changed=2/);

@@ -38,7 +38,10 @@ async function rc(host: string, script: string): Promise<number> {
 
 /** `getent hosts NAME` on a host, one "address name" per line. */
 async function lookup(host: string, name: string): Promise<string[]> {
-  return (await sh(host, `getent hosts ${name}`)).split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/).join(' '));
+  return (await sh(host, `getent hosts ${name}`))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.trim().split(/\s+/).join(' '));
 }
 
 async function waitUntil(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
@@ -96,17 +99,22 @@ async function probe(host: string, probes: string[]): Promise<Record<string, str
 
 /** Lines of ours (comment cluster-nat) in the live rules and in the saved rule set, sorted. */
 async function natRules(): Promise<{ live: string[]; saved: string[] }> {
-  const mine = (t: string) => t.split('\n').filter((l) => l.includes('cluster-nat')).sort();
+  const mine = (t: string) =>
+    t
+      .split('\n')
+      .filter((l) => l.includes('cluster-nat'))
+      .sort();
   return {
     live: mine(await sh('gateway', 'iptables -t nat -S POSTROUTING; iptables -S FORWARD')),
     saved: mine(await sh('gateway', 'cat /etc/iptables/rules.v4 2>/dev/null')),
   };
 }
-const rulesFor = (up: string) => ([
-  `-A POSTROUTING -s 10.213.1.0/24 -o ${up} -m comment --comment cluster-nat -j MASQUERADE`,
-  `-A FORWARD -i eth0 -o ${up} -m comment --comment cluster-nat -j ACCEPT`,
-  `-A FORWARD -i ${up} -o eth0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment cluster-nat -j ACCEPT`,
-]).sort();
+const rulesFor = (up: string) =>
+  [
+    `-A POSTROUTING -s 10.213.1.0/24 -o ${up} -m comment --comment cluster-nat -j MASQUERADE`,
+    `-A FORWARD -i eth0 -o ${up} -m comment --comment cluster-nat -j ACCEPT`,
+    `-A FORWARD -i ${up} -o eth0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment cluster-nat -j ACCEPT`,
+  ].sort();
 
 describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
   let lab: LabInfo;
@@ -127,13 +135,17 @@ describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
   };
   const reachesUpstream = async (node: string) => (await sh(node, `curl -sS -m 3 ${UPSTREAM} 2>&1`)).trim() === GREETING;
   const waitRunning = async (names: string[], minBoots: Record<string, number> = {}) =>
-    waitUntil(`${names.join(', ')} running`, async () => {
-      const hosts = (await labStatus()).hosts;
-      return names.every((n) => {
-        const h = hosts.find((x) => x.name === n);
-        return h?.power === 'on' && h.system === 'running' && h.boots > (minBoots[n] ?? 0);
-      });
-    }, 90_000);
+    waitUntil(
+      `${names.join(', ')} running`,
+      async () => {
+        const hosts = (await labStatus()).hosts;
+        return names.every((n) => {
+          const h = hosts.find((x) => x.name === n);
+          return h?.power === 'on' && h.system === 'running' && h.boots > (minBoots[n] ?? 0);
+        });
+      },
+      90_000,
+    );
   // (false while the node is between two boots)
   const hasLease = async (n: { name: string; ip: string }) =>
     (await sh(n.name, 'ip -br -4 addr show eth0').catch(() => '')).includes(` ${n.ip}/24`);
@@ -144,9 +156,15 @@ describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
   const powerCycleUntilLeased = async (which: typeof nodes) => {
     const boots = Object.fromEntries((await labStatus()).hosts.map((h) => [h.name, h.boots]));
     for (const n of which) await sh(n.name, 'systemctl reboot');
-    await waitRunning(which.map((n) => n.name), boots);
+    await waitRunning(
+      which.map((n) => n.name),
+      boots,
+    );
     for (const n of which) {
-      const ok = await waitUntil(`${n.name} has ${n.ip}`, () => hasLease(n), 45_000).then(() => true, () => false);
+      const ok = await waitUntil(`${n.name} has ${n.ip}`, () => hasLease(n), 45_000).then(
+        () => true,
+        () => false,
+      );
       if (ok) continue;
       process.stderr.write(
         `cluster-playbooks: ${n.name} has no lease 45 s after its power cycle; trying once more.\n` +
@@ -196,9 +214,16 @@ describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
     await labDown();
   }, 120_000);
 
-  it("the next steps lab up prints: the gateway answers; the nodes, without a lease yet, are UNREACHABLE within -T, and nothing warns", async () => {
-    const steps = nextSteps(lab.inventory, dir).filter((l) => l.startsWith('  tsplay ')).map((l) => l.replace(/#.*$/, '').trim().split(/\s+/).slice(1));
-    expect(steps.map((a) => a.slice(0, 2).join(' '))).toEqual(['adhoc gateway', `run ${PLAYBOOKS}/dhcp-setup.yaml`, 'adhoc nodes', `run ${PLAYBOOKS}/nat-setup.yaml`]);
+  it('the next steps lab up prints: the gateway answers; the nodes, without a lease yet, are UNREACHABLE within -T, and nothing warns', async () => {
+    const steps = nextSteps(lab.inventory, dir)
+      .filter((l) => l.startsWith('  tsplay '))
+      .map((l) => l.replace(/#.*$/, '').trim().split(/\s+/).slice(1));
+    expect(steps.map((a) => a.slice(0, 2).join(' '))).toEqual([
+      'adhoc gateway',
+      `run ${PLAYBOOKS}/dhcp-setup.yaml`,
+      'adhoc nodes',
+      `run ${PLAYBOOKS}/nat-setup.yaml`,
+    ]);
     const gw = await tsplay(dir, steps[0]!);
     expect(gw.code, gw.out + gw.err).toBe(0);
     expect(gw.out).toMatch(/^gateway \| SUCCESS/m);
@@ -222,7 +247,10 @@ describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
     expect(recap(r.out, 'gateway')).toMatchObject({ changed: 0, failed: 1 });
     expect(await probe('gateway', GATEWAY_PROBES)).toEqual(before);
     await sh('gateway', 'systemctl start NetworkManager');
-    await waitUntil('NetworkManager runs again', async () => (await sh('gateway', 'nmcli -t -f RUNNING general 2>&1')).trim() === 'running');
+    await waitUntil(
+      'NetworkManager runs again',
+      async () => (await sh('gateway', 'nmcli -t -f RUNNING general 2>&1')).trim() === 'running',
+    );
     expect(await sh('gateway', 'ip -br -4 addr show wlan0')).toContain('10.213.0.10/24');
   }, 120_000);
 
@@ -248,9 +276,9 @@ describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
     expect(recap(r.out, 'gateway')).toMatchObject({ changed: lab.aptProxy ? 6 : 4, failed: 0 });
 
     expect(await sh('gateway', 'ip -br -4 addr show eth0')).toContain('10.213.1.1/24');
-    expect(await sh('gateway', 'nmcli -g connection.interface-name,ipv4.method,ipv4.addresses,ipv4.never-default connection show cluster')).toBe(
-      'eth0\nmanual\n10.213.1.1/24\nyes\n',
-    );
+    expect(
+      await sh('gateway', 'nmcli -g connection.interface-name,ipv4.method,ipv4.addresses,ipv4.never-default connection show cluster'),
+    ).toBe('eth0\nmanual\n10.213.1.1/24\nyes\n');
     expect(await sh('gateway', 'nmcli -g GENERAL.STATE connection show cluster')).toBe('activated\n');
     const conf = (await sh('gateway', 'cat /etc/dnsmasq.d/cluster.conf')).split('\n');
     for (const line of [
@@ -299,7 +327,8 @@ describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
     // before nat-setup: no way out of the cluster, and no way in from the controller
     expect(await reachesUpstream('node1')).toBe(false);
     await sh('node1', "echo 'deb [trusted=yes] http://10.213.0.254/debian ./' > /etc/apt/sources.list.d/lab.list");
-    const aptLab = '-o Dir::Etc::sourcelist=/etc/apt/sources.list.d/lab.list -o Dir::Etc::sourceparts=- -o Acquire::http::Timeout=3 -o Acquire::Retries=0';
+    const aptLab =
+      '-o Dir::Etc::sourcelist=/etc/apt/sources.list.d/lab.list -o Dir::Etc::sourceparts=- -o Acquire::http::Timeout=3 -o Acquire::Retries=0';
     await sh('node1', `apt-get -q ${aptLab} update`);
     expect(await rc('node1', `apt-get -q -y ${aptLab} install tsplay-lab-hello`)).not.toBe(0);
     expect(await rc('node1', 'command -v tsplay-lab-hello')).not.toBe(0);
@@ -331,12 +360,18 @@ describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
     for (const n of nodes) {
       expect(await reachesUpstream(n.name)).toBe(true);
       await sh(n.name, "echo 'deb [trusted=yes] http://10.213.0.254/debian ./' > /etc/apt/sources.list.d/lab.list");
-      const install = await labExec(n.name, ['sh', '-c', `apt-get -q ${aptLab} update && apt-get -q -y ${aptLab} install tsplay-lab-hello`], { timeoutMs: 120_000 });
+      const install = await labExec(
+        n.name,
+        ['sh', '-c', `apt-get -q ${aptLab} update && apt-get -q -y ${aptLab} install tsplay-lab-hello`],
+        { timeoutMs: 120_000 },
+      );
       expect(install.code, install.stdout + install.stderr).toBe(0);
       expect(await sh(n.name, 'tsplay-lab-hello')).toBe('hello from the tsplay lab repository\n');
     }
     // the nodes' requests reached the upstream service from the gateway's upstream address (NAT)
-    const log = readFileSync(join(lab.state, 'upstream', 'http.log'), 'utf8').split('\n').filter((l) => l.includes(' GET '));
+    const log = readFileSync(join(lab.state, 'upstream', 'http.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(' GET '));
     expect(log.length).toBeGreaterThanOrEqual(nodes.length);
     expect(log.filter((l) => !/ (::ffff:)?10\.213\.0\.10 GET /.test(l))).toEqual([]);
   }, 240_000);
@@ -359,38 +394,45 @@ describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
   // name exactly the tasks that the real run then changes (it predicted 4 where the run made 2,
   // when a rule of another table was missing live).
   it.each([
-    ['the live MASQUERADE rule removed and ip_forward=0 (rules.v4 untouched)', "iptables -t nat -D POSTROUTING -s 10.213.1.0/24 -o wlan0 -m comment --comment cluster-nat -j MASQUERADE && sysctl -qw net.ipv4.ip_forward=0"],
+    [
+      'the live MASQUERADE rule removed and ip_forward=0 (rules.v4 untouched)',
+      'iptables -t nat -D POSTROUTING -s 10.213.1.0/24 -o wlan0 -m comment --comment cluster-nat -j MASQUERADE && sysctl -qw net.ipv4.ip_forward=0',
+    ],
     ['a live FORWARD rule removed', 'iptables -D FORWARD -i eth0 -o wlan0 -m comment --comment cluster-nat -j ACCEPT'],
-    ["the MASQUERADE line removed from rules.v4 only", "sed -i '/MASQUERADE/d' /etc/iptables/rules.v4"],
+    ['the MASQUERADE line removed from rules.v4 only', "sed -i '/MASQUERADE/d' /etc/iptables/rules.v4"],
     ['the sysctl file set back to 0', "sed -i 's/= *1/= 0/' /etc/sysctl.d/90-cluster-nat.conf"],
     ['the boot-time restore unit disabled', 'systemctl disable --quiet tsplay-iptables-restore.service'],
-  ])('nat-setup --check after drift (%s) names exactly the tasks the real run changes', async (_what, drift) => {
-    const changed = (out: string) => {
-      const found: string[] = [];
-      let task = '';
-      for (const line of out.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const e = JSON.parse(line) as { event: string; name?: string; host?: string; status?: string };
-        if (e.event === 'task_start') task = e.name ?? '';
-        if (e.event === 'host_result' && e.status === 'changed') found.push(`${e.host}: ${task}`);
-      }
-      return found.sort();
-    };
-    await sh('gateway', drift);
-    const before = await everything();
-    const check = await play('drift-check', 'nat-setup.yaml', ['--check', '--output', 'json']);
-    expect(check.code, check.out + check.err).toBe(0);
-    expect(await everything()).toEqual(before); // check mode changed nothing
-    const real = await play('drift-real', 'nat-setup.yaml', ['--output', 'json']);
-    expect(real.code, real.out + real.err).toBe(0);
-    expect(changed(check.out)).toEqual(changed(real.out));
-    expect(changed(real.out).length).toBeGreaterThan(0);
-    // and the cluster is converged again
-    const again = await play('drift-again', 'nat-setup.yaml', ['--check', '--output', 'json']);
-    expect(changed(again.out)).toEqual([]);
-    expect(await natRules()).toEqual({ live: rulesFor('wlan0'), saved: rulesFor('wlan0') });
-    expect((await sh('gateway', 'sysctl -n net.ipv4.ip_forward')).trim()).toBe('1');
-  }, 180_000);
+  ])(
+    'nat-setup --check after drift (%s) names exactly the tasks the real run changes',
+    async (_what, drift) => {
+      const changed = (out: string) => {
+        const found: string[] = [];
+        let task = '';
+        for (const line of out.split('\n')) {
+          if (!line.startsWith('{')) continue;
+          const e = JSON.parse(line) as { event: string; name?: string; host?: string; status?: string };
+          if (e.event === 'task_start') task = e.name ?? '';
+          if (e.event === 'host_result' && e.status === 'changed') found.push(`${e.host}: ${task}`);
+        }
+        return found.sort();
+      };
+      await sh('gateway', drift);
+      const before = await everything();
+      const check = await play('drift-check', 'nat-setup.yaml', ['--check', '--output', 'json']);
+      expect(check.code, check.out + check.err).toBe(0);
+      expect(await everything()).toEqual(before); // check mode changed nothing
+      const real = await play('drift-real', 'nat-setup.yaml', ['--output', 'json']);
+      expect(real.code, real.out + real.err).toBe(0);
+      expect(changed(check.out)).toEqual(changed(real.out));
+      expect(changed(real.out).length).toBeGreaterThan(0);
+      // and the cluster is converged again
+      const again = await play('drift-again', 'nat-setup.yaml', ['--check', '--output', 'json']);
+      expect(changed(again.out)).toEqual([]);
+      expect(await natRules()).toEqual({ live: rulesFor('wlan0'), saved: rulesFor('wlan0') });
+      expect((await sh('gateway', 'sysctl -n net.ipv4.ip_forward')).trim()).toBe('1');
+    },
+    180_000,
+  );
 
   it('changing upstream_if moves NAT to the new interface and back, leaving no rule behind', async () => {
     const check = await play('switch-check', 'nat-setup.yaml', ['-e', 'upstream_if=eth1', '--check']);

@@ -14,7 +14,11 @@ describe('lab imaging stand-ins', () => {
     expect(mbr.length).toBe(512);
     expect(mbr.readUInt16LE(510)).toBe(0xaa55);
     expect(mbr.readUInt32LE(440)).toBe(DISK.labelId);
-    const parts = [0, 1].map((i) => ({ type: mbr[446 + 16 * i + 4], start: mbr.readUInt32LE(446 + 16 * i + 8), size: mbr.readUInt32LE(446 + 16 * i + 12) }));
+    const parts = [0, 1].map((i) => ({
+      type: mbr[446 + 16 * i + 4],
+      start: mbr.readUInt32LE(446 + 16 * i + 8),
+      size: mbr.readUInt32LE(446 + 16 * i + 12),
+    }));
     expect(parts).toEqual(DISK.parts.map((p) => ({ type: 0x83, start: p.start, size: p.size })));
     expect(parts[0]!.start + parts[0]!.size).toBe(parts[1]!.start);
     expect(parts[1]!.start + parts[1]!.size).toBe(DISK.sectors);
@@ -46,8 +50,13 @@ describe('lab imaging stand-ins', () => {
         return { code: x.status, err: x.stderr.toString() };
       }
     };
-    expect(run('-g', 'auto', '-e1', 'auto', '-e2', '-r', '-j2', '-p', 'true', 'savedisk', 'img', 'mmcblk0')).toMatchObject({ code: 1, err: expect.stringContaining('only restoredisk') });
-    expect(run('-g', 'auto', '-e1', 'auto', '-e2', '-r', '-j2', '-p', 'true', 'restoredisk', 'no-such-image-here', 'mmcblk0')).toMatchObject({ code: 1, err: expect.stringContaining('/home/partimag/no-such-image-here was not found') });
+    expect(run('-g', 'auto', '-e1', 'auto', '-e2', '-r', '-j2', '-p', 'true', 'savedisk', 'img', 'mmcblk0')).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('only restoredisk'),
+    });
+    expect(
+      run('-g', 'auto', '-e1', 'auto', '-e2', '-r', '-j2', '-p', 'true', 'restoredisk', 'no-such-image-here', 'mmcblk0'),
+    ).toMatchObject({ code: 1, err: expect.stringContaining('/home/partimag/no-such-image-here was not found') });
     expect(run('restoredisk')).toMatchObject({ code: 1, err: expect.stringContaining('Usage: ocs-sr') });
   });
 });

@@ -60,7 +60,7 @@ function tcpOutcome(host: string, port: number): Promise<string> {
   });
 }
 
-describe.skipIf(!enabled)('the lab: booted hosts in the users\' topology', () => {
+describe.skipIf(!enabled)("the lab: booted hosts in the users' topology", () => {
   let lab: LabInfo;
   let password: string;
 
@@ -128,8 +128,20 @@ describe.skipIf(!enabled)('the lab: booted hosts in the users\' topology', () =>
     try {
       writeFileSync(join(empty, 'known_hosts'), '');
       const strict = await cmd('ssh', [
-        '-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${join(empty, 'known_hosts')}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null', '-i', lab.key, `pi@${HOME.gateway}`, 'true',
+        '-F',
+        '/dev/null',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `UserKnownHostsFile=${join(empty, 'known_hosts')}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-i',
+        lab.key,
+        `pi@${HOME.gateway}`,
+        'true',
       ]);
       expect(strict.code).toBe(255);
       expect(strict.stderr).toMatch(/Host key verification failed/);
@@ -174,10 +186,14 @@ describe.skipIf(!enabled)('the lab: booted hosts in the users\' topology', () =>
   it('brings a host back after `systemctl reboot`, with its network state reset', async () => {
     await sudo('gateway', 'echo rebooted-disk-survives > /var/tmp/mark && systemctl reboot');
     // (a reboot usually takes seconds; systemd's stop jobs may take up to their 90 s timeout)
-    await until('the gateway to come back', async () => {
-      const h = await hostState('gateway');
-      return h.power === 'on' && h.system === 'running' && h.boots >= 2 ? h : undefined;
-    }, 150_000);
+    await until(
+      'the gateway to come back',
+      async () => {
+        const h = await hostState('gateway');
+        return h.power === 'on' && h.system === 'running' && h.boots >= 2 ? h : undefined;
+      },
+      150_000,
+    );
     const r = await until('ssh to the gateway', async () => {
       const x = await ssh('gateway', 'cat /var/tmp/mark; cat /proc/sys/net/ipv4/ip_forward; ip -o -4 addr show eth0 | wc -l');
       return x.code === 0 ? x : undefined;
@@ -193,7 +209,8 @@ describe.skipIf(!enabled)('the lab: booted hosts in the users\' topology', () =>
     await labExec('node2', ['sh', '-c', 'echo kept > /var/tmp/mark']);
     await labExec('gateway', ['sh', '-c', 'ip addr replace 10.213.1.1/24 dev eth0 && ip link set eth0 up']);
     await labExec('node2', ['sh', '-c', 'ip addr replace 10.213.1.12/24 dev eth0 && ip link set eth0 up']);
-    const ping = async () => (await labExec('gateway', ['sh', '-c', 'ping -c 1 -W 1 10.213.1.12 >/dev/null && echo up || echo down'])).stdout.trim();
+    const ping = async () =>
+      (await labExec('gateway', ['sh', '-c', 'ping -c 1 -W 1 10.213.1.12 >/dev/null && echo up || echo down'])).stdout.trim();
     expect(await until('the gateway to reach node2', async () => ((await ping()) === 'up' ? true : undefined), 10_000)).toBe(true);
     await labExec('node2', ['systemctl', 'poweroff']);
     await until('node2 to power off', async () => ((await hostState('node2')).power === 'off' ? true : undefined), 150_000);

@@ -124,7 +124,7 @@ describe.skipIf(!enabled)('network modules on the lab gateway', () => {
     expect(s).toMatchObject({ forward: '1', eth0: true, masquerade: 1, forwardOut: 1, forwardBack: 1, masqueradeCheck: 0 });
     expect(s.route).toMatch(/via 10\.213\.0\.254 dev wlan0 .*metric 50/);
     expect(s.loRoute).toMatch(/dev lo/);
-    expect(await gw("nmcli -g ipv4.routes connection show preconfigured")).toContain('10.99.0.0/24 10.213.0.254 50');
+    expect(await gw('nmcli -g ipv4.routes connection show preconfigured')).toContain('10.99.0.0/24 10.213.0.254 50');
     expect(await gw('systemctl is-enabled tsplay-iptables-restore.service tsplay-route-10-97-0-0-24.service')).toBe('enabled\nenabled\n');
     expect(await gw('cat /etc/sysctl.d/90-tsplay-forward.conf')).toBe('net.ipv4.ip_forward=1\n');
     expect(await gw('grep -c MASQUERADE /etc/iptables/rules.v4')).toBe('1\n');

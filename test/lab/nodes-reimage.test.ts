@@ -62,7 +62,8 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
   };
-  const hasAddress = (host: string, address: string) => async () => (await out(host, 'ip -4 -o addr show dev eth0')).includes(` ${address}/`);
+  const hasAddress = (host: string, address: string) => async () =>
+    (await out(host, 'ip -4 -o addr show dev eth0')).includes(` ${address}/`);
   const fstab = (host: string) => out(host, 'cat /etc/fstab');
   const mounts = (host: string, path: string) => out(host, `awk '$2 == "${path}"' /proc/mounts`);
 
@@ -80,8 +81,19 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
   it('each node boots its imaging system from a blank disk: /dev/mmcblk0 with two partitions, ocs-sr, mount.nfs; the image store is on the gateway', async () => {
     for (const n of ['node1', 'node2', 'node3']) {
       expect((await node(n)).bootedFrom).toBe('imaging');
-      expect((await sh(n, 'test -b /dev/mmcblk0 && test -b /dev/mmcblk0p1 && test -b /dev/mmcblk0p2 && command -v ocs-sr && command -v mount.nfs')).code).toBe(0);
-      expect((await out(n, 'blockdev --getsize64 /dev/mmcblk0 /dev/mmcblk0p1 /dev/mmcblk0p2')).split('\n').filter(Boolean)).toEqual(['67108864', '16777216', '49283072']);
+      expect(
+        (
+          await sh(
+            n,
+            'test -b /dev/mmcblk0 && test -b /dev/mmcblk0p1 && test -b /dev/mmcblk0p2 && command -v ocs-sr && command -v mount.nfs',
+          )
+        ).code,
+      ).toBe(0);
+      expect((await out(n, 'blockdev --getsize64 /dev/mmcblk0 /dev/mmcblk0p1 /dev/mmcblk0p2')).split('\n').filter(Boolean)).toEqual([
+        '67108864',
+        '16777216',
+        '49283072',
+      ]);
       // blank: nothing to mount
       expect((await sh(n, 'cmp -n 1048576 /dev/mmcblk0p1 /dev/zero')).code).toBe(0);
     }
@@ -168,17 +180,29 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
 
   it('a restored image that nobody patched boots once through firstrun.sh and comes back as changeme, from a fresh root', async () => {
     await labExec('node3', ['sh', '-c', 'echo imaging > /root/left-by-the-imaging-system']);
-    const restore = await sh('node3', 'mkdir -p /home/partimag && mount -t nfs 10.213.1.1:/srv/partimag /home/partimag && ocs-sr -g auto -e1 auto -e2 -r -j2 -p true restoredisk raspios-clean mmcblk0 && umount /home/partimag');
+    const restore = await sh(
+      'node3',
+      'mkdir -p /home/partimag && mount -t nfs 10.213.1.1:/srv/partimag /home/partimag && ocs-sr -g auto -e1 auto -e2 -r -j2 -p true restoredisk raspios-clean mmcblk0 && umount /home/partimag',
+    );
     expect(restore.code, restore.stderr).toBe(0);
     expect(restore.stdout).toContain('Image raspios-clean restored to mmcblk0.');
     const bootsBefore = (await node('node3')).boots;
     await labExec('node3', ['systemctl', 'reboot']);
     // the first boot runs firstrun.sh and reboots; the second is the system's own
-    await waitFor('node3 back from its disk', async () => {
-      const s = await node('node3');
-      return s.bootedFrom === 'disk' && s.boots >= bootsBefore + 2 && s.system === 'running';
-    }, 120_000);
-    expect((await out('node3', 'hostname; cat /etc/hostname; cat /etc/tsplay-lab-image')).split('\n')).toEqual(['changeme', 'changeme', 'raspios-clean', '']);
+    await waitFor(
+      'node3 back from its disk',
+      async () => {
+        const s = await node('node3');
+        return s.bootedFrom === 'disk' && s.boots >= bootsBefore + 2 && s.system === 'running';
+      },
+      120_000,
+    );
+    expect((await out('node3', 'hostname; cat /etc/hostname; cat /etc/tsplay-lab-image')).split('\n')).toEqual([
+      'changeme',
+      'changeme',
+      'raspios-clean',
+      '',
+    ]);
     expect((await sh('node3', 'test -e /root/left-by-the-imaging-system')).code).not.toBe(0);
     expect((await sh('node3', 'test -e /boot/firmware/firstrun.sh')).code).not.toBe(0);
     expect(await out('node3', 'cat /boot/firmware/cmdline.txt')).not.toContain('systemd.run');
@@ -195,7 +219,9 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
     expect(check.code, check.out + check.err).toBe(0);
     for (const n of nodes) {
       // check mode says what the restore would do, not only "skipping"
-      expect(check.out).toContain(`"msg": "would run on ${n}: ocs-sr -g auto -e1 auto -e2 -r -j2 -p true restoredisk raspios-clean mmcblk0 (image raspios-clean from 10.213.1.1:/srv/partimag onto /dev/mmcblk0, 67.1 MB: everything on it is replaced)"`);
+      expect(check.out).toContain(
+        `"msg": "would run on ${n}: ocs-sr -g auto -e1 auto -e2 -r -j2 -p true restoredisk raspios-clean mmcblk0 (image raspios-clean from 10.213.1.1:/srv/partimag onto /dev/mmcblk0, 67.1 MB: everything on it is replaced)"`,
+      );
       expect(recap(check.out, n)).toMatchObject({ failed: 0, unreachable: 0 });
       expect(recap(check.out, n).changed).toBeGreaterThan(0);
       expect((await node(n)).bootedFrom).toBe('imaging');
@@ -210,7 +236,10 @@ describe.skipIf(!enabled)('nodes-reimage on the lab', () => {
     expect(r.code, r.out + r.err).toBe(0);
     // serial 1: node1 is back under its name before node2 is touched
     const lines = r.out.split('\n');
-    const lastNode1 = lines.map((l, k) => (l.includes('[node1]') ? k : -1)).filter((k) => k >= 0).pop()!;
+    const lastNode1 = lines
+      .map((l, k) => (l.includes('[node1]') ? k : -1))
+      .filter((k) => k >= 0)
+      .pop()!;
     const firstNode2 = lines.findIndex((l) => l.includes('[node2]'));
     expect(firstNode2).toBeGreaterThan(lastNode1);
     expect(r.out).toContain('-NEW_HOSTNAME=changeme');

@@ -58,8 +58,12 @@ describe.skipIf(!enabled)('safe network changes on the lab', () => {
   let dir: string;
   const sh = async (script: string) => (await labExec('gateway', ['sh', '-c', script])).stdout;
   // the rules and any policy that is not ACCEPT (an empty table and no table are the same firewall)
-  const firewall = () => sh("iptables-save | grep -E '^(-A |:[A-Z]+ (DROP|REJECT))'; echo ---; cat /etc/iptables/rules.v4 2>/dev/null || echo no-rules-file");
-  const nm = () => sh('nmcli -g ipv4.addresses,ipv4.gateway,ipv4.method con show preconfigured; ip -4 -o addr show dev wlan0 | awk \'{print $4}\'; cat /etc/NetworkManager/system-connections/preconfigured.nmconnection');
+  const firewall = () =>
+    sh("iptables-save | grep -E '^(-A |:[A-Z]+ (DROP|REJECT))'; echo ---; cat /etc/iptables/rules.v4 2>/dev/null || echo no-rules-file");
+  const nm = () =>
+    sh(
+      "nmcli -g ipv4.addresses,ipv4.gateway,ipv4.method con show preconfigured; ip -4 -o addr show dev wlan0 | awk '{print $4}'; cat /etc/NetworkManager/system-connections/preconfigured.nmconnection",
+    );
   const reachable = async () => {
     const r = await tsplay(dir, ['adhoc', 'gateway', '-i', lab.inventory, '-m', 'ping']);
     return r.code === 0 && /SUCCESS/.test(r.out);
@@ -108,9 +112,13 @@ describe.skipIf(!enabled)('safe network changes on the lab', () => {
     expect(recap(r.out, 'gateway')).toMatchObject({ changed: 1, failed: 0 });
     expect(Date.now() - t0).toBeLessThan(12_000);
     // nothing armed is left, and the change survives the time the timer would have needed
-    expect((await sh('ls /run/tsplay-rollback 2>/dev/null; systemctl list-timers --all --no-legend | grep tsplay-rollback || true')).trim()).toBe('');
+    expect(
+      (await sh('ls /run/tsplay-rollback 2>/dev/null; systemctl list-timers --all --no-legend | grep tsplay-rollback || true')).trim(),
+    ).toBe('');
     await new Promise((res) => setTimeout(res, 16_000));
-    expect(await firewall()).toMatch(/-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT[\s\S]*---[\s\S]*-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT/);
+    expect(await firewall()).toMatch(
+      /-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT[\s\S]*---[\s\S]*-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT/,
+    );
     const second = await tsplay(dir, ['run', 'good-change.yml', '-i', lab.inventory]);
     expect(recap(second.out, 'gateway').changed).toBe(0);
   }, 180_000);

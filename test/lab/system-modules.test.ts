@@ -169,7 +169,11 @@ describe.skipIf(!enabled)('system modules on the lab', () => {
     // what dhcp-setup will do, by hand: addresses on the cluster switch, so node1 can be reached
     await labExec('gateway', ['ip', 'addr', 'add', '10.213.1.1/24', 'dev', 'eth0']);
     await labExec('node1', ['ip', 'addr', 'add', '10.213.1.11/24', 'dev', 'eth0']);
-    await labExec('gateway', ['sh', '-c', 'printf "server a.example iburst\\nserver b.example iburst\\n# keep\\n" > /etc/tsplay-replace.conf']);
+    await labExec('gateway', [
+      'sh',
+      '-c',
+      'printf "server a.example iburst\\nserver b.example iburst\\n# keep\\n" > /etc/tsplay-replace.conf',
+    ]);
   }, 10 * 60_000);
 
   afterAll(async () => {
@@ -178,7 +182,11 @@ describe.skipIf(!enabled)('system modules on the lab', () => {
   }, 120_000);
 
   it('apt installs the lab package from the lab repository, once, and check mode installs nothing', async () => {
-    const installed = () => sh('gateway', "dpkg-query -W -f '${db:Status-Abbrev}' tsplay-lab-hello 2>/dev/null; test -x /usr/bin/tsplay-lab-hello && echo ' bin'");
+    const installed = () =>
+      sh(
+        'gateway',
+        "dpkg-query -W -f '${db:Status-Abbrev}' tsplay-lab-hello 2>/dev/null; test -x /usr/bin/tsplay-lab-hello && echo ' bin'",
+      );
     expect((await installed()).trim()).toBe('');
     const check = await run('apt check', 'apt.yml', ['--check']);
     expect(check.code, check.out + check.err).toBe(0);
@@ -208,20 +216,35 @@ describe.skipIf(!enabled)('system modules on the lab', () => {
     const first = await run('apt-remove first', 'apt-remove.yml');
     expect(first.code, first.out + first.err).toBe(0);
     expect(first.out).toContain('removed=[tsplay-lab-hello]');
-    expect(await sh('gateway', "dpkg-query -W -f '${db:Status-Abbrev}' tsplay-lab-hello 2>/dev/null; test -e /usr/bin/tsplay-lab-hello && echo present")).not.toMatch(/^i|present/);
+    expect(
+      await sh(
+        'gateway',
+        "dpkg-query -W -f '${db:Status-Abbrev}' tsplay-lab-hello 2>/dev/null; test -e /usr/bin/tsplay-lab-hello && echo present",
+      ),
+    ).not.toMatch(/^i|present/);
     const second = await run('apt-remove second', 'apt-remove.yml');
     expect(recap(second.out, 'gateway').changed).toBe(0);
   }, 300_000);
 
   it('systemd: a unit written, reloaded, enabled, started, and restarted by a handler only when its configuration changes', async () => {
-    const unit = async () => (await sh('gateway', 'systemctl is-enabled tsplay-hello; systemctl is-active tsplay-hello; systemctl show -p MainPID --value tsplay-hello')).trim().split('\n');
+    const unit = async () =>
+      (
+        await sh(
+          'gateway',
+          'systemctl is-enabled tsplay-hello; systemctl is-active tsplay-hello; systemctl show -p MainPID --value tsplay-hello',
+        )
+      )
+        .trim()
+        .split('\n');
     // As in Ansible, check mode on a fresh host cannot restart a unit whose file was never written:
     // the handler fails with Ansible's message, and nothing on the host changed.
     const check = await run('service check', 'service.yml', ['--check']);
     expect(recap(check.out, 'gateway')).toMatchObject({ changed: 3, failed: 1 });
     expect(check.out).toMatch(/RUNNING HANDLER \[restart hello\][\s\S]*Could not find the requested service tsplay-hello: host/);
     expect(check.out).toContain('service_facts: none none');
-    expect(await sh('gateway', 'ls /etc/systemd/system/tsplay-hello.service 2>&1; systemctl is-active tsplay-hello')).toMatch(/No such file[\s\S]*inactive/);
+    expect(await sh('gateway', 'ls /etc/systemd/system/tsplay-hello.service 2>&1; systemctl is-active tsplay-hello')).toMatch(
+      /No such file[\s\S]*inactive/,
+    );
 
     const first = await run('service first', 'service.yml');
     expect(first.code, first.out + first.err).toBe(0);
@@ -251,7 +274,7 @@ describe.skipIf(!enabled)('system modules on the lab', () => {
     expect(after[2]).not.toBe(pid);
   }, 300_000);
 
-  it('facts show every host\'s interfaces and MAC addresses', async () => {
+  it("facts show every host's interfaces and MAC addresses", async () => {
     const r = await run('facts', 'facts.yml');
     expect(r.code, r.out + r.err).toBe(0);
     for (const host of ['gateway', 'node1']) {
@@ -268,7 +291,9 @@ describe.skipIf(!enabled)('system modules on the lab', () => {
     const { check, second } = await threeRuns('edit.yml', 'gateway');
     expect(recap(check.out, 'node1').changed).toBe(1);
     expect(recap(second.out, 'node1').changed).toBe(0);
-    expect(await sh('gateway', 'cat /etc/tsplay-replace.conf')).toBe('server 10.213.1.1 iburst # was a.example\nserver 10.213.1.1 iburst # was b.example\n# keep\n');
+    expect(await sh('gateway', 'cat /etc/tsplay-replace.conf')).toBe(
+      'server 10.213.1.1 iburst # was a.example\nserver 10.213.1.1 iburst # was b.example\n# keep\n',
+    );
     expect((await sh('node1', 'hostname; cat /etc/hostname')).trim()).toBe('worker1\nworker1');
   }, 120_000);
 

@@ -15,17 +15,60 @@ function fact(text: string | undefined): FileFact {
   const identity = { uid: 0, gid: 0, user: 'root', group: 'root', umask: '0022' };
   if (text === undefined) return { path: defaults.path, exists: false, parentExists: true, identity };
   const content = Buffer.from(text).toString('base64');
-  return { path: defaults.path, exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: text.length, content, parentExists: true, identity };
+  return {
+    path: defaults.path,
+    exists: true,
+    type: 'file',
+    mode: '0644',
+    owner: 'root',
+    group: 'root',
+    uid: 0,
+    gid: 0,
+    size: text.length,
+    content,
+    parentExists: true,
+    identity,
+  };
 }
 
 describe('config_txt plan', () => {
   const cases: { name: string; before: string; args: Partial<typeof defaults> & Record<string, unknown>; after: string }[] = [
-    { name: 'adds an overlay to [all]', before: 'arm_64bit=1\n', args: { overlays: ['disable-wifi'] }, after: 'arm_64bit=1\ndtoverlay=disable-wifi\n' },
-    { name: 'keeps a present overlay', before: 'dtoverlay=disable-wifi\n', args: { overlays: ['disable-wifi'] }, after: 'dtoverlay=disable-wifi\n' },
-    { name: 'replaces a key in place', before: 'a=1\narm_64bit=0\nb=2\n', args: { settings: { arm_64bit: 1 } }, after: 'a=1\narm_64bit=1\nb=2\n' },
-    { name: 'writes into the named section only', before: '[pi4]\nx=1\n[all]\ny=2\n', args: { section: 'pi4', settings: { x: 3 } }, after: '[pi4]\nx=3\n[all]\ny=2\n' },
-    { name: 'creates a missing section at the end', before: 'a=1\n', args: { section: 'cm4', settings: { otg_mode: true } }, after: 'a=1\n[cm4]\notg_mode=1\n' },
-    { name: 'removes keys and lines', before: 'a=1\ndtoverlay=vc4-kms-v3d\nb=2\n', args: { absent: ['a', 'dtoverlay=vc4-kms-v3d'] }, after: 'b=2\n' },
+    {
+      name: 'adds an overlay to [all]',
+      before: 'arm_64bit=1\n',
+      args: { overlays: ['disable-wifi'] },
+      after: 'arm_64bit=1\ndtoverlay=disable-wifi\n',
+    },
+    {
+      name: 'keeps a present overlay',
+      before: 'dtoverlay=disable-wifi\n',
+      args: { overlays: ['disable-wifi'] },
+      after: 'dtoverlay=disable-wifi\n',
+    },
+    {
+      name: 'replaces a key in place',
+      before: 'a=1\narm_64bit=0\nb=2\n',
+      args: { settings: { arm_64bit: 1 } },
+      after: 'a=1\narm_64bit=1\nb=2\n',
+    },
+    {
+      name: 'writes into the named section only',
+      before: '[pi4]\nx=1\n[all]\ny=2\n',
+      args: { section: 'pi4', settings: { x: 3 } },
+      after: '[pi4]\nx=3\n[all]\ny=2\n',
+    },
+    {
+      name: 'creates a missing section at the end',
+      before: 'a=1\n',
+      args: { section: 'cm4', settings: { otg_mode: true } },
+      after: 'a=1\n[cm4]\notg_mode=1\n',
+    },
+    {
+      name: 'removes keys and lines',
+      before: 'a=1\ndtoverlay=vc4-kms-v3d\nb=2\n',
+      args: { absent: ['a', 'dtoverlay=vc4-kms-v3d'] },
+      after: 'b=2\n',
+    },
     { name: 'adds a final newline', before: 'a=1', args: { settings: { b: 2 } }, after: 'a=1\nb=2\n' },
   ];
   for (const c of cases) {
@@ -74,7 +117,8 @@ describe.each(['tsplay.cjs', 'cli.js'])('config_txt through the CLI (dist/engine
     const env = { ...process.env, NO_COLOR: '1', TSPLAY_LIBRARY: resolve('playbooks/library') };
     const file = join(dir, 'boot/config.txt');
     chmodSync(file, 0o600);
-    const run = (...extra: string[]) => spawnSync(process.execPath, [cli, 'run', 'site.yml', '-i', 'hosts', ...extra], { cwd: dir, env, encoding: 'utf8' });
+    const run = (...extra: string[]) =>
+      spawnSync(process.execPath, [cli, 'run', 'site.yml', '-i', 'hosts', ...extra], { cwd: dir, env, encoding: 'utf8' });
     const check = run('--check', '--diff');
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);

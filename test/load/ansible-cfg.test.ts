@@ -7,7 +7,9 @@ import { project, tsplay } from '../e2e/helpers.js';
 
 describe('ansible.cfg', () => {
   it('parses sections, key = value and key: value, comments, inline ; comments and continuation lines', () => {
-    const cfg = parseAnsibleConfig('# top\n[defaults]\nforks = 7 ; seven\nRemote_User: pi\nroles_path = a\n  b\n;x\n[ssh_connection]\nssh_common_args=-o X=1\n');
+    const cfg = parseAnsibleConfig(
+      '# top\n[defaults]\nforks = 7 ; seven\nRemote_User: pi\nroles_path = a\n  b\n;x\n[ssh_connection]\nssh_common_args=-o X=1\n',
+    );
     expect(cfg.sections.get('defaults')?.get('forks')).toBe('7');
     expect(cfg.sections.get('defaults')?.get('remote_user')).toBe('pi');
     expect(cfg.sections.get('defaults')?.get('roles_path')).toBe('a\nb');

@@ -10,7 +10,6 @@ import { hasAnsible } from '../ansible.js';
 import { loadInventory } from '../../engine/load/inventory.js';
 import { fixture, tree } from './inventory-helpers.js';
 
-
 // .ini read in directories as in ansible-core 2.19; unparsable sources are errors, as in tsplay.
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -33,7 +32,9 @@ describe.skipIf(!hasAnsible)('the same inventory as ansible-core sees it', () =>
   ])('hostvars and groups of %s (playbook dir %s)', (source, playbook) => {
     const src = fixture(source);
     const pb = playbook && fixture(playbook);
-    const data = JSON.parse(execFileSync('ansible-inventory', ['-i', src, '--list', ...(pb ? ['--playbook-dir', pb] : [])], { env, encoding: 'utf8' }));
+    const data = JSON.parse(
+      execFileSync('ansible-inventory', ['-i', src, '--list', ...(pb ? ['--playbook-dir', pb] : [])], { env, encoding: 'utf8' }),
+    );
     const inv = loadInventory([src]);
     for (const [host, vars] of Object.entries(data._meta.hostvars as Record<string, Record<string, unknown>>)) {
       expect(inv.hostVars(host, pb), host).toEqual(Object.fromEntries(Object.entries(vars).filter(([k]) => !MAGIC.includes(k))));
@@ -44,19 +45,61 @@ describe.skipIf(!hasAnsible)('the same inventory as ansible-core sees it', () =>
 
   const path = join(
     tree({
-      hosts: '[gateway]\ngateway ansible_host=192.168.1.10\n[nodes]\nnode1\nnode2\nnode3\nnode10\n[storage]\nnode3\nnas.example.com\n' +
+      hosts:
+        '[gateway]\ngateway ansible_host=192.168.1.10\n[nodes]\nnode1\nnode2\nnode3\nnode10\n[storage]\nnode3\nnas.example.com\n' +
         '[web]\nweb1.example.com\nweb2.example.com\n[cluster:children]\ngateway\nnodes\n[v6]\nfe80::1\n2001:db8::5\n[cluster]\nswitch\n',
     }),
     'hosts',
   );
   const inv = loadInventory([path]);
   it.each([
-    'all', '*', 'nodes', 'cluster', 'node2', 'web*', '*.example.com', 'web?.example.com', 'web[12].example.com', 'node[12]',
-    '~node[12]', '~(web\\d|nas)\\.', 'nodes[0]', 'nodes[-1]', 'nodes[1:3]', 'nodes[1:]', 'nodes[2:0]', 'cluster[0]', '*[0]',
-    'gateway:nodes', 'storage,gateway', 'nodes:&storage', 'cluster:!node2', '!node2:&nodes:cluster', '&storage', '!cluster:!v6',
-    'nodes:node1:storage', 'fe80::1', '2001:db8::5,gateway', 'nosuchgroup', 'NODES', 'localhost', 'localhost:gateway', '[!n]*', 'cluster:!switch',
+    'all',
+    '*',
+    'nodes',
+    'cluster',
+    'node2',
+    'web*',
+    '*.example.com',
+    'web?.example.com',
+    'web[12].example.com',
+    'node[12]',
+    '~node[12]',
+    '~(web\\d|nas)\\.',
+    'nodes[0]',
+    'nodes[-1]',
+    'nodes[1:3]',
+    'nodes[1:]',
+    'nodes[2:0]',
+    'cluster[0]',
+    '*[0]',
+    'gateway:nodes',
+    'storage,gateway',
+    'nodes:&storage',
+    'cluster:!node2',
+    '!node2:&nodes:cluster',
+    '&storage',
+    '!cluster:!v6',
+    'nodes:node1:storage',
+    'fe80::1',
+    '2001:db8::5,gateway',
+    'nosuchgroup',
+    'NODES',
+    'localhost',
+    'localhost:gateway',
+    '[!n]*',
+    'cluster:!switch',
   ])('ansible %s --list-hosts', (pattern) => {
-    const out = execFileSync('ansible', ['-i', path, pattern, '--list-hosts'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    expect(inv.select(pattern)).toEqual(out.split('\n').slice(1).map((l) => l.trim()).filter(Boolean));
+    const out = execFileSync('ansible', ['-i', path, pattern, '--list-hosts'], {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(inv.select(pattern)).toEqual(
+      out
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
   });
 });

@@ -80,7 +80,7 @@ describe('inventory', () => {
     expect(inv.hostVars('node1').dhcp).toBe(true);
   });
 
-  it('selects host patterns in Ansible\'s order of combination', () => {
+  it("selects host patterns in Ansible's order of combination", () => {
     const inv = loadInventory([join(tree({ hosts: clusterIni }), 'hosts')]);
     expect(inv.select('all')).toHaveLength(6);
     expect(inv.select('*')).toHaveLength(6);

@@ -25,8 +25,19 @@ describe('INI inventory: the Raspberry Pi cluster', () => {
   it('keeps inline host vars as Python literals and [g:vars] values as Ansible reads them', () => {
     expect(inv.hosts.get('gateway')!.vars).toEqual({ ansible_host: '192.168.1.10', ansible_user: 'pi' });
     expect(inv.hosts.get('node1')!.vars).toEqual({ mac: 'dc:a6:32:00:00:01', ip: '10.0.0.11' });
-    expect(inv.hosts.get('node3')!.vars).toEqual({ mac: 'dc:a6:32:00:00:03', ip: '10.0.0.13', poe_port: 3, role: 'storage node', disks: ['sda', 'sdb'] });
-    expect(inv.groups.get('nodes')!.vars).toEqual({ ansible_ssh_common_args: '-J pi@gateway', ansible_user: 'pi', boot_order: 0xf14, netboot: true });
+    expect(inv.hosts.get('node3')!.vars).toEqual({
+      mac: 'dc:a6:32:00:00:03',
+      ip: '10.0.0.13',
+      poe_port: 3,
+      role: 'storage node',
+      disks: ['sda', 'sdb'],
+    });
+    expect(inv.groups.get('nodes')!.vars).toEqual({
+      ansible_ssh_common_args: '-J pi@gateway',
+      ansible_user: 'pi',
+      boot_order: 0xf14,
+      netboot: true,
+    });
   });
 
   it('records where each host and group was defined', () => {
@@ -88,7 +99,9 @@ describe('INI syntax', () => {
   });
 
   it('reads the inline connection vars of the brief', () => {
-    const inv = inventoryOf('h ansible_host=10.0.0.1 ansible_port=2222 ansible_user=pi ansible_connection=local foo="a b" n="5" flag=True empty=""\n');
+    const inv = inventoryOf(
+      'h ansible_host=10.0.0.1 ansible_port=2222 ansible_user=pi ansible_connection=local foo="a b" n="5" flag=True empty=""\n',
+    );
     expect(inv.hosts.get('h')!.vars).toEqual({
       ansible_host: '10.0.0.1',
       ansible_port: 2222,
@@ -197,11 +210,17 @@ describe('INI errors name the file, line and fix', () => {
   });
 
   it('a [g:vars] line without =', () => {
-    expect(at('[g]\nh\n[g:vars]\nntp_server 10.0.0.1\n')).toMatchObject({ message: 'expected key=value in [g:vars], got: ntp_server 10.0.0.1', where: '4:1' });
+    expect(at('[g]\nh\n[g:vars]\nntp_server 10.0.0.1\n')).toMatchObject({
+      message: 'expected key=value in [g:vars], got: ntp_server 10.0.0.1',
+      where: '4:1',
+    });
   });
 
   it('a host variable without =', () => {
-    expect(at('[g]\nh ansible_host=1.2.3.4 oops\n')).toMatchObject({ message: 'expected key=value host variable assignment, got: oops', where: '2:24' });
+    expect(at('[g]\nh ansible_host=1.2.3.4 oops\n')).toMatchObject({
+      message: 'expected key=value host variable assignment, got: oops',
+      where: '2:24',
+    });
   });
 
   it('an unclosed quote', () => {
@@ -226,7 +245,10 @@ describe('INI errors name the file, line and fix', () => {
   });
 
   it('[g:vars] for a group that is never defined', () => {
-    expect(at('[nodes:vars]\nx=1\n')).toMatchObject({ message: "section [nodes:vars] is for group 'nodes', which is not defined", where: '1:1' });
+    expect(at('[nodes:vars]\nx=1\n')).toMatchObject({
+      message: "section [nodes:vars] is for group 'nodes', which is not defined",
+      where: '1:1',
+    });
   });
 
   it('a child-group line with more than a name', () => {

@@ -97,7 +97,7 @@ describe('shlexSplit (shlex.split with comments)', () => {
   it.each([
     ['h a=1 b=2', ['h', 'a=1', 'b=2']],
     ['h foo="a b"', ['h', 'foo=a b']],
-    ["h foo='a \"b\"'", ['h', 'foo=a "b"']],
+    ['h foo=\'a "b"\'', ['h', 'foo=a "b"']],
     ['h foo="\'03#pa33w0rd\'"', ['h', "foo='03#pa33w0rd'"]],
     ['h pass=abc#def ghi', ['h', 'pass=abc']],
     ['h # comment a=1', ['h']],

@@ -62,7 +62,9 @@ describe('YAML inventory shapes', () => {
   it('warns about keys a group cannot have, as Ansible does', () => {
     const inv = inventoryOf('nodes:\n  node1:\n  hosts:\n    node2:\n', 'hosts.yml');
     expect(inv.select('nodes')).toEqual(['node2']);
-    expect(inv.warnings).toEqual([expect.stringMatching(/hosts\.yml:2:3: skipping unexpected key 'node1' in group 'nodes'.*put it under hosts:/)]);
+    expect(inv.warnings).toEqual([
+      expect.stringMatching(/hosts\.yml:2:3: skipping unexpected key 'node1' in group 'nodes'.*put it under hosts:/),
+    ]);
   });
 
   it('reads an empty file as an empty inventory', () => {
@@ -81,7 +83,10 @@ describe('YAML inventory errors', () => {
   };
 
   it('a group whose value is not a mapping', () => {
-    expect(err('all:\n  - node1\n  - node2\n')).toEqual({ message: "group 'all' must be a mapping with hosts, vars or children, not a list", where: '2:3' });
+    expect(err('all:\n  - node1\n  - node2\n')).toEqual({
+      message: "group 'all' must be a mapping with hosts, vars or children, not a list",
+      where: '2:3',
+    });
     expect(err('nodes: node1\n').message).toBe('group \'nodes\' must be a mapping with hosts, vars or children, not the string "node1"');
   });
 
@@ -94,7 +99,9 @@ describe('YAML inventory errors', () => {
   });
 
   it('host variables that are not a mapping', () => {
-    expect(err('all:\n  hosts:\n    node1: 10.0.0.11\n')).toMatchObject({ message: 'host \'node1\' in group \'all\' must have a mapping of variables or nothing, not the string "10.0.0.11"' });
+    expect(err('all:\n  hosts:\n    node1: 10.0.0.11\n')).toMatchObject({
+      message: "host 'node1' in group 'all' must have a mapping of variables or nothing, not the string \"10.0.0.11\"",
+    });
   });
 
   it('a bad range', () => {
@@ -108,10 +115,14 @@ describe('YAML inventory errors', () => {
   });
 
   it('a children cycle', () => {
-    expect(err('a:\n  children:\n    b:\n      children:\n        a:\n').message).toBe("group 'b' cannot be a child of 'a': that makes a loop (a -> b -> a)");
+    expect(err('a:\n  children:\n    b:\n      children:\n        a:\n').message).toBe(
+      "group 'b' cannot be a child of 'a': that makes a loop (a -> b -> a)",
+    );
   });
 
   it('an inventory plugin configuration', () => {
-    expect(err('plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n').message).toMatch(/configures the inventory plugin 'amazon.aws.aws_ec2'/);
+    expect(err('plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n').message).toMatch(
+      /configures the inventory plugin 'amazon.aws.aws_ec2'/,
+    );
   });
 });

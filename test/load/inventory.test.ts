@@ -31,7 +31,12 @@ describe('hostVars: group_vars/ and host_vars/ beside the inventory', () => {
   });
 
   it('reads a host_vars file without extension', () => {
-    expect(inv.hostVars('gateway')).toMatchObject({ ntp_server: 'pool.ntp.org', wan_interface: 'wlan0', dhcp_range: ['10.0.0.100', '10.0.0.200'], ansible_host: '192.168.1.10' });
+    expect(inv.hostVars('gateway')).toMatchObject({
+      ntp_server: 'pool.ntp.org',
+      wan_interface: 'wlan0',
+      dhcp_range: ['10.0.0.100', '10.0.0.200'],
+      ansible_host: '192.168.1.10',
+    });
   });
 
   it('gives a host outside the group only the group vars of its own groups', () => {
@@ -66,7 +71,7 @@ describe('hostVars: group_vars/ and host_vars/ beside the inventory', () => {
   });
 });
 
-describe('hostVars precedence (Ansible\'s documented order)', () => {
+describe("hostVars precedence (Ansible's documented order)", () => {
   const inv = loadInventory([fixture('precedence/inventory/hosts.ini')]);
   const playbook = fixture('precedence/playbook');
 
@@ -93,21 +98,23 @@ describe('hostVars precedence (Ansible\'s documented order)', () => {
   });
 
   it('lets a deeper group win over a shallower one whatever their priority', () => {
-    const inv2 = inventoryOf('[top]\nh\n[parent:children]\nchild\n[child]\nh\n[top:vars]\nwho=top\nansible_group_priority=99\n[child:vars]\nwho=child\n');
+    const inv2 = inventoryOf(
+      '[top]\nh\n[parent:children]\nchild\n[child]\nh\n[top:vars]\nwho=top\nansible_group_priority=99\n[child:vars]\nwho=child\n',
+    );
     expect(inv2.hostVars('h').who).toBe('child');
   });
 
   it('replaces dictionaries per top-level key (hash_behaviour=replace)', () => {
     const root = tree({
-      'hosts': '[g]\nh\n',
+      hosts: '[g]\nh\n',
       'group_vars/all.yml': 'users:\n  pi: 1000\n  admin: 1001\n',
       'group_vars/g.yml': 'users:\n  pi: 1000\n',
     });
     expect(loadInventory([join(root, 'hosts')]).hostVars('h').users).toEqual({ pi: 1000 });
   });
 
-  it('merges inventory sources in order: a later source\'s group_vars win', () => {
-    const a = tree({ 'hosts': '[g]\nh\n', 'group_vars/all.yml': 'x: a\ny: a\n' });
+  it("merges inventory sources in order: a later source's group_vars win", () => {
+    const a = tree({ hosts: '[g]\nh\n', 'group_vars/all.yml': 'x: a\ny: a\n' });
     const b = tree({ 'hosts.yml': 'g:\n  hosts:\n    h2:\n', 'group_vars/all.yml': 'x: b\n' });
     const inv2 = loadInventory([join(a, 'hosts'), join(b, 'hosts.yml')]);
     expect(inv2.hostVars('h')).toEqual({ x: 'b', y: 'a' });
@@ -178,7 +185,13 @@ describe('inventory sources', () => {
     expect([...inv.groups.keys()]).toEqual(['all', 'ungrouped', 'gateway', 'nodes', 'cluster', 'lab']);
     expect(inv.select('cluster')).toEqual(['gateway', 'node1', 'node2', 'node3']);
     expect(inv.hosts.get('lab-switch')!.location?.file).toBe(join(dir, '04-lab'));
-    expect(inv.hostVars('node2')).toEqual({ ansible_user: 'pi', ansible_ssh_common_args: '-J pi@gateway', cluster_domain: 'cluster.lan', ip: '10.0.0.12', poe_port: 2 });
+    expect(inv.hostVars('node2')).toEqual({
+      ansible_user: 'pi',
+      ansible_ssh_common_args: '-J pi@gateway',
+      cluster_domain: 'cluster.lan',
+      ip: '10.0.0.12',
+      poe_port: 2,
+    });
   });
 
   it('resolves relative sources from cwd', () => {

@@ -32,7 +32,13 @@ describe('k=v continuation', () => {
 describe('free-form text keeps its layout', () => {
   it('a multi-line shell script keeps its newlines; k=v words are taken out', () => {
     const keys = new Set(['chdir', 'creates']);
-    expect(parseKv('set -e\nfor i in 1 2; do\n  echo "$i"\ndone\n', keys)).toEqual({ args: {}, free: 'set -e\nfor i in 1 2; do\n  echo "$i"\ndone' });
-    expect(parseKv('echo a chdir=/tmp\necho  b creates=/x', keys)).toEqual({ args: { chdir: '/tmp', creates: '/x' }, free: 'echo a\necho  b' });
+    expect(parseKv('set -e\nfor i in 1 2; do\n  echo "$i"\ndone\n', keys)).toEqual({
+      args: {},
+      free: 'set -e\nfor i in 1 2; do\n  echo "$i"\ndone',
+    });
+    expect(parseKv('echo a chdir=/tmp\necho  b creates=/x', keys)).toEqual({
+      args: { chdir: '/tmp', creates: '/x' },
+      free: 'echo a\necho  b',
+    });
   });
 });

@@ -32,8 +32,14 @@ fe80::1
 
 describe('Inventory.select', () => {
   it.each<[string | string[], string[]]>([
-    ['all', ['node3', 'nas.example.com', 'web1.example.com', 'web2.example.com', 'fe80::1', '2001:db8::5', 'gateway', 'node1', 'node2', 'node10']],
-    ['*', ['node3', 'nas.example.com', 'web1.example.com', 'web2.example.com', 'fe80::1', '2001:db8::5', 'gateway', 'node1', 'node2', 'node10']],
+    [
+      'all',
+      ['node3', 'nas.example.com', 'web1.example.com', 'web2.example.com', 'fe80::1', '2001:db8::5', 'gateway', 'node1', 'node2', 'node10'],
+    ],
+    [
+      '*',
+      ['node3', 'nas.example.com', 'web1.example.com', 'web2.example.com', 'fe80::1', '2001:db8::5', 'gateway', 'node1', 'node2', 'node10'],
+    ],
     ['nodes', ['node1', 'node2', 'node3', 'node10']],
     ['cluster', ['gateway', 'node1', 'node2', 'node3', 'node10']],
     ['node2', ['node2']],
@@ -63,8 +69,14 @@ describe('Inventory.select', () => {
     ['nodes:node1:storage', ['node1', 'node2', 'node3', 'node10', 'nas.example.com']],
     ['nodes[0]:nodes[-1]', ['node1', 'node10']],
     [' gateway , web ', ['gateway', 'web1.example.com', 'web2.example.com']],
-    [['gateway', 'storage'], ['gateway', 'node3', 'nas.example.com']],
-    [['nodes', '!node1'], ['node2', 'node3', 'node10']],
+    [
+      ['gateway', 'storage'],
+      ['gateway', 'node3', 'nas.example.com'],
+    ],
+    [
+      ['nodes', '!node1'],
+      ['node2', 'node3', 'node10'],
+    ],
     ['fe80::1', ['fe80::1']],
     ['2001:db8::5,gateway', ['2001:db8::5', 'gateway']],
     ['v6', ['fe80::1', '2001:db8::5']],
@@ -179,7 +191,10 @@ describe('--limit @file', () => {
 
   it('says when the file is missing or a directory', () => {
     // as ansible-playbook: a missing limit file is an error (exit 1), not a bad option
-    expect(userError(() => readLimitFile('@nope.retry', dir))).toMatchObject({ code: 'E_FILE_NOT_FOUND', message: `Unable to find limit file ${dir}/nope.retry` });
+    expect(userError(() => readLimitFile('@nope.retry', dir))).toMatchObject({
+      code: 'E_FILE_NOT_FOUND',
+      message: `Unable to find limit file ${dir}/nope.retry`,
+    });
     expect(userError(() => readLimitFile('@sub', dir)).message).toMatch(/must be a file, not a directory/);
   });
 });

@@ -174,6 +174,8 @@ describe('playbook loader', () => {
   });
 
   it('refuses two modules in one task', () => {
-    expect(loadError('- hosts: all\n  tasks:\n    - ping:\n      debug: msg=x\n').message).toMatch(/conflicting action statements: ping, debug/);
+    expect(loadError('- hosts: all\n  tasks:\n    - ping:\n      debug: msg=x\n').message).toMatch(
+      /conflicting action statements: ping, debug/,
+    );
   });
 });

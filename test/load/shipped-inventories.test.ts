@@ -11,7 +11,6 @@ import { hostSpecs } from '../../lab/config.js';
 import { inventoryText } from '../../lab/inventory.js';
 import { loadInventory } from '../../engine/load/inventory.js';
 
-
 function labInventory(): string {
   const dir = mkdtempSync(join(tmpdir(), 'tsplay-labinv-'));
   const file = join(dir, 'hosts.ini');
@@ -22,8 +21,8 @@ function labInventory(): string {
 describe('the inventories tsplay writes and ships', () => {
   it.each([
     ['the lab inventory', labInventory],
-    ['inventory/ (the guides\' cluster)', () => resolve('inventory')],
-  ])('%s: no warning, the playbooks\' groups hold the right hosts', (_name, source) => {
+    ["inventory/ (the guides' cluster)", () => resolve('inventory')],
+  ])("%s: no warning, the playbooks' groups hold the right hosts", (_name, source) => {
     const inv = loadInventory([source()]);
     expect(inv.warnings).toEqual([]);
     const groups = inv.groupsVar();

@@ -4,13 +4,16 @@ import { UserError } from '../../engine/errors.js';
 import { parseYaml } from '../../engine/load/yaml.js';
 
 // nine levels, each nine aliases of the one before: 9^9 (387 million) strings from ~500 bytes
-const BOMB = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-  .concat(Array.from({ length: 8 }, (_, i) => {
-    const prev = String.fromCharCode(97 + i);
-    const name = String.fromCharCode(98 + i);
-    return `${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`;
-  }))
-  .join('\n') + '\n';
+const BOMB =
+  ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    .concat(
+      Array.from({ length: 8 }, (_, i) => {
+        const prev = String.fromCharCode(97 + i);
+        const name = String.fromCharCode(98 + i);
+        return `${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`;
+      }),
+    )
+    .join('\n') + '\n';
 
 describe('YAML aliases', () => {
   it('an alias bomb is refused at once, naming the alias that crossed the budget', () => {
@@ -32,7 +35,10 @@ describe('YAML aliases', () => {
   });
 
   it('many aliases of a flat anchor (merge keys in a big inventory) still load, each a full copy', () => {
-    const text = 'defaults: &d { user: pi, port: 22, become: true }\n' + Array.from({ length: 5000 }, (_, i) => `h${i}: { <<: *d, ip: "10.0.${i >> 8}.${i & 255}" }`).join('\n') + '\n';
+    const text =
+      'defaults: &d { user: pi, port: 22, become: true }\n' +
+      Array.from({ length: 5000 }, (_, i) => `h${i}: { <<: *d, ip: "10.0.${i >> 8}.${i & 255}" }`).join('\n') +
+      '\n';
     const data = parseYaml(text, 'hosts.yml') as Record<string, Record<string, unknown>>;
     expect(Object.keys(data)).toHaveLength(5001);
     expect(data.h4999).toEqual({ user: 'pi', port: 22, become: true, ip: '10.0.19.135' });

@@ -23,7 +23,9 @@ const root = join(import.meta.dirname, 'fixtures');
 
 for (const [name, module] of Object.entries(modules)) {
   describe(`${name} plans`, () => {
-    for (const caseFile of readdirSync(join(root, name)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const caseFile of readdirSync(join(root, name))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const c = JSON.parse(readFileSync(join(root, name, caseFile), 'utf8'));
       it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
         const plan: Plan = module.plan(c.current, completeArgs(module, c.args));

@@ -35,7 +35,23 @@ const NOW = 1700000000;
 
 // A find entry from the short form: a recent regular file owned by root unless the case says more.
 function entry(short: Partial<FindEntry> & { rel: string }): FindEntry {
-  return { type: 'f', isDir: false, mode: '644', size: 0, inode: 1, dev: 2049, nlink: 1, uid: 0, gid: 0, owner: 'root', group: 'root', atime: NOW - 100, mtime: NOW - 100, ctime: NOW - 100, ...short };
+  return {
+    type: 'f',
+    isDir: false,
+    mode: '644',
+    size: 0,
+    inode: 1,
+    dev: 2049,
+    nlink: 1,
+    uid: 0,
+    gid: 0,
+    owner: 'root',
+    group: 'root',
+    atime: NOW - 100,
+    mtime: NOW - 100,
+    ctime: NOW - 100,
+    ...short,
+  };
 }
 
 function state(name: string, current: Record<string, unknown>): unknown {
@@ -46,7 +62,9 @@ function state(name: string, current: Record<string, unknown>): unknown {
 
 for (const name of Object.keys(modules)) {
   describe(`${name} plans`, () => {
-    for (const caseFile of readdirSync(join(root, name)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const caseFile of readdirSync(join(root, name))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const c = JSON.parse(readFileSync(join(root, name, caseFile), 'utf8')) as Case;
       it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
         const module = modules[name]!;
@@ -71,7 +89,7 @@ for (const name of Object.keys(modules)) {
 }
 
 describe('file-facts helpers', () => {
-  it('fnmatch is Python\'s: the whole name, * over dots, [!x], a lone [ literal', () => {
+  it("fnmatch is Python's: the whole name, * over dots, [!x], a lone [ literal", () => {
     expect(fnmatch('a.txt', '*.txt')).toBe(true);
     expect(fnmatch('.x.txt', '*.txt')).toBe(true);
     expect(fnmatch('a.txt.bak', '*.txt')).toBe(false);
@@ -92,12 +110,18 @@ describe('file-facts helpers', () => {
   });
 
   it("mktempError phrases mktemp's failure as Python's OSError, Ansible's message", () => {
-    expect(mktempError("mktemp: failed to create directory via template '/ro/a.XXXXXXXX': Read-only file system\n")).toBe("[Errno 30] Read-only file system: '/ro/a.XXXXXXXX'");
-    expect(mktempError('mktemp: too few X\'s in template')).toBeUndefined();
+    expect(mktempError("mktemp: failed to create directory via template '/ro/a.XXXXXXXX': Read-only file system\n")).toBe(
+      "[Errno 30] Read-only file system: '/ro/a.XXXXXXXX'",
+    );
+    expect(mktempError("mktemp: too few X's in template")).toBeUndefined();
   });
 
   it("assignPath expands a path on the host as Python's expandvars and expanduser do", () => {
-    const expand = (p: string) => execFileSync('sh', ['-c', `${assignPath('p', p).text}; printf %s "$p"`], { encoding: 'utf8', env: { ...process.env, HOME: '/home/pi', TSPLAY_X: 'a b' } });
+    const expand = (p: string) =>
+      execFileSync('sh', ['-c', `${assignPath('p', p).text}; printf %s "$p"`], {
+        encoding: 'utf8',
+        env: { ...process.env, HOME: '/home/pi', TSPLAY_X: 'a b' },
+      });
     expect(expand('~/x y')).toBe('/home/pi/x y');
     expect(expand('~root')).toBe('/root');
     expect(expand('$HOME/${TSPLAY_X}/$TSPLAY_NOPE')).toBe('/home/pi/a b/$TSPLAY_NOPE');
@@ -122,7 +146,12 @@ describe('file-facts gathers on this machine', () => {
     const h = harness(dir);
     const file = await runModule(h, stat, { path: join(dir, 'a.txt'), checksum_algorithm: 'sha256' });
     expect(file.gatherCommands).toBe(1);
-    expect(file.plan.result?.stat).toMatchObject({ exists: true, isreg: true, size: 6, checksum: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03' });
+    expect(file.plan.result?.stat).toMatchObject({
+      exists: true,
+      isreg: true,
+      size: 6,
+      checksum: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03',
+    });
     const link = await runModule(h, stat, { path: join(dir, 'link') });
     expect(link.plan.result?.stat).toMatchObject({ islnk: true, lnk_target: 'a.txt', lnk_source: join(dir, 'a.txt') });
     expect((await runModule(h, stat, { path: join(dir, 'nope') })).plan.result).toEqual({ stat: { exists: false } });
@@ -143,7 +172,9 @@ describe('file-facts gathers on this machine', () => {
     expect((r.plan.result?.files as { path: string }[]).map((f) => f.path)).toEqual([join(dir, 'a.txt'), join(dir, 'sub', 'b.txt')]);
     const c = await runModule(h, find, { paths: dir, recurse: true, contains: 'foo', get_checksum: true });
     expect(c.gatherCommands).toBe(2);
-    expect(c.plan.result?.files).toEqual([expect.objectContaining({ path: join(dir, 'sub', 'b.txt'), checksum: 'd53a205a336e07cf9eac45471b3870f9489288ec' })]);
+    expect(c.plan.result?.files).toEqual([
+      expect.objectContaining({ path: join(dir, 'sub', 'b.txt'), checksum: 'd53a205a336e07cf9eac45471b3870f9489288ec' }),
+    ]);
   });
 
   it('tempfile: creates a file with mode 0600 and returns its attributes', async () => {

@@ -5,7 +5,16 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { atomicWriteCommand, formatMode, ModeError, parseWriteOutput, planAttributes, resolveMode, validateProblem, writeAttributes } from '../../engine/files.js';
+import {
+  atomicWriteCommand,
+  formatMode,
+  ModeError,
+  parseWriteOutput,
+  planAttributes,
+  resolveMode,
+  validateProblem,
+  writeAttributes,
+} from '../../engine/files.js';
 import { fileFact, filesFact, parseFileProbe } from '../../engine/file-fact.js';
 import { expandTemplate, PatternError, pythonRegex } from '../../engine/expr/regex.js';
 import { quote } from '../../engine/sh.js';
@@ -58,17 +67,39 @@ describe('attributes', () => {
   });
   it('a rewrite keeps the old mode and, for root, the old owner; a new file gets the umask default', () => {
     const old = { mode: '0600', owner: 'nobody', group: 'nogroup', uid: 65534, gid: 65534 };
-    expect(writeAttributes(old, {}, { uid: 0, gid: 0, umask: 0o022 })).toEqual({ mode: '0600', owner: undefined, group: undefined, keepOwner: '65534', keepGroup: '65534' });
-    expect(writeAttributes({ ...old, uid: 1000, gid: 1000 }, {}, { uid: 1000, gid: 1000, umask: 0o022 })).toEqual({ mode: '0600', owner: undefined, group: undefined, keepOwner: undefined, keepGroup: undefined });
+    expect(writeAttributes(old, {}, { uid: 0, gid: 0, umask: 0o022 })).toEqual({
+      mode: '0600',
+      owner: undefined,
+      group: undefined,
+      keepOwner: '65534',
+      keepGroup: '65534',
+    });
+    expect(writeAttributes({ ...old, uid: 1000, gid: 1000 }, {}, { uid: 1000, gid: 1000, umask: 0o022 })).toEqual({
+      mode: '0600',
+      owner: undefined,
+      group: undefined,
+      keepOwner: undefined,
+      keepGroup: undefined,
+    });
     // what is asked for is set (and must succeed); what is not is passed on from the old file if it may be
-    expect(writeAttributes({ ...old, uid: 1000, gid: 50 }, { owner: 'pi' }, { uid: 1000, gid: 1000, umask: 0o022 })).toEqual({ mode: '0600', owner: 'pi', group: undefined, keepOwner: undefined, keepGroup: '50' });
+    expect(writeAttributes({ ...old, uid: 1000, gid: 50 }, { owner: 'pi' }, { uid: 1000, gid: 1000, umask: 0o022 })).toEqual({
+      mode: '0600',
+      owner: 'pi',
+      group: undefined,
+      keepOwner: undefined,
+      keepGroup: '50',
+    });
     expect(writeAttributes(undefined, {}, { uid: 0, gid: 0, umask: 0o027 })).toEqual({ mode: '0640', owner: undefined, group: undefined });
   });
 });
 
 describe('atomicWriteCommand', () => {
   it('puts the temp file in the target directory and %s as the temp path, each word quoted', () => {
-    const cmd = atomicWriteCommand("/etc/it's here/dnsmasq.conf", { validate: "dnsmasq --test -C %s --name='a b' 100%%", mode: '0644', content: 'x\n' }).text;
+    const cmd = atomicWriteCommand("/etc/it's here/dnsmasq.conf", {
+      validate: "dnsmasq --test -C %s --name='a b' 100%%",
+      mode: '0644',
+      content: 'x\n',
+    }).text;
     expect(cmd).toContain(`t='/etc/it'\\''s here/.dnsmasq.conf.tsplay-'$$ c=`);
     expect(cmd).toContain(`mktemp -- '/etc/it'\\''s here/.dnsmasq.conf.tsplay-'XXXXXX`);
     expect(cmd).toContain(`dnsmasq --test -C "$t" '--name=a b' 100%`);
@@ -126,7 +157,9 @@ describe('atomicWriteCommand', () => {
     const once = (content: string) => `(${atomicWriteCommand(target, { backup: true, content }).text}) <<'EOF'\n${content}EOF\n`;
     const r = spawnSync('/bin/sh', ['-c', `umask 022\n${once('two\n')}\n${once('three\n')}`], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    const backups = readdirSync(dir).filter((f) => f.endsWith('~')).sort();
+    const backups = readdirSync(dir)
+      .filter((f) => f.endsWith('~'))
+      .sort();
     expect(backups).toHaveLength(2);
     expect(backups.map((f) => readFileSync(join(dir, f), 'utf8')).sort()).toEqual(['one\n', 'two\n']);
     expect(readFileSync(target, 'utf8')).toBe('three\n');
@@ -144,17 +177,27 @@ describe('atomicWriteCommand', () => {
     expect(r.status).toBe(1);
     expect(readFileSync(target, 'utf8')).toBe('old\n');
     expect(readdirSync(dir)).toEqual(['target.conf']);
-    expect(parseWriteOutput(r.stdout).failure).toMatch(new RegExp(`^received \\d+ of ${Buffer.byteLength(content)} bytes \\(the transfer was cut short\\); the file is unchanged$`));
+    expect(parseWriteOutput(r.stdout).failure).toMatch(
+      new RegExp(`^received \\d+ of ${Buffer.byteLength(content)} bytes \\(the transfer was cut short\\); the file is unchanged$`),
+    );
   });
   it('passes on the old group where the writer may not set it, but fails on a group that was asked for', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
     const target = join(dir, 'target.conf');
     writeFileSync(target, 'old\n');
     // chgrp to a group that does not exist fails as EPERM would for a user outside the group
-    const keep = spawnSync('/bin/sh', ['-c', atomicWriteCommand(target, { mode: '0644', content: 'new\n', keepGroup: 'no-such-group-tsplay' }).text], { input: 'new\n', encoding: 'utf8' });
+    const keep = spawnSync(
+      '/bin/sh',
+      ['-c', atomicWriteCommand(target, { mode: '0644', content: 'new\n', keepGroup: 'no-such-group-tsplay' }).text],
+      { input: 'new\n', encoding: 'utf8' },
+    );
     expect(keep.status).toBe(0);
     expect(readFileSync(target, 'utf8')).toBe('new\n');
-    const asked = spawnSync('/bin/sh', ['-c', atomicWriteCommand(target, { mode: '0644', content: 'newer\n', group: 'no-such-group-tsplay' }).text], { input: 'newer\n', encoding: 'utf8' });
+    const asked = spawnSync(
+      '/bin/sh',
+      ['-c', atomicWriteCommand(target, { mode: '0644', content: 'newer\n', group: 'no-such-group-tsplay' }).text],
+      { input: 'newer\n', encoding: 'utf8' },
+    );
     expect(asked.status).not.toBe(0);
     expect(readFileSync(target, 'utf8')).toBe('new\n');
     expect(readdirSync(dir)).toEqual(['target.conf']);
@@ -163,7 +206,10 @@ describe('atomicWriteCommand', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsplay-atomic-'));
     const target = join(dir, 'target.conf');
     const run = (expect: string | null, content: string) =>
-      spawnSync('/bin/sh', ['-c', atomicWriteCommand(target, { mode: '0644', content, expect, backup: true }).text], { input: content, encoding: 'utf8' });
+      spawnSync('/bin/sh', ['-c', atomicWriteCommand(target, { mode: '0644', content, expect, backup: true }).text], {
+        input: content,
+        encoding: 'utf8',
+      });
     // the plan read "one", and the file is still "one": written
     writeFileSync(target, 'one\n');
     expect(run('one\n', 'one\ntwo\n').status).toBe(0);
@@ -275,7 +321,10 @@ describe('file fact', () => {
     const probe = (path: string, names?: 'if-missing' | 'unless-link') => {
       const argv = [...prefix, '/bin/sh', '-c', fileFact.command({ path, names }).text];
       const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-      return { identity: fileFact.process({ rc: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, { path }).identity, ran: r.stdout.includes('groups=') };
+      return {
+        identity: fileFact.process({ rc: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, { path }).identity,
+        ran: r.stdout.includes('groups='),
+      };
     };
     const numbers = { identity: expect.objectContaining({ uid, user: String(uid), group: String(uid) }), ran: false };
     const names = { identity: expect.objectContaining({ uid, user: name }), ran: true };

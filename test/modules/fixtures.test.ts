@@ -41,7 +41,19 @@ function fact(short: ShortFact | undefined): FileFact | undefined {
   const f: FileFact = { path: '/etc/test.conf', parentExists: true, identity: IDENTITY, ...rest, exists } as FileFact;
   if (!exists) return f;
   const size = content !== undefined ? Buffer.from(content, 'base64').length : 0;
-  const stat = { type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size, nlink: 1, inode: 100, mtime: TIME, atime: TIME };
+  const stat = {
+    type: 'file',
+    mode: '0644',
+    owner: 'root',
+    group: 'root',
+    uid: 0,
+    gid: 0,
+    size,
+    nlink: 1,
+    inode: 100,
+    mtime: TIME,
+    atime: TIME,
+  };
   const full = { ...stat, ...f } as FileFact;
   if (content !== undefined) {
     full.content = content;
@@ -76,9 +88,13 @@ function state(module: string, c: Record<string, unknown>): unknown {
 const modules: Record<string, ModuleDefinition<any, any>> = { blockinfile, copy, file, lineinfile, template };
 const root = join(import.meta.dirname, 'fixtures');
 
-for (const name of readdirSync(root).sort().filter((n) => n in modules)) {
+for (const name of readdirSync(root)
+  .sort()
+  .filter((n) => n in modules)) {
   describe(`${name} plans`, () => {
-    for (const caseFile of readdirSync(join(root, name)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const caseFile of readdirSync(join(root, name))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const c = JSON.parse(readFileSync(join(root, name, caseFile), 'utf8')) as Case;
       it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
         const module = modules[name]!;

@@ -64,7 +64,12 @@ export interface RunOutcome<S> {
 }
 
 /** gather, plan, and (unless `check`) apply, as the engine does. */
-export async function runModule<A, S>(h: Harness, module: ModuleDefinition<A, S>, raw: Record<string, unknown>, opts: { check?: boolean } = {}): Promise<RunOutcome<S>> {
+export async function runModule<A, S>(
+  h: Harness,
+  module: ModuleDefinition<A, S>,
+  raw: Record<string, unknown>,
+  opts: { check?: boolean } = {},
+): Promise<RunOutcome<S>> {
   const args = completeArgs(module as ModuleDefinition<A, unknown>, raw);
   const before = h.commands.length;
   const current = await module.gather(h.ctx, args);

@@ -9,13 +9,24 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../engine/module.js';
 import type { FileFact } from '../../engine/file-fact.js';
-import mount, { escapeFstab, mountGatherCommand, parseMountGather, parseMountinfo, unescapeFstab, type MountState } from '../../modules/mount.js';
+import mount, {
+  escapeFstab,
+  mountGatherCommand,
+  parseMountGather,
+  parseMountinfo,
+  unescapeFstab,
+  type MountState,
+} from '../../modules/mount.js';
 import { completeArgs, expectPlan } from './harness.js';
 
 interface Case {
   description: string;
   args: Record<string, unknown>;
-  current: { fstab: { text?: string; exists?: boolean; path?: string }; mountPoint: { exists: boolean; type?: string }; mounts: MountState['mounts'] };
+  current: {
+    fstab: { text?: string; exists?: boolean; path?: string };
+    mountPoint: { exists: boolean; type?: string };
+    mounts: MountState['mounts'];
+  };
   expect: { noop?: true; changes?: { summary: string }[]; after?: string; failed?: string };
   result?: Record<string, unknown>;
 }
@@ -27,13 +38,25 @@ function fileFact(short: { text?: string; exists?: boolean; path?: string }): Fi
   const base = { path: short.path ?? '/etc/fstab', exists, parentExists: true, identity: IDENTITY } as FileFact;
   if (!exists) return base;
   const content = Buffer.from(short.text ?? '').toString('base64');
-  return { ...base, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: (short.text ?? '').length, content } as FileFact;
+  return {
+    ...base,
+    type: 'file',
+    mode: '0644',
+    owner: 'root',
+    group: 'root',
+    uid: 0,
+    gid: 0,
+    size: (short.text ?? '').length,
+    content,
+  } as FileFact;
 }
 
 const root = join(import.meta.dirname, 'fixtures', 'mount');
 
 describe('mount plans', () => {
-  for (const caseFile of readdirSync(root).filter((f) => f.endsWith('.json')).sort()) {
+  for (const caseFile of readdirSync(root)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const c = JSON.parse(readFileSync(join(root, caseFile), 'utf8')) as Case;
     it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
       const args = completeArgs(mount, c.args);
@@ -74,16 +97,32 @@ describe('mount gather and commands', () => {
   });
 
   it('mounted mounts by the mount point, with -T for another fstab; the fstab write is atomic and backed up', () => {
-    const args = completeArgs(mount, { path: '/mnt/x', src: 'srv:/x', fstype: 'nfs', state: 'mounted', fstab: '/etc/fstab.lab', backup: true });
-    const plan = mount.plan({ fstab: fileFact({ path: '/etc/fstab.lab', text: '' }), mountPoint: { path: '/mnt/x', exists: true, type: 'directory', parentExists: true, identity: IDENTITY } as FileFact, mounts: [] }, args);
+    const args = completeArgs(mount, {
+      path: '/mnt/x',
+      src: 'srv:/x',
+      fstype: 'nfs',
+      state: 'mounted',
+      fstab: '/etc/fstab.lab',
+      backup: true,
+    });
+    const plan = mount.plan(
+      {
+        fstab: fileFact({ path: '/etc/fstab.lab', text: '' }),
+        mountPoint: { path: '/mnt/x', exists: true, type: 'directory', parentExists: true, identity: IDENTITY } as FileFact,
+        mounts: [],
+      },
+      args,
+    );
     const [write, mnt] = plan.changes.map((c) => c.commands[0]!.cmd.text);
-    expect(write).toContain("mv -fT -- \"$t\" /etc/fstab.lab");
+    expect(write).toContain('mv -fT -- "$t" /etc/fstab.lab');
     expect(write).toContain('backup');
     expect(mnt).toBe('mount -T /etc/fstab.lab -- /mnt/x');
   });
 
   it('rejects an unknown state and a misspelt argument', () => {
     expect(() => completeArgs(mount, { path: '/x', state: 'gone' })).toThrow(/state/);
-    expect(() => completeArgs(mount, { path: '/x', state: 'mounted', fs_type: 'nfs' })).toThrow(/Unsupported parameters for \(mount\) module: fs_type/);
+    expect(() => completeArgs(mount, { path: '/x', state: 'mounted', fs_type: 'nfs' })).toThrow(
+      /Unsupported parameters for \(mount\) module: fs_type/,
+    );
   });
 });

@@ -32,10 +32,25 @@ function fileFact(short: { text?: string; exists?: boolean; path?: string }): Fi
   const base = { path: short.path ?? '/etc/sysctl.conf', exists, parentExists: true, identity: IDENTITY } as FileFact;
   if (!exists) return base;
   const content = Buffer.from(short.text ?? '').toString('base64');
-  return { ...base, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: (short.text ?? '').length, content } as FileFact;
+  return {
+    ...base,
+    type: 'file',
+    mode: '0644',
+    owner: 'root',
+    group: 'root',
+    uid: 0,
+    gid: 0,
+    size: (short.text ?? '').length,
+    content,
+  } as FileFact;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { 'iptables-ensure': iptablesEnsure, nmcli, 'route-ensure': routeEnsure, sysctl };
+const modules: Record<string, ModuleDefinition<any, any>> = {
+  'iptables-ensure': iptablesEnsure,
+  nmcli,
+  'route-ensure': routeEnsure,
+  sysctl,
+};
 
 function state(name: string, current: Record<string, unknown>): unknown {
   if (name === 'sysctl') return { ...current, file: fileFact(current.file as { text?: string }) };
@@ -46,7 +61,9 @@ const root = join(import.meta.dirname, 'fixtures');
 
 for (const name of Object.keys(modules)) {
   describe(`${name} plans`, () => {
-    for (const caseFile of readdirSync(join(root, name)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const caseFile of readdirSync(join(root, name))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const c = JSON.parse(readFileSync(join(root, name, caseFile), 'utf8')) as Case;
       it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
         const module = modules[name]!;
@@ -68,7 +85,9 @@ const line = (key: string, rc: number, out: string) => `__tsplay_probe__ ${key} 
 describe('network module gathers', () => {
   it('iptables: one command with -C and the chain listing; persist adds the save probes', () => {
     const args = completeArgs(iptablesEnsure, { table: 'nat', chain: 'POSTROUTING', out_interface: 'wlan0', jump: 'MASQUERADE' });
-    expect(iptablesGatherCommand(args).text).toContain('__tsplay_probe__ check; r=$( { { (iptables -t nat -C POSTROUTING -j MASQUERADE -o wlan0\n');
+    expect(iptablesGatherCommand(args).text).toContain(
+      '__tsplay_probe__ check; r=$( { { (iptables -t nat -C POSTROUTING -j MASQUERADE -o wlan0\n',
+    );
     const persisted = completeArgs(iptablesEnsure, { ...args, persist: true, ip_version: 'ipv6' });
     expect(iptablesGatherCommand(persisted).text).toContain('__tsplay_probe__ live; r=$( { { (ip6tables-save\n');
     const parsed = parseIptablesGather([line('check', 1, 'iptables: Bad rule\n'), line('netfilterPersistent', 127, '')].join('\n'));
@@ -85,7 +104,11 @@ describe('network module gathers', () => {
     const args = completeArgs(routeEnsure, { dest: '10.99.0.0/24', via: '10.213.0.254', persist: true });
     expect(routeGatherCommand(args).text).toContain('ip -j -d route show table main to exact 10.99.0.0/24');
     const out = [
-      line('routes', 0, '[{"type":"unicast","dst":"10.99.0.0/24","gateway":"10.213.0.254","dev":"wlan0","protocol":"static","metric":50,"flags":[]}]\n'),
+      line(
+        'routes',
+        0,
+        '[{"type":"unicast","dst":"10.99.0.0/24","gateway":"10.213.0.254","dev":"wlan0","protocol":"static","metric":50,"flags":[]}]\n',
+      ),
       line('dev', 0, 'wlan0'),
       line('nmdev', 0, '100 (connected)\na5ad\npreconfigured\n'),
       line('nmroutes', 0, '10.99.0.0/24 10.213.0.254 50\n'),
@@ -116,7 +139,9 @@ describe('network module gathers', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'tsplay-sysctl-')), 'sysctl.conf');
     writeFileSync(file, 'kernel.ostype = Linux\n');
     const gather = (name: string) => {
-      const r = spawnSync('sh', ['-c', sysctlGatherCommand(completeArgs(sysctl, { name, value: '1', sysctl_file: file })).text], { encoding: 'utf8' });
+      const r = spawnSync('sh', ['-c', sysctlGatherCommand(completeArgs(sysctl, { name, value: '1', sysctl_file: file })).text], {
+        encoding: 'utf8',
+      });
       return parseSysctlGather(r.stdout, r.stderr, r.status ?? 1);
     };
     const known = gather('kernel.ostype');

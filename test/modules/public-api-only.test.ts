@@ -54,7 +54,11 @@ describe('built-in modules use the public API only', () => {
     const dir = join(root, 'modules');
     const files = tsFiles(dir);
     expect(files.length).toBeGreaterThan(20);
-    const moduleFiles = new Set(readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => `./${f.replace(/\.ts$/, '.js')}`));
+    const moduleFiles = new Set(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => `./${f.replace(/\.ts$/, '.js')}`),
+    );
     const bad = files.flatMap((file) => {
       const name = relative(dir, file);
       return violations(file, (s) => {
@@ -63,7 +67,10 @@ describe('built-in modules use the public API only', () => {
         return (MODULES_BUILT_ON_MODULES[name] ?? []).includes(s);
       });
     });
-    expect(bad, 'import from tsplay\'s public entry (../engine/index.js) instead; what a module needs and the entry lacks belongs in the engine\'s public toolkit').toEqual([]);
+    expect(
+      bad,
+      "import from tsplay's public entry (../engine/index.js) instead; what a module needs and the entry lacks belongs in the engine's public toolkit",
+    ).toEqual([]);
   });
 
   it("playbooks/library/* (the custom modules of the docs) import 'tsplay' and Node only", () => {

@@ -41,15 +41,40 @@ function fileFact(short: { text?: string; exists?: boolean; path?: string }): Fi
   const base = { path: short.path ?? '/etc/test.conf', exists, parentExists: true, identity: IDENTITY } as FileFact;
   if (!exists) return base;
   const content = Buffer.from(short.text ?? '').toString('base64');
-  return { ...base, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: (short.text ?? '').length, content } as FileFact;
+  return {
+    ...base,
+    type: 'file',
+    mode: '0644',
+    owner: 'root',
+    group: 'root',
+    uid: 0,
+    gid: 0,
+    size: (short.text ?? '').length,
+    content,
+  } as FileFact;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { apt, group, hostname, package: packageModule, reboot, replace, script, service, systemd, user, wait_for: waitFor, wait_for_connection: waitForConnection };
+const modules: Record<string, ModuleDefinition<any, any>> = {
+  apt,
+  group,
+  hostname,
+  package: packageModule,
+  reboot,
+  replace,
+  script,
+  service,
+  systemd,
+  user,
+  wait_for: waitFor,
+  wait_for_connection: waitForConnection,
+};
 const root = join(import.meta.dirname, 'fixtures');
 
 for (const name of Object.keys(modules)) {
   describe(`${name} plans`, () => {
-    for (const caseFile of readdirSync(join(root, name)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const caseFile of readdirSync(join(root, name))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const c = JSON.parse(readFileSync(join(root, name, caseFile), 'utf8')) as Case;
       it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
         const module = modules[name]!;
@@ -85,12 +110,21 @@ describe('system module gathers and helpers', () => {
       dpkg: [{ name: 'hello', arch: 'amd64', status: 'ii ', version: '1.0-1' }],
       policy: { hello: { installed: '1.0-1', candidate: '1.1-1', versions: ['1.1-1', '1.0-1'] } },
     });
-    expect(aptGatherCommand(completeArgs(apt, { name: ['a b', 'c=1.0'] })).text).toContain("dpkg-query -W -f '${Package}\\t${Architecture}\\t${db:Status-Abbrev}\\t${Version}\\n' -- 'a b' c");
+    expect(aptGatherCommand(completeArgs(apt, { name: ['a b', 'c=1.0'] })).text).toContain(
+      "dpkg-query -W -f '${Package}\\t${Architecture}\\t${db:Status-Abbrev}\\t${Version}\\n' -- 'a b' c",
+    );
   });
 
   it('apt: reads what apt-get installed and removed, simulated or real', () => {
-    expect(parseAptOutput('Inst libx (1 Debian:12) []\nInst hello (1.0 x [all])\nConf hello (1.0)\nRemv old [2]\n')).toEqual({ installed: ['hello', 'libx'], removed: ['old'] });
-    expect(parseAptOutput('Unpacking hello (1.0) ...\nSetting up hello (1.0) ...\nSetting up libz:amd64 (2) ...\nRemoving old (2) ...\nPurging configuration files for old (2) ...\n')).toEqual({
+    expect(parseAptOutput('Inst libx (1 Debian:12) []\nInst hello (1.0 x [all])\nConf hello (1.0)\nRemv old [2]\n')).toEqual({
+      installed: ['hello', 'libx'],
+      removed: ['old'],
+    });
+    expect(
+      parseAptOutput(
+        'Unpacking hello (1.0) ...\nSetting up hello (1.0) ...\nSetting up libz:amd64 (2) ...\nRemoving old (2) ...\nPurging configuration files for old (2) ...\n',
+      ),
+    ).toEqual({
       installed: ['hello', 'libz'],
       removed: ['old'],
     });
@@ -101,12 +135,19 @@ describe('system module gathers and helpers', () => {
     const plan = apt.plan({ dpkg: [], policy: {}, cacheTime: 0, now: 10 }, args);
     const text = plan.changes[0]!.commands[0]!.cmd.text;
     expect(text).toMatch(/^DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -q update && DEBIAN_FRONTEND=noninteractive/);
-    expect(text).toContain('apt-get -y -q -o DPkg::Lock::Timeout=30 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold --no-install-recommends install --no-upgrade -- hello');
+    expect(text).toContain(
+      'apt-get -y -q -o DPkg::Lock::Timeout=30 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold --no-install-recommends install --no-upgrade -- hello',
+    );
   });
 
   it('systemd: parses systemctl show and is-enabled; restarted is always a change', () => {
-    const s = parseSystemdGather('__tsplay_systemd__ show\nId=x.service\nLoadState=loaded\nActiveState=active\nExecStart={ path=/bin/sh ; argv[]=/bin/sh -c a=b }\n__tsplay_systemd__ enabled\n1\ndisabled\n');
-    expect(s).toEqual({ status: { Id: 'x.service', LoadState: 'loaded', ActiveState: 'active', ExecStart: '{ path=/bin/sh ; argv[]=/bin/sh -c a=b }' }, enabled: { state: 'disabled', rc: 1 } });
+    const s = parseSystemdGather(
+      '__tsplay_systemd__ show\nId=x.service\nLoadState=loaded\nActiveState=active\nExecStart={ path=/bin/sh ; argv[]=/bin/sh -c a=b }\n__tsplay_systemd__ enabled\n1\ndisabled\n',
+    );
+    expect(s).toEqual({
+      status: { Id: 'x.service', LoadState: 'loaded', ActiveState: 'active', ExecStart: '{ path=/bin/sh ; argv[]=/bin/sh -c a=b }' },
+      enabled: { state: 'disabled', rc: 1 },
+    });
     expect(systemdGatherCommand(completeArgs(systemd, { name: 'x', scope: 'user' })).text).toContain('systemctl --user show -- x');
     expect(systemd.plan(s, completeArgs(systemd, { name: 'x', state: 'restarted' })).alwaysChanges).toBe(true);
     expect(systemd.plan(s, completeArgs(systemd, { name: 'x', state: 'started', no_block: true })).alwaysChanges).toBeFalsy();
@@ -149,24 +190,63 @@ describe('system module gathers and helpers', () => {
   it('setup: interfaces, addresses and default_ipv4 from ip -j', () => {
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
     const links = [
-      { ifname: 'lo', link_type: 'loopback', address: '00:00:00:00:00:00', mtu: 65536, operstate: 'UNKNOWN', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }] },
       {
-        ifname: 'wlan0', link_type: 'ether', address: '02:74:73:00:00:0a', mtu: 1500, operstate: 'UP',
+        ifname: 'lo',
+        link_type: 'loopback',
+        address: '00:00:00:00:00:00',
+        mtu: 65536,
+        operstate: 'UNKNOWN',
+        addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }],
+      },
+      {
+        ifname: 'wlan0',
+        link_type: 'ether',
+        address: '02:74:73:00:00:0a',
+        mtu: 1500,
+        operstate: 'UP',
         addr_info: [
           { family: 'inet', local: '10.213.0.10', prefixlen: 24, broadcast: '10.213.0.255', scope: 'global' },
           { family: 'inet', local: '10.213.0.11', prefixlen: 24, broadcast: '10.213.0.255', scope: 'global', secondary: true },
         ],
       },
       { ifname: 'eth0', link_type: 'ether', address: '02:74:73:00:01:01', mtu: 1500, operstate: 'DOWN', addr_info: [] },
-      { ifname: 'br0', link_type: 'ether', address: '02:00:00:00:00:01', mtu: 1500, operstate: 'UP', linkinfo: { info_kind: 'bridge' }, addr_info: [] },
+      {
+        ifname: 'br0',
+        link_type: 'ether',
+        address: '02:00:00:00:00:01',
+        mtu: 1500,
+        operstate: 'UP',
+        linkinfo: { info_kind: 'bridge' },
+        addr_info: [],
+      },
     ];
     const f = networkFacts(b64(links), b64([{ dst: 'default', gateway: '10.213.0.254', dev: 'wlan0', metric: 600 }]));
     expect(f.interfaces).toEqual(['lo', 'wlan0', 'eth0', 'br0']);
-    expect(f.wlan0).toMatchObject({ macaddress: '02:74:73:00:00:0a', mtu: 1500, active: true, type: 'ether', ipv4: { address: '10.213.0.10', netmask: '255.255.255.0', network: '10.213.0.0', broadcast: '10.213.0.255' } });
-    expect((f.wlan0 as Record<string, unknown>).ipv4_secondaries).toEqual([{ address: '10.213.0.11', broadcast: '10.213.0.255', netmask: '255.255.255.0', network: '10.213.0.0', prefix: '24' }]);
+    expect(f.wlan0).toMatchObject({
+      macaddress: '02:74:73:00:00:0a',
+      mtu: 1500,
+      active: true,
+      type: 'ether',
+      ipv4: { address: '10.213.0.10', netmask: '255.255.255.0', network: '10.213.0.0', broadcast: '10.213.0.255' },
+    });
+    expect((f.wlan0 as Record<string, unknown>).ipv4_secondaries).toEqual([
+      { address: '10.213.0.11', broadcast: '10.213.0.255', netmask: '255.255.255.0', network: '10.213.0.0', prefix: '24' },
+    ]);
     expect(f.eth0).toMatchObject({ active: false, macaddress: '02:74:73:00:01:01' });
     expect(f.br0).toMatchObject({ type: 'bridge' });
-    expect(f.default_ipv4).toEqual({ address: '10.213.0.10', broadcast: '10.213.0.255', netmask: '255.255.255.0', network: '10.213.0.0', prefix: '24', gateway: '10.213.0.254', interface: 'wlan0', macaddress: '02:74:73:00:00:0a', mtu: 1500, type: 'ether', alias: 'wlan0' });
+    expect(f.default_ipv4).toEqual({
+      address: '10.213.0.10',
+      broadcast: '10.213.0.255',
+      netmask: '255.255.255.0',
+      network: '10.213.0.0',
+      prefix: '24',
+      gateway: '10.213.0.254',
+      interface: 'wlan0',
+      macaddress: '02:74:73:00:00:0a',
+      mtu: 1500,
+      type: 'ether',
+      alias: 'wlan0',
+    });
     expect(f.all_ipv4_addresses).toEqual(['10.213.0.10', '10.213.0.11']);
     expect(netmask(0)).toBe('0.0.0.0');
     expect(netmask(32)).toBe('255.255.255.255');
@@ -214,7 +294,14 @@ describe('system module gathers and helpers', () => {
   it('group and user: parse getent passwd, shadow and group lines', () => {
     expect(parseGroupLine('staff:x:50:ann,bob\n')).toEqual({ name: 'staff', gid: 50, members: ['ann', 'bob'] });
     expect(parseGroupLine('')).toBeUndefined();
-    expect(parsePasswdLine('ann:x:1001:1001:Ann A,,,:/home/ann:/bin/bash\n')).toEqual({ name: 'ann', uid: 1001, gid: 1001, comment: 'Ann A,,,', home: '/home/ann', shell: '/bin/bash' });
+    expect(parsePasswdLine('ann:x:1001:1001:Ann A,,,:/home/ann:/bin/bash\n')).toEqual({
+      name: 'ann',
+      uid: 1001,
+      gid: 1001,
+      comment: 'Ann A,,,',
+      home: '/home/ann',
+      shell: '/bin/bash',
+    });
     expect(parseShadowLine('ann:!$6$s$h:20000:0:99999:7:::\n')).toEqual({ password: '!$6$s$h', min: 0, max: 99999, expire: -1 });
     expect(parseShadowLine('ann:*:20000:::::19675:')).toMatchObject({ expire: 19675, min: -1 });
     expect(parseGroupLines('root:x:0:\nsudo:x:27:ann,bob\n').map((g) => g.members)).toEqual([[], ['ann', 'bob']]);
@@ -239,19 +326,32 @@ describe('system module gathers and helpers', () => {
   it('script: runs a controller file on this machine in one round trip and leaves no temp file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsplay-script-'));
     mkdirSync(join(dir, 'files'));
-    writeFileSync(join(dir, 'files', 'x.sh'), '#!/bin/sh\necho "0=$(basename "$0") args=$# 1=$1 2=$2 pwd=$(pwd)"\necho err >&2\n[ -z "$SHOW" ] || echo "$0"\nexit ${RC:-0}\n');
+    writeFileSync(
+      join(dir, 'files', 'x.sh'),
+      '#!/bin/sh\necho "0=$(basename "$0") args=$# 1=$1 2=$2 pwd=$(pwd)"\necho err >&2\n[ -z "$SHOW" ] || echo "$0"\nexit ${RC:-0}\n',
+    );
     const tmp = mkdtempSync(join(tmpdir(), 'tsplay-script-tmp-'));
     const h = harness(dir);
     // the local connection's shell inherits TMPDIR: the script's private directory goes there
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = tmp;
-    const r = await runModule(h, script, { cmd: 'x.sh "a b" $TSPLAY_NOT_SET', chdir: '/' }).finally(() => (saved === undefined ? delete process.env.TMPDIR : (process.env.TMPDIR = saved)));
+    const r = await runModule(h, script, { cmd: 'x.sh "a b" $TSPLAY_NOT_SET', chdir: '/' }).finally(() =>
+      saved === undefined ? delete process.env.TMPDIR : (process.env.TMPDIR = saved),
+    );
     expect(r.gatherCommands + r.applyCommands).toBe(1);
     expect(r.outcome?.failed).toBeUndefined();
-    expect(r.outcome?.result).toMatchObject({ rc: 0, stdout: '0=x.sh args=1 1=a b 2= pwd=/\n', stderr: 'err\n', stdout_lines: ['0=x.sh args=1 1=a b 2= pwd=/'], stderr_lines: ['err'] });
+    expect(r.outcome?.result).toMatchObject({
+      rc: 0,
+      stdout: '0=x.sh args=1 1=a b 2= pwd=/\n',
+      stderr: 'err\n',
+      stdout_lines: ['0=x.sh args=1 1=a b 2= pwd=/'],
+      stderr_lines: ['err'],
+    });
     // where it ran: a private directory under TMPDIR, gone afterwards
     process.env.TMPDIR = tmp;
-    const shown = await runModule(h, script, { cmd: 'x.sh', executable: 'SHOW=1 sh' }).finally(() => (saved === undefined ? delete process.env.TMPDIR : (process.env.TMPDIR = saved)));
+    const shown = await runModule(h, script, { cmd: 'x.sh', executable: 'SHOW=1 sh' }).finally(() =>
+      saved === undefined ? delete process.env.TMPDIR : (process.env.TMPDIR = saved),
+    );
     expect((shown.outcome?.result?.stdout_lines as string[])[1]).toMatch(new RegExp(`^${tmp}/tsplay-script\\.\\w+/x\\.sh$`));
     const failing = await runModule(h, script, { cmd: 'x.sh', executable: 'RC=3 sh' });
     expect(failing.outcome).toMatchObject({ failed: 'non-zero return code', result: { rc: 3, changed: true } });
@@ -272,7 +372,11 @@ describe('system module gathers and helpers', () => {
   });
 
   it('hostname: parses the probe', () => {
-    expect(parseHostnameGather('__tsplay_hostname__ current node1\n__tsplay_hostname__ permanent raspberrypi\n__tsplay_hostname__ hostnamectl\n')).toEqual({ current: 'node1', permanent: 'raspberrypi', hostnamectl: true });
+    expect(
+      parseHostnameGather(
+        '__tsplay_hostname__ current node1\n__tsplay_hostname__ permanent raspberrypi\n__tsplay_hostname__ hostnamectl\n',
+      ),
+    ).toEqual({ current: 'node1', permanent: 'raspberrypi', hostnamectl: true });
   });
 
   it('wait_for: waits on this machine for a file and its content, and times out', async () => {

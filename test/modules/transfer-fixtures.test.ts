@@ -24,7 +24,12 @@ function fact(short: { path?: string; text?: string; type?: string; exists?: boo
   return {
     ...f,
     type: (short.type ?? 'file') as FileFact['type'],
-    mode: short.type === 'directory' ? '0755' : '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: bytes.length,
+    mode: short.type === 'directory' ? '0755' : '0644',
+    owner: 'root',
+    group: 'root',
+    uid: 0,
+    gid: 0,
+    size: bytes.length,
     ...(short.text !== undefined ? { content: bytes.toString('base64'), checksum: createHash('sha1').update(bytes).digest('hex') } : {}),
   } as FileFact;
 }
@@ -40,8 +45,14 @@ const root = join(import.meta.dirname, 'fixtures');
 
 for (const name of Object.keys(modules)) {
   describe(`${name} plans`, () => {
-    for (const caseFile of readdirSync(join(root, name)).filter((f) => f.endsWith('.json')).sort()) {
-      const c = JSON.parse(readFileSync(join(root, name, caseFile), 'utf8')) as PlanExpectation & { description: string; args: Record<string, unknown>; current: Record<string, unknown> };
+    for (const caseFile of readdirSync(join(root, name))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
+      const c = JSON.parse(readFileSync(join(root, name, caseFile), 'utf8')) as PlanExpectation & {
+        description: string;
+        args: Record<string, unknown>;
+        current: Record<string, unknown>;
+      };
       it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
         const module = modules[name]!;
         expectPlan(module.plan(state(name, c.current), completeArgs(module, c.args)), c);

@@ -24,7 +24,21 @@ function fact(short: ShortFact | undefined): FileFact | undefined {
   if (!exists) return base;
   const content = short.text === undefined ? undefined : Buffer.from(short.text).toString('base64');
   const size = short.text === undefined ? 4096 : Buffer.byteLength(short.text);
-  return { ...base, type: short.type ?? 'file', mode: short.mode ?? '0600', owner: 'pi', group: 'pi', uid: 1000, gid: 1000, size, nlink: 1, inode: 1, mtime: TIME, atime: TIME, content };
+  return {
+    ...base,
+    type: short.type ?? 'file',
+    mode: short.mode ?? '0600',
+    owner: 'pi',
+    group: 'pi',
+    uid: 1000,
+    gid: 1000,
+    size,
+    nlink: 1,
+    inode: 1,
+    mtime: TIME,
+    atime: TIME,
+    content,
+  };
 }
 
 function state(module: string, c: Record<string, unknown>): unknown {
@@ -39,7 +53,9 @@ const root = join(import.meta.dirname, 'fixtures');
 
 for (const [name, module] of Object.entries(modules)) {
   describe(`${name} plans`, () => {
-    for (const caseFile of readdirSync(join(root, name)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const caseFile of readdirSync(join(root, name))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const c = JSON.parse(readFileSync(join(root, name, caseFile), 'utf8'));
       it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
         const plan: Plan = module.plan(state(name, c.current), completeArgs(module, c.args));
@@ -52,7 +68,11 @@ for (const [name, module] of Object.entries(modules)) {
 describe('authorized_key writes', () => {
   it('gives the keys file mode 0600 and the user as owner, and ~/.ssh 0700', () => {
     const plan = authorizedKey.plan(
-      { account: { uid: 1000, gid: 1001, home: '/home/pi' }, file: fact({ path: '/home/pi/.ssh/authorized_keys', exists: false }), dir: fact({ path: '/home/pi/.ssh', exists: false }) },
+      {
+        account: { uid: 1000, gid: 1001, home: '/home/pi' },
+        file: fact({ path: '/home/pi/.ssh/authorized_keys', exists: false }),
+        dir: fact({ path: '/home/pi/.ssh', exists: false }),
+      },
       completeArgs(authorizedKey, { user: 'pi', key: 'ssh-rsa AAAAB3x c' }),
     );
     const [dir, write] = plan.changes.map((c) => c.commands.map((x) => x.cmd.display).join('\n'));

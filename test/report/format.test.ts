@@ -34,12 +34,14 @@ describe('output format', () => {
     expect(d).toContain('@@ -2,6 +2,6 @@');
     expect(d).toContain('-e\n+E');
   });
-  it('prints the PLAY RECAP in Ansible\'s exact columns', () => {
+  it("prints the PLAY RECAP in Ansible's exact columns", () => {
     const lines: string[] = [];
     const r = new DefaultReporter(0, { out: (t) => lines.push(t), err: () => undefined }, { color: false });
     r.recap(new Map([['node1', { ...emptyStats(), ok: 3, changed: 1, skipped: 2 }]]));
     const text = lines.join('');
     expect(text).toContain('PLAY RECAP *****');
-    expect(text).toContain('node1                      : ok=3    changed=1    unreachable=0    failed=0    skipped=2    rescued=0    ignored=0   \n');
+    expect(text).toContain(
+      'node1                      : ok=3    changed=1    unreachable=0    failed=0    skipped=2    rescued=0    ignored=0   \n',
+    );
   });
 });

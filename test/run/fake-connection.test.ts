@@ -36,8 +36,25 @@ describe('FakeHosts', () => {
   it('records each command with its options, the become password revealed', async () => {
     const fake = new FakeHosts().on(/./, {});
     const conn = await new ConnectionPool(fake).get('h1', noVars);
-    await conn.exec(sh`cat`, { stdin: 'data', env: { A: '1' }, become: { method: 'sudo', user: 'root', password: new Secret('pw') }, subshell: true, timeoutMs: 5000 });
-    expect(fake.calls).toEqual([{ seq: 1, host: 'h1', command: 'cat', stdin: 'data', env: { A: '1' }, become: { user: 'root', password: 'pw' }, subshell: true, timeoutMs: 5000 }]);
+    await conn.exec(sh`cat`, {
+      stdin: 'data',
+      env: { A: '1' },
+      become: { method: 'sudo', user: 'root', password: new Secret('pw') },
+      subshell: true,
+      timeoutMs: 5000,
+    });
+    expect(fake.calls).toEqual([
+      {
+        seq: 1,
+        host: 'h1',
+        command: 'cat',
+        stdin: 'data',
+        env: { A: '1' },
+        become: { user: 'root', password: 'pw' },
+        subshell: true,
+        timeoutMs: 5000,
+      },
+    ]);
   });
 
   it('an unreachable host fails to open, once per pool; a dropped host fails from its Nth command on', async () => {

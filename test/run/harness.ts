@@ -40,7 +40,13 @@ export const kvModule = defineModule<KvArgs, string | undefined>({
   plan(current, args) {
     if (current === args.value) return noop(`${args.key} is already ${args.value}`, { key: args.key });
     return {
-      changes: [{ summary: `set ${args.key}`, commands: [{ cmd: sh`kv-set ${args.key} ${args.value}` }], diff: { before: current ?? '', after: args.value } }],
+      changes: [
+        {
+          summary: `set ${args.key}`,
+          commands: [{ cmd: sh`kv-set ${args.key} ${args.value}` }],
+          diff: { before: current ?? '', after: args.value },
+        },
+      ],
       result: { key: args.key },
     };
   },
@@ -78,7 +84,10 @@ export function testRegistry(extra: ModuleDefinition<any, any>[] = []): ModuleRe
  * The key-value hosts behind kv-get, kv-set and kv-cas (rc 3 when the key no longer holds the
  * expected value): `stores` holds each host's keys; a host without a store starts empty.
  */
-export function kvStore(stores: Map<string, Map<string, string>> = new Map()): { handler: Handler; stores: Map<string, Map<string, string>> } {
+export function kvStore(stores: Map<string, Map<string, string>> = new Map()): {
+  handler: Handler;
+  stores: Map<string, Map<string, string>>;
+} {
   const storeOf = (host: string) => {
     let s = stores.get(host);
     if (!s) stores.set(host, (s = new Map()));
@@ -212,7 +221,14 @@ export interface Run {
 /** Run a playbook (YAML text) against an inventory (INI text) on `fake`, through runPlays. */
 export async function runPlaybook(
   playbook: string,
-  opts: { inventory?: string; fake?: FakeHosts; settings?: Partial<RunSettings>; limit?: string[]; files?: Record<string, string>; signal?: AbortSignal } = {},
+  opts: {
+    inventory?: string;
+    fake?: FakeHosts;
+    settings?: Partial<RunSettings>;
+    limit?: string[];
+    files?: Record<string, string>;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<Run> {
   const loaded = load(playbook, opts.inventory ?? 'h1\nh2\nh3\n', opts.files);
   const fake = opts.fake ?? new FakeHosts();

@@ -48,9 +48,16 @@ describe('strategies, batches and forks', () => {
     const fake = stepHosts();
     const r = await runPlaybook(twoSteps('  serial: 2'), { fake, inventory: 'h1\nh2\nh3\nh4\nh5\n' });
     expect(fake.calls.map((c) => `${c.host} ${c.command}`)).toEqual([
-      'h1 step A', 'h2 step A', 'h1 step B', 'h2 step B',
-      'h3 step A', 'h4 step A', 'h3 step B', 'h4 step B',
-      'h5 step A', 'h5 step B',
+      'h1 step A',
+      'h2 step A',
+      'h1 step B',
+      'h2 step B',
+      'h3 step A',
+      'h4 step A',
+      'h3 step B',
+      'h4 step B',
+      'h5 step A',
+      'h5 step B',
     ]);
     const tasks = r.reporter.events.flatMap((e) => (e.kind === 'task' ? [`${e.name}:${e.hosts.join(',')}`] : []));
     expect(tasks).toEqual(['A:h1,h2', 'B:h1,h2', 'A:h3,h4', 'B:h3,h4', 'A:h5', 'B:h5']);
@@ -90,14 +97,17 @@ describe('strategies, batches and forks', () => {
 describe('conditions, register and loops', () => {
   it('when: a host whose condition is false is skipped and sent nothing', async () => {
     const fake = new FakeHosts().on('setup-nat', {});
-    const r = await runPlaybook(`
+    const r = await runPlaybook(
+      `
 - hosts: all
   gather_facts: false
   tasks:
     - name: nat
       shell: setup-nat
       when: role == 'gateway'
-`, { fake, inventory: 'h1 role=gateway\nh2 role=node\n' });
+`,
+      { fake, inventory: 'h1 role=gateway\nh2 role=node\n' },
+    );
     expect(fake.calls.map((c) => c.host)).toEqual(['h1']);
     expect(r.reporter.results('nat').get('h2')?.result).toMatchObject({ skipped: true, false_condition: "role == 'gateway'" });
     expect(r.stats('h1')).toMatchObject({ ok: 1, changed: 1, skipped: 0 });
@@ -109,7 +119,8 @@ describe('conditions, register and loops', () => {
       .on('cat /etc/role', { stdout: 'gateway\n' }, { host: 'h1' })
       .on('cat /etc/role', { stdout: 'node\n' })
       .on(/^configure /, {});
-    await runPlaybook(`
+    await runPlaybook(
+      `
 - hosts: all
   gather_facts: false
   tasks:
@@ -127,7 +138,9 @@ describe('conditions, register and loops', () => {
     - name: others
       shell: "configure {{ inventory_hostname }} {{ later is skipped }}"
       when: role.stdout != 'gateway'
-`, { fake });
+`,
+      { fake },
+    );
     expect(fake.commands('h1')).toEqual(['cat /etc/role', 'configure gateway']);
     expect(fake.commands('h2')).toEqual(['cat /etc/role', 'configure h2 True']);
     expect(fake.commands('h3')).toEqual(['cat /etc/role', 'configure h3 True']);
@@ -135,7 +148,8 @@ describe('conditions, register and loops', () => {
 
   it('loop: one command per item, in order; the registered results hold every item', async () => {
     const fake = new FakeHosts().on(/^install /, (c) => ({ stdout: `installed ${c.command.slice(8)}` }));
-    const r = await runPlaybook(`
+    const r = await runPlaybook(
+      `
 - hosts: h1
   gather_facts: false
   tasks:
@@ -146,9 +160,15 @@ describe('conditions, register and loops', () => {
     - name: show
       debug:
         msg: "{{ out.results | map(attribute='stdout') | join(',') }} {{ out.changed }}"
-`, { fake });
+`,
+      { fake },
+    );
     expect(fake.commands()).toEqual(['install a', 'install b', 'install c']);
-    expect(r.reporter.lines().filter((l) => l.startsWith('h1: changed ('))).toEqual(['h1: changed (a)', 'h1: changed (b)', 'h1: changed (c)']);
+    expect(r.reporter.lines().filter((l) => l.startsWith('h1: changed ('))).toEqual([
+      'h1: changed (a)',
+      'h1: changed (b)',
+      'h1: changed (c)',
+    ]);
     expect(r.reporter.results('show').get('h1')?.result.msg).toBe('installed a,installed b,installed c True');
     // a loop counts once in the recap
     expect(r.stats('h1')).toMatchObject({ ok: 2, changed: 1, failed: 0 });
@@ -156,7 +176,8 @@ describe('conditions, register and loops', () => {
 
   it('loop with when per item; a failed item fails the task but the other items still run', async () => {
     const fake = new FakeHosts().on('install b', { rc: 1, stderr: 'no b' }).on(/^install /, {});
-    const r = await runPlaybook(`
+    const r = await runPlaybook(
+      `
 - hosts: h1
   gather_facts: false
   tasks:
@@ -166,15 +187,23 @@ describe('conditions, register and loops', () => {
       when: item != 'c'
     - name: after
       shell: install never
-`, { fake });
+`,
+      { fake },
+    );
     expect(fake.commands()).toEqual(['install a', 'install b', 'install d']);
-    expect(r.reporter.lines().filter((l) => l.includes('('))).toEqual(['h1: changed (a)', 'h1: failed (b)', 'h1: skipped (c)', 'h1: changed (d)']);
+    expect(r.reporter.lines().filter((l) => l.includes('('))).toEqual([
+      'h1: changed (a)',
+      'h1: failed (b)',
+      'h1: skipped (c)',
+      'h1: changed (d)',
+    ]);
     expect(r.stats('h1')).toMatchObject({ ok: 0, changed: 0, failed: 1, skipped: 0 });
   });
 
   it('until retries until the condition holds', async () => {
     const fake = new FakeHosts().on('probe', { stdout: 'starting' }, { times: 2 }).on('probe', { stdout: 'ready' });
-    const r = await runPlaybook(`
+    const r = await runPlaybook(
+      `
 - hosts: h1
   gather_facts: false
   tasks:
@@ -184,7 +213,9 @@ describe('conditions, register and loops', () => {
       until: p.stdout == 'ready'
       retries: 5
       delay: 0
-`, { fake });
+`,
+      { fake },
+    );
     expect(fake.commands()).toEqual(['probe', 'probe', 'probe']);
     expect(r.reporter.lines().filter((l) => l.startsWith('h1'))).toEqual(['h1: failed retrying', 'h1: failed retrying', 'h1: changed']);
     expect(r.reporter.results('wait').get('h1')?.result.attempts).toBe(3);
@@ -197,7 +228,8 @@ describe('failed_when, changed_when, ignore_errors', () => {
       .on('check-disk', { stdout: 'ERROR: disk full' }, { host: 'h2' })
       .on('check-disk', { stdout: 'fine' })
       .on('next', {});
-    const r = await runPlaybook(`
+    const r = await runPlaybook(
+      `
 - hosts: all
   gather_facts: false
   tasks:
@@ -208,7 +240,9 @@ describe('failed_when, changed_when, ignore_errors', () => {
       changed_when: false
     - name: next
       command: next
-`, { fake });
+`,
+      { fake },
+    );
     expect(fake.commands('h2')).toEqual(['check-disk']);
     expect(fake.commands('h1')).toEqual(['check-disk', 'next']);
     expect(r.reporter.results('check').get('h2')?.result).toMatchObject({ failed: true, failed_when_result: true });
@@ -219,7 +253,8 @@ describe('failed_when, changed_when, ignore_errors', () => {
 
   it('failed_when: false keeps a non-zero exit from failing; changed_when decides changed', async () => {
     const fake = new FakeHosts().on('grep -q x /etc/f', { rc: 1 }).on('true', {});
-    const r = await runPlaybook(`
+    const r = await runPlaybook(
+      `
 - hosts: h1
   gather_facts: false
   tasks:
@@ -234,7 +269,9 @@ describe('failed_when, changed_when, ignore_errors', () => {
       command: "true"
       register: t
       changed_when: t.rc == 0
-`, { fake });
+`,
+      { fake },
+    );
     expect(r.reporter.results('grep').get('h1')?.status).toBe('ok');
     expect(r.reporter.results('unchanged').get('h1')?.status).toBe('ok');
     expect(r.reporter.results('changed by rc').get('h1')?.status).toBe('changed');
@@ -243,7 +280,8 @@ describe('failed_when, changed_when, ignore_errors', () => {
 
   it('ignore_errors: the failure counts as ok, ignored (and changed), and the host goes on', async () => {
     const fake = new FakeHosts().on('false', { rc: 1 }).on('after', {});
-    const r = await runPlaybook(`
+    const r = await runPlaybook(
+      `
 - hosts: h1
   gather_facts: false
   tasks:
@@ -252,7 +290,9 @@ describe('failed_when, changed_when, ignore_errors', () => {
       ignore_errors: true
     - name: after
       command: after
-`, { fake });
+`,
+      { fake },
+    );
     expect(fake.commands()).toEqual(['false', 'after']);
     expect(r.reporter.lines()).toContain('h1: failed ignored');
     expect(r.stats('h1')).toEqual({ ok: 2, changed: 2, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 1 });
@@ -270,10 +310,14 @@ describe('blocks', () => {
           command: fragile
         - name: rest of block
           command: rest
-${rescue ? `      rescue:
+${
+  rescue
+    ? `      rescue:
         - name: recover
           shell: "recover {{ ansible_failed_task.name }} rc={{ ansible_failed_result.rc }}"
-` : ''}      always:
+`
+    : ''
+}      always:
         - name: cleanup
           command: cleanup
     - name: after
@@ -300,7 +344,10 @@ ${rescue ? `      rescue:
 
   // as ansible-playbook 2.14 (checked with it): rescued counts the hosts that entered a rescue
   it('a rescue that fails too leaves the host failed, and counted as rescued', async () => {
-    const fake = new FakeHosts().on('fragile', { rc: 2 }).on(/^recover /, { rc: 1 }).on(/^(cleanup|after)$/, {});
+    const fake = new FakeHosts()
+      .on('fragile', { rc: 2 })
+      .on(/^recover /, { rc: 1 })
+      .on(/^(cleanup|after)$/, {});
     const r = await runPlaybook(blockPlay(true), { fake, inventory: 'h1\n' });
     expect(fake.commands('h1')).toEqual(['fragile', 'recover fragile rc=2', 'cleanup']);
     expect(r.stats('h1')).toEqual({ ok: 1, changed: 1, unreachable: 0, failed: 1, skipped: 0, rescued: 1, ignored: 0 });
@@ -333,7 +380,18 @@ ${middle}
 
   function converged(): FakeHosts {
     // h1 already has both keys; h2 has a; h3 has none
-    const kv = kvStore(new Map([['h1', new Map([['a', '1'], ['b', '2']])], ['h2', new Map([['a', '1']])]]));
+    const kv = kvStore(
+      new Map([
+        [
+          'h1',
+          new Map([
+            ['a', '1'],
+            ['b', '2'],
+          ]),
+        ],
+        ['h2', new Map([['a', '1']])],
+      ]),
+    );
     return new FakeHosts().handle(kv.handler).on(/^(last|reload-svc|restart-svc|verify-svc)$/, {});
   }
 
@@ -370,7 +428,11 @@ ${middle}
     - name: restart
       command: restart-svc
 `;
-    const make = () => new FakeHosts().handle(kvStore().handler).on('false', { rc: 1 }).on(/^(true|restart-svc)$/, {});
+    const make = () =>
+      new FakeHosts()
+        .handle(kvStore().handler)
+        .on('false', { rc: 1 })
+        .on(/^(true|restart-svc)$/, {});
     const plain = await runPlaybook(play(false), { fake: make(), inventory: 'h1\nh2\n' });
     expect(plain.fake.commands('h2')).not.toContain('restart-svc');
     expect(plain.fake.commands('h1')).toContain('restart-svc');
@@ -381,7 +443,8 @@ ${middle}
 
   it('listen: a handler runs for its topic, once, however many tasks notified it', async () => {
     const fake = new FakeHosts().on(/^(step .|reload)$/, {});
-    await runPlaybook(`
+    await runPlaybook(
+      `
 - hosts: h1
   gather_facts: false
   tasks:
@@ -391,7 +454,9 @@ ${middle}
     - name: reload nginx
       command: reload
       listen: web changed
-`, { fake });
+`,
+      { fake },
+    );
     expect(fake.commands()).toEqual(['step 1', 'step 2', 'reload']);
   });
 });
@@ -435,7 +500,8 @@ describe('failure policies', () => {
   // failure for these policies; the rescue runs and the play goes on
   for (const keyword of ['any_errors_fatal: true', 'max_fail_percentage: 10']) {
     it(`${keyword.split(':')[0]}: a failure inside a block with a rescue is rescued, not fatal`, async () => {
-      const r = await runPlaybook(`
+      const r = await runPlaybook(
+        `
 - hosts: all
   gather_facts: false
   ${keyword}
@@ -450,7 +516,9 @@ describe('failure policies', () => {
           command: step R
     - name: B
       command: step B
-`, { fake: hosts(), inventory: 'h1\nh2\n' });
+`,
+        { fake: hosts(), inventory: 'h1\nh2\n' },
+      );
       expect(r.fake.commands('h2')).toEqual(['false', 'step R', 'step B']);
       expect(r.fake.commands('h1')).toEqual(['true', 'step Z', 'step B']);
       expect(r.stats('h2')).toEqual({ ok: 2, changed: 2, unreachable: 0, failed: 0, skipped: 0, rescued: 1, ignored: 0 });
@@ -458,8 +526,12 @@ describe('failure policies', () => {
   }
 
   it('any_errors_fatal: a rescue that fails is fatal', async () => {
-    const fake = new FakeHosts().on('step R', { rc: 1 }).on('false', { rc: 1 }).on(/^(true|step .)$/, {});
-    const r = await runPlaybook(`
+    const fake = new FakeHosts()
+      .on('step R', { rc: 1 })
+      .on('false', { rc: 1 })
+      .on(/^(true|step .)$/, {});
+    const r = await runPlaybook(
+      `
 - hosts: all
   gather_facts: false
   any_errors_fatal: true
@@ -469,7 +541,9 @@ describe('failure policies', () => {
       rescue:
         - { name: R, command: step R }
     - { name: B, command: step B }
-`, { fake, inventory: 'h1\nh2\n' });
+`,
+      { fake, inventory: 'h1\nh2\n' },
+    );
     expect(fake.commands('h2')).toEqual(['false', 'step R']);
     expect(fake.commands('h1')).toEqual(['true']);
     expect(r.stats('h2')).toEqual({ ok: 0, changed: 0, unreachable: 0, failed: 1, skipped: 0, rescued: 1, ignored: 0 });
@@ -526,7 +600,8 @@ describe('a batch that fails as a whole', () => {
 
   it('every host of a play unreachable ends the playbook too', async () => {
     const fake = new FakeHosts().on(/^step /, {}).unreachable('h1');
-    const r = await runPlaybook(`
+    const r = await runPlaybook(
+      `
 - hosts: h1
   gather_facts: false
   tasks:
@@ -535,7 +610,9 @@ describe('a batch that fails as a whole', () => {
   gather_facts: false
   tasks:
     - { name: B, command: step B }
-`, { fake, inventory: 'h1\nh2\n' });
+`,
+      { fake, inventory: 'h1\nh2\n' },
+    );
     expect(fake.opened()).toEqual(['h1']);
     expect(r.stats('h1')).toMatchObject({ unreachable: 1 });
     expect(r.summary.stats.has('h2')).toBe(false);
@@ -545,13 +622,17 @@ describe('a batch that fails as a whole', () => {
 describe('unreachable hosts', () => {
   it('a host that cannot be reached drops out, is tried once, and the others go on', async () => {
     const fake = stepHosts().unreachable('h2');
-    const r = await runPlaybook(twoSteps() + `
+    const r = await runPlaybook(
+      twoSteps() +
+        `
 - hosts: all
   gather_facts: false
   tasks:
     - name: C
       shell: step C
-`, { fake });
+`,
+      { fake },
+    );
     expect(fake.opened().filter((h) => h === 'h2')).toHaveLength(1);
     expect(fake.commands('h2')).toEqual([]);
     expect(fake.commands('h1')).toEqual(['step A', 'step B', 'step C']);
@@ -563,13 +644,20 @@ describe('unreachable hosts', () => {
 
   it('a connection lost in the middle of the run makes the host unreachable from that task on', async () => {
     const fake = stepHosts().dropAfter('h1', 1);
-    const r = await runPlaybook(twoSteps() + `
+    const r = await runPlaybook(
+      twoSteps() +
+        `
     - name: C
       shell: step C
-`, { fake, inventory: 'h1\nh2\n' });
+`,
+      { fake, inventory: 'h1\nh2\n' },
+    );
     expect(fake.commands('h1')).toEqual(['step A', 'step B']);
     expect(fake.commands('h2')).toEqual(['step A', 'step B', 'step C']);
-    expect(r.reporter.results('B').get('h1')).toMatchObject({ status: 'unreachable', result: { unreachable: true, msg: 'connection to h1 was lost while a command was running' } });
+    expect(r.reporter.results('B').get('h1')).toMatchObject({
+      status: 'unreachable',
+      result: { unreachable: true, msg: 'connection to h1 was lost while a command was running' },
+    });
     expect(r.stats('h1')).toMatchObject({ ok: 1, changed: 1, unreachable: 1, failed: 0 });
     expect(r.stats('h2')).toMatchObject({ ok: 3, unreachable: 0 });
   });
@@ -577,7 +665,10 @@ describe('unreachable hosts', () => {
   // as ansible-playbook 2.14 (checked with it): an ignored unreachable result counts as ok and ignored
   it('ignore_unreachable counts the task as ok and ignored, and keeps the host', async () => {
     const fake = stepHosts().dropAfter('h1', 0);
-    const r = await runPlaybook(twoSteps().replace('      shell: step A', '      shell: step A\n      ignore_unreachable: true'), { fake, inventory: 'h1\n' });
+    const r = await runPlaybook(twoSteps().replace('      shell: step A', '      shell: step A\n      ignore_unreachable: true'), {
+      fake,
+      inventory: 'h1\n',
+    });
     expect(fake.commands('h1')).toEqual(['step A', 'step B']);
     expect(r.reporter.results('A').get('h1')?.status).toBe('unreachable');
     expect(r.stats('h1')).toEqual({ ok: 1, changed: 0, unreachable: 1, failed: 0, skipped: 0, rescued: 0, ignored: 1 });
@@ -587,7 +678,12 @@ describe('unreachable hosts', () => {
     const fake = stepHosts();
     await runPlaybook(twoSteps(), { fake, inventory: 'h1\nh2\n' });
     expect(fake.events.filter((e) => e.event === 'open').map((e) => e.host)).toEqual(['h1', 'h2']);
-    expect(fake.events.filter((e) => e.event === 'close').map((e) => e.host).sort()).toEqual(['h1', 'h2']);
+    expect(
+      fake.events
+        .filter((e) => e.event === 'close')
+        .map((e) => e.host)
+        .sort(),
+    ).toEqual(['h1', 'h2']);
   });
 });
 
@@ -647,7 +743,8 @@ describe('recap and facts', () => {
       .on('flaky', { rc: 1 })
       .on(/^(fragile|step .|recover)$/, {})
       .unreachable('h3');
-    const r = await runPlaybook(`
+    const r = await runPlaybook(
+      `
 - hosts: all
   gather_facts: false
   tasks:
@@ -666,7 +763,9 @@ describe('recap and facts', () => {
     - name: ignored
       command: flaky
       ignore_errors: true
-`, { fake });
+`,
+      { fake },
+    );
     expect(r.stats('h1')).toEqual({ ok: 4, changed: 3, unreachable: 0, failed: 0, skipped: 0, rescued: 1, ignored: 1 });
     expect(r.stats('h2')).toEqual({ ok: 3, changed: 2, unreachable: 0, failed: 0, skipped: 1, rescued: 0, ignored: 1 });
     expect(r.stats('h3')).toEqual({ ok: 0, changed: 0, unreachable: 1, failed: 0, skipped: 0, rescued: 0, ignored: 0 });
@@ -678,12 +777,15 @@ describe('recap and facts', () => {
     const fake = new FakeHosts()
       .on(/uname -n/, (c) => ({ stdout: `hostname=${c.host}-box\nos_ID=debian\nos_VERSION_ID="12"\n` }))
       .on(/^hello /, {});
-    const r = await runPlaybook(`
+    const r = await runPlaybook(
+      `
 - hosts: all
   tasks:
     - name: greet
       shell: "hello {{ ansible_hostname }} {{ ansible_distribution }} {{ ansible_facts.distribution_major_version }}"
-`, { fake, inventory: 'h1\nh2\n' });
+`,
+      { fake, inventory: 'h1\nh2\n' },
+    );
     expect(fake.calls.filter((c) => /uname -n/.test(c.command)).map((c) => c.host)).toEqual(['h1', 'h2']);
     expect(fake.commands('h1')[1]).toBe('hello h1-box Debian 12');
     expect(fake.commands('h2')[1]).toBe('hello h2-box Debian 12');
@@ -692,13 +794,17 @@ describe('recap and facts', () => {
 
   it('meta: end_host ends one host; the others go on', async () => {
     const fake = stepHosts();
-    const r = await runPlaybook(twoSteps().replace('    - name: B', '    - meta: end_host\n      when: inventory_hostname == "h2"\n    - name: B'), { fake });
+    const r = await runPlaybook(
+      twoSteps().replace('    - name: B', '    - meta: end_host\n      when: inventory_hostname == "h2"\n    - name: B'),
+      { fake },
+    );
     expect(fake.commands('h2')).toEqual(['step A']);
     expect(fake.commands('h1')).toEqual(['step A', 'step B']);
     expect(r.stats('h2')).toMatchObject({ ok: 1, failed: 0 });
   });
 
-  const endPlay = (host: string) => twoSteps().replace('    - name: B', `    - meta: end_play\n      when: inventory_hostname == "${host}"\n    - name: B`);
+  const endPlay = (host: string) =>
+    twoSteps().replace('    - name: B', `    - meta: end_play\n      when: inventory_hostname == "${host}"\n    - name: B`);
 
   it('meta: end_play whose condition holds on the first host ends the play for every host', async () => {
     const fake = stepHosts();
@@ -750,7 +856,8 @@ describe('recap and facts', () => {
 
   it('run_once runs on the first host and registers its result for all', async () => {
     const fake = new FakeHosts().on('make-token', { stdout: 'T0K' }).on(/^use /, {});
-    await runPlaybook(`
+    await runPlaybook(
+      `
 - hosts: all
   gather_facts: false
   tasks:
@@ -760,7 +867,9 @@ describe('recap and facts', () => {
       register: tok
     - name: use
       shell: "use {{ tok.stdout }}"
-`, { fake });
+`,
+      { fake },
+    );
     expect(fake.calls.filter((c) => c.command === 'make-token').map((c) => c.host)).toEqual(['h1']);
     for (const h of ['h2', 'h3']) expect(fake.commands(h)).toEqual(['use T0K']);
   });

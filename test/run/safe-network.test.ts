@@ -17,7 +17,9 @@ function fakeHost(opts: { arm?: ExecResult; reachableAfterApply: boolean; reacha
   const commands: string[] = [];
   const io: GuardIo = {
     async run(cmd: ShellCommand) {
-      commands.push(cmd.text.includes('restore.sh"') && cmd.text.includes('umask 077') ? 'arm' : cmd.text.includes('disarmed') ? 'disarm' : cmd.text);
+      commands.push(
+        cmd.text.includes('restore.sh"') && cmd.text.includes('umask 077') ? 'arm' : cmd.text.includes('disarmed') ? 'disarm' : cmd.text,
+      );
       if (commands.at(-1) === 'arm') return opts.arm ?? { rc: 0, stdout: 'armed\n', stderr: '' };
       return { rc: 0, stdout: opts.disarm ?? 'disarmed\n', stderr: '' };
     },
@@ -36,7 +38,15 @@ function fakeHost(opts: { arm?: ExecResult; reachableAfterApply: boolean; reacha
     now: () => clock,
   };
   const armedAt = clock;
-  return { io, commands, apply: async () => { applied = true; return { result: { done: true } }; }, wasApplied: () => applied };
+  return {
+    io,
+    commands,
+    apply: async () => {
+      applied = true;
+      return { result: { done: true } };
+    },
+    wasApplied: () => applied,
+  };
 }
 
 describe('the network rollback guard', () => {
@@ -48,7 +58,10 @@ describe('the network rollback guard', () => {
   });
 
   it('applies nothing when the rollback cannot be armed', async () => {
-    const h = fakeHost({ reachableAfterApply: true, arm: { rc: 1, stdout: '', stderr: 'mkdir: cannot create directory: Permission denied' } });
+    const h = fakeHost({
+      reachableAfterApply: true,
+      arm: { rc: 1, stdout: '', stderr: 'mkdir: cannot create directory: Permission denied' },
+    });
     const out = await guardedApply(h.io, { rollbackTimeout: 30 }, h.apply);
     expect(h.wasApplied()).toBe(false);
     expect(out.failed).toMatch(/could not arm the network rollback, so nothing was changed: mkdir: .*Permission denied.*become: true/);
@@ -57,7 +70,9 @@ describe('the network rollback guard', () => {
   it('fails the task with "rolled back" when the change cut the host off, after the host restored itself', async () => {
     const h = fakeHost({ reachableAfterApply: false });
     const out = await guardedApply(h.io, { rollbackTimeout: 30 }, h.apply);
-    expect(out.failed).toMatch(/^rolled back: a new SSH connection failed after the change \(Connection timed out\); the host restored its previous network state after 30s/);
+    expect(out.failed).toMatch(
+      /^rolled back: a new SSH connection failed after the change \(Connection timed out\); the host restored its previous network state after 30s/,
+    );
     expect(out.unreachable).toBeUndefined();
     expect(h.commands).toEqual(['arm']);
   });
@@ -71,7 +86,11 @@ describe('the network rollback guard', () => {
 
   it('the snapshot, arm, disarm and restore scripts are valid sh', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsplay-guard-'));
-    for (const [name, text] of [['arm', snapshotAndArm('x1', 30).text], ['disarm', disarm('x1').text], ['restore', RESTORE_SCRIPT]] as const) {
+    for (const [name, text] of [
+      ['arm', snapshotAndArm('x1', 30).text],
+      ['disarm', disarm('x1').text],
+      ['restore', RESTORE_SCRIPT],
+    ] as const) {
       writeFileSync(join(dir, name), text);
       expect(() => execFileSync('sh', ['-n', join(dir, name)]), name).not.toThrow();
     }

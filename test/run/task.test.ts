@@ -100,26 +100,32 @@ describe('gather, plan, apply', () => {
 
   it('a plan that fails fails the task without applying', async () => {
     const fake = new FakeHosts().on('probe', {});
-    const b = taskBench(`
+    const b = taskBench(
+      `
 - hosts: all
   gather_facts: false
   tasks:
     - name: refuse
       refuses: {}
-`, { fake, modules: [refusing] });
+`,
+      { fake, modules: [refusing] },
+    );
     const r = await b.run('refuse');
     expect(fake.commands()).toEqual(['probe']);
     expect(r).toMatchObject({ status: 'failed', result: { failed: true, msg: 'the probe says no' } });
   });
 
   it("an exception in a custom module fails the task on that host with the module's stack", async () => {
-    const b = taskBench(`
+    const b = taskBench(
+      `
 - hosts: all
   gather_facts: false
   tasks:
     - name: crash
       crashes: {}
-`, { modules: [crashing] });
+`,
+      { modules: [crashing] },
+    );
     const r = await b.run('crash');
     expect(r.status).toBe('failed');
     expect(r.result.msg).toBe('module crashes raised probe exploded');
@@ -252,7 +258,10 @@ describe('failures that come from the connection or the playbook', () => {
     const fake = new FakeHosts().unreachable('h1', 'ssh: connect to host h1 port 22: No route to host');
     const b = taskBench(kvPlay, { fake });
     const r = await b.run('set');
-    expect(r).toMatchObject({ status: 'unreachable', result: { unreachable: true, changed: false, msg: 'ssh: connect to host h1 port 22: No route to host' } });
+    expect(r).toMatchObject({
+      status: 'unreachable',
+      result: { unreachable: true, changed: false, msg: 'ssh: connect to host h1 port 22: No route to host' },
+    });
     expect(b.host('h1').vars.res).toBeUndefined();
     expect(fake.calls).toEqual([]);
   });
@@ -289,14 +298,17 @@ describe('failures that come from the connection or the playbook', () => {
 
   it('delegate_to runs the command on the delegate and says so', async () => {
     const fake = new FakeHosts().on('backup h1', {});
-    const b = taskBench(`
+    const b = taskBench(
+      `
 - hosts: all
   gather_facts: false
   tasks:
     - name: backup
       shell: "backup {{ inventory_hostname }}"
       delegate_to: h2
-`, { fake });
+`,
+      { fake },
+    );
     const r = await b.run('backup', 'h1');
     expect(fake.calls.map((c) => [c.host, c.command])).toEqual([['h2', 'backup h1']]);
     expect(fake.opened()).toEqual(['h2']);
@@ -333,7 +345,11 @@ describe('loops and conditions in the executor', () => {
     expect(b.reporter.lines()).toEqual(['h1: changed (ann)', 'h1: skipped (bob)', 'h1: changed (cy)']);
     expect(r.status).toBe('changed');
     const results = (b.host('h1').vars.added as { results: Record<string, unknown>[] }).results;
-    expect(results.map((x) => [x.i, (x.u as { name: string }).name, x.changed])).toEqual([[0, 'ann', true], [1, 'bob', false], [2, 'cy', true]]);
+    expect(results.map((x) => [x.i, (x.u as { name: string }).name, x.changed])).toEqual([
+      [0, 'ann', true],
+      [1, 'bob', false],
+      [2, 'cy', true],
+    ]);
   });
 
   it('with_items flattens one level; an empty loop is skipped', async () => {

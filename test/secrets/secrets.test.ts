@@ -5,7 +5,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { project, recap, tsplay } from '../e2e/helpers.js';
-import { createSshLab, knownHostsLine, sshdAvailable, TEST_SUDO_PASSWORD, USER_PASS, type SshLab, type SshServer } from '../integration/sshd.js';
+import {
+  createSshLab,
+  knownHostsLine,
+  sshdAvailable,
+  TEST_SUDO_PASSWORD,
+  USER_PASS,
+  type SshLab,
+  type SshServer,
+} from '../integration/sshd.js';
 import { NO_LOG_MESSAGE } from '../../engine/report/default.js';
 
 const VERBOSITY = [[], ['-v'], ['-vv'], ['-vvv'], ['-vvvv']];
@@ -86,7 +94,10 @@ describe('no_log: true', () => {
         expect(r.out + r.err).not.toContain(TOKEN);
         expect(r.out + r.err).toContain(NO_LOG_MESSAGE);
         if (mode.includes('json')) {
-          const events = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+          const events = r.out
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as Record<string, unknown>);
           const results = events.filter((e) => e.event === 'host_result');
           expect(results.length).toBeGreaterThanOrEqual(10);
           for (const e of results) expect(e.result).toMatchObject({ censored: NO_LOG_MESSAGE });
@@ -109,7 +120,8 @@ describe('passwords in the inventory', () => {
   it('are masked wherever a task prints them, before any connection uses them', async () => {
     const dir = project({
       hosts: "local ansible_connection=local ansible_become_password='inv-become-Pw77' ansible_password=inv-conn-Pw88\n",
-      'site.yml': '- hosts: local\n  gather_facts: false\n  tasks:\n    - fail:\n        msg: "{{ ansible_become_password }} {{ ansible_password }}"\n      ignore_errors: true\n    - command: echo {{ ansible_password }}\n',
+      'site.yml':
+        '- hosts: local\n  gather_facts: false\n  tasks:\n    - fail:\n        msg: "{{ ansible_become_password }} {{ ansible_password }}"\n      ignore_errors: true\n    - command: echo {{ ansible_password }}\n',
     });
     for (const extra of [['-vvvv'], ['--output', 'json']]) {
       const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', ...extra]);
@@ -187,8 +199,24 @@ run('become and connection passwords over SSH', () => {
   });
 
   it('a connection password from --connection-password-file is not printed', async () => {
-    const dir = project({ hosts: inventory(TEST_SUDO_PASSWORD).replace(/ ansible_password='[^']*'/, ''), cpw: TEST_SUDO_PASSWORD + '\n', pw: TEST_SUDO_PASSWORD + '\n', 'site.yml': playbook });
-    const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '--connection-password-file', 'cpw', '--become-password-file', 'pw', '-vvvv', '--diff']);
+    const dir = project({
+      hosts: inventory(TEST_SUDO_PASSWORD).replace(/ ansible_password='[^']*'/, ''),
+      cpw: TEST_SUDO_PASSWORD + '\n',
+      pw: TEST_SUDO_PASSWORD + '\n',
+      'site.yml': playbook,
+    });
+    const r = await tsplay(dir, [
+      'run',
+      'site.yml',
+      '-i',
+      'hosts',
+      '--connection-password-file',
+      'cpw',
+      '--become-password-file',
+      'pw',
+      '-vvvv',
+      '--diff',
+    ]);
     expect(r.code, r.out + r.err).toBe(0);
     expect(r.out + r.err).not.toContain(TEST_SUDO_PASSWORD);
   });

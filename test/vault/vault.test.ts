@@ -23,7 +23,11 @@ interface Run {
   prompts: string[];
 }
 
-async function tsplay(cwd: string, args: string[], opts: { answers?: string[]; stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+async function tsplay(
+  cwd: string,
+  args: string[],
+  opts: { answers?: string[]; stdin?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
   let out = '';
   let err = '';
   const prompts: string[] = [];
@@ -52,7 +56,12 @@ const hasAnsibleVault = (() => {
   }
 })();
 
-const indent = (text: string, n: number) => text.trimEnd().split('\n').map((l) => ' '.repeat(n) + l).join('\n');
+const indent = (text: string, n: number) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
 
 /** A project whose secrets sit in an encrypted vars file, an inline !vault value in host_vars, and an encrypted group_vars file. */
 function vaultProject(secret = { id: 'default', password: PASSWORD }): string {
@@ -93,7 +102,12 @@ describe('vault format (ansible-vault library)', () => {
     expect(parseVaultHeader(v12)).toEqual({ version: '1.2', cipher: 'AES256', id: 'prod' });
     for (const line of v11.trim().split('\n').slice(1)) expect(line).toMatch(/^[0-9a-f]{1,80}$/);
     expect(decryptVaultText(v11, undefined, [{ id: 'default', password: 'pw' }])).toBe('hello\n');
-    expect(decryptVaultText(v12, undefined, [{ id: 'other', password: 'nope' }, { id: 'x', password: 'pw' }])).toBe('hello\n');
+    expect(
+      decryptVaultText(v12, undefined, [
+        { id: 'other', password: 'nope' },
+        { id: 'x', password: 'pw' },
+      ]),
+    ).toBe('hello\n');
   });
 
   it('refuses a wrong password, no password and damaged data with the place and a hint', () => {
@@ -124,7 +138,14 @@ describe('playbooks with vault values', () => {
     expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toBe(`key=${API_SECRET}\n`);
   });
 
-  for (const extra of [['-v'], ['-vvvv'], ['-vvvv', '--diff'], ['--output', 'json'], ['--diff', '--output', 'json'], ['--check', '--diff', '-vvv']]) {
+  for (const extra of [
+    ['-v'],
+    ['-vvvv'],
+    ['-vvvv', '--diff'],
+    ['--output', 'json'],
+    ['--diff', '--output', 'json'],
+    ['--check', '--diff', '-vvv'],
+  ]) {
     it(`never prints a decrypted value in results, command lines, diffs or errors (${extra.join(' ')})`, async () => {
       const dir = vaultProject();
       const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '--vault-password-file', 'pw', ...extra]);
@@ -137,7 +158,10 @@ describe('playbooks with vault values', () => {
 
   it('renders a vault-encrypted template, and no diff shows its content', async () => {
     const dir = vaultProject();
-    writeFileSync(join(dir, 'conf.j2'), encryptVaultText('password={{ db_password }}\nliteral=tpl-S3cret-0b\n', { id: 'default', password: PASSWORD }));
+    writeFileSync(
+      join(dir, 'conf.j2'),
+      encryptVaultText('password={{ db_password }}\nliteral=tpl-S3cret-0b\n', { id: 'default', password: PASSWORD }),
+    );
     writeFileSync(join(dir, 'plain.j2'), 'plain={{ plain }}\n');
     writeFileSync(
       join(dir, 'tpl.yml'),
@@ -183,14 +207,17 @@ describe('playbooks with vault values', () => {
 
   it('prints a vault value that the playbook debugs on purpose, as Ansible does', async () => {
     const dir = vaultProject();
-    writeFileSync(join(dir, 'debug.yml'), '- hosts: local\n  gather_facts: false\n  vars_files: [secrets.yml]\n  tasks:\n    - debug: var=db_password\n    - debug: msg="key {{ api_key }}"\n');
+    writeFileSync(
+      join(dir, 'debug.yml'),
+      '- hosts: local\n  gather_facts: false\n  vars_files: [secrets.yml]\n  tasks:\n    - debug: var=db_password\n    - debug: msg="key {{ api_key }}"\n',
+    );
     const r = await tsplay(dir, ['run', 'debug.yml', '-i', 'hosts', '--vault-password-file', 'pw']);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`"db_password": "${DB_SECRET}"`);
     expect(r.out).toContain(`"msg": "key ${API_SECRET}"`);
   });
 
-  it('without a vault password: Ansible\'s message at the file, exit 1, nothing run', async () => {
+  it("without a vault password: Ansible's message at the file, exit 1, nothing run", async () => {
     const dir = vaultProject();
     const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts']);
     expect(r.code).toBe(1);
@@ -249,7 +276,8 @@ describe('tsplay vault', () => {
       pw: PASSWORD + '\n',
       pw2: 'new-pw-77x\n',
       // records the file it was given, with its mode and its directory's mode, and adds a line
-      'editor.sh': '#!/bin/sh\nf=$1\nstat -c %a "$f" >> "$LOG"; stat -c %a "${f%/*}" >> "$LOG"; echo "$f" >> "$LOG"\nprintf \'line %s\\n\' "$(wc -l < "$f")" >> "$f"\n',
+      'editor.sh':
+        '#!/bin/sh\nf=$1\nstat -c %a "$f" >> "$LOG"; stat -c %a "${f%/*}" >> "$LOG"; echo "$f" >> "$LOG"\nprintf \'line %s\\n\' "$(wc -l < "$f")" >> "$f"\n',
     });
     const log = join(dir, 'editor.log');
     const env = { EDITOR: `sh ${join(dir, 'editor.sh')}`, LOG: log };
@@ -284,10 +312,14 @@ describe('tsplay vault', () => {
     expect(await view('secret.yml', ['--vault-password-file', 'pw2'])).toBe('line 0\nline 1\n');
     expect((await tsplay(dir, ['vault', 'view', 'secret.yml', ...pw])).code).toBe(1);
     // asked twice when no new password source is given
-    const asked = await tsplay(dir, ['vault', 'rekey', 'secret.yml', '--vault-password-file', 'pw2'], { answers: ['third-pw', 'third-pw'] });
+    const asked = await tsplay(dir, ['vault', 'rekey', 'secret.yml', '--vault-password-file', 'pw2'], {
+      answers: ['third-pw', 'third-pw'],
+    });
     expect(asked.code, asked.err).toBe(0);
     expect(asked.prompts).toEqual(['New Vault password: ', 'Confirm New Vault password: ']);
-    expect((await tsplay(dir, ['vault', 'view', 'secret.yml', '--ask-vault-pass'], { answers: ['third-pw'] })).out).toBe('line 0\nline 1\n');
+    expect((await tsplay(dir, ['vault', 'view', 'secret.yml', '--ask-vault-pass'], { answers: ['third-pw'] })).out).toBe(
+      'line 0\nline 1\n',
+    );
   });
 
   it('encrypts a file in place (mode kept), views and decrypts it', async () => {
@@ -312,12 +344,17 @@ describe('tsplay vault', () => {
 
   it('encrypt_string writes YAML that a playbook reads back; asks twice with --ask-vault-pass', async () => {
     const dir = project({ hosts: 'local ansible_connection=local\n' });
-    const r = await tsplay(dir, ['vault', 'encrypt_string', '--ask-vault-pass', '--name', 'api_key', API_SECRET], { answers: [PASSWORD, PASSWORD] });
+    const r = await tsplay(dir, ['vault', 'encrypt_string', '--ask-vault-pass', '--name', 'api_key', API_SECRET], {
+      answers: [PASSWORD, PASSWORD],
+    });
     expect(r.code, r.err).toBe(0);
     expect(r.prompts).toEqual(['New Vault password: ', 'Confirm New Vault password: ']);
     expect(r.out).toMatch(/^api_key: !vault \|\n {10}\$ANSIBLE_VAULT;1\.1;AES256\n( {10}[0-9a-f]+\n)+$/);
     writeFileSync(join(dir, 'vars.yml'), r.out);
-    writeFileSync(join(dir, 'site.yml'), `- hosts: local\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - assert:\n        that: api_key == '${API_SECRET}'\n`);
+    writeFileSync(
+      join(dir, 'site.yml'),
+      `- hosts: local\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - assert:\n        that: api_key == '${API_SECRET}'\n`,
+    );
     writeFileSync(join(dir, 'pw'), PASSWORD);
     const run = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '--vault-password-file', 'pw']);
     expect(run.code, run.out + run.err).toBe(0);
@@ -331,7 +368,9 @@ describe('tsplay vault', () => {
     const ambiguous = await tsplay(dir, ['vault', 'encrypt', '--vault-id', 'a@a', '--vault-id', 'b@b'], { stdin: 'x: 1\n' });
     expect(ambiguous.code).toBe(5);
     expect(ambiguous.err).toMatch(/--encrypt-vault-id/);
-    const enc = await tsplay(dir, ['vault', 'encrypt', '-', '--vault-id', 'a@a', '--vault-id', 'b@b', '--encrypt-vault-id', 'b'], { stdin: 'x: 1\n' });
+    const enc = await tsplay(dir, ['vault', 'encrypt', '-', '--vault-id', 'a@a', '--vault-id', 'b@b', '--encrypt-vault-id', 'b'], {
+      stdin: 'x: 1\n',
+    });
     expect(enc.code, enc.err).toBe(0);
     expect(enc.out.split('\n')[0]).toBe('$ANSIBLE_VAULT;1.2;AES256;b');
     const dec = await tsplay(dir, ['vault', 'decrypt', '--vault-id', 'b@b'], { stdin: enc.out });
@@ -343,17 +382,32 @@ describe('tsplay vault', () => {
 });
 
 describe.skipIf(!hasAnsibleVault)('interoperability with ansible-vault', () => {
-  const av = (cwd: string, args: string[], input?: string) => execFileSync('ansible-vault', args, { cwd, encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ANSIBLE_NOCOLOR: '1' } });
+  const av = (cwd: string, args: string[], input?: string) =>
+    execFileSync('ansible-vault', args, {
+      cwd,
+      encoding: 'utf8',
+      input,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ANSIBLE_NOCOLOR: '1' },
+    });
 
   it('tsplay reads files and strings encrypted by ansible-vault (1.1 and 1.2)', async () => {
-    const dir = project({ pw: PASSWORD + '\n', prod: 'prod-pw\n', hosts: 'local ansible_connection=local\n', 'secrets.yml': `db_password: ${DB_SECRET}\n` });
+    const dir = project({
+      pw: PASSWORD + '\n',
+      prod: 'prod-pw\n',
+      hosts: 'local ansible_connection=local\n',
+      'secrets.yml': `db_password: ${DB_SECRET}\n`,
+    });
     av(dir, ['encrypt', '--vault-password-file', 'pw', 'secrets.yml']);
     const inline = av(dir, ['encrypt_string', '--vault-id', 'prod@prod', '--name', 'api_key', API_SECRET]);
     writeFileSync(join(dir, 'inline.yml'), inline);
     expect(inline).toContain('$ANSIBLE_VAULT;1.2;AES256;prod');
     const view = await tsplay(dir, ['vault', 'view', 'secrets.yml', '--vault-password-file', 'pw']);
     expect(view.out).toBe(`db_password: ${DB_SECRET}\n`);
-    writeFileSync(join(dir, 'site.yml'), `- hosts: local\n  gather_facts: false\n  vars_files: [secrets.yml, inline.yml]\n  tasks:\n    - assert:\n        that:\n          - db_password == '${DB_SECRET}'\n          - api_key == '${API_SECRET}'\n`);
+    writeFileSync(
+      join(dir, 'site.yml'),
+      `- hosts: local\n  gather_facts: false\n  vars_files: [secrets.yml, inline.yml]\n  tasks:\n    - assert:\n        that:\n          - db_password == '${DB_SECRET}'\n          - api_key == '${API_SECRET}'\n`,
+    );
     const r = await tsplay(dir, ['run', 'site.yml', '-i', 'hosts', '--vault-password-file', 'pw', '--vault-id', 'prod@prod']);
     expect(r.code, r.out + r.err).toBe(0);
   });
@@ -365,11 +419,20 @@ describe.skipIf(!hasAnsibleVault)('interoperability with ansible-vault', () => {
     const s = await tsplay(dir, ['vault', 'encrypt_string', '--vault-id', 'prod@prod', '--name', 'api_key', API_SECRET]);
     expect(parse(s.out.replace('!vault', ''))).toHaveProperty('api_key');
     writeFileSync(join(dir, 'inline.yml'), s.out);
-    writeFileSync(join(dir, 'site.yml'), '- hosts: localhost\n  gather_facts: false\n  vars_files: [secrets.yml, inline.yml]\n  tasks:\n    - debug: msg="{{ db_password }} {{ api_key }}"\n');
+    writeFileSync(
+      join(dir, 'site.yml'),
+      '- hosts: localhost\n  gather_facts: false\n  vars_files: [secrets.yml, inline.yml]\n  tasks:\n    - debug: msg="{{ db_password }} {{ api_key }}"\n',
+    );
     const out = execFileSync('ansible-playbook', ['site.yml', '-c', 'local', '--vault-password-file', 'pw', '--vault-id', 'prod@prod'], {
       cwd: dir,
       encoding: 'utf8',
-      env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: 'auto_silent', ANSIBLE_LOCALHOST_WARNING: 'False', ANSIBLE_INVENTORY_UNPARSED_WARNING: 'False' },
+      env: {
+        ...process.env,
+        ANSIBLE_NOCOLOR: '1',
+        ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
+        ANSIBLE_LOCALHOST_WARNING: 'False',
+        ANSIBLE_INVENTORY_UNPARSED_WARNING: 'False',
+      },
     });
     expect(out).toContain(`"msg": "${DB_SECRET} ${API_SECRET}"`);
   });
