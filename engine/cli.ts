@@ -4,7 +4,7 @@
 // 5 bad options, 99 interrupted, 250 internal error.
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ModuleCrash, OptionsError, UserError } from './errors.js';
 import { expandLimit, loadInventory, type Inventory } from './load/inventory.js';

@@ -13,6 +13,7 @@ export type {
   ModuleContext,
   AsyncJob,
   ModuleDefinition,
+  AnyModuleDefinition,
   Plan,
   PlannedCommand,
   Predicted,

@@ -210,6 +210,14 @@ export interface AsyncJob {
 /** A JSON Schema object for a module's arguments (validated by ajv at the boundary). */
 export type ArgsSchema = Record<string, unknown> & { type: 'object'; properties: Record<string, unknown> };
 
+/**
+ * Any module, whatever its argument and state types: what a registry or a list of modules holds.
+ * (`unknown` cannot stand in: `network` takes the module's own Args, and function parameters are
+ * contravariant.)
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type AnyModuleDefinition = ModuleDefinition<any, any>;
+
 /** A module: a name, a schema for its arguments, and the gather / plan / apply steps. */
 export interface ModuleDefinition<Args = Record<string, unknown>, State = unknown> {
   /** The module's name as used in playbooks: `lineinfile`. */

@@ -126,7 +126,7 @@ export function registerDecrypted(value: unknown): void {
  */
 export function readVaultPasswordFile(file: string, id: string, cwd: string): VaultSecret {
   const path = resolve(cwd, file);
-  let executable = false;
+  let executable: boolean;
   try {
     if (statSync(path).isDirectory()) throw new Error('is a directory');
     try {

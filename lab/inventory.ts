@@ -34,7 +34,6 @@ export function writeAccessFiles(state: string, hosts: HostSpec[], opts: { passw
   const p = statePaths(state);
   writeFileSync(p.knownHosts, knownHostsText(state, hosts));
   const gateway = hosts.find((h) => h.role === 'gateway')!;
-  const nodes = hosts.filter((h) => h.role === 'node');
 
   writeFileSync(
     p.sshConfig,

@@ -359,7 +359,7 @@ export async function labLeftovers(env: NodeJS.ProcessEnv = process.env): Promis
   if (routes.stdout.trim()) out.push(`route ${routes.stdout.trim()}`);
   for (const d of cgroupDirs('x').map((d) => join(d, '..'))) if (existsSync(d)) out.push(`cgroup ${d}`);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let cmd = '';
+    let cmd: string;
     try {
       cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
     } catch {

@@ -240,7 +240,7 @@ export function parseAptGather(stdout: string): AptState {
   const state: AptState = { dpkg: [], policy: {}, cacheTime: 0, now: 0 };
   let section = '';
   let current: PolicyEntry | undefined;
-  let debFields: string[] = [];
+  const debFields: string[] = [];
   for (const line of stdout.split('\n')) {
     if (line.startsWith(M + ' ')) {
       const [key, value] = line.slice(M.length + 1).split(' ');

@@ -42,7 +42,7 @@ export async function gatherPaths(ctx: ModuleContext, args: CommandArgs): Promis
   const state: CommandState = {};
   let i = 0;
   if (args.creates !== undefined) state.createsExists = answers[i++] === 'yes';
-  if (args.removes !== undefined) state.removesExists = answers[i++] === 'yes';
+  if (args.removes !== undefined) state.removesExists = answers[i] === 'yes';
   return state;
 }
 

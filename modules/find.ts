@@ -9,7 +9,6 @@ import {
   defineModule,
   noop,
   planFailure,
-  quote,
   raw,
   sh,
   UserError,

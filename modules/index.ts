@@ -1,5 +1,5 @@
 // The built-in modules. They are registered exactly as custom modules are.
-import type { ModuleDefinition } from '../engine/index.js';
+import type { AnyModuleDefinition } from '../engine/index.js';
 import apt from './apt.js';
 import assert from './assert.js';
 import blockinfile from './blockinfile.js';
@@ -47,7 +47,7 @@ import groupBy from './group_by.js';
 import includeVars from './include_vars.js';
 import pause from './pause.js';
 
-export const builtinModules: ModuleDefinition<any, any>[] = [
+export const builtinModules: AnyModuleDefinition[] = [
   addHost,
   apt,
   assert,

@@ -1,7 +1,7 @@
 // slurp: a file's content from the host, base64-encoded, as Ansible returns it (use the b64decode
 // filter to read it). Read-only: the plan is a no-op that carries the content, so check mode
 // returns it too.
-import { assignPath, defineModule, noop, planFailure, quote, raw, sh, type ShellCommand } from '../engine/index.js';
+import { assignPath, defineModule, noop, planFailure, raw, sh, type ShellCommand } from '../engine/index.js';
 
 /** slurp's arguments, complete after validation. */
 export interface SlurpArgs {

@@ -1,7 +1,7 @@
 // stat: what is at a path (type, mode bits, owner, times, checksum, MIME type, attributes), with
 // Ansible's result keys, in one remote command. Read-only: the plan is always a no-op that carries
 // the result, so check mode returns it too.
-import { assignPath, defineModule, noop, planFailure, quote, raw, sh, UserError, type ShellCommand } from '../engine/index.js';
+import { assignPath, defineModule, noop, planFailure, raw, sh, UserError, type ShellCommand } from '../engine/index.js';
 
 /** The checksum programs Ansible's checksum_algorithm names, each a GNU coreutils `<name>sum`. */
 export const CHECKSUM_ALGORITHMS = ['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const;

@@ -1,7 +1,7 @@
 // tempfile: create a new temporary file or directory on the host (mktemp) and return its path and
 // attributes. Every run creates a new one, so the task always changes; in check mode it is
 // skipped, as Ansible skips it (the module does not support check mode there).
-import { assignPath, defineModule, quote, raw, sh, type ShellCommand } from '../engine/index.js';
+import { assignPath, defineModule, sh, type ShellCommand } from '../engine/index.js';
 
 /** tempfile's arguments, complete after validation. */
 export interface TempfileArgs {

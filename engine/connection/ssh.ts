@@ -3,7 +3,7 @@
 // MaxSessions=10), jump hosts through one shared connection to the gateway, known_hosts checked
 // strictly by default.
 import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
-import { existsSync } from 'node:fs';
+
 import { spawn } from 'node:child_process';
 import { connect as netConnect } from 'node:net';
 import { Duplex } from 'node:stream';
@@ -81,8 +81,10 @@ export function proxyRoute(value: string): { jump?: string; command?: string } {
     let plain = true;
     for (let i = 1; i < w.length; i++) {
       const x = w[i]!;
-      if (x === '-W' && w[i + 1] === '%h:%p') ((forward = true), i++);
-      else if (x === '-q') continue;
+      if (x === '-W' && w[i + 1] === '%h:%p') {
+        forward = true;
+        i++;
+      } else if (x === '-q') continue;
       else if (x === '-p' && w[i + 1]) port = w[++i];
       else if (x === '-l' && w[i + 1]) user = w[++i];
       else if (!x.startsWith('-') && target === undefined && !x.includes('%')) target = x;

@@ -1264,7 +1264,7 @@ function glob(pattern: string): string[] {
         next.push(dir === '.' && !abs ? part : posix.join(dir, part));
         continue;
       }
-      let entries: string[] = [];
+      let entries: string[];
       try {
         entries = readdirSync(dir).sort();
       } catch {

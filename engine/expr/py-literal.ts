@@ -299,7 +299,7 @@ class LiteralParser {
       const prefix = m[1]!.toLowerCase();
       if (!['', 'r', 'u', 'b', 'br', 'rb'].includes(prefix)) fail();
       this.i += m[0].length;
-      const body = this.stringBody(m[2]!, prefix.includes('r'));
+      const body = this.stringBody(m[2]!);
       if (prefix.includes('b')) {
         if (text !== undefined) fail();
         bytes = [...(bytes ?? []), ...bytesOf(body, prefix.includes('r'))];
@@ -312,7 +312,7 @@ class LiteralParser {
     return bytes !== undefined ? { kind: 'bytes', value: bytes } : { kind: 'str', value: text! };
   }
 
-  private stringBody(quote: string, raw: boolean): string {
+  private stringBody(quote: string): string {
     let body = '';
     for (;;) {
       if (this.i >= this.s.length) fail();

@@ -472,7 +472,11 @@ export function checkSyntax(value: unknown, loc: SourceLocation | undefined, bar
   const walk = (v: unknown, asExpr: boolean): void => {
     if (typeof v === 'string') one(v, asExpr);
     else if (Array.isArray(v)) v.forEach((x) => walk(x, asExpr));
-    else if (isMapping(v)) for (const [k, x] of Object.entries(v)) (walk(k, false), walk(x, false));
+    else if (isMapping(v))
+      for (const [k, x] of Object.entries(v)) {
+        walk(k, false);
+        walk(x, false);
+      }
   };
   walk(value, bare);
 }

@@ -2,7 +2,7 @@
 // renamed, Ansible's loose scalars coerced ('yes' -> true, '2222' -> 2222), defaults filled, and
 // errors phrased the way Ansible users know them.
 import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
-import type { ModuleDefinition } from '../module.js';
+import type { AnyModuleDefinition, ModuleDefinition } from '../module.js';
 import { ownRequire } from '../paths.js';
 
 /**
@@ -11,7 +11,7 @@ import { ownRequire } from '../paths.js';
  */
 export interface ModuleLookup {
   has(name: string): boolean;
-  get(name: string): { def: ModuleDefinition<any, any> } | undefined;
+  get(name: string): { def: AnyModuleDefinition } | undefined;
   suggest(name: string): string[];
 }
 
@@ -69,7 +69,7 @@ const TRUE = new Set(['yes', 'on', '1', 'true', 't', 'y']);
 const FALSE = new Set(['no', 'off', '0', 'false', 'f', 'n']);
 
 /** Check and complete `raw` against the module's schema (raw is not modified). */
-export function checkArgs(module: ModuleDefinition<any, any>, raw: Record<string, unknown>): ArgsCheck {
+export function checkArgs(module: AnyModuleDefinition, raw: Record<string, unknown>): ArgsCheck {
   const schema = module.schema as Schema;
   const props = schema.properties as Record<string, PropertySchema>;
   const aliasOf = new Map<string, string>();

@@ -181,7 +181,11 @@ export class Inventory {
     const order = [group];
     const seen = new Set(order);
     for (let i = 0; i < order.length; i++) {
-      for (const c of this.groups.get(order[i]!)?.children ?? []) if (!seen.has(c)) (seen.add(c), order.push(c));
+      for (const c of this.groups.get(order[i]!)?.children ?? [])
+        if (!seen.has(c)) {
+          seen.add(c);
+          order.push(c);
+        }
     }
     hosts = [...new Set(order.flatMap((g) => this.groups.get(g)?.hosts ?? []))];
     this.groupHosts.set(group, hosts);

@@ -92,7 +92,11 @@ export function selectHosts(target: PatternTarget, pattern: string | readonly st
     else if (p[0] === '&') hosts = hosts.filter((h) => set.has(h));
     else {
       const have = new Set(hosts);
-      for (const h of that) if (!have.has(h)) (hosts.push(h), have.add(h));
+      for (const h of that)
+        if (!have.has(h)) {
+          hosts.push(h);
+          have.add(h);
+        }
     }
   }
   return hosts;

@@ -5,12 +5,12 @@ import { register } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { distance, UserError } from '../errors.js';
-import type { ModuleDefinition } from '../module.js';
+import type { AnyModuleDefinition } from '../module.js';
 import { importAtRunTime, ownPath, ownUrl } from '../paths.js';
 
 /** A module known to the registry, with the file that defined it (for custom modules). */
 export interface RegisteredModule {
-  def: ModuleDefinition<any, any>;
+  def: AnyModuleDefinition;
   file?: string;
   builtin: boolean;
 }
@@ -21,7 +21,7 @@ export class ModuleRegistry {
   readonly #byName = new Map<string, RegisteredModule>();
 
   /** Add a module under its name and aliases; a clash is an error naming both files. */
-  register(def: ModuleDefinition<any, any>, opts: { file?: string; builtin?: boolean } = {}): void {
+  register(def: AnyModuleDefinition, opts: { file?: string; builtin?: boolean } = {}): void {
     const entry: RegisteredModule = { def, file: opts.file, builtin: opts.builtin ?? false };
     for (const name of [def.name, ...(def.aliases ?? [])]) {
       const existing = this.#byName.get(name);
@@ -52,7 +52,7 @@ export class ModuleRegistry {
 
   /** Every module once, sorted by name. */
   modules(): RegisteredModule[] {
-    const seen = new Set<ModuleDefinition<any, any>>();
+    const seen = new Set<AnyModuleDefinition>();
     const out: RegisteredModule[] = [];
     for (const m of this.#byName.values()) {
       if (!seen.has(m.def)) {
@@ -89,7 +89,7 @@ export class ModuleRegistry {
   /** Load one module file; TypeScript files load without a build step. */
   async loadFile(file: string): Promise<void> {
     await installModuleHooks();
-    let mod: { default?: ModuleDefinition<any, any> };
+    let mod: { default?: AnyModuleDefinition };
     try {
       mod = await importAtRunTime<typeof mod>(pathToFileURL(file).href);
     } catch (e) {

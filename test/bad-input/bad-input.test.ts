@@ -34,7 +34,10 @@ describe('bad input', () => {
         // the task fails on each host with the message (and its hint in parentheses)
         const fatal = r.out.split('\n').filter((l) => l.startsWith('fatal: ['));
         expect(fatal.length, r.out).toBe(2);
-        for (const l of fatal) (expect(l).toMatch(c.message), expect(l).toMatch(/\(.{10,}\)/));
+        for (const l of fatal) {
+          expect(l).toMatch(c.message);
+          expect(l).toMatch(/\(.{10,}\)/);
+        }
         expect(r.out).toMatch(/failed=1/);
       } else {
         // refused before the run: one ERROR! line with a hint, nothing played, nobody contacted

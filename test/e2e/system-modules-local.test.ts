@@ -7,7 +7,7 @@
 // changes, a second run and a second --check change nothing, and the teardown removes it all.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasAnsible } from '../ansible.js';
 import { project, tsplay } from './helpers.js';

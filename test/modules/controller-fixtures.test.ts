@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import type { ModuleDefinition, Plan } from '../../engine/module.js';
+import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
 import addHost from '../../modules/add_host.js';
 import asyncStatus from '../../modules/async_status.js';
 import groupBy from '../../modules/group_by.js';
@@ -12,7 +12,7 @@ import includeVars from '../../modules/include_vars.js';
 import validateArgumentSpec from '../../modules/validate_argument_spec.js';
 import { completeArgs, expectPlan } from './harness.js';
 
-const modules: Record<string, ModuleDefinition<any, any>> = {
+const modules: Record<string, AnyModuleDefinition> = {
   add_host: addHost,
   async_status: asyncStatus,
   group_by: groupBy,

@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import type { ModuleDefinition, Plan } from '../../engine/module.js';
+import { describe, it } from 'vitest';
+import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
 import blockinfile from '../../modules/blockinfile.js';
 import copy from '../../modules/copy.js';
 import file from '../../modules/file.js';
@@ -85,7 +85,7 @@ function state(module: string, c: Record<string, unknown>): unknown {
   };
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { blockinfile, copy, file, lineinfile, template };
+const modules: Record<string, AnyModuleDefinition> = { blockinfile, copy, file, lineinfile, template };
 const root = join(import.meta.dirname, 'fixtures');
 
 for (const name of readdirSync(root)

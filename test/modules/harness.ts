@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { LocalConnection } from '../../engine/connection/local.js';
-import type { ApplyOutcome, ModuleContext, ModuleDefinition, Plan } from '../../engine/module.js';
+import type { ApplyOutcome, ModuleContext, AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
 import { runChanges } from '../../engine/module.js';
 import { checkArgs } from '../../engine/load/args.js';
 import type { ShellCommand } from '../../engine/sh.js';
@@ -49,7 +49,7 @@ export function harness(filesDir: string, vars: Record<string, unknown> = {}): H
 
 /** Arguments as the engine hands them to a module: aliases renamed, defaults filled, validated. */
 export function completeArgs<A>(module: ModuleDefinition<A, unknown>, raw: Record<string, unknown>): A {
-  const checked = checkArgs(module as ModuleDefinition<any, any>, raw);
+  const checked = checkArgs(module as AnyModuleDefinition, raw);
   if (!checked.ok) throw new Error(checked.message);
   return checked.args as A;
 }

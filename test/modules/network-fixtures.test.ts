@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ModuleDefinition, Plan } from '../../engine/module.js';
+import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
 import type { FileFact } from '../../engine/file-fact.js';
 import iptablesEnsure, { iptablesGatherCommand, normalizeSave, parseIptablesGather } from '../../modules/iptables-ensure.js';
 import nmcli, { parseNmcliGather } from '../../modules/nmcli.js';
@@ -45,7 +45,7 @@ function fileFact(short: { text?: string; exists?: boolean; path?: string }): Fi
   } as FileFact;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = {
+const modules: Record<string, AnyModuleDefinition> = {
   'iptables-ensure': iptablesEnsure,
   nmcli,
   'route-ensure': routeEnsure,

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ModuleDefinition, Plan } from '../../engine/module.js';
+import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
 import { shellSplit } from '../../engine/sh.js';
 import type { FileFact } from '../../engine/file-fact.js';
 import apt, { aptGatherCommand, parseAptGather, parseAptOutput } from '../../modules/apt.js';
@@ -54,7 +54,7 @@ function fileFact(short: { text?: string; exists?: boolean; path?: string }): Fi
   } as FileFact;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = {
+const modules: Record<string, AnyModuleDefinition> = {
   apt,
   group,
   hostname,

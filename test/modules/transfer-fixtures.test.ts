@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import type { FileFact } from '../../engine/file-fact.js';
-import type { ModuleDefinition } from '../../engine/module.js';
+import type { AnyModuleDefinition, ModuleDefinition } from '../../engine/module.js';
 import fetch from '../../modules/fetch.js';
 import getUrl from '../../modules/get_url.js';
 import unarchive from '../../modules/unarchive.js';
@@ -40,7 +40,7 @@ function state(module: string, c: Record<string, any>): unknown {
   return { ...c, dest: fact(c.dest) };
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { get_url: getUrl, fetch, unarchive };
+const modules: Record<string, AnyModuleDefinition> = { get_url: getUrl, fetch, unarchive };
 const root = join(import.meta.dirname, 'fixtures');
 
 for (const name of Object.keys(modules)) {

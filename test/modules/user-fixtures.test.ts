@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FileFact } from '../../engine/file-fact.js';
-import type { ModuleDefinition, Plan } from '../../engine/module.js';
+import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
 import authorizedKey, { type AuthorizedKeyState } from '../../modules/authorized_key.js';
 import cron, { type CronState } from '../../modules/cron.js';
 import { completeArgs, expectPlan } from './harness.js';
@@ -48,7 +48,7 @@ function state(module: string, c: Record<string, unknown>): unknown {
   return { ...c, file: fact(c.file as ShortFact) } satisfies CronState;
 }
 
-const modules: Record<string, ModuleDefinition<any, any>> = { authorized_key: authorizedKey, cron };
+const modules: Record<string, AnyModuleDefinition> = { authorized_key: authorizedKey, cron };
 const root = join(import.meta.dirname, 'fixtures');
 
 for (const [name, module] of Object.entries(modules)) {

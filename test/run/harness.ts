@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { ConnectionPool } from '../../engine/connection/pool.js';
 import { loadInventory, type Inventory } from '../../engine/load/inventory.js';
 import { loadPlaybooks, type Play, type TaskNode } from '../../engine/load/playbook.js';
-import { defineModule, noop, type ModuleDefinition } from '../../engine/module.js';
+import { defineModule, noop, type AnyModuleDefinition, ModuleDefinition } from '../../engine/module.js';
 import { HostState } from '../../engine/run/host-state.js';
 import { ModuleRegistry } from '../../engine/run/registry.js';
 import type { HostStats, HostTaskResult, Reporter } from '../../engine/run/results.js';
@@ -73,7 +73,7 @@ export const kvCasModule = defineModule<KvArgs, string | undefined>({
 });
 
 /** The built-in modules and the test modules. */
-export function testRegistry(extra: ModuleDefinition<any, any>[] = []): ModuleRegistry {
+export function testRegistry(extra: AnyModuleDefinition[] = []): ModuleRegistry {
   const registry = new ModuleRegistry();
   for (const m of builtinModules) registry.register(m, { builtin: true });
   for (const m of [kvModule, kvTypoModule, kvCasModule, ...extra]) registry.register(m);
@@ -271,7 +271,7 @@ export interface TaskBench {
 /** A PlayEnv for calling runTaskOnHost directly, as the runner builds it for one batch. */
 export function taskBench(
   playbook: string,
-  opts: { inventory?: string; fake?: FakeHosts; settings?: Partial<RunSettings>; modules?: ModuleDefinition<any, any>[] } = {},
+  opts: { inventory?: string; fake?: FakeHosts; settings?: Partial<RunSettings>; modules?: AnyModuleDefinition[] } = {},
 ): TaskBench {
   const loaded = load(playbook, opts.inventory ?? 'h1\nh2\n', {}, testRegistry(opts.modules));
   const play = loaded.plays[0]!;
