@@ -11,6 +11,7 @@ import fail from './fail.js';
 import fetch from './fetch.js';
 import file from './file.js';
 import find from './find.js';
+import getent from './getent.js';
 import getUrl from './get_url.js';
 import group from './group.js';
 import hostname from './hostname.js';
@@ -19,6 +20,7 @@ import lineinfile from './lineinfile.js';
 import mount from './mount.js';
 import nmcli from './nmcli.js';
 import packageModule from './package.js';
+import packageFacts from './package_facts.js';
 import ping from './ping.js';
 import reboot from './reboot.js';
 import replace from './replace.js';
@@ -62,6 +64,7 @@ export const builtinModules: ModuleDefinition<any, any>[] = [
   fetch,
   file,
   find,
+  getent,
   getUrl,
   group,
   groupBy,
@@ -72,6 +75,7 @@ export const builtinModules: ModuleDefinition<any, any>[] = [
   mount,
   nmcli,
   packageModule,
+  packageFacts,
   pause,
   ping,
   reboot,

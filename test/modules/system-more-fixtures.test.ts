@@ -1,0 +1,128 @@
+// Plan tests of getent, package_facts, pip, timezone, alternatives and modprobe: table-driven
+// cases in test/modules/fixtures/<module>/<case>.json (args + gathered state -> changes or no-op,
+// in the format of fixtures.test.ts), and the parsers of what the gathers read on real hosts.
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ExecResult, Plan } from '../../engine/module.js';
+import getent, { getentFacts } from '../../modules/getent.js';
+import packageFacts, { parseInstalledFiles, parsePackageFacts, parsePackageFiles } from '../../modules/package_facts.js';
+import { completeArgs, expectPlan } from './harness.js';
+
+interface Case {
+  description: string;
+  args: Record<string, unknown>;
+  current: Record<string, unknown>;
+  expect: { noop?: true; changes?: { summary: string }[]; after?: string; failed?: string };
+  result?: Record<string, unknown>;
+}
+
+// each module's plan from a case's gathered state and raw arguments
+const planners: Record<string, (current: unknown, raw: Record<string, unknown>) => Plan> = {
+  getent: (c, a) => getent.plan(c as ExecResult, completeArgs(getent, a)),
+};
+const root = join(import.meta.dirname, 'fixtures');
+
+for (const name of Object.keys(planners)) {
+  const dir = join(root, name);
+  describe.skipIf(!existsSync(dir))(`${name} plans`, () => {
+    for (const caseFile of (existsSync(dir) ? readdirSync(dir) : []).filter((f) => f.endsWith('.json')).sort()) {
+      const c = JSON.parse(readFileSync(join(dir, caseFile), 'utf8')) as Case;
+      it(`${caseFile.replace(/\.json$/, '')}: ${c.description}`, () => {
+        const plan = planners[name]!(c.current, c.args);
+        expectPlan(plan, c);
+      });
+    }
+  });
+}
+
+describe('getent parsing', () => {
+  it('splits on ":" for passwd-like databases and on whitespace runs otherwise; repeats become a list', () => {
+    expect(getentFacts('root:x:0:0:root:/root:/bin/bash\n', ':')).toEqual({ root: ['x', '0', '0', 'root', '/root', '/bin/bash'] });
+    expect(getentFacts('127.0.0.1       localhost\n::1  localhost ip6-localhost\n', undefined)).toEqual({
+      '127.0.0.1': ['localhost'],
+      '::1': ['localhost', 'ip6-localhost'],
+    });
+    expect(getentFacts('a 1\na 2\na 3\n', undefined)).toEqual({ a: [['1'], ['2'], ['3']] });
+  });
+});
+
+describe('package_facts parsing', () => {
+  const files = [
+    'Package files:',
+    ' 100 /var/lib/dpkg/status',
+    '     release a=now',
+    ' 500 http://deb.debian.org/debian bookworm/main amd64 Packages',
+    '     release v=12.15,o=Debian,a=oldstable,n=bookworm,l=Debian,c=main,b=amd64',
+    '     origin deb.debian.org',
+    ' 500 http://archive.raspberrypi.com/debian bookworm/main arm64 Packages',
+    '     release o=Raspberry Pi Foundation,a=stable,n=bookworm,l=Raspberry Pi Foundation,c=main,b=arm64',
+    'Pinned packages:',
+  ].join('\n');
+  const policy = [
+    'coreutils:',
+    '  Installed: 9.1-1',
+    '  Candidate: 9.1-1',
+    '  Version table:',
+    ' *** 9.1-1 500',
+    '        500 http://deb.debian.org/debian bookworm/main amd64 Packages',
+    '        100 /var/lib/dpkg/status',
+    'dpkg:',
+    '  Installed: 1.21.22',
+    '  Candidate: 1.21.23',
+    '  Version table:',
+    '     1.21.23 500',
+    '        500 http://deb.debian.org/debian bookworm/main amd64 Packages',
+    ' *** 1.21.22 100',
+    '        100 /var/lib/dpkg/status',
+    'libc6:i386:',
+    '  Installed: 2.36-9',
+    '  Version table:',
+    ' *** 2.36-9 500',
+    '        500 http://archive.raspberrypi.com/debian bookworm/main arm64 Packages',
+  ].join('\n');
+
+  it("reads each package file's origin and the first file of each installed version", () => {
+    expect(parsePackageFiles(files).get('http://deb.debian.org/debian bookworm/main amd64 Packages')).toBe('Debian');
+    expect(parsePackageFiles(files).get('/var/lib/dpkg/status')).toBe('');
+    expect(parseInstalledFiles(policy)).toEqual(
+      new Map([
+        ['coreutils', 'http://deb.debian.org/debian bookworm/main amd64 Packages'],
+        ['dpkg', '/var/lib/dpkg/status'],
+        ['libc6:i386', 'http://archive.raspberrypi.com/debian bookworm/main arm64 Packages'],
+      ]),
+    );
+  });
+
+  it('names foreign-architecture packages name:arch, leaves out removed ones, prefers the archive section', () => {
+    const list = [
+      'ii \tcoreutils\tamd64\t9.1-1\tutils',
+      'ii \tdpkg\tamd64\t1.21.22\tadmin',
+      'ii \tlibc6\ti386\t2.36-9\tlibs',
+      'rc \told\tamd64\t1.0\tmisc',
+      'ii \ttk-dev\tamd64\t8.6.13\tlibdevel',
+    ].join('\n');
+    const M = '__tsplay_pkgs__\n';
+    const out = `amd64\n${list}\n${M}${files}\n${M}${policy}\n${M}tk-dev\t8.6.13\tdevel\n`;
+    const state = parsePackageFacts(out);
+    expect(Object.keys(state.packages).sort()).toEqual(['coreutils', 'dpkg', 'libc6:i386', 'tk-dev']);
+    expect(state.packages.coreutils).toEqual([
+      { name: 'coreutils', version: '9.1-1', arch: 'amd64', category: 'utils', origin: 'Debian', source: 'apt' },
+    ]);
+    expect(state.packages.dpkg![0]!.origin).toBe('');
+    expect(state.packages['libc6:i386']![0]!.origin).toBe('Raspberry Pi Foundation');
+    expect(state.packages['tk-dev']![0]!.category).toBe('devel');
+    const plan = packageFacts.plan(state, completeArgs(packageFacts, {}));
+    expect(plan.changes).toEqual([]);
+    expect((plan.result!.ansible_facts as { packages: unknown }).packages).toBe(state.packages);
+  });
+
+  it('fails as Ansible does without dpkg, or for a manager it does not read', () => {
+    const none = parsePackageFacts('no-dpkg\n');
+    expect(packageFacts.plan(none, completeArgs(packageFacts, {})).failed).toContain('Could not detect a supported package manager');
+    expect(packageFacts.plan({ packages: {} }, completeArgs(packageFacts, { manager: 'yum' })).failed).toBe(
+      'Unsupported package managers requested: yum',
+    );
+    expect(packageFacts.plan({ packages: {} }, completeArgs(packageFacts, { manager: 'rpm' })).failed).toContain("['rpm']");
+  });
+});
