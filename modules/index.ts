@@ -22,6 +22,7 @@ import nmcli from './nmcli.js';
 import packageModule from './package.js';
 import packageFacts from './package_facts.js';
 import ping from './ping.js';
+import pip from './pip.js';
 import reboot from './reboot.js';
 import replace from './replace.js';
 import routeEnsure from './route-ensure.js';
@@ -78,6 +79,7 @@ export const builtinModules: ModuleDefinition<any, any>[] = [
   packageFacts,
   pause,
   ping,
+  pip,
   reboot,
   replace,
   routeEnsure,

@@ -6,6 +6,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExecResult, Plan } from '../../engine/module.js';
 import getent, { getentFacts } from '../../modules/getent.js';
+import pip, {
+  compareVersions,
+  isSatisfied,
+  parseRequirement,
+  parseVersion,
+  pipGatherCommand,
+  parsePipGather,
+  recoverPackageNames,
+  type PipState,
+} from '../../modules/pip.js';
 import packageFacts, { parseInstalledFiles, parsePackageFacts, parsePackageFiles } from '../../modules/package_facts.js';
 import { completeArgs, expectPlan } from './harness.js';
 
@@ -20,6 +30,7 @@ interface Case {
 // each module's plan from a case's gathered state and raw arguments
 const planners: Record<string, (current: unknown, raw: Record<string, unknown>) => Plan> = {
   getent: (c, a) => getent.plan(c as ExecResult, completeArgs(getent, a)),
+  pip: (c, a) => pip.plan(c as PipState, completeArgs(pip, a)),
 };
 const root = join(import.meta.dirname, 'fixtures');
 
@@ -124,5 +135,67 @@ describe('package_facts parsing', () => {
       'Unsupported package managers requested: yum',
     );
     expect(packageFacts.plan({ packages: {} }, completeArgs(packageFacts, { manager: 'rpm' })).failed).toContain("['rpm']");
+  });
+});
+
+describe('pip versions and requirements', () => {
+  const v = (s: string) => parseVersion(s)!;
+  it('orders PEP 440 versions as packaging does', () => {
+    const order = ['1.0.dev1', '1.0a1', '1.0a2.dev1', '1.0b1', '1.0rc1', '1.0', '1.0.post1', '1.0.1', '1.1', '2!0.1'];
+    for (let i = 0; i + 1 < order.length; i++) expect(compareVersions(v(order[i]!), v(order[i + 1]!)), order[i]).toBe(-1);
+    expect(compareVersions(v('1.0'), v('1.0.0'))).toBe(0);
+    expect(compareVersions(v('1.0-1'), v('1.0.post1'))).toBe(0);
+  });
+
+  it('parses requirements as pip does, and knows when only pip can tell', () => {
+    expect(parseRequirement('Flask_Login[extra] >= 0.6, <1 ; python_version > "3"')).toEqual({
+      text: 'Flask_Login[extra] >= 0.6, <1 ; python_version > "3"',
+      canonical: 'flask-login',
+      specs: [
+        ['>=', '0.6'],
+        ['<', '1'],
+      ],
+    });
+    expect(parseRequirement('./dist/app-1.0.tar.gz').canonical).toBeUndefined();
+    expect(parseRequirement('https://host.invalid/x/My.Pkg-2.0-py3-none-any.whl')).toMatchObject({
+      canonical: 'my-pkg',
+      wheelVersion: '2.0',
+    });
+    expect(isSatisfied(parseRequirement('git+https://host.invalid/r.git'), {})).toBeUndefined();
+    expect(isSatisfied(parseRequirement('a!=1.0'), { a: '1.0' })).toBe(false);
+    expect(isSatisfied(parseRequirement('a===1.0'), { a: '1.0' })).toBe(true);
+    expect(isSatisfied(parseRequirement('a~=1.4'), { a: '2.0' })).toBe(false);
+    expect(recoverPackageNames(['django>1.11.1', '<1.11.3', 'ipaddress', 'pkg[a', 'b]>1', '<2'])).toEqual([
+      'django>1.11.1,<1.11.3',
+      'ipaddress',
+      'pkg[a,b]>1,<2',
+    ]);
+  });
+
+  it('gathers in one command: the venv, the pip found, its list and (for latest) the outdated ones', () => {
+    const args = completeArgs(pip, {
+      name: 'six',
+      state: 'latest',
+      virtualenv: 'venv',
+      chdir: '/srv/app',
+      extra_args: '--no-index -f /w --user',
+    });
+    const cmd = pipGatherCommand(args).text;
+    expect(cmd).toContain('test -e /srv/app/venv/bin/activate');
+    expect(cmd).toContain('tsplay_pip list --outdated --format=json --no-index -f /w\n');
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const out = [
+      `__tsplay_probe__ cwd ${b64('')} 0`,
+      `__tsplay_probe__ venv ${b64('')} 0`,
+      `__tsplay_probe__ pip ${b64('/srv/app/venv/bin/pip3\n')} 0`,
+      `__tsplay_probe__ list ${b64('[{"name": "Six", "version": "1.15.0"}]')} 0`,
+      `__tsplay_probe__ outdated ${b64('[{"name": "six", "version": "1.15.0", "latest_version": "1.16.0"}]')} 0`,
+    ].join('\n');
+    expect(parsePipGather(out, '', args)).toEqual({
+      venvExists: true,
+      pip: ['/srv/app/venv/bin/pip3'],
+      installed: { six: '1.15.0' },
+      outdated: ['six'],
+    });
   });
 });
