@@ -38,6 +38,7 @@ import sysctl from './sysctl.js';
 import systemd from './systemd.js';
 import tempfile from './tempfile.js';
 import template from './template.js';
+import timezone from './timezone.js';
 import unarchive from './unarchive.js';
 import user from './user.js';
 import waitFor from './wait_for.js';
@@ -95,6 +96,7 @@ export const builtinModules: ModuleDefinition<any, any>[] = [
   systemd,
   tempfile,
   template,
+  timezone,
   unarchive,
   user,
   validateArgumentSpec,

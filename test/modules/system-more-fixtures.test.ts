@@ -1,7 +1,8 @@
 // Plan tests of getent, package_facts, pip, timezone, alternatives and modprobe: table-driven
 // cases in test/modules/fixtures/<module>/<case>.json (args + gathered state -> changes or no-op,
 // in the format of fixtures.test.ts), and the parsers of what the gathers read on real hosts.
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExecResult, Plan } from '../../engine/module.js';
@@ -16,8 +17,10 @@ import pip, {
   recoverPackageNames,
   type PipState,
 } from '../../modules/pip.js';
+import timezone, { editFirstLine, timezoneGatherCommand, type TimezoneState } from '../../modules/timezone.js';
+import type { FileFact } from '../../engine/file-fact.js';
 import packageFacts, { parseInstalledFiles, parsePackageFacts, parsePackageFiles } from '../../modules/package_facts.js';
-import { completeArgs, expectPlan } from './harness.js';
+import { completeArgs, expectPlan, harness } from './harness.js';
 
 interface Case {
   description: string;
@@ -197,5 +200,101 @@ describe('pip versions and requirements', () => {
       installed: { six: '1.15.0' },
       outdated: ['six'],
     });
+  });
+});
+
+// A file as the file probe reports it: { text } for an existing file, undefined for a missing one.
+function fileOf(path: string, text?: string): FileFact {
+  const identity = { uid: 0, gid: 0, user: 'root', group: 'root', umask: '0022' };
+  const base = { path, exists: text !== undefined, parentExists: true, identity } as FileFact;
+  if (text === undefined) return base;
+  const content = Buffer.from(text).toString('base64');
+  return { ...base, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: text.length, content } as FileFact;
+}
+
+function tzState(over: Partial<TimezoneState> & { timezone?: string; rcS?: string }): TimezoneState {
+  const { timezone: tz, rcS, ...rest } = over;
+  return {
+    zoneExists: true,
+    timezoneFile: fileOf('/etc/timezone', tz),
+    rcS: fileOf('/etc/default/rcS', rcS),
+    localtime: 'link /usr/share/zoneinfo/Etc/UTC',
+    dpkgReconfigure: true,
+    hwclockTool: true,
+    ...rest,
+  };
+}
+
+describe('timezone plans', () => {
+  const plan = (state: TimezoneState, args: Record<string, unknown>) => timezone.plan(state, completeArgs(timezone, args));
+  const summaries = (p: Plan) => p.changes.map((c) => c.summary);
+
+  it('without systemd: /etc/timezone and the /etc/localtime link, both checked', () => {
+    const p = plan(tzState({ timezone: 'Etc/UTC\n' }), { name: 'Europe/Paris' });
+    expect(summaries(p)).toEqual(['write Europe/Paris to /etc/timezone', 'link /etc/localtime to /usr/share/zoneinfo/Europe/Paris']);
+    expect(p.changes[1]!.commands[0]!.cmd.text).toBe(
+      'ln -sf /usr/share/zoneinfo/Europe/Paris /etc/localtime && dpkg-reconfigure --frontend noninteractive tzdata',
+    );
+    expect(p.result).toEqual({ diff: { before: { name: 'Etc/UTC' }, after: { name: 'Europe/Paris' } } });
+    // /etc/timezone already says it, but the link points elsewhere: the link's zone is current
+    const stale = plan(tzState({ timezone: 'Europe/Paris\n' }), { name: 'Europe/Paris' });
+    expect(stale.result).toEqual({ diff: { before: { name: 'Etc/UTC' }, after: { name: 'Europe/Paris' } } });
+    expect(stale.changes).toHaveLength(2);
+    const done = plan(tzState({ timezone: 'Europe/Paris\n', localtime: 'link /usr/share/zoneinfo/Europe/Paris' }), {
+      name: 'Europe/Paris',
+    });
+    expect(done.changes).toEqual([]);
+    // a copied zone file equal to the zone's counts; a broken link does not
+    expect(plan(tzState({ timezone: 'Europe/Paris\n', localtime: 'same' }), { name: 'Europe/Paris' }).changes).toEqual([]);
+    expect(plan(tzState({ timezone: 'Europe/Paris\n', localtime: 'broken' }), { name: 'Europe/Paris' }).result).toEqual({
+      diff: { before: { name: 'n/a' }, after: { name: 'Europe/Paris' } },
+    });
+  });
+
+  it('with systemd: timedatectl reads and sets the zone and the RTC mode', () => {
+    const status =
+      '               Local time: Sat 2026-12-05 05:40:00 UTC\n                Time zone: Etc/UTC (UTC, +0000)\n          RTC in local TZ: no\n';
+    const p = plan(tzState({ timedatectl: status }), { name: 'Europe/Paris', hwclock: 'local' });
+    expect(p.changes.map((c) => c.commands[0]!.cmd.text)).toEqual([
+      'timedatectl set-local-rtc yes',
+      'timedatectl set-timezone Europe/Paris',
+    ]);
+    expect(p.result).toEqual({ diff: { before: { hwclock: 'UTC', name: 'Etc/UTC' }, after: { hwclock: 'local', name: 'Europe/Paris' } } });
+    expect(plan(tzState({ timedatectl: status }), { name: 'Etc/UTC', rtc: 'UTC' }).changes).toEqual([]);
+  });
+
+  it('hwclock without systemd: UTC= in /etc/default/rcS, then /etc/adjtime, set with hwclock --systohc', () => {
+    const p = plan(tzState({ rcS: '# defaults\nUTC=yes\n', adjtime: '0.0 0 0.0\n0\nUTC\n' }), { hwclock: 'local' });
+    expect(summaries(p)).toEqual(['set UTC=no in /etc/default/rcS', 'set the hardware clock to local']);
+    expect(p.changes[0]!.diff!.after).toBe('hwclock: local\n');
+    expect(p.changes[1]!.commands[0]!.cmd.text).toBe('hwclock --systohc --localtime');
+    expect(plan(tzState({ rcS: 'UTC=no\n', adjtime: '0.0 0 0.0\n0\nLOCAL\n' }), { hwclock: 'local' }).changes).toEqual([]);
+    // rcS agrees but adjtime does not: adjtime is the truth
+    expect(plan(tzState({ rcS: 'UTC=no\n', adjtime: '0.0 0 0.0\n0\nUTC\n' }), { hwclock: 'local' }).changes).toHaveLength(2);
+  });
+
+  it("fails with Ansible's messages", () => {
+    expect(plan(tzState({ zoneExists: false }), { name: 'Nowhere/Atlantis' }).failed).toBe(
+      'Error message:\ngiven timezone "Nowhere/Atlantis" is not available',
+    );
+    expect(plan(tzState({ hwclockTool: false }), { name: 'Etc/UTC' }).failed).toBe('Failed to find required executable "hwclock" in paths');
+    expect(() => completeArgs(timezone, {})).toThrow('one of the following is required: hwclock, name');
+  });
+
+  it('edits a config file as Ansible does: the first match replaced, other matches removed', () => {
+    expect(editFirstLine('a\nUTC=yes\nb\nUTC=no\n', /^UTC\s*=/, 'UTC=no\n')).toEqual({ text: 'a\nUTC=no\nb\n', deleted: 2 });
+    expect(editFirstLine('', /^(\S+)/, 'Etc/UTC\n')).toEqual({ text: 'Etc/UTC\n', deleted: 0 });
+  });
+
+  it('gathers in one command on this machine (read only)', async () => {
+    const args = completeArgs(timezone, { name: 'Etc/UTC' });
+    expect(timezoneGatherCommand(args).text).toContain('test -f /usr/share/zoneinfo/Etc/UTC');
+    const h = harness(tmpdir());
+    const state = await timezone.gather(h.ctx, args);
+    expect(h.commands).toHaveLength(1);
+    expect(state.zoneExists).toBe(true);
+    expect(state.timezoneFile.exists).toBe(existsSync('/etc/timezone'));
+    const link = lstatSync('/etc/localtime', { throwIfNoEntry: false });
+    if (link?.isSymbolicLink()) expect(state.localtime).toBe(`link ${readlinkSync('/etc/localtime')}`);
   });
 });
