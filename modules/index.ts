@@ -1,5 +1,6 @@
 // The built-in modules. They are registered exactly as custom modules are.
 import type { ModuleDefinition } from '../engine/index.js';
+import alternatives from './alternatives.js';
 import apt from './apt.js';
 import assert from './assert.js';
 import blockinfile from './blockinfile.js';
@@ -53,6 +54,7 @@ import pause from './pause.js';
 
 export const builtinModules: ModuleDefinition<any, any>[] = [
   addHost,
+  alternatives,
   apt,
   assert,
   asyncStatus,

@@ -19,6 +19,7 @@ import pip, {
 } from '../../modules/pip.js';
 import timezone, { editFirstLine, timezoneGatherCommand, type TimezoneState } from '../../modules/timezone.js';
 import type { FileFact } from '../../engine/file-fact.js';
+import alternatives, { parseDisplay, type AlternativesState } from '../../modules/alternatives.js';
 import packageFacts, { parseInstalledFiles, parsePackageFacts, parsePackageFiles } from '../../modules/package_facts.js';
 import { completeArgs, expectPlan, harness } from './harness.js';
 
@@ -296,5 +297,76 @@ describe('timezone plans', () => {
     expect(state.timezoneFile.exists).toBe(existsSync('/etc/timezone'));
     const link = lstatSync('/etc/localtime', { throwIfNoEntry: false });
     if (link?.isSymbolicLink()) expect(state.localtime).toBe(`link ${readlinkSync('/etc/localtime')}`);
+  });
+});
+
+describe('alternatives', () => {
+  const display = [
+    'pager - manual mode',
+    '  link best version is /usr/bin/less',
+    '  link currently points to /bin/more',
+    '  link pager is /usr/bin/pager',
+    '  slave pager.1.gz is /usr/share/man/man1/pager.1.gz',
+    '/bin/more - priority 50',
+    '  slave pager.1.gz: /usr/share/man/man1/more.1.gz',
+    '/usr/bin/less - priority 77',
+    '  slave pager.1.gz: /usr/share/man/man1/less.1.gz',
+    '',
+  ].join('\n');
+  const group = (): AlternativesState => ({ tool: true, pathExists: true, ...parseDisplay(display) });
+  const plan = (state: AlternativesState, args: Record<string, unknown>) => alternatives.plan(state, completeArgs(alternatives, args));
+  const commands = (p: Plan) => p.changes.map((c) => c.commands[0]!.cmd.text);
+
+  it('reads the mode, the current path, the link and each alternative with its followers', () => {
+    expect(parseDisplay(display)).toEqual({
+      mode: 'manual',
+      current: '/bin/more',
+      link: '/usr/bin/pager',
+      alternatives: {
+        '/bin/more': {
+          priority: 50,
+          subcommands: [{ name: 'pager.1.gz', path: '/usr/share/man/man1/more.1.gz', link: '/usr/share/man/man1/pager.1.gz' }],
+        },
+        '/usr/bin/less': {
+          priority: 77,
+          subcommands: [{ name: 'pager.1.gz', path: '/usr/share/man/man1/less.1.gz', link: '/usr/share/man/man1/pager.1.gz' }],
+        },
+      },
+    });
+    expect(parseDisplay('')).toEqual({ alternatives: {} });
+  });
+
+  it('selects, installs, sets auto mode and removes only when needed', () => {
+    expect(commands(plan(group(), { name: 'pager', path: '/usr/bin/less' }))).toEqual(['update-alternatives --set pager /usr/bin/less']);
+    expect(plan(group(), { name: 'pager', path: '/bin/more' }).changes).toEqual([]);
+    expect(plan(group(), { name: 'pager', path: '/bin/more', state: 'present' }).changes).toEqual([]);
+    // a new priority reinstalls, keeping the followers it has
+    expect(commands(plan(group(), { name: 'pager', path: '/bin/more', priority: 60, state: 'present' }))).toEqual([
+      'update-alternatives --install /usr/bin/pager pager /bin/more 60 --slave /usr/share/man/man1/pager.1.gz pager.1.gz /usr/share/man/man1/more.1.gz',
+    ]);
+    // a new alternative, the group's link and the fallback priority
+    const added = plan(group(), { name: 'pager', path: '/usr/bin/most', state: 'present' });
+    expect(commands(added)).toEqual(['update-alternatives --install /usr/bin/pager pager /usr/bin/most 50']);
+    expect(added.result!.msg).toBe("Install alternative '/usr/bin/most' for 'pager'.");
+    expect(commands(plan(group(), { name: 'pager', path: '/bin/more', state: 'auto' }))).toEqual(['update-alternatives --auto pager']);
+    expect(commands(plan(group(), { name: 'pager', path: '/bin/more', state: 'absent' }))).toEqual([
+      'update-alternatives --remove pager /bin/more',
+    ]);
+    expect(plan(group(), { name: 'pager', path: '/usr/bin/most', state: 'absent' }).changes).toEqual([]);
+    // other followers than the ones installed: reinstall with them
+    const subs = [{ name: 'pager.1.gz', path: '/usr/share/man/man1/more.1.gz', link: '/usr/share/man/man1/pager.1.gz' }];
+    expect(plan(group(), { name: 'pager', path: '/bin/more', subcommands: subs }).changes).toEqual([]);
+    expect(plan(group(), { name: 'pager', path: '/bin/more', slaves: [] }).changes).toHaveLength(1);
+  });
+
+  it("fails with Ansible's messages", () => {
+    const unknown: AlternativesState = { tool: true, pathExists: true, alternatives: {} };
+    expect(plan(unknown, { name: 'x', path: '/bin/true' }).failed).toBe(
+      'Needed to install the alternative, but unable to do so as we are missing the link',
+    );
+    expect(plan({ ...unknown, pathExists: false }, { name: 'x', path: '/nope', link: '/usr/bin/x' }).failed).toBe(
+      'Specified path /nope does not exist',
+    );
+    expect(plan({ ...unknown, tool: false }, { name: 'x', path: '/bin/true' }).failed).toContain('update-alternatives');
   });
 });
