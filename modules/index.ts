@@ -18,6 +18,7 @@ import group from './group.js';
 import hostname from './hostname.js';
 import iptablesEnsure from './iptables-ensure.js';
 import lineinfile from './lineinfile.js';
+import modprobe from './modprobe.js';
 import mount from './mount.js';
 import nmcli from './nmcli.js';
 import packageModule from './package.js';
@@ -76,6 +77,7 @@ export const builtinModules: ModuleDefinition<any, any>[] = [
   includeVars,
   iptablesEnsure,
   lineinfile,
+  modprobe,
   mount,
   nmcli,
   packageModule,

@@ -20,6 +20,7 @@ import pip, {
 import timezone, { editFirstLine, timezoneGatherCommand, type TimezoneState } from '../../modules/timezone.js';
 import type { FileFact } from '../../engine/file-fact.js';
 import alternatives, { parseDisplay, type AlternativesState } from '../../modules/alternatives.js';
+import modprobe, { isLoaded, modprobeGatherCommand, parseModprobeGather, type ModprobeState } from '../../modules/modprobe.js';
 import packageFacts, { parseInstalledFiles, parsePackageFacts, parsePackageFiles } from '../../modules/package_facts.js';
 import { completeArgs, expectPlan, harness } from './harness.js';
 
@@ -368,5 +369,93 @@ describe('alternatives', () => {
       'Specified path /nope does not exist',
     );
     expect(plan({ ...unknown, tool: false }, { name: 'x', path: '/bin/true' }).failed).toContain('update-alternatives');
+  });
+});
+
+describe('modprobe', () => {
+  const proc = 'br_netfilter 32768 0 - Live 0x0000000000000000\nbridge 311296 1 br_netfilter, Live 0x0000000000000000\n';
+  const state = (over: Partial<ModprobeState> = {}): ModprobeState => ({
+    tool: true,
+    procModules: proc,
+    builtin: '',
+    modulesLoad: [],
+    modprobeConf: [],
+    ...over,
+  });
+  const plan = (s: ModprobeState, args: Record<string, unknown>) => modprobe.plan(s, completeArgs(modprobe, args));
+  const summaries = (p: Plan) => p.changes.map((c) => c.summary);
+
+  it('knows a loaded module from /proc/modules (- as _) or the built-in list', () => {
+    expect(isLoaded(state(), 'br-netfilter')).toBe(true);
+    expect(isLoaded(state(), 'overlay')).toBe(false);
+    expect(isLoaded(state({ builtin: 'kernel/fs/overlayfs/overlay.ko\n' }), 'overlay')).toBe(true);
+  });
+
+  it('loads or unloads only when needed, with the parameters', () => {
+    expect(plan(state(), { name: 'br_netfilter' }).changes).toEqual([]);
+    const load = plan(state({ dryRun: { rc: 0, err: '' } }), { name: 'dummy', params: 'numdummies=2' });
+    expect(load.changes.map((c) => c.commands[0]!.cmd.text)).toEqual(['modprobe dummy numdummies=2']);
+    expect(load.result).toEqual({ name: 'dummy', params: 'numdummies=2', state: 'present' });
+    expect(plan(state(), { name: 'br_netfilter', state: 'absent' }).changes.map((c) => c.commands[0]!.cmd.text)).toEqual([
+      'modprobe -r br_netfilter',
+    ]);
+    expect(plan(state(), { name: 'dummy', state: 'absent' }).changes).toEqual([]);
+  });
+
+  it('fails as the dry run says, or without modprobe or /proc/modules', () => {
+    const missing = plan(state({ dryRun: { rc: 1, err: 'modprobe: FATAL: Module nosuch not found in directory /lib/modules/6.1.0\n' } }), {
+      name: 'nosuch',
+    });
+    expect(missing.failed).toContain('Module nosuch not found');
+    expect(plan(state({ tool: false }), { name: 'x' }).failed).toContain('"modprobe"');
+    expect(plan(state({ procModules: undefined }), { name: 'x' }).failed).toContain('/proc/modules');
+  });
+
+  it('persistent: present writes modules-load.d and modprobe.d, commenting out old options elsewhere', () => {
+    const old = { path: '/etc/modprobe.d/local.conf', mode: '644', text: 'options bonding mode=1\noptions dummy numdummies=1\n' };
+    const p = plan(state({ modprobeConf: [old] }), { name: 'dummy', state: 'absent', params: 'numdummies=2', persistent: 'present' });
+    expect(summaries(p)).toEqual([
+      'load dummy at boot (/etc/modules-load.d/dummy.conf)',
+      'comment out options dummy in /etc/modprobe.d/local.conf',
+      'set the options of dummy (/etc/modprobe.d/dummy.conf)',
+    ]);
+    expect(p.changes.map((c) => c.diff!.after)).toEqual([
+      'dummy\n',
+      'options bonding mode=1\n#options dummy numdummies=1\n',
+      'options dummy numdummies=2\n',
+    ]);
+    const done = state({
+      modulesLoad: [{ path: '/etc/modules-load.d/dummy.conf', mode: '644', text: 'dummy\n' }],
+      modprobeConf: [{ path: '/etc/modprobe.d/dummy.conf', mode: '644', text: 'options dummy numdummies=2\n' }],
+    });
+    expect(plan(done, { name: 'dummy', state: 'absent', params: 'numdummies=2', persistent: 'present' }).changes).toEqual([]);
+    expect(summaries(plan(done, { name: 'dummy', state: 'absent', persistent: 'absent' }))).toEqual([
+      'comment out dummy in /etc/modules-load.d/dummy.conf',
+      'comment out options dummy in /etc/modprobe.d/dummy.conf',
+    ]);
+  });
+
+  it('gathers in one command; reads the files back', () => {
+    const args = completeArgs(modprobe, { name: 'dummy', persistent: 'present' });
+    const cmd = modprobeGatherCommand(args).text;
+    expect(cmd).toContain('modprobe -n dummy');
+    expect(cmd).toContain('/etc/modules-load.d/*');
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const out = [
+      `__tsplay_probe__ tool ${b64('/usr/sbin/modprobe\n')} 0`,
+      `__tsplay_probe__ proc ${b64(proc)} 0`,
+      `__tsplay_probe__ builtin ${b64('')} 0`,
+      `__tsplay_probe__ dryrun ${b64('')} 0`,
+      `__tsplay_probe__ load ${b64(`644 ${b64('dummy\n')} /etc/modules-load.d/my mods.conf\n`)} 0`,
+      `__tsplay_probe__ conf ${b64('')} 0`,
+    ].join('\n');
+    expect(parseModprobeGather(out)).toEqual({
+      tool: true,
+      procModules: proc,
+      builtin: '',
+      dryRun: { rc: 0, err: '' },
+      modulesLoad: [{ mode: '644', text: 'dummy\n', path: '/etc/modules-load.d/my mods.conf' }],
+      modprobeConf: [],
+    });
   });
 });
