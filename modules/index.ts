@@ -1,5 +1,6 @@
 // The built-in modules. They are registered exactly as custom modules are.
 import type { AnyModuleDefinition } from '../engine/index.js';
+import alternatives from './alternatives.js';
 import apt from './apt.js';
 import assert from './assert.js';
 import blockinfile from './blockinfile.js';
@@ -11,15 +12,19 @@ import fail from './fail.js';
 import fetch from './fetch.js';
 import file from './file.js';
 import find from './find.js';
+import getent from './getent.js';
 import getUrl from './get_url.js';
 import group from './group.js';
 import hostname from './hostname.js';
 import iptablesEnsure from './iptables-ensure.js';
 import lineinfile from './lineinfile.js';
+import modprobe from './modprobe.js';
 import mount from './mount.js';
 import nmcli from './nmcli.js';
 import packageModule from './package.js';
+import packageFacts from './package_facts.js';
 import ping from './ping.js';
+import pip from './pip.js';
 import reboot from './reboot.js';
 import replace from './replace.js';
 import routeEnsure from './route-ensure.js';
@@ -35,6 +40,7 @@ import sysctl from './sysctl.js';
 import systemd from './systemd.js';
 import tempfile from './tempfile.js';
 import template from './template.js';
+import timezone from './timezone.js';
 import unarchive from './unarchive.js';
 import user from './user.js';
 import waitFor from './wait_for.js';
@@ -49,6 +55,7 @@ import pause from './pause.js';
 
 export const builtinModules: AnyModuleDefinition[] = [
   addHost,
+  alternatives,
   apt,
   assert,
   asyncStatus,
@@ -62,6 +69,7 @@ export const builtinModules: AnyModuleDefinition[] = [
   fetch,
   file,
   find,
+  getent,
   getUrl,
   group,
   groupBy,
@@ -69,11 +77,14 @@ export const builtinModules: AnyModuleDefinition[] = [
   includeVars,
   iptablesEnsure,
   lineinfile,
+  modprobe,
   mount,
   nmcli,
   packageModule,
+  packageFacts,
   pause,
   ping,
+  pip,
   reboot,
   replace,
   routeEnsure,
@@ -89,6 +100,7 @@ export const builtinModules: AnyModuleDefinition[] = [
   systemd,
   tempfile,
   template,
+  timezone,
   unarchive,
   user,
   validateArgumentSpec,

@@ -5,6 +5,11 @@ import type { AsyncJob } from '../module.js';
 export class HostState {
   /** Gathered facts (ansible_facts), also exposed as top-level ansible_* variables. */
   facts: Record<string, unknown> = {};
+  /**
+   * Fact names that modules other than setup returned (getent_passwd, packages, services): Ansible
+   * injects those as top-level variables under their own name, setup's under ansible_<name>.
+   */
+  plainFacts = new Set<string>();
   /** Variables from set_fact and register: they outlive the play, as in Ansible. */
   vars: Record<string, unknown> = {};
   stats: HostStats = emptyStats();

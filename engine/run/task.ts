@@ -82,10 +82,16 @@ export function lastDefined<K extends keyof Keywords>(chain: Chain, key: K): Key
   return undefined;
 }
 
-/** Facts as variables: ansible_facts.x is also ansible_x at top level. */
-function factVars(facts: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Facts as variables: ansible_facts.x is also ansible_x at top level, and a fact that a module
+ * other than setup returned (getent_passwd) is also x, as Ansible injects it.
+ */
+function factVars(facts: Record<string, unknown>, plain: ReadonlySet<string> = new Set()): Record<string, unknown> {
   const out: Record<string, unknown> = { ansible_facts: facts };
-  for (const [k, v] of Object.entries(facts)) out[k.startsWith('ansible_') ? k : `ansible_${k}`] = v;
+  for (const [k, v] of Object.entries(facts)) {
+    out[k.startsWith('ansible_') ? k : `ansible_${k}`] = v;
+    if (plain.has(k)) out[k] = v;
+  }
   return out;
 }
 
@@ -97,7 +103,7 @@ export function buildScope(env: PlayEnv, host: HostState, chain: Chain): Record<
   const scope: Record<string, unknown> = {};
   for (const r of env.roles) Object.assign(scope, r.defaults);
   for (const r of roles) Object.assign(scope, r.defaults);
-  Object.assign(scope, inv, factVars(host.facts), env.playVars);
+  Object.assign(scope, inv, factVars(host.facts, host.plainFacts), env.playVars);
   for (const r of env.roles) Object.assign(scope, r.vars);
   for (const r of roles) Object.assign(scope, r.vars);
   const includeParams: Record<string, unknown>[] = [];
@@ -202,7 +208,7 @@ function hostvarsProxy(env: PlayEnv): Record<string, unknown> {
     const st = env.hosts.get(name);
     return {
       ...env.inventory.hostVars(name, env.play.dir),
-      ...(st ? factVars(st.facts) : {}),
+      ...(st ? factVars(st.facts, st.plainFacts) : {}),
       ...(st?.vars ?? {}),
       inventory_hostname: name,
       inventory_hostname_short: name.split('.')[0],
@@ -771,6 +777,7 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
     Object.assign(host.vars, result.ansible_facts as Record<string, unknown>);
   } else if (result.ansible_facts && typeof result.ansible_facts === 'object') {
     Object.assign(host.facts, result.ansible_facts);
+    if (short !== 'setup' && short !== 'gather_facts') for (const k of Object.keys(result.ansible_facts)) host.plainFacts.add(k);
   }
   // the inventory changes a result asks for (group_by, add_host), as Ansible's strategy applies them
   if (typeof result.add_group === 'string') {
