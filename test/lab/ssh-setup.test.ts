@@ -230,6 +230,29 @@ describe.skipIf(!enabled)('ssh-setup on the lab', () => {
     expect(await everything()).toEqual(before);
   }, 120_000);
 
+  it("ssh_password_hash sets the user's password (its hash in /etc/shadow, never in the output); again: nothing changes", async () => {
+    // the same password as the lab's (sudo keeps working for the next runs), a new salt: a new hash
+    const password = readFileSync(lab.passwordFile, 'utf8').trim();
+    const hash = (await cmd('sh', ['-c', `printf '%s' "$1" | openssl passwd -6 -stdin`, 'sh', password])).stdout.trim();
+    expect(hash).toMatch(/^\$6\$/);
+    for (const h of HOSTS) expect(await sh(h, 'grep "^pi:" /etc/shadow')).not.toContain(hash);
+    const r = await play('password', ['-e', `ssh_password_hash=${hash}`]);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out + r.err).not.toContain(hash);
+    for (const h of HOSTS) {
+      expect(recap(r.out, h)).toMatchObject({ changed: 1, failed: 0 });
+      expect((await sh(h, 'grep "^pi:" /etc/shadow')).split(':')[1]).toBe(hash);
+    }
+    const again = await play('password-again', ['-e', `ssh_password_hash=${hash}`]);
+    expect(again.code, again.out + again.err).toBe(0);
+    for (const h of HOSTS) expect(recap(again.out, h)).toMatchObject({ changed: 0, failed: 0 });
+    // not a hash: refused before any host is touched
+    const plain = await play('password-plain', ['-e', 'ssh_password_hash=secret']);
+    expect(plain.code).not.toBe(0);
+    expect(plain.out).toContain('a crypt hash');
+    for (const h of HOSTS) expect((await sh(h, 'grep "^pi:" /etc/shadow')).split(':')[1]).toBe(hash);
+  }, 120_000);
+
   it('lab down leaves nothing behind', async () => {
     await labDown();
     expect(await labLeftovers()).toEqual([]);
