@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { project, recap, tsplay } from './helpers.js';
 
 const TASKS = resolve('playbooks/tasks/sshd-no-password.yaml');
@@ -40,6 +40,10 @@ const effective = (file: string) =>
     .sort();
 
 describe.skipIf(!hasSshd)('ssh-setup: password login off in sshd_config', () => {
+  // `sshd -t` refuses to check a file without its privilege separation directory, which the ssh
+  // service makes when it starts (a CI machine may never have started it).
+  beforeAll(() => mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }));
+
   it('--check changes nothing; the run sets both lines, sshd -T says no, reloads once; a second run changes nothing', async () => {
     const { dir, original } = setup();
     const file = join(dir, 'sshd_config');
