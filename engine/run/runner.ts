@@ -619,6 +619,8 @@ class PlayRun {
           this.env.roles.push(loaded.info);
       } else {
         const path = isAbsolute(g.file) ? g.file : resolve(task.baseDir, g.file);
+        // a file checked at load time that failed: the error stops the run now that it is included
+        if (task.include?.error && task.include.file === g.file) throw task.include.error;
         this.env.reporter.included(
           path,
           g.hosts.map((h) => h.name),
@@ -667,6 +669,7 @@ class PlayRun {
 
   #includedRole(task: TaskNode, name: string, roles: RoleInfo[]): LoadedRole {
     const inc = task.includeRole!;
+    if (inc.error && name === inc.name) throw inc.error;
     if (inc.preloaded && name === inc.name) {
       for (const h of inc.preloaded.handlers) if (!this.env.handlers.includes(h)) this.env.handlers.push(h);
       return inc.preloaded;

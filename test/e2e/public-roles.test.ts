@@ -1,0 +1,111 @@
+// The engine gaps that stopped public Ansible roles (issue 16), each compared with ansible-playbook
+// where it is installed: the same playbook, on the local host, under both.
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasAnsible } from '../ansible.js';
+import { project } from './helpers.js';
+
+const CLI = resolve('dist/engine/cli.js');
+
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+  msgs: string[];
+  recap: string;
+}
+
+function run(cmd: 'tsplay' | 'ansible', files: Record<string, string>, extra: string[] = []): Run {
+  const dir = project({ hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n', ...files });
+  const env = { ...process.env, NO_COLOR: '1', ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false' };
+  const r =
+    cmd === 'tsplay'
+      ? spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env })
+      : spawnSync('ansible-playbook', ['site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env });
+  const lines = r.stdout.split('\n');
+  return {
+    code: r.status,
+    out: r.stdout,
+    err: r.stderr,
+    msgs: lines.filter((l) => /^\s+"msg": /.test(l)).map((l) => l.trim()),
+    recap:
+      lines
+        .find((l) => /^h\s+: ok=/.test(l))
+        ?.replace(/\s+/g, ' ')
+        .trim() ?? '',
+  };
+}
+
+// Both engines, when Ansible is there.
+function both(files: Record<string, string>, extra: string[] = []): { t: Run; a?: Run } {
+  return { t: run('tsplay', files, extra), a: hasAnsible ? run('ansible', files, extra) : undefined };
+}
+
+describe('dynamic includes are parsed only when they run', () => {
+  const files = {
+    'redhat.yml': '- name: on RedHat\n  nosuchmod: name=x\n',
+    'roles/r/tasks/main.yml': '- name: in role\n  nosuchmod: {}\n',
+  };
+  const skipped = `- hosts: h
+  gather_facts: false
+  tasks:
+    - include_tasks: redhat.yml
+      when: false
+    - include_role: { name: r }
+      when: false
+    - debug: msg=after
+`;
+
+  it('an include_tasks / include_role never reached on a file with an unknown module runs fine', () => {
+    const { t, a } = both({ ...files, 'site.yml': skipped });
+    expect(t.err).toBe('');
+    expect(t.code).toBe(0);
+    expect(t.msgs).toEqual(['"msg": "after"']);
+    expect(t.recap).toBe('h : ok=1 changed=0 unreachable=0 failed=0 skipped=2 rescued=0 ignored=0');
+    if (a) {
+      expect(a.code).toBe(0);
+      expect(t.msgs).toEqual(a.msgs);
+      expect(t.recap).toBe(a.recap);
+    }
+  });
+
+  it('included for real, it stops the run with the file:line:col of the unknown module, as ansible does', () => {
+    const { t, a } = both({
+      ...files,
+      'site.yml': skipped.replace(/\n {6}when: false/g, '').replace('{ name: r }', '{ name: r }\n      when: false'),
+    });
+    expect(t.code).toBe(4);
+    expect(t.err).toMatch(/redhat\.yml:2:3: couldn't resolve module\/action 'nosuchmod'/);
+    expect(t.out).not.toContain('after');
+    if (a) {
+      expect(a.code).toBe(4);
+      expect(a.err).toMatch(/couldn't resolve module\/action 'nosuchmod'/);
+      expect(a.out).not.toContain('after');
+    }
+  });
+
+  it('the same holds for include_role', () => {
+    const { t, a } = both({
+      ...files,
+      'site.yml': skipped.replace(/\n {6}when: false/g, '').replace('redhat.yml', 'redhat.yml\n      when: false'),
+    });
+    expect(t.code).toBe(4);
+    expect(t.err).toMatch(/roles\/r\/tasks\/main\.yml:2:3: couldn't resolve module\/action 'nosuchmod'/);
+    if (a) {
+      expect(a.code).toBe(4);
+      expect(a.err).toMatch(/couldn't resolve module\/action 'nosuchmod'/);
+    }
+  });
+
+  it('import_tasks of such a file is still refused before any host is touched', () => {
+    const { t, a } = both({ ...files, 'site.yml': skipped.replace('include_tasks', 'import_tasks') });
+    expect(t.code).toBe(4);
+    expect(t.out).toBe('');
+    expect(t.err).toMatch(/redhat\.yml:2:3: couldn't resolve module\/action 'nosuchmod'/);
+    if (a) {
+      expect(a.code).toBe(4);
+      expect(a.out).not.toContain('PLAY [');
+    }
+  });
+});
