@@ -289,7 +289,18 @@ const ROLE_OPTIONS = [
   'rolespec_validate',
 ];
 const IGNORED = new Set(['collections', 'become_flags', 'throttle', 'gather_subset', 'gather_timeout', 'fact_path', 'port']);
-const LOOP_LOOKUPS = new Set(['items', 'list', 'dict', 'indexed_items', 'together', 'sequence', 'nested', 'fileglob', 'subelements']);
+const LOOP_LOOKUPS = new Set([
+  'items',
+  'list',
+  'dict',
+  'indexed_items',
+  'together',
+  'sequence',
+  'nested',
+  'fileglob',
+  'subelements',
+  'first_found',
+]);
 
 /** Options for loading playbooks. */
 export interface LoadOptions {

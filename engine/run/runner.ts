@@ -26,7 +26,7 @@ import type { ConnectionPool } from '../connection/pool.js';
 import { HostState } from './host-state.js';
 import type { ModuleRegistry } from './registry.js';
 import type { HostStats, HostTaskResult, Reporter } from './results.js';
-import { buildScope, lastDefined, rolesOf, runTaskOnHost, type Chain, type PlayEnv, type RunSettings } from './task.js';
+import { buildScope, lastDefined, loopItems, rolesOf, runTaskOnHost, type Chain, type PlayEnv, type RunSettings } from './task.js';
 
 /** Everything a run needs, loaded and validated before any host is contacted. */
 export interface RunRequest {
@@ -709,14 +709,12 @@ class PlayRun {
     const fileRaw = task.includeRole ? task.includeRole.name : String(task.args.file ?? task.args._raw_params);
     const items: Array<Record<string, unknown> | undefined> = [];
     if (task.loop !== undefined) {
-      const v = template(task.loop, scope, task.location);
-      const list = Array.isArray(v)
-        ? task.loopKind === 'items'
-          ? v.flat()
-          : v
-        : task.loopKind === 'dict' && v && typeof v === 'object'
-          ? Object.entries(v).map(([key, value]) => ({ key, value }))
-          : [v];
+      let list: unknown[];
+      if (task.loopKind !== undefined) list = loopItems(task, scope);
+      else {
+        const v = template(task.loop, scope, task.location);
+        list = Array.isArray(v) ? v : [v];
+      }
       for (let i = 0; i < list.length; i++) {
         const lc = task.loop_control;
         const extra: Record<string, unknown> = { [lc.loop_var]: list[i], ansible_loop_var: lc.loop_var };

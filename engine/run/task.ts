@@ -3,6 +3,7 @@
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { readVaultFile } from '../vault.js';
+import { firstFound } from '../expr/globals.js';
 import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
 import {
@@ -111,7 +112,16 @@ export function buildScope(env: PlayEnv, host: HostState, chain: Chain): Record<
   Object.assign(scope, host.vars);
   for (const r of roles) Object.assign(scope, r.params);
   Object.assign(scope, ...includeParams, env.settings.extraVars, magicVars(env, host), roleMagicVars(env, roles));
+  scope.ansible_search_path = searchPath(chain, roles);
   return scope;
+}
+
+// Ansible's ansible_search_path: the roles' directories, innermost first, then the task file's.
+function searchPath(chain: Chain, roles: RoleInfo[]): string[] {
+  const out = roles.map((r) => r.path).reverse();
+  const task = chain[chain.length - 1] as { kind?: string; baseDir?: string } | undefined;
+  if (task?.kind === 'task' && task.baseDir && !out.includes(task.baseDir)) out.push(task.baseDir);
+  return out;
 }
 
 /** The roles a task is inside, outermost first. */
@@ -239,8 +249,38 @@ function removeOmitted(v: unknown): unknown {
   return v;
 }
 
+// with_first_found: an undefined variable in a candidate skips that candidate, as in Ansible.
+function firstFoundItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
+  const raw = Array.isArray(task.loop) ? task.loop : [task.loop];
+  const terms = raw.flatMap((t) => {
+    try {
+      return [template(t, scope, task.location)];
+    } catch (e) {
+      if (e instanceof UserError && e.code === 'E_UNDEFINED') return [];
+      throw e;
+    }
+  });
+  // the task's action picks the subdirectory searched first, as Ansible's task executor does
+  const subdir = ['template', 'var', 'file'].find((d) => task.action.includes(d)) ?? 'file';
+  const playbookDir = scope.playbook_dir;
+  try {
+    return firstFound(
+      terms,
+      {},
+      {
+        searchPath: (scope.ansible_search_path as string[] | undefined) ?? [],
+        playbookDir: typeof playbookDir === 'string' ? playbookDir : task.baseDir,
+        subdir: `${subdir}s`,
+      },
+    );
+  } catch (e) {
+    throw e instanceof UserError ? e.at(task.location) : e;
+  }
+}
+
 /** The loop's items: `loop:` as given, `with_<lookup>` as Ansible's lookups shape them. */
-function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
+export function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
+  if (task.loopKind === 'first_found') return firstFoundItems(task, scope);
   let v = template(task.loop, scope, task.location);
   if (typeof v === 'string' && task.loopKind !== 'sequence') {
     // `with_items: "{{ list }}"` rendered to text, or a bare variable name (old Ansible style)

@@ -109,3 +109,57 @@ describe('dynamic includes are parsed only when they run', () => {
     }
   });
 });
+
+describe('first_found', () => {
+  const files = {
+    'site.yml': '- hosts: h\n  gather_facts: false\n  vars: { os: Linux }\n  roles: [r]\n',
+    'roles/r/tasks/main.yml': `- include_vars: "{{ item }}"
+  with_first_found:
+    - "{{ nope }}.yml"
+    - "{{ os }}-x.yml"
+    - "{{ os }}.yml"
+- debug: msg="{{ from_vars }}"
+- include_tasks: "{{ item }}"
+  with_first_found:
+    - "os/{{ os }}-missing.yml"
+    - "os/default.yml"
+- debug:
+    msg: "{{ lookup('first_found', {'files': ['a.txt', 'b.txt'], 'paths': ['sub']}) | relpath(role_path) }} {{ lookup('first_found', 'zz', 'b.txt', skip=true) | relpath(role_path) }}"
+- debug:
+    msg: "{{ query('first_found', {'files': 'q1.txt,b.txt', 'skip': true}) | map('relpath', role_path) | list }} {{ query('first_found', {'files': 'none', 'skip': true}) }}"
+- debug: msg="{{ lookup('first_found', 'x.txt', files=['b.txt']) | relpath(role_path) }}"
+`,
+    'roles/r/vars/Linux.yml': 'from_vars: linux-vars\n',
+    'roles/r/tasks/os/default.yml': '- debug: msg=default-os\n',
+    'roles/r/files/sub/b.txt': 'b\n',
+    'roles/r/files/b.txt': 'b\n',
+  };
+
+  it('with_first_found feeds include_vars (vars/) and include_tasks (the task dir); dict terms bring files, paths, skip', () => {
+    const { t, a } = both(files);
+    expect(t.err).toBe('');
+    expect(t.msgs).toEqual([
+      '"msg": "linux-vars"',
+      '"msg": "default-os"',
+      '"msg": "files/sub/b.txt files/b.txt"',
+      '"msg": "[\'files/b.txt\'] []"',
+      '"msg": "files/b.txt"',
+    ]);
+    if (a) {
+      expect(t.msgs).toEqual(a.msgs);
+      expect(t.recap).toBe(a.recap);
+    }
+  });
+
+  it('no candidate found and no skip fails the task', () => {
+    const { t, a } = both({
+      'site.yml': '- hosts: h\n  gather_facts: false\n  tasks:\n    - debug: msg={{ item }}\n      with_first_found: [nope.yml]\n',
+    });
+    expect(t.code).toBe(2);
+    expect(t.out).toMatch(/fatal: \[h\]: FAILED!.*No file was found when using first_found/);
+    if (a) {
+      expect(a.code).toBe(2);
+      expect(a.out).toMatch(/fatal: \[h\]: FAILED!.*No file was found when using first_found/);
+    }
+  });
+});
