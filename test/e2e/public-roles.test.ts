@@ -163,3 +163,21 @@ describe('first_found', () => {
     }
   });
 });
+
+describe('conditional expressions', () => {
+  it('chained a if c else b if d else e, and a if c without else, print as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  vars: {x: 3}
+  tasks:
+    - debug: msg="{{ 'a' if x == 1 else 'b' if x == 2 else 'c' }}"
+    - debug: msg="[{{ 'a' if x == 1 }}]"
+    - debug: msg="{{ ('a' if x == 1) is defined }} {{ ('a' if x == 1) | default('dflt') }}"
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.msgs).toEqual(['"msg": "c"', '"msg": []', '"msg": "False dflt"']);
+    if (a) expect(t.msgs).toEqual(a.msgs);
+  });
+});
