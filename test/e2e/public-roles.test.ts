@@ -181,3 +181,26 @@ describe('conditional expressions', () => {
     if (a) expect(t.msgs).toEqual(a.msgs);
   });
 });
+
+describe('Jinja2 and Ansible tests', () => {
+  it('true, false, filter, test and the Ansible aliases answer as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  vars: {x: false, y: 0, z: true}
+  tasks:
+    - debug: msg="{{ [x is false, x is true, y is false, z is true, 'yes' is true, u is false, x is not false] }}"
+    - debug: msg="{{ ['upper' is filter, 'defined' is test, 'match' is test, 'ansible.builtin.to_json' is filter] }}"
+    - debug: msg="{{ [[1] is issubset([1, 2]), [1, 2] is issuperset([2]), (0.0 / 1) is isnan, '/' is is_mount] }}"
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.out).toMatch(/"msg": \[\s+true,\s+false,\s+false,\s+true,\s+false,\s+false,\s+false\s+\]/);
+    expect(t.out).toMatch(/"msg": \[\s+true,\s+true,\s+true,\s+true\s+\]/);
+    if (a) {
+      expect(a.code).toBe(0);
+      const blocks = (r: Run) => r.out.match(/"msg": \[[^\]]*\]/g);
+      expect(blocks(t)).toEqual(blocks(a));
+    }
+  });
+});
