@@ -5,6 +5,11 @@ import type { AsyncJob } from '../module.js';
 export class HostState {
   /** Gathered facts (ansible_facts), also exposed as top-level ansible_* variables. */
   facts: Record<string, unknown> = {};
+  /**
+   * The top-level variable of a fact when it is not `ansible_<key>`: Ansible injects a module's
+   * facts under the names the module returned (service_facts' `services`), setup's with ansible_.
+   */
+  factVarNames = new Map<string, string>();
   /** Variables from set_fact and register: they outlive the play, as in Ansible. */
   vars: Record<string, unknown> = {};
   stats: HostStats = emptyStats();

@@ -561,7 +561,10 @@ class PlayRun {
         for (const n of this.env.batch) this.env.hosts.get(n)!.failed = false;
         break;
       case 'clear_facts':
-        for (const h of applies) h.facts = {};
+        for (const h of applies) {
+          h.facts = {};
+          h.factVarNames.clear();
+        }
         break;
       case 'reset_connection':
         for (const h of applies) await this.env.pool.reset(h.name);

@@ -84,10 +84,22 @@ export function lastDefined<K extends keyof Keywords>(chain: Chain, key: K): Key
 }
 
 /** Facts as variables: ansible_facts.x is also ansible_x at top level. */
-function factVars(facts: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ansible_facts: facts };
-  for (const [k, v] of Object.entries(facts)) out[k.startsWith('ansible_') ? k : `ansible_${k}`] = v;
+function factVars(host: HostState): Record<string, unknown> {
+  const out: Record<string, unknown> = { ansible_facts: host.facts };
+  for (const [k, v] of Object.entries(host.facts)) out[host.factVarNames.get(k) ?? (k.startsWith('ansible_') ? k : `ansible_${k}`)] = v;
   return out;
+}
+
+// A module's facts join ansible_facts without their ansible_ prefix (Ansible's namespace_facts),
+// and the top-level variables under the names the module returned (INJECT_FACTS_AS_VARS); tsplay's
+// setup returns its facts unprefixed, as they appear in ansible_facts.
+function mergeFacts(host: HostState, facts: Record<string, unknown>, fromSetup: boolean): void {
+  for (const [k, v] of Object.entries(facts)) {
+    const key = k.startsWith('ansible_') && k !== 'ansible_local' ? k.slice('ansible_'.length) : k;
+    host.facts[key] = v;
+    if (fromSetup || k.startsWith('ansible_')) host.factVarNames.delete(key);
+    else host.factVarNames.set(key, k);
+  }
 }
 
 /** The variables every expression of this task on this host sees, with Ansible's precedence. */
@@ -98,7 +110,7 @@ export function buildScope(env: PlayEnv, host: HostState, chain: Chain): Record<
   const scope: Record<string, unknown> = {};
   for (const r of env.roles) Object.assign(scope, r.defaults);
   for (const r of roles) Object.assign(scope, r.defaults);
-  Object.assign(scope, inv, factVars(host.facts), env.playVars);
+  Object.assign(scope, inv, factVars(host), env.playVars);
   for (const r of env.roles) Object.assign(scope, r.vars);
   for (const r of roles) Object.assign(scope, r.vars);
   const includeParams: Record<string, unknown>[] = [];
@@ -212,7 +224,7 @@ function hostvarsProxy(env: PlayEnv): Record<string, unknown> {
     const st = env.hosts.get(name);
     return {
       ...env.inventory.hostVars(name, env.play.dir),
-      ...(st ? factVars(st.facts) : {}),
+      ...(st ? factVars(st) : {}),
       ...(st?.vars ?? {}),
       inventory_hostname: name,
       inventory_hostname_short: name.split('.')[0],
@@ -810,7 +822,7 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   if (short === 'set_fact' || short === 'include_vars') {
     Object.assign(host.vars, result.ansible_facts as Record<string, unknown>);
   } else if (result.ansible_facts && typeof result.ansible_facts === 'object') {
-    Object.assign(host.facts, result.ansible_facts);
+    mergeFacts(host, result.ansible_facts as Record<string, unknown>, short === 'setup' || short === 'gather_facts');
   }
   // the inventory changes a result asks for (group_by, add_host), as Ansible's strategy applies them
   if (typeof result.add_group === 'string') {

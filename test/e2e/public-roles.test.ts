@@ -204,3 +204,23 @@ describe('Jinja2 and Ansible tests', () => {
     }
   });
 });
+
+describe('facts as top-level variables', () => {
+  it('service_facts gives services (no ansible_ prefix); a module returning ansible_x gives ansible_facts.x', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - service_facts:
+    - debug: msg="{{ [services is mapping, ansible_services is defined, ansible_facts.services is mapping, (services | length) == (ansible_facts.services | length)] }}"
+    - hostname: name="{{ ansible_facts.hostname | default('tsplay-check') }}"
+      check_mode: true
+    - debug: msg="{{ [ansible_hostname is defined, ansible_facts.hostname is defined, ansible_facts.ansible_hostname is defined] }}"
+`,
+    });
+    expect(t.err).toBe('');
+    const blocks = (r: Run) => r.out.match(/"msg": \[[^\]]*\]/g)?.map((b) => b.replace(/\s+/g, ' '));
+    expect(blocks(t)).toEqual(['"msg": [ true, false, true, true ]', '"msg": [ true, true, false ]']);
+    if (a) expect(blocks(t)).toEqual(blocks(a));
+  });
+});
