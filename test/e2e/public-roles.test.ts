@@ -224,3 +224,17 @@ describe('facts as top-level variables', () => {
     if (a) expect(blocks(t)).toEqual(blocks(a));
   });
 });
+
+describe('python facts', () => {
+  it('setup gathers ansible_facts.python and ansible_python_version from the host python3, as ansible reports them', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  tasks:
+    - debug: msg="{{ ansible_facts.python | to_json }} {{ ansible_python_version }} {{ ansible_python.version.major }}"
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.msgs[0]).toMatch(/\\"version\\": \{\\"major\\": 3, .*\\"has_sslcontext\\": true, \\"type\\": \\"cpython\\"\} 3\.\d+\.\d+ 3"$/);
+    if (a) expect(t.msgs).toEqual(a.msgs);
+  });
+});
