@@ -576,7 +576,7 @@ async function docCommand(name: string | undefined, o: { list?: boolean; moduleP
   }
   out(`> ${m.def.name.toUpperCase()}${m.file ? `    (${m.file})` : ''}\n\n  ${m.def.description}\n\nOPTIONS (= is mandatory):\n`);
   const schema = m.def.schema as { properties: Record<string, Record<string, unknown>>; required?: string[] };
-  for (const [k, p] of Object.entries(schema.properties).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [k, p] of Object.entries(schema.properties ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     const req = schema.required?.includes(k) ? '=' : '-';
     out(`\n${req} ${k}\n        ${String(p.description ?? '')}\n`);
     if (p.aliases) out(`        aliases: [${(p.aliases as string[]).join(', ')}]\n`);

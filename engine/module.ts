@@ -208,7 +208,7 @@ export interface AsyncJob {
 }
 
 /** A JSON Schema object for a module's arguments (validated by ajv at the boundary). */
-export type ArgsSchema = Record<string, unknown> & { type: 'object'; properties: Record<string, unknown> };
+export type ArgsSchema = Record<string, unknown> & { type: 'object'; properties?: Record<string, unknown> };
 
 /** A module: a name, a schema for its arguments, and the gather / plan / apply steps. */
 export interface ModuleDefinition<Args = Record<string, unknown>, State = unknown> {

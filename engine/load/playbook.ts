@@ -1000,7 +1000,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
           : short === 'include_role' || short === 'import_role'
             ? new Set(ROLE_OPTIONS)
             : def?.freeForm
-              ? new Set(Object.keys(def.schema.properties).filter((k) => k !== def.freeForm))
+              ? new Set(Object.keys(def.schema.properties ?? {}).filter((k) => k !== def.freeForm))
               : undefined;
     const parsed = freeKeys ? parseKv(text, freeKeys) : parseKv(text);
     if (!freeKeys && parsed.free !== '') {
