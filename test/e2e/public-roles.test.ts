@@ -238,3 +238,65 @@ describe('python facts', () => {
     if (a) expect(t.msgs).toEqual(a.msgs);
   });
 });
+
+describe('--list-tasks and --list-tags', () => {
+  const files = {
+    'roles/r/tasks/main.yml': '- name: role task\n  debug: msg=r\n  tags: [rt]\n- include_tasks: inner.yml\n- import_tasks: inner.yml\n',
+    'roles/r/tasks/inner.yml': '- name: inner task\n  debug: msg=i\n',
+    'imp.yml': '- name: imported\n  debug: msg=imp\n- debug: msg=unnamed\n',
+    'inc.yml': '- name: included\n  debug: msg=inc\n',
+    'site.yml': `- name: the play
+  hosts: h
+  tags: [p]
+  pre_tasks:
+    - name: pre
+      debug: msg=pre
+  roles:
+    - r
+  tasks:
+    - import_tasks: imp.yml
+      tags: [it]
+    - include_tasks: inc.yml
+    - name: named include
+      include_tasks: inc.yml
+    - include_role: { name: r }
+    - import_role: { name: r }
+    - block:
+        - name: in block
+          debug: msg=b
+  post_tasks:
+    - name: post
+      debug: msg=post
+`,
+  };
+
+  it('lists role tasks as "role : name", includes as themselves, imports expanded, tags sorted', () => {
+    const t = run('tsplay', files, ['--list-tasks']);
+    expect(t.code).toBe(0);
+    expect(t.out).toBe(`
+playbook: site.yml
+
+  play #1 (h): the play\tTAGS: [p]
+    tasks:
+      pre\tTAGS: [p]
+      r : role task\tTAGS: [p, rt]
+      include_tasks\tTAGS: [p]
+      r : inner task\tTAGS: [p]
+      imported\tTAGS: [it, p]
+      debug\tTAGS: [it, p]
+      include_tasks\tTAGS: [p]
+      named include\tTAGS: [p]
+      include_role\tTAGS: [p]
+      r : role task\tTAGS: [p, rt]
+      include_tasks\tTAGS: [p]
+      r : inner task\tTAGS: [p]
+      in block\tTAGS: [p]
+      post\tTAGS: [p]
+`);
+    if (hasAnsible) expect(t.out).toBe(run('ansible', files, ['--list-tasks']).out);
+  });
+
+  it.skipIf(!hasAnsible)('--list-tags prints what ansible-playbook prints', () => {
+    expect(run('tsplay', files, ['--list-tags']).out).toBe(run('ansible', files, ['--list-tags']).out);
+  });
+});
