@@ -1,6 +1,7 @@
 // The engine gaps that stopped public Ansible roles (issue 16), each compared with ansible-playbook
 // where it is installed: the same playbook, on the local host, under both.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasAnsible } from '../ansible.js';
@@ -298,5 +299,26 @@ playbook: site.yml
 
   it.skipIf(!hasAnsible)('--list-tags prints what ansible-playbook prints', () => {
     expect(run('tsplay', files, ['--list-tags']).out).toBe(run('ansible', files, ['--list-tags']).out);
+  });
+});
+
+// ansible.utils and python3-netaddr come with Debian's full `ansible` package, not with ansible-core.
+const hasIpwrap =
+  hasAnsible &&
+  existsSync('/usr/lib/python3/dist-packages/ansible_collections/ansible/utils') &&
+  spawnSync('/usr/bin/python3', ['-c', 'import netaddr'], { stdio: 'ignore' }).status === 0;
+
+describe('ansible.utils.ipwrap', () => {
+  it.skipIf(!hasIpwrap)('wraps as ansible.utils does', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - debug: msg="{{ ['2001:DB8::1', '2001:db8::1/64', '192.168.001.1', 'example.com', '::ffff:1.2.3.4', '::1.2.3.4', '0:0:1:0:0:0:0:1', '1.2.3.4/08', 5] | ansible.utils.ipwrap }}"
+`,
+    });
+    expect(t.err).toBe('');
+    const blocks = (r: Run) => r.out.match(/"msg": \[[^\]]*\]/g);
+    expect(blocks(t)).toEqual(blocks(a!));
   });
 });
