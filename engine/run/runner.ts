@@ -1,5 +1,6 @@
 // Plays, batches, strategies, blocks and handlers. The linear strategy walks the task tree once
 // for a set of hosts (so each TASK banner is followed by every host's line); free walks it per host.
+import { existsSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -622,7 +623,22 @@ class PlayRun {
           this.env.roles.push(loaded.info);
       } else {
         const path = isAbsolute(g.file) ? g.file : resolve(task.baseDir, g.file);
-        // a file checked at load time that failed: the error stops the run now that it is included
+        // a missing file fails the hosts that include it, as Ansible does; a file checked at load
+        // time that failed to load stops the run now that it is included
+        if (!existsSync(path)) {
+          for (const h of g.hosts) {
+            const r: HostTaskResult = {
+              host: h.name,
+              status: 'failed',
+              result: { failed: true, reason: `Could not find or access '${path}' on the Ansible Controller.` },
+            };
+            this.env.reporter.hostResult(r);
+            this.#count(r, rescuable, chain);
+            // Ansible's strategy fails such a host outside its usual path: no NO MORE HOSTS banner
+            h.failedInInclude = true;
+          }
+          continue;
+        }
         if (task.include?.error && task.include.file === g.file) throw task.include.error;
         this.env.reporter.included(
           path,

@@ -99,6 +99,29 @@ describe('dynamic includes are parsed only when they run', () => {
     }
   });
 
+  it('a missing include file: skipped is fine; reached, it fails the host (not the run), as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - include_tasks: missing.yml
+      when: false
+    - include_tasks: missing.yml
+    - debug: msg=after
+`,
+    });
+    expect(t.code).toBe(2);
+    expect(t.out).toMatch(
+      /fatal: \[h\]: FAILED! => \{"reason": "Could not find or access '.*\/missing\.yml' on the Ansible Controller\."\}/,
+    );
+    expect(t.recap).toBe('h : ok=0 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0');
+    if (a) {
+      expect(a.code).toBe(2);
+      const strip = (out: string) => out.replace(/\/tmp\/tsplay-e2e-\w+/g, 'DIR');
+      expect(strip(t.out)).toBe(strip(a.out));
+    }
+  });
+
   it('import_tasks of such a file is still refused before any host is touched', () => {
     const { t, a } = both({ ...files, 'site.yml': skipped.replace('include_tasks', 'import_tasks') });
     expect(t.code).toBe(4);
