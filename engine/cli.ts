@@ -130,10 +130,9 @@ function allTasks(nodes: Node[]): { name: string; tags: string[] }[] {
   const visit = (n: Node, inherited: string[]) => {
     const tags = [...new Set([...inherited, ...n.tags])];
     if (n.kind === 'block') [...n.block, ...n.rescue, ...n.always].forEach((c) => visit(c, tags));
-    else {
-      out.push({ name: n.name ?? n.action, tags });
-      n.include?.preloaded?.forEach((c) => visit(c, []));
-    }
+    // as ansible-playbook lists them: a named task as "role : name" in a role, an unnamed one by
+    // its action; includes are listed themselves (their files are read when they run), imports expanded
+    else out.push({ name: n.name === undefined ? n.action : n.role ? `${n.role.name} : ${n.name}` : n.name, tags });
   };
   nodes.forEach((n) => visit(n, []));
   return out;
@@ -160,7 +159,7 @@ function listing(
     const tasks = allTasks([...p.pre_tasks, ...p.tasks, ...p.post_tasks]);
     if (what.tasks) {
       out('    tasks:\n');
-      for (const t of tasks) out(`      ${t.name}\tTAGS: [${[...new Set([...p.tags, ...t.tags])].join(', ')}]\n`);
+      for (const t of tasks) out(`      ${t.name}\tTAGS: [${[...new Set([...p.tags, ...t.tags])].sort().join(', ')}]\n`);
     }
     if (what.tags) {
       const tags = [...new Set([...p.tags, ...tasks.flatMap((t) => t.tags)])].sort();
@@ -576,7 +575,7 @@ async function docCommand(name: string | undefined, o: { list?: boolean; moduleP
   }
   out(`> ${m.def.name.toUpperCase()}${m.file ? `    (${m.file})` : ''}\n\n  ${m.def.description}\n\nOPTIONS (= is mandatory):\n`);
   const schema = m.def.schema as { properties: Record<string, Record<string, unknown>>; required?: string[] };
-  for (const [k, p] of Object.entries(schema.properties).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [k, p] of Object.entries(schema.properties ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     const req = schema.required?.includes(k) ? '=' : '-';
     out(`\n${req} ${k}\n        ${String(p.description ?? '')}\n`);
     if (p.aliases) out(`        aliases: [${(p.aliases as string[]).join(', ')}]\n`);

@@ -208,7 +208,7 @@ export interface AsyncJob {
 }
 
 /** A JSON Schema object for a module's arguments (validated by ajv at the boundary). */
-export type ArgsSchema = Record<string, unknown> & { type: 'object'; properties: Record<string, unknown> };
+export type ArgsSchema = Record<string, unknown> & { type: 'object'; properties?: Record<string, unknown> };
 
 /**
  * Any module, whatever its argument and state types: what a registry or a list of modules holds.

@@ -22,6 +22,11 @@ echo "interfaces=$(ls /sys/class/net 2>/dev/null | tr '\\n' ' ')"
 echo "default_route=$(ip -4 route show default 2>/dev/null | head -n1)"
 for m in apt-get dnf yum apk pacman zypper; do command -v $m >/dev/null 2>&1 && { echo "pkg=$m"; break; }; done
 [ -r /etc/os-release ] && sed -n 's/^\\([A-Z_]*\\)=/os_\\1=/p' /etc/os-release
+py=/usr/bin/python3; [ -x $py ] || py=$(command -v python3)
+[ -n "$py" ] && "$py" -c 'import sys, json, platform, importlib.util as u
+v = sys.version_info
+ssl = u.find_spec("ssl") is not None and hasattr(__import__("ssl"), "SSLContext")
+print("python=" + json.dumps({"version": {"major": v[0], "minor": v[1], "micro": v[2], "releaselevel": v[3], "serial": v[4]}, "version_info": list(v), "executable": sys.executable, "has_sslcontext": ssl, "type": sys.implementation.name, "python_version": platform.python_version()}))' 2>/dev/null
 true`;
 
 // The network subset: every link with its addresses, and the IPv4 default routes, as JSON.
@@ -68,6 +73,7 @@ export const systemFacts = defineFact<Facts, FactSubsets | undefined>({
     const dev = / dev (\S+)/.exec(route)?.[1];
     const pkg = kv.pkg === 'apt-get' ? 'apt' : kv.pkg;
     const network = kv.ip_addr !== undefined ? networkFacts(kv.ip_addr, kv.ip_route ?? '') : undefined;
+    const python = pythonFacts(kv.python);
     return {
       hostname: kv.hostname,
       nodename: kv.nodename,
@@ -91,10 +97,22 @@ export const systemFacts = defineFact<Facts, FactSubsets | undefined>({
       pkg_mgr: pkg ?? 'unknown',
       interfaces: (kv.interfaces ?? '').trim().split(/\s+/).filter(Boolean),
       default_ipv4: dev ? { interface: dev, gateway: gw } : {},
+      ...python,
       ...network,
     };
   },
 });
+
+// Ansible's python facts, from the host's python3 when it has one (tsplay itself needs none).
+function pythonFacts(line: string | undefined): Facts {
+  if (!line) return {};
+  try {
+    const { python_version, ...python } = JSON.parse(line) as Facts;
+    return { python, python_version };
+  } catch {
+    return {};
+  }
+}
 
 interface IpAddrInfo {
   family: string;

@@ -1580,3 +1580,83 @@ def(
     return plain;
   },
 );
+
+// ---- ansible.utils.ipwrap ----------------------------------------------------------------------
+
+function ipv4Text(s: string): string | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  return parts.map(Number).join('.');
+}
+
+// The 8 groups of an IPv6 address (an embedded dotted IPv4 allowed at the end), or undefined.
+function ipv6Groups(s: string): number[] | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.split('::').length > 2) return undefined;
+  const toGroups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const out: number[] = [];
+    const items = part.split(':');
+    for (const [i, item] of items.entries()) {
+      if (item.includes('.')) {
+        const v4 = i === items.length - 1 ? ipv4Text(item) : undefined;
+        if (!v4) return undefined;
+        const b = v4.split('.').map(Number);
+        out.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(item)) out.push(parseInt(item, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const [head, tail] = s.split('::');
+  const h = toGroups(head!);
+  const t = tail === undefined ? [] : toGroups(tail);
+  if (!h || !t) return undefined;
+  if (tail === undefined) return h.length === 8 ? h : undefined;
+  if (h.length + t.length > 7) return undefined;
+  return [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+}
+
+// RFC 5952 text of an IPv6 address (the longest run of two or more zero groups as ::), with the
+// last 32 bits of an IPv4-mapped or -compatible address dotted, as netaddr prints them.
+function ipv6Text(g: number[]): string {
+  const dotted = `${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${dotted}`;
+  if (g.slice(0, 6).every((x) => x === 0) && g[6] !== 0) return `::${dotted}`;
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+// One value as ansible.utils.ipwrap leaves it: an IPv6 address (or network) in brackets, an IPv4
+// one normalized, anything else unchanged.
+function ipwrapOne(v: unknown): unknown {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32)
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}/32`;
+  if (typeof v !== 'string') return v;
+  const m = /^([^/]+)(?:\/(0|[1-9]\d{0,2}))?$/.exec(v);
+  if (!m) return v;
+  const [, addr, prefix] = m;
+  const v4 = ipv4Text(addr!);
+  if (v4 !== undefined) return prefix === undefined ? v4 : Number(prefix) <= 32 ? `${v4}/${Number(prefix)}` : v;
+  const g = ipv6Groups(addr!);
+  if (!g || (prefix !== undefined && Number(prefix) > 128)) return v;
+  return `[${ipv6Text(g)}]${prefix === undefined ? '' : `/${Number(prefix)}`}`;
+}
+
+def(['ansible.utils.ipwrap', 'ipwrap'], [['query', '']], (v) => {
+  if (Array.isArray(v)) return v.map(ipwrapOne);
+  if (typeof v !== 'string') throw typeError(`Unrecognized type <<class '${typeName(v)}'>> for ipwrap filter <value>`);
+  return ipwrapOne(v);
+});

@@ -95,6 +95,84 @@ function notFound(plugin: string, path: string, env: GlobalsEnv, sub: string): U
   });
 }
 
+// Ansible's first_found splits option values (not plain terms) on these characters.
+function splitOn(v: unknown, chars: string): string[] {
+  if (typeof v === 'string') return v.split(new RegExp(`[${chars}]`));
+  return iterate(v ?? []).flatMap((x) => splitOn(x, chars));
+}
+
+// The candidates of first_found, as Ansible builds them: a dict term brings its own files, paths
+// and skip; a string term is a file, unless files=/paths= were given to the lookup itself.
+function firstFoundCandidates(terms: unknown[], kw: Dict): { search: string[]; skip: boolean } {
+  let search: string[] = [];
+  let skip = false;
+  for (const term of terms) {
+    let opts: Dict;
+    if (isMapping(term)) opts = term;
+    else if (typeof term === 'string') opts = kw;
+    else if (Array.isArray(term)) {
+      const inner = firstFoundCandidates(term, kw);
+      search.push(...inner.search);
+      skip = inner.skip;
+      continue;
+    } else
+      throw typeError(`Invalid term supplied, can handle string, mapping or list of strings but got: ${typeof term} for ${pyStr(term)}`);
+    const files = splitOn(opts.files, ',;');
+    const paths = splitOn(opts.paths, ',:;');
+    skip = truthy(opts.skip ?? false);
+    if (paths.length) for (const p of paths) for (const f of files) search.push(isAbsolute(f) ? f : join(p, f));
+    else if (files.length) search = files;
+    else search.push(term as string);
+  }
+  return { search, skip };
+}
+
+function isRoleDir(path: string): boolean {
+  const names = ['main.yml', 'main.yaml', 'main'];
+  return [
+    ...names.map((n) => join(path, n)),
+    ...names.map((n) => join(path, 'tasks', n)),
+    ...names.map((n) => join(path, '..', 'tasks', n)),
+  ].some((p) => existsSync(p));
+}
+
+/**
+ * Where Ansible finds a relative file of a lookup (its loader's path_dwim_relative_stack): in each
+ * directory of ansible_search_path (the role's, then the task file's), under `subdir` and then
+ * directly, and last in the playbook directory.
+ */
+export function searchStack(source: string, where: { searchPath: string[]; playbookDir: string; subdir: string }): string[] {
+  if (source.startsWith('~')) source = join(process.env.HOME ?? '/', source.slice(1));
+  if (isAbsolute(source)) return [source];
+  const out: string[] = [];
+  const first = source.split('/')[0];
+  for (const path of where.searchPath) {
+    const parent = resolve(path, '..');
+    if (isRoleDir(path) && parent.endsWith('/tasks')) {
+      out.push(join(parent, '..', where.subdir, source), join(parent, source));
+    } else {
+      if (first !== where.subdir) out.push(join(path, where.subdir, source));
+      out.push(join(path, source));
+    }
+  }
+  if (first !== where.subdir) out.push(join(where.playbookDir, where.subdir, source));
+  out.push(join(where.playbookDir, source));
+  return out;
+}
+
+/** Ansible's first_found lookup: the first existing file of the candidates, or none with skip. */
+export function firstFound(terms: unknown[], kw: Dict, where: { searchPath: string[]; playbookDir: string; subdir: string }): string[] {
+  const { search, skip } = firstFoundCandidates(terms, kw);
+  for (const fn of search) {
+    const found = searchStack(fn, where).find((p) => existsSync(p));
+    if (found) return [found];
+  }
+  if (skip) return [];
+  throw new UserError('E_FILE_NOT_FOUND', `No file was found when using first_found: ${search.join(', ')}`, {
+    hint: 'add one of the files, or pass skip: true',
+  });
+}
+
 const LOOKUPS: Record<string, Lookup> = {
   env: (terms, kw) => terms.map((t) => process.env[pyStr(t)] ?? (hasOwn(kw, 'default') ? kw.default : '')),
   file: (terms, kw, env) =>
@@ -130,19 +208,12 @@ const LOOKUPS: Record<string, Lookup> = {
       return Object.keys(t).map((k) => ({ key: k, value: t[k] }));
     }),
   first_found: (terms, kw, env) => {
-    const files = [
-      ...terms.flatMap((t) => (Array.isArray(t) ? t : isMapping(t) ? iterate(t.files ?? []) : [t])),
-      ...iterate(kw.files ?? []),
-    ].map(pyStr);
-    const paths = iterate(kw.paths ?? []).map(pyStr);
-    const candidates = paths.length ? paths.flatMap((p) => files.map((f) => join(p, f))) : files;
-    for (const c of candidates) {
-      const found = findFile(env, c, 'files');
-      if (found) return [found];
-    }
-    if (truthy(kw.skip ?? false)) return [];
-    throw new UserError('E_FILE_NOT_FOUND', `No file was found when using first_found: ${candidates.join(', ')}`, {
-      hint: 'add one of the files or pass skip=True',
+    const search = env.variable('ansible_search_path');
+    const playbookDir = env.variable('playbook_dir');
+    return firstFound(terms, kw, {
+      searchPath: Array.isArray(search) ? search.map(pyStr) : [],
+      playbookDir: typeof playbookDir === 'string' ? playbookDir : process.cwd(),
+      subdir: 'files',
     });
   },
   sequence: (terms) =>

@@ -30,7 +30,7 @@ import {
   unary,
   type Dict,
 } from './python.js';
-import { isUndefined, undefinedVariable } from './undefined.js';
+import { CondExprUndefined, isUndefined, undefinedVariable } from './undefined.js';
 
 /** What the compiled code needs from the templar: variables, the native result, errors. */
 export interface JinjaHooks {
@@ -107,7 +107,9 @@ const Slice = N.Node.extend('Slice', { fields: ['start', 'stop', 'step'] });
 const Truthy = N.Node.extend('Truthy', { fields: ['target'] });
 const LoopFilter = N.Node.extend('LoopFilter', { fields: ['arr', 'names', 'cond'] });
 const Raw = N.Node.extend('Raw', { fields: ['code'] });
-const OWN_NODES = [Slice, Truthy, LoopFilter, Raw];
+// the missing else of `a if c`
+const CondUndefined = N.Node.extend('CondUndefined', { fields: [] });
+const OWN_NODES = [Slice, Truthy, LoopFilter, Raw, CondUndefined];
 
 /**
  * How template text is split into tags (the template module's trim_blocks, lstrip_blocks and
@@ -226,6 +228,21 @@ class AnsibleParser extends Parser {
     while (this.peekToken()?.type === L.TOKEN_STRING) value += this.nextToken().value;
     const node = new N.Literal(tok.lineno, tok.colno, value);
     return noPostfix ? node : this.parsePostfix(node);
+  }
+
+  // Jinja2's conditional expression: `a if c else b if d else e` chains (the else part is itself
+  // a conditional expression), and `a if c` without else is undefined when c is false.
+  parseInlineIf(): AnyNode {
+    let node = this.parseOr();
+    while (this.skipSymbol('if')) {
+      const cond = this.parseOr();
+      const body = node;
+      node = new N.InlineIf(body.lineno, body.colno);
+      node.body = body;
+      node.cond = cond;
+      node.else_ = this.skipSymbol('else') ? this.parseInlineIf() : new CondUndefined(body.lineno, body.colno);
+    }
+    return node;
   }
 
   parsePostfix(node: AnyNode): AnyNode {
@@ -398,6 +415,10 @@ class AnsibleCompiler extends Compiler {
       this.compile(a, frame);
     });
     this._emit(')');
+  }
+
+  compileCondUndefined(node: AnyNode): void {
+    this._emit(`runtime.condUndefined(${node.lineno + 1})`);
   }
 
   compileTruthy(node: AnyNode, frame: AnyNode): void {
@@ -650,6 +671,8 @@ function makeRuntime(hooks: JinjaHooks): Record<string, unknown> {
     },
     getattr,
     getitem,
+    condUndefined: (line: number) =>
+      new CondExprUndefined(`the inline if-expression on line ${line} evaluated to false and no else section was defined.`),
     slice,
     truthy,
     binop,

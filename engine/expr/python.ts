@@ -1,7 +1,7 @@
 // Python value semantics for Jinja2 expressions: truthiness, str()/repr(), ==, ordering, + - * %,
 // `in`, attribute/item lookup, slices and the str/list/dict methods playbooks call (x.split(',')).
 import { UserError } from '../errors.js';
-import { Undefined, isUndefined } from './undefined.js';
+import { CondExprUndefined, Undefined, isUndefined } from './undefined.js';
 
 export type Dict = Record<string, unknown>;
 
@@ -57,6 +57,7 @@ export function typeError(message: string, hint?: string): UserError {
 /** Jinja2 truthiness: '', 0, None, False, [] and {} are false; an undefined value is an error. */
 export function truthy(v: unknown): boolean {
   v = plain(v);
+  if (v instanceof CondExprUndefined) return false;
   if (isUndefined(v)) v.fail();
   if (v === null || v === undefined || v === false || v === 0 || v === '' || Number.isNaN(v)) return false;
   if (Array.isArray(v)) return v.length > 0;
@@ -75,6 +76,7 @@ function formatFloat(n: number): string {
 export function pyStr(v: unknown): string {
   v = plain(v);
   if (typeof v === 'string') return v;
+  if (v instanceof CondExprUndefined) return '';
   if (isUndefined(v)) v.fail();
   if (v === null || v === undefined) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
@@ -634,6 +636,7 @@ function bindMethod<T>(self: T, m: Method<T>): PyFunction {
 /** The items of an iterable as Python iterates it: a dict gives its keys, a string its characters. */
 export function iterate(v: unknown): unknown[] {
   v = plain(v);
+  if (v instanceof CondExprUndefined) return [];
   if (isUndefined(v)) v.fail();
   if (Array.isArray(v)) return v;
   if (typeof v === 'string') return [...v];

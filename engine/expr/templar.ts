@@ -8,7 +8,7 @@ import { UserError, type SourceLocation } from '../errors.js';
 import { makeGlobals } from './globals.js';
 import { Jinja, JinjaSyntaxError, MISSING, singleExpression, type LexOptions } from './jinja.js';
 import { hasOwn, isMapping, plain, pyStr, truthy } from './python.js';
-import { Undefined, isUndefined } from './undefined.js';
+import { CondExprUndefined, Undefined, isUndefined } from './undefined.js';
 import { ownRequire } from '../paths.js';
 import { isUnsafeText } from '../unsafe.js';
 import { pyLiteral } from './py-literal.js';
@@ -200,6 +200,7 @@ function within(hint: string | undefined, label: string): string {
 /** A deep plain copy of a value (lazy proxies rendered); an undefined anywhere inside is an error. */
 export function materialize(v: unknown, seen = new Set<object>()): unknown {
   v = plain(v);
+  if (v instanceof CondExprUndefined) return '';
   if (isUndefined(v)) v.fail();
   if (!Array.isArray(v) && !isMapping(v)) return v;
   if (seen.has(v)) return v;

@@ -4,6 +4,7 @@ import { existsSync, lstatSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { hasOwn, isMapping, iterate, plain, pyCmp, pyEq, pyStr, contains, truthy, typeError, typeName, type Dict } from './python.js';
 import { pyRegex } from './regex.js';
+import { FILTERS, canonicalName } from './filters.js';
 import { isUndefined } from './undefined.js';
 
 /** A test: receives the tested value, positional arguments and keyword arguments. */
@@ -51,6 +52,11 @@ def('mapping', [], (v) => isMapping(v), true);
 def('sequence', [], (v) => typeof v === 'string' || Array.isArray(v) || isMapping(v), true);
 def('iterable', [], (v) => typeof v === 'string' || Array.isArray(v) || isMapping(v), true);
 def('callable', [], (v) => typeof v === 'function', true);
+def('true', [], (v) => v === true, true);
+def('false', [], (v) => v === false, true);
+// Jinja2's filter / test tests: is this name a filter (a test) of the environment?
+def('filter', [], (v) => typeof v === 'string' && hasOwn(FILTERS, canonicalName(v)), true);
+def('test', [], (v) => typeof v === 'string' && hasOwn(TESTS, canonicalName(v)), true);
 def('sameas', [['other', REQUIRED]], (v, other) => v === other || (v === null && other === undefined));
 def('escaped', [], () => false);
 def('lower', [], (v) => pyStr(v) === pyStr(v).toLowerCase());
@@ -67,8 +73,8 @@ def(['gt', 'greaterthan', '>'], [['other', REQUIRED]], (v, other) => pyCmp(v, ot
 def(['ge', '>='], [['other', REQUIRED]], (v, other) => pyCmp(v, other, '>=') >= 0);
 def('in', [['seq', REQUIRED]], (v, seq) => contains(seq, v));
 def('contains', [['value', REQUIRED]], (v, value) => contains(v, value));
-def('subset', [['superset', REQUIRED]], (v, sup) => iterate(v).every((x) => contains(iterate(sup), x)));
-def('superset', [['subset', REQUIRED]], (v, sub) => iterate(sub).every((x) => contains(iterate(v), x)));
+def(['subset', 'issubset'], [['superset', REQUIRED]], (v, sup) => iterate(v).every((x) => contains(iterate(sup), x)));
+def(['superset', 'issuperset'], [['subset', REQUIRED]], (v, sub) => iterate(sub).every((x) => contains(iterate(v), x)));
 def('any', [], (v) => iterate(v).some(truthy));
 def('all', [], (v) => iterate(v).every(truthy));
 
@@ -278,13 +284,13 @@ def(['abs', 'is_abs'], [], (v) => isAbsolute(pyStr(v)));
 def('vault_encrypted', [], (v) => typeof v === 'string' && v.trimStart().startsWith('$ANSIBLE_VAULT;'));
 def('link_exists', [], (v) => stat(v, true) !== undefined);
 // os.path.ismount: the path's device differs from its parent's, or it is its parent (/)
-def('mount', [], (v) => {
+def(['mount', 'is_mount'], [], (v) => {
   const here = stat(v, true);
   if (!here || here.isSymbolicLink()) return false;
   const parent = stat(`${pyStr(v).replace(/\/+$/, '')}/..`);
   return !parent || parent.dev !== here.dev || parent.ino === here.ino;
 });
-def('same_file', [['other', REQUIRED]], (v, other) => {
+def(['same_file', 'is_same_file'], [['other', REQUIRED]], (v, other) => {
   const a = stat(v);
   const b = stat(other);
   return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
@@ -292,7 +298,7 @@ def('same_file', [['other', REQUIRED]], (v, other) => {
 
 // ---- values and results --------------------------------------------------------------------
 
-def('nan', [], (v) => typeof v === 'number' && Number.isNaN(v));
+def(['nan', 'isnan'], [], (v) => typeof v === 'number' && Number.isNaN(v));
 def('timedout', [], (v) => isMapping(v) && isMapping(v.timedout) && truthy((v.timedout as Dict).period));
 
 // Ansible's uri tests: Python's urlparse always finds a (maybe empty) scheme and path, so a value

@@ -39,6 +39,16 @@ export class Undefined {
   }
 }
 
+/**
+ * Jinja2's plain Undefined, the value of `a if c` when c is false (no else): it prints as '', is
+ * false and iterates as empty; `is defined` and `default()` see it as undefined.
+ */
+export class CondExprUndefined extends Undefined {
+  override toString(): string {
+    return '';
+  }
+}
+
 /** True for a missing variable, key or item. */
 export function isUndefined(v: unknown): v is Undefined {
   return v instanceof Undefined;

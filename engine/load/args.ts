@@ -71,7 +71,8 @@ const FALSE = new Set(['no', 'off', '0', 'false', 'f', 'n']);
 /** Check and complete `raw` against the module's schema (raw is not modified). */
 export function checkArgs(module: AnyModuleDefinition, raw: Record<string, unknown>): ArgsCheck {
   const schema = module.schema as Schema;
-  const props = schema.properties as Record<string, PropertySchema>;
+  // a schema without properties takes any arguments (unless additionalProperties: false)
+  const props = (schema.properties ?? {}) as Record<string, PropertySchema>;
   const aliasOf = new Map<string, string>();
   for (const [name, p] of Object.entries(props)) for (const a of p.aliases ?? []) aliasOf.set(a, name);
 

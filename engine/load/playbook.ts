@@ -61,8 +61,11 @@ export interface TaskNode extends Keywords {
   location: SourceLocation;
   /** Directory of the file the task came from (for relative include paths). */
   baseDir: string;
-  /** Set for include_tasks: the file it includes, loaded ahead of time when static. */
-  include?: { file: string; preloaded?: Node[] };
+  /**
+   * Set for include_tasks: the file it includes, loaded ahead of time when static. A static file
+   * that fails to load keeps its error here: as in Ansible, it is raised only when the include runs.
+   */
+  include?: { file: string; preloaded?: Node[]; error?: UserError };
   /** Where `notify:` is written. */
   notifyLocation?: SourceLocation;
   /** Handlers only: the name handlers are notified by. */
@@ -76,8 +79,8 @@ export interface TaskNode extends Keywords {
   poll?: unknown;
   /** include_tasks / include_role `apply:`: keywords for every included task. */
   apply?: Keywords;
-  /** include_role: the role it includes, loaded ahead of time when its name holds no variable. */
-  includeRole?: { name: string; from: EntryPoints; preloaded?: LoadedRole };
+  /** include_role: the role it includes, loaded ahead of time when its name holds no variable (or its load error). */
+  includeRole?: { name: string; from: EntryPoints; preloaded?: LoadedRole; error?: UserError };
 }
 
 /** One vars_prompt entry. */
@@ -285,7 +288,19 @@ const ROLE_OPTIONS = [
   'apply',
   'rolespec_validate',
 ];
-const LOOP_LOOKUPS = new Set(['items', 'list', 'dict', 'indexed_items', 'together', 'sequence', 'nested', 'fileglob', 'subelements']);
+const IGNORED = new Set(['collections', 'become_flags', 'throttle', 'gather_subset', 'gather_timeout', 'fact_path', 'port']);
+const LOOP_LOOKUPS = new Set([
+  'items',
+  'list',
+  'dict',
+  'indexed_items',
+  'together',
+  'sequence',
+  'nested',
+  'fileglob',
+  'subelements',
+  'first_found',
+]);
 
 /** Options for loading playbooks. */
 export interface LoadOptions {
@@ -985,7 +1000,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
           : short === 'include_role' || short === 'import_role'
             ? new Set(ROLE_OPTIONS)
             : def?.freeForm
-              ? new Set(Object.keys(def.schema.properties).filter((k) => k !== def.freeForm))
+              ? new Set(Object.keys(def.schema.properties ?? {}).filter((k) => k !== def.freeForm))
               : undefined;
     const parsed = freeKeys ? parseKv(text, freeKeys) : parseKv(text);
     if (!freeKeys && parsed.free !== '') {
@@ -1081,7 +1096,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
       // An import is a block whose keywords (when, tags, vars, become...) apply to every imported task.
       return [{ kind: 'block', ...readKeywords(obj, loc), name: task.name, block: nodes, rescue: [], always: [], location: loc }];
     }
-    task.include = { file: target, preloaded: templated ? undefined : loadTaskFile(path, opts, actionLoc, stack) };
+    task.include = { file: target, ...(templated ? {} : deferred(() => loadTaskFile(path, opts, actionLoc, stack))) };
     return [task];
   }
   if (short === 'meta') {
@@ -1156,9 +1171,25 @@ function loadRoleTask(
     return [{ kind: 'block', ...readKeywords(obj, loc), name: task.name, block: r.nodes, rescue: [], always: [], location: loc }];
   }
   if (args.apply !== undefined) task.apply = applyKeywords(args.apply, actionLoc);
-  task.includeRole = { name, from, preloaded: templated ? undefined : loadRole(ref, opts, { dedupe: false, from, validate, stack }) };
+  task.includeRole = {
+    name,
+    from,
+    ...(templated ? {} : deferred(() => loadRole(ref, opts, { dedupe: false, from, validate, stack }) ?? undefined)),
+  };
   if (templated && opts.collect) opts.collect.dynamicHandlers = true;
   return [task];
+}
+
+// A dynamic include's content is checked at load time, but Ansible parses it only when the include
+// runs: a role's setup-RedHat.yml with an unknown module must not stop a run on Debian hosts. So a
+// load error is kept and raised by the runner if the include is reached.
+function deferred<T>(load: () => T): { preloaded?: T; error?: UserError } {
+  try {
+    return { preloaded: load() };
+  } catch (e) {
+    if (e instanceof UserError) return { error: e };
+    throw e;
+  }
 }
 
 // include_tasks / include_role `apply:`: keywords for the included tasks.

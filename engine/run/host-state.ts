@@ -6,10 +6,10 @@ export class HostState {
   /** Gathered facts (ansible_facts), also exposed as top-level ansible_* variables. */
   facts: Record<string, unknown> = {};
   /**
-   * Fact names that modules other than setup returned (getent_passwd, packages, services): Ansible
-   * injects those as top-level variables under their own name, setup's under ansible_<name>.
+   * The top-level variable of a fact when it is not `ansible_<key>`: Ansible injects a module's
+   * facts under the names the module returned (service_facts' `services`), setup's with ansible_.
    */
-  plainFacts = new Set<string>();
+  factVarNames = new Map<string, string>();
   /** Variables from set_fact and register: they outlive the play, as in Ansible. */
   vars: Record<string, unknown> = {};
   stats: HostStats = emptyStats();

@@ -109,6 +109,12 @@ export class ModuleRegistry {
         hint: "export default defineModule({ name, description, schema, gather, plan }) from 'tsplay'",
       });
     }
+    const schema: unknown = def.schema;
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema) || (schema as { type?: unknown }).type !== 'object') {
+      throw new UserError('E_UNKNOWN_MODULE', `${file}: the module's schema must be a JSON Schema of type 'object'`, {
+        hint: "schema: { type: 'object', properties: { path: { type: 'string' } }, additionalProperties: false } (without properties: any arguments)",
+      });
+    }
     this.register(def, { file });
   }
 

@@ -1,5 +1,6 @@
 // Plays, batches, strategies, blocks and handlers. The linear strategy walks the task tree once
 // for a set of hosts (so each TASK banner is followed by every host's line); free walks it per host.
+import { existsSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -26,7 +27,7 @@ import type { ConnectionPool } from '../connection/pool.js';
 import { HostState } from './host-state.js';
 import type { ModuleRegistry } from './registry.js';
 import type { HostStats, HostTaskResult, Reporter } from './results.js';
-import { buildScope, lastDefined, rolesOf, runTaskOnHost, type Chain, type PlayEnv, type RunSettings } from './task.js';
+import { buildScope, lastDefined, loopItems, rolesOf, runTaskOnHost, type Chain, type PlayEnv, type RunSettings } from './task.js';
 
 /** Everything a run needs, loaded and validated before any host is contacted. */
 export interface RunRequest {
@@ -563,7 +564,7 @@ class PlayRun {
       case 'clear_facts':
         for (const h of applies) {
           h.facts = {};
-          h.plainFacts.clear();
+          h.factVarNames.clear();
         }
         break;
       case 'reset_connection':
@@ -622,6 +623,23 @@ class PlayRun {
           this.env.roles.push(loaded.info);
       } else {
         const path = isAbsolute(g.file) ? g.file : resolve(task.baseDir, g.file);
+        // a missing file fails the hosts that include it, as Ansible does; a file checked at load
+        // time that failed to load stops the run now that it is included
+        if (!existsSync(path)) {
+          for (const h of g.hosts) {
+            const r: HostTaskResult = {
+              host: h.name,
+              status: 'failed',
+              result: { failed: true, reason: `Could not find or access '${path}' on the Ansible Controller.` },
+            };
+            this.env.reporter.hostResult(r);
+            this.#count(r, rescuable, chain);
+            // Ansible's strategy fails such a host outside its usual path: no NO MORE HOSTS banner
+            h.failedInInclude = true;
+          }
+          continue;
+        }
+        if (task.include?.error && task.include.file === g.file) throw task.include.error;
         this.env.reporter.included(
           path,
           g.hosts.map((h) => h.name),
@@ -670,6 +688,7 @@ class PlayRun {
 
   #includedRole(task: TaskNode, name: string, roles: RoleInfo[]): LoadedRole {
     const inc = task.includeRole!;
+    if (inc.error && name === inc.name) throw inc.error;
     if (inc.preloaded && name === inc.name) {
       for (const h of inc.preloaded.handlers) if (!this.env.handlers.includes(h)) this.env.handlers.push(h);
       return inc.preloaded;
@@ -709,14 +728,12 @@ class PlayRun {
     const fileRaw = task.includeRole ? task.includeRole.name : String(task.args.file ?? task.args._raw_params);
     const items: Array<Record<string, unknown> | undefined> = [];
     if (task.loop !== undefined) {
-      const v = template(task.loop, scope, task.location);
-      const list = Array.isArray(v)
-        ? task.loopKind === 'items'
-          ? v.flat()
-          : v
-        : task.loopKind === 'dict' && v && typeof v === 'object'
-          ? Object.entries(v).map(([key, value]) => ({ key, value }))
-          : [v];
+      let list: unknown[];
+      if (task.loopKind !== undefined) list = loopItems(task, scope);
+      else {
+        const v = template(task.loop, scope, task.location);
+        list = Array.isArray(v) ? v : [v];
+      }
       for (let i = 0; i < list.length; i++) {
         const lc = task.loop_control;
         const extra: Record<string, unknown> = { [lc.loop_var]: list[i], ansible_loop_var: lc.loop_var };

@@ -3,6 +3,7 @@
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { readVaultFile } from '../vault.js';
+import { firstFound } from '../expr/globals.js';
 import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
 import {
@@ -11,7 +12,7 @@ import {
   type Change,
   type Connection,
   type ExecOptions,
-  type AnyModuleDefinition,
+  type ModuleDefinition,
   type FileDiff,
   type ModuleContext,
   type Plan,
@@ -82,17 +83,23 @@ export function lastDefined<K extends keyof Keywords>(chain: Chain, key: K): Key
   return undefined;
 }
 
-/**
- * Facts as variables: ansible_facts.x is also ansible_x at top level, and a fact that a module
- * other than setup returned (getent_passwd) is also x, as Ansible injects it.
- */
-function factVars(facts: Record<string, unknown>, plain: ReadonlySet<string> = new Set()): Record<string, unknown> {
-  const out: Record<string, unknown> = { ansible_facts: facts };
-  for (const [k, v] of Object.entries(facts)) {
-    out[k.startsWith('ansible_') ? k : `ansible_${k}`] = v;
-    if (plain.has(k)) out[k] = v;
-  }
+/** Facts as variables: ansible_facts.x is also ansible_x at top level. */
+function factVars(host: HostState): Record<string, unknown> {
+  const out: Record<string, unknown> = { ansible_facts: host.facts };
+  for (const [k, v] of Object.entries(host.facts)) out[host.factVarNames.get(k) ?? (k.startsWith('ansible_') ? k : `ansible_${k}`)] = v;
   return out;
+}
+
+// A module's facts join ansible_facts without their ansible_ prefix (Ansible's namespace_facts),
+// and the top-level variables under the names the module returned (INJECT_FACTS_AS_VARS); tsplay's
+// setup returns its facts unprefixed, as they appear in ansible_facts.
+function mergeFacts(host: HostState, facts: Record<string, unknown>, fromSetup: boolean): void {
+  for (const [k, v] of Object.entries(facts)) {
+    const key = k.startsWith('ansible_') && k !== 'ansible_local' ? k.slice('ansible_'.length) : k;
+    host.facts[key] = v;
+    if (fromSetup || k.startsWith('ansible_')) host.factVarNames.delete(key);
+    else host.factVarNames.set(key, k);
+  }
 }
 
 /** The variables every expression of this task on this host sees, with Ansible's precedence. */
@@ -103,7 +110,7 @@ export function buildScope(env: PlayEnv, host: HostState, chain: Chain): Record<
   const scope: Record<string, unknown> = {};
   for (const r of env.roles) Object.assign(scope, r.defaults);
   for (const r of roles) Object.assign(scope, r.defaults);
-  Object.assign(scope, inv, factVars(host.facts, host.plainFacts), env.playVars);
+  Object.assign(scope, inv, factVars(host), env.playVars);
   for (const r of env.roles) Object.assign(scope, r.vars);
   for (const r of roles) Object.assign(scope, r.vars);
   const includeParams: Record<string, unknown>[] = [];
@@ -117,7 +124,16 @@ export function buildScope(env: PlayEnv, host: HostState, chain: Chain): Record<
   Object.assign(scope, host.vars);
   for (const r of roles) Object.assign(scope, r.params);
   Object.assign(scope, ...includeParams, env.settings.extraVars, magicVars(env, host), roleMagicVars(env, roles));
+  scope.ansible_search_path = searchPath(chain, roles);
   return scope;
+}
+
+// Ansible's ansible_search_path: the roles' directories, innermost first, then the task file's.
+function searchPath(chain: Chain, roles: RoleInfo[]): string[] {
+  const out = roles.map((r) => r.path).reverse();
+  const task = chain[chain.length - 1] as { kind?: string; baseDir?: string } | undefined;
+  if (task?.kind === 'task' && task.baseDir && !out.includes(task.baseDir)) out.push(task.baseDir);
+  return out;
 }
 
 /** The roles a task is inside, outermost first. */
@@ -208,7 +224,7 @@ function hostvarsProxy(env: PlayEnv): Record<string, unknown> {
     const st = env.hosts.get(name);
     return {
       ...env.inventory.hostVars(name, env.play.dir),
-      ...(st ? factVars(st.facts, st.plainFacts) : {}),
+      ...(st ? factVars(st) : {}),
       ...(st?.vars ?? {}),
       inventory_hostname: name,
       inventory_hostname_short: name.split('.')[0],
@@ -245,8 +261,38 @@ function removeOmitted(v: unknown): unknown {
   return v;
 }
 
+// with_first_found: an undefined variable in a candidate skips that candidate, as in Ansible.
+function firstFoundItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
+  const raw = Array.isArray(task.loop) ? task.loop : [task.loop];
+  const terms = raw.flatMap((t) => {
+    try {
+      return [template(t, scope, task.location)];
+    } catch (e) {
+      if (e instanceof UserError && e.code === 'E_UNDEFINED') return [];
+      throw e;
+    }
+  });
+  // the task's action picks the subdirectory searched first, as Ansible's task executor does
+  const subdir = ['template', 'var', 'file'].find((d) => task.action.includes(d)) ?? 'file';
+  const playbookDir = scope.playbook_dir;
+  try {
+    return firstFound(
+      terms,
+      {},
+      {
+        searchPath: (scope.ansible_search_path as string[] | undefined) ?? [],
+        playbookDir: typeof playbookDir === 'string' ? playbookDir : task.baseDir,
+        subdir: `${subdir}s`,
+      },
+    );
+  } catch (e) {
+    throw e instanceof UserError ? e.at(task.location) : e;
+  }
+}
+
 /** The loop's items: `loop:` as given, `with_<lookup>` as Ansible's lookups shape them. */
-function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
+export function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
+  if (task.loopKind === 'first_found') return firstFoundItems(task, scope);
   let v = template(task.loop, scope, task.location);
   if (typeof v === 'string' && task.loopKind !== 'sequence') {
     // `with_items: "{{ list }}"` rendered to text, or a bare variable name (old Ansible style)
@@ -499,7 +545,7 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     if (e instanceof UserError) {
       // a templating, loop or condition error fails the task where Ansible records it, and
       // ignore_errors applies to it as to any failure
-      let ignored: boolean;
+      let ignored = false;
       try {
         ignored = isIgnored(chain, scope, task, 'ignore_errors');
       } catch {
@@ -635,9 +681,9 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
     asyncSecs !== undefined && asyncSecs > 0 ? asyncSecs * 1000 : undefined,
   );
 
-  let result: Record<string, unknown>;
-  let status: Outcome['status'];
-  let diffs: FileDiff[];
+  let result: Record<string, unknown> = {};
+  let status: Outcome['status'] = 'ok';
+  let diffs: FileDiff[] = [];
   try {
     // gather, plan, apply; again when the apply found the file changed since gather read it
     for (let attempt = 1; ; attempt++) {
@@ -776,8 +822,7 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   if (short === 'set_fact' || short === 'include_vars') {
     Object.assign(host.vars, result.ansible_facts as Record<string, unknown>);
   } else if (result.ansible_facts && typeof result.ansible_facts === 'object') {
-    Object.assign(host.facts, result.ansible_facts);
-    if (short !== 'setup' && short !== 'gather_facts') for (const k of Object.keys(result.ansible_facts)) host.plainFacts.add(k);
+    mergeFacts(host, result.ansible_facts as Record<string, unknown>, short === 'setup' || short === 'gather_facts');
   }
   // the inventory changes a result asks for (group_by, add_host), as Ansible's strategy applies them
   if (typeof result.add_group === 'string') {
@@ -915,7 +960,7 @@ function moduleContext(
 
 /** The rollback guard's settings when this task's change must be proven not to cut the host off. */
 function networkGuard(
-  def: AnyModuleDefinition,
+  def: ModuleDefinition<any, any>,
   args: Record<string, unknown>,
   chain: Chain,
   scope: Record<string, unknown>,

@@ -28,6 +28,35 @@ describe('custom modules', () => {
     expect(r.out).toContain(join(dir, 'library/crashy.ts'));
   });
 
+  it('a schema without properties takes any arguments; a schema that is not an object is a clear error', async () => {
+    const anyArgs = crashing
+      .replace("'crashy'", "'anyargs'")
+      .replace("{ type: 'object', properties: {}, additionalProperties: false }", "{ type: 'object' }")
+      .replace("throw new Error('boom in my module');", "return { changes: [], reason: 'nothing', result: { got: args } };")
+      .replace('plan() {', 'plan(_current: unknown, args: Record<string, unknown>) {');
+    const files = {
+      hosts: 'h ansible_connection=local\n',
+      'library/anyargs.ts': anyArgs,
+      'site.yml':
+        '- hosts: h\n  gather_facts: false\n  tasks:\n    - anyargs: { a: 1, b: two }\n      register: r\n    - debug: var=r.got\n',
+    };
+    const ok = await tsplay(project(files), ['run', 'site.yml', '-i', 'hosts']);
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/"r\.got": \{\s+"a": 1,\s+"b": "two"\s+\}/);
+    const doc = await tsplay(project(files), ['doc', '-M', 'library', 'anyargs']);
+    expect(doc.code).toBe(0);
+    const bad = await tsplay(project({ ...files, 'library/anyargs.ts': anyArgs.replace("{ type: 'object' }", "{ type: 'string' }") }), [
+      'run',
+      'site.yml',
+      '-i',
+      'hosts',
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/anyargs\.ts: the module's schema must be a JSON Schema of type 'object'/);
+    expect(bad.err).not.toMatch(/bug in tsplay/);
+  });
+
   it('finds modules that installed npm packages declare in package.json', async () => {
     const dir = project({
       hosts: 'h ansible_connection=local\n',

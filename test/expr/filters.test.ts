@@ -468,3 +468,48 @@ describe('encoding, hashing, paths and sizes', () => {
     expect(template("addr={{ '10.0.0.1/24' | regex_replace('/\\\\d+$', '') }}", {})).toBe('addr=10.0.0.1');
   });
 });
+
+describe('ansible.utils.ipwrap', () => {
+  it('brackets IPv6 addresses and networks (normalized as netaddr prints them), leaves the rest', () => {
+    const input = [
+      '2001:DB8::1',
+      '2001:db8:0:0:1:0:0:1',
+      '2001:db8::/64',
+      '2001:db8::1/64',
+      '192.168.001.1',
+      'example.com',
+      '::',
+      'fe80::1%eth0',
+      '::ffff:1.2.3.4',
+      '::1.2.3.4',
+      '1:0:1:1:1:1:1:1',
+      '10.0.0.0/8',
+      '2001:db8::1/129',
+      '1.2.3.4/08',
+      '[::1]',
+      '',
+      5,
+    ];
+    expect(template('{{ input | ansible.utils.ipwrap }}', { input })).toEqual([
+      '[2001:db8::1]',
+      '[2001:db8::1:0:0:1]',
+      '[2001:db8::]/64',
+      '[2001:db8::1]/64',
+      '192.168.1.1',
+      'example.com',
+      '[::]',
+      'fe80::1%eth0',
+      '[::ffff:1.2.3.4]',
+      '[::1.2.3.4]',
+      '[1:0:1:1:1:1:1:1]',
+      '10.0.0.0/8',
+      '2001:db8::1/129',
+      '1.2.3.4/08',
+      '[::1]',
+      '',
+      '0.0.0.5/32',
+    ]);
+    expect(template("{{ '::1' | ipwrap }}:6443", {})).toBe('[::1]:6443');
+    expect(() => template('{{ 5 | ipwrap }}', {})).toThrow(/Unrecognized type <<class 'int'>> for ipwrap filter/);
+  });
+});

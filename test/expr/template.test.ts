@@ -455,3 +455,19 @@ describe('lookups and globals', () => {
     expect(failure(() => template("{{ lookup('pipe', 'date') }}", {})).message).toContain("lookup plugin 'pipe' not found");
   });
 });
+
+describe('conditional expressions', () => {
+  it('chain: the else part is itself a conditional expression (Jinja2 parse_condexpr)', () => {
+    const t = (x: number) => template("{{ 'a' if x == 1 else 'b' if x == 2 else 'c' }}", { x });
+    expect([t(1), t(2), t(3)]).toEqual(['a', 'b', 'c']);
+    expect(template("{{ 'a' if x == 3 if true else 'z' }}", { x: 3 })).toBe('a');
+  });
+
+  it('without else and a false condition: undefined, printed as empty, false, defaultable', () => {
+    expect(template("[{{ 'a' if x == 1 }}]", { x: 3 })).toEqual([]);
+    expect(template("{{ 'a' if x == 1 }}", { x: 3 })).toBe('');
+    expect(template("{{ ('a' if x == 1) is defined }} {{ ('a' if x == 1) | default('dflt') }}", { x: 3 })).toBe('False dflt');
+    expect(evalCondition("'a' if x == 1", { x: 3 })).toBe(false);
+    expect(template("{{ 'a' if x == 3 }}", { x: 3 })).toBe('a');
+  });
+});

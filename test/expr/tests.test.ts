@@ -178,3 +178,21 @@ describe('controller paths', () => {
     expect(evaluate(expr, paths)).toBe(expected);
   });
 });
+
+describe('true, false, filter, test and the Ansible aliases', () => {
+  check([
+    ['nothing is false', false],
+    ['(nums | length == 5) is true', true],
+    ['0 is false', false],
+    ['false is false', true],
+    ['missing is false', false],
+    ['1 is true', false],
+    ["'upper' is filter", true],
+    ["'ansible.builtin.to_json' is filter", true],
+    ["'nope' is filter", false],
+    ["'version' is test", true],
+    ['small is issubset(nums)', true],
+    ['nums is issuperset(small)', true],
+    ["'/' is is_mount", true],
+  ]);
+});

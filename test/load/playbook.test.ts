@@ -151,6 +151,32 @@ describe('playbook loader', () => {
     expect(inc!.kind === 'task' && inc!.include?.preloaded?.length).toBe(1);
   });
 
+  it('keeps the load error of a dynamic include for run time; an import still fails at load', () => {
+    const files = {
+      'tasks/redhat.yml': '- name: on RedHat\n  nosuchmod: name=x\n',
+      'roles/r/tasks/main.yml': '- nosuchmod: {}\n',
+    };
+    const { plays } = load(
+      `
+- hosts: all
+  tasks:
+    - include_tasks: tasks/redhat.yml
+      when: false
+    - include_role: { name: r }
+      when: false
+`,
+      files,
+    );
+    const [inc, role] = plays[0]!.tasks as TaskNode[];
+    expect(inc!.include?.preloaded).toBeUndefined();
+    expect(inc!.include?.error?.format()).toMatch(/redhat\.yml:2:3: couldn't resolve module\/action 'nosuchmod'/);
+    expect(role!.includeRole?.error?.format()).toMatch(/roles\/r\/tasks\/main\.yml:1:3: couldn't resolve module\/action 'nosuchmod'/);
+    const e = loadError('- hosts: all\n  tasks:\n    - import_tasks: tasks/redhat.yml\n      when: false\n', files);
+    expect(e.message).toMatch(/couldn't resolve module\/action 'nosuchmod'/);
+    expect(e.location?.line).toBe(2);
+    expect(loadError('- hosts: all\n  roles: [r]\n', files).message).toMatch(/'nosuchmod'/);
+  });
+
   it('refuses a missing imported file with the importing line', () => {
     const e = loadError(`
 - hosts: all

@@ -19,7 +19,7 @@ import replace, { replaceText } from '../../modules/replace.js';
 import script, { splitScriptLine } from '../../modules/script.js';
 import service from '../../modules/service.js';
 import serviceFacts, { serviceFactsProbe } from '../../modules/service_facts.js';
-import setup, { factSubsets, netmask, networkFacts } from '../../modules/setup.js';
+import setup, { factSubsets, netmask, networkFacts, systemFacts } from '../../modules/setup.js';
 import systemd, { parseSystemdGather, systemdGatherCommand } from '../../modules/systemd.js';
 import user, { parseGroupLines, parsePasswdLine, parseShadowLine, planUser } from '../../modules/user.js';
 import waitFor from '../../modules/wait_for.js';
@@ -268,6 +268,29 @@ describe('system module gathers and helpers', () => {
     expect((min.plan.result!.ansible_facts as Record<string, unknown>).lo).toBeUndefined();
     const filtered = await runModule(h, setup, { filter: 'ansible_lo' });
     expect(Object.keys(filtered.plan.result!.ansible_facts as object)).toEqual(['lo']);
+  });
+
+  it('setup: python facts from the host python3 in the same command, none without python3', async () => {
+    const stdout = (extra: string) => `hostname=h\nsystem=Linux\n${extra}`;
+    const line =
+      'python={"version": {"major": 3, "minor": 11, "micro": 2, "releaselevel": "final", "serial": 0}, "version_info": [3, 11, 2, "final", 0], "executable": "/usr/bin/python3", "has_sslcontext": true, "type": "cpython", "python_version": "3.11.2"}\n';
+    const facts = systemFacts.process({ rc: 0, stdout: stdout(line), stderr: '' }, undefined);
+    expect(facts.python).toEqual({
+      version: { major: 3, minor: 11, micro: 2, releaselevel: 'final', serial: 0 },
+      version_info: [3, 11, 2, 'final', 0],
+      executable: '/usr/bin/python3',
+      has_sslcontext: true,
+      type: 'cpython',
+    });
+    expect(facts.python_version).toBe('3.11.2');
+    const none = systemFacts.process({ rc: 0, stdout: stdout(''), stderr: '' }, undefined);
+    expect(none.python).toBeUndefined();
+    expect('python_version' in none).toBe(false);
+    // on this machine (python3 is installed for ansible): the real probe, still one command
+    const full = await runModule(harness(tmpdir()), setup, { gather_subset: '!all' });
+    expect(full.gatherCommands).toBe(1);
+    const python = (full.plan.result!.ansible_facts as Record<string, { version?: { major?: number } }>).python;
+    expect(python?.version?.major).toBe(3);
   });
 
   it('replace: Python re.subn semantics (empty matches, $ before a final newline, (?i))', () => {
