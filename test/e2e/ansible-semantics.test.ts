@@ -361,4 +361,34 @@ describe('Ansible semantics that differed silently', () => {
     expect(t.msgs).toEqual(['"msg": "False absent False"']);
     if (hasAnsible) expect(run('ansible', play).msgs).toEqual(t.msgs);
   });
+  it('*args and **kwargs in calls, filters and lookups spread as in Jinja2; * and ** stay operators', () => {
+    const exprs = [
+      "{{ '%s-%s' | format(*items) }} {{ {} | combine(*ds) }}",
+      "{{ dict(**x) }} {{ dict(c=3, **x) }} {{ dict(x, **{'z': 1}) }}",
+      "{{ lookup('items', *items) }} {{ query('items', *items, wantlist=true) }}",
+      "{{ range(*l) | list }} {{ range(1, *[4]) | list }} {{ 'abc' | replace(*['b', 'X']) }} {{ [3, 1] | max(*[]) }}",
+      "{{ 2 * 3 }} {{ 2 ** 3 ** 2 }} {{ l | length * 2 }} {{ (2 * 3) ** 2 }} {{ 'ab' * 2 }} {{ [1] * 2 }}",
+      "{{ 'a,b' | split(*[',']) }} {{ x | dict2items(**{'key_name': 'k'}) }}",
+    ];
+    const play = `- hosts: h
+  gather_facts: false
+  vars:
+    items: ['a', 'b']
+    ds: [{a: 1}, {b: 2, a: 3}]
+    x: {a: 1, b: 2}
+    l: [2, 7, 2]
+  tasks:
+${exprs.map((e) => `    - debug:\n        msg: "${e}"\n`).join('')}`;
+    const t = run('tsplay', play);
+    expect(t.code, t.out + t.err).toBe(0);
+    expect(t.msgs).toEqual([
+      '"msg": "a-b {\'a\': 3, \'b\': 2}"',
+      "\"msg\": \"{'a': 1, 'b': 2} {'c': 3, 'a': 1, 'b': 2} {'a': 1, 'b': 2, 'z': 1}\"",
+      '"msg": "a,b [\'a\', \'b\']"',
+      '"msg": "[2, 4, 6] [1, 2, 3] aXc 3"',
+      '"msg": "6 64 6 36 abab [1, 1]"',
+      "\"msg\": \"['a', 'b'] [{'k': 'a', 'value': 1}, {'k': 'b', 'value': 2}]\"",
+    ]);
+    if (hasAnsible) expect(run('ansible', play).msgs).toEqual(t.msgs);
+  });
 });
