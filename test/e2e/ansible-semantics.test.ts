@@ -2,7 +2,7 @@
 // ansible-playbook itself where it is installed (CI installs ansible-core 2.14), and pinned to what
 // that printed otherwise: the same playbook, on the local host, under both.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasAnsible } from '../ansible.js';
@@ -390,5 +390,58 @@ ${exprs.map((e) => `    - debug:\n        msg: "${e}"\n`).join('')}`;
       "\"msg\": \"['a', 'b'] [{'k': 'a', 'value': 1}, {'k': 'b', 'value': 2}]\"",
     ]);
     if (hasAnsible) expect(run('ansible', play).msgs).toEqual(t.msgs);
+  });
+  it('copy of a directory src: dir/ copies what it holds, dir itself; local_follow, directory_mode, idempotent, --check', () => {
+    const play = `- hosts: h
+  gather_facts: false
+  vars:
+    out: "{{ playbook_dir }}/out"
+  tasks:
+    - copy: src=src/ dest={{ out }}/contents/ mode=0640 directory_mode=0750
+      register: r1
+    - copy: src=src dest={{ out }}/itself local_follow=false
+      register: r2
+    - copy: src=src/sub dest={{ out }}/two
+      register: r3
+    - copy: src=one/ dest={{ out }}/single
+      register: r4
+    - debug:
+        msg: "{{ [r1, r2, r3, r4] | map('dict2items') | map('selectattr', 'key', 'in', ['changed', 'dest', 'src', 'checksum', 'mode', 'size']) | map('items2dict') | list }}"
+`;
+    const setup = (dir: string) => {
+      for (const d of ['src/sub/deep', 'src/empty', 'one']) mkdirSync(join(dir, d), { recursive: true });
+      for (const [f, text] of Object.entries({ 'src/a.txt': 'a', 'src/sub/b.txt': 'b', 'src/sub/deep/c.txt': 'c', 'one/only': 'x' }))
+        writeFileSync(join(dir, f), text);
+      symlinkSync('a.txt', join(dir, 'src/link.txt'));
+      symlinkSync('sub', join(dir, 'src/linkdir'));
+    };
+    const tree = (dir: string) =>
+      spawnSync('find', ['.', '-printf', '%p %M %l\\n'], { cwd: join(dir, 'out'), encoding: 'utf8' })
+        .stdout.split('\n')
+        .sort();
+    const check = run('tsplay', play, ['--check'], {}, setup);
+    expect(check.code, check.out + check.err).toBe(0);
+    expect(check.recap).toContain('changed=4');
+    expect(existsSync(join(check.dir, 'out'))).toBe(false);
+    const t = run('tsplay', play, [], {}, setup);
+    expect(t.code, t.out + t.err).toBe(0);
+    expect(t.recap).toContain('changed=4');
+    const got = tree(t.dir);
+    expect(got).toContain('./contents drwxr-x--- ');
+    expect(got).toContain('./contents/link.txt -rw-r----- ');
+    expect(got).toContain('./contents/linkdir/deep/c.txt -rw-r----- ');
+    expect(got).toContain('./itself/src/link.txt lrwxrwxrwx a.txt');
+    expect(got).toContain('./itself/src/empty drwxr-xr-x ');
+    expect(got).toContain('./two/sub/deep/c.txt -rw-r--r-- ');
+    expect(readFileSync(join(t.dir, 'out/contents/linkdir/deep/c.txt'), 'utf8')).toBe('c');
+    expect(readFileSync(join(t.dir, 'out/single/only'), 'utf8')).toBe('x');
+    const second = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts'], { cwd: t.dir, encoding: 'utf8' });
+    expect(second.stdout).toMatch(/ok=5 +changed=0 /);
+    expect(tree(t.dir)).toEqual(got);
+    if (hasAnsible) {
+      const a = run('ansible', play, [], {}, setup);
+      expect(a.msgs).toEqual(t.msgs);
+      expect(tree(a.dir)).toEqual(got);
+    }
   });
 });
