@@ -244,6 +244,8 @@ async function gatherTree(ctx: ModuleContext, args: CopyArgs, path: string): Pro
 function planTree(tree: SourceTree, args: CopyArgs): Plan {
   const changes: Change[] = [];
   let single: Record<string, unknown> | undefined;
+  // An empty source directory makes nothing, not even dest (as in Ansible).
+  if (tree.entries.every((e) => e.implicit)) return noop(`${tree.src} is empty`, { dest: tree.root, src: tree.src });
   const umask = parseUmask(tree.facts[0]!.identity.umask);
   try {
     tree.entries.forEach((entry, i) => {
