@@ -1517,8 +1517,56 @@ function shaCrypt(kind: 'sha256' | 'sha512', password: string, salt: string, rou
   let hash = (kind === 'sha512' ? SHA512_ORDER : SHA256_ORDER).map(([x, y, z]) => b64(C[x!]!, C[y!]!, C[z!]!, 4)).join('');
   hash += kind === 'sha512' ? b64(0, 0, C[63]!, 2) : b64(0, C[31]!, C[30]!, 3);
   const id = kind === 'sha512' ? '6' : '5';
-  return `$${id}$${rounds !== null && rounds !== 5000 ? `rounds=${rounds}$` : ''}${S.toString('utf8')}$${hash}`;
+  return `$${id}$${rounds !== null ? `rounds=${rounds}$` : ''}${S.toString('utf8')}$${hash}`;
 }
+
+// md5-crypt ($1$, Poul-Henning Kamp's), as glibc's crypt makes it: the salt is what follows $1$
+// up to the next $, at most 8 characters.
+function md5Crypt(password: string, saltString: string): string {
+  const md5 = (...parts: Buffer[]) => {
+    const h = createHash('md5');
+    for (const p of parts) h.update(p);
+    return h.digest();
+  };
+  const P = Buffer.from(password, 'utf8');
+  const S = Buffer.from(saltString.split('$')[0]!.slice(0, 8), 'utf8');
+  const alt = md5(P, S, P);
+  const ctx: Buffer[] = [P, Buffer.from('$1$'), S];
+  for (let n = P.length; n > 0; n -= 16) ctx.push(alt.subarray(0, Math.min(n, 16)));
+  for (let n = P.length; n > 0; n >>= 1) ctx.push(n & 1 ? Buffer.from([0]) : P.subarray(0, 1));
+  let C = md5(...ctx);
+  for (let i = 0; i < 1000; i++) {
+    const parts: Buffer[] = [i & 1 ? P : C];
+    if (i % 3) parts.push(S);
+    if (i % 7) parts.push(P);
+    parts.push(i & 1 ? C : P);
+    C = md5(...parts);
+  }
+  const b64 = (b2: number, b1: number, b0: number, chars: number) => {
+    let w = (b2 << 16) | (b1 << 8) | b0;
+    let out = '';
+    for (let i = 0; i < chars; i++, w >>= 6) out += CRYPT_ALPHABET[w & 0x3f];
+    return out;
+  };
+  const groups = [
+    [0, 6, 12],
+    [1, 7, 13],
+    [2, 8, 14],
+    [3, 9, 15],
+    [4, 10, 5],
+  ];
+  const hash = groups.map(([x, y, z]) => b64(C[x!]!, C[y!]!, C[z!]!, 4)).join('') + b64(0, 0, C[11]!, 2);
+  return `$1$${S.toString('utf8')}$${hash}`;
+}
+
+// Ansible 2.14's hash types without passlib (its CryptHash): salt size, and the rounds it leaves
+// out because passlib would (then crypt uses its own default, 5000 for SHA-crypt).
+const CRYPT_TYPES: Record<string, { saltSize: number; implicitRounds: number | null }> = {
+  md5_crypt: { saltSize: 8, implicitRounds: null },
+  sha256_crypt: { saltSize: 16, implicitRounds: 535000 },
+  sha512_crypt: { saltSize: 16, implicitRounds: 656000 },
+};
+const HASH_ALIASES: Record<string, string> = { md5: 'md5_crypt', blowfish: 'bcrypt', sha256: 'sha256_crypt', sha512: 'sha512_crypt' };
 
 def(
   'password_hash',
@@ -1530,21 +1578,28 @@ def(
     ['ident', null],
   ],
   (v, hashtype, salt, saltSize, rounds) => {
-    const type = str(hashtype).replace(/_crypt$/, '');
-    if (type !== 'sha512' && type !== 'sha256') {
+    const type = HASH_ALIASES[str(hashtype)] ?? str(hashtype);
+    if (type === 'bcrypt') {
       throw typeError(
-        `password_hash: ${str(hashtype)} is not supported by tsplay`,
-        'use sha512 (or sha256); md5, blowfish and the others are not implemented',
+        'password_hash: bcrypt (blowfish) is not supported by tsplay',
+        "Ansible 2.14 makes it with passlib only (without, crypt gives '*0'); use sha512",
       );
     }
-    const r = rounds === null ? null : int(rounds, 'rounds');
-    if (r !== null && (r < 1000 || r > 999999999)) throw typeError('password_hash: rounds must be from 1000 to 999999999');
-    let s = salt === null ? '' : str(salt);
-    if (salt === null) {
-      const len = saltSize === null ? 16 : int(saltSize, 'salt_size');
-      for (let i = 0; i < len; i++) s += CRYPT_ALPHABET[Math.floor(Math.random() * 64)];
-    }
-    return shaCrypt(type, str(v), s, r);
+    const algo = CRYPT_TYPES[type];
+    if (!algo) throw typeError(`crypt.crypt does not support '${type}' algorithm`);
+    // (ident only matters to bcrypt; passlib ignores it for the others)
+    const size = saltSize === null || saltSize === 0 ? algo.saltSize : int(saltSize, 'salt_size');
+    let s = salt === null || salt === '' ? '' : str(salt);
+    if (!s) for (let i = 0; i < size; i++) s += CRYPT_ALPHABET[Math.floor(Math.random() * 64)];
+    if (/[^./0-9A-Za-z]/.test(s)) throw typeError('invalid characters in salt');
+    if (s.length > size) throw typeError('invalid salt size');
+    let r = rounds === null ? null : int(rounds, 'rounds');
+    if (r === algo.implicitRounds || r === 0) r = null;
+    const settings = r === null ? s : `rounds=${r}$${s}`;
+    if (type === 'md5_crypt') return md5Crypt(str(v), settings);
+    // glibc keeps the rounds within 1000 .. 999999999 and writes them out whenever given
+    const clamped = r === null ? null : Math.min(Math.max(r, 1000), 999999999);
+    return shaCrypt(type === 'sha512_crypt' ? 'sha512' : 'sha256', str(v), s, clamped);
   },
 );
 

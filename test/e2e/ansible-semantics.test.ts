@@ -221,6 +221,7 @@ describe('Ansible semantics that differed silently', () => {
       "{{ [7] | random }} {{ 1 | random }} {{ ['x'] | shuffle }}",
       "{{ ('data' | vault('pw')).splitlines()[0] }} {{ 'data' | vault('pw', vaultid='lab') | unvault('pw', vaultid='lab') }} {{ 'data' | vault('pw') | unvault('pw') }}",
       "{{ 'secret' | password_hash('sha512', 'saltsalt') }} {{ 'secret' | password_hash('sha256', 'saltsalt', rounds=10000) }}",
+      "{{ 'secret' | password_hash('md5', 'saltsalt') }} {{ 'secret' | password_hash('md5_crypt', 'abc', rounds=2000) }} {{ 'secret' | password_hash('sha512', 'saltsalt', rounds=656000) }} {{ 'secret' | password_hash('sha512', 'saltsalt', rounds=5000) }} {{ 'x' | password_hash('md5') | length }}",
     ];
     const play = `- hosts: h\n  gather_facts: false\n  tasks:\n${exprs.map((e) => `    - debug:\n        msg: "${e.replace(/"/g, '\\"')}"\n`).join('')}`;
     const files = { 'g/a.txt': 'a', 'g/b.txt': 'b', 'g/c.log': 'c', 'g/d.txt/keep': 'dir, not a file' };

@@ -9,10 +9,27 @@ describe('password_hash', () => {
   it.each([
     ['sha512', 'saltstring', null, '$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1'],
     ['sha256', 'saltstring', null, '$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5'],
-    // the salt is cut to 16 characters; rounds other than 5000 are written out
+    // Ansible leaves out its passlib default rounds (656000), so crypt's 5000 apply; 5000 given is written
     [
       'sha512',
-      'saltstringsaltstring',
+      'saltstring',
+      656000,
+      '$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1',
+    ],
+    [
+      'sha512_crypt',
+      'saltstring',
+      5000,
+      '$6$rounds=5000$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1',
+    ],
+    // md5-crypt, as Python's crypt.crypt prints it; rounds end up in its 8-character salt, as in Ansible
+    ['md5', 'saltsalt', null, '$1$saltsalt$le8lFSqqnPaRFOlmAZpvH1'],
+    ['md5_crypt', 'abc', null, '$1$abc$.FiamM1s4pFo0QKAk4pqS.'],
+    ['md5', 'abc', 2000, '$1$rounds=2$iFwy7uoDqeR8UYekcTBEz.'],
+    // rounds given are written out
+    [
+      'sha512',
+      'saltstringsaltst',
       10000,
       '$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.',
     ],
@@ -25,6 +42,12 @@ describe('password_hash', () => {
     const b = hash('pw', ['sha512']);
     expect(a).toMatch(/^\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}$/);
     expect(a).not.toBe(b);
-    expect(() => hash('pw', ['md5'])).toThrow(/md5 is not supported by tsplay/);
+    expect(hash('pw', ['md5'])).toMatch(/^\$1\$[./0-9A-Za-z]{8}\$[./0-9A-Za-z]{22}$/);
+    expect(hash('pw', ['sha256'], { salt_size: 4 })).toMatch(/^\$5\$[./0-9A-Za-z]{4}\$/);
+    expect(() => hash('pw', ['sha512', 'x!y'])).toThrow('invalid characters in salt');
+    expect(() => hash('pw', ['sha512', 'saltstringsaltstring'])).toThrow('invalid salt size');
+    expect(() => hash('pw', ['md5', 'saltsalty'])).toThrow('invalid salt size');
+    expect(() => hash('pw', ['des'])).toThrow("crypt.crypt does not support 'des' algorithm");
+    expect(() => hash('pw', ['blowfish', 'a'.repeat(22)])).toThrow(/bcrypt \(blowfish\) is not supported by tsplay/);
   });
 });
