@@ -32,6 +32,7 @@ import {
 import { fnmatchSource } from './fnmatch.js';
 import { pyEscape, pyRegex, pySub } from './regex.js';
 import { TESTS } from './tests.js';
+import { PyDateTime, strftime, strptime } from './datetime.js';
 import { dumpYaml, parseYaml, parseYamlAll } from './yaml-dump.js';
 import { Undefined, isUndefined } from './undefined.js';
 import { decryptVaultText, encryptVaultText, isVaultText } from '../vault.js';
@@ -1119,77 +1120,6 @@ def(
 
 // ---- dates ---------------------------------------------------------------------------------
 
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-
-/** C strftime for the common directives (%Y %m %d %H %M %S %j %a %b %p %z %s ...). */
-export function strftime(fmt: string, date: Date, utc: boolean): string {
-  const g = (local: () => number, u: () => number) => (utc ? u() : local());
-  const Y = g(
-    () => date.getFullYear(),
-    () => date.getUTCFullYear(),
-  );
-  const mo = g(
-    () => date.getMonth(),
-    () => date.getUTCMonth(),
-  );
-  const d = g(
-    () => date.getDate(),
-    () => date.getUTCDate(),
-  );
-  const H = g(
-    () => date.getHours(),
-    () => date.getUTCHours(),
-  );
-  const M = g(
-    () => date.getMinutes(),
-    () => date.getUTCMinutes(),
-  );
-  const S = g(
-    () => date.getSeconds(),
-    () => date.getUTCSeconds(),
-  );
-  const wd = g(
-    () => date.getDay(),
-    () => date.getUTCDay(),
-  );
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  const yday = Math.floor((Date.UTC(Y, mo, d) - Date.UTC(Y, 0, 1)) / 86400000) + 1;
-  const off = utc ? 0 : -date.getTimezoneOffset();
-  const z = `${off >= 0 ? '+' : '-'}${p2(Math.floor(Math.abs(off) / 60))}${p2(Math.abs(off) % 60)}`;
-  const map: Record<string, () => string> = {
-    Y: () => String(Y),
-    y: () => p2(Y % 100),
-    m: () => p2(mo + 1),
-    d: () => p2(d),
-    e: () => String(d).padStart(2, ' '),
-    H: () => p2(H),
-    I: () => p2(H % 12 || 12),
-    M: () => p2(M),
-    S: () => p2(S),
-    f: () => String(date.getMilliseconds() * 1000).padStart(6, '0'),
-    p: () => (H < 12 ? 'AM' : 'PM'),
-    j: () => String(yday).padStart(3, '0'),
-    a: () => DAYS[wd]!.slice(0, 3),
-    A: () => DAYS[wd]!,
-    b: () => MONTHS[mo]!.slice(0, 3),
-    B: () => MONTHS[mo]!,
-    w: () => String(wd),
-    z: () => z,
-    Z: () =>
-      utc
-        ? 'UTC'
-        : (Intl.DateTimeFormat(undefined, { timeZoneName: 'short' })
-            .formatToParts(date)
-            .find((x) => x.type === 'timeZoneName')?.value ?? ''),
-    s: () => String(Math.floor(date.getTime() / 1000)),
-    F: () => `${Y}-${p2(mo + 1)}-${p2(d)}`,
-    T: () => `${p2(H)}:${p2(M)}:${p2(S)}`,
-    '%': () => '%',
-  };
-  return fmt.replace(/%([a-zA-Z%])/g, (m, c: string) => (map[c] ? map[c]!() : m));
-}
-
 def(
   'strftime',
   [
@@ -1199,6 +1129,92 @@ def(
   (v, second, utc) => {
     const date = second === null ? new Date() : new Date(Number(plain(second)) * 1000);
     return strftime(str(v), date, truthy(utc));
+  },
+);
+
+// to_datetime: Python's datetime.strptime (a naive datetime; subtracting two gives a timedelta
+// with days, seconds and total_seconds(), as in Ansible).
+def('to_datetime', [['format', '%Y-%m-%d %H:%M:%S']], (v, format) => {
+  try {
+    return strptime(str(v), str(format));
+  } catch (e) {
+    throw typeError(`to_datetime: ${(e as Error).message}`);
+  }
+});
+
+// urlize: Jinja2 3.1's, with Ansible's environment policy (rel="noopener").
+const HTTP_RE =
+  /^((https?:\/\/|www\.)(([\w%-]+\.)+)?([a-z]{2,63}|xn--[\w%]{2,59})|([\w%-]{2,63}\.)+(com|net|int|edu|gov|org|info|mil)|(https?:\/\/)((\d{1,3}(\.\d{1,3}){3})|(\[([\da-f]{0,4}:){2}([\da-f]{0,4}:?){1,6}\])))(?::\d{1,5})?(?:[/?#]\S*)?$/iu;
+const EMAIL_RE = /^\S+@\w[\w.-]*\.\w+$/u;
+def(
+  'urlize',
+  [
+    ['trim_url_limit', null],
+    ['nofollow', false],
+    ['target', null],
+    ['rel', null],
+    ['extra_schemes', null],
+  ],
+  (v, trimLimit, nofollow, target, rel, extraSchemes) => {
+    const relParts = new Set((rel === null ? '' : str(rel)).split(/\s+/).filter(Boolean));
+    if (truthy(nofollow)) relParts.add('nofollow');
+    relParts.add('noopener');
+    const relAttr = ` rel="${htmlEscape([...relParts].sort().join(' '))}"`;
+    const targetAttr = target !== null ? ` target="${htmlEscape(str(target))}"` : '';
+    const schemes = extraSchemes === null ? [] : iterate(extraSchemes).map(str);
+    for (const scheme of schemes)
+      if (!/^[a-zA-Z][\w+.-]*:(\/\/)?$/.test(scheme)) throw typeError(`${scheme} is not a valid URI scheme prefix.`);
+    const limit = trimLimit === null ? null : int(trimLimit, 'trim_url_limit');
+    const trim = (x: string) => (limit !== null && x.length > limit ? `${x.slice(0, limit)}...` : x);
+    return htmlEscape(str(v))
+      .split(/(\s+)/)
+      .map((word) => {
+        let head = '';
+        let middle = word;
+        let tail = '';
+        const lead = /^([(<]|&lt;)+/.exec(middle);
+        if (lead) {
+          head = lead[0];
+          middle = middle.slice(head.length);
+        }
+        const end = /([)>.,\n]|&gt;)+$/.exec(middle);
+        if (end) {
+          tail = end[0];
+          middle = middle.slice(0, end.index);
+        }
+        for (const [open, close] of [
+          ['(', ')'],
+          ['<', '>'],
+          ['&lt;', '&gt;'],
+        ] as const) {
+          const opens = middle.split(open).length - 1;
+          if (opens <= middle.split(close).length - 1) continue;
+          for (let n = Math.min(opens, tail.split(close).length - 1); n > 0; n--) {
+            const at = tail.indexOf(close) + close.length;
+            middle += tail.slice(0, at);
+            tail = tail.slice(at);
+          }
+        }
+        if (HTTP_RE.test(middle)) {
+          const href = /^https?:\/\//.test(middle) ? middle : `https://${middle}`;
+          middle = `<a href="${href}"${relAttr}${targetAttr}>${trim(middle)}</a>`;
+        } else if (middle.startsWith('mailto:') && EMAIL_RE.test(middle.slice(7))) {
+          middle = `<a href="${middle}">${middle.slice(7)}</a>`;
+        } else if (
+          middle.includes('@') &&
+          !middle.startsWith('www.') &&
+          !middle.startsWith('@') &&
+          !middle.includes(':') &&
+          EMAIL_RE.test(middle)
+        ) {
+          middle = `<a href="mailto:${middle}">${middle}</a>`;
+        } else {
+          for (const scheme of schemes)
+            if (middle !== scheme && middle.startsWith(scheme)) middle = `<a href="${middle}"${relAttr}${targetAttr}>${middle}</a>`;
+        }
+        return head + middle + tail;
+      })
+      .join('');
   },
 );
 

@@ -221,6 +221,11 @@ describe('Ansible semantics that differed silently', () => {
       "{{ [7] | random }} {{ 1 | random }} {{ ['x'] | shuffle }}",
       "{{ ('data' | vault('pw')).splitlines()[0] }} {{ 'data' | vault('pw', vaultid='lab') | unvault('pw', vaultid='lab') }} {{ 'data' | vault('pw') | unvault('pw') }}",
       "{{ 'secret' | password_hash('sha512', 'saltsalt') }} {{ 'secret' | password_hash('sha256', 'saltsalt', rounds=10000) }}",
+      "D{{ (('2016-08-14 20:00:12' | to_datetime) - ('2015-12-25' | to_datetime('%Y-%m-%d'))).days }} {{ (('2016-08-14 20:00:12' | to_datetime) - ('2016-08-14 18:00:00' | to_datetime)).seconds }}",
+      "{{ '2016-08-14 20:00:12' | to_datetime }} {{ ('2016-08-14 20:00:12' | to_datetime) - ('2016-08-16 21:30:00' | to_datetime) }} {{ ('14/08/2016 8:05 PM' | to_datetime('%d/%m/%Y %I:%M %p')).strftime('%Y %j %A %H') }}",
+      "{{ ('2016-08-14 20:00:12' | to_datetime) > ('2016-08-13 20:00:12' | to_datetime) }} {{ ('2016-08-14 20:00:12' | to_datetime) == ('2016-08-14 20:00:12' | to_datetime) }} {{ ('Aug 3 99' | to_datetime('%b %d %y')).year }} {{ '2016-08-14 20:00:12' | to_datetime | type_debug }}",
+      "{{ 'see https://example.org/x?a=1&b=2, or www.example.com. Mail pi@example.org (http://10.0.0.1:8080/p) <b>x</b> mailto:a@b.co foo.com bar.de' | urlize }}",
+      "{{ 'go to http://example.org/a/very/long/path now' | urlize(10, true, target='_blank', rel='me') }} {{ 'ftp://x.org/y tel:123' | urlize(extra_schemes=['ftp://', 'tel:']) }}",
       "{{ 'secret' | password_hash('md5', 'saltsalt') }} {{ 'secret' | password_hash('md5_crypt', 'abc', rounds=2000) }} {{ 'secret' | password_hash('sha512', 'saltsalt', rounds=656000) }} {{ 'secret' | password_hash('sha512', 'saltsalt', rounds=5000) }} {{ 'x' | password_hash('md5') | length }}",
     ];
     const play = `- hosts: h\n  gather_facts: false\n  tasks:\n${exprs.map((e) => `    - debug:\n        msg: "${e.replace(/"/g, '\\"')}"\n`).join('')}`;

@@ -468,3 +468,34 @@ describe('encoding, hashing, paths and sizes', () => {
     expect(template("addr={{ '10.0.0.1/24' | regex_replace('/\\\\d+$', '') }}", {})).toBe('addr=10.0.0.1');
   });
 });
+
+describe('to_datetime / urlize', () => {
+  check([
+    ["(('2016-08-14 20:00:12' | to_datetime) - ('2015-12-25' | to_datetime('%Y-%m-%d'))).days", 233],
+    ["(('2016-08-14 20:00:12' | to_datetime) - ('2016-08-13 18:00:00' | to_datetime)).total_seconds()", 93612],
+    ["(('2016-08-14 20:00:12' | to_datetime) - ('2016-08-14 20:00:12.5' | to_datetime('%Y-%m-%d %H:%M:%S.%f'))).total_seconds()", -0.5],
+    ["(('2016-08-14 20:00:12' | to_datetime) - ('2016-08-16 21:30:00' | to_datetime)) | string", '-3 days, 22:30:12'],
+    [
+      "('2016-08-14 20:00:12' | to_datetime) - ('2016-08-16 21:30:00' | to_datetime) < ('2016-08-14' | to_datetime('%Y-%m-%d')) - ('2016-08-13' | to_datetime('%Y-%m-%d'))",
+      true,
+    ],
+    ["('2016-08-14 20:00:12' | to_datetime).strftime('%d.%m.%Y')", '14.08.2016'],
+    [
+      "['2016-02-01 00:00:00' | to_datetime, '2016-01-01 00:00:00' | to_datetime] | sort | map('string') | list",
+      ['2016-01-01 00:00:00', '2016-02-01 00:00:00'],
+    ],
+    ["('29 Feb 2016' | to_datetime('%d %b %Y')).month", 2],
+    ["'www.example.org' | urlize", '<a href="https://www.example.org" rel="noopener">www.example.org</a>'],
+    ["'a <b> & c' | urlize", 'a &lt;b&gt; &amp; c'],
+  ]);
+
+  it('fails as strptime does', () => {
+    expect(failure(() => evaluate("'2016-13-14' | to_datetime('%Y-%m-%d')", vars)).message).toContain(
+      "time data '2016-13-14' does not match format '%Y-%m-%d'",
+    );
+    expect(failure(() => evaluate("'2015-02-29' | to_datetime('%Y-%m-%d')", vars)).message).toContain('day is out of range for month');
+    expect(failure(() => evaluate("'x' | urlize(extra_schemes=['no scheme'])", vars)).message).toContain(
+      'is not a valid URI scheme prefix',
+    );
+  });
+});
