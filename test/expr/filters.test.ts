@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../engine/errors.js';
 import { evaluate, template } from '../../engine/expr/index.js';
+import { FILTERS } from '../../engine/expr/filters.js';
 
 const vars = {
   list1: [1, 2, 5, 1, 3, 4, 10],
@@ -497,5 +498,35 @@ describe('to_datetime / urlize', () => {
     expect(failure(() => evaluate("'x' | urlize(extra_schemes=['no scheme'])", vars)).message).toContain(
       'is not a valid URI scheme prefix',
     );
+  });
+});
+
+// Every builtin filter of Jinja2 3.1 (jinja2.filters.FILTERS) and ansible-core 2.14 (the filter
+// plugins core, mathstuff, urls, urlsplit, encryption), as their Python modules list them.
+const JINJA2_FILTERS = (
+  'abs attr batch capitalize center count d default dictsort e escape filesizeformat first float ' +
+  'forceescape format groupby indent int items join last length list lower map max min pprint ' +
+  'random reject rejectattr replace reverse round safe select selectattr slice sort string ' +
+  'striptags sum title tojson trim truncate unique upper urlencode urlize wordcount wordwrap ' +
+  'xmlattr '
+)
+  .trim()
+  .split(' ');
+const ANSIBLE_FILTERS = (
+  'b64decode b64encode basename bool checksum combinations combine comment dict2items difference ' +
+  'dirname expanduser expandvars extract fileglob flatten from_json from_yaml from_yaml_all hash ' +
+  'human_readable human_to_bytes intersect items2dict log mandatory md5 password_hash path_join ' +
+  'permutations pow product quote random realpath regex_escape regex_findall regex_replace ' +
+  'regex_search rekey_on_member relpath root sha1 shuffle split splitext strftime subelements ' +
+  'symmetric_difference ternary to_datetime to_json to_nice_json to_nice_yaml to_uuid to_yaml ' +
+  'type_debug union unique unvault urldecode urlsplit vault win_basename win_dirname win_splitdrive ' +
+  'zip zip_longest '
+)
+  .trim()
+  .split(' ');
+
+describe('builtin filters', () => {
+  it('has every filter Jinja2 3.1 and ansible-core 2.14 ship', () => {
+    expect([...JINJA2_FILTERS, ...ANSIBLE_FILTERS].filter((n) => !FILTERS[n])).toEqual([]);
   });
 });
