@@ -32,7 +32,8 @@ import {
 import { fnmatchSource } from './fnmatch.js';
 import { pyEscape, pyRegex, pySub } from './regex.js';
 import { TESTS } from './tests.js';
-import { PyDateTime, strftime, strptime } from './datetime.js';
+import { strftime, strptime } from './datetime.js';
+import { bcrypt } from './bcrypt.js';
 import { dumpYaml, parseYaml, parseYamlAll } from './yaml-dump.js';
 import { Undefined, isUndefined } from './undefined.js';
 import { decryptVaultText, encryptVaultText, isVaultText } from '../vault.js';
@@ -1575,6 +1576,24 @@ function md5Crypt(password: string, saltString: string): string {
   return `$1$${S.toString('utf8')}$${hash}`;
 }
 
+// bcrypt as Ansible 2.14 makes it with passlib (without, crypt gives the useless '*0'): cost 12,
+// ident 2b, a 22-character salt whose last character passlib normalizes.
+function bcryptHash(password: string, salt: unknown, rounds: unknown, ident: unknown): string {
+  const fail = (why: string) => typeError(`Could not hash the secret.: ${why}`);
+  let s = salt === null || salt === '' ? '' : str(salt);
+  if (!s) {
+    for (let i = 0; i < 21; i++) s += CRYPT_ALPHABET[Math.floor(Math.random() * 64)];
+    s += '.Oeu'[Math.floor(Math.random() * 4)];
+  }
+  if (!/^[./0-9A-Za-z]{22}$/.test(s)) throw fail('bcrypt salt must be 22 characters of ./0-9A-Za-z');
+  const cost = rounds === null || rounds === 0 ? 12 : int(rounds, 'rounds');
+  if (cost < 4 || cost > 31) throw fail('rounds must be from 4 to 31 for bcrypt');
+  const id = ident === null || ident === '' ? '2b' : str(ident);
+  if (!['2a', '2b', '2y'].includes(id)) throw fail(`invalid ident: '${id}'`);
+  if (password.includes('\0')) throw fail('bcrypt does not allow NUL bytes in the password');
+  return bcrypt(password, s, cost, id);
+}
+
 // Ansible 2.14's hash types without passlib (its CryptHash): salt size, and the rounds it leaves
 // out because passlib would (then crypt uses its own default, 5000 for SHA-crypt).
 const CRYPT_TYPES: Record<string, { saltSize: number; implicitRounds: number | null }> = {
@@ -1593,14 +1612,9 @@ def(
     ['rounds', null],
     ['ident', null],
   ],
-  (v, hashtype, salt, saltSize, rounds) => {
+  (v, hashtype, salt, saltSize, rounds, ident) => {
     const type = HASH_ALIASES[str(hashtype)] ?? str(hashtype);
-    if (type === 'bcrypt') {
-      throw typeError(
-        'password_hash: bcrypt (blowfish) is not supported by tsplay',
-        "Ansible 2.14 makes it with passlib only (without, crypt gives '*0'); use sha512",
-      );
-    }
+    if (type === 'bcrypt') return bcryptHash(str(v), salt, rounds, ident);
     const algo = CRYPT_TYPES[type];
     if (!algo) throw typeError(`crypt.crypt does not support '${type}' algorithm`);
     // (ident only matters to bcrypt; passlib ignores it for the others)

@@ -37,6 +37,21 @@ describe('password_hash', () => {
     expect(hash('Hello world!', [type, salt], rounds === null ? {} : { rounds })).toBe(expected);
   });
 
+  // bcrypt as passlib makes it for Ansible (Python's crypt.crypt gives the same): cost 12 unless
+  // given, ident 2b, the salt's last character normalized, the password cut at 72 bytes.
+  it.each([
+    ['Hello world!', 'blowfish', 'abcdefghijklmnopqrstuu', { rounds: 4 }, '$2b$04$abcdefghijklmnopqrstuuyeG8laUfZvsCmc.AE6qIDYSPGM2efmK'],
+    ['Hello world!', 'bcrypt', 'a'.repeat(22), { rounds: 6, ident: '2y' }, '$2y$06$aaaaaaaaaaaaaaaaaaaaaOdPD7iUumfWC5I8NCIyKlTnooQsexjR6'],
+    ['x'.repeat(80), 'bcrypt', 'b'.repeat(22), { rounds: 4 }, '$2b$04$bbbbbbbbbbbbbbbbbbbbbOcAEX/Ogf.iRpF1D9lnE1erdDDRS4Sn2'],
+    ['p\u00e4ss', 'bcrypt', 'b'.repeat(22), { rounds: 4 }, '$2b$04$bbbbbbbbbbbbbbbbbbbbbOdkf1CNDteG0gy7YsDxecb6XwKKMYGuO'],
+  ])('bcrypt of %s (%s, salt %s, %o)', (pw, type, salt, kw, expected) => {
+    expect(hash(pw, [type, salt], kw)).toBe(expected);
+  });
+
+  it('bcrypt defaults to cost 12', () => {
+    expect(hash('pw', ['blowfish', 'a'.repeat(22)])).toMatch(/^\$2b\$12\$a{21}O/);
+  });
+
   it('makes a random 16-character salt when none is given, and refuses what it cannot make', () => {
     const a = hash('pw', ['sha512']);
     const b = hash('pw', ['sha512']);
@@ -48,6 +63,9 @@ describe('password_hash', () => {
     expect(() => hash('pw', ['sha512', 'saltstringsaltstring'])).toThrow('invalid salt size');
     expect(() => hash('pw', ['md5', 'saltsalty'])).toThrow('invalid salt size');
     expect(() => hash('pw', ['des'])).toThrow("crypt.crypt does not support 'des' algorithm");
-    expect(() => hash('pw', ['blowfish', 'a'.repeat(22)])).toThrow(/bcrypt \(blowfish\) is not supported by tsplay/);
+    expect(hash('pw', ['blowfish'], { rounds: 4 })).toMatch(/^\$2b\$04\$[./0-9A-Za-z]{21}[.Oeu][./0-9A-Za-z]{31}$/);
+    expect(() => hash('pw', ['bcrypt', 'short'])).toThrow(/Could not hash the secret/);
+    expect(() => hash('pw', ['bcrypt', 'a'.repeat(22)], { rounds: 3 })).toThrow(/Could not hash the secret/);
+    expect(() => hash('pw', ['bcrypt', 'a'.repeat(22)], { ident: '2x' })).toThrow(/Could not hash the secret/);
   });
 });
