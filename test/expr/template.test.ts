@@ -431,6 +431,11 @@ describe('*args and **kwargs in calls', () => {
     expect(evaluate(expr, vars)).toEqual(expected);
   });
 
+  it('spread into macros too', () => {
+    const t = '{% macro m(a, b, c=3) %}{{ a }}-{{ b }}-{{ c }}{% endmacro %}{{ m(*l) }} {{ m(1, **d) }} {{ m(*l, c=9) }}';
+    expect(template(t, { l: [1, 2], d: { b: 5, c: 6 } })).toBe('1-2-3 1-5-6 1-2-9');
+  });
+
   // Jinja2's ** is left-associative: 2 ** 3 ** 2 is 64, as ansible-playbook prints.
   it('leave * and ** as arithmetic operators everywhere else', () => {
     expect(evaluate('[2 * 3, 2 ** 3 ** 2, l | length * 2, (2 * 3) ** 2, n*n, n**2]', vars)).toEqual([6, 64, 6, 36, 9, 9]);
