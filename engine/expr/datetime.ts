@@ -122,6 +122,11 @@ export class PyDateTime {
     return this.date.getTime() / 1000;
   }
 
+  /** The wall-clock time as milliseconds: what Python compares and subtracts for naive datetimes. */
+  get wallMs(): number {
+    return this.utc ? this.date.getTime() : this.date.getTime() - this.date.getTimezoneOffset() * 60000;
+  }
+
   weekday(): number {
     return (this.utc ? this.date.getUTCDay() + 6 : this.date.getDay() + 6) % 7;
   }
@@ -171,7 +176,7 @@ export class PyTimedelta {
 
 /** datetime - datetime, datetime ± timedelta, timedelta ± timedelta; undefined for anything else. */
 export function dateArithmetic(op: string, a: unknown, b: unknown): unknown {
-  if (op === '-' && a instanceof PyDateTime && b instanceof PyDateTime) return new PyTimedelta(a.date.getTime() - b.date.getTime());
+  if (op === '-' && a instanceof PyDateTime && b instanceof PyDateTime) return new PyTimedelta(a.wallMs - b.wallMs);
   if ((op === '-' || op === '+') && a instanceof PyDateTime && b instanceof PyTimedelta)
     return new PyDateTime(new Date(a.date.getTime() + (op === '-' ? -b.ms : b.ms)), a.utc);
   if (op === '+' && a instanceof PyTimedelta && b instanceof PyDateTime) return new PyDateTime(new Date(b.date.getTime() + a.ms), b.utc);
@@ -182,7 +187,7 @@ export function dateArithmetic(op: string, a: unknown, b: unknown): unknown {
 
 /** a - b for two datetimes or two timedeltas (ordering); undefined for anything else. */
 export function dateOrder(a: unknown, b: unknown): number | undefined {
-  if (a instanceof PyDateTime && b instanceof PyDateTime) return a.date.getTime() - b.date.getTime();
+  if (a instanceof PyDateTime && b instanceof PyDateTime) return a.wallMs - b.wallMs;
   if (a instanceof PyTimedelta && b instanceof PyTimedelta) return a.ms - b.ms;
   return undefined;
 }

@@ -490,6 +490,17 @@ describe('to_datetime / urlize', () => {
     ["'a <b> & c' | urlize", 'a &lt;b&gt; &amp; c'],
   ]);
 
+  it('subtracts now() (local, naive) and a parsed datetime by wall clock, as Python does', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(evaluate("((now() - (now().strftime('%Y-%m-%d %H:%M:%S') | to_datetime)).total_seconds() | abs) < 2", vars)).toBe(true);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
   it('fails as strptime does', () => {
     expect(failure(() => evaluate("'2016-13-14' | to_datetime('%Y-%m-%d')", vars)).message).toContain(
       "time data '2016-13-14' does not match format '%Y-%m-%d'",
