@@ -1,7 +1,7 @@
 // copy: put a controller file (or inline content, or a file already on the host) at dest, written
 // atomically, only when its sha1 differs; otherwise only the attributes are brought in line.
-import { readFileSync, statSync } from 'node:fs';
-import { posix } from 'node:path';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import {
   atomicWriteCommand,
   attributeResult,
@@ -22,6 +22,8 @@ import {
   planAttributes,
   planFailure,
   readVaultFile,
+  resolveMode,
+  runChanges,
   runChangesAsOne,
   setAttributesCommand,
   sh,
@@ -57,6 +59,8 @@ export interface CopyArgs {
   follow: boolean;
   checksum?: string;
   unsafe_writes: boolean;
+  local_follow: boolean;
+  directory_mode?: ModeSpec;
 }
 
 /** The arguments copy and template share for writing dest. */
@@ -92,8 +96,70 @@ export interface CopyState {
   source?: SourceContent;
   /** remote_src: the source file on the host. */
   remote?: FileFact;
-  /** The controller src is a directory (not supported). */
-  sourceIsDirectory?: string;
+  /** The controller src is a directory: what it holds, and dest's state for each. */
+  tree?: SourceTree;
+}
+
+/** One thing below a controller directory that copy recreates on the host. */
+export interface TreeEntry {
+  /** The path below the destination directory. */
+  rel: string;
+  kind: 'directory' | 'file' | 'link';
+  /** The controller file to copy (files). */
+  from?: string;
+  /** What the link points to, as stored (links). */
+  target?: string;
+  /** Made only when missing, and given directory_mode then (dest itself, src's own directory). */
+  implicit?: boolean;
+}
+
+/** A controller directory as src: where it goes, its entries, and the host's state for each. */
+export interface SourceTree {
+  /** The source directory as found, with the trailing slash the task gave. */
+  src: string;
+  /** dest, ending with a slash. */
+  root: string;
+  entries: TreeEntry[];
+  facts: FileFact[];
+  /** The files' contents, by rel. */
+  sources: Record<string, SourceContent>;
+}
+
+/**
+ * The entries of a controller directory as Ansible's copy walks it: `dir/` copies what it holds,
+ * `dir` the directory itself. With local_follow, a symlink to a file is copied as the file and one
+ * to a directory is walked (unless it points back into the walk); without, links are recreated.
+ */
+export function walkSource(top: string, trailingSlash: boolean, localFollow: boolean): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  const base = trailingSlash ? '' : posix.basename(top);
+  if (base) entries.push({ rel: base, kind: 'directory', implicit: true });
+  const recurse = (dir: string, rel: string, parents: Set<string>) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      const relPath = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(path);
+      if (st.isSymbolicLink()) {
+        let real: string | undefined;
+        try {
+          real = realpathSync(path);
+        } catch {
+          real = undefined;
+        }
+        const target = real !== undefined ? statSync(real) : undefined;
+        if (localFollow && target?.isFile()) entries.push({ rel: relPath, kind: 'file', from: real });
+        else if (localFollow && target?.isDirectory() && !parents.has(real!)) {
+          entries.push({ rel: relPath, kind: 'directory' });
+          recurse(real!, relPath, new Set([...parents, real!]));
+        } else entries.push({ rel: relPath, kind: 'link', target: readlinkSync(path) });
+      } else if (st.isDirectory()) {
+        entries.push({ rel: relPath, kind: 'directory' });
+        recurse(path, relPath, new Set([...parents, realpathSync(path)]));
+      } else if (st.isFile()) entries.push({ rel: relPath, kind: 'file', from: path });
+    }
+  };
+  recurse(top, base, new Set([realpathSync(top)]));
+  return entries;
 }
 
 /** A dict or list given as content, written as Python's json.dumps does (', ' and ': ', ASCII only). */
@@ -136,8 +202,7 @@ async function gatherCopy(ctx: ModuleContext, args: CopyArgs): Promise<CopyState
     source = { content: Buffer.from(text, 'utf8').toString('base64'), mode: '0600' };
   } else if (!args.remote_src) {
     const path = ctx.findFile('files', args.src!);
-    if (statSync(path).isDirectory())
-      return { dest: await ctx.fact(filesFact, [{ path: args.dest }]).then((f) => f[0]!), sourceIsDirectory: path };
+    if (statSync(path).isDirectory()) return gatherTree(ctx, args, path);
     source = readSource(path, args.decrypt);
   }
   const basename = args.src !== undefined ? posix.basename(args.src.replace(/\/+$/, '')) : undefined;
@@ -150,6 +215,118 @@ async function gatherCopy(ctx: ModuleContext, args: CopyArgs): Promise<CopyState
     source,
     remote: args.remote_src ? facts[facts.length - 1] : undefined,
   };
+}
+
+async function gatherTree(ctx: ModuleContext, args: CopyArgs, path: string): Promise<CopyState> {
+  const trailingSlash = args.src!.endsWith('/');
+  const root = args.dest.endsWith('/') ? args.dest : `${args.dest}/`;
+  const entries: TreeEntry[] = [{ rel: '', kind: 'directory', implicit: true }, ...walkSource(path, trailingSlash, args.local_follow)];
+  const sources: Record<string, SourceContent> = {};
+  for (const e of entries) if (e.kind === 'file') sources[e.rel] = readSource(e.from!, args.decrypt);
+  const facts = await ctx.fact(
+    filesFact,
+    entries.map((e) => ({
+      path: e.rel ? posix.join(root, e.rel) : args.dest,
+      ...(e.kind === 'file' ? { checksum: true, content: MAX_DIFF_SIZE } : {}),
+      ...(e.implicit ? { ancestor: true } : {}),
+    })),
+  );
+  const dest = facts[0]!;
+  return { dest, tree: { src: trailingSlash ? `${path}/` : path, root, entries, facts, sources } };
+}
+
+/**
+ * The plan of a directory copy, as Ansible's copy action runs it: each file copied like a single
+ * one (mode, owner, group, force), each directory made as file state=directory with
+ * directory_mode, each link as file state=link. One file copied gives that file's result;
+ * otherwise dest (with a trailing slash) and src.
+ */
+function planTree(tree: SourceTree, args: CopyArgs): Plan {
+  const changes: Change[] = [];
+  let single: Record<string, unknown> | undefined;
+  // An empty source directory makes nothing, not even dest (as in Ansible).
+  if (tree.entries.every((e) => e.implicit)) return noop(`${tree.src} is empty`, { dest: tree.root, src: tree.src });
+  const umask = parseUmask(tree.facts[0]!.identity.umask);
+  try {
+    tree.entries.forEach((entry, i) => {
+      const fact = tree.facts[i]!;
+      const path = fact.path;
+      if (entry.kind === 'directory') {
+        const isDir = fact.type === 'directory';
+        if (fact.exists && !isDir) throw new PlanError(`${path} exists and is not a directory`);
+        const wanted = {
+          mode: args.directory_mode,
+          owner: entry.implicit ? undefined : args.owner,
+          group: entry.implicit ? undefined : args.group,
+        };
+        if (!isDir) {
+          const mode =
+            args.directory_mode === undefined
+              ? undefined
+              : resolveMode(args.directory_mode, { current: 0o777 & ~umask, isDirectory: true, umask });
+          // mkdir -p for dest and src's own directory: every directory it makes gets directory_mode.
+          const made = entry.implicit ? newDirectories(path, fact.existingAncestor) : [path];
+          const mkdir = entry.implicit ? sh`mkdir -p -- ${path}` : sh`mkdir -- ${path}`;
+          const change = { ...(mode !== undefined ? { mode: formatMode(mode) } : {}), owner: wanted.owner, group: wanted.group };
+          const set =
+            mode !== undefined || wanted.owner !== undefined || wanted.group !== undefined ? [setAttributesCommand(made, change)] : [];
+          changes.push({
+            summary: `create directory ${path}`,
+            commands: [{ cmd: joinCommands([mkdir, ...set], ' && ') }],
+            diff: stateDiff({ path, state: 'absent' }, { path, state: 'directory' }, path),
+          });
+          return;
+        }
+        if (entry.implicit) return;
+        const attrs = planAttributes(fact as FileStat, wanted, { isDirectory: true, umask });
+        if (attrs.changed)
+          changes.push({
+            summary: `set ${describeAttributes(attrs)} on ${path}`,
+            commands: [{ cmd: setAttributesCommand(path, attrs.change) }],
+            diff: stateDiff({ path, ...attrs.before }, { path, ...attrs.after }, `${path} (file attributes)`),
+          });
+        return;
+      }
+      if (entry.kind === 'link') {
+        if (fact.type === 'link' && fact.linkTarget === entry.target) return;
+        if (fact.type === 'directory') throw new PlanError(`refusing to replace the directory ${path} with a link`);
+        changes.push({
+          summary: `link ${path} -> ${entry.target!}`,
+          commands: [{ cmd: sh`ln -sfn -- ${entry.target!} ${path}` }],
+          diff: stateDiff({ path, state: fact.exists ? fact.type : 'absent' }, { path, state: 'link', src: entry.target }, path),
+        });
+        return;
+      }
+      const plan = planWrite({ dest: fact, source: tree.sources[entry.rel] }, { ...args, dest: path, follow: false }, { inline: false });
+      if (plan.failed) throw new PlanError(plan.failed, plan.result);
+      changes.push(...plan.changes);
+      single = plan.result;
+    });
+  } catch (e) {
+    if (e instanceof PlanError) return planFailure(e.message, e.result);
+    if (e instanceof ModeError) return planFailure(e.message);
+    throw e;
+  }
+  const files = tree.entries.filter((e) => e.kind === 'file').length;
+  const result = files === 1 && single ? single : { dest: tree.root, src: tree.src };
+  if (!changes.length) return noop(`${tree.root} already holds ${tree.src} with the wanted attributes`, result);
+  return { changes, result };
+}
+
+/** The directories `mkdir -p path` makes below the nearest existing ancestor. */
+function newDirectories(path: string, ancestor: string | undefined): string[] {
+  const out: string[] = [];
+  for (let p = path.replace(/\/+$/, ''); p && p !== ancestor && p !== '/' && p !== '.'; p = posix.dirname(p)) out.unshift(p);
+  return out;
+}
+
+class PlanError extends Error {
+  constructor(
+    message: string,
+    readonly result?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
 }
 
 /** Where the content goes: dest itself, or dest/basename when dest is (or ends like) a directory. */
@@ -287,7 +464,7 @@ export default defineModule<CopyArgs, CopyState>({
   name: 'copy',
   aliases: ['ansible.builtin.copy'],
   description:
-    'Copy a file from the controller (src, looked up in files/), inline content, or a file already on the host (remote_src) to dest. The file is written atomically only when its sha1 differs, optionally validated and backed up; mode, owner and group are set either way. Directories as src are not supported.',
+    'Copy a file from the controller (src, looked up in files/), inline content, or a file already on the host (remote_src) to dest. The file is written atomically only when its sha1 differs, optionally validated and backed up; mode, owner and group are set either way. A directory src is copied recursively: `dir/` copies what it holds, `dir` the directory itself.',
   schema: {
     type: 'object',
     properties: {
@@ -305,6 +482,15 @@ export default defineModule<CopyArgs, CopyState>({
           "Decrypt a vault-encrypted src with the run's vault secrets (its content is then never shown in a diff); false: copy it as it is.",
       },
       checksum: { type: 'string', description: 'Expected sha1 of the source; the task fails when it differs.' },
+      local_follow: {
+        type: 'boolean',
+        default: true,
+        description: 'In a directory src, copy what a symlink points to; false: recreate the symlinks on the host.',
+      },
+      directory_mode: {
+        type: ['string', 'integer'],
+        description: 'Mode of the directories a directory copy makes (and of the ones below src it finds); others keep theirs.',
+      },
     },
     required: ['dest'],
     mutuallyExclusive: [['src', 'content']],
@@ -334,11 +520,7 @@ export default defineModule<CopyArgs, CopyState>({
     force: no`,
   gather: gatherCopy,
   plan(state, args) {
-    if (state.sourceIsDirectory) {
-      return planFailure(
-        `src ${state.sourceIsDirectory} is a directory: copying directories is not supported; copy each file, or archive it and unarchive on the host`,
-      );
-    }
+    if (state.tree) return planTree(state.tree, args);
     if (args.remote_src) {
       const src = state.remote!;
       if (!src.exists || (src.type === 'link' && !src.linked)) return planFailure(`Source ${args.src} not found`);
@@ -349,5 +531,5 @@ export default defineModule<CopyArgs, CopyState>({
     }
     return planWrite(state, args, { inline: args.content !== undefined, wantedChecksum: args.checksum });
   },
-  apply: (ctx, changes) => applyWrite(ctx, changes),
+  apply: async (ctx, changes, _args, state) => (state.tree ? runChanges(ctx, changes) : applyWrite(ctx, changes)),
 });

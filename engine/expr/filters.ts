@@ -32,6 +32,8 @@ import {
 import { fnmatchSource } from './fnmatch.js';
 import { pyEscape, pyRegex, pySub } from './regex.js';
 import { TESTS } from './tests.js';
+import { strftime, strptime } from './datetime.js';
+import { bcrypt } from './bcrypt.js';
 import { dumpYaml, parseYaml, parseYamlAll } from './yaml-dump.js';
 import { Undefined, isUndefined } from './undefined.js';
 import { decryptVaultText, encryptVaultText, isVaultText } from '../vault.js';
@@ -1119,77 +1121,6 @@ def(
 
 // ---- dates ---------------------------------------------------------------------------------
 
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-
-/** C strftime for the common directives (%Y %m %d %H %M %S %j %a %b %p %z %s ...). */
-export function strftime(fmt: string, date: Date, utc: boolean): string {
-  const g = (local: () => number, u: () => number) => (utc ? u() : local());
-  const Y = g(
-    () => date.getFullYear(),
-    () => date.getUTCFullYear(),
-  );
-  const mo = g(
-    () => date.getMonth(),
-    () => date.getUTCMonth(),
-  );
-  const d = g(
-    () => date.getDate(),
-    () => date.getUTCDate(),
-  );
-  const H = g(
-    () => date.getHours(),
-    () => date.getUTCHours(),
-  );
-  const M = g(
-    () => date.getMinutes(),
-    () => date.getUTCMinutes(),
-  );
-  const S = g(
-    () => date.getSeconds(),
-    () => date.getUTCSeconds(),
-  );
-  const wd = g(
-    () => date.getDay(),
-    () => date.getUTCDay(),
-  );
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  const yday = Math.floor((Date.UTC(Y, mo, d) - Date.UTC(Y, 0, 1)) / 86400000) + 1;
-  const off = utc ? 0 : -date.getTimezoneOffset();
-  const z = `${off >= 0 ? '+' : '-'}${p2(Math.floor(Math.abs(off) / 60))}${p2(Math.abs(off) % 60)}`;
-  const map: Record<string, () => string> = {
-    Y: () => String(Y),
-    y: () => p2(Y % 100),
-    m: () => p2(mo + 1),
-    d: () => p2(d),
-    e: () => String(d).padStart(2, ' '),
-    H: () => p2(H),
-    I: () => p2(H % 12 || 12),
-    M: () => p2(M),
-    S: () => p2(S),
-    f: () => String(date.getMilliseconds() * 1000).padStart(6, '0'),
-    p: () => (H < 12 ? 'AM' : 'PM'),
-    j: () => String(yday).padStart(3, '0'),
-    a: () => DAYS[wd]!.slice(0, 3),
-    A: () => DAYS[wd]!,
-    b: () => MONTHS[mo]!.slice(0, 3),
-    B: () => MONTHS[mo]!,
-    w: () => String(wd),
-    z: () => z,
-    Z: () =>
-      utc
-        ? 'UTC'
-        : (Intl.DateTimeFormat(undefined, { timeZoneName: 'short' })
-            .formatToParts(date)
-            .find((x) => x.type === 'timeZoneName')?.value ?? ''),
-    s: () => String(Math.floor(date.getTime() / 1000)),
-    F: () => `${Y}-${p2(mo + 1)}-${p2(d)}`,
-    T: () => `${p2(H)}:${p2(M)}:${p2(S)}`,
-    '%': () => '%',
-  };
-  return fmt.replace(/%([a-zA-Z%])/g, (m, c: string) => (map[c] ? map[c]!() : m));
-}
-
 def(
   'strftime',
   [
@@ -1199,6 +1130,92 @@ def(
   (v, second, utc) => {
     const date = second === null ? new Date() : new Date(Number(plain(second)) * 1000);
     return strftime(str(v), date, truthy(utc));
+  },
+);
+
+// to_datetime: Python's datetime.strptime (a naive datetime; subtracting two gives a timedelta
+// with days, seconds and total_seconds(), as in Ansible).
+def('to_datetime', [['format', '%Y-%m-%d %H:%M:%S']], (v, format) => {
+  try {
+    return strptime(str(v), str(format));
+  } catch (e) {
+    throw typeError(`to_datetime: ${(e as Error).message}`);
+  }
+});
+
+// urlize: Jinja2 3.1's, with Ansible's environment policy (rel="noopener").
+const HTTP_RE =
+  /^((https?:\/\/|www\.)(([\w%-]+\.)+)?([a-z]{2,63}|xn--[\w%]{2,59})|([\w%-]{2,63}\.)+(com|net|int|edu|gov|org|info|mil)|(https?:\/\/)((\d{1,3}(\.\d{1,3}){3})|(\[([\da-f]{0,4}:){2}([\da-f]{0,4}:?){1,6}\])))(?::\d{1,5})?(?:[/?#]\S*)?$/iu;
+const EMAIL_RE = /^\S+@\w[\w.-]*\.\w+$/u;
+def(
+  'urlize',
+  [
+    ['trim_url_limit', null],
+    ['nofollow', false],
+    ['target', null],
+    ['rel', null],
+    ['extra_schemes', null],
+  ],
+  (v, trimLimit, nofollow, target, rel, extraSchemes) => {
+    const relParts = new Set((rel === null ? '' : str(rel)).split(/\s+/).filter(Boolean));
+    if (truthy(nofollow)) relParts.add('nofollow');
+    relParts.add('noopener');
+    const relAttr = ` rel="${htmlEscape([...relParts].sort().join(' '))}"`;
+    const targetAttr = target !== null ? ` target="${htmlEscape(str(target))}"` : '';
+    const schemes = extraSchemes === null ? [] : iterate(extraSchemes).map(str);
+    for (const scheme of schemes)
+      if (!/^[a-zA-Z][\w+.-]*:(\/\/)?$/.test(scheme)) throw typeError(`${scheme} is not a valid URI scheme prefix.`);
+    const limit = trimLimit === null ? null : int(trimLimit, 'trim_url_limit');
+    const trim = (x: string) => (limit !== null && x.length > limit ? `${x.slice(0, limit)}...` : x);
+    return htmlEscape(str(v))
+      .split(/(\s+)/)
+      .map((word) => {
+        let head = '';
+        let middle = word;
+        let tail = '';
+        const lead = /^([(<]|&lt;)+/.exec(middle);
+        if (lead) {
+          head = lead[0];
+          middle = middle.slice(head.length);
+        }
+        const end = /([)>.,\n]|&gt;)+$/.exec(middle);
+        if (end) {
+          tail = end[0];
+          middle = middle.slice(0, end.index);
+        }
+        for (const [open, close] of [
+          ['(', ')'],
+          ['<', '>'],
+          ['&lt;', '&gt;'],
+        ] as const) {
+          const opens = middle.split(open).length - 1;
+          if (opens <= middle.split(close).length - 1) continue;
+          for (let n = Math.min(opens, tail.split(close).length - 1); n > 0; n--) {
+            const at = tail.indexOf(close) + close.length;
+            middle += tail.slice(0, at);
+            tail = tail.slice(at);
+          }
+        }
+        if (HTTP_RE.test(middle)) {
+          const href = /^https?:\/\//.test(middle) ? middle : `https://${middle}`;
+          middle = `<a href="${href}"${relAttr}${targetAttr}>${trim(middle)}</a>`;
+        } else if (middle.startsWith('mailto:') && EMAIL_RE.test(middle.slice(7))) {
+          middle = `<a href="${middle}">${middle.slice(7)}</a>`;
+        } else if (
+          middle.includes('@') &&
+          !middle.startsWith('www.') &&
+          !middle.startsWith('@') &&
+          !middle.includes(':') &&
+          EMAIL_RE.test(middle)
+        ) {
+          middle = `<a href="mailto:${middle}">${middle}</a>`;
+        } else {
+          for (const scheme of schemes)
+            if (middle !== scheme && middle.startsWith(scheme)) middle = `<a href="${middle}"${relAttr}${targetAttr}>${middle}</a>`;
+        }
+        return head + middle + tail;
+      })
+      .join('');
   },
 );
 
@@ -1517,8 +1534,74 @@ function shaCrypt(kind: 'sha256' | 'sha512', password: string, salt: string, rou
   let hash = (kind === 'sha512' ? SHA512_ORDER : SHA256_ORDER).map(([x, y, z]) => b64(C[x!]!, C[y!]!, C[z!]!, 4)).join('');
   hash += kind === 'sha512' ? b64(0, 0, C[63]!, 2) : b64(0, C[31]!, C[30]!, 3);
   const id = kind === 'sha512' ? '6' : '5';
-  return `$${id}$${rounds !== null && rounds !== 5000 ? `rounds=${rounds}$` : ''}${S.toString('utf8')}$${hash}`;
+  return `$${id}$${rounds !== null ? `rounds=${rounds}$` : ''}${S.toString('utf8')}$${hash}`;
 }
+
+// md5-crypt ($1$, Poul-Henning Kamp's), as glibc's crypt makes it: the salt is what follows $1$
+// up to the next $, at most 8 characters.
+function md5Crypt(password: string, saltString: string): string {
+  const md5 = (...parts: Buffer[]) => {
+    const h = createHash('md5');
+    for (const p of parts) h.update(p);
+    return h.digest();
+  };
+  const P = Buffer.from(password, 'utf8');
+  const S = Buffer.from(saltString.split('$')[0]!.slice(0, 8), 'utf8');
+  const alt = md5(P, S, P);
+  const ctx: Buffer[] = [P, Buffer.from('$1$'), S];
+  for (let n = P.length; n > 0; n -= 16) ctx.push(alt.subarray(0, Math.min(n, 16)));
+  for (let n = P.length; n > 0; n >>= 1) ctx.push(n & 1 ? Buffer.from([0]) : P.subarray(0, 1));
+  let C = md5(...ctx);
+  for (let i = 0; i < 1000; i++) {
+    const parts: Buffer[] = [i & 1 ? P : C];
+    if (i % 3) parts.push(S);
+    if (i % 7) parts.push(P);
+    parts.push(i & 1 ? C : P);
+    C = md5(...parts);
+  }
+  const b64 = (b2: number, b1: number, b0: number, chars: number) => {
+    let w = (b2 << 16) | (b1 << 8) | b0;
+    let out = '';
+    for (let i = 0; i < chars; i++, w >>= 6) out += CRYPT_ALPHABET[w & 0x3f];
+    return out;
+  };
+  const groups = [
+    [0, 6, 12],
+    [1, 7, 13],
+    [2, 8, 14],
+    [3, 9, 15],
+    [4, 10, 5],
+  ];
+  const hash = groups.map(([x, y, z]) => b64(C[x!]!, C[y!]!, C[z!]!, 4)).join('') + b64(0, 0, C[11]!, 2);
+  return `$1$${S.toString('utf8')}$${hash}`;
+}
+
+// bcrypt as Ansible 2.14 makes it with passlib (without, crypt gives the useless '*0'): cost 12,
+// ident 2b, a 22-character salt whose last character passlib normalizes.
+function bcryptHash(password: string, salt: unknown, rounds: unknown, ident: unknown): string {
+  const fail = (why: string) => typeError(`Could not hash the secret.: ${why}`);
+  let s = salt === null || salt === '' ? '' : str(salt);
+  if (!s) {
+    for (let i = 0; i < 21; i++) s += CRYPT_ALPHABET[Math.floor(Math.random() * 64)];
+    s += '.Oeu'[Math.floor(Math.random() * 4)];
+  }
+  if (!/^[./0-9A-Za-z]{22}$/.test(s)) throw fail('bcrypt salt must be 22 characters of ./0-9A-Za-z');
+  const cost = rounds === null || rounds === 0 ? 12 : int(rounds, 'rounds');
+  if (cost < 4 || cost > 31) throw fail('rounds must be from 4 to 31 for bcrypt');
+  const id = ident === null || ident === '' ? '2b' : str(ident);
+  if (!['2a', '2b', '2y'].includes(id)) throw fail(`invalid ident: '${id}'`);
+  if (password.includes('\0')) throw fail('bcrypt does not allow NUL bytes in the password');
+  return bcrypt(password, s, cost, id);
+}
+
+// Ansible 2.14's hash types without passlib (its CryptHash): salt size, and the rounds it leaves
+// out because passlib would (then crypt uses its own default, 5000 for SHA-crypt).
+const CRYPT_TYPES: Record<string, { saltSize: number; implicitRounds: number | null }> = {
+  md5_crypt: { saltSize: 8, implicitRounds: null },
+  sha256_crypt: { saltSize: 16, implicitRounds: 535000 },
+  sha512_crypt: { saltSize: 16, implicitRounds: 656000 },
+};
+const HASH_ALIASES: Record<string, string> = { md5: 'md5_crypt', blowfish: 'bcrypt', sha256: 'sha256_crypt', sha512: 'sha512_crypt' };
 
 def(
   'password_hash',
@@ -1529,22 +1612,24 @@ def(
     ['rounds', null],
     ['ident', null],
   ],
-  (v, hashtype, salt, saltSize, rounds) => {
-    const type = str(hashtype).replace(/_crypt$/, '');
-    if (type !== 'sha512' && type !== 'sha256') {
-      throw typeError(
-        `password_hash: ${str(hashtype)} is not supported by tsplay`,
-        'use sha512 (or sha256); md5, blowfish and the others are not implemented',
-      );
-    }
-    const r = rounds === null ? null : int(rounds, 'rounds');
-    if (r !== null && (r < 1000 || r > 999999999)) throw typeError('password_hash: rounds must be from 1000 to 999999999');
-    let s = salt === null ? '' : str(salt);
-    if (salt === null) {
-      const len = saltSize === null ? 16 : int(saltSize, 'salt_size');
-      for (let i = 0; i < len; i++) s += CRYPT_ALPHABET[Math.floor(Math.random() * 64)];
-    }
-    return shaCrypt(type, str(v), s, r);
+  (v, hashtype, salt, saltSize, rounds, ident) => {
+    const type = HASH_ALIASES[str(hashtype)] ?? str(hashtype);
+    if (type === 'bcrypt') return bcryptHash(str(v), salt, rounds, ident);
+    const algo = CRYPT_TYPES[type];
+    if (!algo) throw typeError(`crypt.crypt does not support '${type}' algorithm`);
+    // (ident only matters to bcrypt; passlib ignores it for the others)
+    const size = saltSize === null || saltSize === 0 ? algo.saltSize : int(saltSize, 'salt_size');
+    let s = salt === null || salt === '' ? '' : str(salt);
+    if (!s) for (let i = 0; i < size; i++) s += CRYPT_ALPHABET[Math.floor(Math.random() * 64)];
+    if (/[^./0-9A-Za-z]/.test(s)) throw typeError('invalid characters in salt');
+    if (s.length > size) throw typeError('invalid salt size');
+    let r = rounds === null ? null : int(rounds, 'rounds');
+    if (r === algo.implicitRounds || r === 0) r = null;
+    const settings = r === null ? s : `rounds=${r}$${s}`;
+    if (type === 'md5_crypt') return md5Crypt(str(v), settings);
+    // glibc keeps the rounds within 1000 .. 999999999 and writes them out whenever given
+    const clamped = r === null ? null : Math.min(Math.max(r, 1000), 999999999);
+    return shaCrypt(type === 'sha512_crypt' ? 'sha512' : 'sha256', str(v), s, clamped);
   },
 );
 

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { strftime } from './filters.js';
+import { PyDateTime } from './datetime.js';
 import { hasOwn, isMapping, iterate, pyFunction, pyStr, truthy, tuple, typeError, type Dict } from './python.js';
 import { Undefined, isUndefined } from './undefined.js';
 
@@ -16,58 +16,6 @@ export interface GlobalsEnv {
   variable(name: string): unknown;
   /** Render a template file with the current variables (lookup('template', ...)). */
   renderFile(path: string): string;
-}
-
-// A Python datetime as now() returns it: str() and strftime() as in Python.
-class PyDateTime {
-  constructor(
-    readonly date: Date,
-    readonly utc: boolean,
-  ) {}
-
-  get year(): number {
-    return this.utc ? this.date.getUTCFullYear() : this.date.getFullYear();
-  }
-
-  get month(): number {
-    return (this.utc ? this.date.getUTCMonth() : this.date.getMonth()) + 1;
-  }
-
-  get day(): number {
-    return this.utc ? this.date.getUTCDate() : this.date.getDate();
-  }
-
-  get hour(): number {
-    return this.utc ? this.date.getUTCHours() : this.date.getHours();
-  }
-
-  get minute(): number {
-    return this.utc ? this.date.getUTCMinutes() : this.date.getMinutes();
-  }
-
-  get second(): number {
-    return this.utc ? this.date.getUTCSeconds() : this.date.getSeconds();
-  }
-
-  strftime(fmt: string): string {
-    return strftime(fmt, this.date, this.utc);
-  }
-
-  isoformat(): string {
-    return strftime('%Y-%m-%dT%H:%M:%S.%f', this.date, this.utc);
-  }
-
-  timestamp(): number {
-    return this.date.getTime() / 1000;
-  }
-
-  toString(): string {
-    return strftime('%Y-%m-%d %H:%M:%S.%f', this.date, this.utc);
-  }
-
-  toJSON(): string {
-    return this.isoformat();
-  }
 }
 
 type Lookup = (terms: unknown[], kw: Dict, env: GlobalsEnv) => unknown[];

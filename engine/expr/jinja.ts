@@ -109,7 +109,10 @@ const LoopFilter = N.Node.extend('LoopFilter', { fields: ['arr', 'names', 'cond'
 const Raw = N.Node.extend('Raw', { fields: ['code'] });
 // the missing else of `a if c`
 const CondUndefined = N.Node.extend('CondUndefined', { fields: [] });
-const OWN_NODES = [Slice, Truthy, LoopFilter, Raw, CondUndefined];
+// `*args` and `**kwargs` in a call's arguments: the one of each Jinja2 allows.
+const StarArgs = N.Node.extend('StarArgs', { fields: ['value'] });
+const StarKwargs = N.Node.extend('StarKwargs', { fields: ['value'] });
+const OWN_NODES = [Slice, Truthy, LoopFilter, Raw, CondUndefined, StarArgs, StarKwargs];
 
 /**
  * How template text is split into tags (the template module's trim_blocks, lstrip_blocks and
@@ -243,6 +246,53 @@ class AnsibleParser extends Parser {
       node.else_ = this.skipSymbol('else') ? this.parseInlineIf() : new CondUndefined(body.lineno, body.colno);
     }
     return node;
+  }
+
+  // Jinja2's call arguments: positional ones, then at most one `*args`, keyword ones and at
+  // most one `**kwargs` last, in that order (the `*` and `**` are operators everywhere else).
+  parseSignature(tolerant?: boolean, noParens?: boolean): AnyNode {
+    if (noParens || this.peekToken()?.type !== L.TOKEN_LEFT_PAREN) return super.parseSignature(tolerant, noParens);
+    let tok = this.nextToken();
+    const args = new N.NodeList(tok.lineno, tok.colno);
+    const kwargs = new N.KeywordArgs(tok.lineno, tok.colno);
+    let star: AnyNode = null;
+    let starstar: AnyNode = null;
+    const ensure = (ok: boolean, at: AnyNode) => {
+      if (!ok) this.fail('invalid syntax for function call expression', at.lineno, at.colno);
+    };
+    for (let first = true; ; first = false) {
+      tok = this.peekToken();
+      if (!tok) this.fail('expected ) to close the call', undefined, undefined);
+      if (tok.type === L.TOKEN_RIGHT_PAREN) {
+        this.nextToken();
+        break;
+      }
+      if (!first && !this.skip(L.TOKEN_COMMA)) this.fail('expected comma after expression', tok.lineno, tok.colno);
+      tok = this.peekToken();
+      if (!first && tok?.type === L.TOKEN_RIGHT_PAREN) continue; // a trailing comma
+      if (tok?.type === L.TOKEN_OPERATOR && tok.value === '*') {
+        ensure(!star && !starstar, tok);
+        this.nextToken();
+        star = new StarArgs(tok.lineno, tok.colno, this.parseExpression());
+      } else if (tok?.type === L.TOKEN_OPERATOR && tok.value === '**') {
+        ensure(!starstar, tok);
+        this.nextToken();
+        starstar = new StarKwargs(tok.lineno, tok.colno, this.parseExpression());
+      } else {
+        const arg = this.parseExpression();
+        if (this.skipValue(L.TOKEN_OPERATOR, '=')) {
+          ensure(!starstar, arg);
+          kwargs.addChild(new N.Pair(arg.lineno, arg.colno, arg, this.parseExpression()));
+        } else {
+          ensure(!star && !starstar && kwargs.children.length === 0, arg);
+          args.addChild(arg);
+        }
+      }
+    }
+    if (star) args.addChild(star);
+    if (kwargs.children.length) args.addChild(kwargs);
+    if (starstar) args.addChild(starstar);
+    return args;
   }
 
   parsePostfix(node: AnyNode): AnyNode {
@@ -521,7 +571,7 @@ class AnsibleCompiler extends Compiler {
     this._emit(`runtime.test(${JSON.stringify(name)}, `);
     this.compile(node.left, frame);
     this._emit(', ');
-    this._compileAggregate(node.right.args, frame, '[', ']');
+    this.compileCallArgs(node.right.args, frame);
     this._emit(')');
   }
 
@@ -529,8 +579,32 @@ class AnsibleCompiler extends Compiler {
     const name = canonicalName(node.name.value);
     if (!FILTERS[name]) this.fail(`no filter named '${node.name.value}'`, node.lineno, node.colno);
     this._emit(`runtime.filter(${JSON.stringify(name)}, `);
-    this._compileAggregate(node.args, frame, '[', ']');
+    this.compileCallArgs(node.args, frame);
     this._emit(')');
+  }
+
+  compileFunCall(node: AnyNode, frame: AnyNode): void {
+    this._emit(`(lineno = ${node.lineno}, colno = ${node.colno}, runtime.callWrap(`);
+    this._compileExpression(node.name, frame);
+    this._emit(`, ${JSON.stringify(this._getNodeName(node.name))}, context, `);
+    this.compileCallArgs(node.args, frame);
+    this._emit('))');
+  }
+
+  // A call's arguments as one array; with `*args` or `**kwargs` among them, spread at run time.
+  private compileCallArgs(args: AnyNode, frame: AnyNode): void {
+    const spread = args.children.some((a: AnyNode) => a instanceof StarArgs || a instanceof StarKwargs);
+    if (spread) this._emit('runtime.spreadArgs(');
+    this._compileAggregate(args, frame, '[', ']');
+    if (spread) this._emit(')');
+  }
+
+  compileStarArgs(node: AnyNode, frame: AnyNode): void {
+    this.call('starArgs', [node.value], frame);
+  }
+
+  compileStarKwargs(node: AnyNode, frame: AnyNode): void {
+    this.call('starKwargs', [node.value], frame);
   }
 
   compileCompare(node: AnyNode, frame: AnyNode): void {
@@ -630,6 +704,51 @@ function pathOf(node: AnyNode): string {
   return 'the value';
 }
 
+// What `*x` and `**x` evaluate to inside a call's argument list, until spreadArgs spreads them.
+class Spread {
+  constructor(readonly items: unknown[]) {}
+}
+class KwSpread {
+  constructor(readonly kw: Dict) {}
+}
+
+function starArgs(v: unknown): Spread {
+  v = plain(v);
+  if (isUndefined(v)) v.fail();
+  if (v === null || (typeof v !== 'object' && typeof v !== 'string'))
+    throw typeError(`argument after * must be an iterable, not ${typeName(v)}`);
+  return new Spread(iterate(v));
+}
+
+function starKwargs(v: unknown): KwSpread {
+  v = plain(v);
+  if (isUndefined(v)) v.fail();
+  if (!isMapping(v)) throw typeError(`argument after ** must be a mapping, not ${typeName(v)}`);
+  return new KwSpread(v);
+}
+
+// The arguments of a call with `*args` / `**kwargs`, as nunjucks passes them: the positional
+// ones, then one keyword object (marked __keywords) when there are keyword arguments.
+function spreadArgs(args: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  let kw: Dict | undefined;
+  for (const a of args) {
+    if (a instanceof Spread) out.push(...a.items);
+    else if (a instanceof KwSpread) {
+      kw ??= {};
+      for (const [k, v] of Object.entries(a.kw)) {
+        if (hasOwn(kw, k)) throw typeError(`got multiple values for keyword argument '${k}'`);
+        kw[k] = v;
+      }
+    } else if (a && typeof a === 'object' && hasOwn(a, '__keywords')) {
+      const { __keywords: _, ...named } = a as Dict;
+      kw = { ...kw, ...named };
+    } else out.push(a);
+  }
+  if (kw && Object.keys(kw).length) out.push({ ...kw, __keywords: true });
+  return out;
+}
+
 function splitKwargs(args: unknown[]): [unknown[], Dict] {
   const last = args[args.length - 1];
   if (last && typeof last === 'object' && hasOwn(last, '__keywords')) {
@@ -680,6 +799,9 @@ function makeRuntime(hooks: JinjaHooks): Record<string, unknown> {
     tuple,
     filter,
     test,
+    starArgs,
+    starKwargs,
+    spreadArgs,
     or: (a: unknown, b: () => unknown) => (truthy(a) ? a : b()),
     and: (a: unknown, b: () => unknown) => (truthy(a) ? b() : a),
     contains,

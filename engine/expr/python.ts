@@ -1,5 +1,6 @@
 // Python value semantics for Jinja2 expressions: truthiness, str()/repr(), ==, ordering, + - * %,
 // `in`, attribute/item lookup, slices and the str/list/dict methods playbooks call (x.split(',')).
+import { PyDateTime, PyTimedelta, dateArithmetic, dateOrder } from './datetime.js';
 import { UserError } from '../errors.js';
 import { CondExprUndefined, Undefined, isUndefined } from './undefined.js';
 
@@ -46,6 +47,8 @@ export function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'list';
   if (isMapping(v)) return 'dict';
   if (typeof v === 'function') return 'function';
+  if (v instanceof PyDateTime) return 'datetime';
+  if (v instanceof PyTimedelta) return 'timedelta';
   return (v as object).constructor?.name ?? 'object';
 }
 
@@ -126,6 +129,8 @@ export function pyEq(x: unknown, y: unknown): boolean {
   if (isUndefined(a)) a.fail();
   if (isUndefined(b)) b.fail();
   if (isNumberLike(a) && isNumberLike(b)) return Number(a) === Number(b);
+  const dates = dateOrder(a, b);
+  if (dates !== undefined) return dates === 0;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((e, i) => pyEq(e, b[i]));
   if (isMapping(a) && isMapping(b)) {
     const ka = Object.keys(a);
@@ -142,6 +147,8 @@ export function pyCmp(a: unknown, b: unknown, op = '<'): number {
   if (isUndefined(b)) b.fail();
   if (isNumberLike(a) && isNumberLike(b)) return Number(a) - Number(b);
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  const dates = dateOrder(a, b);
+  if (dates !== undefined) return dates;
   if (Array.isArray(a) && Array.isArray(b)) {
     for (let i = 0; i < Math.min(a.length, b.length); i++) {
       if (!pyEq(a[i], b[i])) return pyCmp(a[i], b[i], op);
@@ -200,6 +207,8 @@ export function binop(op: string, a: unknown, b: unknown): unknown {
   b = plain(b);
   if (isUndefined(a)) a.fail();
   if (isUndefined(b)) b.fail();
+  const dates = dateArithmetic(op, a, b);
+  if (dates !== undefined) return dates;
   switch (op) {
     case '~':
       return pyStr(a) + pyStr(b);

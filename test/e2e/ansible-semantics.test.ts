@@ -2,7 +2,7 @@
 // ansible-playbook itself where it is installed (CI installs ansible-core 2.14), and pinned to what
 // that printed otherwise: the same playbook, on the local host, under both.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasAnsible } from '../ansible.js';
@@ -221,6 +221,12 @@ describe('Ansible semantics that differed silently', () => {
       "{{ [7] | random }} {{ 1 | random }} {{ ['x'] | shuffle }}",
       "{{ ('data' | vault('pw')).splitlines()[0] }} {{ 'data' | vault('pw', vaultid='lab') | unvault('pw', vaultid='lab') }} {{ 'data' | vault('pw') | unvault('pw') }}",
       "{{ 'secret' | password_hash('sha512', 'saltsalt') }} {{ 'secret' | password_hash('sha256', 'saltsalt', rounds=10000) }}",
+      "D{{ (('2016-08-14 20:00:12' | to_datetime) - ('2015-12-25' | to_datetime('%Y-%m-%d'))).days }} {{ (('2016-08-14 20:00:12' | to_datetime) - ('2016-08-14 18:00:00' | to_datetime)).seconds }}",
+      "{{ '2016-08-14 20:00:12' | to_datetime }} {{ ('2016-08-14 20:00:12' | to_datetime) - ('2016-08-16 21:30:00' | to_datetime) }} {{ ('14/08/2016 8:05 PM' | to_datetime('%d/%m/%Y %I:%M %p')).strftime('%Y %j %A %H') }}",
+      "{{ ('2016-08-14 20:00:12' | to_datetime) > ('2016-08-13 20:00:12' | to_datetime) }} {{ ('2016-08-14 20:00:12' | to_datetime) == ('2016-08-14 20:00:12' | to_datetime) }} {{ ('Aug 3 99' | to_datetime('%b %d %y')).year }} {{ '2016-08-14 20:00:12' | to_datetime | type_debug }}",
+      "{{ 'see https://example.org/x?a=1&b=2, or www.example.com. Mail pi@example.org (http://10.0.0.1:8080/p) <b>x</b> mailto:a@b.co foo.com bar.de' | urlize }}",
+      "{{ 'go to http://example.org/a/very/long/path now' | urlize(10, true, target='_blank', rel='me') }} {{ 'ftp://x.org/y tel:123' | urlize(extra_schemes=['ftp://', 'tel:']) }}",
+      "{{ 'secret' | password_hash('md5', 'saltsalt') }} {{ 'secret' | password_hash('md5_crypt', 'abc', rounds=2000) }} {{ 'secret' | password_hash('sha512', 'saltsalt', rounds=656000) }} {{ 'secret' | password_hash('sha512', 'saltsalt', rounds=5000) }} {{ 'x' | password_hash('md5') | length }}",
     ];
     const play = `- hosts: h\n  gather_facts: false\n  tasks:\n${exprs.map((e) => `    - debug:\n        msg: "${e.replace(/"/g, '\\"')}"\n`).join('')}`;
     const files = { 'g/a.txt': 'a', 'g/b.txt': 'b', 'g/c.log': 'c', 'g/d.txt/keep': 'dir, not a file' };
@@ -360,5 +366,88 @@ describe('Ansible semantics that differed silently', () => {
     const t = run('tsplay', play);
     expect(t.msgs).toEqual(['"msg": "False absent False"']);
     if (hasAnsible) expect(run('ansible', play).msgs).toEqual(t.msgs);
+  });
+  it('*args and **kwargs in calls, filters and lookups spread as in Jinja2; * and ** stay operators', () => {
+    const exprs = [
+      "{{ '%s-%s' | format(*items) }} {{ {} | combine(*ds) }}",
+      "{{ dict(**x) }} {{ dict(c=3, **x) }} {{ dict(x, **{'z': 1}) }}",
+      "{{ lookup('items', *items) }} {{ query('items', *items, wantlist=true) }}",
+      "{{ range(*l) | list }} {{ range(1, *[4]) | list }} {{ 'abc' | replace(*['b', 'X']) }} {{ [3, 1] | max(*[]) }}",
+      "{{ 2 * 3 }} {{ 2 ** 3 ** 2 }} {{ l | length * 2 }} {{ (2 * 3) ** 2 }} {{ 'ab' * 2 }} {{ [1] * 2 }}",
+      "{{ 'a,b' | split(*[',']) }} {{ x | dict2items(**{'key_name': 'k'}) }}",
+    ];
+    const play = `- hosts: h
+  gather_facts: false
+  vars:
+    items: ['a', 'b']
+    ds: [{a: 1}, {b: 2, a: 3}]
+    x: {a: 1, b: 2}
+    l: [2, 7, 2]
+  tasks:
+${exprs.map((e) => `    - debug:\n        msg: "${e}"\n`).join('')}`;
+    const t = run('tsplay', play);
+    expect(t.code, t.out + t.err).toBe(0);
+    expect(t.msgs).toEqual([
+      '"msg": "a-b {\'a\': 3, \'b\': 2}"',
+      "\"msg\": \"{'a': 1, 'b': 2} {'c': 3, 'a': 1, 'b': 2} {'a': 1, 'b': 2, 'z': 1}\"",
+      '"msg": "a,b [\'a\', \'b\']"',
+      '"msg": "[2, 4, 6] [1, 2, 3] aXc 3"',
+      '"msg": "6 64 6 36 abab [1, 1]"',
+      "\"msg\": \"['a', 'b'] [{'k': 'a', 'value': 1}, {'k': 'b', 'value': 2}]\"",
+    ]);
+    if (hasAnsible) expect(run('ansible', play).msgs).toEqual(t.msgs);
+  });
+  it('copy of a directory src: dir/ copies what it holds, dir itself; local_follow, directory_mode, idempotent, --check', () => {
+    const play = `- hosts: h
+  gather_facts: false
+  vars:
+    out: "{{ playbook_dir }}/out"
+  tasks:
+    - copy: src=src/ dest={{ out }}/contents/ mode=0640 directory_mode=0750
+      register: r1
+    - copy: src=src dest={{ out }}/itself local_follow=false
+      register: r2
+    - copy: src=src/sub dest={{ out }}/two
+      register: r3
+    - copy: src=one/ dest={{ out }}/single
+      register: r4
+    - debug:
+        msg: "{{ [r1, r2, r3, r4] | map('dict2items') | map('selectattr', 'key', 'in', ['changed', 'dest', 'src', 'checksum', 'mode', 'size']) | map('items2dict') | list }}"
+`;
+    const setup = (dir: string) => {
+      for (const d of ['src/sub/deep', 'src/empty', 'one']) mkdirSync(join(dir, d), { recursive: true });
+      for (const [f, text] of Object.entries({ 'src/a.txt': 'a', 'src/sub/b.txt': 'b', 'src/sub/deep/c.txt': 'c', 'one/only': 'x' }))
+        writeFileSync(join(dir, f), text);
+      symlinkSync('a.txt', join(dir, 'src/link.txt'));
+      symlinkSync('sub', join(dir, 'src/linkdir'));
+    };
+    const tree = (dir: string) =>
+      spawnSync('find', ['.', '-printf', '%p %M %l\\n'], { cwd: join(dir, 'out'), encoding: 'utf8' })
+        .stdout.split('\n')
+        .sort();
+    const check = run('tsplay', play, ['--check'], {}, setup);
+    expect(check.code, check.out + check.err).toBe(0);
+    expect(check.recap).toContain('changed=4');
+    expect(existsSync(join(check.dir, 'out'))).toBe(false);
+    const t = run('tsplay', play, [], {}, setup);
+    expect(t.code, t.out + t.err).toBe(0);
+    expect(t.recap).toContain('changed=4');
+    const got = tree(t.dir);
+    expect(got).toContain('./contents drwxr-x--- ');
+    expect(got).toContain('./contents/link.txt -rw-r----- ');
+    expect(got).toContain('./contents/linkdir/deep/c.txt -rw-r----- ');
+    expect(got).toContain('./itself/src/link.txt lrwxrwxrwx a.txt');
+    expect(got).toContain('./itself/src/empty drwxr-xr-x ');
+    expect(got).toContain('./two/sub/deep/c.txt -rw-r--r-- ');
+    expect(readFileSync(join(t.dir, 'out/contents/linkdir/deep/c.txt'), 'utf8')).toBe('c');
+    expect(readFileSync(join(t.dir, 'out/single/only'), 'utf8')).toBe('x');
+    const second = spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts'], { cwd: t.dir, encoding: 'utf8' });
+    expect(second.stdout).toMatch(/ok=5 +changed=0 /);
+    expect(tree(t.dir)).toEqual(got);
+    if (hasAnsible) {
+      const a = run('ansible', play, [], {}, setup);
+      expect(a.msgs).toEqual(t.msgs);
+      expect(tree(a.dir)).toEqual(got);
+    }
   });
 });

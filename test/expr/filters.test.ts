@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../engine/errors.js';
 import { evaluate, template } from '../../engine/expr/index.js';
+import { FILTERS } from '../../engine/expr/filters.js';
 
 const vars = {
   list1: [1, 2, 5, 1, 3, 4, 10],
@@ -511,5 +512,74 @@ describe('ansible.utils.ipwrap', () => {
     ]);
     expect(template("{{ '::1' | ipwrap }}:6443", {})).toBe('[::1]:6443');
     expect(() => template('{{ 5 | ipwrap }}', {})).toThrow(/Unrecognized type <<class 'int'>> for ipwrap filter/);
+describe('to_datetime / urlize', () => {
+  check([
+    ["(('2016-08-14 20:00:12' | to_datetime) - ('2015-12-25' | to_datetime('%Y-%m-%d'))).days", 233],
+    ["(('2016-08-14 20:00:12' | to_datetime) - ('2016-08-13 18:00:00' | to_datetime)).total_seconds()", 93612],
+    ["(('2016-08-14 20:00:12' | to_datetime) - ('2016-08-14 20:00:12.5' | to_datetime('%Y-%m-%d %H:%M:%S.%f'))).total_seconds()", -0.5],
+    ["(('2016-08-14 20:00:12' | to_datetime) - ('2016-08-16 21:30:00' | to_datetime)) | string", '-3 days, 22:30:12'],
+    [
+      "('2016-08-14 20:00:12' | to_datetime) - ('2016-08-16 21:30:00' | to_datetime) < ('2016-08-14' | to_datetime('%Y-%m-%d')) - ('2016-08-13' | to_datetime('%Y-%m-%d'))",
+      true,
+    ],
+    ["('2016-08-14 20:00:12' | to_datetime).strftime('%d.%m.%Y')", '14.08.2016'],
+    [
+      "['2016-02-01 00:00:00' | to_datetime, '2016-01-01 00:00:00' | to_datetime] | sort | map('string') | list",
+      ['2016-01-01 00:00:00', '2016-02-01 00:00:00'],
+    ],
+    ["('29 Feb 2016' | to_datetime('%d %b %Y')).month", 2],
+    ["'www.example.org' | urlize", '<a href="https://www.example.org" rel="noopener">www.example.org</a>'],
+    ["'a <b> & c' | urlize", 'a &lt;b&gt; &amp; c'],
+  ]);
+
+  it('subtracts now() (local, naive) and a parsed datetime by wall clock, as Python does', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(evaluate("((now() - (now().strftime('%Y-%m-%d %H:%M:%S') | to_datetime)).total_seconds() | abs) < 2", vars)).toBe(true);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
+  it('fails as strptime does', () => {
+    expect(failure(() => evaluate("'2016-13-14' | to_datetime('%Y-%m-%d')", vars)).message).toContain(
+      "time data '2016-13-14' does not match format '%Y-%m-%d'",
+    );
+    expect(failure(() => evaluate("'2015-02-29' | to_datetime('%Y-%m-%d')", vars)).message).toContain('day is out of range for month');
+    expect(failure(() => evaluate("'x' | urlize(extra_schemes=['no scheme'])", vars)).message).toContain(
+      'is not a valid URI scheme prefix',
+    );
+  });
+});
+
+// Every builtin filter of Jinja2 3.1 (jinja2.filters.FILTERS) and ansible-core 2.14 (the filter
+// plugins core, mathstuff, urls, urlsplit, encryption), as their Python modules list them.
+const JINJA2_FILTERS = (
+  'abs attr batch capitalize center count d default dictsort e escape filesizeformat first float ' +
+  'forceescape format groupby indent int items join last length list lower map max min pprint ' +
+  'random reject rejectattr replace reverse round safe select selectattr slice sort string ' +
+  'striptags sum title tojson trim truncate unique upper urlencode urlize wordcount wordwrap ' +
+  'xmlattr '
+)
+  .trim()
+  .split(' ');
+const ANSIBLE_FILTERS = (
+  'b64decode b64encode basename bool checksum combinations combine comment dict2items difference ' +
+  'dirname expanduser expandvars extract fileglob flatten from_json from_yaml from_yaml_all hash ' +
+  'human_readable human_to_bytes intersect items2dict log mandatory md5 password_hash path_join ' +
+  'permutations pow product quote random realpath regex_escape regex_findall regex_replace ' +
+  'regex_search rekey_on_member relpath root sha1 shuffle split splitext strftime subelements ' +
+  'symmetric_difference ternary to_datetime to_json to_nice_json to_nice_yaml to_uuid to_yaml ' +
+  'type_debug union unique unvault urldecode urlsplit vault win_basename win_dirname win_splitdrive ' +
+  'zip zip_longest '
+)
+  .trim()
+  .split(' ');
+
+describe('builtin filters', () => {
+  it('has every filter Jinja2 3.1 and ansible-core 2.14 ship', () => {
+    expect([...JINJA2_FILTERS, ...ANSIBLE_FILTERS].filter((n) => !FILTERS[n])).toEqual([]);
   });
 });

@@ -402,6 +402,58 @@ describe('syntax errors', () => {
   });
 });
 
+describe('*args and **kwargs in calls', () => {
+  const vars = { items: ['a', 'b'], ds: [{ a: 1 }, { b: 2, a: 3 }], x: { a: 1, b: 2 }, l: [2, 7, 2], n: 3, s: 'ab' };
+
+  it.each([
+    ["'%s-%s' | format(*items)", 'a-b'],
+    ['{} | combine(*ds)', { a: 3, b: 2 }],
+    ['dict(**x)', { a: 1, b: 2 }],
+    ['dict(c=3, **x)', { c: 3, a: 1, b: 2 }],
+    ["dict(x, **{'z': 1})", { a: 1, b: 2, z: 1 }],
+    ["lookup('items', *items)", 'a,b'],
+    ["query('items', *items, wantlist=true)", ['a', 'b']],
+    ['range(*l) | list', [2, 4, 6]],
+    ['range(1, *[4]) | list', [1, 2, 3]],
+    ["'abc' | replace(*['b', 'X'])", 'aXc'],
+    ['[3, 1] | max(*[])', 3],
+    [
+      "x | dict2items(**{'key_name': 'k'})",
+      [
+        { k: 'a', value: 1 },
+        { k: 'b', value: 2 },
+      ],
+    ],
+    ["'x%sy%s' | format(*s)", 'xayb'],
+    ['[1, 2] is contains(*[2])', true],
+    ['dict(a=1,)', { a: 1 }],
+  ])('%s', (expr, expected) => {
+    expect(evaluate(expr, vars)).toEqual(expected);
+  });
+
+  it('spread into macros too', () => {
+    const t = '{% macro m(a, b, c=3) %}{{ a }}-{{ b }}-{{ c }}{% endmacro %}{{ m(*l) }} {{ m(1, **d) }} {{ m(*l, c=9) }}';
+    expect(template(t, { l: [1, 2], d: { b: 5, c: 6 } })).toBe('1-2-3 1-5-6 1-2-9');
+  });
+
+  // Jinja2's ** is left-associative: 2 ** 3 ** 2 is 64, as ansible-playbook prints.
+  it('leave * and ** as arithmetic operators everywhere else', () => {
+    expect(evaluate('[2 * 3, 2 ** 3 ** 2, l | length * 2, (2 * 3) ** 2, n*n, n**2]', vars)).toEqual([6, 64, 6, 36, 9, 9]);
+    expect(evaluate("['ab' * 2, [1] * 2, range(n * 2) | list | length, dict(a=n ** 2)]", vars)).toEqual(['abab', [1, 1], 6, { a: 9 }]);
+    expect(evaluate('[max(*l) if false else 1, (l | first) * 2]', vars)).toEqual([1, 4]);
+  });
+
+  it('take the order Jinja2 allows, and say what is wrong with a value', () => {
+    for (const bad of ['dict(**x, a=2)', 'dict(*l, 1)', 'dict(a=1, 2)', 'dict(*l, *l)', 'dict(**x, **x)', 'dict(**x, *l)']) {
+      expect(failure(() => evaluate(bad, vars)).message, bad).toContain('invalid syntax for function call expression');
+    }
+    expect(failure(() => evaluate('dict(a=1, **x)', vars)).message).toContain("multiple values for keyword argument 'a'");
+    expect(failure(() => evaluate('dict(**l)', vars)).message).toContain('argument after ** must be a mapping, not list');
+    expect(failure(() => evaluate('range(*n)', vars)).message).toContain('argument after * must be an iterable, not int');
+    expect(failure(() => evaluate('range(*nope)', vars)).message).toContain("'nope' is undefined");
+  });
+});
+
 describe('isolation', () => {
   it('leaves the nunjucks module itself untouched', () => {
     expect(evaluate("'a' ~ [1]", {})).toBe('a[1]');

@@ -76,13 +76,30 @@ function state(module: string, c: Record<string, unknown>): unknown {
     dest: fact(c.dest as ShortFact),
     inDir: fact(c.inDir as ShortFact),
     remote: fact(c.remote as ShortFact),
-    sourceIsDirectory: c.sourceIsDirectory,
+    tree: treeState(c.tree as TreeShort | undefined),
     source: source && {
       content: source.base64 ?? Buffer.from(source.text ?? '', 'utf8').toString('base64'),
       mode: source.mode ?? '0644',
       basename: source.basename,
     },
   };
+}
+
+// A directory src in a fixture: its entries, the host's facts in the same order, file texts by rel.
+interface TreeShort {
+  src: string;
+  root: string;
+  entries: { rel: string; kind: string; target?: string; implicit?: boolean }[];
+  facts: ShortFact[];
+  texts: Record<string, string>;
+}
+
+function treeState(t: TreeShort | undefined): unknown {
+  if (!t) return undefined;
+  const sources = Object.fromEntries(
+    Object.entries(t.texts).map(([rel, text]) => [rel, { content: Buffer.from(text).toString('base64'), mode: '0644', basename: rel }]),
+  );
+  return { src: t.src, root: t.root, entries: t.entries, facts: t.facts.map(fact), sources };
 }
 
 const modules: Record<string, AnyModuleDefinition> = { blockinfile, copy, file, lineinfile, template };
