@@ -1,0 +1,148 @@
+// Variants of the shipped playbooks that the users' guides use (issue 20), on a booted lab
+// (gateway + 1 node): nat-setup on a minimal image without iptables, with several upstream
+// interfaces, and with the older guides' rules file. What is checked is the host's real state
+// (nsenter: dpkg, iptables, files, units), then that a second run and --check change nothing.
+// Needs root on Linux; runs only with TSPLAY_LAB_TESTS=1, under `flock /tmp/tsplay-lab.lock`.
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labExec, labUp, type LabInfo } from '../../lab/lab.js';
+import { project, recap, tsplay } from '../e2e/helpers.js';
+
+const enabled = process.env.TSPLAY_LAB_TESTS === '1';
+const PLAYBOOKS = resolve('playbooks');
+
+async function sh(host: string, script: string): Promise<string> {
+  return (await labExec(host, ['sh', '-c', script], { timeoutMs: 180_000 })).stdout;
+}
+
+/** Everything nat-setup could touch on the gateway, one labelled block per probe. */
+const NAT_PROBES = [
+  "dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' iptables netfilter-persistent iptables-persistent 2>&1",
+  'command -v iptables',
+  'iptables -S 2>&1; iptables -t nat -S 2>&1',
+  'ls -l --time-style=+%s /etc/iptables /etc/sysctl.d /etc/systemd/system 2>&1',
+  'cat /etc/iptables/rules.v4 /etc/iptables.ipv4.nat 2>&1 | grep -v "^#"',
+  'sysctl -n net.ipv4.ip_forward',
+];
+async function probe(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const p of NAT_PROBES) out[p] = await sh('gateway', `{ ${p}; } 2>&1`);
+  return out;
+}
+
+/** Lines with the comment cluster-nat in the live rules and in a saved file, sorted. */
+async function ours(script: string): Promise<string[]> {
+  return (await sh('gateway', script))
+    .split('\n')
+    .filter((l) => l.includes('cluster-nat'))
+    .sort();
+}
+const live = () => ours('iptables -t nat -S POSTROUTING; iptables -S FORWARD');
+const rulesFor = (...ups: string[]) =>
+  ups
+    .flatMap((up) => [
+      `-A POSTROUTING -s 10.213.1.0/24 -o ${up} -m comment --comment cluster-nat -j MASQUERADE`,
+      `-A FORWARD -i eth0 -o ${up} -m comment --comment cluster-nat -j ACCEPT`,
+      `-A FORWARD -i ${up} -o eth0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment cluster-nat -j ACCEPT`,
+    ])
+    .sort();
+
+describe.skipIf(!enabled)('guide variants of the shipped playbooks on the lab', () => {
+  let lab: LabInfo;
+  let dir: string;
+  const timings: Record<string, number> = {};
+
+  const play = async (label: string, playbook: string, extra: string[] = []) => {
+    const t = Date.now();
+    const r = await tsplay(dir, ['run', `${PLAYBOOKS}/${playbook}`, '-i', lab.inventory, ...extra]);
+    timings[label] = Date.now() - t;
+    return r;
+  };
+  /** A second run and --check change nothing (and --check leaves the host as it is). */
+  const converged = async (label: string, playbook: string, extra: string[]) => {
+    const again = await play(`${label}-second`, playbook, extra);
+    expect(again.code, again.out + again.err).toBe(0);
+    expect(recap(again.out, 'gateway').changed, again.out).toBe(0);
+    const before = await probe();
+    const check = await play(`${label}-check`, playbook, ['--check', ...extra]);
+    expect(check.code, check.out + check.err).toBe(0);
+    expect(recap(check.out, 'gateway').changed, check.out).toBe(0);
+    expect(await probe()).toEqual(before);
+  };
+
+  beforeAll(async () => {
+    await labDown();
+    lab = await labUp({ nodes: 1 }, () => {});
+    dir = project({});
+    // dhcp-setup first, as in the guides: it also points apt at the lab's proxy
+    const r = await play('dhcp', 'dhcp-setup.yaml');
+    if (r.code !== 0) throw new Error(`dhcp-setup failed:\n${r.out}${r.err}`);
+  }, 10 * 60_000);
+
+  afterAll(async () => {
+    process.stderr.write(`guide-variants timings (ms): ${JSON.stringify(timings)}\n`);
+    await labDown();
+  }, 120_000);
+
+  it('nat-setup on a gateway without iptables: --check changes nothing, the run installs iptables and netfilter-persistent and adds the rules', async () => {
+    await sh('gateway', 'DEBIAN_FRONTEND=noninteractive apt-get purge -y iptables >/dev/null 2>&1');
+    expect(await sh('gateway', 'command -v iptables; true')).toBe('');
+    const before = await probe();
+    const check = await play('minimal-check', 'nat-setup.yaml', ['--check']);
+    expect(check.code, check.out + check.err).toBe(0);
+    expect(check.out).toContain('iptables is not installed on gateway: a real run installs it');
+    expect(await probe()).toEqual(before);
+
+    const r = await play('minimal', 'nat-setup.yaml');
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).not.toContain('does not exist');
+    const pkgs = await sh(
+      'gateway',
+      "dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' iptables netfilter-persistent iptables-persistent",
+    );
+    expect(pkgs.split('\n').filter(Boolean).sort()).toEqual(['iptables ii ', 'iptables-persistent ii ', 'netfilter-persistent ii ']);
+    expect(await live()).toEqual(rulesFor('wlan0'));
+    // saved by netfilter-persistent, which restores it at boot
+    expect(await ours('cat /etc/iptables/rules.v4')).toEqual(rulesFor('wlan0'));
+    expect((await sh('gateway', 'systemctl is-enabled netfilter-persistent')).trim()).toBe('enabled');
+    await converged('minimal', 'nat-setup.yaml', []);
+  }, 240_000);
+
+  it('upstream_if as a list: rules out of each; a shorter list removes the rules of the interface left out', async () => {
+    await sh('gateway', 'ip link add eth1 type dummy && ip link set eth1 up');
+    const both = ['-e', '{"upstream_if": ["eth1", "wlan0"]}'];
+    const r = await play('uplinks', 'nat-setup.yaml', both);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(await live()).toEqual(rulesFor('eth1', 'wlan0'));
+    expect(await ours('cat /etc/iptables/rules.v4')).toEqual(rulesFor('eth1', 'wlan0'));
+    await converged('uplinks', 'nat-setup.yaml', both);
+
+    const one = ['-e', 'upstream_if=eth1'];
+    const moved = await play('uplinks-one', 'nat-setup.yaml', one);
+    expect(moved.code, moved.out + moved.err).toBe(0);
+    expect(await live()).toEqual(rulesFor('eth1'));
+    expect(await ours('cat /etc/iptables/rules.v4')).toEqual(rulesFor('eth1'));
+    await converged('uplinks-one', 'nat-setup.yaml', one);
+  }, 240_000);
+
+  it('nat_persist=rules-file: the rule set in /etc/iptables.ipv4.nat, restored at boot by a unit', async () => {
+    const args = ['-e', 'upstream_if=eth1,wlan0 nat_persist=rules-file'];
+    const before = await probe();
+    const check = await play('rules-file-first-check', 'nat-setup.yaml', ['--check', ...args]);
+    expect(check.code, check.out + check.err).toBe(0);
+    expect(recap(check.out, 'gateway').changed, check.out).toBeGreaterThan(0);
+    expect(await probe()).toEqual(before);
+    const r = await play('rules-file', 'nat-setup.yaml', args);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(await live()).toEqual(rulesFor('eth1', 'wlan0'));
+    expect(await ours('cat /etc/iptables.ipv4.nat')).toEqual(rulesFor('eth1', 'wlan0'));
+    expect(await sh('gateway', 'stat -c %a /etc/iptables.ipv4.nat')).toBe('600\n');
+    expect((await sh('gateway', 'systemctl is-enabled iptables-nat-restore.service')).trim()).toBe('enabled');
+    await converged('rules-file', 'nat-setup.yaml', args);
+    // the unit restores the file: flush our rules, start it as at boot
+    await sh('gateway', 'iptables -t nat -F POSTROUTING; iptables -F FORWARD');
+    expect(await live()).toEqual([]);
+    await sh('gateway', 'systemctl restart iptables-nat-restore.service');
+    expect(await live()).toEqual(rulesFor('eth1', 'wlan0'));
+  }, 240_000);
+});
