@@ -1,6 +1,6 @@
 // Variants of the shipped playbooks that the users' guides use (issue 20), on a booted lab
 // (gateway + 1 node): nat-setup on a minimal image without iptables, with several upstream
-// interfaces, and with the older guides' rules file. What is checked is the host's real state
+// interfaces, and with the older guides' rules file; dhcp-setup's apt_upgrade. What is checked is the host's real state
 // (nsenter: dpkg, iptables, files, units), then that a second run and --check change nothing.
 // Needs root on Linux; runs only with TSPLAY_LAB_TESTS=1, under `flock /tmp/tsplay-lab.lock`.
 import { resolve } from 'node:path';
@@ -52,9 +52,10 @@ describe.skipIf(!enabled)('guide variants of the shipped playbooks on the lab', 
   let dir: string;
   const timings: Record<string, number> = {};
 
+  let inventory: string;
   const play = async (label: string, playbook: string, extra: string[] = []) => {
     const t = Date.now();
-    const r = await tsplay(dir, ['run', `${PLAYBOOKS}/${playbook}`, '-i', lab.inventory, ...extra]);
+    const r = await tsplay(dir, ['run', `${PLAYBOOKS}/${playbook}`, '-i', inventory, ...extra]);
     timings[label] = Date.now() - t;
     return r;
   };
@@ -74,6 +75,7 @@ describe.skipIf(!enabled)('guide variants of the shipped playbooks on the lab', 
     await labDown();
     lab = await labUp({ nodes: 1 }, () => {});
     dir = project({});
+    inventory = lab.inventory;
     // dhcp-setup first, as in the guides: it also points apt at the lab's proxy
     const r = await play('dhcp', 'dhcp-setup.yaml');
     if (r.code !== 0) throw new Error(`dhcp-setup failed:\n${r.out}${r.err}`);
@@ -145,4 +147,53 @@ describe.skipIf(!enabled)('guide variants of the shipped playbooks on the lab', 
     await sh('gateway', 'systemctl restart iptables-nat-restore.service');
     expect(await live()).toEqual(rulesFor('eth1', 'wlan0'));
   }, 240_000);
+
+  it('dhcp-setup apt_upgrade=safe upgrades an outdated package (the default leaves it); a second run and --check change nothing', async () => {
+    // tsplay-lab-hello 0.9 installed by hand; the lab's repository has 1.0
+    await sh(
+      'gateway',
+      [
+        'set -e; d=$(mktemp -d); mkdir -p $d/DEBIAN $d/usr/bin',
+        "printf 'Package: tsplay-lab-hello\\nVersion: 0.9\\nArchitecture: all\\nMaintainer: lab <lab@example.invalid>\\nDescription: old\\n' > $d/DEBIAN/control",
+        "printf '#!/bin/sh\\necho old\\n' > $d/usr/bin/tsplay-lab-hello; chmod 755 $d/usr/bin/tsplay-lab-hello",
+        'dpkg-deb -b $d /tmp/old.deb >/dev/null && dpkg -i /tmp/old.deb >/dev/null',
+        "echo 'deb [trusted=yes] http://10.213.0.254/debian ./' > /etc/apt/sources.list.d/lab.list",
+        'apt-get -q update >/dev/null',
+      ].join('\n'),
+    );
+    const version = () => sh('gateway', "dpkg-query -W -f '${Version}' tsplay-lab-hello");
+    expect(await version()).toBe('0.9');
+    expect(await sh('gateway', 'apt-get -s upgrade | grep ^Inst')).toContain('tsplay-lab-hello [0.9] (1.0');
+
+    const plain = await play('upgrade-default', 'dhcp-setup.yaml');
+    expect(plain.code, plain.out + plain.err).toBe(0);
+    expect(recap(plain.out, 'gateway').changed, plain.out).toBe(0);
+    expect(await version()).toBe('0.9');
+
+    const safe = ['-e', 'apt_upgrade=safe'];
+    const check = await play('upgrade-first-check', 'dhcp-setup.yaml', ['--check', ...safe]);
+    expect(check.code, check.out + check.err).toBe(0);
+    expect(recap(check.out, 'gateway').changed, check.out).toBe(1);
+    expect(await version()).toBe('0.9');
+
+    const r = await play('upgrade', 'dhcp-setup.yaml', safe);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(recap(r.out, 'gateway').changed, r.out).toBe(1);
+    expect(await version()).toBe('1.0');
+    expect(await sh('gateway', 'tsplay-lab-hello')).toBe('hello from the tsplay lab repository\n');
+
+    for (const args of [safe, ['--check', ...safe]]) {
+      const again = await play(`upgrade-again${args.length}`, 'dhcp-setup.yaml', args);
+      expect(again.code, again.out + again.err).toBe(0);
+      expect(recap(again.out, 'gateway').changed, again.out).toBe(0);
+    }
+    expect(await version()).toBe('1.0');
+  }, 240_000);
+
+  it('dhcp-setup stops on a wrong apt_upgrade before it changes anything', async () => {
+    const r = await play('upgrade-bad', 'dhcp-setup.yaml', ['-e', 'apt_upgrade=everything']);
+    expect(r.code, r.out + r.err).toBe(2);
+    expect(r.out).toContain('apt_upgrade (everything) no, safe, full or dist');
+    expect(recap(r.out, 'gateway')).toMatchObject({ changed: 0, failed: 1 });
+  }, 60_000);
 });
