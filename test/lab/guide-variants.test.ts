@@ -1,15 +1,26 @@
 // Variants of the shipped playbooks that the users' guides use (issue 20), on a booted lab
 // (gateway + 1 node): nat-setup on a minimal image without iptables, with several upstream
-// interfaces, and with the older guides' rules file; dhcp-setup's apt_upgrade. What is checked is the host's real state
+// interfaces, and with the older guides' rules file; dhcp-setup's apt_upgrade and the guides'
+// dnsmasq settings. What is checked is the hosts' real state
 // (nsenter: dpkg, iptables, files, units), then that a second run and --check change nothing.
 // Needs root on Linux; runs only with TSPLAY_LAB_TESTS=1, under `flock /tmp/tsplay-lab.lock`.
-import { resolve } from 'node:path';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labUp, type LabInfo } from '../../lab/lab.js';
+import { labDown, labExec, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
 import { project, recap, tsplay } from '../e2e/helpers.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';
 const PLAYBOOKS = resolve('playbooks');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleep(300);
+  }
+}
 
 async function sh(host: string, script: string): Promise<string> {
   return (await labExec(host, ['sh', '-c', script], { timeoutMs: 180_000 })).stdout;
@@ -53,9 +64,9 @@ describe.skipIf(!enabled)('guide variants of the shipped playbooks on the lab', 
   const timings: Record<string, number> = {};
 
   let inventory: string;
-  const play = async (label: string, playbook: string, extra: string[] = []) => {
+  const play = async (label: string, playbook: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) => {
     const t = Date.now();
-    const r = await tsplay(dir, ['run', `${PLAYBOOKS}/${playbook}`, '-i', inventory, ...extra]);
+    const r = await tsplay(dir, ['run', `${PLAYBOOKS}/${playbook}`, '-i', inventory, ...extra], env);
     timings[label] = Date.now() - t;
     return r;
   };
@@ -196,4 +207,125 @@ describe.skipIf(!enabled)('guide variants of the shipped playbooks on the lab', 
     expect(r.out).toContain('apt_upgrade (everything) no, safe, full or dist');
     expect(recap(r.out, 'gateway')).toMatchObject({ changed: 0, failed: 1 });
   }, 60_000);
+
+  // dnsmasq settings of the guides (item 4), all at once, in an inventory of their own:
+  // node1 reserved by name (no mac) at another address, a NAS that is no node, gateway aliases,
+  // query and DHCP logging, extra options, a netmask from the subnet, and the nodes' resolv.conf.
+  const GUIDE_VARS = {
+    dhcp_netmask: 'auto',
+    dnsmasq_log_queries: true,
+    dnsmasq_log_dhcp: true,
+    dnsmasq_extra_options: ['dhcp-authoritative', 'cache-size=500'],
+    dnsmasq_extra_hosts: [{ name: 'nas', mac: '02:00:00:00:00:09', ip: '10.213.1.9' }],
+    gateway_aliases: 'cluster cache',
+    nodes_resolv_via_gateway: true,
+  };
+  /** A copy of the lab's inventory with GUIDE_VARS; byName: node1 without mac, reserved at .21. */
+  const guideInventory = (name: string, byName: boolean) => {
+    const inv = join(dir, name);
+    cpSync(dirname(lab.inventory), inv, { recursive: true });
+    const hosts = readFileSync(join(inv, 'hosts.ini'), 'utf8');
+    const edited = byName
+      ? hosts.replace(/^(node1 .*?)ansible_host=\S+(.*?) mac=\S+ ip=\S+$/m, '$1ansible_host=10.213.1.21$2 ip=10.213.1.21')
+      : hosts;
+    if (byName) expect(edited).not.toBe(hosts);
+    writeFileSync(join(inv, 'hosts.ini'), edited);
+    // (the group cluster has the gateway and the nodes)
+    writeFileSync(join(inv, 'group_vars', 'cluster.yml'), JSON.stringify(GUIDE_VARS));
+    return join(inv, 'hosts.ini');
+  };
+  /** Power-cycle node1 and wait until it has `ip` (a lease from the gateway). */
+  const cycleNode1 = async (ip: string) => {
+    const boots = (await labStatus()).hosts.find((h) => h.name === 'node1')!.boots;
+    await sh('node1', 'systemctl reboot');
+    await waitUntil(
+      'node1 running again',
+      async () => {
+        const h = (await labStatus()).hosts.find((x) => x.name === 'node1');
+        return h?.power === 'on' && h.system === 'running' && h.boots > boots;
+      },
+      90_000,
+    );
+    await waitUntil(
+      `node1 has ${ip}`,
+      async () => (await sh('node1', 'ip -br -4 addr show eth0').catch(() => '')).includes(` ${ip}/24`),
+      60_000,
+    ).catch(async (e: unknown) => {
+      throw new Error(
+        `${String(e)}\n${await sh('gateway', 'cat /var/lib/misc/dnsmasq.leases; journalctl -u dnsmasq --no-pager | tail -n 20')}`,
+      );
+    });
+  };
+
+  it('dhcp-setup with a bad dnsmasq_extra_options line: dnsmasq --test refuses it, the old file stays, dnsmasq runs on', async () => {
+    const before = await sh('gateway', 'cat /etc/dnsmasq.d/cluster.conf; systemctl show -p MainPID --value dnsmasq');
+    const r = await play('dnsmasq-bad', 'dhcp-setup.yaml', ['-e', '{"dnsmasq_extra_options": ["no-such-option=1"]}']);
+    expect(r.code, r.out + r.err).toBe(2);
+    expect(r.out).toMatch(/failed to validate.*dnsmasq: bad option at line [0-9]+/);
+    expect(await sh('gateway', 'cat /etc/dnsmasq.d/cluster.conf; systemctl show -p MainPID --value dnsmasq')).toBe(before);
+    expect((await sh('gateway', 'systemctl is-active dnsmasq')).trim()).toBe('active');
+  }, 120_000);
+
+  it('dhcp-setup with the guides dnsmasq settings: node1 gets its address by name, the names resolve, the nodes ask the gateway', async () => {
+    // node1 at its MAC reservation first (it may not have asked for a lease since dhcp-setup)
+    if (!(await sh('node1', 'ip -br -4 addr show eth0')).includes(' 10.213.1.11/24')) await cycleNode1('10.213.1.11');
+    // static lines of the by-hand guides on node1, which the setting removes (not the printer's)
+    await sh('node1', "printf '10.213.1.1 gateway cluster\\n10.213.1.9 nas.cluster.lan\\n192.0.2.7 printer\\n' >> /etc/hosts");
+    await sh('node1', "echo 'nameserver 192.0.2.53' >> /etc/resolv.conf");
+    const hostsBefore = await sh('node1', 'cat /etc/hosts; cat /etc/resolv.conf');
+    const confBefore = await sh('gateway', 'cat /etc/dnsmasq.d/cluster.conf /etc/hosts');
+    try {
+      inventory = guideInventory('inv-mac', false);
+      const check = await play('guide-check', 'dhcp-setup.yaml', ['--check']);
+      expect(check.code, check.out + check.err).toBe(0);
+      expect(recap(check.out, 'node1').changed, check.out).toBeGreaterThanOrEqual(2);
+      expect(await sh('node1', 'cat /etc/hosts; cat /etc/resolv.conf')).toBe(hostsBefore);
+      expect(await sh('gateway', 'cat /etc/dnsmasq.d/cluster.conf /etc/hosts')).toBe(confBefore);
+
+      const r = await play('guide', 'dhcp-setup.yaml');
+      expect(r.code, r.out + r.err).toBe(0);
+      expect(recap(r.out, 'node1').changed, r.out).toBe(recap(check.out, 'node1').changed);
+      const conf = await sh('gateway', 'cat /etc/dnsmasq.d/cluster.conf');
+      expect(conf).toContain('\ndhcp-range=10.213.1.100,10.213.1.200,255.255.255.0,12h\n');
+      expect(conf).toContain('\nlog-queries\nlog-dhcp\n');
+      expect(conf).toContain('\ndhcp-host=02:00:00:00:00:09,nas,10.213.1.9\n');
+      expect(conf).toContain('\ndhcp-authoritative\ncache-size=500\n');
+      expect(await sh('gateway', 'grep "^10.213.1.1\\s" /etc/hosts')).toBe('10.213.1.1\tgateway.cluster.lan gateway cluster cache\n');
+      expect((await sh('gateway', 'systemctl is-active dnsmasq')).trim()).toBe('active');
+      // node1 lost the static lines, kept its own, asks the gateway, which logs the query
+      const hosts = await sh('node1', 'cat /etc/hosts');
+      expect(hosts).not.toMatch(/^10\.213\.1\.(1|9)\s/m);
+      expect(hosts).toMatch(/^192\.0\.2\.7 printer$/m); // not a cluster name: stays
+      expect(hosts).toMatch(/^127\.0\.1\.1\s.*node1/m);
+      expect(await sh('node1', 'grep "^nameserver\\|^search" /etc/resolv.conf')).toBe('search cluster.lan\nnameserver 10.213.1.1\n');
+      expect((await sh('node1', 'getent hosts cache.cluster.lan')).trim().split(/\s+/)).toEqual(['10.213.1.1', 'cache.cluster.lan']);
+      await waitUntil(
+        'dnsmasq logged the query',
+        async () => (await sh('gateway', 'journalctl -u dnsmasq --no-pager')).includes('query[A] cache.cluster.lan'),
+        10_000,
+      );
+
+      // node1 reserved by name at another address: the gateway first (node1 is not at .21 yet),
+      // then node1 asks for a lease again and gets the address reserved for its name
+      inventory = guideInventory('inv-name', true);
+      const byName = await play('guide-by-name', 'dhcp-setup.yaml', ['-l', 'gateway']);
+      expect(byName.code, byName.out + byName.err).toBe(0);
+      const conf2 = await sh('gateway', 'cat /etc/dnsmasq.d/cluster.conf');
+      expect(conf2).toContain('\ndhcp-host=node1,10.213.1.21\n');
+      expect(conf2).not.toContain(',node1,10.213.1.11');
+      await cycleNode1('10.213.1.21');
+      expect(await sh('gateway', 'cat /var/lib/misc/dnsmasq.leases')).toMatch(/ 10\.213\.1\.21 node1 /);
+
+      // converged: a second run and --check change nothing, on the gateway and on node1
+      for (const args of [[], ['--check']]) {
+        // (the lab's known_hosts has node1's key for its address by MAC, not this one)
+        const again = await play(`guide-again${args.length}`, 'dhcp-setup.yaml', args, { ANSIBLE_HOST_KEY_CHECKING: 'False' });
+        expect(again.code, again.out + again.err).toBe(0);
+        expect(recap(again.out, 'gateway').changed, again.out).toBe(0);
+        expect(recap(again.out, 'node1').changed, again.out).toBe(0);
+      }
+    } finally {
+      inventory = lab.inventory;
+    }
+  }, 300_000);
 });
