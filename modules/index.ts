@@ -14,6 +14,7 @@ import find from './find.js';
 import getUrl from './get_url.js';
 import group from './group.js';
 import hostname from './hostname.js';
+import iniFile from './ini_file.js';
 import iptablesEnsure from './iptables-ensure.js';
 import lineinfile from './lineinfile.js';
 import mount from './mount.js';
@@ -67,6 +68,7 @@ export const builtinModules: ModuleDefinition<any, any>[] = [
   groupBy,
   hostname,
   includeVars,
+  iniFile,
   iptablesEnsure,
   lineinfile,
   mount,
