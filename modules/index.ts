@@ -1,6 +1,7 @@
 // The built-in modules. They are registered exactly as custom modules are.
 import type { ModuleDefinition } from '../engine/index.js';
 import apt from './apt.js';
+import aptKey from './apt_key.js';
 import aptRepository from './apt_repository.js';
 import assert from './assert.js';
 import blockinfile from './blockinfile.js';
@@ -52,6 +53,7 @@ import pause from './pause.js';
 export const builtinModules: ModuleDefinition<any, any>[] = [
   addHost,
   apt,
+  aptKey,
   aptRepository,
   assert,
   asyncStatus,

@@ -1,11 +1,12 @@
-// apt_repository (issue 16) end to end on this machine, against ansible-playbook where it runs
+// apt_repository and apt_key (issue 16) end to end on this machine, against ansible-playbook where it runs
 // (it needs python3-apt, which .ci/run installs). apt_repository has no option for another
 // sources directory, so the test writes real files in /etc/apt/sources.list.d: their names are
 // unique to the run, their lines point at an empty local `file:` repository, update_cache is off
 // (apt-get update would also fetch the machine's own sources), and afterAll removes them.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasAnsible } from '../ansible.js';
@@ -114,6 +115,102 @@ describe.skipIf(!canRun)('apt_repository on this machine', () => {
     expect(a.code, a.out).toBe(0);
     expect(a.statuses).toEqual(['changed', 'changed', 'changed', 'changed']);
     expect(sources()).toEqual(expected);
+    expect(run('ansible', dir).changed).toBe(0);
+  });
+});
+
+// apt_key, with keyrings in a temp directory (the `keyring` option) and a key made for the test,
+// served by a loopback HTTP server the test starts.
+const hasGpg = spawnSync('sh', ['-c', 'command -v gpg && command -v apt-key'], { stdio: 'ignore' }).status === 0;
+
+describe.skipIf(!canRun || !hasGpg)('apt_key with keyrings in a temp directory', () => {
+  let dir: string;
+  let fpr: string;
+  let server: ChildProcess;
+  let home: string;
+  const keyIds = (keyring: string) =>
+    spawnSync('gpg', ['--no-default-keyring', '--keyring', keyring, '--list-keys', '--with-colons'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('pub:'))
+      .map((l) => l.split(':')[4]);
+  const keyrings = () => Object.fromEntries(['a', 'b', 'c', 'd'].map((k) => [k, keyIds(join(dir, 'out', `${k}.gpg`))]));
+  const setupKeys = () => {
+    rmSync(join(dir, 'out'), { recursive: true, force: true });
+    mkdirSync(join(dir, 'out'));
+    const r = spawnSync('gpg', ['--no-default-keyring', '--keyring', join(dir, 'out', 'd.gpg'), '--import', join(dir, 'key.asc')], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(r.stderr);
+  };
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'tsplay-gpg-'));
+    const env = { ...process.env, GNUPGHOME: home };
+    const gen = spawnSync(
+      'gpg',
+      ['--batch', '--passphrase', '', '--quick-gen-key', 'tsplay test <t@example.invalid>', 'ed25519', 'sign', 'never'],
+      { env },
+    );
+    if (gen.status !== 0) throw new Error(gen.stderr.toString());
+    const key = spawnSync('gpg', ['--armor', '--export'], { env, encoding: 'utf8' }).stdout;
+    fpr = spawnSync('gpg', ['--with-colons', '--list-keys'], { env, encoding: 'utf8' })
+      .stdout.split('\n')
+      .find((l) => l.startsWith('fpr:'))!
+      .split(':')[9]!;
+    // in a process of its own: the runs below are spawnSync, which would block a server in this one
+    writeFileSync(join(home, 'key.asc'), key);
+    server = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const s = require('node:http').createServer((q, r) => r.end(require('node:fs').readFileSync(${JSON.stringify(join(home, 'key.asc'))}))); s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const port = await new Promise<number>((ok) => server.stdout!.once('data', (b: Buffer) => ok(Number(b.toString().trim()))));
+    dir = project({
+      hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n',
+      'key.asc': key,
+      'site.yml': `- hosts: h
+  gather_facts: false
+  vars:
+    d: "{{ playbook_dir }}/out"
+  tasks:
+    - apt_key: {file: "{{ playbook_dir }}/key.asc", keyring: "{{ d }}/a.gpg"}
+    - apt_key: {data: "{{ lookup('file', 'key.asc') }}", keyring: "{{ d }}/b.gpg"}
+    - ansible.builtin.apt_key: {url: "http://127.0.0.1:${port}/key.asc", keyring: "{{ d }}/c.gpg"}
+    - apt_key: {id: "0x${fpr}", keyring: "{{ d }}/d.gpg", state: absent}
+`,
+    });
+  });
+  afterAll(() => {
+    server?.kill();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('--check changes nothing; a run adds and removes the keys; a second run changes nothing', () => {
+    setupKeys();
+    const before = keyrings();
+    const check = run('tsplay', dir, ['--check']);
+    expect(check.code, check.out).toBe(0);
+    expect(check.statuses, check.out).toEqual(['changed', 'changed', 'changed', 'changed']);
+    expect(keyrings()).toEqual(before);
+    const first = run('tsplay', dir);
+    expect(first.code, first.out).toBe(0);
+    expect(first.statuses, first.out).toEqual(['changed', 'changed', 'changed', 'changed']);
+    const id = fpr.slice(-16);
+    expect(keyrings()).toEqual({ a: [id], b: [id], c: [id], d: [] });
+    const second = run('tsplay', dir);
+    expect(second.changed, second.out).toBe(0);
+  });
+
+  it.skipIf(!hasAnsible)('ansible-playbook gives the same statuses and keyrings', () => {
+    setupKeys();
+    const a = run('ansible', dir);
+    expect(a.code, a.out).toBe(0);
+    expect(a.statuses).toEqual(['changed', 'changed', 'changed', 'changed']);
+    const id = fpr.slice(-16);
+    expect(keyrings()).toEqual({ a: [id], b: [id], c: [id], d: [] });
     expect(run('ansible', dir).changed).toBe(0);
   });
 });

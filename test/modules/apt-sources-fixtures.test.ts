@@ -1,19 +1,21 @@
 // Table-driven plan tests of the apt source modules, in the format of fixtures.test.ts:
 // test/modules/fixtures/<module>/<case>.json = args + the sources files as gathered -> expected
-// plan. "current.files" maps each probed path to its text (null: the path does not exist);
+// plan. apt_repository: "current.files" maps each probed path to its text (null: the path does not exist);
+// apt_key: "current" is the gather's { list, key } probe results ({ rc, out });
 // "commands" lists substrings the plan's commands must hold, in order ("update" is apt-get update).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FileFact } from '../../engine/file-fact.js';
 import type { ModuleDefinition, Plan } from '../../engine/module.js';
+import aptKey from '../../modules/apt_key.js';
 import aptRepository, { parseSourceLine, sourcesFile } from '../../modules/apt_repository.js';
 import { completeArgs, expectPlan, type PlanExpectation } from './harness.js';
 
 interface Case extends PlanExpectation {
   description: string;
   args: Record<string, unknown>;
-  current: { files: Record<string, string | null>; [key: string]: unknown };
+  current: { files?: Record<string, string | null>; [key: string]: unknown };
   commands?: string[];
   diffs?: { beforeHeader: string; afterHeader: string; after: string }[];
 }
@@ -49,7 +51,11 @@ type AnyModule = ModuleDefinition<unknown, unknown>;
 const modules: Record<string, { module: AnyModule; state: (c: Case['current']) => unknown }> = {
   apt_repository: {
     module: aptRepository as unknown as AnyModule,
-    state: (c) => ({ files: Object.entries(c.files).map(([p, t]) => fact(p, t)) }),
+    state: (c) => ({ files: Object.entries(c.files ?? {}).map(([p, t]) => fact(p, t)) }),
+  },
+  apt_key: {
+    module: aptKey as unknown as AnyModule,
+    state: (c) => c,
   },
 };
 const root = join(import.meta.dirname, 'fixtures');
