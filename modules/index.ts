@@ -9,6 +9,7 @@ import command from './command.js';
 import copy from './copy.js';
 import cron from './cron.js';
 import debug from './debug.js';
+import deb822Repository from './deb822_repository.js';
 import fail from './fail.js';
 import fetch from './fetch.js';
 import file from './file.js';
@@ -63,6 +64,7 @@ export const builtinModules: ModuleDefinition<any, any>[] = [
   copy,
   cron,
   debug,
+  deb822Repository,
   fail,
   fetch,
   file,

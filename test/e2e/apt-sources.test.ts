@@ -1,4 +1,4 @@
-// apt_repository and apt_key (issue 16) end to end on this machine, against ansible-playbook where it runs
+// apt_repository, apt_key and deb822_repository (issue 16) end to end on this machine, against ansible-playbook where it runs
 // (it needs python3-apt, which .ci/run installs). apt_repository has no option for another
 // sources directory, so the test writes real files in /etc/apt/sources.list.d: their names are
 // unique to the run, their lines point at an empty local `file:` repository, update_cache is off
@@ -14,6 +14,7 @@ import { project } from './helpers.js';
 
 const CLI = resolve('dist/engine/cli.js');
 const DIR = '/etc/apt/sources.list.d';
+const KEYRINGS = '/etc/apt/keyrings';
 const canRun = process.getuid?.() === 0 && existsSync(DIR);
 const hasPythonApt = spawnSync('/usr/bin/python3', ['-c', 'import apt_pkg'], { stdio: 'ignore' }).status === 0;
 
@@ -123,10 +124,11 @@ describe.skipIf(!canRun)('apt_repository on this machine', () => {
 // served by a loopback HTTP server the test starts.
 const hasGpg = spawnSync('sh', ['-c', 'command -v gpg && command -v apt-key'], { stdio: 'ignore' }).status === 0;
 
-describe.skipIf(!canRun || !hasGpg)('apt_key with keyrings in a temp directory', () => {
+describe.skipIf(!canRun || !hasGpg)('apt_key (keyrings in a temp directory) and deb822_repository', () => {
   let dir: string;
   let fpr: string;
   let server: ChildProcess;
+  let dir822: string;
   let home: string;
   const keyIds = (keyring: string) =>
     spawnSync('gpg', ['--no-default-keyring', '--keyring', keyring, '--list-keys', '--with-colons'], { encoding: 'utf8' })
@@ -168,6 +170,28 @@ describe.skipIf(!canRun || !hasGpg)('apt_key with keyrings in a temp directory',
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const port = await new Promise<number>((ok) => server.stdout!.once('data', (b: Buffer) => ok(Number(b.toString().trim()))));
+    dir822 = project({
+      hosts: 'h ansible_connection=local\n',
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - deb822_repository:
+        name: tsplay-e2e-${id}-822
+        uris: file://${repoDir}
+        suites: [./]
+        architectures: [amd64, arm64]
+        signed_by: http://127.0.0.1:${port}/key.asc
+      register: r
+    - ansible.builtin.deb822_repository:
+        name: tsplay_e2e ${id} inline
+        types: [deb, deb-src]
+        uris: [file://${repoDir}]
+        suites: [./]
+        enabled: false
+        signed_by: "{{ lookup('file', '${join(home, 'key.asc')}') }}"
+        mode: "0600"
+`,
+    });
     dir = project({
       hosts: 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n',
       'key.asc': key,
@@ -186,6 +210,42 @@ describe.skipIf(!canRun || !hasGpg)('apt_key with keyrings in a temp directory',
   afterAll(() => {
     server?.kill();
     if (home) rmSync(home, { recursive: true, force: true });
+    for (const d of [DIR, KEYRINGS]) if (existsSync(d)) for (const f of readdirSync(d).filter(ours)) rmSync(join(d, f));
+  });
+
+  // deb822_repository is ansible-core 2.15+: there is no ansible-playbook 2.14 to compare with.
+  it('deb822_repository writes the .sources file and the downloaded key; again: no change; --check: nothing', () => {
+    const files = () =>
+      Object.fromEntries(
+        [DIR, KEYRINGS]
+          .filter(existsSync)
+          .flatMap((d) =>
+            readdirSync(d)
+              .filter(ours)
+              .map((f) => join(d, f)),
+          )
+          .map((f) => [f, `${(statSync(f).mode & 0o777).toString(8)} ${readFileSync(f, 'utf8')}`]),
+      );
+    const check = run('tsplay', dir822, ['--check']);
+    expect(check.code, check.out).toBe(0);
+    expect(check.statuses, check.out).toEqual(['changed', 'changed']);
+    expect(files()).toEqual({});
+    const first = run('tsplay', dir822);
+    expect(first.code, first.out).toBe(0);
+    expect(first.statuses, first.out).toEqual(['changed', 'changed']);
+    const key = readFileSync(join(home, 'key.asc'), 'utf8');
+    const armored = key
+      .trim()
+      .split('\n')
+      .map((l) => `    ${l.trim() || '.'}`)
+      .join('\n');
+    expect(files()).toEqual({
+      [`${DIR}/tsplay-e2e-${id}-822.sources`]: `644 Architectures: amd64 arm64\nX-Repolib-Name: tsplay-e2e-${id}-822\nSigned-By: ${KEYRINGS}/tsplay-e2e-${id}-822.asc\nSuites: ./\nTypes: deb\nURIs: file://${repoDir}\n`,
+      [`${KEYRINGS}/tsplay-e2e-${id}-822.asc`]: `644 ${key}`,
+      [`${DIR}/tsplay-e2e-${id}-inline.sources`]: `600 Enabled: no\nX-Repolib-Name: tsplay_e2e ${id} inline\nSigned-By:\n${armored}\nSuites: ./\nTypes: deb deb-src\nURIs: file://${repoDir}\n`,
+    });
+    const second = run('tsplay', dir822);
+    expect(second.changed, second.out).toBe(0);
   });
 
   it('--check changes nothing; a run adds and removes the keys; a second run changes nothing', () => {

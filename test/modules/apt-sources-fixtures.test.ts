@@ -1,6 +1,8 @@
 // Table-driven plan tests of the apt source modules, in the format of fixtures.test.ts:
 // test/modules/fixtures/<module>/<case>.json = args + the sources files as gathered -> expected
 // plan. apt_repository: "current.files" maps each probed path to its text (null: the path does not exist);
+// deb822_repository: "current" names the sources and key paths, "files" holds their text, "download"
+// the key fetched from a signed_by URL ({ rc, content (base64), error }).
 // apt_key: "current" is the gather's { list, key } probe results ({ rc, out });
 // "commands" lists substrings the plan's commands must hold, in order ("update" is apt-get update).
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { FileFact } from '../../engine/file-fact.js';
 import type { ModuleDefinition, Plan } from '../../engine/module.js';
 import aptKey from '../../modules/apt_key.js';
+import deb822Repository from '../../modules/deb822_repository.js';
 import aptRepository, { parseSourceLine, sourcesFile } from '../../modules/apt_repository.js';
 import { completeArgs, expectPlan, type PlanExpectation } from './harness.js';
 
@@ -56,6 +59,20 @@ const modules: Record<string, { module: AnyModule; state: (c: Case['current']) =
   apt_key: {
     module: aptKey as unknown as AnyModule,
     state: (c) => c,
+  },
+  deb822_repository: {
+    module: deb822Repository as unknown as AnyModule,
+    state: (c) => {
+      const f = c.files ?? {};
+      const at = (path: string) => fact(path, f[path] ?? null);
+      return {
+        sources: at(c.sources as string),
+        asc: at(c.asc as string),
+        gpg: at(c.gpg as string),
+        keyrings: { ...fact('/etc/apt/keyrings', ''), type: 'directory', content: undefined },
+        download: c.download,
+      };
+    },
   },
 };
 const root = join(import.meta.dirname, 'fixtures');
