@@ -19,6 +19,7 @@ import {
   type Change,
   type FileFact,
   type ModuleContext,
+  type PlannedCommand,
   type Plan,
 } from '../engine/index.js';
 
@@ -178,6 +179,24 @@ export function planAptRepository(state: AptSourcesState, args: AptRepositoryArg
   return { changes, result };
 }
 
+/**
+ * The commands that put the sources files at `paths` back as the gather found them, when the
+ * apt-get update after the change failed: a file that did not exist is removed, another one
+ * written back (through a temp file renamed over it, with its old mode).
+ */
+export function revertCommands(state: AptSourcesState, paths: string[]): PlannedCommand[] {
+  return paths.map((path) => {
+    const fact = state.files.find((f) => f.path === path);
+    const f = fact && followed(fact);
+    if (!fact || !f?.exists || fact.content === undefined) return { cmd: sh`rm -f ${path}` };
+    const mode = f.stat?.mode ?? '0644';
+    return {
+      cmd: sh`t=${`${f.path}.tsplay-revert`}; cat > "$t" && chmod ${mode} "$t" && mv -f "$t" ${f.path}`,
+      stdin: Buffer.from(fact.content, 'base64'),
+    };
+  });
+}
+
 /** The sources files: sources.list, every sources.list.d/*.list, and `target` (which may not exist yet). */
 export async function gatherSources(ctx: ModuleContext, target: string): Promise<FileFact[]> {
   const listing = await ctx.run(sh`for f in ${SOURCES_DIR}/*.list; do [ -f "$f" ] && printf '%s\n' "$f"; done; true`);
@@ -237,7 +256,7 @@ export default defineModule<AptRepositoryArgs, AptSourcesState>({
     return { files: await gatherSources(ctx, sourcesFile(wanted.source, args.filename)) };
   },
   plan: planAptRepository,
-  async apply(ctx, changes) {
+  async apply(ctx, changes, _args, state) {
     const edits = changes.filter((c) => c.summary !== UPDATE_SUMMARY);
     const done = await applyFileEdits(ctx, edits);
     if (done.failure) return done.failure;
@@ -245,6 +264,11 @@ export default defineModule<AptRepositoryArgs, AptSourcesState>({
     if (update) {
       const r = await ctx.run(update.commands[0]!.cmd);
       if (r.rc !== 0) {
+        // as Ansible: the sources go back to what they were, so that a bad one does not break apt
+        const touched = changes.flatMap((c) =>
+          c.diff ? [c.diff.afterHeader === '/dev/null' ? c.diff.beforeHeader! : c.diff.afterHeader!] : [],
+        );
+        for (const cmd of revertCommands(state, touched)) await ctx.run(cmd.cmd, cmd.stdin === undefined ? {} : { stdin: cmd.stdin });
         return {
           failed: `Failed to update apt cache: ${r.stderr.trim() || 'unknown reason'}`,
           result: { rc: r.rc, stdout: r.stdout, stderr: r.stderr },

@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasAnsible } from '../ansible.js';
 import { project } from './helpers.js';
+import aptRepository from '../../modules/apt_repository.js';
+import { harness, runModule } from '../modules/harness.js';
 
 const CLI = resolve('dist/engine/cli.js');
 const DIR = '/etc/apt/sources.list.d';
@@ -108,6 +110,26 @@ describe.skipIf(!canRun)('apt_repository on this machine', () => {
     expect(sources()).toEqual(expected);
     const check = run('tsplay', dir, ['--check']);
     expect(check.changed, check.out).toBe(0);
+  });
+
+  it('a failed apt-get update puts the sources back (the update itself is simulated: it would reach the network)', async () => {
+    setup();
+    const before = sources();
+    const h = harness(dir);
+    const realRun = h.ctx.run.bind(h.ctx);
+    h.ctx.run = (cmd, opts) =>
+      cmd.toString().includes('apt-get update')
+        ? Promise.resolve({ rc: 100, stdout: '', stderr: 'E: simulated failure' })
+        : realRun(cmd, opts);
+    const added = await runModule(h, aptRepository, { repo: line });
+    expect(added.outcome?.failed).toBe('Failed to update apt cache: E: simulated failure');
+    const removed = await runModule(h, aptRepository, { repo: `deb [trusted=yes] file://${repoDir}/gone ./`, state: 'absent' });
+    expect(removed.plan.changes.map((c) => c.summary)).toEqual([
+      `remove deb [trusted=yes] file://${repoDir}/gone ./ from ${pre}`,
+      'apt-get update',
+    ]);
+    expect(removed.outcome?.failed).toContain('Failed to update apt cache');
+    expect(sources()).toEqual(before);
   });
 
   it.skipIf(!hasAnsible || !hasPythonApt)('ansible-playbook leaves the same files with the same statuses', () => {

@@ -12,7 +12,7 @@ import type { FileFact } from '../../engine/file-fact.js';
 import type { ModuleDefinition, Plan } from '../../engine/module.js';
 import aptKey from '../../modules/apt_key.js';
 import deb822Repository from '../../modules/deb822_repository.js';
-import aptRepository, { parseSourceLine, sourcesFile } from '../../modules/apt_repository.js';
+import aptRepository, { parseSourceLine, revertCommands, sourcesFile } from '../../modules/apt_repository.js';
 import { completeArgs, expectPlan, type PlanExpectation } from './harness.js';
 
 interface Case extends PlanExpectation {
@@ -120,5 +120,17 @@ describe('apt source lines as Ansible reads them', () => {
     );
     expect(sourcesFile('deb http://h/d x y', 'docker')).toBe('/etc/apt/sources.list.d/docker.list');
     expect(sourcesFile('deb http://h/d x y', '/etc/apt/other')).toBe('/etc/apt/other.list');
+  });
+});
+
+describe('apt_repository after a failed apt-get update', () => {
+  it('removes a file it created and writes an old one back, with its mode', () => {
+    const state = { files: [fact('/etc/apt/sources.list', 'deb http://h/d x y\n'), fact('/etc/apt/sources.list.d/new.list', null)] };
+    const cmds = revertCommands(state, ['/etc/apt/sources.list.d/new.list', '/etc/apt/sources.list']);
+    expect(cmds.map((c) => c.cmd.toString())).toEqual([
+      'rm -f /etc/apt/sources.list.d/new.list',
+      `t=/etc/apt/sources.list.tsplay-revert; cat > "$t" && chmod 0644 "$t" && mv -f "$t" /etc/apt/sources.list`,
+    ]);
+    expect(cmds[1]!.stdin?.toString()).toBe('deb http://h/d x y\n');
   });
 });
