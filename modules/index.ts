@@ -2,12 +2,15 @@
 import type { AnyModuleDefinition } from '../engine/index.js';
 import alternatives from './alternatives.js';
 import apt from './apt.js';
+import aptKey from './apt_key.js';
+import aptRepository from './apt_repository.js';
 import assert from './assert.js';
 import blockinfile from './blockinfile.js';
 import command from './command.js';
 import copy from './copy.js';
 import cron from './cron.js';
 import debug from './debug.js';
+import deb822Repository from './deb822_repository.js';
 import fail from './fail.js';
 import fetch from './fetch.js';
 import file from './file.js';
@@ -16,6 +19,7 @@ import getent from './getent.js';
 import getUrl from './get_url.js';
 import group from './group.js';
 import hostname from './hostname.js';
+import iniFile from './ini_file.js';
 import iptablesEnsure from './iptables-ensure.js';
 import lineinfile from './lineinfile.js';
 import modprobe from './modprobe.js';
@@ -57,6 +61,8 @@ export const builtinModules: AnyModuleDefinition[] = [
   addHost,
   alternatives,
   apt,
+  aptKey,
+  aptRepository,
   assert,
   asyncStatus,
   authorizedKey,
@@ -65,6 +71,7 @@ export const builtinModules: AnyModuleDefinition[] = [
   copy,
   cron,
   debug,
+  deb822Repository,
   fail,
   fetch,
   file,
@@ -75,6 +82,7 @@ export const builtinModules: AnyModuleDefinition[] = [
   groupBy,
   hostname,
   includeVars,
+  iniFile,
   iptablesEnsure,
   lineinfile,
   modprobe,

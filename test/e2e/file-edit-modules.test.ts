@@ -387,3 +387,47 @@ chmod 0600 cf3
     });
   },
 );
+
+// ini_file (community.general's, which 2.14's `ini_file` redirects to): every task converges, so
+// the second run changes nothing; the fixtures cover the tasks that undo each other.
+const INI_FILE = `- hosts: h
+  gather_facts: false
+  vars:
+    d: "{{ playbook_dir }}/out"
+  tasks:
+    - ini_file: {path: "{{ d }}/a.ini", section: main, option: x, value: "1"}
+    - community.general.ini_file: {path: "{{ d }}/a.ini", section: main, option: y, value: "two words"}
+    - ini_file: {path: "{{ d }}/a.ini", option: top, value: t}
+    - ini_file: {path: "{{ d }}/a.ini", section: other, option: x, value: "3", no_extra_spaces: true}
+    - ini_file: {path: "{{ d }}/b.ini", section: s, option: k, values: [a, b, c]}
+    - ini_file: {path: "{{ d }}/b.ini", section: s, option: flag, allow_no_value: true}
+    - ini_file: {path: "{{ d }}/b.ini", section: s, option: m, values: [c, d], exclusive: false}
+    - ini_file: {path: "{{ d }}/d.ini", section: gone, state: absent}
+    - ini_file: {path: "{{ d }}/d.ini", section: two, option: k, value: new}
+    - ini_file: {path: "{{ d }}/d.ini", section: one, state: absent}
+    - ini_file: {path: "{{ d }}/d.ini", section: two, option: c, value: uncommented}
+    - ini_file: {path: "{{ d }}/d.ini", section: three, option: k, state: absent}
+    - ini_file: {dest: "{{ d }}/e.ini", section: s, option: k, value: v, mode: "0600"}
+    - ini_file: {path: "{{ d }}/new/f.ini", section: s, option: k, value: v}
+    - ini_file: {path: "{{ d }}/missing.ini", section: s, option: k, value: v, create: false}
+      ignore_errors: true
+`;
+
+describe('ini_file', () => {
+  suite({
+    playbook: INI_FILE,
+    setup: `printf '[one]\\na=1\\n\\n[two]\\n# c = comment\\nk=old\\n\\n[three]\\nk = v2\\n;k = v3\\n' > d.ini
+printf 'k = v\\r\\nz=1' > e.ini
+`,
+    statuses: [...Array(7).fill('changed'), 'ok', ...Array(6).fill('changed'), 'fatal', '...ignoring'],
+    expectFiles(dir) {
+      expect(file(dir, 'a.ini')).toBe('top = t\n\n[main]\nx = 1\ny = two words\n[other]\nx=3\n');
+      expect(file(dir, 'b.ini')).toBe('\n[s]\nk = a\nk = b\nk = c\nflag\nm = c\nm = d\n');
+      expect(file(dir, 'd.ini')).toBe('[two]\nc = uncommented\nk = new\n\n[three]\n;k = v3\n');
+      expect(file(dir, 'e.ini')).toBe('k = v\nz=1\n[s]\nk = v\n');
+      expect(file(dir, 'new/f.ini')).toBe('\n[s]\nk = v\n');
+    },
+    ansible: hasAnsible,
+    ansibleReason: 'ansible-playbook is not installed',
+  });
+});

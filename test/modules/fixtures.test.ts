@@ -15,6 +15,7 @@ import blockinfile from '../../modules/blockinfile.js';
 import copy from '../../modules/copy.js';
 import file from '../../modules/file.js';
 import type { FileFact } from '../../engine/file-fact.js';
+import iniFile from '../../modules/ini_file.js';
 import lineinfile from '../../modules/lineinfile.js';
 import template from '../../modules/template.js';
 import { completeArgs, expectPlan } from './harness.js';
@@ -69,7 +70,7 @@ function sha1(b: Buffer): string {
 
 // Module state from a fixture's "current".
 function state(module: string, c: Record<string, unknown>): unknown {
-  if (module === 'lineinfile' || module === 'blockinfile') return fact(c as ShortFact);
+  if (module === 'lineinfile' || module === 'blockinfile' || module === 'ini_file') return fact(c as ShortFact);
   if (module === 'file') return { path: fact(c.path as ShortFact), src: fact(c.src as ShortFact), inDir: fact(c.inDir as ShortFact) };
   const source = c.source as { text?: string; base64?: string; mode?: string; basename?: string } | undefined;
   return {
@@ -102,7 +103,7 @@ function treeState(t: TreeShort | undefined): unknown {
   return { src: t.src, root: t.root, entries: t.entries, facts: t.facts.map(fact), sources };
 }
 
-const modules: Record<string, AnyModuleDefinition> = { blockinfile, copy, file, lineinfile, template };
+const modules: Record<string, AnyModuleDefinition> = { blockinfile, copy, file, ini_file: iniFile, lineinfile, template };
 const root = join(import.meta.dirname, 'fixtures');
 
 for (const name of readdirSync(root)
