@@ -512,6 +512,9 @@ describe('ansible.utils.ipwrap', () => {
     ]);
     expect(template("{{ '::1' | ipwrap }}:6443", {})).toBe('[::1]:6443');
     expect(() => template('{{ 5 | ipwrap }}', {})).toThrow(/Unrecognized type <<class 'int'>> for ipwrap filter/);
+  });
+});
+
 describe('to_datetime / urlize', () => {
   check([
     ["(('2016-08-14 20:00:12' | to_datetime) - ('2015-12-25' | to_datetime('%Y-%m-%d'))).days", 233],
