@@ -73,6 +73,7 @@ function bind(name: string, params: Params, args: unknown[], kw: Dict): unknown[
 }
 
 // Registers a filter with a Python signature; `fn` gets the value and the bound arguments.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a filter or test takes any Jinja value, as in Python
 function def(names: string | string[], params: Params, fn: (value: any, ...args: any[]) => unknown, undefinedOk = false): void {
   const list = Array.isArray(names) ? names : [names];
   for (const name of list) {
@@ -81,6 +82,7 @@ function def(names: string | string[], params: Params, fn: (value: any, ...args:
 }
 
 // Registers a filter that takes any number of positional arguments plus keyword arguments.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as def
 function defRaw(name: string, fn: (value: any, args: unknown[], kw: Dict) => unknown): void {
   FILTERS[name] = { fn };
 }

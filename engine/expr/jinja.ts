@@ -148,7 +148,7 @@ const ESCAPES: Record<string, string> = {
 };
 
 // Python string literal escapes; unknown ones (\d, \1) keep their backslash, as regexes need.
-function parsePyString(this: any, delimiter: string): string {
+function parsePyString(this: AnyNode, delimiter: string): string {
   this.forward();
   let str = '';
   while (!this.isFinished() && this.current() !== delimiter) {

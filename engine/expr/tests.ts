@@ -21,6 +21,7 @@ type Params = [name: string, dflt: unknown][];
 const REQUIRED = Symbol('required');
 
 // Registers a test with a Python signature; `fn` gets the value and the bound arguments.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a filter or test takes any Jinja value, as in Python
 function def(names: string | string[], params: Params, fn: (value: any, ...args: any[]) => boolean, undefinedOk = false): void {
   for (const name of Array.isArray(names) ? names : [names]) {
     TESTS[name] = {

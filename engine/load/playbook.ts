@@ -288,7 +288,6 @@ const ROLE_OPTIONS = [
   'apply',
   'rolespec_validate',
 ];
-const IGNORED = new Set(['collections', 'become_flags', 'throttle', 'gather_subset', 'gather_timeout', 'fact_path', 'port']);
 const LOOP_LOOKUPS = new Set([
   'items',
   'list',

@@ -12,7 +12,7 @@ import {
   type Change,
   type Connection,
   type ExecOptions,
-  type ModuleDefinition,
+  type AnyModuleDefinition,
   type FileDiff,
   type ModuleContext,
   type Plan,
@@ -545,7 +545,7 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     if (e instanceof UserError) {
       // a templating, loop or condition error fails the task where Ansible records it, and
       // ignore_errors applies to it as to any failure
-      let ignored = false;
+      let ignored: boolean;
       try {
         ignored = isIgnored(chain, scope, task, 'ignore_errors');
       } catch {
@@ -681,9 +681,9 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
     asyncSecs !== undefined && asyncSecs > 0 ? asyncSecs * 1000 : undefined,
   );
 
-  let result: Record<string, unknown> = {};
-  let status: Outcome['status'] = 'ok';
-  let diffs: FileDiff[] = [];
+  let result: Record<string, unknown>;
+  let status: Outcome['status'];
+  let diffs: FileDiff[];
   try {
     // gather, plan, apply; again when the apply found the file changed since gather read it
     for (let attempt = 1; ; attempt++) {
@@ -960,7 +960,7 @@ function moduleContext(
 
 /** The rollback guard's settings when this task's change must be proven not to cut the host off. */
 function networkGuard(
-  def: ModuleDefinition<any, any>,
+  def: AnyModuleDefinition,
   args: Record<string, unknown>,
   chain: Chain,
   scope: Record<string, unknown>,

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
+import type { AnyModuleDefinition, Plan } from '../../engine/module.js';
 import addHost from '../../modules/add_host.js';
 import asyncStatus from '../../modules/async_status.js';
 import groupBy from '../../modules/group_by.js';

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
+import type { AnyModuleDefinition, Plan } from '../../engine/module.js';
 import { checkArgs } from '../../engine/load/args.js';
 import find, { fnmatch, pythonRegExp, type FindEntry, type FindState } from '../../modules/find.js';
 import slurp from '../../modules/slurp.js';

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
+import type { AnyModuleDefinition, Plan } from '../../engine/module.js';
 import blockinfile from '../../modules/blockinfile.js';
 import copy from '../../modules/copy.js';
 import file from '../../modules/file.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
+import type { AnyModuleDefinition, Plan } from '../../engine/module.js';
 import type { FileFact } from '../../engine/file-fact.js';
 import iptablesEnsure, { iptablesGatherCommand, normalizeSave, parseIptablesGather } from '../../modules/iptables-ensure.js';
 import nmcli, { parseNmcliGather } from '../../modules/nmcli.js';

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
+import type { AnyModuleDefinition, Plan } from '../../engine/module.js';
 import { shellSplit } from '../../engine/sh.js';
 import type { FileFact } from '../../engine/file-fact.js';
 import apt, { aptGatherCommand, parseAptGather, parseAptOutput } from '../../modules/apt.js';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import type { FileFact } from '../../engine/file-fact.js';
-import type { AnyModuleDefinition, ModuleDefinition } from '../../engine/module.js';
+import type { AnyModuleDefinition } from '../../engine/module.js';
 import fetch from '../../modules/fetch.js';
 import getUrl from '../../modules/get_url.js';
 import unarchive from '../../modules/unarchive.js';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FileFact } from '../../engine/file-fact.js';
-import type { AnyModuleDefinition, ModuleDefinition, Plan } from '../../engine/module.js';
+import type { AnyModuleDefinition, Plan } from '../../engine/module.js';
 import authorizedKey, { type AuthorizedKeyState } from '../../modules/authorized_key.js';
 import cron, { type CronState } from '../../modules/cron.js';
 import { completeArgs, expectPlan } from './harness.js';

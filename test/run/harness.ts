@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { ConnectionPool } from '../../engine/connection/pool.js';
 import { loadInventory, type Inventory } from '../../engine/load/inventory.js';
 import { loadPlaybooks, type Play, type TaskNode } from '../../engine/load/playbook.js';
-import { defineModule, noop, type AnyModuleDefinition, ModuleDefinition } from '../../engine/module.js';
+import { defineModule, noop, type AnyModuleDefinition } from '../../engine/module.js';
 import { HostState } from '../../engine/run/host-state.js';
 import { ModuleRegistry } from '../../engine/run/registry.js';
 import type { HostStats, HostTaskResult, Reporter } from '../../engine/run/results.js';
