@@ -55,6 +55,7 @@ export const {
   parseFileProbe,
   followed,
   attributeResult,
+  planEditAttributes,
   planFileEdit,
   applyFileEdits,
   fileContent,

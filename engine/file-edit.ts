@@ -7,11 +7,16 @@ import {
   atomicWriteCommand,
   changesFailed,
   contentDiff,
+  defaultMode,
+  formatMode,
+  ModeError,
   parseUmask,
+  planAttributes,
   parseWriteOutput,
   runChangesAsOne,
   validateProblem,
   writeAttributes,
+  type AttributePlan,
   type WantedAttributes,
 } from './files.js';
 import type { ApplyOutcome, Change, ModuleContext } from './module.js';
@@ -30,6 +35,29 @@ export interface FileEditOptions {
   diffPath?: string;
   /** What the diff shows as the old content (default: the file's content as read). */
   diffBefore?: Buffer | string;
+}
+
+/**
+ * How the wanted mode, owner and group differ from the file an edit keeps, or, when the edit
+ * creates it, from what a new file gets (the login's umask, user and group): the attribute half of
+ * lineinfile, blockinfile, ini_file and any module that edits a file in place. A mode Ansible
+ * refuses comes back as `{ error }`, for planFailure.
+ */
+export function planEditAttributes(fact: FileFact, wanted: WantedAttributes): AttributePlan | { error: string } {
+  const umask = parseUmask(fact.identity.umask);
+  const current = followed(fact).stat ?? {
+    mode: formatMode(defaultMode(umask, false)),
+    owner: fact.identity.user,
+    group: fact.identity.group,
+    uid: fact.identity.uid,
+    gid: fact.identity.gid,
+  };
+  try {
+    return planAttributes(current, wanted, { isDirectory: false, umask });
+  } catch (e) {
+    if (e instanceof ModeError) return { error: e.message };
+    throw e;
+  }
 }
 
 /** The content of a probed file (probed with `content: true`), or undefined when it was not read. */

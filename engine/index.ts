@@ -59,7 +59,7 @@ export type {
 // The file fact (stat and content of paths in one round trip) and editing a file's content.
 export { fileFact, filesFact, fileProbeCommand, parseFileProbe, followed, attributeResult } from './file-fact.js';
 export type { ChildAttributes, FileFact, FileProbe, FileStat, FileType, HostIdentity } from './file-fact.js';
-export { planFileEdit, applyFileEdits, fileContent } from './file-edit.js';
+export { planFileEdit, planEditAttributes, applyFileEdits, fileContent } from './file-edit.js';
 export type { FileEditOptions, FileEditResult } from './file-edit.js';
 // Several probes (named commands) in one round trip, each one's exit code and output back.
 export { probeAll, probeAllCommand, parseProbeAll } from './probe.js';

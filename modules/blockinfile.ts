@@ -5,20 +5,15 @@
 // bytes, and written back atomically.
 import {
   applyFileEdits,
-  type AttributePlan,
-  defaultMode,
   defineModule,
   describeAttributes,
   fileFact,
   followed,
-  formatMode,
-  ModeError,
   type ModeSpec,
   noop,
-  parseUmask,
   PatternError,
-  planAttributes,
   planFailure,
+  planEditAttributes,
   planFileEdit,
   pythonRegex,
   setAttributesCommand,
@@ -165,21 +160,8 @@ export function planBlockinfile(cur: FileFact, args: BlockinfileArgs): Plan {
     throw e;
   }
   const contentChanged = edit.text !== original;
-  const umask = parseUmask(cur.identity.umask);
-  const existing = target.stat ?? {
-    mode: formatMode(defaultMode(umask, false)),
-    owner: cur.identity.user,
-    group: cur.identity.group,
-    uid: cur.identity.uid,
-    gid: cur.identity.gid,
-  };
-  let attrs: AttributePlan;
-  try {
-    attrs = planAttributes(existing, args, { isDirectory: false, umask });
-  } catch (e) {
-    if (e instanceof ModeError) return planFailure(e.message);
-    throw e;
-  }
+  const attrs = planEditAttributes(cur, args);
+  if ('error' in attrs) return planFailure(attrs.error);
   const attrsChanged = attrs.changed;
   const msg = [edit.msg, attrsChanged ? ATTRIBUTES_MSG : ''].filter(Boolean).join(' and ');
   const changes: Change[] = [];

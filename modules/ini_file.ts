@@ -5,19 +5,14 @@
 // value. The file is read in the gather, edited in the plan, and written back atomically.
 import {
   applyFileEdits,
-  type AttributePlan,
-  defaultMode,
   defineModule,
   describeAttributes,
   fileFact,
   followed,
-  formatMode,
-  ModeError,
   type ModeSpec,
   noop,
-  parseUmask,
-  planAttributes,
   planFailure,
+  planEditAttributes,
   planFileEdit,
   setAttributesCommand,
   stateDiff,
@@ -221,21 +216,8 @@ export function planIniFile(cur: FileFact, args: IniFileArgs): Plan {
   const original = target.exists ? Buffer.from(cur.content!, 'base64').toString('utf8') : undefined;
   const edit = editIni(original, args);
   const result = { msg: edit.msg, path: args.path };
-  const umask = parseUmask(cur.identity.umask);
-  const existing = target.stat ?? {
-    mode: formatMode(defaultMode(umask, false)),
-    owner: cur.identity.user,
-    group: cur.identity.group,
-    uid: cur.identity.uid,
-    gid: cur.identity.gid,
-  };
-  let attrs: AttributePlan;
-  try {
-    attrs = planAttributes(existing, args, { isDirectory: false, umask });
-  } catch (e) {
-    if (e instanceof ModeError) return planFailure(e.message);
-    throw e;
-  }
+  const attrs = planEditAttributes(cur, args);
+  if ('error' in attrs) return planFailure(attrs.error);
   const changes: Change[] = [];
   if (edit.changed) {
     const what = args.state === 'absent' ? 'remove' : 'set';

@@ -3,21 +3,16 @@
 // plan as bytes (like Ansible, which works on bytes), and written back atomically.
 import {
   applyFileEdits,
-  type AttributePlan,
-  defaultMode,
   defineModule,
   describeAttributes,
   expandTemplate,
   fileFact,
   followed,
-  formatMode,
-  ModeError,
   type ModeSpec,
   noop,
-  parseUmask,
   PatternError,
-  planAttributes,
   planFailure,
+  planEditAttributes,
   planFileEdit,
   pythonRegex,
   setAttributesCommand,
@@ -209,21 +204,8 @@ export function planLineinfile(cur: FileFact, args: LineinfileArgs): Plan {
 
   const after = edit.lines.join('');
   const contentChanged = after !== before;
-  const umask = parseUmask(cur.identity.umask);
-  const existing = target.stat ?? {
-    mode: formatMode(defaultMode(umask, false)),
-    owner: cur.identity.user,
-    group: cur.identity.group,
-    uid: cur.identity.uid,
-    gid: cur.identity.gid,
-  };
-  let attrs: AttributePlan;
-  try {
-    attrs = planAttributes(existing, args, { isDirectory: false, umask });
-  } catch (e) {
-    if (e instanceof ModeError) return planFailure(e.message);
-    throw e;
-  }
+  const attrs = planEditAttributes(cur, args);
+  if ('error' in attrs) return planFailure(attrs.error);
   const msg = [edit.msg, attrs.changed ? ATTRIBUTES_MSG : ''].filter(Boolean).join(' and ');
   const result = { ...base, msg, backup: '', ...(args.state === 'absent' ? { found: edit.found } : {}) };
 

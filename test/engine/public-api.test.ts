@@ -41,6 +41,7 @@ describe('public API (import from "tsplay")', () => {
       'parseUmask',
       'parseWriteOutput',
       'planAttributes',
+      'planEditAttributes',
       'planFailure',
       'planFileEdit',
       'probeAll',

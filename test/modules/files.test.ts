@@ -15,11 +15,42 @@ import {
   validateProblem,
   writeAttributes,
 } from '../../engine/files.js';
-import { fileFact, filesFact, parseFileProbe } from '../../engine/file-fact.js';
+import { fileFact, filesFact, parseFileProbe, type FileFact } from '../../engine/file-fact.js';
+import { planEditAttributes } from '../../engine/file-edit.js';
 import { expandTemplate, PatternError, pythonRegex } from '../../engine/expr/regex.js';
 import { quote } from '../../engine/sh.js';
 
 const file = (current: number) => ({ current, isDirectory: false, umask: 0o022 });
+
+describe('planEditAttributes', () => {
+  const identity = { uid: 1000, gid: 1000, user: 'pi', group: 'pi', umask: '0027' };
+  const existing: FileFact = {
+    path: '/etc/x',
+    exists: true,
+    type: 'file',
+    mode: '0600',
+    owner: 'root',
+    group: 'root',
+    uid: 0,
+    gid: 0,
+    size: 1,
+    parentExists: true,
+    identity,
+  } as FileFact;
+  const missing: FileFact = { path: '/etc/new', exists: false, parentExists: true, identity };
+  it('compares with the file as it is', () => {
+    expect(planEditAttributes(existing, {})).toMatchObject({ mode: '0600', changed: false });
+    expect(planEditAttributes(existing, { mode: 'g+r', owner: 'pi' })).toMatchObject({ change: { mode: '0640', owner: 'pi' } });
+  });
+  it("compares a file the edit creates with what the writer's umask, user and group give it", () => {
+    expect(planEditAttributes(missing, {})).toMatchObject({ mode: '0640', changed: false });
+    expect(planEditAttributes(missing, { owner: 'pi', group: '1000' })).toMatchObject({ changed: false });
+    expect(planEditAttributes(missing, { owner: 'root' })).toMatchObject({ change: { owner: 'root' } });
+  });
+  it('returns a mode Ansible refuses as an error message', () => {
+    expect(planEditAttributes(existing, { mode: 'u=rwz' })).toEqual({ error: expect.stringContaining('u=rwz') });
+  });
+});
 
 describe('resolveMode', () => {
   it('reads numbers as the mode bits (YAML 1.1 0644 is 420) and digit strings as octal', () => {
