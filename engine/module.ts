@@ -33,14 +33,6 @@ export interface ExecOptions {
    * DEFAULT_MAX_OUTPUT_BYTES): past it the command is stopped and fails, saying so.
    */
   maxOutputBytes?: number;
-  /**
-   * The command may run in a subshell of the SSH session's shell instead of a /bin/sh of its own:
-   * a fork and no exec, and its text (file content included) never becomes a program's argument,
-   * which any user of the host can read in the process list. Its cd, umask, variables and `exit`
-   * stay its own; only `$$` is the session shell's (`kill $$` would end the session), and the
-   * shell's own error messages say `eval:`. Default false.
-   */
-  subshell?: boolean;
 }
 
 /** How the engine reaches a host. `ssh` and `local` implement it. */
@@ -162,11 +154,10 @@ export interface ModuleContext {
   /** Directory of the playbook that holds the task. */
   readonly playbookDir: string;
   /**
-   * Run a command on the host (with the task's become and environment). `subshell` (see
-   * ExecOptions) is true by default for tsplay's own modules, whose commands are written for it,
-   * and false for custom modules.
+   * Run a command on the host (with the task's become and environment). The connection decides how:
+   * a command that runs shell text a user wrote says so with ShellCommand.inOwnShell.
    */
-  run(cmd: ShellCommand, opts?: { stdin?: string | Buffer; timeoutMs?: number; subshell?: boolean }): Promise<ExecResult>;
+  run(cmd: ShellCommand, opts?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ExecResult>;
   /** Run a fact's command on the host and parse its output. */
   fact<T, A>(fact: FactDefinition<T, A>, args: A): Promise<T>;
   /** Find a controller-side file as Ansible does (role/playbook `files/` or `templates/`, then as given). */

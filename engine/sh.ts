@@ -47,8 +47,25 @@ type Part = string | Secret | InputRef;
 
 /** A shell command built by `sh`; `text` is what runs, `display` is what may be printed. */
 export class ShellCommand {
-  /** @internal parts alternate trusted shell text and quoted words / secrets. */
-  constructor(readonly parts: readonly Part[]) {}
+  /**
+   * @internal parts alternate trusted shell text and quoted words / secrets. `ownShell`: see
+   * inOwnShell.
+   */
+  constructor(
+    readonly parts: readonly Part[],
+    readonly ownShell = false,
+  ) {}
+
+  /**
+   * The same command, to be run by a /bin/sh of its own, as Ansible runs a user's shell text (a
+   * `shell:` task, a reboot_command): the connection otherwise may run a command in a subshell of
+   * the shell it keeps open on the host (a fork, no program started), where `$$` is that shell's
+   * and the shell's error messages say `eval:`. A command built with a part that runs in its own
+   * shell runs in its own shell.
+   */
+  inOwnShell(): ShellCommand {
+    return this.ownShell ? this : new ShellCommand(this.parts, true);
+  }
 
   /** The command line as the host's shell will run it (secrets revealed). */
   get text(): string {
@@ -89,23 +106,27 @@ export function quote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-function interpolate(value: unknown, out: Part[]): void {
+function interpolate(value: unknown, out: Part[]): boolean {
   if (value instanceof ShellCommand) {
     out.push(...value.parts);
+    return value.ownShell;
   } else if (value instanceof RawShell) {
     out.push(value.text);
   } else if (value instanceof Secret || value instanceof InputRef) {
     out.push(value);
   } else if (Array.isArray(value)) {
+    let own = false;
     value.forEach((v, i) => {
       if (i > 0) out.push(' ');
-      interpolate(v, out);
+      own = interpolate(v, out) || own;
     });
+    return own;
   } else if (value === undefined || value === null) {
     throw new TypeError('sh: cannot interpolate undefined or null into a command');
   } else {
     out.push(quote(String(value)));
   }
+  return false;
 }
 
 /**
@@ -116,11 +137,12 @@ function interpolate(value: unknown, out: Part[]): void {
  */
 export function sh(strings: TemplateStringsArray, ...values: unknown[]): ShellCommand {
   const parts: Part[] = [];
+  let own = false;
   strings.forEach((s, i) => {
     parts.push(s);
-    if (i < values.length) interpolate(values[i], parts);
+    if (i < values.length) own = interpolate(values[i], parts) || own;
   });
-  return new ShellCommand(mergeText(parts));
+  return new ShellCommand(mergeText(parts), own);
 }
 
 /** Trusted shell text, inserted into `sh` without quoting (e.g. a free-form `shell:` task). */
@@ -135,7 +157,10 @@ export function joinCommands(commands: readonly ShellCommand[], separator: strin
     if (i > 0) parts.push(separator);
     parts.push(...c.parts);
   });
-  return new ShellCommand(mergeText(parts));
+  return new ShellCommand(
+    mergeText(parts),
+    commands.some((c) => c.ownShell),
+  );
 }
 
 function mergeText(parts: Part[]): Part[] {

@@ -98,7 +98,7 @@ export async function runCommand(
   const start = new Date();
   const stdin = args.stdin !== undefined ? args.stdin + (args.stdin_add_newline ? '\n' : '') : undefined;
   // the user's text gets a /bin/sh of its own, as Ansible's command and shell give it
-  const r = await ctx.run(full, { stdin, subshell: false });
+  const r = await ctx.run(full.inOwnShell(), { stdin });
   const end = new Date();
   const stdout = strip(r.stdout, args.strip_empty_ends);
   const stderr = strip(r.stderr, args.strip_empty_ends);

@@ -34,7 +34,7 @@ export function rebootCommand(args: RebootArgs): ShellCommand {
 async function waitForNewBoot(ctx: ModuleContext, args: RebootArgs, before: string, startedAt: number) {
   const connectTimeout = (args.connect_timeout ?? 10) * 1000;
   const boot = await waitUntilAnswers(ctx, { timeout: args.reboot_timeout, sleep: 1, connectTimeout, startedAt }, async (c) => {
-    const r = await c.run(sh`${raw(args.boot_time_command)}`, { timeoutMs: connectTimeout });
+    const r = await c.run(sh`${raw(args.boot_time_command)}`.inOwnShell(), { timeoutMs: connectTimeout });
     const id = r.stdout.trim();
     return r.rc === 0 && id !== '' && id !== before ? true : r.rc === 0 ? 'still the same boot' : `rc=${r.rc}`;
   });
@@ -44,7 +44,7 @@ async function waitForNewBoot(ctx: ModuleContext, args: RebootArgs, before: stri
       result: { rebooted: true, elapsed: boot.elapsed },
     };
   const test = await waitUntilAnswers(ctx, { timeout: args.reboot_timeout, sleep: 1, connectTimeout, startedAt }, async (c) => {
-    const r = await c.run(sh`${raw(args.test_command)}`, { timeoutMs: connectTimeout });
+    const r = await c.run(sh`${raw(args.test_command)}`.inOwnShell(), { timeoutMs: connectTimeout });
     return r.rc === 0 ? true : `rc=${r.rc} ${r.stderr.trim()}`;
   });
   if (!test.ok)
@@ -91,7 +91,7 @@ export default defineModule<RebootArgs, BootState>({
     test_command: systemctl is-system-running --wait`,
   idempotent: false,
   async gather(ctx, args) {
-    const r = await ctx.run(sh`${raw(args.boot_time_command)}`);
+    const r = await ctx.run(sh`${raw(args.boot_time_command)}`.inOwnShell());
     return { bootId: r.rc === 0 ? r.stdout.trim() : '' };
   },
   plan: (state) => ({

@@ -136,7 +136,7 @@ export default defineModule<ScriptArgs, ScriptState>({
       sh`__tsplay_d=$(mktemp -d "\${TMPDIR:-/tmp}/tsplay-script.XXXXXXXX") || exit 1
 if cat > ${file} && chmod 700 ${file}; then ( ${inDir}
 ); __tsplay_rc=$?; else __tsplay_rc=1; fi
-rm -rf "$__tsplay_d"; exit $__tsplay_rc`,
+rm -rf "$__tsplay_d"; exit $__tsplay_rc`.inOwnShell(),
       { stdin: state.script!.content },
     );
     const result = {

@@ -667,12 +667,15 @@ export class SshConnection implements Connection {
     // dialogue. Everything else runs in a session shell (session.ts): no channel per command.
     const viaChannel = !this.#useSessions || opts.become?.password !== undefined || opts.timeoutMs !== undefined;
     const wrap = becomeCommand(viaChannel ? guardCommand(withEnv) : withEnv, opts);
-    // sudo's /bin/sh -c gives a become command its own shell: the sudo line itself needs none
-    const subshell = opts.subshell === true || opts.become !== undefined;
+    // The connection decides where a command runs: in a subshell of the session's shell (a fork,
+    // no program started, its text never a program's argument), unless it holds a user's shell text
+    // (ShellCommand.inOwnShell); sudo's /bin/sh -c gives a become command its own shell, so the
+    // sudo line itself needs none
+    const subshell = !command.ownShell || opts.become !== undefined;
     // input the command reads whole (INPUT) goes as a variable of its subshell: no `cat` to start
     const input = opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin);
     const inVariable =
-      !viaChannel && opts.subshell === true && !opts.become && input !== undefined && withEnv.readsInput && inputFitsVariable(input);
+      !viaChannel && !command.ownShell && !opts.become && input !== undefined && withEnv.readsInput && inputFitsVariable(input);
     const text = inVariable ? withEnv.withInputIn(INPUT_VARIABLE) : wrap.cmd.text;
     const start = (c: InstanceType<typeof Client>) =>
       viaChannel

@@ -677,7 +677,6 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
     chain,
     scope,
     target,
-    entry.builtin,
     asyncSecs !== undefined && asyncSecs > 0 ? asyncSecs * 1000 : undefined,
   );
 
@@ -879,7 +878,6 @@ function moduleContext(
   chain: Chain,
   scope: Record<string, unknown>,
   target: string,
-  builtin: boolean,
   asyncMs?: number,
 ): ModuleContext & { connection(): Promise<Connection> } {
   const targetVars = target === host.name ? scope : { ...env.inventory.hostVars(target, env.play.dir), inventory_hostname: target };
@@ -913,7 +911,7 @@ function moduleContext(
   const noLog = isNoLog(chain, scope, task);
   const timeout = lastDefined(chain, 'timeout');
   const timeoutMs = asyncMs ?? (timeout !== undefined ? Number(template(timeout, scope, task.location)) * 1000 : undefined);
-  const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number; subshell?: boolean } = {}) => {
+  const run = async (cmd: ShellCommand, opts: { stdin?: string | Buffer; timeoutMs?: number } = {}) => {
     const conn = await env.pool.get(target, connVars);
     const exec: ExecOptions = {
       stdin: opts.stdin,
@@ -921,7 +919,6 @@ function moduleContext(
       signal: env.signal,
       maxOutputBytes: env.settings.maxOutputBytes,
     };
-    if (opts.subshell ?? builtin) exec.subshell = true;
     if (Object.keys(environment).length) exec.env = environment;
     if (becomeOn) exec.become = { method: 'sudo', user: becomeUser, password: becomePassword() };
     // a no_log task's commands carry its arguments: Ansible's -vvv shows none of them either

@@ -163,7 +163,7 @@ describe.skipIf(!hasVenv)('pip into a virtualenv, from local wheels', () => {
     expect(t.first.code, t.first.out).toBe(0);
     expect(t.first.statuses).toEqual(['changed: [h]', 'changed: [h]', 'ok: [h]', 'ok: [h]', 'ok: [h]']);
     expect(t.state).toBe('tsplay_extra==1.1 tsplay_probe==1.0');
-  });
+  }, 180_000);
 
   it('a second run and a second --check change nothing', () => {
     expect(t.second.code, t.second.out).toBe(0);

@@ -69,10 +69,10 @@ describe('probeAllCommand on this machine', () => {
     expect(r.stderr).toBe('to-stderr\n');
   });
 
-  it.each([false, true])('through the local connection (subshell: %s), with probeAll', async (subshell) => {
+  it.each([false, true])('through the local connection (own shell: %s), with probeAll', async (own) => {
     const connection = new LocalConnection('localhost');
     try {
-      const ctx = { run: (cmd, opts) => connection.exec(cmd, { ...opts, subshell }) } as Pick<ModuleContext, 'run'>;
+      const ctx = { run: (cmd, opts) => connection.exec(own ? cmd.inOwnShell() : cmd, opts) } as Pick<ModuleContext, 'run'>;
       expect(await probeAll(ctx, probes, { setup: sh`dev=eth0` })).toMatchObject(expected);
     } finally {
       await connection.close();

@@ -36,6 +36,20 @@ describe('sh', () => {
   });
 });
 
+describe('inOwnShell', () => {
+  it('marks a command, and every command built with it, to run by a /bin/sh of its own', () => {
+    const user = sh`${raw('echo $$')}`.inOwnShell();
+    expect(sh`echo hi`.ownShell).toBe(false);
+    expect(user.ownShell).toBe(true);
+    expect(user.inOwnShell()).toBe(user);
+    expect(user.text).toBe('echo $$');
+    expect(sh`cd /tmp && ${user}`.ownShell).toBe(true);
+    expect(sh`x ${[sh`a`, user]}`.ownShell).toBe(true);
+    expect(joinCommands([sh`true`, user], ' && ').ownShell).toBe(true);
+    expect(joinCommands([sh`true`, sh`false`], ' && ').ownShell).toBe(false);
+  });
+});
+
 describe('the one word splitter, in its two dialects', () => {
   it('shellSplit removes quotes and resolves escapes as a POSIX shell (and shlex.split)', () => {
     expect(shellSplit(`a\\ b 'c d' "e\\"f\\x" ''`)).toEqual(['a b', 'c d', 'e"f\\x', '']);

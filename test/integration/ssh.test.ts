@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client } from 'ssh2';
 import { resolveEndpoint, SshConnection, SshTransport, type SshSettings } from '../../engine/connection/ssh.js';
 import { signWithoutAsking, skipHostKeysProof } from '../../engine/connection/ssh2-patch.js';
-import { INPUT, Secret, sh } from '../../engine/sh.js';
+import { INPUT, Secret, sh, type ShellCommand } from '../../engine/sh.js';
+import type { ExecOptions } from '../../engine/module.js';
 import {
   createSshLab,
   freePort,
@@ -549,7 +550,14 @@ run('SSH transport against real OpenSSH servers', () => {
   });
 
   it('runs commands one after another in one shell session, each by a /bin/sh of its own', async () => {
-    const c = connect(a);
+    const conn = connect(a);
+    // commands that hold a user's shell text (inOwnShell) get a /bin/sh of their own
+    const c = {
+      exec: (cmd: ShellCommand, opts?: ExecOptions) => conn.exec(cmd.inOwnShell(), opts),
+      get channelsOpened() {
+        return conn.channelsOpened;
+      },
+    };
     expect(await c.exec(sh`cd /tmp; x=1; f() { :; }; umask 077; printf 'no newline'; printf 'e' >&2; exit 7`)).toEqual({
       rc: 7,
       stdout: 'no newline',
@@ -600,25 +608,25 @@ run('SSH transport against real OpenSSH servers', () => {
     expect(c.channelsOpened).toBe(1);
   });
 
-  it("runs a subshell command in the session's own shell: no /bin/sh started, nothing left behind", async () => {
+  it("runs a command in a subshell of the session's own shell: no /bin/sh started, nothing left behind", async () => {
     const c = connect(a);
     // `$$` in the subshell is the session shell, the parent of a command's own /bin/sh
-    const inSubshell = (await c.exec(sh`echo $$`, { subshell: true })).stdout;
-    expect(inSubshell).toBe((await c.exec(sh`echo $PPID`)).stdout);
-    expect(await c.exec(sh`cd /; x=1; umask 077; printf out; printf err >&2; exit 5`, { subshell: true })).toEqual({
+    const inSubshell = (await c.exec(sh`echo $$`)).stdout;
+    expect(inSubshell).toBe((await c.exec(sh`echo $PPID`.inOwnShell())).stdout);
+    expect(await c.exec(sh`cd /; x=1; umask 077; printf out; printf err >&2; exit 5`)).toEqual({
       rc: 5,
       stdout: 'out',
       stderr: 'err',
     });
-    expect((await c.exec(sh`pwd; echo "x=$x"; umask`, { subshell: true })).stdout).toBe(`/home/${USER_NOPASS}\nx=\n0022\n`);
+    expect((await c.exec(sh`pwd; echo "x=$x"; umask`)).stdout).toBe(`/home/${USER_NOPASS}\nx=\n0022\n`);
     // input, as text and in base64
-    expect((await c.exec(sh`cat`, { stdin: 'line\n', subshell: true })).stdout).toBe('line\n');
-    expect((await c.exec(sh`od -An -tx1 | tr -d ' \n'`, { stdin: Buffer.from([0, 1, 2]), subshell: true })).stdout).toBe('000102');
+    expect((await c.exec(sh`cat`, { stdin: 'line\n' })).stdout).toBe('line\n');
+    expect((await c.exec(sh`od -An -tx1 | tr -d ' \n'`, { stdin: Buffer.from([0, 1, 2]) })).stdout).toBe('000102');
     // a syntax error fails the command only
-    const bad = await c.exec(sh`if then`, { subshell: true });
+    const bad = await c.exec(sh`if then`);
     expect(bad.rc).toBe(2);
     expect(bad.stderr).toMatch(/eval: .*Syntax error/);
-    expect((await c.exec(sh`echo $$`, { subshell: true })).stdout).toBe(inSubshell);
+    expect((await c.exec(sh`echo $$`)).stdout).toBe(inSubshell);
     expect(c.channelsOpened).toBe(1);
   });
 
@@ -633,22 +641,22 @@ run('SSH transport against real OpenSSH servers', () => {
     ];
     for (const input of cases) {
       for (const subshell of [true, false]) {
-        const r = await c.exec(sh`${INPUT} | od -An -tx1 -v | tr -d ' \n'`, { stdin: input, subshell });
+        const cmd = sh`${INPUT} | od -An -tx1 -v | tr -d ' \n'`;
+        const r = await c.exec(subshell ? cmd : cmd.inOwnShell(), { stdin: input });
         expect(r.rc).toBe(0);
         expect(r.stdout).toBe(input.toString('hex'));
       }
     }
     // in a subshell no program reads it: it works with no PATH at all
-    expect(await c.exec(sh`PATH=/nowhere; ${INPUT}`, { stdin: 'no cat\n', subshell: true })).toEqual({
+    expect(await c.exec(sh`PATH=/nowhere; ${INPUT}`, { stdin: 'no cat\n' })).toEqual({
       rc: 0,
       stdout: 'no cat\n',
       stderr: '',
     });
-    expect((await c.exec(sh`PATH=/nowhere; ${INPUT}`, { stdin: 'no cat\n' })).rc).toBe(127);
+    expect((await c.exec(sh`PATH=/nowhere; ${INPUT}`.inOwnShell(), { stdin: 'no cat\n' })).rc).toBe(127);
     // through sudo the input is standard input again
     const become = await c.exec(sh`${INPUT} | od -An -tx1 -v | tr -d ' \n'`, {
       stdin: cases[0],
-      subshell: true,
       become: { method: 'sudo', user: 'root' },
     });
     expect(become.stdout).toBe(cases[0]!.toString('hex'));

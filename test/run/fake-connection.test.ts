@@ -36,11 +36,10 @@ describe('FakeHosts', () => {
   it('records each command with its options, the become password revealed', async () => {
     const fake = new FakeHosts().on(/./, {});
     const conn = await new ConnectionPool(fake).get('h1', noVars);
-    await conn.exec(sh`cat`, {
+    await conn.exec(sh`cat`.inOwnShell(), {
       stdin: 'data',
       env: { A: '1' },
       become: { method: 'sudo', user: 'root', password: new Secret('pw') },
-      subshell: true,
       timeoutMs: 5000,
     });
     expect(fake.calls).toEqual([
@@ -51,7 +50,7 @@ describe('FakeHosts', () => {
         stdin: 'data',
         env: { A: '1' },
         become: { user: 'root', password: 'pw' },
-        subshell: true,
+        ownShell: true,
         timeoutMs: 5000,
       },
     ]);

@@ -20,7 +20,8 @@ export interface Call {
   /** become, with the password revealed (tests assert that the right one arrives). */
   become?: { user: string; password?: string };
   env?: Record<string, string>;
-  subshell: boolean;
+  /** The command holds a user's shell text (ShellCommand.inOwnShell): a /bin/sh of its own. */
+  ownShell: boolean;
   timeoutMs?: number;
 }
 
@@ -122,7 +123,7 @@ export class FakeHosts implements ConnectionOpener {
       stdin: opts.stdin === undefined ? undefined : String(opts.stdin),
       become: opts.become ? { user: opts.become.user, password: opts.become.password?.reveal() } : undefined,
       env: opts.env,
-      subshell: opts.subshell === true,
+      ownShell: command.ownShell,
       timeoutMs: opts.timeoutMs,
     };
     this.calls.push(call);

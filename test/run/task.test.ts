@@ -238,17 +238,19 @@ describe('what a command is sent with', () => {
     expect(r).toMatchObject({ status: 'failed', result: { rc: 124 } });
   });
 
-  it("built-in modules' commands may run in the session shell; custom modules' may not", async () => {
+  it("modules' commands may run in the session shell; a user's command text gets a shell of its own", async () => {
     const { kv } = kvHosts();
     const fake = new FakeHosts().on('echo pong', { stdout: 'pong\n' }).handle(kv.handler);
     const b = taskBench(optsPlay, { fake });
     expect((await b.run('builtin')).result.ping).toBe('pong');
     await b.run('custom');
-    expect(fake.calls.map((c) => [c.command, c.subshell])).toEqual([
-      ['echo pong', true],
+    await b.run('not become');
+    expect(fake.calls.map((c) => [c.command, c.ownShell])).toEqual([
+      ['echo pong', false],
       ['kv-get a', false],
       ['kv-set a 1', false],
       ['kv-get a', false],
+      ['id', true],
     ]);
   });
 });
