@@ -148,6 +148,9 @@ const ESCAPES: Record<string, string> = {
 };
 
 // Python string literal escapes; unknown ones (\d, \1) keep their backslash, as regexes need.
+// In a `{{ }}` of a template string from playbook data (`rawStrings`), Ansible doubles every
+// backslash of a string literal before Jinja2 reads it (its _escape_backslashes), so there a
+// literal's text is taken as written: '\n' is a backslash and an n.
 function parsePyString(this: AnyNode, delimiter: string): string {
   this.forward();
   let str = '';
@@ -160,6 +163,11 @@ function parsePyString(this: AnyNode, delimiter: string): string {
     }
     this.forward();
     const c = this.current();
+    if (this.rawStrings) {
+      str += `\\${c}`;
+      this.forward();
+      continue;
+    }
     const hex = c === 'x' ? 2 : c === 'u' ? 4 : c === 'U' ? 8 : 0;
     const digits = hex ? this.str.substr(this.index + 1, hex) : '';
     if (hex && new RegExp(`^[0-9a-fA-F]{${hex}}$`).test(digits)) {
@@ -182,10 +190,12 @@ function token(type: string, value: string, from: AnyNode): AnyNode {
 
 // nunjucks' tokenizer, adjusted per instance: Python escapes, `a.0.b` as lookups, and trim_blocks
 // after comments (Jinja2 removes the newline after {# #} as after {% %}).
-function tokenize(src: string, inCode: boolean, opts: LexOptions = LEX_OPTS): AnyNode {
+function tokenize(src: string, inCode: boolean, opts: LexOptions = LEX_OPTS, rawStrings = false): AnyNode {
   const t = L.lex(src, opts);
   t.in_code = inCode;
   t._parseString = parsePyString;
+  // a bare expression is the inside of a `{{ }}`
+  t.rawStrings = rawStrings && inCode;
   const next = t.nextToken.bind(t);
   const queue: AnyNode[] = [];
   let prev: AnyNode = null;
@@ -201,6 +211,12 @@ function tokenize(src: string, inCode: boolean, opts: LexOptions = LEX_OPTS): An
       t.in_code = true;
       braces--;
       tok = token(L.TOKEN_RIGHT_CURLY!, '}', tok);
+    }
+    if (rawStrings && tok) {
+      // the string literals the tokenizer reads next are inside a {{ }} (raw) or not
+      if (tok.type === L.TOKEN_VARIABLE_START) t.rawStrings = true;
+      else if (tok.type === L.TOKEN_BLOCK_START || tok.type === L.TOKEN_VARIABLE_END || tok.type === L.TOKEN_BLOCK_END)
+        t.rawStrings = false;
     }
     if (tok?.type === L.TOKEN_FLOAT && prev?.type === L.TOKEN_OPERATOR && prev.value === '.') {
       const [a, b] = String(tok.value).split('.');
@@ -875,14 +891,17 @@ export class Jinja {
     this.#env = new nunjucks.Environment([new IncludeLoader(this) as unknown as nunjucks.ILoader], { autoescape: false, ...LEX_OPTS });
   }
 
-  /** Compile template text; `name` (a file path) is used for includes and error positions. */
-  template(src: string, name?: string, lex?: LexOptions): Compiled {
-    return this.#make(src, name, false, lex);
+  /**
+   * Compile template text; `name` (a file path) is used for includes and error positions.
+   * `rawStrings`: a template string from playbook data (see parsePyString), not a template file.
+   */
+  template(src: string, name?: string, lex?: LexOptions, rawStrings = false): Compiled {
+    return this.#make(src, name, false, lex, rawStrings);
   }
 
   /** Compile a bare expression whose value the compiled code passes to hooks.capture. */
-  expression(expr: string): Compiled {
-    return this.#make(expr, undefined, true);
+  expression(expr: string, rawStrings = false): Compiled {
+    return this.#make(expr, undefined, true, undefined, rawStrings);
   }
 
   /** nunjucks' compiled code object for an include: used by the loader. */
@@ -890,11 +909,11 @@ export class Jinja {
     return { type: 'code', obj: this.#props(src, name, false) };
   }
 
-  #make(src: string, name: string | undefined, native: boolean, lex?: LexOptions): Compiled {
-    const key = `${native ? 'E' : 'T'}${lex ? JSON.stringify(lex) : ''}${name ?? ''}\0${src}`;
+  #make(src: string, name: string | undefined, native: boolean, lex?: LexOptions, rawStrings = false): Compiled {
+    const key = `${native ? 'E' : 'T'}${rawStrings ? 'R' : ''}${lex ? JSON.stringify(lex) : ''}${name ?? ''}\0${src}`;
     let compiled = this.#compiled.get(key);
     if (!compiled) {
-      const props = this.#props(src, name, native, lex);
+      const props = this.#props(src, name, native, lex, rawStrings);
       const tmpl = new nunjucks.Template({ type: 'code', obj: props } as never, this.#env, name as string);
       compiled = { render: () => tmpl.render({}) };
       if (this.#compiled.size > 5000) this.#compiled.clear();
@@ -903,13 +922,13 @@ export class Jinja {
     return compiled;
   }
 
-  #props(src: string, name: string | undefined, native: boolean, lex?: LexOptions): Record<string, unknown> {
-    const key = `${native ? 'E' : 'T'}${lex ? JSON.stringify(lex) : ''}${name ?? ''}\0${src}`;
+  #props(src: string, name: string | undefined, native: boolean, lex?: LexOptions, rawStrings = false): Record<string, unknown> {
+    const key = `${native ? 'E' : 'T'}${rawStrings ? 'R' : ''}${lex ? JSON.stringify(lex) : ''}${name ?? ''}\0${src}`;
     const hit = this.#cache.get(key);
     if (hit) return hit;
     let code: string;
     try {
-      const parser = new AnsibleParser(tokenize(native ? `${src} }}` : src, native, lex));
+      const parser = new AnsibleParser(tokenize(native ? `${src} }}` : src, native, lex, rawStrings));
       let ast: AnyNode;
       if (native) {
         const expr = parser.parseExpression();

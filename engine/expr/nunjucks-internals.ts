@@ -44,6 +44,7 @@ export const transformer = nunjucksTransformer as {
 export const USED = {
   lexer: [
     'lex',
+    'TOKEN_BLOCK_END',
     'TOKEN_BLOCK_START',
     'TOKEN_BOOLEAN',
     'TOKEN_COLON',

@@ -239,20 +239,20 @@ function run<T>(scope: Scope, origin: Origin, compile: () => { render(): string 
   }
 }
 
-function evalExpression(expr: string, scope: Scope, origin: Origin): unknown {
+function evalExpression(expr: string, scope: Scope, origin: Origin, rawStrings = false): unknown {
   return run(
     scope,
     origin,
-    () => jinja.expression(expr),
+    () => jinja.expression(expr, rawStrings),
     (s) => s.result,
   );
 }
 
-function renderJ2(text: string, scope: Scope, file?: string, origin: Origin = {}, lex?: LexOptions): string {
+function renderJ2(text: string, scope: Scope, file?: string, origin: Origin = {}, lex?: LexOptions, rawStrings = false): string {
   return run(
     scope,
     { ...origin, file },
-    () => jinja.template(text, file, lex),
+    () => jinja.template(text, file, lex, rawStrings),
     (_s, out) => out,
   );
 }
@@ -285,7 +285,9 @@ function templateString(s: string, scope: Scope, origin: Origin): unknown {
   if (!isTemplate(s)) return s;
   const expr = singleExpression(s);
   const out =
-    expr !== undefined ? evalExpression(expr, scope, { ...origin, source: s }) : renderJ2(s, scope, undefined, { ...origin, source: s });
+    expr !== undefined
+      ? evalExpression(expr, scope, { ...origin, source: s }, true)
+      : renderJ2(s, scope, undefined, { ...origin, source: s }, undefined, true);
   return typeof out === 'string' ? literalOf(out, s) : out;
 }
 
@@ -463,8 +465,8 @@ export function checkSyntax(value: unknown, loc: SourceLocation | undefined, bar
       if (asExpr && !isTemplate(s)) jinja.expression(s);
       else if (isTemplate(s)) {
         const expr = singleExpression(s);
-        if (expr !== undefined) jinja.expression(expr);
-        else jinja.template(s);
+        if (expr !== undefined) jinja.expression(expr, true);
+        else jinja.template(s, undefined, undefined, true);
       }
     } catch (e) {
       throw failure(e, undefined, origin);

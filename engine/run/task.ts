@@ -226,6 +226,8 @@ function hostvarsProxy(env: PlayEnv): Record<string, unknown> {
       ...env.inventory.hostVars(name, env.play.dir),
       ...(st ? factVars(st) : {}),
       ...(st?.vars ?? {}),
+      // -e values are every host's, in hostvars too (play vars and role vars are not)
+      ...env.settings.extraVars,
       inventory_hostname: name,
       inventory_hostname_short: name.split('.')[0],
       group_names: env.inventory.hosts.has(name) ? env.inventory.groupNames(name) : [],

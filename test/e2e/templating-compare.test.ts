@@ -1,0 +1,61 @@
+// Templating details compared with ansible-playbook itself: backslashes in the string literals of a
+// template string (Ansible doubles them inside {{ }} of playbook data, not in {% %}, conditions or
+// template files), and what hostvars holds.
+import { describe, expect, it } from 'vitest';
+import { hasAnsible } from '../ansible.js';
+import { runAnsible, runTsplay } from './compare.js';
+
+const files = { 't.j2': "{{ 'f\\tg' }}|{% set s = 'h\\ti' %}{{ s }}" };
+
+const PLAY = String.raw`- hosts: h
+  gather_facts: false
+  vars:
+    x: "a\nb"
+    dotted: 'v1.2.3'
+  tasks:
+    - name: a literal's \n inside an expression of a single-quoted YAML scalar is a backslash and an n
+      debug:
+        msg: '{{ x.split(''\n'') }}'
+    - name: the same literal in a condition is a newline
+      debug:
+        msg: split
+      when: x.split('\n') | length == 2
+    - name: a YAML double-quoted \\t reaches Jinja as \t, kept as written
+      debug:
+        msg: "{{ 'a\\tb' }}"
+    - name: inside a statement a literal's escapes are decoded
+      debug:
+        msg: "{% set s = 'c\\td' %}{{ s }}"
+    - name: a regex written with two backslashes keeps both
+      debug:
+        msg: '{{ dotted | regex_replace(''\\.'', ''-'') }} {{ dotted | regex_replace(''\.'', ''-'') }}'
+    - name: a k=v tab is decoded before templating
+      debug: msg={{ 'e\tf' }}
+    - name: a template file's literals are decoded
+      debug:
+        msg: "{{ lookup('template', 't.j2') }}"
+    - name: hostvars holds -e values, not play vars
+      debug:
+        msg: "{{ hostvars['h'].ev | default('none') }} {{ hostvars['h'].dotted | default('no play vars') }}"
+`;
+
+describe.skipIf(!hasAnsible)('templating compared with ansible-playbook', () => {
+  it('gives the same messages', async () => {
+    const t = await runTsplay(files, PLAY, ['-e', 'ev=E']);
+    const a = runAnsible(files, PLAY, ['-e', 'ev=E']);
+    expect(a.code, a.out).toBe(0);
+    expect(t.code, t.out).toBe(0);
+    expect(t.msgs).toEqual(a.msgs);
+    // and what they are, so that a change on both sides is seen
+    expect(t.msgs).toEqual([
+      '"msg": [',
+      '"msg": "split"',
+      '"msg": "a\\\\tb"',
+      '"msg": "c\\td"',
+      '"msg": "v1.2.3 v1-2-3"',
+      '"msg": "e\\tf"',
+      '"msg": "f\\tg|h\\ti"',
+      '"msg": "E no play vars"',
+    ]);
+  }, 120_000);
+});
