@@ -672,15 +672,7 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   // async: the apply may take this many seconds; poll: 0 runs it in the background
   const asyncSecs = task.async !== undefined ? Number(template(task.async, scope, task.location)) : undefined;
   const poll = asyncSecs !== undefined ? Number(template(task.poll ?? 15, scope, task.location)) : undefined;
-  const ctx = moduleContext(
-    env,
-    task,
-    host,
-    chain,
-    scope,
-    target,
-    asyncSecs !== undefined && asyncSecs > 0 ? asyncSecs * 1000 : undefined,
-  );
+  const ctx = moduleContext(env, task, host, chain, scope, target, asyncSecs !== undefined && asyncSecs > 0 ? asyncSecs * 1000 : undefined);
 
   let result: Record<string, unknown>;
   let status: Outcome['status'];
