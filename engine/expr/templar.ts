@@ -288,7 +288,17 @@ function templateString(s: string, scope: Scope, origin: Origin): unknown {
     expr !== undefined
       ? evalExpression(expr, scope, { ...origin, source: s }, true)
       : renderJ2(s, scope, undefined, { ...origin, source: s }, undefined, true);
+  if (expr !== undefined && (typeof out === 'number' || out === null) && !isVariable(expr.trim(), scope)) {
+    return out === null ? '' : pyStr(out);
+  }
   return typeof out === 'string' ? literalOf(out, s) : out;
+}
+
+// Ansible 2.14 hands `{{ name }}` the variable's own value (an int stays an int, None stays None);
+// any other expression is rendered to text first, so a number becomes its text ("3") and None the
+// empty string (Ansible's finalize), while lists, dicts and booleans are read back by literalOf.
+function isVariable(name: string, scope: Scope): boolean {
+  return /^\w+$/.test(name) && name in scope.vars;
 }
 
 // Ansible 2.14's templating (ansible_concat, without Jinja2 native types): a rendered string that

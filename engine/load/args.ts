@@ -110,8 +110,10 @@ export function checkArgs(module: AnyModuleDefinition, raw: Record<string, unkno
     }
   }
   for (const [key, value] of Object.entries(args)) {
-    if (value === null && props[key]?.type !== 'null') {
-      delete args[key]; // `key:` with no value means "not given", as in Ansible
+    // `key:` with no value means "not given", as in Ansible; a module that takes any key
+    // (set_fact) gets it as None
+    if (value === null && props[key] && props[key].type !== 'null') {
+      delete args[key];
       continue;
     }
     if (!props[key]) continue; // an extra key of a module that takes any (set_fact)

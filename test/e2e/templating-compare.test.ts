@@ -39,7 +39,49 @@ const PLAY = String.raw`- hosts: h
         msg: "{{ hostvars['h'].ev | default('none') }} {{ hostvars['h'].dotted | default('no play vars') }}"
 `;
 
+const TYPES = String.raw`- hosts: h
+  gather_facts: false
+  vars:
+    base: [1, 2]
+    more: '{{ base + [3] }}'
+    count: '{{ more | length }}'
+    nothing: null
+    x: 0
+    prefix: '{{ 1 + 1 }}'
+  tasks:
+    - set_fact:
+        a: "{{ 1 + 1 }}"
+        b: "{{ count }}"
+        c: "{{ nothing }}"
+        d: "{{ x | mandatory }}"
+        e: "{{ lookup('file', 'absent.txt', errors='ignore') }}"
+        f: "{{ lookup('vars', 'pre' ~ 'fix') }}"
+        g: "{{ x }}"
+        i: "{{ 2.5 }}"
+        j: "{{ none }}"
+        k: "{{ more }}"
+        l: "{{ x > 1 }}"
+        m: null
+    - debug:
+        msg: "{{ [a, b, c, d, e, f, g, i, j, k, l, m] | map('type_debug') | list | join(' ') }}"
+    - debug:
+        msg: "[{{ a }}] [{{ c }}] [{{ e }}] [{{ i }}] [{{ j }}] [{{ k }}] [x{{ nothing }}y]"
+`;
+
 describe.skipIf(!hasAnsible)('templating compared with ansible-playbook', () => {
+  it('renders every expression but a lone variable to text, as 2.14 does (types and values)', async () => {
+    const t = await runTsplay({}, TYPES);
+    const a = runAnsible({}, TYPES);
+    expect(a.code, a.out).toBe(0);
+    expect(t.code, t.out).toBe(0);
+    // ansible's lookup result is AnsibleUnsafeText, a str to everything but type_debug
+    expect(t.msgs).toEqual(a.msgs.map((m) => m.replace('AnsibleUnsafeText', 'str')));
+    expect(t.msgs).toEqual([
+      '"msg": "str str NoneType str str str int str str list bool NoneType"',
+      '"msg": "[2] [] [] [2.5] [] [[1, 2, 3]] [xy]"',
+    ]);
+  }, 120_000);
+
   it('gives the same messages', async () => {
     const t = await runTsplay(files, PLAY, ['-e', 'ev=E']);
     const a = runAnsible(files, PLAY, ['-e', 'ev=E']);

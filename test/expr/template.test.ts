@@ -37,7 +37,11 @@ describe('template: native types', () => {
     expect(template('{{ f }}', vars)).toBe(2.5);
     expect(template('{{ yes }}', vars)).toBe(true);
     expect(template('{{ nothing }}', vars)).toBeNull();
-    expect(template('{{ 1 + 1 }}', vars)).toBe(2);
+    // Ansible 2.14 renders any expression but a lone variable to text: a number is its text
+    expect(template('{{ 1 + 1 }}', vars)).toBe('2');
+    expect(template('{{ n + 0 }}', vars)).toBe('42');
+    expect(template('{{ f * 1 }}', vars)).toBe('2.5');
+    expect(template('{{ none }}', vars)).toBe('');
     expect(template("{{ {'k': xs[0]} }}", vars)).toEqual({ k: 1 });
   });
 
@@ -111,10 +115,10 @@ describe('lazy variables', () => {
     expect(evaluate("dhcp_start.endswith('.100')", vars)).toBe(true);
   });
 
-  it('keeps the native type of a lazy single-expression variable', () => {
+  it('keeps the native type of a lazy single-expression variable (a list; a number is text)', () => {
     const vars = { base: [1, 2], more: '{{ base + [3] }}', count: '{{ more | length }}' };
     expect(template('{{ more }}', vars)).toEqual([1, 2, 3]);
-    expect(template('{{ count }}', vars)).toBe(3);
+    expect(template('{{ count }}', vars)).toBe('3'); // a length, rendered to text as Ansible 2.14 does
   });
 
   it('renders template strings nested in dicts and lists reached through attributes', () => {
@@ -146,7 +150,7 @@ describe('lazy variables', () => {
       },
     };
     expect(template("{{ hostvars['node1'].ansible_host }}", vars)).toBe('10.9.9.11');
-    expect(template('{{ hostvars.node1.peers }}', vars)).toBe(2);
+    expect(template('{{ hostvars.node1.peers }}', vars)).toBe('2');
     expect(template("{{ groups['nodes'] | map('extract', hostvars, 'ansible_host') | list }}", vars)).toEqual(['10.9.9.11']);
     expect(template('{{ hostvars[inventory_hostname].ansible_host }}', vars)).toBe('10.0.0.1');
   });
@@ -268,7 +272,7 @@ describe('undefined variables', () => {
     expect(e.code).toBe('E_UNDEFINED');
     expect(e.message).toBe("Mandatory variable 'db_password' not defined.");
     expect(failure(() => template("{{ x | mandatory('set x in group_vars') }}", {})).message).toBe('set x in group_vars');
-    expect(template('{{ x | mandatory }}', { x: 0 })).toBe(0);
+    expect(template('{{ x | mandatory }}', { x: 0 })).toBe('0');
   });
 });
 
@@ -341,7 +345,7 @@ describe('expressions', () => {
   });
 
   it('templates an expression given in {{ }}', () => {
-    expect(evaluate('{{ xs | length }}', vars)).toBe(3);
+    expect(evaluate('{{ xs | length }}', vars)).toBe('3');
   });
 });
 
@@ -493,11 +497,11 @@ describe('lookups and globals', () => {
     const e = failure(() => template("{{ lookup('file', 'absent.txt') }}", vars));
     expect(e.code).toBe('E_FILE_NOT_FOUND');
     expect(e.message).toContain('absent.txt');
-    expect(template("{{ lookup('file', 'absent.txt', errors='ignore') }}", vars)).toBeNull();
+    expect(template("{{ lookup('file', 'absent.txt', errors='ignore') }}", vars)).toBe('');
   });
 
   it("lookup('vars'), range(), dict(), namespace() and unknown plugins", () => {
-    expect(template("{{ lookup('vars', 'pre' ~ 'fix') }}", { prefix: '{{ 1 + 1 }}' })).toBe(2);
+    expect(template("{{ lookup('vars', 'pre' ~ 'fix') }}", { prefix: '{{ 1 + 1 }}' })).toBe('2');
     expect(template('{{ range(3) | list }}', {})).toEqual([0, 1, 2]);
     expect(template('{{ range(1, 10, 4) | list }}', {})).toEqual([1, 5, 9]);
     expect(template('{{ dict(a=1, b=2) }}', {})).toEqual({ a: 1, b: 2 });
