@@ -1,12 +1,27 @@
-// What nodes-reimage needs, played by the lab: each node's main disk (a disk image file behind
-// loop devices, seen in the node as /dev/mmcblk0 with partitions p1 "bootfs" and p2 "rootfs"),
-// the imaging system the node runs until its disk holds a system (the node's own overlay, with a
-// stand-in for Clonezilla's ocs-sr and for mount.nfs), the clean image store on the gateway
+// What nodes-reimage needs, played by the lab: each node's main disk, the USB disk of the imaging
+// guide (a disk image file behind loop devices, seen in the node as /dev/sda with partitions sda1
+// "bootfs" and sda2 "rootfs"), the SD card the imaging system boots from (/dev/mmcblk0, its
+// partition mounted on /run/live/medium as a live system does), the imaging system the node runs
+// until its disk holds a system (the node's own overlay, with a stand-in for Clonezilla's ocs-sr
+// and for mount.nfs), the clean image store on the gateway
 // (/srv/partimag, "exported" over NFS by the stand-in), and the node's firmware: before each
 // boot it looks at the disk and boots the system on it (its boot partition's cmdline.txt gives
 // systemd.run=firstrun.sh on the first boot, as Raspberry Pi OS does) or, on a blank disk, the
 // imaging system. Every stand-in is a small shell script; docs/lab.md says what each plays.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { hostPaths, hostSpecs, type HostSpec } from './config.js';
 import { LabError, run, runStatus } from './proc.js';
@@ -19,16 +34,25 @@ export const STORE_MOUNT = '/home/partimag';
 /** The placeholder hostname in the clean image's firstrun.sh (as set in Raspberry Pi Imager). */
 export const PLACEHOLDER_HOSTNAME = 'changeme';
 
-/** The main disk's fixed layout, in 512-byte sectors: 64 MiB, a 16 MiB boot and a 47 MiB root partition. */
+/** The main disk's fixed layout (the USB disk), in 512-byte sectors: 64 MiB, a 16 MiB boot and a 47 MiB root partition. */
 export const DISK = {
-  name: 'mmcblk0',
+  name: 'sda',
   sectors: 131072,
   labelId: 0x5e3da3da,
   parts: [
-    { name: 'mmcblk0p1', label: 'bootfs', start: 2048, size: 32768 },
-    { name: 'mmcblk0p2', label: 'rootfs', start: 34816, size: 96256 },
+    { name: 'sda1', label: 'bootfs', start: 2048, size: 32768 },
+    { name: 'sda2', label: 'rootfs', start: 34816, size: 96256 },
   ],
 } as const;
+
+/** The SD card the imaging system boots from: 4 MiB, one partition (its live medium). */
+export const SD_CARD = {
+  name: 'mmcblk0',
+  sectors: 8192,
+  part: { name: 'mmcblk0p1', label: 'imaging', start: 2048, size: 6144 },
+} as const;
+/** Where a live system (Clonezilla live, Debian live) mounts the medium it booted from. */
+export const LIVE_MEDIUM = '/run/live/medium';
 
 /** Files of the imaging stand-ins in the state directory. */
 export function imagingPaths(state: string) {
@@ -44,6 +68,7 @@ export function diskPaths(state: string, name: string) {
     loops: join(dir, 'disk.loops'),
     bootConf: join(dir, 'boot.conf'),
     bootedFrom: join(dir, 'booted-from'),
+    sdCard: join(dir, 'sdcard.img'),
     bootfs: join(dir, 'bootfs'),
     rootfs: join(dir, 'rootfs'),
     identity: join(dir, 'identity'),
@@ -64,11 +89,11 @@ function sfdiskDump(): string {
   ].join('\n');
 }
 
-/** The disk's MBR: boot code area empty, the disk signature, two Linux partitions. */
-export function masterBootRecord(): Buffer {
+/** The disk's MBR: boot code area empty, the disk signature, two Linux partitions (or the given ones). */
+export function masterBootRecord(parts: readonly { start: number; size: number }[] = DISK.parts, labelId: number = DISK.labelId): Buffer {
   const mbr = Buffer.alloc(512);
-  mbr.writeUInt32LE(DISK.labelId, 440);
-  DISK.parts.forEach((p, i) => {
+  mbr.writeUInt32LE(labelId, 440);
+  parts.forEach((p, i) => {
     const e = 446 + 16 * i;
     mbr.writeUInt8(0, e);
     mbr.set([0xfe, 0xff, 0xff], e + 1);
@@ -199,46 +224,73 @@ export async function buildImageStore(state: string, gatewayRoot: string, creds:
   return dir;
 }
 
-// ocs-sr, restoredisk only: the partition table to the disk, each partition image to its
-// partition, as Clonezilla does (its options are accepted; -p says what to do afterwards).
+// ocs-sr, restoredisk and savedisk: the partition table and each partition image to the disk,
+// or the disk into an image of Clonezilla's layout (raw partition images, gzipped), as Clonezilla
+// does (its options are accepted; -p says what to do afterwards).
 const OCS_SR = `#!/bin/sh
-# tsplay lab stand-in for Clonezilla's ocs-sr: restores an image of the lab's layout (see docs/lab.md).
+# tsplay lab stand-in for Clonezilla's ocs-sr: restores and saves images of the lab's layout (see docs/lab.md).
 set -u
 post=true
 while [ $# -gt 0 ]; do
   case $1 in
     -p|--postaction) post=$2; shift 2 ;;
-    -g|--grub-install|-e1|--change-geometry|-f|--from-part-in-img|-i|--image-size|-l|--language) shift 2 ;;
+    -g|--grub-install|-e1|--change-geometry|-f|--from-part-in-img|-i|--image-size|-l|--language|-or|--ocsroot) shift 2 ;;
     -*) shift ;;
     *) break ;;
   esac
 done
-[ $# -eq 3 ] || { echo "Usage: ocs-sr [OPTION] restoredisk IMAGE_NAME DEVICE" >&2; exit 1; }
-mode=$1 image=$2 target=$3
-[ "$mode" = restoredisk ] || { echo "ocs-sr (tsplay lab): only restoredisk is played by the lab, not $mode" >&2; exit 1; }
+[ $# -eq 3 ] || { echo "Usage: ocs-sr [OPTION] {savedisk|restoredisk} IMAGE_NAME DEVICE" >&2; exit 1; }
+mode=$1 image=$2 target=\${3#/dev/}
 ocsroot=${STORE_MOUNT}
 img=$ocsroot/$image
-if [ ! -d "$img" ] || [ ! -f "$img/disk" ] || [ ! -f "$img/parts" ]; then
-  echo "The image $img was not found, or it is not a Clonezilla image (no disk/parts file). Is the image repository mounted on $ocsroot?" >&2
-  exit 1
-fi
 dev=/dev/$target
 [ -b "$dev" ] || { echo "The target disk $dev was not found." >&2; exit 1; }
-src=$(cat "$img/disk")
 case $target in *[0-9]) sep=p ;; *) sep= ;; esac
-echo "Restoring image $image (disk $src) to disk $target..."
-dd if="$img/$src-mbr" of="$dev" bs=512 count=1 conv=fsync status=none || exit 1
-for part in $(cat "$img/parts"); do
-  n=\${part#"$src"}; n=\${n#p}
-  to=/dev/$target$sep$n
-  file=$(ls "$img/$part".*-img.gz 2>/dev/null | head -n 1)
-  [ -n "$file" ] || { echo "No image of partition $part in $img" >&2; exit 1; }
-  [ -b "$to" ] || { echo "The target partition $to was not found." >&2; exit 1; }
-  echo "Restoring $part to $to..."
-  gunzip -c "$file" | dd of="$to" bs=1M iflag=fullblock conv=fsync status=none || { echo "Failed to restore $part to $to" >&2; exit 1; }
-done
-sync
-echo "Image $image restored to $target."
+case $mode in
+restoredisk)
+  if [ ! -d "$img" ] || [ ! -f "$img/disk" ] || [ ! -f "$img/parts" ]; then
+    echo "The image $img was not found, or it is not a Clonezilla image (no disk/parts file). Is the image repository mounted on $ocsroot?" >&2
+    exit 1
+  fi
+  src=$(cat "$img/disk")
+  echo "Restoring image $image (disk $src) to disk $target..."
+  dd if="$img/$src-mbr" of="$dev" bs=512 count=1 conv=fsync status=none || exit 1
+  for part in $(cat "$img/parts"); do
+    n=\${part#"$src"}; n=\${n#p}
+    to=/dev/$target$sep$n
+    file=$(ls "$img/$part".*-img.gz 2>/dev/null | head -n 1)
+    [ -n "$file" ] || { echo "No image of partition $part in $img" >&2; exit 1; }
+    [ -b "$to" ] || { echo "The target partition $to was not found." >&2; exit 1; }
+    echo "Restoring $part to $to..."
+    gunzip -c "$file" | dd of="$to" bs=1M iflag=fullblock conv=fsync status=none || { echo "Failed to restore $part to $to" >&2; exit 1; }
+  done
+  sync
+  echo "Image $image restored to $target."
+  ;;
+savedisk)
+  mountpoint -q "$ocsroot" || { echo "The image repository $ocsroot is not mounted." >&2; exit 1; }
+  parts=
+  for n in 1 2 3 4; do [ -b "/dev/$target$sep$n" ] && parts="$parts $target$sep$n"; done
+  [ -n "$parts" ] || { echo "No partition on $dev to save." >&2; exit 1; }
+  tmp=$ocsroot/.$image.saving
+  rm -rf "$tmp" && mkdir -p "$tmp" || { echo "Cannot write to the image repository $ocsroot (is it mounted read-write?)" >&2; exit 1; }
+  echo "Saving disk $target as image $image..."
+  echo "$target" > "$tmp/disk"
+  echo $parts > "$tmp/parts"
+  dd if="$dev" of="$tmp/$target-mbr" bs=512 count=1 status=none || exit 1
+  if command -v sfdisk >/dev/null; then sfdisk --dump "$dev" > "$tmp/$target-pt.sf" || exit 1; fi
+  for part in $parts; do
+    echo "Saving $part..."
+    gzip -c "/dev/$part" > "$tmp/$part.ext4-img.gz" || { echo "Failed to save $part" >&2; exit 1; }
+  done
+  echo "This image was saved by the tsplay lab's stand-in for Clonezilla (raw partition images)." > "$tmp/clonezilla-img"
+  rm -rf "$img" && mv "$tmp" "$img" || exit 1
+  sync
+  echo "Disk $target saved as image $image."
+  ;;
+*)
+  echo "ocs-sr (tsplay lab): only restoredisk and savedisk are played by the lab, not $mode" >&2; exit 1 ;;
+esac
 case $post in
   reboot) systemctl reboot ;;
   poweroff) systemctl poweroff ;;
@@ -247,8 +299,9 @@ exit 0
 `;
 
 // mount.nfs: attaches the gateway's share when the server answers from the node and is the gateway
-// (by its MAC on the cluster switch); the share arrives read-only as a bind mount of the gateway's
-// directory, which the lab passes into every node.
+// (by its MAC on the cluster switch) and the gateway's /etc/exports lists the directory; the share
+// is a bind mount of the gateway's directory (which the lab passes into every node), read-only
+// unless both the export and the mount options allow writing.
 function mountNfsScript(gatewayMac: string): string {
   return `#!/bin/sh
 # tsplay lab stand-in for mount.nfs (this kernel has no NFS): see docs/lab.md.
@@ -260,7 +313,7 @@ done
 server=\${spec%%:*} export=\${spec#*:}
 [ "$server" != "$spec" ] || { echo "mount.nfs: remote share not in 'host:dir' format" >&2; exit 32; }
 case ,$opts, in
-  *,remount,*) exec mount -o remount,bind,ro "$dir" ;;
+  *,remount,*) case ,$opts, in *,rw,*) exec mount -o remount,bind,rw "$dir" ;; *) exec mount -o remount,bind,ro "$dir" ;; esac ;;
 esac
 case $server in
   *[!0-9.]*) addr=$(getent ahostsv4 "$server" | awk 'NR == 1 { print $1 }') ;;
@@ -270,11 +323,19 @@ esac
 if ! ping -c 1 -W 2 "$addr" >/dev/null 2>&1; then echo "mount.nfs: Connection timed out" >&2; exit 32; fi
 mac=$(ip neigh show "$addr" | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }')
 if [ "$mac" != "${gatewayMac}" ]; then echo "mount.nfs: Connection refused (the lab's NFS server is the gateway)" >&2; exit 32; fi
-share=/run/tsplay-lab/nfs/gateway$export
+nfs=/run/tsplay-lab/nfs/gateway
+share=$nfs$export
 if [ ! -d "$share" ] || [ -z "$export" ]; then echo "mount.nfs: mounting $spec failed, reason given by server: No such file or directory" >&2; exit 32; fi
+# the export's options, from the gateway's /etc/exports (the first client entry)
+eopts=$(awk -v e="$export" '$1 == e { sub(/^[^(]*\\(/, "", $2); sub(/\\).*$/, "", $2); print $2; exit }' "$nfs/etc/exports" 2>/dev/null)
+if ! awk -v e="$export" '$1 == e { found = 1 } END { exit !found }' "$nfs/etc/exports" 2>/dev/null; then
+  echo "mount.nfs: access denied by server while mounting $spec" >&2; exit 32
+fi
 [ -d "$dir" ] || { echo "mount.nfs: mount point $dir does not exist" >&2; exit 32; }
+mode=ro
+case ,$eopts, in *,rw,*) case ,$opts, in *,ro,*) ;; *) mode=rw ;; esac ;; esac
 mount --bind "$share" "$dir" || exit 32
-mount -o remount,bind,ro "$dir" || { umount "$dir"; exit 32; }
+mount -o "remount,bind,$mode" "$dir" || { umount "$dir"; exit 32; }
 exit 0
 `;
 }
@@ -291,7 +352,7 @@ for m in "$root" "$dir/bootfs" "$dir/rootfs"; do
   while mountpoint -q "$m"; do umount "$m" 2>/dev/null || umount -l "$m"; done
 done
 set -- $loops
-disk=$1 p1=$2 p2=$3
+disk=$1 p1=$2 p2=$3 sd=$4 sdp1=$5
 mkdir -p "$dir/bootfs" "$dir/rootfs"
 if mount -t ext4 "$p1" "$dir/bootfs" 2>/dev/null && [ -f "$dir/bootfs/cmdline.txt" ] &&
    mount -t ext4 "$p2" "$dir/rootfs" 2>/dev/null && [ -d "$dir/rootfs/upper" ]; then
@@ -312,9 +373,12 @@ else
   echo "--bind=$disk:/dev/${DISK.name}"
   echo "--bind=$p1:/dev/${DISK.parts[0].name}"
   echo "--bind=$p2:/dev/${DISK.parts[1].name}"
-  echo "--bind-ro=$imaging/ocs-sr:/usr/sbin/ocs-sr"
+  echo "--bind=$sd:/dev/${SD_CARD.name}"
+  echo "--bind=$sdp1:/dev/${SD_CARD.part.name}"
+  echo "--bind-ro=$imaging/ocs-sr:/usr/local/sbin/ocs-sr"
   echo "--bind-ro=$imaging/mount.nfs:/usr/sbin/mount.nfs"
-  echo "--bind-ro=$gateway_srv:/run/tsplay-lab/nfs/gateway/srv"
+  echo "--bind=$gateway_srv:/run/tsplay-lab/nfs/gateway/srv"
+  echo "--bind-ro=$gateway_etc:/run/tsplay-lab/nfs/gateway/etc"
 fi
 `;
 
@@ -329,29 +393,101 @@ export function writeImagingTools(state: string): void {
   for (const f of [p.firmware, p.ocsSr, p.mountNfs]) chmodSync(f, 0o755);
 }
 
+// The imaging system mounts the SD card's partition where a live system keeps its medium, so
+// that it can tell which disk it booted from (nodes-reimage refuses to restore onto it).
+const LIVE_MEDIUM_UNIT = `[Unit]
+Description=tsplay lab: the imaging system's boot medium (the SD card) on ${LIVE_MEDIUM}
+ConditionPathExists=/dev/${SD_CARD.part.name}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'mkdir -p ${LIVE_MEDIUM} && mount -o ro /dev/${SD_CARD.part.name} ${LIVE_MEDIUM}'
+
+[Install]
+WantedBy=multi-user.target
+`;
+
 /**
- * A node's blank main disk (a sparse file), attached as three loop devices: the whole disk and
- * its two partitions at their fixed offsets; and the boot configuration its firmware reads.
+ * A node's blank main disk (a sparse file) and its SD card (the imaging system's boot medium),
+ * attached as loop devices: the whole disk and its two partitions at their fixed offsets, the
+ * card and its partition; and the boot configuration its firmware reads.
  */
 export async function prepareDisk(state: string, host: HostSpec, image: string): Promise<void> {
   const d = diskPaths(state, host.name);
   const p = hostPaths(state, host.name);
   writeFileSync(d.image, '');
   await run('truncate', ['-s', String(DISK.sectors * 512), d.image]);
-  const loops: string[] = [];
-  loops.push((await run('losetup', ['--find', '--show', d.image])).trim());
-  for (const part of DISK.parts) {
-    loops.push(
-      (
-        await run('losetup', ['--find', '--show', '--offset', String(part.start * 512), '--sizelimit', String(part.size * 512), d.image])
-      ).trim(),
+  // the SD card: an MBR and one ext4 partition holding a note of what it is
+  const note = mkdtempSync(join(state, '.sdcard-'));
+  try {
+    mkdirSync(join(note, 'live'));
+    writeFileSync(
+      join(note, 'live', 'README'),
+      "The tsplay lab's imaging system: the node's own system with the lab's ocs-sr (docs/lab.md).\n",
     );
+    writeFileSync(d.sdCard, '');
+    await run('truncate', ['-s', String(SD_CARD.sectors * 512), d.sdCard]);
+    await run(
+      'mke2fs',
+      [
+        '-q',
+        '-F',
+        '-t',
+        'ext4',
+        '-L',
+        SD_CARD.part.label,
+        '-E',
+        `offset=${SD_CARD.part.start * 512}`,
+        '-d',
+        note,
+        d.sdCard,
+        `${(SD_CARD.part.size * 512) / 1024}k`,
+      ],
+      {
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      },
+    );
+    const fd = openSync(d.sdCard, 'r+');
+    try {
+      writeSync(fd, masterBootRecord([SD_CARD.part], 0x5d0ca4d0), 0, 512, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    rmSync(note, { recursive: true, force: true });
   }
+  const loops: string[] = [];
+  const attach = async (file: string, part?: { start: number; size: number }) =>
+    (
+      await run('losetup', [
+        '--find',
+        '--show',
+        ...(part ? ['--offset', String(part.start * 512), '--sizelimit', String(part.size * 512)] : []),
+        file,
+      ])
+    ).trim();
+  loops.push(await attach(d.image));
+  for (const part of DISK.parts) loops.push(await attach(d.image, part));
+  loops.push(await attach(d.sdCard));
+  loops.push(await attach(d.sdCard, SD_CARD.part));
   writeFileSync(d.loops, loops.join(' ') + '\n');
   mkdirSync(d.identity, { recursive: true });
   for (const f of ['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub']) copyFileSync(join(p.root, 'etc/ssh', f), join(d.identity, f));
-  const gatewaySrv = join(hostPaths(state, 'gateway').root, 'srv');
-  const conf = { name: host.name, image, loops: loops.join(' '), imaging: imagingPaths(state).dir, gateway_srv: gatewaySrv };
+  // the imaging system (the node's own overlay) mounts its boot medium
+  const units = join(p.root, 'etc/systemd/system');
+  mkdirSync(join(units, 'multi-user.target.wants'), { recursive: true });
+  writeFileSync(join(units, 'tsplay-lab-live-medium.service'), LIVE_MEDIUM_UNIT);
+  symlinkSync('../tsplay-lab-live-medium.service', join(units, 'multi-user.target.wants', 'tsplay-lab-live-medium.service'));
+  const gatewayRoot = hostPaths(state, 'gateway').root;
+  const conf = {
+    name: host.name,
+    image,
+    loops: loops.join(' '),
+    imaging: imagingPaths(state).dir,
+    gateway_srv: join(gatewayRoot, 'srv'),
+    gateway_etc: join(gatewayRoot, 'etc'),
+  };
   writeFileSync(
     d.bootConf,
     Object.entries(conf)
