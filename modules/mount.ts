@@ -273,9 +273,11 @@ export function planMount(cur: MountState, args: MountArgs): Plan {
     }
     case 'ephemeral': {
       if (mounted) {
-        if (top!.source !== args.src || top!.fstype !== args.fstype) {
+        // the source decides, as in Ansible: an `nfs` share shows as `nfs4` once mounted
+        if (top!.source !== args.src) {
           return planFailure(
-            `Ephemeral mount point is already mounted with a different source or type: ${top!.source} (${top!.fstype}) on ${name}`,
+            `Ephemeral mount point is already mounted with a different source than the specified one (${top!.source} on ${name}). ` +
+              'Try replacing this task with a "state: unmounted" followed by a "state: ephemeral", or use a different path.',
             result,
           );
         }
