@@ -32,6 +32,7 @@ export interface NmcliArgs {
   never_default4: boolean;
   autoconnect: boolean;
   master?: string;
+  stp?: boolean;
   ssid?: string;
   wifi?: Record<string, unknown>;
   wifi_sec?: Record<string, unknown>;
@@ -159,6 +160,7 @@ export function wantedSettings(a: NmcliArgs): Record<string, string> {
     if (a.route_metric4 !== undefined) s['ipv4.route-metric'] = String(a.route_metric4);
     s['ipv4.never-default'] = yesNo(a.never_default4);
   }
+  if (a.stp !== undefined && a.type === 'bridge') s['bridge.stp'] = yesNo(a.stp);
   if (a.ssid !== undefined) s['802-11-wireless.ssid'] = a.ssid;
   for (const [k, v] of Object.entries(a.wifi ?? {})) s[`802-11-wireless.${k}`] = settingValue(v);
   for (const [k, v] of Object.entries(a.wifi_sec ?? {})) s[`802-11-wireless-security.${k}`] = settingValue(v);
@@ -335,7 +337,12 @@ export default defineModule<NmcliArgs, NmcliState>({
       route_metric4: { type: 'integer', description: 'Metric of the routes of this profile (ipv4.route-metric).' },
       never_default4: { type: 'boolean', default: false, description: 'Never use this connection as the default IPv4 route.' },
       autoconnect: { type: 'boolean', default: true, description: 'Activate the profile automatically (connection.autoconnect).' },
-      master: { type: 'string', description: 'The master connection (a bridge) of a bridge-slave.' },
+      master: { type: 'string', description: 'The master connection (a bridge) of a bridge-slave or of a Wi-Fi access point bridged.' },
+      stp: {
+        type: 'boolean',
+        description:
+          "type=bridge: the Spanning Tree Protocol (bridge.stp). Unset: left as it is (NetworkManager's default is on; Ansible's module sets yes); false starts forwarding on a new port at once instead of after about 30 s.",
+      },
       ssid: { type: 'string', description: 'The Wi-Fi network name (802-11-wireless.ssid).' },
       wifi: {
         type: 'object',
