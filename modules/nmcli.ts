@@ -14,6 +14,7 @@ import {
   sh,
   type Change,
   type Plan,
+  type Predicted,
   type ShellCommand,
 } from '../engine/index.js';
 
@@ -212,9 +213,21 @@ function settingWords(settings: [string, string][]): (string | Secret)[] {
   return settings.flatMap(([k, v]) => [k, SECRET.test(k) ? new Secret(v) : v]);
 }
 
+/** The key under which a check run's plans tell the later ones what a profile will be (Plan.publishes). */
+const predictedKey = (name: string) => `nmcli:${name}`;
+
+// In a check run, the profile as the earlier tasks' plans leave it (deleted: null; created or
+// modified: its settings), so that replacing a profile by one of another type can be checked.
+function withPredicted(cur: NmcliState, name: string, predicted?: Predicted): NmcliState {
+  if (cur.error !== undefined || !predicted?.has(predictedKey(name))) return cur;
+  const p = predicted.get(predictedKey(name)) as Record<string, string> | null;
+  return p === null ? { ...cur, settings: undefined, count: 0 } : { ...cur, settings: p, count: 1 };
+}
+
 /** The plan of nmcli: pure, from the gathered profile and the arguments. */
-export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
+export function planNmcli(gathered: NmcliState, a: NmcliArgs, predicted?: Predicted): Plan {
   const name = a.conn_name;
+  const cur = withPredicted(gathered, name, predicted);
   if (cur.error !== undefined) return planFailure(`cannot run nmcli: ${cur.error}`);
   if (cur.count > 1)
     return planFailure(`${cur.count} connection profiles are named ${name}; delete the extra ones (nmcli connection delete uuid ...)`);
@@ -226,16 +239,25 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
 
   if (a.state === 'absent') {
     if (!exists) return noop(`no connection profile named ${name}`, result);
-    return { changes: [{ summary: `delete connection ${name}`, commands: [{ cmd: sh`nmcli connection delete ${id}` }] }], result };
+    return {
+      changes: [{ summary: `delete connection ${name}`, commands: [{ cmd: sh`nmcli connection delete ${id}` }] }],
+      result,
+      publishes: { [predictedKey(name)]: null },
+    };
   }
   if (a.state === 'down') {
     if (!exists) return planFailure(`no connection profile named ${name}`, result);
     if (!active) return noop(`connection ${name} is not active`, result);
-    return { changes: [{ summary: `bring connection ${name} down`, commands: [{ cmd: sh`nmcli connection down ${id}` }] }], result };
+    return {
+      changes: [{ summary: `bring connection ${name} down`, commands: [{ cmd: sh`nmcli connection down ${id}` }] }],
+      result,
+      publishes: { [predictedKey(name)]: { ...cur.settings!, 'GENERAL.STATE': '' } },
+    };
   }
 
   const wanted = wantedSettings(a);
   let modified = false;
+  let after: Record<string, string> = { ...cur.settings };
   if (!exists) {
     if (a.type === undefined) return planFailure(`type is required to create connection ${name}`, result);
     if (a.type === 'wifi' && a.ssid === undefined) return planFailure('ssid is required to create a wifi connection', result);
@@ -260,6 +282,7 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
       },
     });
     modified = true;
+    after = { ...wanted, 'connection.id': name, 'connection.type': NM_TYPE[a.type] };
   } else {
     const settings = cur.settings!;
     if (a.type !== undefined) {
@@ -286,6 +309,7 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
       });
       modified = true;
       result.changed_settings = differ.map(([k]) => k);
+      after = { ...after, ...Object.fromEntries(differ) };
     }
   }
   if (a.state === 'up' && (modified || !active)) {
@@ -296,7 +320,8 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
   }
   if (changes.length === 0)
     return noop(`connection ${name} already has the wanted settings${a.state === 'up' ? ' and is active' : ''}`, result);
-  return { changes, result };
+  if (a.state === 'up') after['GENERAL.STATE'] = 'activated';
+  return { changes, result, publishes: { [predictedKey(name)]: after } };
 }
 
 export default defineModule<NmcliArgs, NmcliState>({
