@@ -29,10 +29,17 @@ export interface RfkillState {
   /** The host has /sys/class/rfkill (the kernel's rfkill support). */
   supported: boolean;
   switches: RfkillSwitch[];
+  /**
+   * Why a block would not survive a reboot, when it would not: systemd-rfkill masked, or
+   * systemd.restore_state=0 on the kernel command line.
+   */
+  notPersistent?: string;
 }
 
 // One line per switch: id, type, soft, hard, name (tab separated); "none" without rfkill support.
-const GATHER = `[ -d /sys/class/rfkill ] || { echo none; exit 0; }
+const GATHER = `case " $(cat /proc/cmdline 2>/dev/null) " in *" systemd.restore_state=0 "*) echo "persist restore_state=0";; esac
+[ "$(systemctl is-enabled systemd-rfkill.service 2>/dev/null)" = masked ] && echo "persist masked"
+[ -d /sys/class/rfkill ] || { echo none; exit 0; }
 for d in /sys/class/rfkill/rfkill*; do
   [ -r "$d/type" ] || continue
   printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "\${d##*/}" "$(cat "$d/type")" "$(cat "$d/soft")" "$(cat "$d/hard")" "$(cat "$d/name")"
@@ -40,15 +47,22 @@ done`;
 
 /** Parse the gather's output. */
 export function parseRfkill(stdout: string): RfkillState {
-  if (stdout.trim() === 'none') return { supported: false, switches: [] };
-  const switches = stdout
-    .split('\n')
+  const lines = stdout.split('\n');
+  const persist = lines.filter((l) => l.startsWith('persist ')).map((l) => l.slice('persist '.length).trim());
+  const notPersistent = persist.includes('masked')
+    ? 'systemd-rfkill.service is masked'
+    : persist.includes('restore_state=0')
+      ? 'the kernel command line has systemd.restore_state=0'
+      : undefined;
+  const extra = notPersistent === undefined ? {} : { notPersistent };
+  if (lines.some((l) => l.trim() === 'none')) return { supported: false, switches: [], ...extra };
+  const switches = lines
     .filter((l) => l.includes('\t'))
     .map((l) => {
       const [id = '', type = '', soft = '', hard = '', name = ''] = l.split('\t');
       return { id, type, name, soft: soft.trim() === '1', hard: hard.trim() === '1' };
     });
-  return { supported: true, switches };
+  return { supported: true, switches, ...extra };
 }
 
 /** The kernel's type name (rfkill's command accepts wifi for wlan). */
@@ -81,10 +95,13 @@ export function planRfkill(cur: RfkillState, args: RfkillArgs): Plan {
       commands: [{ cmd: sh`echo ${block ? '1' : '0'} > ${`/sys/class/rfkill/${s.id}/soft`}` }],
     }));
   if (changes.length === 0) {
-    const msg = `every ${what} is already ${args.state} (${mine.map((s) => s.name).join(', ')})`;
+    const lasts = cur.notPersistent && block ? `; it lasts until the next boot only: ${cur.notPersistent}` : '';
+    const msg = `every ${what} is already ${args.state} (${mine.map((s) => s.name).join(', ')})${lasts}`;
     return noop(msg, { ...result, msg });
   }
-  const msg = changes.map((c) => c.summary).join(', ');
+  // the block is made all the same (the radio is off now), but the user must know it will not last
+  const lasts = cur.notPersistent && block ? `; it lasts until the next boot only: ${cur.notPersistent}` : '';
+  const msg = changes.map((c) => c.summary).join(', ') + lasts;
   return { changes, result: { switches: mine.map((s) => ({ ...s, soft: block })), msg } };
 }
 

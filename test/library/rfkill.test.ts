@@ -50,6 +50,18 @@ describe('rfkill plan', () => {
       'block bluetooth hci0 (rfkill1)',
     ]);
   });
+  it('says when the block will not survive a reboot (systemd-rfkill masked, restore_state=0)', () => {
+    const masked = parseRfkill('persist masked\nrfkill0\twlan\t0\t0\tphy0\n');
+    expect(masked.notPersistent).toBe('systemd-rfkill.service is masked');
+    const plan = planRfkill(masked, { type: 'wlan', state: 'blocked' });
+    expect(plan.changes).toHaveLength(1);
+    expect(plan.result!.msg).toBe('block wlan phy0 (rfkill0); it lasts until the next boot only: systemd-rfkill.service is masked');
+    const noRestore = parseRfkill('persist restore_state=0\nrfkill0\twlan\t1\t0\tphy0\n');
+    expect(planRfkill(noRestore, { type: 'wlan', state: 'blocked' }).result!.msg).toBe(
+      'every rfkill switch of type wlan is already blocked (phy0); it lasts until the next boot only: the kernel command line has systemd.restore_state=0',
+    );
+    expect(parseRfkill('rfkill0\twlan\t0\t0\tphy0\n').notPersistent).toBeUndefined();
+  });
   it('parses the gather', () => {
     expect(parseRfkill('none\n')).toEqual({ supported: false, switches: [] });
     expect(parseRfkill('rfkill0\twlan\t0\t0\tphy0\nrfkill1\tbluetooth\t1\t0\thci0\n')).toEqual({
