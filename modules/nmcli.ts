@@ -14,6 +14,7 @@ import {
   sh,
   type Change,
   type Plan,
+  type Predicted,
   type ShellCommand,
 } from '../engine/index.js';
 
@@ -32,6 +33,7 @@ export interface NmcliArgs {
   never_default4: boolean;
   autoconnect: boolean;
   master?: string;
+  stp?: boolean;
   ssid?: string;
   wifi?: Record<string, unknown>;
   wifi_sec?: Record<string, unknown>;
@@ -159,6 +161,7 @@ export function wantedSettings(a: NmcliArgs): Record<string, string> {
     if (a.route_metric4 !== undefined) s['ipv4.route-metric'] = String(a.route_metric4);
     s['ipv4.never-default'] = yesNo(a.never_default4);
   }
+  if (a.stp !== undefined && a.type === 'bridge') s['bridge.stp'] = yesNo(a.stp);
   if (a.ssid !== undefined) s['802-11-wireless.ssid'] = a.ssid;
   for (const [k, v] of Object.entries(a.wifi ?? {})) s[`802-11-wireless.${k}`] = settingValue(v);
   for (const [k, v] of Object.entries(a.wifi_sec ?? {})) s[`802-11-wireless-security.${k}`] = settingValue(v);
@@ -210,9 +213,21 @@ function settingWords(settings: [string, string][]): (string | Secret)[] {
   return settings.flatMap(([k, v]) => [k, SECRET.test(k) ? new Secret(v) : v]);
 }
 
+/** The key under which a check run's plans tell the later ones what a profile will be (Plan.publishes). */
+const predictedKey = (name: string) => `nmcli:${name}`;
+
+// In a check run, the profile as the earlier tasks' plans leave it (deleted: null; created or
+// modified: its settings), so that replacing a profile by one of another type can be checked.
+function withPredicted(cur: NmcliState, name: string, predicted?: Predicted): NmcliState {
+  if (cur.error !== undefined || !predicted?.has(predictedKey(name))) return cur;
+  const p = predicted.get(predictedKey(name)) as Record<string, string> | null;
+  return p === null ? { ...cur, settings: undefined, count: 0 } : { ...cur, settings: p, count: 1 };
+}
+
 /** The plan of nmcli: pure, from the gathered profile and the arguments. */
-export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
+export function planNmcli(gathered: NmcliState, a: NmcliArgs, predicted?: Predicted): Plan {
   const name = a.conn_name;
+  const cur = withPredicted(gathered, name, predicted);
   if (cur.error !== undefined) return planFailure(`cannot run nmcli: ${cur.error}`);
   if (cur.count > 1)
     return planFailure(`${cur.count} connection profiles are named ${name}; delete the extra ones (nmcli connection delete uuid ...)`);
@@ -224,16 +239,25 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
 
   if (a.state === 'absent') {
     if (!exists) return noop(`no connection profile named ${name}`, result);
-    return { changes: [{ summary: `delete connection ${name}`, commands: [{ cmd: sh`nmcli connection delete ${id}` }] }], result };
+    return {
+      changes: [{ summary: `delete connection ${name}`, commands: [{ cmd: sh`nmcli connection delete ${id}` }] }],
+      result,
+      publishes: { [predictedKey(name)]: null },
+    };
   }
   if (a.state === 'down') {
     if (!exists) return planFailure(`no connection profile named ${name}`, result);
     if (!active) return noop(`connection ${name} is not active`, result);
-    return { changes: [{ summary: `bring connection ${name} down`, commands: [{ cmd: sh`nmcli connection down ${id}` }] }], result };
+    return {
+      changes: [{ summary: `bring connection ${name} down`, commands: [{ cmd: sh`nmcli connection down ${id}` }] }],
+      result,
+      publishes: { [predictedKey(name)]: { ...cur.settings!, 'GENERAL.STATE': '' } },
+    };
   }
 
   const wanted = wantedSettings(a);
   let modified = false;
+  let after: Record<string, string> = { ...cur.settings };
   if (!exists) {
     if (a.type === undefined) return planFailure(`type is required to create connection ${name}`, result);
     if (a.type === 'wifi' && a.ssid === undefined) return planFailure('ssid is required to create a wifi connection', result);
@@ -258,6 +282,7 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
       },
     });
     modified = true;
+    after = { ...wanted, 'connection.id': name, 'connection.type': NM_TYPE[a.type] };
   } else {
     const settings = cur.settings!;
     if (a.type !== undefined) {
@@ -284,6 +309,7 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
       });
       modified = true;
       result.changed_settings = differ.map(([k]) => k);
+      after = { ...after, ...Object.fromEntries(differ) };
     }
   }
   if (a.state === 'up' && (modified || !active)) {
@@ -294,7 +320,8 @@ export function planNmcli(cur: NmcliState, a: NmcliArgs): Plan {
   }
   if (changes.length === 0)
     return noop(`connection ${name} already has the wanted settings${a.state === 'up' ? ' and is active' : ''}`, result);
-  return { changes, result };
+  if (a.state === 'up') after['GENERAL.STATE'] = 'activated';
+  return { changes, result, publishes: { [predictedKey(name)]: after } };
 }
 
 export default defineModule<NmcliArgs, NmcliState>({
@@ -335,7 +362,12 @@ export default defineModule<NmcliArgs, NmcliState>({
       route_metric4: { type: 'integer', description: 'Metric of the routes of this profile (ipv4.route-metric).' },
       never_default4: { type: 'boolean', default: false, description: 'Never use this connection as the default IPv4 route.' },
       autoconnect: { type: 'boolean', default: true, description: 'Activate the profile automatically (connection.autoconnect).' },
-      master: { type: 'string', description: 'The master connection (a bridge) of a bridge-slave.' },
+      master: { type: 'string', description: 'The master connection (a bridge) of a bridge-slave or of a Wi-Fi access point bridged.' },
+      stp: {
+        type: 'boolean',
+        description:
+          "type=bridge: the Spanning Tree Protocol (bridge.stp). Unset: left as it is (NetworkManager's default is on; Ansible's module sets yes); false starts forwarding on a new port at once instead of after about 30 s.",
+      },
       ssid: { type: 'string', description: 'The Wi-Fi network name (802-11-wireless.ssid).' },
       wifi: {
         type: 'object',
