@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { UserError } from '../errors.js';
 import { evalCondition, isTemplate, template, toBool } from '../expr/index.js';
+import { pyStr } from '../expr/python.js';
 import { checkHostPattern } from '../load/patterns.js';
 import { secretValues } from '../redact.js';
 import type { Inventory } from '../load/inventory.js';
@@ -433,7 +434,7 @@ class PlayRun {
         : false);
     const targets = runOnce ? hosts.slice(0, 1) : hosts;
     this.env.reporter.taskStart({
-      name: taskName(task),
+      name: shownTaskName(this.env, task, targets[0], chain),
       action: task.action,
       handler: opts.handler ?? false,
       location: task.location,
@@ -584,7 +585,7 @@ class PlayRun {
     const bannerName =
       task.includeRole && task.name === undefined
         ? taskName({ ...task, name: `${task.action} : ${task.includeRole.name}` })
-        : taskName(task);
+        : shownTaskName(this.env, task, hosts[0], chain);
     this.env.reporter.taskStart({
       name: bannerName,
       action: task.action,
@@ -804,9 +805,23 @@ class PlayRun {
 }
 
 /** A task's name as the output shows it: "role : name" in a role, the action when unnamed. */
-export function taskName(task: TaskNode): string {
-  const name = task.name ?? task.action;
+export function taskName(task: TaskNode, name = task.name ?? task.action): string {
   return task.role ? `${task.role.name} : ${name}` : name;
+}
+
+/**
+ * The name the TASK banner shows: templated with the first host's variables, as Ansible's
+ * strategies do; the name as written when it cannot be (a loop's `item`, an undefined variable).
+ * --list-tasks, --start-at-task and notify use the name as written.
+ */
+export function shownTaskName(env: PlayEnv, task: TaskNode, host: HostState | undefined, chain: Chain): string {
+  if (task.name === undefined || !host || !isTemplate(task.name)) return taskName(task);
+  try {
+    const v = template(task.name, buildScope(env, host, chain), task.location);
+    return taskName(task, typeof v === 'string' ? v : pyStr(v));
+  } catch {
+    return taskName(task);
+  }
 }
 
 /** --start-at-task matching: the exact name or a glob (* and ?). */

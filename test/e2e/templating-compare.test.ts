@@ -100,4 +100,35 @@ describe.skipIf(!hasAnsible)('templating compared with ansible-playbook', () => 
       '"msg": "E no play vars"',
     ]);
   }, 120_000);
+
+  it("templates task names with the first host's variables, as the TASK banners show them", async () => {
+    const play = String.raw`- hosts: h
+  gather_facts: false
+  vars:
+    profile: cluster
+    n: 3
+  tasks:
+    - name: The profile {{ profile }} here, {{ n + 1 }} times
+      debug: msg=one
+    - name: Item {{ item }} is not known yet
+      debug: msg={{ item }}
+      loop: [a]
+    - name: An {{ undefined_var }} keeps the name as written
+      debug: msg=two
+    - name: "{{ profile | upper }}"
+      debug: msg=three
+`;
+    const banners = (out: string) => out.split('\n').filter((l) => l.startsWith('TASK ['));
+    const t = await runTsplay({}, play);
+    const a = runAnsible({}, play);
+    expect(a.code, a.out).toBe(0);
+    expect(t.code, t.out).toBe(0);
+    expect(banners(t.out)).toEqual(banners(a.out));
+    expect(banners(t.out).map((l) => l.replace(/ \*+$/, ''))).toEqual([
+      'TASK [The profile cluster here, 4 times]',
+      'TASK [Item {{ item }} is not known yet]',
+      'TASK [An {{ undefined_var }} keeps the name as written]',
+      'TASK [CLUSTER]',
+    ]);
+  }, 120_000);
 });
