@@ -320,10 +320,11 @@ export function planUfw(cur: UfwState, args: UfwArgs): Plan {
       if (pairs.some((p) => p.have.some((t) => sameRule(t, p.want)))) changes.push(change(`delete rule: ${text}`, sh`ufw delete ${words}`));
       else same.push(`no rule ${text}`);
     } else {
-      // a rule that exists with another comment gets the new one (ufw updates it in place)
+      // a rule that exists with another comment (or none) gets this one: ufw updates it in place,
+      // and a rule given without a comment loses the one it had
       const missing = pairs.filter((p) => {
         const found = p.have.find((t) => sameRule(t, p.want));
-        return !found || (args.comment !== undefined && found.comment !== p.want.comment);
+        return !found || found.comment !== p.want.comment;
       });
       if (missing.length > 0) {
         const insert = args.insert !== undefined ? ['insert', String(args.insert)] : [];

@@ -139,6 +139,12 @@ const cases: Case[] = [
     expect: { changes: [{ summary: 'add rule: limit from 10.0.0.0/8 to any port 2222 proto tcp comment new' }] },
   },
   {
+    description: 'the same rule given without a comment: ufw removes the comment, so a change',
+    args: { rule: 'limit', port: '2222', proto: 'tcp', from_ip: '10.0.0.0/8' },
+    current: state({ rules4: [tuple('### tuple ### limit tcp 2222 0.0.0.0/0 any 10.0.0.0/8 in comment=73736820616c74')] }),
+    expect: { changes: [{ summary: 'add rule: limit from 10.0.0.0/8 to any port 2222 proto tcp' }] },
+  },
+  {
     description: 'a netmask and a /32 host as ufw stores them',
     args: { rule: 'allow', from_ip: '192.168.1.5/32', to_ip: '10.0.0.7/255.255.255.0' },
     current: state({ rules4: [tuple('### tuple ### allow any any 10.0.0.0/24 any 192.168.1.5 in')] }),
