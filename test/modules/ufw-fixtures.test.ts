@@ -121,7 +121,7 @@ const cases: Case[] = [
     expect: { noop: true },
   },
   {
-    description: 'deny 22/tcp where allow 22/tcp exists: another rule, added',
+    description: 'deny 22/tcp where allow 22/tcp exists: ufw turns that rule into deny',
     args: { rule: 'deny', port: '22', proto: 'tcp' },
     current: state(SSH),
     expect: { changes: [{ summary: 'add rule: deny from any to any port 22 proto tcp' }] },
