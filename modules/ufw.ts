@@ -211,12 +211,12 @@ export function wantedTuples(args: UfwArgs, ipv6Enabled: boolean): { v4?: UfwTup
   if (from.family && to.family && from.family !== to.family) return { error: 'Invalid address: mixed IP versions' };
   const family = from.family ?? to.family;
   const direction = args.interface_in
-    ? `in_${args.interface_in}`
+    ? `in_${args.interface_in}${args.interface_out ? `!out_${args.interface_out}` : ''}`
     : args.interface_out
       ? `out_${args.interface_out}`
       : `${args.direction ?? 'in'}${args.interface ? `_${args.interface}` : ''}`;
   const base = {
-    action: `${args.rule!}${args.log ? '_log' : ''}`,
+    action: `${args.route ? 'route:' : ''}${args.rule!}${args.log ? '_log' : ''}`,
     proto: args.proto ?? 'any',
     dport: args.to_port ?? 'any',
     sport: args.from_port ?? 'any',
@@ -304,7 +304,6 @@ export function planUfw(cur: UfwState, args: UfwArgs): Plan {
     if (args.direction !== undefined && args.direction !== 'in' && args.direction !== 'out') {
       return planFailure('For rules, direction must be one of "in" and "out", or direction must not be specified.');
     }
-    if (args.route) return planFailure('route rules are not supported by tsplay yet (use command: ufw route ...)');
     if (args.insert !== undefined && args.insert_relative_to !== 'zero') {
       return planFailure('insert_relative_to other than zero is not supported by tsplay yet');
     }
@@ -315,9 +314,11 @@ export function planUfw(cur: UfwState, args: UfwArgs): Plan {
       ...(wanted.v6 ? [{ want: wanted.v6, have: cur.rules6 }] : []),
     ];
     const words = ruleWords(args);
-    const text = words.join(' ');
+    const route = args.route ? ['route'] : [];
+    const text = [...route, ...words].join(' ');
     if (args.delete) {
-      if (pairs.some((p) => p.have.some((t) => sameRule(t, p.want)))) changes.push(change(`delete rule: ${text}`, sh`ufw delete ${words}`));
+      if (pairs.some((p) => p.have.some((t) => sameRule(t, p.want))))
+        changes.push(change(`delete rule: ${text}`, sh`ufw ${[...route, 'delete', ...words]}`));
       else same.push(`no rule ${text}`);
     } else {
       // a rule that exists with another comment (or none) gets this one: ufw updates it in place,
@@ -328,7 +329,7 @@ export function planUfw(cur: UfwState, args: UfwArgs): Plan {
       });
       if (missing.length > 0) {
         const insert = args.insert !== undefined ? ['insert', String(args.insert)] : [];
-        changes.push(change(`add rule: ${text}`, sh`ufw ${[...insert, ...words]}`));
+        changes.push(change(`add rule: ${text}`, sh`ufw ${[...route, ...insert, ...words]}`));
       } else same.push(`rule ${text} present`);
     }
   }
@@ -372,7 +373,7 @@ export default defineModule<UfwArgs, UfwState>({
         description: 'in/out for a rule; incoming/outgoing/routed for default.',
       },
       delete: { type: 'boolean', default: false, description: 'Delete the rule instead of adding it.' },
-      route: { type: 'boolean', default: false, description: 'A routed (forwarded) rule: not supported yet.' },
+      route: { type: 'boolean', default: false, description: 'A routed (forwarded) rule: ufw route ...' },
       insert: { type: 'integer', description: 'Insert a new rule as rule number NUM (1 is the first).' },
       insert_relative_to: {
         type: 'string',

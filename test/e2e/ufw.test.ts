@@ -33,6 +33,7 @@ const MAIN = `- hosts: h
     - community.general.ufw: {rule: allow, name: OpenSSH, log: true}
     - community.general.ufw: {rule: allow, port: "80", delete: true}
     - community.general.ufw: {logging: medium}
+    - community.general.ufw: {rule: allow, route: true, interface_in: eth1, interface_out: eth0, from_ip: 10.0.0.0/8}
 `;
 const DELETE = `- hosts: h
   gather_facts: false
@@ -90,7 +91,9 @@ class UfwNamespace {
   }
 }
 
-const FIRST_RUN = ['changed', 'changed', 'ok', 'changed', 'changed', 'changed', 'changed', 'ok', 'changed'].map((s) => `${s}: [h]`);
+const FIRST_RUN = ['changed', 'changed', 'ok', 'changed', 'changed', 'changed', 'changed', 'ok', 'changed', 'changed'].map(
+  (s) => `${s}: [h]`,
+);
 const ALL_OK = FIRST_RUN.map(() => 'ok: [h]');
 
 describe.skipIf(!canRun)('ufw in a network namespace', () => {
@@ -150,6 +153,7 @@ describe.skipIf(!canRun)('ufw in a network namespace', () => {
     expect(t.afterRun1).toContain('### tuple ### limit tcp 2222 0.0.0.0/0 any 10.0.0.0/8 in comment=73736820616c74');
     expect(t.afterRun1).toContain('### tuple ### deny udp 53 ::/0 any fd00::1/64 in_lo');
     expect(t.afterRun1).toContain('### tuple ### allow_log tcp 22 ::/0 any ::/0 OpenSSH - in');
+    expect(t.afterRun1).toContain('### tuple ### route:allow any any 0.0.0.0/0 any 10.0.0.0/8 in_eth1!out_eth0');
     // the namespace's kernel firewall is ufw's now
     expect(t.ns.sh('iptables -S INPUT').out).toContain('-A INPUT -j ufw-before-input');
     expect(t.run2.statuses, t.run2.out).toEqual(ALL_OK);

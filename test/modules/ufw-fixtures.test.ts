@@ -237,10 +237,36 @@ const cases: Case[] = [
     expect: { failed: "missing parameter(s) required by 'interface': direction" },
   },
   {
-    description: 'a route rule: not supported yet, said so',
+    description: 'a route rule between two interfaces: route: and in_X!out_Y in the tuple, found',
     args: { rule: 'allow', route: true, interface_in: 'eth1', interface_out: 'eth0' },
+    current: state({
+      rules4: [tuple('### tuple ### route:allow any any 0.0.0.0/0 any 0.0.0.0/0 in_eth1!out_eth0')],
+      rules6: [tuple('### tuple ### route:allow any any ::/0 any ::/0 in_eth1!out_eth0')],
+    }),
+    expect: { noop: true },
+  },
+  {
+    description: 'a route rule added: ufw route ...',
+    args: { rule: 'allow', route: true, interface_in: 'eth1', from_ip: '10.0.0.0/8', port: '80', proto: 'tcp' },
     current: state(),
-    expect: { failed: 'route rules are not supported' },
+    expect: { changes: [{ summary: 'add rule: route allow in on eth1 from 10.0.0.0/8 to any port 80 proto tcp' }] },
+    commands: ['ufw route allow in on eth1 from 10.0.0.0/8 to any port 80 proto tcp'],
+  },
+  {
+    description: 'a route rule deleted: ufw route delete ...',
+    args: { rule: 'deny', route: true, direction: 'out', interface: 'eth0', delete: true },
+    current: state({ rules4: [tuple('### tuple ### route:deny any any 0.0.0.0/0 any 0.0.0.0/0 out_eth0')] }),
+    expect: { changes: [{ summary: 'delete rule: route deny out on eth0 from any to any' }] },
+    commands: ['ufw route delete deny out on eth0 from any to any'],
+  },
+  {
+    description: 'a plain (not routed) rule does not match the route rule of the same addresses',
+    args: { rule: 'allow', direction: 'out', interface: 'eth0' },
+    current: state({
+      rules4: [tuple('### tuple ### route:allow any any 0.0.0.0/0 any 0.0.0.0/0 out_eth0')],
+      defaults: { ...DEFAULTS, IPV6: 'no' },
+    }),
+    expect: { changes: [{ summary: 'add rule: allow out on eth0 from any to any' }] },
   },
   {
     description: 'ufw not installed',
@@ -278,7 +304,7 @@ describe('ufw arguments', () => {
 });
 
 describe('ufw parsing', () => {
-  it('reads tuples with and without applications and comments; route rules are skipped', () => {
+  it('reads tuples with and without applications, comments and routes', () => {
     expect(tuple('### tuple ### limit_log tcp 22 0.0.0.0/0 1000 10.0.0.0/8 in_eth0 comment=6869')).toEqual({
       action: 'limit_log',
       proto: 'tcp',
@@ -292,7 +318,11 @@ describe('ufw parsing', () => {
       comment: '6869',
     });
     expect(tuple('### tuple ### allow tcp 22 ::/0 any ::/0 OpenSSH - in')).toMatchObject({ dapp: 'OpenSSH', sapp: '-', direction: 'in' });
-    expect(parseTuple('### tuple ### route:allow any any 0.0.0.0/0 any 0.0.0.0/0 in_eth1!out_eth0 extra')).toBeUndefined();
+    expect(tuple('### tuple ### route:allow any any 0.0.0.0/0 any 0.0.0.0/0 in_eth1!out_eth0')).toMatchObject({
+      action: 'route:allow',
+      direction: 'in_eth1!out_eth0',
+    });
+    expect(parseTuple('### tuple ### allow tcp 22')).toBeUndefined();
   });
 
   it('normalises addresses as ufw stores them', () => {
