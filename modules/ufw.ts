@@ -263,6 +263,30 @@ export function ruleWords(args: UfwArgs): string[] {
   return w;
 }
 
+/**
+ * The rule number for `insert`, as Ansible computes it: relative to the first or last IPv4 or IPv6
+ * rule of `ufw status numbered` (IPv4 rules first, then IPv6; no rules listed while ufw is
+ * inactive); undefined (append) when that is past the last rule.
+ */
+export function insertPosition(
+  cur: UfwState,
+  active: boolean,
+  insert: number,
+  relativeTo: UfwArgs['insert_relative_to'],
+): number | undefined {
+  if (relativeTo === 'zero') return insert;
+  const v4 = active ? cur.rules4.length : 0;
+  const last = v4 + (active ? cur.rules6.length : 0);
+  const base = {
+    'first-ipv4': 1,
+    'last-ipv4': v4 > 0 ? v4 : 1,
+    'first-ipv6': v4 > 0 ? v4 + 1 : 1,
+    'last-ipv6': last > v4 ? last : last + 1,
+  }[relativeTo];
+  const at = insert + base;
+  return at > last ? undefined : at;
+}
+
 const POLICY: Record<string, string> = { DROP: 'deny', ACCEPT: 'allow', REJECT: 'reject' };
 const POLICY_KEY = { incoming: 'DEFAULT_INPUT_POLICY', outgoing: 'DEFAULT_OUTPUT_POLICY', routed: 'DEFAULT_FORWARD_POLICY' } as const;
 
@@ -304,9 +328,6 @@ export function planUfw(cur: UfwState, args: UfwArgs): Plan {
     if (args.direction !== undefined && args.direction !== 'in' && args.direction !== 'out') {
       return planFailure('For rules, direction must be one of "in" and "out", or direction must not be specified.');
     }
-    if (args.insert !== undefined && args.insert_relative_to !== 'zero') {
-      return planFailure('insert_relative_to other than zero is not supported by tsplay yet');
-    }
     const wanted = wantedTuples(args, (cur.defaults.IPV6 ?? 'yes') === 'yes');
     if ('error' in wanted) return planFailure(wanted.error);
     const pairs = [
@@ -328,7 +349,8 @@ export function planUfw(cur: UfwState, args: UfwArgs): Plan {
         return !found || found.comment !== p.want.comment;
       });
       if (missing.length > 0) {
-        const insert = args.insert !== undefined ? ['insert', String(args.insert)] : [];
+        const at = args.insert === undefined ? undefined : insertPosition(cur, active, args.insert, args.insert_relative_to);
+        const insert = at !== undefined ? ['insert', String(at)] : [];
         changes.push(change(`add rule: ${text}`, sh`ufw ${[...route, ...insert, ...words]}`));
       } else same.push(`rule ${text} present`);
     }
@@ -379,7 +401,7 @@ export default defineModule<UfwArgs, UfwState>({
         type: 'string',
         enum: ['zero', 'first-ipv4', 'last-ipv4', 'first-ipv6', 'last-ipv6'],
         default: 'zero',
-        description: 'Only zero (absolute numbers) is supported yet.',
+        description: 'What insert counts from: zero (absolute), or the first/last IPv4 or IPv6 rule.',
       },
       rule: { type: 'string', enum: ['allow', 'deny', 'limit', 'reject'], description: 'The rule to add (or delete).' },
       interface: { type: 'string', aliases: ['if'], description: "The interface of the rule, in the rule's direction (needs direction)." },

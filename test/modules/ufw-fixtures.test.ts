@@ -3,7 +3,7 @@
 // tuples are the ones ufw 0.36 (Debian 12) wrote for these rules; the gather's parser is tested
 // on the probe output format.
 import { describe, expect, it } from 'vitest';
-import ufw, { parseTuple, parseUfwGather, ruleAddress, type UfwState, type UfwTuple } from '../../modules/ufw.js';
+import ufw, { insertPosition, parseTuple, parseUfwGather, ruleAddress, type UfwState, type UfwTuple } from '../../modules/ufw.js';
 import { completeArgs, expectPlan } from './harness.js';
 
 const tuple = (line: string): UfwTuple => {
@@ -186,6 +186,20 @@ const cases: Case[] = [
     commands: ['ufw insert 1 deny from 10.9.9.9 to any'],
   },
   {
+    description: 'insert 0 relative to first-ipv6 on an active ufw with 1 IPv4 and 1 IPv6 rule: rule 2',
+    args: { rule: 'deny', from_ip: 'fd00::9', insert: 0, insert_relative_to: 'first-ipv6' },
+    current: state({ ...ACTIVE, ...SSH }),
+    expect: { changes: [{ summary: 'add rule: deny from fd00::9 to any' }] },
+    commands: ['ufw insert 2 deny from fd00::9 to any'],
+  },
+  {
+    description: 'insert relative to last-ipv4 past the last rule: appended, as Ansible does',
+    args: { rule: 'deny', from_ip: '10.9.9.9', insert: 5, insert_relative_to: 'last-ipv4' },
+    current: state({ ...ACTIVE, ...SSH }),
+    expect: { changes: [{ summary: 'add rule: deny from 10.9.9.9 to any' }] },
+    commands: ['ufw deny from 10.9.9.9 to any'],
+  },
+  {
     description: 'delete an existing rule',
     args: { rule: 'allow', port: '22', proto: 'tcp', delete: true },
     current: state(SSH),
@@ -290,6 +304,20 @@ describe('ufw plans', () => {
       if (c.commands) expect(plan.changes.flatMap((x) => x.commands.map((k) => k.cmd.text))).toEqual(c.commands);
     });
   }
+});
+
+describe('ufw insert positions, counted as Ansible counts ufw status numbered', () => {
+  const cur = state({ rules4: [SSH.rules4[0]!, SSH.rules4[0]!], rules6: [SSH.rules6[0]!] });
+  it('counts IPv4 rules first, then IPv6; nothing is numbered while ufw is inactive', () => {
+    expect(insertPosition(cur, true, 7, 'zero')).toBe(7);
+    expect(insertPosition(cur, true, 0, 'first-ipv4')).toBe(1);
+    expect(insertPosition(cur, true, 0, 'last-ipv4')).toBe(2);
+    expect(insertPosition(cur, true, 0, 'first-ipv6')).toBe(3);
+    expect(insertPosition(cur, true, -1, 'last-ipv6')).toBe(2);
+    expect(insertPosition(cur, true, 1, 'last-ipv6')).toBeUndefined();
+    expect(insertPosition(state(), true, 0, 'last-ipv6')).toBeUndefined();
+    expect(insertPosition(cur, false, 0, 'first-ipv4')).toBeUndefined();
+  });
 });
 
 describe('ufw arguments', () => {
