@@ -45,6 +45,7 @@ import systemd from './systemd.js';
 import tempfile from './tempfile.js';
 import template from './template.js';
 import timezone from './timezone.js';
+import ufw from './ufw.js';
 import unarchive from './unarchive.js';
 import user from './user.js';
 import waitFor from './wait_for.js';
@@ -109,6 +110,7 @@ export const builtinModules: AnyModuleDefinition[] = [
   tempfile,
   template,
   timezone,
+  ufw,
   unarchive,
   user,
   validateArgumentSpec,

@@ -1,5 +1,5 @@
 // Safe network changes: a task that changes how its host is reached (nmcli, iptables-ensure,
-// route-ensure, sysctl net.*, or any task with `safe_network: true`) is applied under a rollback
+// route-ensure, ufw, sysctl net.*, or any task with `safe_network: true`) is applied under a rollback
 // armed on the host itself, in the spirit of `netplan try` and Junos `commit confirmed`:
 //   1. snapshot the network state (firewall, main routing table, net.* sysctls, NetworkManager
 //      profiles and active connections, the files that persist them) and arm a timer that
@@ -39,6 +39,8 @@ const PERSISTED = [
   '/etc/dhcpcd.conf',
   '/etc/network/interfaces',
   '/etc/network/interfaces.d',
+  '/etc/ufw',
+  '/etc/default/ufw',
 ];
 
 // The sysctls that decide forwarding and per-interface IP behaviour.
