@@ -13,10 +13,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labLeftovers, labPowerOn, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
 import { project, recap, tsplay } from '../e2e/helpers.js';
+import { probe, sh as labSh, sleep, waitUntil } from './helpers.js';
 import { nextSteps } from '../../lab/cli.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PLAYBOOKS = resolve('playbooks');
 const UPSTREAM = 'http://10.213.0.254/';
 const GREETING = 'tsplay lab upstream: you reached the outside';
@@ -29,9 +29,7 @@ controller ansible_connection=local cluster_route_persist=false
 `;
 
 /** Output of a shell script run as root inside a lab host (nsenter, no SSH). */
-async function sh(host: string, script: string): Promise<string> {
-  return (await labExec(host, ['sh', '-c', script], { timeoutMs: 120_000 })).stdout;
-}
+const sh = (host: string, script: string): Promise<string> => labSh(host, script, 120_000);
 async function rc(host: string, script: string): Promise<number> {
   return (await labExec(host, ['sh', '-c', script], { timeoutMs: 120_000 })).code;
 }
@@ -42,14 +40,6 @@ async function lookup(host: string, name: string): Promise<string[]> {
     .split('\n')
     .filter(Boolean)
     .map((l) => l.trim().split(/\s+/).join(' '));
-}
-
-async function waitUntil(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(300);
-  }
 }
 
 /** The first line a TCP server sends from the controller (the root namespace), or the error. */
@@ -90,12 +80,6 @@ const GATEWAY_PROBES = [
   'cat /var/lib/misc/dnsmasq.leases',
 ];
 const NODE_PROBES = ['ip -br -4 addr show eth0', 'cat /etc/resolv.conf', 'ip route'];
-
-async function probe(host: string, probes: string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const p of probes) out[p] = await sh(host, `{ ${p}; } 2>&1`);
-  return out;
-}
 
 /** Lines of ours (comment cluster-nat) in the live rules and in the saved rule set, sorted. */
 async function natRules(): Promise<{ live: string[]; saved: string[] }> {

@@ -8,25 +8,13 @@
 // Needs root on Linux; runs only with TSPLAY_LAB_TESTS=1, under `flock /tmp/tsplay-lab.lock`.
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
+import { labDown, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
 import { project, recap, tsplay } from '../e2e/helpers.js';
+import { probe, sh, waitUntil } from './helpers.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';
 const PLAYBOOKS = resolve('playbooks');
 const ISC = ['-e', 'dhcp_server=isc-dhcp-server'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(300);
-  }
-}
-
-async function sh(host: string, script: string): Promise<string> {
-  return (await labExec(host, ['sh', '-c', script], { timeoutMs: 180_000 })).stdout;
-}
 
 // What dhcp-setup could touch on the gateway, one labelled block per probe.
 const PROBES = [
@@ -37,11 +25,6 @@ const PROBES = [
   'pidof dhcpd; systemctl show -p MainPID --value dnsmasq',
   'ip -br -4 addr',
 ];
-async function probe(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const p of PROBES) out[p] = await sh('gateway', `{ ${p}; } 2>&1`);
-  return out;
-}
 
 describe.skipIf(!enabled)('dhcp-setup with isc-dhcp-server on the lab', () => {
   let lab: LabInfo;
@@ -95,12 +78,12 @@ describe.skipIf(!enabled)('dhcp-setup with isc-dhcp-server on the lab', () => {
   }, 120_000);
 
   it('--check on the fresh lab reports the changes and changes nothing (isc-dhcp-server not installed yet)', async () => {
-    const before = await probe();
+    const before = await probe('gateway', PROBES);
     const check = await play('check-fresh', ['--check', ...ISC]);
     expect(check.code, check.out + check.err).toBe(0);
     expect(check.out).toMatch(/TASK \[Install isc-dhcp-server\][^\n]*\nchanged: \[gateway\]/);
     expect(check.out).toMatch(/TASK \[isc-dhcp-server's configuration for the cluster\][^\n]*\nchanged: \[gateway\]/);
-    expect(await probe()).toEqual(before);
+    expect(await probe('gateway', PROBES)).toEqual(before);
     expect(before[PROBES[0]!]).not.toContain('isc-dhcp-server ii');
   }, 180_000);
 
@@ -161,21 +144,21 @@ describe.skipIf(!enabled)('dhcp-setup with isc-dhcp-server on the lab', () => {
     const again = await play('isc-second', ISC);
     expect(again.code, again.out + again.err).toBe(0);
     expect(recap(again.out, 'gateway').changed, again.out).toBe(0);
-    const before = await probe();
+    const before = await probe('gateway', PROBES);
     const check = await play('isc-check', ['--check', ...ISC]);
     expect(check.code, check.out + check.err).toBe(0);
     expect(recap(check.out, 'gateway').changed, check.out).toBe(0);
-    expect(await probe()).toEqual(before);
+    expect(await probe('gateway', PROBES)).toEqual(before);
   }, 180_000);
 
   it('a broken DHCP range: dhcpd -t refuses the file, the old dhcpd.conf stays, dhcpd and dnsmasq run on', async () => {
-    const before = await probe();
+    const before = await probe('gateway', PROBES);
     const r = await play('isc-bad', [...ISC, '-e', 'dhcp_range_end=10.213.2.200']);
     expect(r.code, r.out + r.err).toBe(2);
     expect(r.out).toMatch(/failed to validate/);
     expect(r.out).toContain('10.213.2.200');
     expect(recap(r.out, 'gateway')).toMatchObject({ changed: 0, failed: 1 });
-    expect(await probe()).toEqual(before);
+    expect(await probe('gateway', PROBES)).toEqual(before);
     expect(await sh('gateway', 'systemctl is-active isc-dhcp-server dnsmasq')).toBe('active\nactive\n');
   }, 120_000);
 

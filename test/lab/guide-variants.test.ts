@@ -7,24 +7,12 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
+import { labDown, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
 import { project, recap, tsplay } from '../e2e/helpers.js';
+import { probe, sh, waitUntil } from './helpers.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';
 const PLAYBOOKS = resolve('playbooks');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(300);
-  }
-}
-
-async function sh(host: string, script: string): Promise<string> {
-  return (await labExec(host, ['sh', '-c', script], { timeoutMs: 180_000 })).stdout;
-}
 
 /** Everything nat-setup could touch on the gateway, one labelled block per probe. */
 const NAT_PROBES = [
@@ -35,11 +23,6 @@ const NAT_PROBES = [
   'cat /etc/iptables/rules.v4 /etc/iptables.ipv4.nat 2>&1 | grep -v "^#"',
   'sysctl -n net.ipv4.ip_forward',
 ];
-async function probe(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const p of NAT_PROBES) out[p] = await sh('gateway', `{ ${p}; } 2>&1`);
-  return out;
-}
 
 /** Lines with the comment cluster-nat in the live rules and in a saved file, sorted. */
 async function ours(script: string): Promise<string[]> {
@@ -75,11 +58,11 @@ describe.skipIf(!enabled)('guide variants of the shipped playbooks on the lab', 
     const again = await play(`${label}-second`, playbook, extra);
     expect(again.code, again.out + again.err).toBe(0);
     expect(recap(again.out, 'gateway').changed, again.out).toBe(0);
-    const before = await probe();
+    const before = await probe('gateway', NAT_PROBES);
     const check = await play(`${label}-check`, playbook, ['--check', ...extra]);
     expect(check.code, check.out + check.err).toBe(0);
     expect(recap(check.out, 'gateway').changed, check.out).toBe(0);
-    expect(await probe()).toEqual(before);
+    expect(await probe('gateway', NAT_PROBES)).toEqual(before);
   };
 
   beforeAll(async () => {
@@ -100,11 +83,11 @@ describe.skipIf(!enabled)('guide variants of the shipped playbooks on the lab', 
   it('nat-setup on a gateway without iptables: --check changes nothing, the run installs iptables and netfilter-persistent and adds the rules', async () => {
     await sh('gateway', 'DEBIAN_FRONTEND=noninteractive apt-get purge -y iptables >/dev/null 2>&1');
     expect(await sh('gateway', 'command -v iptables; true')).toBe('');
-    const before = await probe();
+    const before = await probe('gateway', NAT_PROBES);
     const check = await play('minimal-check', 'nat-setup.yaml', ['--check']);
     expect(check.code, check.out + check.err).toBe(0);
     expect(check.out).toContain('iptables is not installed on gateway: a real run installs it');
-    expect(await probe()).toEqual(before);
+    expect(await probe('gateway', NAT_PROBES)).toEqual(before);
 
     const r = await play('minimal', 'nat-setup.yaml');
     expect(r.code, r.out + r.err).toBe(0);
@@ -140,11 +123,11 @@ describe.skipIf(!enabled)('guide variants of the shipped playbooks on the lab', 
 
   it('nat_persist=rules-file: the rule set in /etc/iptables.ipv4.nat, restored at boot by a unit', async () => {
     const args = ['-e', 'upstream_if=eth1,wlan0 nat_persist=rules-file'];
-    const before = await probe();
+    const before = await probe('gateway', NAT_PROBES);
     const check = await play('rules-file-first-check', 'nat-setup.yaml', ['--check', ...args]);
     expect(check.code, check.out + check.err).toBe(0);
     expect(recap(check.out, 'gateway').changed, check.out).toBeGreaterThan(0);
-    expect(await probe()).toEqual(before);
+    expect(await probe('gateway', NAT_PROBES)).toEqual(before);
     const r = await play('rules-file', 'nat-setup.yaml', args);
     expect(r.code, r.out + r.err).toBe(0);
     expect(await live()).toEqual(rulesFor('eth1', 'wlan0'));

@@ -13,28 +13,19 @@
 // Needs root on Linux; runs only with TSPLAY_LAB_TESTS=1, under `flock /tmp/tsplay-lab.lock`.
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
+import { labDown, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
 import { project, recap, tsplay } from '../e2e/helpers.js';
+import { probe, sh as labSh, waitUntil } from './helpers.js';
 
 const enabled = process.env.TSPLAY_LAB_TESTS === '1';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PLAYBOOKS = resolve('playbooks');
 const PSK = 'lab-psk-never-printed';
 const AP_VARS = JSON.stringify({ cluster_if: 'br0', wifi_ap_if: 'wlan1', wifi_ap_ssid: 'tsplay-lab', wifi_ap_psk: PSK });
 const CONFIG_TXT = '/etc/tsplay-lab-config.txt';
 const OFF_VARS = JSON.stringify({ wifi_off_config_txt: true, config_txt_path: CONFIG_TXT });
 
-async function sh(host: string, script: string): Promise<string> {
-  return (await labExec(host, ['sh', '-c', `{ ${script}; } 2>&1`], { timeoutMs: 120_000 })).stdout;
-}
-
-async function waitUntil(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(300);
-  }
-}
+// stderr too: what a failing command said is part of what the assertions read
+const sh = (host: string, script: string): Promise<string> => labSh(host, `{ ${script}; } 2>&1`, 120_000);
 
 // Everything the bridge playbook could touch on the gateway.
 const GATEWAY_PROBES = [
@@ -46,12 +37,6 @@ const GATEWAY_PROBES = [
   'systemctl show -p MainPID --value dnsmasq',
 ];
 const NODE_PROBES = ['nmcli -t -f WIFI general', 'cat /var/lib/NetworkManager/NetworkManager.state', `cat ${CONFIG_TXT}`];
-
-async function probe(host: string, probes: string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const p of probes) out[p] = await sh(host, p);
-  return out;
-}
 
 describe.skipIf(!enabled)('the Wi-Fi playbooks on the lab', () => {
   let lab: LabInfo;
