@@ -30,6 +30,7 @@ import {
   type Dict,
 } from './python.js';
 import { fnmatchSource } from './fnmatch.js';
+import { PyRandom } from './pyrandom.js';
 import { pyEscape, pyRegex, pySub } from './regex.js';
 import { TESTS } from './tests.js';
 import { strftime, strptime } from './datetime.js';
@@ -1223,51 +1224,57 @@ def(
 
 // ---- filters Ansible and Jinja2 ship that tsplay lacked ------------------------------------
 
-// random: a random element of a sequence, or a random integer in range(start, end, step); with a
-// seed, always the same one for the same seed (Python's generator cannot be reproduced here: the
-// same seed gives the same value in tsplay, not Python's value).
-function seededRandom(seed: unknown): () => number {
-  if (seed === null || seed === undefined) return Math.random;
-  let h = createHash('sha256').update(pyStr(seed)).digest();
-  let i = 0;
-  return () => {
-    if (i + 4 > h.length) {
-      h = createHash('sha256').update(h).digest();
-      i = 0;
-    }
-    const n = h.readUInt32BE(i);
-    i += 4;
-    return n / 0x100000000;
-  };
+// random: a random element of a sequence, or a random integer in range(start, end, step). With a
+// seed, Python's own generator (pyrandom.ts), so the value is the one Ansible gives for that seed.
+function pyRandom(seed: unknown): PyRandom {
+  const s = plain(seed);
+  if (typeof s === 'boolean') return new PyRandom(s ? 1n : 0n);
+  if (typeof s === 'number' && Number.isInteger(s)) return new PyRandom(BigInt(s));
+  if (typeof s === 'string') return new PyRandom(s);
+  // Python 3.11 seeds only from None, int, float, str and bytes; a float that is not whole is
+  // seeded from its hash there, which tsplay does not reproduce.
+  throw typeError(`random: tsplay seeds only from a string or an integer, got ${pyRepr(seed)}`);
+}
+function systemBelow(n: number): number {
+  return Math.floor(Math.random() * n);
 }
 def(
   'random',
   [
     ['start', null],
-    ['step', 1],
+    ['step', null],
     ['seed', null],
   ],
   (v, start, step, seed) => {
-    const rnd = seededRandom(seed);
-    if (typeof v === 'number') {
-      const from = start === null ? 0 : int(start, 'start');
-      const by = int(step, 'step');
-      const count = Math.max(0, Math.ceil((v - from) / by));
-      if (count === 0) throw typeError('random: empty range');
-      return from + Math.floor(rnd() * count) * by;
+    const rnd = seed === null || seed === undefined ? null : pyRandom(seed);
+    if (typeof v === 'number' || typeof v === 'boolean') {
+      const from = truthy(start) ? int(start, 'start') : 0;
+      const by = truthy(step) ? int(step, 'step') : 1;
+      const end = int(v, 'end');
+      if (rnd) {
+        const r = rnd.randrange(BigInt(from), BigInt(end), BigInt(by));
+        if (r === null) throw typeError(`empty range for randrange() (${from}, ${end}, ${by})`);
+        return Number(r);
+      }
+      const count = by > 0 ? Math.ceil((end - from) / by) : by < 0 ? Math.ceil((from - end) / -by) : 0;
+      if (count <= 0) throw typeError(`empty range for randrange() (${from}, ${end}, ${by})`);
+      return from + systemBelow(count) * by;
     }
+    if (truthy(start) || truthy(step)) throw typeError('start and step can only be used with integer values');
     const items = seq(v);
     if (items.length === 0) throw typeError('random: cannot choose from an empty sequence');
-    return items[Math.floor(rnd() * items.length)];
+    return items[rnd ? Number(rnd.randbelow(BigInt(items.length))) : systemBelow(items.length)];
   },
 );
+// shuffle: a seed that is not truthy shuffles unseeded, as Ansible's filter does.
 def('shuffle', [['seed', null]], (v, seed) => {
-  const rnd = seededRandom(seed);
   const items = [...seq(v)];
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
+  if (truthy(seed)) pyRandom(seed).shuffle(items);
+  else
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = systemBelow(i + 1);
+      [items[i], items[j]] = [items[j], items[i]];
+    }
   return items;
 });
 

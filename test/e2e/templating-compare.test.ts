@@ -131,4 +131,21 @@ describe.skipIf(!hasAnsible)('templating compared with ansible-playbook', () => 
       'TASK [CLUSTER]',
     ]);
   }, 120_000);
+
+  it('draws the same seeded random values as Python, so cron minutes spread by host stay put', async () => {
+    const play = String.raw`- hosts: h
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: "{{ 60 | random(seed=inventory_hostname) }} {{ 60 | random(seed='node1') }} {{ 100 | random(10, 7, seed=42) }} {{ ['a', 'b', 'c'] | random(seed='x') }}"
+    - debug:
+        msg: "{{ range(10) | shuffle(seed='s') | join(',') }} {{ [1, 2] | shuffle(seed=0) | length }}"
+`;
+    const t = await runTsplay({}, play);
+    const a = runAnsible({}, play);
+    expect(a.code, a.out).toBe(0);
+    expect(t.code, t.out).toBe(0);
+    expect(t.msgs).toEqual(a.msgs);
+    expect(t.msgs[1]).toBe('"msg": "3,2,1,4,8,0,6,5,9,7 2"');
+  }, 120_000);
 });
