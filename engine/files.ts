@@ -205,6 +205,8 @@ export interface AtomicWriteOptions {
   makeParents?: boolean;
   /** Print the new file's stat for parseWriteOutput (default true); false saves a program when the result needs none. */
   reportStat?: boolean;
+  /** Print the temp file's path (parseWriteOutput's `source`): the file renamed into place, copy's `src`. */
+  reportTemp?: boolean;
 }
 
 /**
@@ -259,6 +261,7 @@ export function atomicWriteCommand(path: string, opts: AtomicWriteOptions = {}):
       sh`if [ -e ${path} ]; then d=$(date +%Y-%m-%d@%H:%M:%S)~ n=$$; while [ -e ${path}."$n.$d" ]; do n=$((n + 1)); done; b=${path}."$n.$d"; cp -p -- ${path} "$b" || fail; printf '%s backup %s\\n' ${MARKER} "$b"; fi`,
     );
   }
+  if (opts.reportTemp) steps.push(sh`printf '%s src %s\\n' ${MARKER} "$t"`);
   steps.push(sh`mv -fT -- "$t" ${path} || fail`);
   if (opts.reportStat !== false) steps.push(statCommand(path, false));
   return joinCommands(steps, '\n');
@@ -370,6 +373,8 @@ export interface WriteOutput {
   failure?: string;
   /** The file changed since it was read (AtomicWriteOptions.expect): nothing was written. */
   stale?: boolean;
+  /** The temp file that was renamed into place (AtomicWriteOptions.reportTemp). */
+  source?: string;
   /** Standard output without the marker lines (the validator's output, say). */
   stdout: string;
 }
@@ -394,6 +399,7 @@ export function parseWriteOutput(stdout: string): WriteOutput {
     }
     const [kind, ...fields] = line.slice(MARKER.length + 1).split(' ');
     if (kind === 'backup') out.backupFile = fields.join(' ');
+    else if (kind === 'src') out.source = fields.join(' ');
     else if (kind === 'stat') out.stat = parseStatFields(fields);
     else if (kind === 'validate-failed') out.validateFailed = Number(fields[0]);
     else if (kind === 'fail') out.failure = fields.join(' ');

@@ -410,7 +410,7 @@ export function planWrite(state: CopyState, args: WriteArgs, opts: { inline: boo
       validate: args.validate,
       backup: args.backup,
       makeParents: where.makeParents,
-      ...(remote ? { source: remote.path } : { content: Buffer.from(source!.content, 'base64') }),
+      ...(remote ? { source: remote.path } : { content: Buffer.from(source!.content, 'base64'), reportTemp: true }),
     });
     const change: Change = {
       summary: `${target.exists ? 'update' : 'create'} ${path}${remote ? ` from ${remote.path}` : ''}`,
@@ -437,7 +437,14 @@ export async function applyWrite(ctx: ModuleContext, changes: Change[]) {
     return { failed: 'failed to validate', result: { exit_status: out.validateFailed, stdout: out.stdout, stderr: r.stderr } };
   }
   if (r.rc !== 0) return changesFailed(changes, r, out.stdout);
-  return { result: { ...(out.stat ? attributeResult(out.stat) : {}), ...(out.backupFile ? { backup_file: out.backupFile } : {}) } };
+  return {
+    result: {
+      ...(out.stat ? attributeResult(out.stat) : {}),
+      ...(out.backupFile ? { backup_file: out.backupFile } : {}),
+      // Ansible's src is the temp file it uploaded and moved into place; tsplay's is the one it wrote
+      ...(out.source ? { src: out.source } : {}),
+    },
+  };
 }
 
 /** Shared schema properties of copy and template. */

@@ -699,7 +699,8 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
       } else if (check) {
         if (plan.outcomeUnknown) {
           status = 'skipped';
-          result = { ...result, changed: false, skipped: true, msg: plan.outcomeUnknown };
+          // the module itself skipped (Ansible's command in check mode): a module result, so failed: false
+          result = { ...result, changed: false, failed: false, skipped: true, msg: plan.outcomeUnknown };
         } else {
           status = 'changed';
           result.changed = true;
