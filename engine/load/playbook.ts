@@ -1163,6 +1163,9 @@ function loadRoleTask(
     if (args.apply !== undefined) fail('Invalid options for import_role: apply', actionLoc, 'apply works with include_role');
     if (task.loop !== undefined) fail('import_role cannot loop', actionLoc, 'use include_role with loop');
     if (templated) ref.name = templateRoleName(name, actionLoc, opts);
+    // its vars are also the role's vars, which the whole play sees (Ansible 2.14 without
+    // private_role_vars), as for a roles: entry's vars
+    ref.vars = readKeywords(obj, loc).vars;
     const r = loadRole(ref, opts, { dedupe: false, from, validate, stack });
     if (!r) return [];
     // imported roles' variables are the play's from the start, as roles: are

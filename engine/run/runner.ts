@@ -664,9 +664,10 @@ class PlayRun {
               );
       }
       // Keywords of a dynamic include apply to the include itself, not to the included tasks (they
-      // inherit from the blocks around it); its vars (and loop item) reach the tasks, and apply:
-      // keywords apply to each of them.
-      const layer: IncludeLayer = { when: [], tags: [], vars: task.vars, environment: [], perHost: g.vars };
+      // inherit from the blocks around it); its vars (and loop item) reach the tasks as include
+      // parameters, above set_fact as in Ansible, and apply: keywords apply to each of them.
+      const perHost = new Map([...g.vars].map(([name, v]) => [name, { ...task.vars, ...v }]));
+      const layer: IncludeLayer = { when: [], tags: [], vars: {}, environment: [], perHost };
       const inner: Keywords[] = task.apply ? [layer, task.apply] : [layer];
       await this.nodes(
         nodes,

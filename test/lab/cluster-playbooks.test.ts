@@ -227,7 +227,9 @@ describe.skipIf(!enabled)('the cluster playbooks on the lab', () => {
     const r = await play('no-nm', 'dhcp-setup.yaml');
     expect(r.code, r.out + r.err).toBe(2);
     expect(r.out).toContain('NetworkManager is not running on gateway');
-    expect(r.out).toContain('set network_config=dhcpcd');
+    // (the lab has no dhcpcd: NetworkManager is the stack to start, not dhcpcd to set)
+    expect(r.out).toContain('start NetworkManager (systemctl enable --now NetworkManager)');
+    expect(r.out).not.toContain('set network_config=dhcpcd');
     expect(recap(r.out, 'gateway')).toMatchObject({ changed: 0, failed: 1 });
     expect(await probe('gateway', GATEWAY_PROBES)).toEqual(before);
     await sh('gateway', 'systemctl start NetworkManager');

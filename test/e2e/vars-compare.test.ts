@@ -1,0 +1,251 @@
+// Variables and lookups compared with ansible-playbook 2.14 itself (issue 17): the same playbook on
+// the local host under both, and the printed values must be the same. Each case also pins what
+// both print, so that a change on both sides is seen.
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasAnsible } from '../ansible.js';
+import { project } from './helpers.js';
+
+const CLI = resolve('dist/engine/cli.js');
+const HOST = 'h ansible_connection=local ansible_python_interpreter=/usr/bin/python3';
+
+interface Run {
+  code: number | null;
+  out: string;
+  /** The "msg" lines and the fatal/failed lines, the project directory written as <dir>. */
+  lines: string[];
+}
+
+function run(cmd: 'tsplay' | 'ansible', files: Record<string, string>, extra: string[] = []): Run {
+  const dir = project({ hosts: `${HOST}\n`, ...files });
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_LOCALHOST_WARNING: 'false',
+    ANSIBLE_CONFIG: '',
+    TSPLAY_TEST_VAR: 'from env',
+  };
+  const r =
+    cmd === 'tsplay'
+      ? spawnSync(process.execPath, [CLI, 'run', 'site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env })
+      : spawnSync('ansible-playbook', ['site.yml', '-i', 'hosts', ...extra], { cwd: dir, encoding: 'utf8', env });
+  const out = r.stdout + r.stderr;
+  return {
+    code: r.status,
+    out,
+    lines: out
+      .split('\n')
+      .filter((l) => /^\s+"msg": |^(fatal|failed): /.test(l))
+      .map((l) => l.trim().split(dir).join('<dir>')),
+  };
+}
+
+/** Run under both; the lines must be the same, and are returned. */
+function compare(files: Record<string, string>, extra: string[] = []): string[] {
+  const t = run('tsplay', files, extra);
+  const a = run('ansible', files, extra);
+  expect(a.code, a.out).toBe(0);
+  expect(t.code, t.out).toBe(0);
+  expect(t.lines, `tsplay:\n${t.out}\nansible:\n${a.out}`).toEqual(a.lines);
+  return t.lines;
+}
+
+// Variable precedence: source number r (lowest first) sets v<r> .. v15 to its name, so v<k> prints
+// the source that wins among the first k+1: in the right order, every source prints once.
+const SOURCES = [
+  'role_defaults',
+  'inv_all',
+  'inv_group',
+  'gv_all',
+  'gv_group',
+  'inv_host',
+  'hv_host',
+  'play_vars',
+  'vars_files',
+  'role_vars',
+  'block_vars',
+  'task_vars',
+  'include_vars',
+  'set_fact',
+  'role_params',
+  'extra',
+] as const;
+const vname = (k: number) => `v${String(k).padStart(2, '0')}`;
+function from(source: (typeof SOURCES)[number]): Record<string, string> {
+  const r = SOURCES.indexOf(source);
+  return Object.fromEntries(SOURCES.slice(r).map((_, i) => [vname(r + i), source]));
+}
+const yaml = (vars: Record<string, string>, indent: string) =>
+  Object.entries(vars)
+    .map(([k, v]) => `${indent}${k}: ${v}\n`)
+    .join('');
+const ini = (vars: Record<string, string>) =>
+  Object.entries(vars)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
+const SHOW = `{{ [${SOURCES.map((_, k) => vname(k)).join(',')}] | join(' ') }}`;
+
+const PRECEDENCE = {
+  hosts: `[g]\n${HOST} ${ini(from('inv_host')).replace(/\n/g, ' ')}\n[all:vars]\n${ini(from('inv_all'))}\n[g:vars]\n${ini(from('inv_group'))}\n`,
+  'group_vars/all.yml': yaml(from('gv_all'), ''),
+  'group_vars/g.yml': yaml(from('gv_group'), ''),
+  'host_vars/h.yml': yaml(from('hv_host'), ''),
+  'vf.yml': yaml(from('vars_files'), ''),
+  'iv.yml': yaml(from('include_vars'), ''),
+  'extra.json': JSON.stringify(from('extra')),
+  'roles/r/defaults/main.yml': yaml(from('role_defaults'), ''),
+  'roles/r/vars/main.yml': yaml(from('role_vars'), ''),
+  'roles/r/tasks/main.yml': `- debug:
+    msg: "role: ${SHOW}"
+- block:
+    - debug:
+        msg: "task: ${SHOW}"
+      vars:
+${yaml(from('task_vars'), '        ')}
+    - debug:
+        msg: "block: ${SHOW}"
+  vars:
+${yaml(from('block_vars'), '    ')}
+`,
+  'site.yml': `- hosts: g
+  gather_facts: false
+  vars:
+${yaml(from('play_vars'), '    ')}
+  vars_files: [vf.yml]
+  pre_tasks:
+    - debug:
+        msg: "pre: ${SHOW}"
+    - include_vars: iv.yml
+    - debug:
+        msg: "after include_vars: ${SHOW}"
+    - set_fact:
+${yaml(from('set_fact'), '        ')}
+    - debug:
+        msg: "after set_fact: ${SHOW}"
+  roles:
+    - role: r
+${yaml(from('role_params'), '      ')}
+  tasks:
+    - debug:
+        msg: "play: ${SHOW}"
+    - include_role:
+        name: r
+      vars:
+        v14: incl_vars
+        v15: incl_vars
+`,
+};
+
+const INCLUDES = {
+  'roles/r/tasks/main.yml': '- debug:\n    msg: "role {{ a }} {{ b }}"\n',
+  't.yml': '- debug:\n    msg: "tasks {{ a }} {{ b }}"\n',
+  'site.yml': `- hosts: h
+  gather_facts: false
+  vars:
+    - a: list1
+      b: list1
+    - b: list2
+  tasks:
+    - debug:
+        msg: "{{ a }} {{ b }}"
+    - set_fact:
+        a: sf
+        b: sf
+    - include_tasks: t.yml
+      vars: { a: inc_tasks_vars }
+    - import_tasks: t.yml
+      vars: { a: imp_tasks_vars }
+    - include_role: { name: r }
+      vars: { a: inc_role_vars }
+    - import_role: { name: r }
+      vars: { a: imp_role_vars }
+    - debug:
+        msg: "loop {{ a }} {{ item }}"
+      loop: [x]
+      vars: { a: task_vars }
+    - debug:
+        msg: "loop_var {{ a }}"
+      loop: [loopv]
+      loop_control: { loop_var: a }
+    - include_tasks: t.yml
+      loop: [li]
+      loop_control: { loop_var: c }
+      vars: { a: "v{{ c }}" }
+    - block:
+        - include_role: { name: r }
+          vars: { a: inner }
+      vars: { a: blockv, b: blockv }
+`,
+};
+
+const ROLE_VARS = {
+  'roles/r/tasks/main.yml': '- debug:\n    msg: "role {{ a }} {{ b }}"\n',
+  'roles/r/vars/main.yml': 'b: rolefile\n',
+  'site.yml': `- hosts: h
+  gather_facts: false
+  vars: { a: play, b: play }
+  pre_tasks:
+    - debug:
+        msg: "pre {{ a }} {{ b }}"
+  roles:
+    - role: r
+      vars: { b: rolevars }
+  tasks:
+    - import_role: { name: r }
+      vars: { a: imp_role_vars }
+    - debug:
+        msg: "{{ a }} {{ b }}"
+- hosts: h
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: "{{ a | default('-') }} {{ b | default('-') }}"
+`,
+};
+
+describe.skipIf(!hasAnsible)('variables compared with ansible-playbook', () => {
+  it('takes each variable from the source Ansible ranks highest', () => {
+    const lines = compare(PRECEDENCE, ['-e', '@extra.json']);
+    // the sources up to vars_files always win their own variable
+    const low = 'role_defaults inv_all inv_group gv_all gv_group inv_host hv_host play_vars vars_files';
+    expect(lines).toEqual([
+      `"msg": "pre: ${low} role_vars role_vars role_vars role_vars role_vars role_vars extra"`,
+      `"msg": "after include_vars: ${low} role_vars role_vars role_vars include_vars include_vars include_vars extra"`,
+      `"msg": "after set_fact: ${low} role_vars role_vars role_vars include_vars set_fact set_fact extra"`,
+      `"msg": "role: ${low} role_vars role_vars role_vars include_vars set_fact role_params extra"`,
+      `"msg": "task: ${low} role_vars block_vars task_vars include_vars set_fact role_params extra"`,
+      `"msg": "block: ${low} role_vars block_vars block_vars include_vars set_fact role_params extra"`,
+      `"msg": "play: ${low} role_vars role_vars role_vars include_vars set_fact set_fact extra"`,
+      // include_role's vars rank above set_fact, as role parameters do
+      `"msg": "role: ${low} role_vars role_vars role_vars include_vars set_fact incl_vars extra"`,
+      `"msg": "task: ${low} role_vars block_vars task_vars include_vars set_fact incl_vars extra"`,
+      `"msg": "block: ${low} role_vars block_vars block_vars include_vars set_fact incl_vars extra"`,
+    ]);
+  }, 120_000);
+
+  it('gives include_tasks and include_role vars precedence over set_fact, import vars not', () => {
+    expect(compare(INCLUDES)).toEqual([
+      '"msg": "imp_role_vars list2"',
+      '"msg": "tasks inc_tasks_vars sf"',
+      '"msg": "tasks sf sf"',
+      '"msg": "role inc_role_vars sf"',
+      '"msg": "role sf sf"',
+      '"msg": "loop sf x"',
+      '"msg": "loop_var loopv"',
+      '"msg": "tasks vli sf"',
+      '"msg": "role inner sf"',
+    ]);
+  }, 120_000);
+
+  it("makes import_role's vars the role's vars, seen by the whole play", () => {
+    expect(compare(ROLE_VARS)).toEqual([
+      '"msg": "pre imp_role_vars rolefile"',
+      '"msg": "role imp_role_vars rolefile"',
+      '"msg": "role imp_role_vars rolefile"',
+      '"msg": "imp_role_vars rolefile"',
+      '"msg": "- -"',
+    ]);
+  }, 120_000);
+});
