@@ -16,6 +16,9 @@ export class HostState {
   /** Failed in this run: left out of the rest of the play and of later plays. */
   failed = false;
   unreachable = false;
+  /** The failed and unreachable counts when meta: clear_host_errors last ran for this host. */
+  clearedFailures = 0;
+  clearedUnreachable = 0;
   /** meta: end_host / end_play for this host. */
   ended = false;
   /** Handler names / listen topics notified and not yet run. */

@@ -28,7 +28,17 @@ import type { ConnectionPool } from '../connection/pool.js';
 import { HostState } from './host-state.js';
 import type { ModuleRegistry } from './registry.js';
 import type { HostStats, HostTaskResult, Reporter } from './results.js';
-import { buildScope, lastDefined, loopItems, rolesOf, runTaskOnHost, type Chain, type PlayEnv, type RunSettings } from './task.js';
+import {
+  buildScope,
+  extendedLoop,
+  lastDefined,
+  loopItems,
+  rolesOf,
+  runTaskOnHost,
+  type Chain,
+  type PlayEnv,
+  type RunSettings,
+} from './task.js';
 
 /** Everything a run needs, loaded and validated before any host is contacted. */
 export interface RunRequest {
@@ -268,8 +278,9 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
   req.reporter.recap(stats);
   return {
     stats,
-    anyFailed: [...states.values()].some((s) => s.stats.failed > 0),
-    anyUnreachable: [...states.values()].some((s) => s.stats.unreachable > 0),
+    // meta: clear_host_errors takes a host's earlier errors out of the exit code, as in Ansible
+    anyFailed: [...states.values()].some((s) => s.stats.failed > s.clearedFailures),
+    anyUnreachable: [...states.values()].some((s) => s.stats.unreachable > s.clearedUnreachable),
     interrupted,
   };
 }
@@ -520,6 +531,9 @@ class PlayRun {
       this.stop = true;
       this.abortPlaybook = true;
       for (const h of hosts) if (h.active) h.ended = true;
+      // every host of the batch now counts as failed: Ansible's banner
+      this.#noMoreHostsShown = true;
+      this.env.reporter.warning('NO MORE HOSTS LEFT');
       return;
     }
     if (play.max_fail_percentage !== undefined) {
@@ -531,6 +545,11 @@ class PlayRun {
       if ((failed / batch) * 100 > play.max_fail_percentage) {
         this.stop = true;
         this.abortPlaybook = true;
+        // ansible-core 2.14's linear strategy sends the banner twice here: once for the
+        // percentage, once more as every host is now failed
+        this.#noMoreHostsShown = true;
+        this.env.reporter.warning('NO MORE HOSTS LEFT');
+        this.env.reporter.warning('NO MORE HOSTS LEFT');
         return;
       }
     }
@@ -538,32 +557,63 @@ class PlayRun {
 
   async meta(task: TaskNode, hosts: HostState[], chain: Chain): Promise<void> {
     const what = String(task.args._raw_params ?? '');
-    const applies = hosts.filter((h) => {
+    const holds = (h: HostState): boolean => {
       const scope = buildScope(this.env, h, chain);
       return chain.every((k) => k.when.every((c) => evalCondition(c, scope, task.location)));
-    });
+    };
+    // As ansible-core 2.14's linear strategy: a meta task prints its banner each time it runs, once
+    // per host for end_host, flush_handlers, noop and reset_connection, else once for the first
+    // host; a false condition prints `skipping: [host]`, which the recap does not count.
+    const banner = (): void =>
+      this.env.reporter.taskStart({
+        name: shownTaskName(this.env, task, hosts[0], chain),
+        action: task.action,
+        handler: false,
+        location: task.location,
+        hosts: hosts.map((h) => h.name),
+      });
+    const skipped = (h: HostState): void =>
+      this.env.reporter.hostResult({
+        host: h.name,
+        status: 'skipped',
+        result: { msg: what, skipped: true, skip_reason: `${what} conditional evaluated to False` },
+      });
+    const perHost = ['end_host', 'flush_handlers', 'noop', 'reset_connection'].includes(what);
+    const applies: HostState[] = [];
+    for (const h of perHost ? hosts : hosts.slice(0, 1)) {
+      banner();
+      if (holds(h)) applies.push(h);
+      else skipped(h);
+    }
+    // a meta task that runs once acts on the batch when its first host's condition holds
+    const batch = applies.length ? this.env.batch.map((n) => this.env.hosts.get(n)!) : [];
     switch (what) {
       case 'flush_handlers':
-        await this.flushHandlers(hosts);
+        await this.flushHandlers(applies);
         break;
       case 'end_play':
-        // a meta task runs once, for the first host of the batch: only its condition counts
-        if (hosts[0] && applies.includes(hosts[0])) {
-          for (const n of this.env.batch) this.env.hosts.get(n)!.ended = true;
-          this.stop = true;
-        }
+        for (const h of batch) h.ended = true;
+        if (batch.length) this.stop = true;
         break;
       case 'end_batch':
-        if (hosts[0] && applies.includes(hosts[0])) for (const n of this.env.batch) this.env.hosts.get(n)!.ended = true;
+        for (const h of batch) h.ended = true;
         break;
       case 'end_host':
         for (const h of applies) h.ended = true;
         break;
       case 'clear_host_errors':
-        for (const n of this.env.batch) this.env.hosts.get(n)!.failed = false;
+        // the hosts' errors no longer count (later plays, the exit code), but a host that has
+        // failed does not come back into this play, as in ansible-core 2.14
+        for (const h of batch) {
+          if (h.failed || h.unreachable) h.ended = true;
+          h.failed = false;
+          h.unreachable = false;
+          h.clearedFailures = h.stats.failed;
+          h.clearedUnreachable = h.stats.unreachable;
+        }
         break;
       case 'clear_facts':
-        for (const h of applies) {
+        for (const h of batch) {
           h.facts = {};
           h.factVarNames.clear();
         }
@@ -741,18 +791,7 @@ class PlayRun {
         if (lc.index_var) extra[lc.index_var] = i;
         // loop_control.extended reaches the included tasks too, as in Ansible
         if (lc.extended) {
-          extra.ansible_loop = {
-            index: i + 1,
-            index0: i,
-            first: i === 0,
-            last: i === list.length - 1,
-            length: list.length,
-            revindex: list.length - i,
-            revindex0: list.length - i - 1,
-            allitems: list,
-            previtem: list[i - 1],
-            nextitem: list[i + 1],
-          };
+          extra.ansible_loop = extendedLoop(list, i);
         }
         items.push(extra);
       }
@@ -781,6 +820,7 @@ class PlayRun {
   /** Run notified handlers, in definition order, on the hosts that notified them. */
   async flushHandlers(hosts: HostState[]): Promise<void> {
     const play = this.env.play;
+    const force = play.force_handlers ?? this.env.settings.forceHandlers ?? false;
     // Handlers notified by handlers run in a following round of the same flush.
     for (let round = 0; round < 10; round++) {
       const pending = new Map(hosts.map((h) => [h, new Set(h.notified)] as const));
@@ -792,9 +832,7 @@ class PlayRun {
       for (const hd of this.env.handlers) for (const n of handlerNames(hd).filter((x) => !hd.listen.includes(x))) byName.set(n, hd);
       for (const hd of this.env.handlers) {
         const names = handlerNames(hd).filter((n) => hd.listen.includes(n) || byName.get(n) === hd);
-        const targets = hosts.filter(
-          (h) => (h.active || (play.force_handlers && !h.unreachable)) && names.some((n) => pending.get(h)!.has(n)),
-        );
+        const targets = hosts.filter((h) => (h.active || (force && !h.unreachable)) && names.some((n) => pending.get(h)!.has(n)));
         if (targets.length === 0) continue;
         ran = true;
         await this.task(hd, targets, [play, ...(hd.parents ?? []), hd], { handler: true });
