@@ -138,6 +138,7 @@ export class DefaultReporter implements Reporter {
         break;
       case 'unreachable':
         this.#line(c('bright red', `fatal: ${who}: UNREACHABLE! => ${dump()}`));
+        if (r.ignored) this.#line(c('cyan', '...ignoring'));
         break;
     }
   }

@@ -23,8 +23,6 @@ export class HostState {
   ended = false;
   /** Handler names / listen topics notified and not yet run. */
   notified = new Set<string>();
-  /** The last failure happened in a task of a dynamic include (include_tasks / include_role). */
-  failedInInclude = false;
   /** The last failure that was not ignored: a rescue section's ansible_failed_task / _result. */
   lastFailure?: { task: Record<string, unknown>; result: Record<string, unknown> };
   /** Background jobs of async tasks with poll: 0, by job id (async_status reads them). */

@@ -220,7 +220,9 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
       } catch (e) {
         throw e instanceof UserError ? e.at(play.serialLocation ?? play.location) : e;
       }
-      for (const batch of playBatches) {
+      for (const [i, batch] of playBatches.entries()) {
+        // as ansible-playbook: each serial batch starts with the play's banner
+        if (i > 0) req.reporter.playStart({ name: play.name ?? play.hosts.join(','), hosts: batch, check });
         const env: PlayEnv = {
           registry: req.registry,
           pool: req.pool,
@@ -274,7 +276,8 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
     await req.pool.closeAll();
   }
   const stats = new Map<string, HostStats>();
-  for (const [h, s] of states) stats.set(h, s.stats);
+  // as Ansible's recap: a host that no task counted anything for has no line
+  for (const [h, s] of states) if (Object.values(s.stats).some((n) => n > 0)) stats.set(h, s.stats);
   req.reporter.recap(stats);
   return {
     stats,
@@ -381,13 +384,12 @@ class PlayRun {
 
   #noMoreHostsShown = false;
 
-  // Ansible's banner when every host of the batch has failed and tasks remain.
+  // Ansible 2.14 prints this banner when a play is cut short (any_errors_fatal, a failed run_once
+  // task, max_fail_percentage: see #afterTask) and, in the free strategy, when every host is
+  // unreachable; not when every host of a linear batch has merely failed.
   #noMoreHosts(): void {
     const batch = this.env.batch.map((n) => this.env.hosts.get(n)!);
-    if (this.#noMoreHostsShown || batch.some((h) => h.active) || !batch.some((h) => h.failed || h.unreachable)) return;
-    // Ansible's linear strategy does not see a host fail inside a dynamic include as the end of
-    // the batch: no banner then
-    if (batch.every((h) => h.unreachable || h.failedInInclude)) return;
+    if (this.#noMoreHostsShown || !this.#free || !batch.every((h) => h.unreachable)) return;
     this.#noMoreHostsShown = true;
     this.env.reporter.warning('NO MORE HOSTS LEFT');
   }
@@ -474,6 +476,13 @@ class PlayRun {
         h.failed = true;
         if (opts.rescuable) this.#toRescue.add(h.name);
       }
+      // a failed run_once task is fatal, as any_errors_fatal is, in Ansible's linear strategy
+      if (!opts.rescuable) {
+        this.stop = true;
+        this.abortPlaybook = true;
+        this.#noMoreHostsShown = true;
+        this.env.reporter.warning('NO MORE HOSTS LEFT');
+      }
     }
     this.#afterTask(hosts, chain, results);
   }
@@ -502,7 +511,6 @@ class PlayRun {
           if (!rescuable) s.failed++;
           else this.#toRescue.add(r.host);
           h.failed = true;
-          h.failedInInclude = chain.some((k) => 'perHost' in k);
         }
         break;
       case 'unreachable': {
@@ -685,8 +693,6 @@ class PlayRun {
             };
             this.env.reporter.hostResult(r);
             this.#count(r, rescuable, chain);
-            // Ansible's strategy fails such a host outside its usual path: no NO MORE HOSTS banner
-            h.failedInInclude = true;
           }
           continue;
         }

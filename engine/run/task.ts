@@ -466,7 +466,9 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
           status: o.status,
           result: o.result,
           diffs: o.diffs,
-          ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors'),
+          ignored:
+            (o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors')) ||
+            (o.status === 'unreachable' && isIgnored(chain, scope, task, 'ignore_unreachable')),
         }),
       );
     }
@@ -523,7 +525,9 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
         result: r,
         item: label,
         diffs: o.diffs,
-        ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors'),
+        ignored:
+          (o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors')) ||
+          (o.status === 'unreachable' && isIgnored(chain, scope, task, 'ignore_unreachable')),
       });
       if (o.status === 'unreachable') break;
       if (lc.pause) await new Promise((res) => setTimeout(res, lc.pause! * 1000));

@@ -21,7 +21,7 @@ interface Flow {
   lines: string[];
 }
 
-const RESULT = /^(ok|changed|skipping|fatal|failed|FAILED - RETRYING|\.\.\.ignoring|included|h\d+ +:|localhost +:)/;
+const RESULT = /^(ok|changed|skipping|fatal|failed|FAILED - RETRYING|\.\.\.ignoring|included|\S+ +: ok=)/;
 const MARK = /^(TASK \[|RUNNING HANDLER \[|PLAY |PLAY RECAP|NO MORE HOSTS LEFT|ERROR!)/;
 
 /** What ran, line by line: results without their JSON (a debug msg and a failure's msg kept). */
@@ -41,7 +41,8 @@ export function normalise(out: string, dir: string, code: number | null): string
         .replace(/(: FAILED!|: UNREACHABLE!) => .*$/, '$1')
         .replace(/\s+/g, ' ')
         .trim();
-      if (msg && /^(fatal|failed)/.test(s)) s += ` msg=${msg}`;
+      // (an unreachable host's message is the SSH client's own: not compared)
+      if (msg && /^(fatal|failed)/.test(s) && !s.endsWith('UNREACHABLE!')) s += ` msg=${msg}`;
       // the hosts of an include, in the order they finished
       s = s.replace(/^(included: .* for )(.*)$/, (_m, head: string, hosts: string) => head + hosts.split(', ').sort().join(', '));
       group.push(s);
@@ -501,6 +502,86 @@ describe('meta tasks compared with ansible-playbook', () => {
         // the cleared errors leave the exit code
         'rc=0',
       ],
+    );
+  }, 120_000);
+});
+
+describe('aborts, serial and exit codes compared with ansible-playbook', () => {
+  it('every host failing ends the playbook without NO MORE HOSTS LEFT; a failed run_once task is fatal', () => {
+    const t = compare(
+      `${PLAY}  tasks:
+    - command: "false"
+    - debug: msg=after
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg=play2
+`,
+      ['fatal: [h2]: FAILED! msg="non-zero return code"', 'PLAY RECAP', 'rc=2'],
+    );
+    expect(t.lines).not.toContain('NO MORE HOSTS LEFT');
+    const once = compare(
+      `${PLAY}  tasks:
+    - command: "false"
+      run_once: true
+    - debug: msg=after
+`,
+      ['fatal: [h1]: FAILED! msg="non-zero return code"', 'NO MORE HOSTS LEFT', 'PLAY RECAP', 'rc=2'],
+    );
+    // h2 never had a result: no recap line, as in Ansible
+    expect(once.lines.filter((l) => l.startsWith('h2 :'))).toEqual([]);
+  }, 120_000);
+
+  it('serial: a PLAY banner per batch; a batch that fails entirely ends the playbook', () => {
+    const files = { hosts: `h1 ${HOST}\nh2 ${HOST}\nh3 ${HOST}\n` };
+    compare(
+      `${PLAY}  serial: 1
+  tasks:
+    - command: "false"
+      when: inventory_hostname == 'h2'
+    - debug: msg=after
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg=never
+`,
+      ['PLAY [all]', 'ok: [h1] "msg": "after"', 'PLAY [all]', 'fatal: [h2]: FAILED! msg="non-zero return code"', 'PLAY RECAP', 'rc=2'],
+      { files },
+    );
+    compare(
+      `${PLAY}  serial: [1, 2]
+  tasks:
+    - command: "false"
+      when: inventory_hostname == 'h2'
+    - debug: msg=after
+`,
+      ['PLAY [all]', 'ok: [h1] "msg": "after"', 'PLAY [all]', 'ok: [h3] "msg": "after"', 'rc=2'],
+      { files },
+    );
+  }, 120_000);
+
+  it('an unreachable host: ignore_unreachable prints ...ignoring; exit code 4', () => {
+    const files = { hosts: `h1 ${HOST}\nbad ansible_host=127.0.0.1 ansible_port=1 ansible_user=nobody ansible_connection=ssh\n` };
+    compare(
+      `${PLAY}  tasks:
+    - command: "true"
+      ignore_unreachable: true
+    - command: "true"
+    - debug: msg=after
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg=p2
+`,
+      [
+        '...ignoring',
+        'fatal: [bad]: UNREACHABLE!',
+        'fatal: [bad]: UNREACHABLE!',
+        'ok: [h1] "msg": "p2"',
+        'bad : ok=1 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=1',
+        'rc=4',
+      ],
+      { files },
     );
   }, 120_000);
 });
