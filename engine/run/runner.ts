@@ -326,6 +326,8 @@ class PlayRun {
   ) {}
 
   #strategy?: 'linear' | 'free';
+  /** Running handlers: tasks of a handler's include_tasks show RUNNING HANDLER banners too. */
+  #inHandler = false;
 
   // a templated strategy (strategy: "{{ s | default('linear') }}") is decided once, with the play's variables
   get #free(): boolean {
@@ -449,7 +451,7 @@ class PlayRun {
     this.env.reporter.taskStart({
       name: shownTaskName(this.env, task, targets[0], chain),
       action: task.action,
-      handler: opts.handler ?? false,
+      handler: opts.handler ?? this.#inHandler,
       location: task.location,
       hosts: targets.map((h) => h.name),
     });
@@ -647,7 +649,7 @@ class PlayRun {
     this.env.reporter.taskStart({
       name: bannerName,
       action: task.action,
-      handler: false,
+      handler: this.#inHandler,
       location: task.location,
       hosts: hosts.map((h) => h.name),
     });
@@ -827,10 +829,12 @@ class PlayRun {
   async flushHandlers(hosts: HostState[]): Promise<void> {
     const play = this.env.play;
     const force = play.force_handlers ?? this.env.settings.forceHandlers ?? false;
-    // Handlers notified by handlers run in a following round of the same flush.
+    // A handler notified by a handler runs in the same pass when it is defined after it, as in
+    // Ansible (the notification is seen by the handlers still to come); else in a next round.
     for (let round = 0; round < 10; round++) {
       const pending = new Map(hosts.map((h) => [h, new Set(h.notified)] as const));
       for (const h of hosts) h.notified.clear();
+      const served = new Map(hosts.map((h) => [h, new Set<string>()] as const));
       let ran = false;
       // a name notifies the last handler defined with it (Ansible searches them in reverse);
       // a listen topic notifies every handler that listens to it
@@ -838,11 +842,20 @@ class PlayRun {
       for (const hd of this.env.handlers) for (const n of handlerNames(hd).filter((x) => !hd.listen.includes(x))) byName.set(n, hd);
       for (const hd of this.env.handlers) {
         const names = handlerNames(hd).filter((n) => hd.listen.includes(n) || byName.get(n) === hd);
-        const targets = hosts.filter((h) => (h.active || (force && !h.unreachable)) && names.some((n) => pending.get(h)!.has(n)));
+        const targets = hosts.filter(
+          (h) => (h.active || (force && !h.unreachable)) && names.some((n) => pending.get(h)!.has(n) || h.notified.has(n)),
+        );
         if (targets.length === 0) continue;
         ran = true;
-        await this.task(hd, targets, [play, ...(hd.parents ?? []), hd], { handler: true });
+        for (const h of targets) for (const n of names) if (h.notified.has(n)) served.get(h)!.add(n);
+        this.#inHandler = true;
+        try {
+          await this.task(hd, targets, [play, ...(hd.parents ?? []), hd], { handler: true });
+        } finally {
+          this.#inHandler = false;
+        }
       }
+      for (const h of hosts) for (const n of served.get(h)!) h.notified.delete(n);
       if (!ran) break;
     }
   }

@@ -179,6 +179,46 @@ describe('handlers compared with ansible-playbook', () => {
     );
   }, 120_000);
 
+  it('a handler notified by an earlier handler runs in the same pass, once; include_tasks handlers', () => {
+    compare(
+      `${PLAY}  handlers:
+    - name: chain1
+      command: "true"
+      notify: chain2
+    - name: chain2
+      debug: msg=chain2
+    - name: included handlers
+      include_tasks: hinc.yml
+    - name: with when
+      debug: msg=when
+      when: inventory_hostname == 'h1'
+  tasks:
+    - command: "true"
+      notify: [chain1, included handlers, with when]
+    - block:
+        - command: "false"
+          when: inventory_hostname == 'h1'
+      rescue:
+        - command: "true"
+          notify: chain2
+`,
+      [
+        'RUNNING HANDLER [chain1]',
+        'RUNNING HANDLER [chain2]',
+        'ok: [h1] "msg": "chain2"',
+        'ok: [h2] "msg": "chain2"',
+        // an include in the handlers, and its tasks, are handlers too
+        'RUNNING HANDLER [included handlers]',
+        'RUNNING HANDLER [inc handler]',
+        'RUNNING HANDLER [with when]',
+        'skipping: [h2]',
+        'h1 : ok=7 changed=3 unreachable=0 failed=0 skipped=0 rescued=1 ignored=0',
+        'rc=0',
+      ],
+      { files: { 'hinc.yml': '- name: inc handler\n  debug: msg=inc-h\n' } },
+    );
+  }, 120_000);
+
   const FORCED = `${PLAY}  handlers:
     - name: h-ok
       debug: msg=ok
