@@ -143,8 +143,9 @@ export class DefaultReporter implements Reporter {
     }
   }
 
-  included(file: string, hosts: string[]): void {
-    this.#line(this.#c('cyan', `included: ${file} for ${hosts.join(', ')}`));
+  included(file: string, hosts: string[], item?: unknown): void {
+    const label = item !== undefined ? ` => (item=${pyRepr(item)})` : '';
+    this.#line(this.#c('cyan', `included: ${file} for ${hosts.join(', ')}${label}`));
   }
 
   warning(message: string): void {

@@ -39,8 +39,8 @@ export class JsonReporter implements Reporter {
       printsOnPurpose(r),
     );
   }
-  included(file: string, hosts: string[]): void {
-    this.#emit('included', { file, hosts });
+  included(file: string, hosts: string[], item?: unknown): void {
+    this.#emit('included', item === undefined ? { file, hosts } : { file, hosts, item });
   }
   warning(message: string): void {
     this.#emit('warning', { message });

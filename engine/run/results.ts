@@ -48,7 +48,7 @@ export interface Reporter {
   taskStart(task: { name: string; action: string; handler: boolean; location: SourceLocation; hosts: string[] }): void;
   hostResult(r: HostTaskResult): void;
   /** include_tasks loaded a file for these hosts. */
-  included(file: string, hosts: string[]): void;
+  included(file: string, hosts: string[], item?: unknown): void;
   warning(message: string): void;
   /** A line of -v output. */
   verbose(level: number, message: string): void;

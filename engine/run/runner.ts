@@ -673,6 +673,9 @@ class PlayRun {
     }
     for (const r of results) this.#count(r, rescuable, chain);
     const roles = rolesOf(chain);
+    // as ansible-playbook: every `included:` line of the task (one per loop item) comes first,
+    // then the included tasks run, file by file
+    const toRun: { nodes: Node[]; g: { hosts: HostState[]; vars: Map<string, Record<string, unknown>> } }[] = [];
     for (const key of order) {
       const g = groups.get(key)![0]!;
       let nodes: Node[];
@@ -699,9 +702,11 @@ class PlayRun {
           continue;
         }
         if (task.include?.error && task.include.file === g.file) throw task.include.error;
+        const first = g.vars.get(g.hosts[0]!.name);
         this.env.reporter.included(
           path,
           g.hosts.map((h) => h.name),
+          task.loop !== undefined && first ? first[task.loop_control.loop_var] : undefined,
         );
         for (const h of g.hosts) h.stats.ok++;
         nodes =
@@ -721,6 +726,9 @@ class PlayRun {
                 ),
               );
       }
+      toRun.push({ nodes, g });
+    }
+    for (const { nodes, g } of toRun) {
       // Keywords of a dynamic include apply to the include itself, not to the included tasks (they
       // inherit from the blocks around it); its vars (and loop item) reach the tasks, and apply:
       // keywords apply to each of them.

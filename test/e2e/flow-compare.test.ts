@@ -546,6 +546,38 @@ describe('meta tasks compared with ansible-playbook', () => {
   }, 120_000);
 });
 
+describe('include_tasks compared with ansible-playbook', () => {
+  it('a loop prints every included line, with its item, before the included tasks run', () => {
+    compare(
+      `${PLAY}  tasks:
+    - include_tasks: t.yml
+      loop: [1, 2]
+    - include_tasks: t.yml
+      when: inventory_hostname == 'h2'
+    - name: failing in an include
+      include_tasks: bad.yml
+    - debug: msg=end
+`,
+      [
+        'included: <dir>/t.yml for h1, h2 => (item=1)',
+        'included: <dir>/t.yml for h1, h2 => (item=2)',
+        'ok: [h1] "msg": "inc 1"',
+        'ok: [h1] "msg": "inc 2"',
+        'included: <dir>/t.yml for h2',
+        'fatal: [h1]: FAILED! msg="non-zero return code"',
+        'ok: [h2] "msg": "end"',
+        'rc=2',
+      ],
+      {
+        files: {
+          't.yml': '- debug: msg="inc {{ item | default(0) }}"\n',
+          'bad.yml': '- command: "false"\n  when: inventory_hostname == "h1"\n- debug: msg=after-bad\n',
+        },
+      },
+    );
+  }, 120_000);
+});
+
 describe('aborts, serial and exit codes compared with ansible-playbook', () => {
   it('every host failing ends the playbook without NO MORE HOSTS LEFT; a failed run_once task is fatal', () => {
     const t = compare(
