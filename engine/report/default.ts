@@ -111,6 +111,10 @@ export class DefaultReporter implements Reporter {
     const verbose = this.verbosity >= 1 || r.result._ansible_verbose_always === true;
     const indent = r.result._ansible_verbose_always === true || this.verbosity > 2 ? 4 : undefined;
     const dump = (): string => pyJson(shownResult(r, this.#debug), indent);
+    if (r.ignoringOnly) {
+      if (r.ignored) this.#line(c('cyan', '...ignoring'));
+      return;
+    }
     if (r.retriesLeft !== undefined) {
       this.#line(c('red', `FAILED - RETRYING: ${who}: ${this.#taskName} (${r.retriesLeft} retries left).`));
       return;
@@ -134,7 +138,8 @@ export class DefaultReporter implements Reporter {
       case 'failed':
         if (r.item !== undefined) this.#line(c('red', `failed: ${who} (item=${pyRepr(r.noLog ? 'None' : r.item)}) => ${dump()}`));
         else this.#line(c('red', `fatal: ${who}: FAILED! => ${dump()}`));
-        if (r.ignored) this.#line(c('cyan', '...ignoring'));
+        // a loop's items say nothing of it: `...ignoring` follows the loop's own result
+        if (r.ignored && r.item === undefined) this.#line(c('cyan', '...ignoring'));
         break;
       case 'unreachable':
         this.#line(c('bright red', `fatal: ${who}: UNREACHABLE! => ${dump()}`));

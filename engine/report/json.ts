@@ -25,6 +25,7 @@ export class JsonReporter implements Reporter {
     this.#emit('task_start', task as unknown as Record<string, unknown>);
   }
   hostResult(r: HostTaskResult): void {
+    if (r.ignoringOnly) return;
     const result = r.noLog ? { censored: NO_LOG_MESSAGE, changed: r.result.changed ?? false } : r.result;
     this.#emit(
       'host_result',

@@ -21,6 +21,8 @@ export interface HostTaskResult {
   noLog?: boolean;
   /** Diffs to print (diff mode). */
   diffs?: FileDiff[];
+  /** A loop's own result, told only so that `...ignoring` follows its items (nothing else is shown). */
+  ignoringOnly?: boolean;
   /** The task is being retried (until): attempts left. */
   retriesLeft?: number;
 }

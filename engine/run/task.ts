@@ -556,7 +556,12 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
       result,
       ignored: anyFailed && isIgnored(chain, scope, task, 'ignore_errors'),
     };
-    return finish(env, task, host, allSkipped ? report(overall) : overall);
+    // and when no_log hides the items: the censored loop result has no `results` to go through,
+    // so Ansible's callback prints it as a line of its own
+    if (allSkipped || noLog) return finish(env, task, host, report(overall));
+    // Ansible prints `...ignoring` once, after the items, for an ignored failed loop
+    if (overall.ignored) report({ ...overall, ignoringOnly: true });
+    return finish(env, task, host, overall);
   } catch (e) {
     if (e instanceof UserError) {
       // a templating, loop or condition error fails the task where Ansible records it, and

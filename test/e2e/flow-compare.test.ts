@@ -308,6 +308,31 @@ describe('loops and until compared with ansible-playbook', () => {
     );
   }, 120_000);
 
+  it('an ignored failed loop prints ...ignoring once, after its items; no_log prints the loop line too', () => {
+    const t = compare(
+      `${PLAY}  tasks:
+    - name: two items fail
+      command: "{{ item }}"
+      loop: ["false", "true", "false"]
+      ignore_errors: true
+    - name: no_log failing loop
+      command: "{{ item }}"
+      loop: ["true", "false"]
+      no_log: true
+      ignore_errors: true
+    - name: no_log loop
+      debug: msg=secret
+      loop: [s1]
+      no_log: true
+`,
+      ['TASK [no_log loop]', 'ok: [h1]', 'ok: [h1] => (item=None)', 'rc=0'],
+    );
+    const first = t.lines.slice(t.lines.indexOf('TASK [two items fail]'), t.lines.indexOf('TASK [no_log failing loop]'));
+    expect(first.filter((l) => l === '...ignoring')).toHaveLength(2);
+    const second = t.lines.slice(t.lines.indexOf('TASK [no_log failing loop]'), t.lines.indexOf('TASK [no_log loop]'));
+    expect(second.filter((l) => l.startsWith('fatal: [h1]: FAILED!'))).toHaveLength(1);
+  }, 120_000);
+
   it('until prints FAILED - RETRYING; attempts is 2.14s count; retries: 0 is one attempt', () => {
     compare(
       `${PLAY}  tasks:
