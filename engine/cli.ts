@@ -275,6 +275,7 @@ interface RunOpts extends VaultOpts {
   listTags?: boolean;
   syntaxCheck?: boolean;
   startAtTask?: string;
+  forceHandlers?: boolean;
   output: string;
   timeout?: string;
   privateKey?: string;
@@ -532,6 +533,7 @@ async function execute(
         skipTags: splitList(o.skipTags),
         verifyIdempotence: truthyEnv(io.env.TSPLAY_VERIFY_IDEMPOTENCE) ?? false,
         maxOutputBytes: p.maxOutputBytes,
+        forceHandlers: o.forceHandlers ? true : (truthyEnv(io.env.ANSIBLE_FORCE_HANDLERS) ?? false),
       },
     });
     if (summary.interrupted) return EXIT.interrupted;
@@ -645,7 +647,8 @@ function addRunOptions(cmd: Command, playbook: boolean): Command {
       .option('--list-tasks', 'list the tasks each play would run')
       .option('--list-tags', 'list the tags')
       .option('--syntax-check', 'check the playbook and exit')
-      .option('--start-at-task <name>', 'start at the task with this name');
+      .option('--start-at-task <name>', 'start at the task with this name')
+      .option('--force-handlers', 'run notified handlers even on hosts that failed');
   }
   return cmd;
 }

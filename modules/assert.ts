@@ -44,6 +44,8 @@ export default defineModule<AssertArgs, { failedAt?: string; error?: string }>({
       return planFailure(args.fail_msg !== undefined ? String(args.fail_msg) : 'Assertion failed', {
         assertion: state.failedAt,
         evaluated_to: false,
+        // ansible-playbook prints a failed assertion indented too, unless quiet
+        _ansible_verbose_always: !args.quiet,
       });
     }
     return noop('all assertions hold', { msg: args.success_msg ?? 'All assertions passed', _ansible_verbose_always: !args.quiet });

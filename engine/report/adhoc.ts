@@ -25,6 +25,7 @@ export class AdhocReporter implements Reporter {
   included(): void {}
 
   hostResult(r: HostTaskResult): void {
+    if (r.ignoringOnly) return;
     if (r.retriesLeft !== undefined) return;
     const raw = printsOnPurpose(r);
     const out = (t: string) => this.output.out(raw ? t : secretValues.redact(t));

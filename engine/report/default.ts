@@ -40,7 +40,7 @@ function shownResult(r: HostTaskResult, isDebug = false): Record<string, unknown
   // debug-like results (verbose_always) show only what they were asked to, as Ansible's callback
   // does (_clean_results): msg alone (a loop's item and ansible_loop_var too are left out), or the
   // variable without changed/failed/skipped
-  const bare = r.result._ansible_verbose_always === true && (r.result.changed !== true || isDebug);
+  const bare = r.result._ansible_verbose_always === true && r.status !== 'failed' && (r.result.changed !== true || isDebug);
   const msgOnly = bare && 'msg' in r.result;
   for (const [k, v] of Object.entries(r.result)) {
     // the status is the line's own word: Ansible's callbacks get results without failed/skipped
@@ -111,6 +111,10 @@ export class DefaultReporter implements Reporter {
     const verbose = this.verbosity >= 1 || r.result._ansible_verbose_always === true;
     const indent = r.result._ansible_verbose_always === true || this.verbosity > 2 ? 4 : undefined;
     const dump = (): string => pyJson(shownResult(r, this.#debug), indent);
+    if (r.ignoringOnly) {
+      if (r.ignored) this.#line(c('cyan', '...ignoring'));
+      return;
+    }
     if (r.retriesLeft !== undefined) {
       this.#line(c('red', `FAILED - RETRYING: ${who}: ${this.#taskName} (${r.retriesLeft} retries left).`));
       return;
@@ -134,16 +138,19 @@ export class DefaultReporter implements Reporter {
       case 'failed':
         if (r.item !== undefined) this.#line(c('red', `failed: ${who} (item=${pyRepr(r.noLog ? 'None' : r.item)}) => ${dump()}`));
         else this.#line(c('red', `fatal: ${who}: FAILED! => ${dump()}`));
-        if (r.ignored) this.#line(c('cyan', '...ignoring'));
+        // a loop's items say nothing of it: `...ignoring` follows the loop's own result
+        if (r.ignored && r.item === undefined) this.#line(c('cyan', '...ignoring'));
         break;
       case 'unreachable':
         this.#line(c('bright red', `fatal: ${who}: UNREACHABLE! => ${dump()}`));
+        if (r.ignored) this.#line(c('cyan', '...ignoring'));
         break;
     }
   }
 
-  included(file: string, hosts: string[]): void {
-    this.#line(this.#c('cyan', `included: ${file} for ${hosts.join(', ')}`));
+  included(file: string, hosts: string[], item?: unknown): void {
+    const label = item !== undefined ? ` => (item=${pyRepr(item)})` : '';
+    this.#line(this.#c('cyan', `included: ${file} for ${hosts.join(', ')}${label}`));
   }
 
   warning(message: string): void {

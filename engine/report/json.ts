@@ -25,6 +25,7 @@ export class JsonReporter implements Reporter {
     this.#emit('task_start', task as unknown as Record<string, unknown>);
   }
   hostResult(r: HostTaskResult): void {
+    if (r.ignoringOnly) return;
     const result = r.noLog ? { censored: NO_LOG_MESSAGE, changed: r.result.changed ?? false } : r.result;
     this.#emit(
       'host_result',
@@ -39,8 +40,8 @@ export class JsonReporter implements Reporter {
       printsOnPurpose(r),
     );
   }
-  included(file: string, hosts: string[]): void {
-    this.#emit('included', { file, hosts });
+  included(file: string, hosts: string[], item?: unknown): void {
+    this.#emit('included', item === undefined ? { file, hosts } : { file, hosts, item });
   }
   warning(message: string): void {
     this.#emit('warning', { message });

@@ -16,12 +16,13 @@ export class HostState {
   /** Failed in this run: left out of the rest of the play and of later plays. */
   failed = false;
   unreachable = false;
+  /** The failed and unreachable counts when meta: clear_host_errors last ran for this host. */
+  clearedFailures = 0;
+  clearedUnreachable = 0;
   /** meta: end_host / end_play for this host. */
   ended = false;
   /** Handler names / listen topics notified and not yet run. */
   notified = new Set<string>();
-  /** The last failure happened in a task of a dynamic include (include_tasks / include_role). */
-  failedInInclude = false;
   /** The last failure that was not ignored: a rescue section's ansible_failed_task / _result. */
   lastFailure?: { task: Record<string, unknown>; result: Record<string, unknown> };
   /** Background jobs of async tasks with poll: 0, by job id (async_status reads them). */

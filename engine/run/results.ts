@@ -21,6 +21,8 @@ export interface HostTaskResult {
   noLog?: boolean;
   /** Diffs to print (diff mode). */
   diffs?: FileDiff[];
+  /** A loop's own result, told only so that `...ignoring` follows its items (nothing else is shown). */
+  ignoringOnly?: boolean;
   /** The task is being retried (until): attempts left. */
   retriesLeft?: number;
 }
@@ -48,7 +50,7 @@ export interface Reporter {
   taskStart(task: { name: string; action: string; handler: boolean; location: SourceLocation; hosts: string[] }): void;
   hostResult(r: HostTaskResult): void;
   /** include_tasks loaded a file for these hosts. */
-  included(file: string, hosts: string[]): void;
+  included(file: string, hosts: string[], item?: unknown): void;
   warning(message: string): void;
   /** A line of -v output. */
   verbose(level: number, message: string): void;

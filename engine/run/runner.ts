@@ -28,7 +28,17 @@ import type { ConnectionPool } from '../connection/pool.js';
 import { HostState } from './host-state.js';
 import type { ModuleRegistry } from './registry.js';
 import type { HostStats, HostTaskResult, Reporter } from './results.js';
-import { buildScope, lastDefined, loopItems, rolesOf, runTaskOnHost, type Chain, type PlayEnv, type RunSettings } from './task.js';
+import {
+  buildScope,
+  extendedLoop,
+  lastDefined,
+  loopItems,
+  rolesOf,
+  runTaskOnHost,
+  type Chain,
+  type PlayEnv,
+  type RunSettings,
+} from './task.js';
 
 /** Everything a run needs, loaded and validated before any host is contacted. */
 export interface RunRequest {
@@ -210,7 +220,9 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
       } catch (e) {
         throw e instanceof UserError ? e.at(play.serialLocation ?? play.location) : e;
       }
-      for (const batch of playBatches) {
+      for (const [i, batch] of playBatches.entries()) {
+        // as ansible-playbook: each serial batch starts with the play's banner
+        if (i > 0) req.reporter.playStart({ name: play.name ?? play.hosts.join(','), hosts: batch, check });
         const env: PlayEnv = {
           registry: req.registry,
           pool: req.pool,
@@ -264,12 +276,14 @@ export async function runPlays(req: RunRequest): Promise<RunSummary> {
     await req.pool.closeAll();
   }
   const stats = new Map<string, HostStats>();
-  for (const [h, s] of states) stats.set(h, s.stats);
+  // as Ansible's recap: a host that no task counted anything for has no line
+  for (const [h, s] of states) if (Object.values(s.stats).some((n) => n > 0)) stats.set(h, s.stats);
   req.reporter.recap(stats);
   return {
     stats,
-    anyFailed: [...states.values()].some((s) => s.stats.failed > 0),
-    anyUnreachable: [...states.values()].some((s) => s.stats.unreachable > 0),
+    // meta: clear_host_errors takes a host's earlier errors out of the exit code, as in Ansible
+    anyFailed: [...states.values()].some((s) => s.stats.failed > s.clearedFailures),
+    anyUnreachable: [...states.values()].some((s) => s.stats.unreachable > s.clearedUnreachable),
     interrupted,
   };
 }
@@ -312,6 +326,8 @@ class PlayRun {
   ) {}
 
   #strategy?: 'linear' | 'free';
+  /** Running handlers: tasks of a handler's include_tasks show RUNNING HANDLER banners too. */
+  #inHandler = false;
 
   // a templated strategy (strategy: "{{ s | default('linear') }}") is decided once, with the play's variables
   get #free(): boolean {
@@ -370,13 +386,12 @@ class PlayRun {
 
   #noMoreHostsShown = false;
 
-  // Ansible's banner when every host of the batch has failed and tasks remain.
+  // Ansible 2.14 prints this banner when a play is cut short (any_errors_fatal, a failed run_once
+  // task, max_fail_percentage: see #afterTask) and, in the free strategy, when every host is
+  // unreachable; not when every host of a linear batch has merely failed.
   #noMoreHosts(): void {
     const batch = this.env.batch.map((n) => this.env.hosts.get(n)!);
-    if (this.#noMoreHostsShown || batch.some((h) => h.active) || !batch.some((h) => h.failed || h.unreachable)) return;
-    // Ansible's linear strategy does not see a host fail inside a dynamic include as the end of
-    // the batch: no banner then
-    if (batch.every((h) => h.unreachable || h.failedInInclude)) return;
+    if (this.#noMoreHostsShown || !this.#free || !batch.every((h) => h.unreachable)) return;
     this.#noMoreHostsShown = true;
     this.env.reporter.warning('NO MORE HOSTS LEFT');
   }
@@ -436,7 +451,7 @@ class PlayRun {
     this.env.reporter.taskStart({
       name: shownTaskName(this.env, task, targets[0], chain),
       action: task.action,
-      handler: opts.handler ?? false,
+      handler: opts.handler ?? this.#inHandler,
       location: task.location,
       hosts: targets.map((h) => h.name),
     });
@@ -462,6 +477,13 @@ class PlayRun {
       for (const h of hosts) {
         h.failed = true;
         if (opts.rescuable) this.#toRescue.add(h.name);
+      }
+      // a failed run_once task is fatal, as any_errors_fatal is, in Ansible's linear strategy
+      if (!opts.rescuable) {
+        this.stop = true;
+        this.abortPlaybook = true;
+        this.#noMoreHostsShown = true;
+        this.env.reporter.warning('NO MORE HOSTS LEFT');
       }
     }
     this.#afterTask(hosts, chain, results);
@@ -491,7 +513,6 @@ class PlayRun {
           if (!rescuable) s.failed++;
           else this.#toRescue.add(r.host);
           h.failed = true;
-          h.failedInInclude = chain.some((k) => 'perHost' in k);
         }
         break;
       case 'unreachable': {
@@ -520,6 +541,9 @@ class PlayRun {
       this.stop = true;
       this.abortPlaybook = true;
       for (const h of hosts) if (h.active) h.ended = true;
+      // every host of the batch now counts as failed: Ansible's banner
+      this.#noMoreHostsShown = true;
+      this.env.reporter.warning('NO MORE HOSTS LEFT');
       return;
     }
     if (play.max_fail_percentage !== undefined) {
@@ -531,6 +555,11 @@ class PlayRun {
       if ((failed / batch) * 100 > play.max_fail_percentage) {
         this.stop = true;
         this.abortPlaybook = true;
+        // ansible-core 2.14's linear strategy sends the banner twice here: once for the
+        // percentage, once more as every host is now failed
+        this.#noMoreHostsShown = true;
+        this.env.reporter.warning('NO MORE HOSTS LEFT');
+        this.env.reporter.warning('NO MORE HOSTS LEFT');
         return;
       }
     }
@@ -538,32 +567,63 @@ class PlayRun {
 
   async meta(task: TaskNode, hosts: HostState[], chain: Chain): Promise<void> {
     const what = String(task.args._raw_params ?? '');
-    const applies = hosts.filter((h) => {
+    const holds = (h: HostState): boolean => {
       const scope = buildScope(this.env, h, chain);
       return chain.every((k) => k.when.every((c) => evalCondition(c, scope, task.location)));
-    });
+    };
+    // As ansible-core 2.14's linear strategy: a meta task prints its banner each time it runs, once
+    // per host for end_host, flush_handlers, noop and reset_connection, else once for the first
+    // host; a false condition prints `skipping: [host]`, which the recap does not count.
+    const banner = (): void =>
+      this.env.reporter.taskStart({
+        name: shownTaskName(this.env, task, hosts[0], chain),
+        action: task.action,
+        handler: false,
+        location: task.location,
+        hosts: hosts.map((h) => h.name),
+      });
+    const skipped = (h: HostState): void =>
+      this.env.reporter.hostResult({
+        host: h.name,
+        status: 'skipped',
+        result: { msg: what, skipped: true, skip_reason: `${what} conditional evaluated to False` },
+      });
+    const perHost = ['end_host', 'flush_handlers', 'noop', 'reset_connection'].includes(what);
+    const applies: HostState[] = [];
+    for (const h of perHost ? hosts : hosts.slice(0, 1)) {
+      banner();
+      if (holds(h)) applies.push(h);
+      else skipped(h);
+    }
+    // a meta task that runs once acts on the batch when its first host's condition holds
+    const batch = applies.length ? this.env.batch.map((n) => this.env.hosts.get(n)!) : [];
     switch (what) {
       case 'flush_handlers':
-        await this.flushHandlers(hosts);
+        await this.flushHandlers(applies);
         break;
       case 'end_play':
-        // a meta task runs once, for the first host of the batch: only its condition counts
-        if (hosts[0] && applies.includes(hosts[0])) {
-          for (const n of this.env.batch) this.env.hosts.get(n)!.ended = true;
-          this.stop = true;
-        }
+        for (const h of batch) h.ended = true;
+        if (batch.length) this.stop = true;
         break;
       case 'end_batch':
-        if (hosts[0] && applies.includes(hosts[0])) for (const n of this.env.batch) this.env.hosts.get(n)!.ended = true;
+        for (const h of batch) h.ended = true;
         break;
       case 'end_host':
         for (const h of applies) h.ended = true;
         break;
       case 'clear_host_errors':
-        for (const n of this.env.batch) this.env.hosts.get(n)!.failed = false;
+        // the hosts' errors no longer count (later plays, the exit code), but a host that has
+        // failed does not come back into this play, as in ansible-core 2.14
+        for (const h of batch) {
+          if (h.failed || h.unreachable) h.ended = true;
+          h.failed = false;
+          h.unreachable = false;
+          h.clearedFailures = h.stats.failed;
+          h.clearedUnreachable = h.stats.unreachable;
+        }
         break;
       case 'clear_facts':
-        for (const h of applies) {
+        for (const h of batch) {
           h.facts = {};
           h.factVarNames.clear();
         }
@@ -589,7 +649,7 @@ class PlayRun {
     this.env.reporter.taskStart({
       name: bannerName,
       action: task.action,
-      handler: false,
+      handler: this.#inHandler,
       location: task.location,
       hosts: hosts.map((h) => h.name),
     });
@@ -613,6 +673,9 @@ class PlayRun {
     }
     for (const r of results) this.#count(r, rescuable, chain);
     const roles = rolesOf(chain);
+    // as ansible-playbook: every `included:` line of the task (one per loop item) comes first,
+    // then the included tasks run, file by file
+    const toRun: { nodes: Node[]; g: { hosts: HostState[]; vars: Map<string, Record<string, unknown>> } }[] = [];
     for (const key of order) {
       const g = groups.get(key)![0]!;
       let nodes: Node[];
@@ -635,15 +698,15 @@ class PlayRun {
             };
             this.env.reporter.hostResult(r);
             this.#count(r, rescuable, chain);
-            // Ansible's strategy fails such a host outside its usual path: no NO MORE HOSTS banner
-            h.failedInInclude = true;
           }
           continue;
         }
         if (task.include?.error && task.include.file === g.file) throw task.include.error;
+        const first = g.vars.get(g.hosts[0]!.name);
         this.env.reporter.included(
           path,
           g.hosts.map((h) => h.name),
+          task.loop !== undefined && first ? first[task.loop_control.loop_var] : undefined,
         );
         for (const h of g.hosts) h.stats.ok++;
         nodes =
@@ -663,6 +726,9 @@ class PlayRun {
                 ),
               );
       }
+      toRun.push({ nodes, g });
+    }
+    for (const { nodes, g } of toRun) {
       // Keywords of a dynamic include apply to the include itself, not to the included tasks (they
       // inherit from the blocks around it); its vars (and loop item) reach the tasks as include
       // parameters, above set_fact as in Ansible, and apply: keywords apply to each of them.
@@ -742,18 +808,7 @@ class PlayRun {
         if (lc.index_var) extra[lc.index_var] = i;
         // loop_control.extended reaches the included tasks too, as in Ansible
         if (lc.extended) {
-          extra.ansible_loop = {
-            index: i + 1,
-            index0: i,
-            first: i === 0,
-            last: i === list.length - 1,
-            length: list.length,
-            revindex: list.length - i,
-            revindex0: list.length - i - 1,
-            allitems: list,
-            previtem: list[i - 1],
-            nextitem: list[i + 1],
-          };
+          extra.ansible_loop = extendedLoop(list, i);
         }
         items.push(extra);
       }
@@ -782,10 +837,13 @@ class PlayRun {
   /** Run notified handlers, in definition order, on the hosts that notified them. */
   async flushHandlers(hosts: HostState[]): Promise<void> {
     const play = this.env.play;
-    // Handlers notified by handlers run in a following round of the same flush.
+    const force = play.force_handlers ?? this.env.settings.forceHandlers ?? false;
+    // A handler notified by a handler runs in the same pass when it is defined after it, as in
+    // Ansible (the notification is seen by the handlers still to come); else in a next round.
     for (let round = 0; round < 10; round++) {
       const pending = new Map(hosts.map((h) => [h, new Set(h.notified)] as const));
       for (const h of hosts) h.notified.clear();
+      const served = new Map(hosts.map((h) => [h, new Set<string>()] as const));
       let ran = false;
       // a name notifies the last handler defined with it (Ansible searches them in reverse);
       // a listen topic notifies every handler that listens to it
@@ -794,12 +852,19 @@ class PlayRun {
       for (const hd of this.env.handlers) {
         const names = handlerNames(hd).filter((n) => hd.listen.includes(n) || byName.get(n) === hd);
         const targets = hosts.filter(
-          (h) => (h.active || (play.force_handlers && !h.unreachable)) && names.some((n) => pending.get(h)!.has(n)),
+          (h) => (h.active || (force && !h.unreachable)) && names.some((n) => pending.get(h)!.has(n) || h.notified.has(n)),
         );
         if (targets.length === 0) continue;
         ran = true;
-        await this.task(hd, targets, [play, ...(hd.parents ?? []), hd], { handler: true });
+        for (const h of targets) for (const n of names) if (h.notified.has(n)) served.get(h)!.add(n);
+        this.#inHandler = true;
+        try {
+          await this.task(hd, targets, [play, ...(hd.parents ?? []), hd], { handler: true });
+        } finally {
+          this.#inHandler = false;
+        }
       }
+      for (const h of hosts) for (const n of served.get(h)!) h.notified.delete(n);
       if (!ran) break;
     }
   }

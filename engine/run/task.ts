@@ -48,6 +48,8 @@ export interface RunSettings {
   verifyIdempotence: boolean;
   /** The most bytes kept of a command's stdout and of its stderr (TSPLAY_MAX_OUTPUT). */
   maxOutputBytes?: number;
+  /** --force-handlers: notified handlers run on hosts that failed too (a play's force_handlers). */
+  forceHandlers?: boolean;
 }
 
 /** What a task needs from the play it runs in. */
@@ -403,6 +405,23 @@ interface Outcome {
 }
 
 /** Runs `task` on `host` and reports each result; returns the aggregated result. */
+/** `ansible_loop` of item i (loop_control.extended): no previtem on the first, no nextitem on the last. */
+export function extendedLoop(items: unknown[], i: number): Record<string, unknown> {
+  const loop: Record<string, unknown> = {
+    index: i + 1,
+    index0: i,
+    first: i === 0,
+    last: i === items.length - 1,
+    length: items.length,
+    revindex: items.length - i,
+    revindex0: items.length - i - 1,
+    allitems: items,
+  };
+  if (i > 0) loop.previtem = items[i - 1];
+  if (i < items.length - 1) loop.nextitem = items[i + 1];
+  return loop;
+}
+
 export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain): Promise<HostTaskResult> {
   const scope = buildScope(env, host, chain);
   const noLog = isNoLog(chain, scope, task);
@@ -447,7 +466,9 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
           status: o.status,
           result: o.result,
           diffs: o.diffs,
-          ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors'),
+          ignored:
+            (o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors')) ||
+            (o.status === 'unreachable' && isIgnored(chain, scope, task, 'ignore_unreachable')),
         }),
       );
     }
@@ -473,18 +494,7 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
       const itemScope: Record<string, unknown> = { ...base, [lc.loop_var]: item, ansible_loop_var: lc.loop_var };
       if (lc.index_var) itemScope[lc.index_var] = i;
       if (lc.extended) {
-        itemScope.ansible_loop = {
-          index: i + 1,
-          index0: i,
-          first: i === 0,
-          last: i === items.length - 1,
-          length: items.length,
-          revindex: items.length - i,
-          revindex0: items.length - i - 1,
-          allitems: items,
-          previtem: items[i - 1],
-          nextitem: items[i + 1],
-        };
+        itemScope.ansible_loop = extendedLoop(items, i);
       }
       const label = lc.label !== undefined ? template(lc.label, itemScope, task.location) : item;
       let o: Outcome;
@@ -515,7 +525,9 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
         result: r,
         item: label,
         diffs: o.diffs,
-        ignored: o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors'),
+        ignored:
+          (o.status === 'failed' && isIgnored(chain, scope, task, 'ignore_errors')) ||
+          (o.status === 'unreachable' && isIgnored(chain, scope, task, 'ignore_unreachable')),
       });
       if (o.status === 'unreachable') break;
       if (lc.pause) await new Promise((res) => setTimeout(res, lc.pause! * 1000));
@@ -536,13 +548,20 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     };
     if (anyFailed) result.failed = true;
     if (allSkipped) result.skipped = true;
-    // A loop's overall line is not printed (Ansible prints only the items); only register/notify use it.
-    return finish(env, task, host, {
+    // A loop's overall line is not printed (Ansible prints only the items), except when every item
+    // was skipped: ansible-playbook then also prints the task's own `skipping: [host]` line
+    const overall: HostTaskResult = {
       host: host.name,
       status,
       result,
       ignored: anyFailed && isIgnored(chain, scope, task, 'ignore_errors'),
-    });
+    };
+    // and when no_log hides the items: the censored loop result has no `results` to go through,
+    // so Ansible's callback prints it as a line of its own
+    if (allSkipped || noLog) return finish(env, task, host, report(overall));
+    // Ansible prints `...ignoring` once, after the items, for an ignored failed loop
+    if (overall.ignored) report({ ...overall, ignoringOnly: true });
+    return finish(env, task, host, overall);
   } catch (e) {
     if (e instanceof UserError) {
       // a templating, loop or condition error fails the task where Ansible records it, and
@@ -633,9 +652,13 @@ async function runOnce(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
       if (o.status === 'failed' && o.result.failed !== true) o.status = o.result.changed ? 'changed' : 'ok';
       return o;
     }
+    // ansible-core 2.14: `retries: 0` (or less) is one attempt whose result stands as it is; after
+    // the last of retries + 1 attempts the task fails and `attempts` says retries (2.14's count)
+    if (retries <= 0) return o;
     if (attempt > retries) {
       o.status = 'failed';
       o.result.failed = true;
+      o.result.attempts = retries;
       o.result.msg ??= 'Retries exceeded';
       return o;
     }
