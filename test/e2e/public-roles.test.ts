@@ -345,3 +345,21 @@ describe('ansible.utils.ipwrap', () => {
     expect(blocks(t)).toEqual(blocks(a!));
   });
 });
+
+// geerlingguy.docker removes `docker_obsolete_packages`, which users empty to keep docker.io.
+describe('package lists', () => {
+  it('apt and package with name: [] are ok, changing nothing, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - apt: {name: [], state: absent}
+    - package: {name: [], state: present}
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.code).toBe(0);
+    expect(t.recap).toBe('h : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0');
+    if (a) expect(t.recap).toBe(a.recap);
+  });
+});
