@@ -363,3 +363,26 @@ describe('package lists', () => {
     if (a) expect(t.recap).toBe(a.recap);
   });
 });
+
+// geerlingguy.security installs fail2ban with `enablerepo: epel` in a task for RedHat only.
+describe('package arguments of other managers', () => {
+  it('load, are skipped with their task, and fail as apt refuses them when the task runs, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - package: {name: fail2ban, state: present, enablerepo: epel}
+      when: false
+    - package: {name: tsplay-no-such-package, state: absent, enablerepo: epel}
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.code).toBe(2);
+    expect(t.out).toContain('"msg": "Unsupported parameters for (ansible.legacy.apt) module: enablerepo. Supported parameters include: ');
+    expect(t.recap).toBe('h : ok=0 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0');
+    if (a) {
+      expect(t.recap).toBe(a.recap);
+      expect(a.out).toContain('"msg": "Unsupported parameters for (ansible.legacy.apt) module: enablerepo. Supported parameters include: ');
+    }
+  });
+});
