@@ -21,6 +21,7 @@ import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js'
 import type { Keywords, Play, RoleInfo, TaskNode } from '../load/playbook.js';
 import { checkArgs, prepareArgs } from '../load/args.js';
 import { parseKv } from '../load/kv.js';
+import { ansibleOnlyMessage, ansibleOnlyModule } from '../load/ansible-only.js';
 import { loadVarsFile as readVarsFile } from '../load/vars-files.js';
 import { pyFormat } from '../expr/python.js';
 import { guardedApply, type GuardIo, type GuardSettings } from './safe-network.js';
@@ -652,6 +653,9 @@ async function runOnce(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
 
 async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>): Promise<Outcome> {
   const entry = env.registry.get(task.action);
+  // a module for other systems (dnf, ...) loaded; run here, it fails the host
+  if (!entry && ansibleOnlyModule(task.action))
+    return { status: 'failed', result: { failed: true, changed: false, msg: ansibleOnlyMessage(task.action) }, diffs: [] };
   if (!entry) throw new UserError('E_UNKNOWN_MODULE', `couldn't resolve module/action '${task.action}'`, { location: task.location });
   const def = entry.def;
   const rendered = removeOmitted(template(prepareArgs(def, task.args), scope, task.location)) as Record<string, unknown>;

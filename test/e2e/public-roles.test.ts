@@ -386,3 +386,28 @@ describe('package arguments of other managers', () => {
     }
   });
 });
+
+// Roles carry tasks for RedHat, SUSE, Arch in their main task files, skipped on Debian.
+describe('modules for other systems', () => {
+  it('load; skipped, they are skipped; run, they fail the host, not the run, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - ansible.builtin.dnf: {name: kernel-modules-extra}
+      when: false
+    - community.general.zypper: {name: x}
+      when: false
+    - ansible.builtin.rpm_key: {key: /nonexistent/tsplay.asc, state: absent}
+      ignore_errors: true
+    - debug: msg=after
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.code).toBe(0);
+    expect(t.out).toContain("tsplay has no module 'ansible.builtin.rpm_key'");
+    expect(t.msgs).toContain('"msg": "after"');
+    expect(t.recap).toBe('h : ok=2 changed=0 unreachable=0 failed=0 skipped=2 rescued=0 ignored=1');
+    if (a) expect(t.recap).toBe(a.recap);
+  });
+});
