@@ -705,8 +705,8 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
           status = 'skipped';
           result = { ...result, changed: false, skipped: true, msg: plan.outcomeUnknown };
         } else {
-          status = 'changed';
-          result.changed = true;
+          status = plan.unreported ? 'ok' : 'changed';
+          result.changed = !plan.unreported;
           for (const [k, v] of Object.entries(plan.publishes ?? {})) host.predicted.set(k, v);
         }
       } else {
@@ -779,8 +779,8 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
             diffs: [],
           });
         }
-        status = 'changed';
-        result.changed = true;
+        status = plan.unreported ? 'ok' : 'changed';
+        result.changed = !plan.unreported;
         if (env.settings.verifyIdempotence && def.idempotent !== false && !plan.alwaysChanges) {
           const again = await callModule(entry, () => def.gather(ctx, args));
           const replan = (await callModule(entry, async () => def.plan(again, args))) as Plan;
