@@ -452,7 +452,23 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
         }),
       );
     }
-    const items = loopItems(task, scope);
+    let items: unknown[];
+    try {
+      items = loopItems(task, scope);
+    } catch (e) {
+      // An undefined loop is an error only if the task would run: Ansible checks `when` first
+      // (without an item), and a false one skips the task.
+      if (!(e instanceof UserError && e.code === 'E_UNDEFINED') || whenWithoutItem(chain, scope, task) !== false) throw e;
+      return finish(
+        env,
+        task,
+        host,
+        report({
+          status: 'skipped',
+          result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: describeWhen(chain) },
+        }),
+      );
+    }
     if (items.length === 0) {
       return finish(
         env,
@@ -537,7 +553,9 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     };
     if (anyFailed) result.failed = true;
     if (allSkipped) result.skipped = true;
-    // A loop's overall line is not printed (Ansible prints only the items); only register/notify use it.
+    // A loop's overall line is printed only when every item was skipped (one `skipping: [h]`, as
+    // Ansible); otherwise only register/notify use it.
+    if (allSkipped) return finish(env, task, host, report({ status, result }));
     return finish(env, task, host, {
       host: host.name,
       status,
@@ -589,6 +607,15 @@ function describeWhen(chain: Chain): string {
     .flatMap((k) => k.when)
     .map(String)
     .join(' and ');
+}
+
+// `when` of a loop whose items cannot be known; undefined when it cannot be decided either.
+function whenWithoutItem(chain: Chain, scope: Record<string, unknown>, task: TaskNode): boolean | undefined {
+  try {
+    return evalWhen(chain, scope, task);
+  } catch {
+    return undefined;
+  }
 }
 
 function evalWhen(chain: Chain, scope: Record<string, unknown>, task: TaskNode): boolean {

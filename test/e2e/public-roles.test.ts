@@ -411,3 +411,36 @@ describe('modules for other systems', () => {
     if (a) expect(t.recap).toBe(a.recap);
   });
 });
+
+describe('loops that are skipped', () => {
+  it("every item skipped ends with one 'skipping: [h]'; an undefined loop with a false when is skipped, as in ansible", () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - debug: msg={{ item }}
+      loop: [1, 2]
+      when: false
+    - debug: msg={{ item }}
+      loop: "{{ nosuchvar }}"
+      when: false
+    - debug: msg={{ item }}
+      loop: "{{ nosuchvar }}"
+      ignore_errors: true
+`,
+    });
+    expect(t.err).toBe('');
+    const lines = (r: Run) =>
+      r.out
+        .split('\n')
+        .filter((l) => /^(skipping|ok|fatal|\.\.\.ignoring)/.test(l))
+        .map((l) => l.trim().replace(/ =>.*/, ''));
+    expect(lines(t)).toEqual(['skipping: [h]', 'skipping: [h]', 'skipping: [h]', 'skipping: [h]', 'fatal: [h]: FAILED!', '...ignoring']);
+    expect(t.out).toContain("'nosuchvar' is undefined");
+    expect(t.recap).toBe('h : ok=1 changed=0 unreachable=0 failed=0 skipped=2 rescued=0 ignored=1');
+    if (a) {
+      expect(lines(t)).toEqual(lines(a));
+      expect(t.recap).toBe(a.recap);
+    }
+  });
+});
