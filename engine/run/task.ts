@@ -419,8 +419,11 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
   } catch {
     delegatedTo = undefined;
   }
-  const report = (r: Omit<HostTaskResult, 'host' | 'noLog'>): HostTaskResult => {
-    const full: HostTaskResult = { host: host.name, noLog, delegatedTo, ...r };
+  const report = (r: Omit<HostTaskResult, 'host' | 'noLog'>, allItemsSkipped = false): HostTaskResult => {
+    // skipped before it ran (when, no items), a task was never delegated: `skipping: [h]`, as Ansible
+    const before =
+      r.status === 'skipped' && (allItemsSkipped || r.result.skip_reason !== undefined || r.result.skipped_reason !== undefined);
+    const full: HostTaskResult = { host: host.name, noLog, delegatedTo: before ? undefined : delegatedTo, ...r };
     env.reporter.hostResult(full);
     return full;
   };
@@ -549,13 +552,13 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     const result: Record<string, unknown> = {
       changed: anyChanged,
       results,
-      msg: anyFailed ? 'One or more items failed' : 'All items completed',
+      msg: anyFailed ? 'One or more items failed' : allSkipped ? 'All items skipped' : 'All items completed',
     };
     if (anyFailed) result.failed = true;
     if (allSkipped) result.skipped = true;
     // A loop's overall line is printed only when every item was skipped (one `skipping: [h]`, as
     // Ansible); otherwise only register/notify use it.
-    if (allSkipped) return finish(env, task, host, report({ status, result }));
+    if (allSkipped) return finish(env, task, host, report({ status, result }, true));
     return finish(env, task, host, {
       host: host.name,
       status,

@@ -443,4 +443,30 @@ describe('loops that are skipped', () => {
       expect(t.recap).toBe(a.recap);
     }
   });
+
+  it('a task skipped by when is not shown as delegated; an all-skipped loop says so, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - debug: msg=x
+      delegate_to: localhost
+      when: false
+    - debug: msg={{ item }}
+      loop: [1]
+      delegate_to: localhost
+      when: false
+      register: r
+    - debug: msg={{ r.msg }}
+`,
+    });
+    expect(t.err).toBe('');
+    const skips = (r: Run) => r.out.split('\n').filter((l) => l.startsWith('skipping'));
+    expect(skips(t)).toEqual(['skipping: [h]', 'skipping: [h] => (item=1)', 'skipping: [h]']);
+    expect(t.msgs).toEqual(['"msg": "All items skipped"']);
+    if (a) {
+      expect(skips(t)).toEqual(skips(a).map((l) => l.trimEnd()));
+      expect(t.msgs).toEqual(a.msgs);
+    }
+  });
 });
