@@ -470,3 +470,24 @@ describe('loops that are skipped', () => {
     }
   });
 });
+
+describe('assert output', () => {
+  it('a passing assert prints changed and its msg, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - assert: {that: [1 == 1]}
+    - debug: msg=x
+`,
+    });
+    expect(t.err).toBe('');
+    const block = (r: Run) =>
+      r.out
+        .split('TASK [assert]')[1]!
+        .split('TASK [debug]')[0]!
+        .replace(/^ \*+\n/, '');
+    expect(block(t)).toBe('ok: [h] => {\n    "changed": false,\n    "msg": "All assertions passed"\n}\n\n');
+    if (a) expect(block(t)).toBe(block(a));
+  });
+});
