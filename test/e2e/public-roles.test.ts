@@ -491,3 +491,18 @@ describe('assert output', () => {
     if (a) expect(block(t)).toBe(block(a));
   });
 });
+
+describe('from_yaml', () => {
+  it('passes an undefined value through, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - debug: msg="{{ (nosuch | from_yaml) is defined }} {{ nosuch | from_yaml_all | default('d') }}"
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.msgs).toEqual(['"msg": "False d"']);
+    if (a) expect(t.msgs).toEqual(a.msgs);
+  });
+});
