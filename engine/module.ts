@@ -102,6 +102,11 @@ export interface Plan {
    */
   alwaysChanges?: boolean;
   /**
+   * The changes run, but the task reports ok, not changed: Ansible's module counts them as no
+   * change (systemd's daemon_reload), and playbooks rely on that (handlers, changed_when).
+   */
+  unreported?: boolean;
+  /**
    * What this plan's changes make true on the host beyond its own target, for the plans after
    * it in a check run, which cannot gather it (nothing was applied): keys are the module's own
    * (`iptables-ensure:/etc/iptables/rules.v4`), values what later plans read from `predicted`.

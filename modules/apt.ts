@@ -391,7 +391,8 @@ export function planApt(state: AptState, args: AptArgs): Plan {
       alwaysChanges: args.cache_valid_time === 0,
     };
   }
-  if (nothingElse && names.length === 0 && !args.update_cache && args.cache_valid_time === 0) {
+  // `name: []` counts as given (a role's empty package list): a no-op, as in Ansible.
+  if (nothingElse && args.name === undefined && !args.update_cache && args.cache_valid_time === 0) {
     return planFailure('one of the following is required: name, deb, upgrade, update_cache, autoremove');
   }
   const reason =

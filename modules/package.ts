@@ -25,9 +25,16 @@ function factManager(ctx: ModuleContext): string | undefined {
   }
 }
 
+// apt's arguments only: arguments for other managers (enablerepo, ...) stay out of apt's hands.
 function aptArgs(args: PackageArgs): AptArgs {
-  const { use: _use, ...rest } = args;
-  return rest;
+  return Object.fromEntries(Object.entries(args).filter(([k]) => k in aptProperties)) as AptArgs;
+}
+
+// Arguments no apt argument takes (given for another manager), sorted as Ansible lists them.
+function otherManagersArgs(args: PackageArgs): string[] {
+  return Object.keys(args)
+    .filter((k) => k !== 'use' && !(k in aptProperties))
+    .sort();
 }
 
 /** The plan of package: apt's plan, or a refusal when the manager is not apt. Pure. */
@@ -36,6 +43,12 @@ export function planPackage(state: PackageState, args: PackageArgs): Plan {
     return planFailure('Could not detect which package manager to use. Try gathering facts or setting the "use" option.');
   if (state.manager !== 'apt' || !state.apt)
     return planFailure(`Could not find a module for ${state.manager}: tsplay's package module delegates to apt only (use: auto or apt).`);
+  // Ansible hands every argument to the manager's module, which refuses those it lacks, when run.
+  const others = otherManagersArgs(args);
+  if (others.length)
+    return planFailure(
+      `Unsupported parameters for (ansible.legacy.apt) module: ${others.join(', ')}. Supported parameters include: ${Object.keys(aptProperties).sort().join(', ')}.`,
+    );
   return apt.plan(state.apt, aptArgs(args));
 }
 
@@ -45,7 +58,7 @@ export default defineModule<PackageArgs, PackageState>({
   name: 'package',
   aliases: ['ansible.builtin.package'],
   description:
-    "Install, remove or upgrade packages with the host's package manager, as Ansible's generic package module: use: auto finds it (the pkg_mgr fact, else the host is asked). On tsplay's hosts (Debian, Raspberry Pi OS, Ubuntu) that is apt, so every apt argument works here too (update_cache, cache_valid_time, ...); other managers are refused.",
+    "Install, remove or upgrade packages with the host's package manager, as Ansible's generic package module: use: auto finds it (the pkg_mgr fact, else the host is asked). On tsplay's hosts (Debian, Raspberry Pi OS, Ubuntu) that is apt, so every apt argument works here too (update_cache, cache_valid_time, ...); arguments for other managers load but fail if the task runs.",
   schema: {
     type: 'object',
     properties: {
@@ -53,7 +66,9 @@ export default defineModule<PackageArgs, PackageState>({
       use: { type: 'string', default: 'auto', description: 'The package manager module to use: auto (detect it) or apt.' },
     },
     mutuallyExclusive: (apt.schema as { mutuallyExclusive?: unknown }).mutuallyExclusive,
-    additionalProperties: false,
+    // Arguments of other managers (enablerepo, disable_gpg_check, ...) load: roles give them in
+    // tasks for other systems. Given to apt, they fail when the task runs, as in Ansible.
+    additionalProperties: true,
   },
   examples: `- name: The tools every node needs
   package:

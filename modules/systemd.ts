@@ -88,6 +88,8 @@ export async function gatherSystemd(ctx: ModuleContext, args: SystemdArgs): Prom
 
 const RUNNING = new Set(['active', 'activating', 'reloading']);
 
+const RELOAD = 'reload the systemd manager configuration';
+
 /** The plan of systemd: pure. */
 export function planSystemd(cur: SystemdState, args: SystemdArgs): Plan {
   const flag = scopeFlag(args);
@@ -109,14 +111,16 @@ export function planSystemd(cur: SystemdState, args: SystemdArgs): Plan {
   const reloadPending = status.NeedDaemonReload === 'yes';
   // A reload is only a change when the unit is stale or unknown, or with nothing else to do without a unit.
   if (args.daemon_reload && (name === undefined || notFound || reloadPending)) {
-    changes.push({ summary: 'reload the systemd manager configuration', commands: [{ cmd: sh`systemctl${flag} daemon-reload` }] });
+    changes.push({ summary: RELOAD, commands: [{ cmd: sh`systemctl${flag} daemon-reload` }] });
     if (name === undefined) alwaysChanges = true;
   }
   if (args.daemon_reexec) {
     changes.push({ summary: 're-execute the systemd manager', commands: [{ cmd: sh`systemctl${flag} daemon-reexec` }] });
     alwaysChanges = true;
   }
-  if (name === undefined) return { changes, result, alwaysChanges };
+  // Ansible's module runs daemon-reload without calling it a change.
+  const onlyReload = (all: Change[]) => all.length > 0 && all.every((c) => c.summary === RELOAD);
+  if (name === undefined) return { changes, result, alwaysChanges, unreported: onlyReload(changes) };
 
   const willReload = changes.length > 0 && args.daemon_reload;
   if (notFound && !willReload && (args.state !== undefined || args.enabled !== undefined || args.masked === false)) {
@@ -177,7 +181,7 @@ export function planSystemd(cur: SystemdState, args: SystemdArgs): Plan {
       .join(', ');
     return noop(`${name} ${what || 'needs nothing'}`, result);
   }
-  return { changes, result, alwaysChanges };
+  return { changes, result, alwaysChanges, unreported: onlyReload(changes) };
 }
 
 /** apply: every change in one command; a failure reports systemctl's message. */

@@ -974,22 +974,33 @@ function yamlError(e: unknown): UserError {
   return typeError(`from_yaml: ${(e as Error).message.split('\n')[0]}`, 'the value is not valid YAML');
 }
 
-def('from_yaml', [], (v) => {
-  if (typeof v !== 'string') return v;
-  try {
-    return parseYaml(v);
-  } catch (e) {
-    throw yamlError(e);
-  }
-});
-def('from_yaml_all', [], (v) => {
-  if (typeof v !== 'string') return v;
-  try {
-    return parseYamlAll(v);
-  } catch (e) {
-    throw yamlError(e);
-  }
-});
+// Anything but text passes through, an undefined value too (`vars | from_yaml` in a role), as in Ansible.
+def(
+  'from_yaml',
+  [],
+  (v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return parseYaml(v);
+    } catch (e) {
+      throw yamlError(e);
+    }
+  },
+  true,
+);
+def(
+  'from_yaml_all',
+  [],
+  (v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return parseYamlAll(v);
+    } catch (e) {
+      throw yamlError(e);
+    }
+  },
+  true,
+);
 
 // ---- encoding and hashing ------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import { parseKv } from './kv.js';
 import { checkArgs, prepareArgs, type ModuleLookup } from './args.js';
 import { distance } from '../errors.js';
 import { checkSyntax, template } from '../expr/templar.js';
+import { ansibleOnlyModule } from './ansible-only.js';
 import { checkHostPattern } from './patterns.js';
 import { defaultRolesPath, findRole, readRole, type ArgumentSpec, type EntryPoints } from './roles.js';
 
@@ -941,7 +942,10 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     }
     actionLoc = keyLocationOf(obj, 'action') ?? loc;
   }
-  const modules = candidates.filter((k) => opts.registry.has(k) || INCLUDE_ACTIONS.includes(k.replace(/^ansible\.(builtin|legacy)\./, '')));
+  const modules = candidates.filter(
+    (k) =>
+      opts.registry.has(k) || INCLUDE_ACTIONS.includes(k.replace(/^ansible\.(builtin|legacy)\./, '')) || ansibleOnlyModule(k) !== undefined,
+  );
   const unknown = candidates.filter((k) => !modules.includes(k));
   if (modules.length + (action ? 1 : 0) > 1) {
     fail(`conflicting action statements: ${[...(action ? [action] : []), ...modules].join(', ')}`, loc, 'a task runs exactly one module');

@@ -39,8 +39,8 @@ function shownResult(r: HostTaskResult, isDebug = false): Record<string, unknown
   const out: Record<string, unknown> = {};
   // debug-like results (verbose_always) show only what they were asked to, as Ansible's callback
   // does (_clean_results): msg alone (a loop's item and ansible_loop_var too are left out), or the
-  // variable without changed/failed/skipped
-  const bare = r.result._ansible_verbose_always === true && r.status !== 'failed' && (r.result.changed !== true || isDebug);
+  // variable without changed/failed/skipped. Only debug's: assert shows changed with its msg
+  const bare = r.result._ansible_verbose_always === true && isDebug && r.status !== 'failed';
   const msgOnly = bare && 'msg' in r.result;
   for (const [k, v] of Object.entries(r.result)) {
     // the status is the line's own word: Ansible's callbacks get results without failed/skipped

@@ -21,6 +21,7 @@ import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js'
 import type { Keywords, Play, RoleInfo, TaskNode } from '../load/playbook.js';
 import { checkArgs, prepareArgs } from '../load/args.js';
 import { parseKv } from '../load/kv.js';
+import { ansibleOnlyMessage, ansibleOnlyModule } from '../load/ansible-only.js';
 import { loadVarsFile as readVarsFile } from '../load/vars-files.js';
 import { pyFormat } from '../expr/python.js';
 import { guardedApply, type GuardIo, type GuardSettings } from './safe-network.js';
@@ -437,8 +438,11 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
   } catch {
     delegatedTo = undefined;
   }
-  const report = (r: Omit<HostTaskResult, 'host' | 'noLog'>): HostTaskResult => {
-    const full: HostTaskResult = { host: host.name, noLog, delegatedTo, ...r };
+  const report = (r: Omit<HostTaskResult, 'host' | 'noLog'>, allItemsSkipped = false): HostTaskResult => {
+    // skipped before it ran (when, no items), a task was never delegated: `skipping: [h]`, as Ansible
+    const before =
+      r.status === 'skipped' && (allItemsSkipped || r.result.skip_reason !== undefined || r.result.skipped_reason !== undefined);
+    const full: HostTaskResult = { host: host.name, noLog, delegatedTo: before ? undefined : delegatedTo, ...r };
     env.reporter.hostResult(full);
     return full;
   };
@@ -472,7 +476,23 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
         }),
       );
     }
-    const items = loopItems(task, scope);
+    let items: unknown[];
+    try {
+      items = loopItems(task, scope);
+    } catch (e) {
+      // An undefined loop is an error only if the task would run: Ansible checks `when` first
+      // (without an item), and a false one skips the task.
+      if (!(e instanceof UserError && e.code === 'E_UNDEFINED') || whenWithoutItem(chain, scope, task) !== false) throw e;
+      return finish(
+        env,
+        task,
+        host,
+        report({
+          status: 'skipped',
+          result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: describeWhen(chain) },
+        }),
+      );
+    }
     if (items.length === 0) {
       return finish(
         env,
@@ -544,7 +564,7 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     const result: Record<string, unknown> = {
       changed: anyChanged,
       results,
-      msg: anyFailed ? 'One or more items failed' : 'All items completed',
+      msg: anyFailed ? 'One or more items failed' : allSkipped ? 'All items skipped' : 'All items completed',
     };
     if (anyFailed) result.failed = true;
     if (allSkipped) result.skipped = true;
@@ -558,7 +578,7 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     };
     // and when no_log hides the items: the censored loop result has no `results` to go through,
     // so Ansible's callback prints it as a line of its own
-    if (allSkipped || noLog) return finish(env, task, host, report(overall));
+    if (allSkipped || noLog) return finish(env, task, host, report(overall, allSkipped));
     // Ansible prints `...ignoring` once, after the items, for an ignored failed loop
     if (overall.ignored) report({ ...overall, ignoringOnly: true });
     return finish(env, task, host, overall);
@@ -607,6 +627,15 @@ function describeWhen(chain: Chain): string {
     .flatMap((k) => k.when)
     .map(String)
     .join(' and ');
+}
+
+// `when` of a loop whose items cannot be known; undefined when it cannot be decided either.
+function whenWithoutItem(chain: Chain, scope: Record<string, unknown>, task: TaskNode): boolean | undefined {
+  try {
+    return evalWhen(chain, scope, task);
+  } catch {
+    return undefined;
+  }
 }
 
 function evalWhen(chain: Chain, scope: Record<string, unknown>, task: TaskNode): boolean {
@@ -675,6 +704,9 @@ async function runOnce(env: PlayEnv, task: TaskNode, host: HostState, chain: Cha
 
 async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: Chain, scope: Record<string, unknown>): Promise<Outcome> {
   const entry = env.registry.get(task.action);
+  // a module for other systems (dnf, ...) loaded; run here, it fails the host
+  if (!entry && ansibleOnlyModule(task.action))
+    return { status: 'failed', result: { failed: true, changed: false, msg: ansibleOnlyMessage(task.action) }, diffs: [] };
   if (!entry) throw new UserError('E_UNKNOWN_MODULE', `couldn't resolve module/action '${task.action}'`, { location: task.location });
   const def = entry.def;
   const rendered = removeOmitted(template(prepareArgs(def, task.args), scope, task.location)) as Record<string, unknown>;
@@ -725,8 +757,8 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
           // the module itself skipped (Ansible's command in check mode): a module result, so failed: false
           result = { ...result, changed: false, failed: false, skipped: true, msg: plan.outcomeUnknown };
         } else {
-          status = 'changed';
-          result.changed = true;
+          status = plan.unreported ? 'ok' : 'changed';
+          result.changed = !plan.unreported;
           for (const [k, v] of Object.entries(plan.publishes ?? {})) host.predicted.set(k, v);
         }
       } else {
@@ -799,8 +831,8 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
             diffs: [],
           });
         }
-        status = 'changed';
-        result.changed = true;
+        status = plan.unreported ? 'ok' : 'changed';
+        result.changed = !plan.unreported;
         if (env.settings.verifyIdempotence && def.idempotent !== false && !plan.alwaysChanges) {
           const again = await callModule(entry, () => def.gather(ctx, args));
           const replan = (await callModule(entry, async () => def.plan(again, args))) as Plan;

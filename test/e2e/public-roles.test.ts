@@ -345,3 +345,164 @@ describe('ansible.utils.ipwrap', () => {
     expect(blocks(t)).toEqual(blocks(a!));
   });
 });
+
+// geerlingguy.docker removes `docker_obsolete_packages`, which users empty to keep docker.io.
+describe('package lists', () => {
+  it('apt and package with name: [] are ok, changing nothing, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - apt: {name: [], state: absent}
+    - package: {name: [], state: present}
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.code).toBe(0);
+    expect(t.recap).toBe('h : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0');
+    if (a) expect(t.recap).toBe(a.recap);
+  });
+});
+
+// geerlingguy.security installs fail2ban with `enablerepo: epel` in a task for RedHat only.
+describe('package arguments of other managers', () => {
+  it('load, are skipped with their task, and fail as apt refuses them when the task runs, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - package: {name: fail2ban, state: present, enablerepo: epel}
+      when: false
+    - package: {name: tsplay-no-such-package, state: absent, enablerepo: epel}
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.code).toBe(2);
+    expect(t.out).toContain('"msg": "Unsupported parameters for (ansible.legacy.apt) module: enablerepo. Supported parameters include: ');
+    expect(t.recap).toBe('h : ok=0 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0');
+    if (a) {
+      expect(t.recap).toBe(a.recap);
+      expect(a.out).toContain('"msg": "Unsupported parameters for (ansible.legacy.apt) module: enablerepo. Supported parameters include: ');
+    }
+  });
+});
+
+// Roles carry tasks for RedHat, SUSE, Arch in their main task files, skipped on Debian.
+describe('modules for other systems', () => {
+  it('load; skipped, they are skipped; run, they fail the host, not the run, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - ansible.builtin.dnf: {name: kernel-modules-extra}
+      when: false
+    - community.general.zypper: {name: x}
+      when: false
+    - ansible.builtin.rpm_key: {key: /nonexistent/tsplay.asc, state: absent}
+      ignore_errors: true
+    - debug: msg=after
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.code).toBe(0);
+    expect(t.out).toContain("tsplay has no module 'ansible.builtin.rpm_key'");
+    expect(t.msgs).toContain('"msg": "after"');
+    expect(t.recap).toBe('h : ok=2 changed=0 unreachable=0 failed=0 skipped=2 rescued=0 ignored=1');
+    if (a) expect(t.recap).toBe(a.recap);
+  });
+});
+
+describe('loops that are skipped', () => {
+  it("every item skipped ends with one 'skipping: [h]'; an undefined loop with a false when is skipped, as in ansible", () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - debug: msg={{ item }}
+      loop: [1, 2]
+      when: false
+    - debug: msg={{ item }}
+      loop: "{{ nosuchvar }}"
+      when: false
+    - debug: msg={{ item }}
+      loop: "{{ nosuchvar }}"
+      ignore_errors: true
+`,
+    });
+    expect(t.err).toBe('');
+    const lines = (r: Run) =>
+      r.out
+        .split('\n')
+        .filter((l) => /^(skipping|ok|fatal|\.\.\.ignoring)/.test(l))
+        .map((l) => l.trim().replace(/ =>.*/, ''));
+    expect(lines(t)).toEqual(['skipping: [h]', 'skipping: [h]', 'skipping: [h]', 'skipping: [h]', 'fatal: [h]: FAILED!', '...ignoring']);
+    expect(t.out).toContain("'nosuchvar' is undefined");
+    expect(t.recap).toBe('h : ok=1 changed=0 unreachable=0 failed=0 skipped=2 rescued=0 ignored=1');
+    if (a) {
+      expect(lines(t)).toEqual(lines(a));
+      expect(t.recap).toBe(a.recap);
+    }
+  });
+
+  it('a task skipped by when is not shown as delegated; an all-skipped loop says so, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - debug: msg=x
+      delegate_to: localhost
+      when: false
+    - debug: msg={{ item }}
+      loop: [1]
+      delegate_to: localhost
+      when: false
+      register: r
+    - debug: msg={{ r.msg }}
+`,
+    });
+    expect(t.err).toBe('');
+    const skips = (r: Run) => r.out.split('\n').filter((l) => l.startsWith('skipping'));
+    expect(skips(t)).toEqual(['skipping: [h]', 'skipping: [h] => (item=1)', 'skipping: [h]']);
+    expect(t.msgs).toEqual(['"msg": "All items skipped"']);
+    if (a) {
+      expect(skips(t)).toEqual(skips(a).map((l) => l.trimEnd()));
+      expect(t.msgs).toEqual(a.msgs);
+    }
+  });
+});
+
+describe('assert output', () => {
+  it('a passing assert prints changed and its msg, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - assert: {that: [1 == 1]}
+    - debug: msg=x
+`,
+    });
+    expect(t.err).toBe('');
+    const block = (r: Run) =>
+      r.out
+        .split('TASK [assert]')[1]!
+        .split('TASK [debug]')[0]!
+        .replace(/^ \*+\n/, '');
+    expect(block(t)).toBe('ok: [h] => {\n    "changed": false,\n    "msg": "All assertions passed"\n}\n\n');
+    if (a) expect(block(t)).toBe(block(a));
+  });
+});
+
+describe('from_yaml', () => {
+  it('passes an undefined value through, as in ansible', () => {
+    const { t, a } = both({
+      'site.yml': `- hosts: h
+  gather_facts: false
+  tasks:
+    - debug: msg="{{ (nosuch | from_yaml) is defined }} {{ nosuch | from_yaml_all | default('d') }}"
+`,
+    });
+    expect(t.err).toBe('');
+    expect(t.msgs).toEqual(['"msg": "False d"']);
+    if (a) expect(t.msgs).toEqual(a.msgs);
+  });
+});

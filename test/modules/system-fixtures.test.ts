@@ -151,6 +151,9 @@ describe('system module gathers and helpers', () => {
     expect(systemdGatherCommand(completeArgs(systemd, { name: 'x', scope: 'user' })).text).toContain('systemctl --user show -- x');
     expect(systemd.plan(s, completeArgs(systemd, { name: 'x', state: 'restarted' })).alwaysChanges).toBe(true);
     expect(systemd.plan(s, completeArgs(systemd, { name: 'x', state: 'started', no_block: true })).alwaysChanges).toBeFalsy();
+    // daemon_reload alone is no change in Ansible's module (reported ok), a start is one
+    expect(systemd.plan(s, completeArgs(systemd, { daemon_reload: true })).unreported).toBe(true);
+    expect(systemd.plan(s, completeArgs(systemd, { name: 'x', state: 'stopped', daemon_reload: true })).unreported).toBe(false);
   });
 
   it('service_facts: run state from list-units, enablement from list-unit-files, as Ansible names them', () => {

@@ -28,6 +28,17 @@ const refusing = defineModule<Record<string, never>, null>({
   plan: () => planFailure('the probe says no'),
 });
 
+// Like systemd's daemon_reload: a command that runs but that Ansible does not call a change.
+const quiet = defineModule<Record<string, never>, null>({
+  name: 'quiet',
+  description: 'Runs a command, reports ok.',
+  schema: { type: 'object', properties: {}, additionalProperties: false },
+  async gather() {
+    return null;
+  },
+  plan: () => ({ changes: [{ summary: 'reload', commands: [{ cmd: sh`reload-config` }] }], unreported: true, alwaysChanges: true }),
+});
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -88,6 +99,18 @@ describe('gather, plan, apply', () => {
     expect(r.diffs).toEqual([{ before: '0', after: '1' }]);
     expect(kv.stores.get('h1')?.get('a')).toBe('0');
     expect([...b.host('h1').notified]).toEqual(['restart']);
+  });
+
+  it('an unreported plan applies its commands and reports ok, notifying nothing; in check mode too', async () => {
+    const play = `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: q\n      quiet: {}\n      notify: restart\n  handlers:\n    - name: restart\n      command: x\n`;
+    for (const check of [false, true]) {
+      const fake = new FakeHosts().on('reload-config', { rc: 0 });
+      const b = taskBench(play, { fake, modules: [quiet], settings: { check } });
+      const r = await b.run('q');
+      expect(fake.commands()).toEqual(check ? [] : ['reload-config']);
+      expect(r).toMatchObject({ status: 'ok', result: { changed: false } });
+      expect(b.host('h1').notified.size).toBe(0);
+    }
   });
 
   it('a failed apply command fails the task with its rc and output', async () => {
