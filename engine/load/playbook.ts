@@ -9,6 +9,7 @@ import { parseKv } from './kv.js';
 import { checkArgs, prepareArgs, type ModuleLookup } from './args.js';
 import { distance } from '../errors.js';
 import { checkSyntax, template } from '../expr/templar.js';
+import { LOOKUP_NAMES } from '../expr/globals.js';
 import { checkHostPattern } from './patterns.js';
 import { defaultRolesPath, findRole, readRole, type ArgumentSpec, type EntryPoints } from './roles.js';
 
@@ -289,6 +290,7 @@ const ROLE_OPTIONS = [
   'rolespec_validate',
 ];
 const LOOP_LOOKUPS = new Set([
+  ...LOOKUP_NAMES,
   'items',
   'list',
   'dict',

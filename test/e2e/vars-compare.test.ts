@@ -13,8 +13,17 @@ const HOST = 'h ansible_connection=local ansible_python_interpreter=/usr/bin/pyt
 interface Run {
   code: number | null;
   out: string;
-  /** The "msg" lines and the fatal/failed lines, the project directory written as <dir>. */
+  /** The "msg" lines, loop item and fatal/failed lines, the project directory written as <dir>. */
   lines: string[];
+}
+
+// Is line i part of a printed "msg" (a value over several lines too)?
+function inMsg(lines: string[], i: number): boolean {
+  for (let j = i; j >= 0; j--) {
+    if (/^\s{4}"msg": /.test(lines[j]!)) return true;
+    if (!/^\s{5,}\S|^\s{4}[\]}]/.test(lines[j]!)) return false;
+  }
+  return false;
 }
 
 function run(cmd: 'tsplay' | 'ansible', files: Record<string, string>, extra: string[] = []): Run {
@@ -37,7 +46,7 @@ function run(cmd: 'tsplay' | 'ansible', files: Record<string, string>, extra: st
     out,
     lines: out
       .split('\n')
-      .filter((l) => /^\s+"msg": |^(fatal|failed): /.test(l))
+      .filter((l, i, all) => /^(fatal|failed): |^(ok|changed|skipping): \[h\] => \(item=/.test(l) || inMsg(all, i))
       .map((l) => l.trim().split(dir).join('<dir>')),
   };
 }
@@ -205,6 +214,91 @@ const ROLE_VARS = {
 `,
 };
 
+const LOOKUPS = {
+  'files/a.txt': 'alpha\n\n',
+  'files/b.txt': 'beta',
+  'c.txt': 'top\n',
+  'u.txt': '{{ x }}',
+  'lines.txt': 'line1\nline2\n',
+  'templates/t.j2': 'x={{ x }}\n',
+  'site.yml': `- hosts: h
+  gather_facts: false
+  vars:
+    x: 1
+    users:
+      - name: u1
+        keys: [k1, k2]
+      - name: u2
+        keys: [k3]
+    d: { k1: 1, k2: two }
+  tasks:
+    - debug: msg="{{ lookup('file', 'a.txt') }}|{{ lookup('file', 'a.txt', 'b.txt') }}|{{ lookup('file', 'c.txt') }}"
+    - debug: msg="{{ lookup('file', 'a.txt', rstrip=false) }}"
+    - debug: msg="{{ query('file', 'a.txt', 'b.txt') }}"
+    - debug: msg="{{ lookup('fileglob', '*.txt') }}"
+    - debug: msg="{{ query('fileglob', '*.txt') | sort }}"
+    - debug: msg="{{ query('fileglob', 'files/*.txt', '*.nomatch') | sort }}"
+    - debug: msg="{{ lookup('fileglob', '*.nomatch') }}|{{ query('fileglob', '*.nomatch') }}"
+    - debug: msg="{{ lookup('pipe', 'echo hi; echo there') }}"
+    - debug: msg="{{ query('pipe', 'echo a', 'echo b') }}"
+    - debug: msg="{{ lookup('lines', 'cat lines.txt') }}"
+    - debug: msg="{{ query('lines', 'cat lines.txt', 'echo z') }}"
+    - debug: msg="{{ lookup('env', 'TSPLAY_TEST_VAR') }}|{{ lookup('env', 'TSPLAY_NOPE') }}|{{ lookup('env', 'TSPLAY_NOPE', default='dflt') }}"
+    - debug: msg="{{ query('env', 'TSPLAY_TEST_VAR', 'TSPLAY_NOPE') }}"
+    - debug: msg="{{ lookup('template', 't.j2') }}|{{ lookup('template', 't.j2', template_vars=dict(x=2)) }}"
+    - debug: msg="{{ lookup('vars', 'x') }}|{{ lookup('vars', 'x', 'd') }}|{{ lookup('vars', 'nope', default='dv') }}"
+    - debug: msg="{{ query('vars', 'x', 'd') }}"
+    - debug: msg="{{ lookup('first_found', ['nope.txt', 'a.txt']) | basename }}"
+    - debug: msg="{{ lookup('first_found', ['nope.txt'], errors='ignore') }}|{{ query('first_found', ['nope.txt'], skip=True) }}"
+    - debug: msg="{{ lookup('items', [1, 2], [3]) }}|{{ query('items', [1, [2]], 3) }}|{{ lookup('items', ['a', 'b']) }}"
+    - debug: msg="{{ lookup('items', []) }}|{{ query('items', []) }}|{{ lookup('list', []) }}"
+    - debug: msg="{{ lookup('dict', d) }}|{{ query('dict', d) }}"
+    - debug: msg="{{ lookup('subelements', users, 'keys') }}"
+    - debug: msg="{{ query('subelements', users, 'keys') | map(attribute='1') | list }}"
+    - debug: msg="{{ lookup('sequence', 'start=1 end=3') }}|{{ query('sequence', 'count=2 start=5 format=n%02x') }}|{{ lookup('sequence', '4-6/2') }}"
+    - debug: msg="{{ lookup('items', [1, 2], wantlist=True) }}|{{ lookup('file', 'a.txt', wantlist=True) }}"
+    - debug: msg="{{ lookup('env', 'TSPLAY_TEST_VAR', wantlist=True) }}"
+    - debug: msg="{{ lookup('indexed_items', ['a', 'b']) }}|{{ lookup('together', [1, 2], ['a']) }}|{{ lookup('nested', [1, 2], ['a']) }}"
+    - debug: msg="{{ item | basename }}"
+      with_fileglob: ['*.txt']
+    - debug: msg="{{ item }}"
+      with_fileglob: 'files/*.txt'
+    - debug: msg="{{ item }}"
+      with_lines: cat lines.txt
+    - debug: msg="{{ item }}"
+      with_lines: [cat lines.txt, echo 3]
+    - debug: msg="{{ item.0.name }} {{ item.1 }} {{ item.0 }}"
+      with_subelements: ["{{ users }}", keys]
+    - debug: msg="{{ item }}"
+      with_pipe: echo piped
+    - debug: msg="{{ item }}"
+      with_env: [TSPLAY_TEST_VAR]
+    - debug: msg="{{ item }}"
+      with_fileglob: '*.nomatch'
+    - name: what a lookup reads is not templated again
+      debug: msg="{{ lookup('file', 'u.txt') }}|{{ lookup('pipe', 'cat u.txt') }}"
+    - debug: msg="{{ query('varnames', '^user') }}|{{ lookup('varnames', '^[dx]$') }}"
+`,
+};
+
+describe.skipIf(!hasAnsible)('lookups compared with ansible-playbook', () => {
+  it('gives the same values under lookup, query and with_<lookup>', () => {
+    const lines = compare(LOOKUPS);
+    // what they are (a few; the list above is compared whole)
+    expect(lines).toContain('"msg": "from env||dflt"');
+    expect(lines).toContain('"msg": "[]|[]"');
+    expect(lines).toContain('"msg": "hi\\nthere"');
+    expect(lines).toContain('"msg": "line1,line2"');
+    expect(lines).toContain('"msg": "x=1\\n|x=2\\n"');
+    expect(lines).toContain('"msg": "1,2,3|[\'n05\', \'n06\']|4,6"');
+    expect(lines).toContain('"msg": "[]|[]|[]"');
+    expect(lines).toContain('"msg": "{{ x }}|{{ x }}"');
+    expect(lines).toContain('"msg": "[\'users\']|x,d"');
+    expect(lines).toContain("ok: [h] => (item=[{'name': 'u1'}, 'k2']) => {");
+    expect(lines.filter((l) => l.startsWith('ok: [h] => (item=line'))).toHaveLength(4);
+  }, 120_000);
+});
+
 describe.skipIf(!hasAnsible)('variables compared with ansible-playbook', () => {
   it('takes each variable from the source Ansible ranks highest', () => {
     const lines = compare(PRECEDENCE, ['-e', '@extra.json']);
@@ -232,7 +326,9 @@ describe.skipIf(!hasAnsible)('variables compared with ansible-playbook', () => {
       '"msg": "tasks sf sf"',
       '"msg": "role inc_role_vars sf"',
       '"msg": "role sf sf"',
+      'ok: [h] => (item=x) => {',
       '"msg": "loop sf x"',
+      'ok: [h] => (item=loopv) => {',
       '"msg": "loop_var loopv"',
       '"msg": "tasks vli sf"',
       '"msg": "role inner sf"',

@@ -508,7 +508,7 @@ describe('lookups and globals', () => {
     expect(template("{{ dict([['a', 1]]) }}", {})).toEqual({ a: 1 });
     expect(template('{% set ns = namespace(n=0) %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}', {})).toBe('6');
     expect(template("{{ now(fmt='%Y') | int > 2000 }}", {})).toBe(true);
-    expect(failure(() => template("{{ lookup('pipe', 'date') }}", {})).message).toContain("lookup plugin 'pipe' not found");
+    expect(failure(() => template("{{ lookup('nosuch', 'date') }}", {})).message).toContain("lookup plugin 'nosuch' not found");
   });
 });
 
