@@ -172,8 +172,10 @@ def(
   [['msg', null]],
   (v, msg) => {
     if (isUndefined(v)) {
-      throw new UserError('E_UNDEFINED', msg !== null ? str(msg) : `Mandatory variable '${v.name ?? 'unknown'}' not defined.`, {
+      // Ansible 2.14's own message has two spaces before "not"
+      throw new UserError('E_UNDEFINED', msg !== null ? str(msg) : `Mandatory variable '${v.name ?? 'unknown'}'  not defined.`, {
         hint: v.message,
+        alone: true,
       });
     }
     return v;

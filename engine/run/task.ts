@@ -252,7 +252,8 @@ function boolKeyword(v: unknown, scope: Record<string, unknown>, task: TaskNode)
 }
 
 function removeOmitted(v: unknown): unknown {
-  if (Array.isArray(v)) return v.filter((x) => x !== OMIT).map(removeOmitted);
+  // as Ansible: omitted keys of mappings go, at any depth; a list keeps the placeholder
+  if (Array.isArray(v)) return v.map(removeOmitted);
   if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) if (x !== OMIT) out[k] = removeOmitted(x);
@@ -508,7 +509,12 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
         env,
         task,
         host,
-        report({ status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, ignored }),
+        report({
+          status: 'failed',
+          // a filter's own error (mandatory) is the message alone, as Ansible shows it
+          result: e.alone ? { failed: true, msg: e.message } : { failed: true, changed: false, msg: taskErrorMessage(e, task) },
+          ignored,
+        }),
       );
     }
     throw e;

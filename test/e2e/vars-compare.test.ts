@@ -281,6 +281,53 @@ const LOOKUPS = {
 `,
 };
 
+const MAGIC = {
+  hosts: `[web]\nh ansible_connection=local ansible_python_interpreter=/usr/bin/python3 hv=1\nh2 ansible_connection=local ansible_python_interpreter=/usr/bin/python3 hv=2\n[db]\nh\n`,
+  'site.yml': `- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg="{{ inventory_hostname }} {{ inventory_hostname_short }} {{ group_names }} {{ groups }} {{ play_hosts }} {{ ansible_play_batch }} {{ ansible_play_hosts }} {{ ansible_play_hosts_all }}"
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ hostvars['h2'].hv }} {{ hostvars['h'].hv }} {{ hostvars.h2.inventory_hostname }} {{ hostvars.h2.group_names }}"
+      when: inventory_hostname == 'h'
+    - set_fact: { sf: "{{ inventory_hostname }}-fact" }
+    - debug: msg="{{ hostvars['h2'].sf }} {{ groups['web'] | map('extract', hostvars, 'hv') | list }}"
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ lookup('vars', 'hv') }} {{ vars['hv'] }} {{ vars.sf }}"
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ nothing | default(omit) }}"
+      when: inventory_hostname == 'h'
+    - debug:
+        msg: "{{ nothing | default(omit) }}"
+        verbosity: "{{ nothing | default(omit) }}"
+      when: inventory_hostname == 'h'
+    - copy: { content: "x", dest: "{{ playbook_dir }}/o.txt", mode: "{{ nothing | default(omit) }}" }
+      register: r
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ r.mode }} {{ r.changed }}"
+      when: inventory_hostname == 'h'
+    - set_fact:
+        o: "{{ nothing | default(omit) }}"
+        d: { a: "{{ omit }}", b: 1 }
+        l: ["{{ omit }}", 2]
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ o | default('no o') }} {{ d }} {{ l | length }} {{ l[0] is string }} {{ l[1] }}"
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ undefined_x | mandatory('custom message for x') }}"
+      when: inventory_hostname == 'h'
+      ignore_errors: true
+    - debug: msg="{{ undefined_x | mandatory }}"
+      when: inventory_hostname == 'h'
+      ignore_errors: true
+    - debug: msg="{{ 1 | mandatory('not shown') }}"
+      when: inventory_hostname == 'h'
+- hosts: web[1]
+  gather_facts: false
+  tasks:
+    - debug: msg="{{ play_hosts }} {{ ansible_play_batch }} {{ hostvars['h'].sf }}"
+`,
+};
+
 describe.skipIf(!hasAnsible)('lookups compared with ansible-playbook', () => {
   it('gives the same values under lookup, query and with_<lookup>', () => {
     const lines = compare(LOOKUPS);
@@ -342,6 +389,26 @@ describe.skipIf(!hasAnsible)('variables compared with ansible-playbook', () => {
       '"msg": "role imp_role_vars rolefile"',
       '"msg": "imp_role_vars rolefile"',
       '"msg": "- -"',
+    ]);
+  }, 120_000);
+
+  it('gives the same magic variables, vars, omit and mandatory messages', () => {
+    const lines = compare(MAGIC);
+    expect(lines).toEqual([
+      `"msg": "h h ['db', 'web'] {'all': ['h', 'h2'], 'ungrouped': [], 'web': ['h', 'h2'], 'db': ['h']} ['h', 'h2'] ['h', 'h2'] ['h', 'h2'] ['h', 'h2']"`,
+      `"msg": "2 1 h2 ['web']"`,
+      `"msg": "h2-fact [1, 2]"`,
+      `"msg": "1 1 h-fact"`,
+      `"msg": "Hello world!"`,
+      `"msg": "Hello world!"`,
+      `"msg": "0644 True"`,
+      // omit leaves a mapping, not a list
+      `"msg": "no o {'b': 1} 2 True 2"`,
+      // mandatory('msg') fails with the message alone
+      'fatal: [h]: FAILED! => {"msg": "custom message for x"}',
+      `fatal: [h]: FAILED! => {"msg": "Mandatory variable 'undefined_x'  not defined."}`,
+      `"msg": "1"`,
+      `"msg": "['h2'] ['h2'] h-fact"`,
     ]);
   }, 120_000);
 });
