@@ -28,7 +28,17 @@ import type { ConnectionPool } from '../connection/pool.js';
 import { HostState } from './host-state.js';
 import type { ModuleRegistry } from './registry.js';
 import type { HostStats, HostTaskResult, Reporter } from './results.js';
-import { buildScope, lastDefined, loopItems, rolesOf, runTaskOnHost, type Chain, type PlayEnv, type RunSettings } from './task.js';
+import {
+  buildScope,
+  lastDefined,
+  loopItems,
+  rolesOf,
+  runTaskOnHost,
+  warnLoopVar,
+  type Chain,
+  type PlayEnv,
+  type RunSettings,
+} from './task.js';
 
 /** Everything a run needs, loaded and validated before any host is contacted. */
 export interface RunRequest {
@@ -736,6 +746,7 @@ class PlayRun {
         const v = template(task.loop, scope, task.location);
         list = Array.isArray(v) ? v : [v];
       }
+      warnLoopVar(this.env, task, scope);
       for (let i = 0; i < list.length; i++) {
         const lc = task.loop_control;
         const extra: Record<string, unknown> = { [lc.loop_var]: list[i], ansible_loop_var: lc.loop_var };

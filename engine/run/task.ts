@@ -291,6 +291,16 @@ function firstFoundItems(task: TaskNode, scope: Record<string, unknown>): unknow
   }
 }
 
+/** Ansible's warning for a loop variable that is already a variable of the task (`item` in vars:). */
+export function warnLoopVar(env: PlayEnv, task: TaskNode, scope: Record<string, unknown>): void {
+  const name = task.loop_control.loop_var;
+  if (!Object.prototype.hasOwnProperty.call(scope, name)) return;
+  const label = task.role ? `${task.role.name} : ${task.name ?? task.action}` : (task.name ?? task.action);
+  env.reporter.warning(
+    `TASK: ${label}: The loop variable '${name}' is already in use. You should set the \`loop_var\` value in the \`loop_control\` option for the task to something else to avoid variable collisions and unexpected behavior.`,
+  );
+}
+
 /** The loop's items: `loop:` as given, `with_<lookup>` as Ansible's lookups shape them. */
 export function loopItems(task: TaskNode, scope: Record<string, unknown>): unknown[] {
   if (task.loopKind === 'first_found') return firstFoundItems(task, scope);
@@ -418,6 +428,7 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     let allSkipped = true;
     let anyUnreachable = false;
     const lc = task.loop_control;
+    warnLoopVar(env, task, scope);
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       // set_fact in a loop sees what its earlier items set (`x: "{{ x | default([]) + [item] }}"`)

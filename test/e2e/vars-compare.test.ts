@@ -382,6 +382,37 @@ describe.skipIf(!hasAnsible)('variables compared with ansible-playbook', () => {
     ]);
   }, 120_000);
 
+  it('warns of a loop variable already in use, as Ansible does', () => {
+    const files = {
+      't.yml': '- debug: msg={{ b }}\n',
+      'site.yml': `- hosts: h
+  gather_facts: false
+  vars: { b: 1 }
+  tasks:
+    - debug: msg={{ item }}
+      loop: [x]
+      vars: { item: task_item }
+    - name: named
+      debug: msg={{ item }}
+      loop: [y]
+    - include_tasks: t.yml
+      loop: [li]
+      loop_control: { loop_var: b }
+`,
+    };
+    // Ansible wraps a warning at the terminal's width: compare the words
+    const warnings = (r: Run) =>
+      [...r.out.replace(/\s+/g, ' ').matchAll(/\[WARNING\]: (TASK: .*?unexpected behavior\.)/g)].map((m) => m[1]);
+    const t = run('tsplay', files);
+    const a = run('ansible', files);
+    expect(t.lines).toEqual(a.lines);
+    expect(warnings(t)).toEqual(warnings(a));
+    expect(warnings(t).map((w) => w!.slice(0, 50))).toEqual([
+      "TASK: debug: The loop variable 'item' is already i",
+      "TASK: include_tasks: The loop variable 'b' is alre",
+    ]);
+  }, 120_000);
+
   it("makes import_role's vars the role's vars, seen by the whole play", () => {
     expect(compare(ROLE_VARS)).toEqual([
       '"msg": "pre imp_role_vars rolefile"',
