@@ -36,12 +36,15 @@ export class UserError extends Error {
   readonly code: ErrorCode;
   readonly location?: SourceLocation;
   readonly hint?: string;
-  constructor(code: ErrorCode, message: string, opts: { location?: SourceLocation; hint?: string; cause?: unknown } = {}) {
+  /** A task failing with it shows the message alone, as Ansible shows a filter's own error (mandatory('msg')). */
+  readonly alone?: boolean;
+  constructor(code: ErrorCode, message: string, opts: { location?: SourceLocation; hint?: string; cause?: unknown; alone?: boolean } = {}) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'UserError';
     this.code = code;
     this.location = opts.location;
     this.hint = opts.hint;
+    if (opts.alone) this.alone = true;
   }
 
   /** "file:line:col: message (hint)" */
@@ -55,7 +58,7 @@ export class UserError extends Error {
   /** Copy of this error placed at `location` if it has none yet. */
   at(location: SourceLocation | undefined): UserError {
     if (this.location || !location) return this;
-    const e = new UserError(this.code, this.message, { location, hint: this.hint, cause: this.cause });
+    const e = new UserError(this.code, this.message, { location, hint: this.hint, cause: this.cause, alone: this.alone });
     return e;
   }
 }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
-import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import {
   binop,
@@ -29,8 +29,8 @@ import {
   typeName,
   type Dict,
 } from './python.js';
-import { fnmatchSource } from './fnmatch.js';
 import { PyRandom } from './pyrandom.js';
+import { fileGlob } from './fnmatch.js';
 import { pyEscape, pyRegex, pySub } from './regex.js';
 import { TESTS } from './tests.js';
 import { strftime, strptime } from './datetime.js';
@@ -173,8 +173,10 @@ def(
   [['msg', null]],
   (v, msg) => {
     if (isUndefined(v)) {
-      throw new UserError('E_UNDEFINED', msg !== null ? str(msg) : `Mandatory variable '${v.name ?? 'unknown'}' not defined.`, {
+      // Ansible 2.14's own message has two spaces before "not"
+      throw new UserError('E_UNDEFINED', msg !== null ? str(msg) : `Mandatory variable '${v.name ?? 'unknown'}'  not defined.`, {
         hint: v.message,
+        alone: true,
       });
     }
     return v;
@@ -1289,39 +1291,7 @@ def('shuffle', [['seed', null]], (v, seed) => {
   return items;
 });
 
-// fileglob: the files (not directories) on the controller that match a shell pattern; as
-// Python's glob, each path component is matched with fnmatch
-function glob(pattern: string): string[] {
-  const abs = pattern.startsWith('/');
-  let paths = [abs ? '/' : '.'];
-  for (const part of pattern.split('/').filter(Boolean)) {
-    const next: string[] = [];
-    for (const dir of paths) {
-      if (!/[*?[]/.test(part)) {
-        next.push(dir === '.' && !abs ? part : posix.join(dir, part));
-        continue;
-      }
-      let entries: string[];
-      try {
-        entries = readdirSync(dir).sort();
-      } catch {
-        continue;
-      }
-      const re = new RegExp(`^${fnmatchSource(part)}$`);
-      for (const e of entries)
-        if ((!e.startsWith('.') || part.startsWith('.')) && re.test(e)) next.push(dir === '.' && !abs ? e : posix.join(dir, e));
-    }
-    paths = next;
-  }
-  return paths.filter((p) => {
-    try {
-      return statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  });
-}
-def('fileglob', [], (v) => glob(str(v)));
+def('fileglob', [], (v) => fileGlob(str(v)));
 
 def(
   'rekey_on_member',

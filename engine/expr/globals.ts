@@ -1,10 +1,16 @@
-// Global functions of expressions: lookup()/query() with the env, file, vars, template, items,
-// dict, first_found and sequence plugins, plus Jinja2's range(), dict(), namespace() and now().
+// Global functions of expressions: lookup()/query() with the env, file, fileglob, pipe, lines,
+// vars, varnames, template, items, dict, subelements, first_found and sequence plugins, plus
+// Jinja2's range(), dict(), namespace() and now().
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { UserError } from '../errors.js';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { UserError, type SourceLocation } from '../errors.js';
+import { parseKv } from '../load/kv.js';
 import { PyDateTime } from './datetime.js';
-import { hasOwn, isMapping, iterate, pyFunction, pyStr, truthy, tuple, typeError, type Dict } from './python.js';
+import { fileGlob } from './fnmatch.js';
+import type { LexOptions } from './jinja.js';
+import { pyRegex } from './regex.js';
+import { hasOwn, isMapping, iterate, pyFormat, pyFunction, pyStr, truthy, tuple, typeError, type Dict } from './python.js';
 import { Undefined, isUndefined } from './undefined.js';
 
 /** The sentinel that `{{ omit }}` renders to: an argument equal to it is left out of module args. */
@@ -14,8 +20,13 @@ export const OMIT = '__omit_place_holder__tsplay';
 export interface GlobalsEnv {
   /** A variable of the current render, or undefined if there is none. */
   variable(name: string): unknown;
-  /** Render a template file with the current variables (lookup('template', ...)). */
-  renderFile(path: string): string;
+  /**
+   * Render a template file with the current variables and `vars` above them (lookup('template',
+   * ...)), with other variable and comment delimiters when given.
+   */
+  renderFile(path: string, vars?: Dict, tags?: NonNullable<LexOptions['tags']>): string;
+  /** The names of the variables of the current render (lookup('varnames', ...)). */
+  names(): string[];
 }
 
 type Lookup = (terms: unknown[], kw: Dict, env: GlobalsEnv) => unknown[];
@@ -121,8 +132,170 @@ export function firstFound(terms: unknown[], kw: Dict, where: { searchPath: stri
   });
 }
 
+// The directory Ansible's loader calls its base: relative commands of pipe and lines run there.
+function baseDir(env: GlobalsEnv): string {
+  const d = env.variable('playbook_dir');
+  return typeof d === 'string' && d ? d : process.cwd();
+}
+
+// A shell command on the controller (Python's Popen with shell=True): its stdout, or the error
+// Ansible raises for a non-zero exit. stderr goes through to the terminal.
+function shell(plugin: string, term: unknown, env: GlobalsEnv): Buffer {
+  const cmd = pyStr(term);
+  const r = spawnSync('/bin/sh', ['-c', cmd], { cwd: baseDir(env), stdio: ['pipe', 'pipe', 'inherit'], maxBuffer: 1 << 30 });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw typeError(`lookup_plugin.${plugin}(${cmd}) returned ${r.status ?? 1}`);
+  return r.stdout;
+}
+
+// The search path of a lookup's relative files: ansible_search_path, else the playbook directory.
+function lookupSearchPath(env: GlobalsEnv): string[] {
+  const search = env.variable('ansible_search_path');
+  return Array.isArray(search) && search.length ? search.map(pyStr) : [baseDir(env)];
+}
+
+// fileglob: a pattern with a directory is globbed in the first existing directory the search
+// stack gives for that directory (under files/ first); a bare pattern in each search path's
+// files/ and then the path itself, the first that matches anything wins.
+function fileglob(term: string, env: GlobalsEnv): string[] {
+  const file = basename(term);
+  let dirs: string[];
+  if (file !== term) {
+    const found = searchStack(dirname(term), { searchPath: lookupSearchPath(env), playbookDir: baseDir(env), subdir: 'files' }).find((p) =>
+      existsSync(p),
+    );
+    dirs = found ? [found] : [];
+  } else dirs = lookupSearchPath(env).flatMap((p) => [join(p, 'files'), p]);
+  for (const d of dirs) {
+    const found = fileGlob(join(d, file));
+    if (found.length) return found;
+  }
+  return [];
+}
+
+// subelements: [list or dict of records, 'key' or 'a.b', {skip_missing}] -> (record, element)
+// pairs; the record is given without the key it was walked by, as Ansible pops it.
+function subelements(terms: unknown[]): unknown[] {
+  const termsError = (msg = '') => typeError(`subelements lookup expects a list of two or three items, ${msg}`);
+  if (terms.length < 2 || terms.length > 3) throw termsError();
+  const [data, key, flags = {}] = terms;
+  if (!(Array.isArray(data) || isMapping(data)) || typeof key !== 'string')
+    throw termsError('first a dict or a list, second a string pointing to the subkey');
+  if (!isMapping(flags) || !Object.keys(flags).every((k) => k === 'skip_missing'))
+    throw termsError("the optional third item must be a dict with flags ['skip_missing']");
+  if (isMapping(data) && data.skipped !== undefined && data.skipped !== false) return [];
+  const records = Array.isArray(data) ? data : Object.values(data);
+  const skipMissing = truthy(flags.skip_missing ?? false);
+  const path = key.split('.');
+  const out: unknown[] = [];
+  for (const rec of records) {
+    if (!isMapping(rec)) throw typeError(`subelements lookup expects a dictionary, got '${pyStr(rec)}'`);
+    if (rec.skipped !== undefined && rec.skipped !== false) continue;
+    // a copy along the path, so that the key is removed from the pair, not from the variable
+    const top: Dict = { ...rec };
+    let node: Dict = top;
+    let list: unknown[] = [];
+    for (const [i, k] of path.entries()) {
+      if (!hasOwn(node, k)) {
+        if (skipMissing) continue;
+        throw typeError(`could not find '${k}' key in iterated item '${pyStr(node)}'`);
+      }
+      const v = node[k];
+      if (i < path.length - 1) {
+        if (!isMapping(v)) {
+          if (skipMissing) continue;
+          throw typeError(`the key ${k} should point to a dictionary, got '${pyStr(v)}'`);
+        }
+        node = node[k] = { ...v };
+      } else {
+        if (!Array.isArray(v)) throw typeError(`the key ${k} should point to a list, got '${pyStr(v)}'`);
+        list = v;
+        delete node[k];
+      }
+    }
+    for (const x of list) out.push(tuple([top, x]));
+  }
+  return out;
+}
+
+// Ansible's sequence lookup: `start=1 end=10 stride=2 format=node%02x` (or count= instead of end=),
+// or the short form `[start-]end[/stride][:format]`; numbers in decimal, 0x hex or 0o octal; each
+// item is Python's `format % number` (%d, %02x, %o, ...).
+export function sequenceItems(spec: string, location?: SourceLocation): string[] {
+  const fail = (msg: string) =>
+    new UserError('E_PLAYBOOK', `with_sequence: ${msg} in '${spec}'`, {
+      location,
+      hint: 'e.g. with_sequence: start=1 end=10 format=node%02d',
+    });
+  const num = (s: string | undefined, what: string): number | undefined => {
+    if (s === undefined) return undefined;
+    const m = /^(-?)(0x[0-9a-f]+|0o[0-7]+|\d+)$/i.exec(s.trim());
+    const n = m ? (m[1] ? -1 : 1) * Number(m[2]) : NaN;
+    if (!Number.isInteger(n)) throw fail(`can't parse ${what}=${s} as an integer`);
+    return n;
+  };
+  const words = parseKv(spec).args;
+  let start: number | undefined;
+  let end: number | undefined;
+  let stride: number | undefined;
+  let count: number | undefined;
+  let format: string | undefined;
+  if (Object.keys(words).length) {
+    start = num(words.start, 'start');
+    end = num(words.end, 'end');
+    stride = num(words.stride, 'stride');
+    count = num(words.count, 'count');
+    format = words.format;
+  } else {
+    const m =
+      /^(?:(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+))-)?(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+))(?:\/(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+)))?(?::(.+))?$/i.exec(
+        spec.trim(),
+      );
+    if (!m) throw fail("can't parse arg");
+    start = num(m[1], 'start');
+    end = num(m[2], 'end');
+    stride = num(m[3], 'stride');
+    format = m[4];
+  }
+  start ??= 1;
+  stride ??= 1;
+  if (count !== undefined) {
+    if (end !== undefined) throw fail("can't specify both count and end");
+    if (count === 0) return [];
+    end = start + count * stride - 1;
+  }
+  if (end === undefined) throw fail('must specify count or end');
+  if (stride === 0) return [];
+  if (stride > 0 && end < start) throw fail('to count backwards make stride negative');
+  if (stride < 0 && end > start) throw fail("to count forward don't make stride negative");
+  const out: string[] = [];
+  for (let i = start; stride > 0 ? i <= end : i >= end; i += stride) out.push(pyFormat(format ?? '%d', i));
+  return out;
+}
+
 const LOOKUPS: Record<string, Lookup> = {
-  env: (terms, kw) => terms.map((t) => process.env[pyStr(t)] ?? (hasOwn(kw, 'default') ? kw.default : '')),
+  env: (terms, kw) =>
+    terms.map((t) => {
+      const name = pyStr(t).trim().split(/\s+/)[0] ?? '';
+      const v = process.env[name] ?? (hasOwn(kw, 'default') ? kw.default : '');
+      if (isUndefined(v)) throw new UserError('E_UNDEFINED', `The "env" lookup, found an undefined variable: ${name}`);
+      return v;
+    }),
+  fileglob: (terms, _kw, env) => terms.flatMap((t) => fileglob(pyStr(t), env)),
+  pipe: (terms, _kw, env) => terms.map((t) => shell('pipe', t, env).toString('utf8').trimEnd()),
+  // Python's bytes.splitlines: \n, \r\n and \r end lines
+  lines: (terms, _kw, env) =>
+    terms.flatMap((t) => {
+      const text = shell('lines', t, env).toString('utf8');
+      return text === '' ? [] : text.replace(/(\r\n|\r|\n)$/, '').split(/\r\n|\r|\n/);
+    }),
+  subelements: (terms) => subelements(terms),
+  varnames: (terms, _kw, env) =>
+    terms.flatMap((t) => {
+      if (typeof t !== 'string') throw typeError(`Invalid setting identifier, "${pyStr(t)}" is not a string, it is a ${typeof t}`);
+      const re = pyRegex(t);
+      return env.names().filter((n) => re.test(n));
+    }),
   file: (terms, kw, env) =>
     terms.map((t) => {
       const path = findFile(env, pyStr(t), 'files');
@@ -132,11 +305,21 @@ const LOOKUPS: Record<string, Lookup> = {
       if (truthy(kw.lstrip ?? false)) text = text.trimStart();
       return text;
     }),
-  template: (terms, _kw, env) =>
+  template: (terms, kw, env) =>
     terms.map((t) => {
       const path = findFile(env, pyStr(t), 'templates');
       if (!path) throw notFound('template', pyStr(t), env, 'templates');
-      return env.renderFile(path);
+      const vars = kw.template_vars ?? {};
+      if (!isMapping(vars)) throw typeError(`template_vars must be a dict, got ${pyStr(vars)}`);
+      const tags: NonNullable<LexOptions['tags']> = {};
+      const names = {
+        variable_start_string: 'variableStart',
+        variable_end_string: 'variableEnd',
+        comment_start_string: 'commentStart',
+        comment_end_string: 'commentEnd',
+      } as const;
+      for (const [opt, key] of Object.entries(names)) if (kw[opt] !== undefined) tags[key] = pyStr(kw[opt]);
+      return env.renderFile(path, vars, Object.keys(tags).length ? tags : undefined);
     }),
   vars: (terms, kw, env) =>
     terms.map((t) => {
@@ -164,31 +347,18 @@ const LOOKUPS: Record<string, Lookup> = {
       subdir: 'files',
     });
   },
-  sequence: (terms) =>
-    terms.flatMap((t) => {
-      const args: Dict = {};
-      for (const part of pyStr(t).split(/\s+/).filter(Boolean)) {
-        const [k, v] = part.split('=');
-        if (v === undefined) {
-          const m = /^(\d+)-(\d+)(?:\/(\d+))?(?::(.*))?$/.exec(part);
-          if (!m) throw typeError(`sequence: can't parse ${part}`);
-          Object.assign(args, { start: m[1], end: m[2], stride: m[3] ?? '1', format: m[4] ?? '%d' });
-        } else {
-          args[k!] = v;
-        }
-      }
-      const start = Number(args.start ?? 1);
-      const stride = Number(args.stride ?? 1);
-      const end = args.count !== undefined ? start + (Number(args.count) - 1) * stride : Number(args.end);
-      const format = pyStr(args.format ?? '%d');
-      const out: string[] = [];
-      for (let i = start; stride > 0 ? i <= end : i >= end; i += stride)
-        out.push(format.replace(/%(0?\d*)d/, (_m, w: string) => String(i).padStart(Number(w) || 0, w.startsWith('0') ? '0' : ' ')));
-      return out;
-    }),
+  sequence: (terms) => terms.flatMap((t) => sequenceItems(pyStr(t))),
+  together: (terms) => {
+    const n = Math.max(0, ...terms.map((l) => iterate(l).length));
+    return Array.from({ length: n }, (_, i) => terms.map((l) => iterate(l)[i] ?? null));
+  },
+  nested: (terms) => terms.reduce<unknown[][]>((acc, l) => acc.flatMap((a) => iterate(l).map((x) => [...a, x])), [[]]),
 };
 
 const LOOKUP_OPTIONS = new Set(['wantlist', 'errors']);
+
+/** The names of the lookup plugins tsplay has (with_<name> loops use them too). */
+export const LOOKUP_NAMES: readonly string[] = Object.keys(LOOKUPS);
 
 function runLookup(env: GlobalsEnv, args: unknown[], kw: Dict, wantlist: boolean): unknown {
   const [name, ...terms] = args;
@@ -205,7 +375,8 @@ function runLookup(env: GlobalsEnv, args: unknown[], kw: Dict, wantlist: boolean
     if (errors === 'ignore' || errors === 'warn') return wantlist ? [] : null;
     throw e;
   }
-  if (wantlist || truthy(kw.wantlist ?? false)) return ran;
+  // an empty result is [] under lookup() too, as Ansible returns it unjoined
+  if (wantlist || truthy(kw.wantlist ?? false) || ran.length === 0) return ran;
   if (ran.every((x) => typeof x === 'string')) return ran.join(',');
   return ran.length === 1 ? ran[0] : ran;
 }

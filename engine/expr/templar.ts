@@ -77,7 +77,12 @@ const GLOBALS = makeGlobals({
     const v = lookupVar(current().scope, name);
     return v === MISSING ? undefined : v;
   },
-  renderFile: (path) => renderJ2(readFileSync(path, 'utf8'), current().scope, path),
+  renderFile: (path, vars, tags) => {
+    const scope = current().scope;
+    const lex = tags ? { trimBlocks: true, lstripBlocks: false, tags } : undefined;
+    return renderJ2(readFileSync(path, 'utf8'), vars ? { ...scope, vars: { ...scope.vars, ...vars } } : scope, path, {}, lex);
+  },
+  names: () => Object.keys(current().scope.vars),
 });
 
 const jinja = new Jinja({

@@ -10,6 +10,7 @@ import { checkArgs, prepareArgs, type ModuleLookup } from './args.js';
 import { distance } from '../errors.js';
 import { checkSyntax, template } from '../expr/templar.js';
 import { ansibleOnlyModule } from './ansible-only.js';
+import { LOOKUP_NAMES } from '../expr/globals.js';
 import { checkHostPattern } from './patterns.js';
 import { defaultRolesPath, findRole, readRole, type ArgumentSpec, type EntryPoints } from './roles.js';
 
@@ -290,6 +291,7 @@ const ROLE_OPTIONS = [
   'rolespec_validate',
 ];
 const LOOP_LOOKUPS = new Set([
+  ...LOOKUP_NAMES,
   'items',
   'list',
   'dict',

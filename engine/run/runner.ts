@@ -35,6 +35,7 @@ import {
   loopItems,
   rolesOf,
   runTaskOnHost,
+  warnLoopVar,
   type Chain,
   type PlayEnv,
   type RunSettings,
@@ -802,6 +803,7 @@ class PlayRun {
         const v = template(task.loop, scope, task.location);
         list = Array.isArray(v) ? v : [v];
       }
+      warnLoopVar(this.env, task, scope);
       for (let i = 0; i < list.length; i++) {
         const lc = task.loop_control;
         const extra: Record<string, unknown> = { [lc.loop_var]: list[i], ansible_loop_var: lc.loop_var };

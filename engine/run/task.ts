@@ -3,7 +3,7 @@
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { readVaultFile } from '../vault.js';
-import { firstFound } from '../expr/globals.js';
+import { firstFound, sequenceItems } from '../expr/globals.js';
 import { OMIT, evalCondition, evaluate, markUnsafe, renderTemplateText, template } from '../expr/index.js';
 import { ModuleCrash, UnreachableError, UserError, formatLocation } from '../errors.js';
 import {
@@ -20,10 +20,8 @@ import {
 import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js';
 import type { Keywords, Play, RoleInfo, TaskNode } from '../load/playbook.js';
 import { checkArgs, prepareArgs } from '../load/args.js';
-import { parseKv } from '../load/kv.js';
 import { ansibleOnlyMessage, ansibleOnlyModule } from '../load/ansible-only.js';
 import { loadVarsFile as readVarsFile } from '../load/vars-files.js';
-import { pyFormat } from '../expr/python.js';
 import { guardedApply, type GuardIo, type GuardSettings } from './safe-network.js';
 import type { Inventory } from '../load/inventory.js';
 import type { ModuleRegistry, RegisteredModule } from './registry.js';
@@ -257,7 +255,8 @@ function boolKeyword(v: unknown, scope: Record<string, unknown>, task: TaskNode)
 }
 
 function removeOmitted(v: unknown): unknown {
-  if (Array.isArray(v)) return v.filter((x) => x !== OMIT).map(removeOmitted);
+  // as Ansible: omitted keys of mappings go, at any depth; a list keeps the placeholder
+  if (Array.isArray(v)) return v.map(removeOmitted);
   if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) if (x !== OMIT) out[k] = removeOmitted(x);
@@ -293,6 +292,16 @@ function firstFoundItems(task: TaskNode, scope: Record<string, unknown>): unknow
   } catch (e) {
     throw e instanceof UserError ? e.at(task.location) : e;
   }
+}
+
+/** Ansible's warning for a loop variable that is already a variable of the task (`item` in vars:). */
+export function warnLoopVar(env: PlayEnv, task: TaskNode, scope: Record<string, unknown>): void {
+  const name = task.loop_control.loop_var;
+  if (!Object.prototype.hasOwnProperty.call(scope, name)) return;
+  const label = task.role ? `${task.role.name} : ${task.name ?? task.action}` : (task.name ?? task.action);
+  env.reporter.warning(
+    `TASK: ${label}: The loop variable '${name}' is already in use. You should set the \`loop_var\` value in the \`loop_control\` option for the task to something else to avoid variable collisions and unexpected behavior.`,
+  );
 }
 
 /** The loop's items: `loop:` as given, `with_<lookup>` as Ansible's lookups shape them. */
@@ -337,65 +346,18 @@ export function loopItems(task: TaskNode, scope: Record<string, unknown>): unkno
       return lists.reduce<unknown[][]>((acc, l) => acc.flatMap((a) => l.map((x) => [...a, x])), [[]]);
     }
     case 'sequence':
-      return sequenceItems(String(v), task);
-    default:
-      throw new UserError('E_PLAYBOOK', `with_${task.loopKind} is not supported`, { location: task.location });
-  }
-}
-
-// Ansible's sequence lookup: `start=1 end=10 stride=2 format=node%02x` (or count= instead of end=),
-// or the short form `[start-]end[/stride][:format]`; numbers in decimal, 0x hex or 0o octal; each
-// item is Python's `format % number` (%d, %02x, %o, ...).
-export function sequenceItems(spec: string, task?: TaskNode): string[] {
-  const fail = (msg: string) =>
-    new UserError('E_PLAYBOOK', `with_sequence: ${msg} in '${spec}'`, {
-      location: task?.location,
-      hint: 'e.g. with_sequence: start=1 end=10 format=node%02d',
-    });
-  const num = (s: string | undefined, what: string): number | undefined => {
-    if (s === undefined) return undefined;
-    const m = /^(-?)(0x[0-9a-f]+|0o[0-7]+|\d+)$/i.exec(s.trim());
-    const n = m ? (m[1] ? -1 : 1) * Number(m[2]) : NaN;
-    if (!Number.isInteger(n)) throw fail(`can't parse ${what}=${s} as an integer`);
-    return n;
-  };
-  const words = parseKv(spec).args;
-  let start: number | undefined;
-  let end: number | undefined;
-  let stride: number | undefined;
-  let count: number | undefined;
-  let format: string | undefined;
-  if (Object.keys(words).length) {
-    start = num(words.start, 'start');
-    end = num(words.end, 'end');
-    stride = num(words.stride, 'stride');
-    count = num(words.count, 'count');
-    format = words.format;
-  } else {
-    const m =
-      /^(?:(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+))-)?(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+))(?:\/(-?(?:0x[0-9a-f]+|0o[0-7]+|\d+)))?(?::(.+))?$/i.exec(
-        spec.trim(),
+      return sequenceItems(String(v), task.location);
+    default: {
+      // any other with_<name> is the lookup plugin's list, as query('<name>', *terms) gives it
+      const terms = Array.isArray(v) ? v : [v];
+      const items = evaluate(
+        'query(__tsplay_lookup, *__tsplay_terms)',
+        { ...scope, __tsplay_lookup: task.loopKind, __tsplay_terms: terms },
+        task.location,
       );
-    if (!m) throw fail("can't parse arg");
-    start = num(m[1], 'start');
-    end = num(m[2], 'end');
-    stride = num(m[3], 'stride');
-    format = m[4];
+      return items as unknown[];
+    }
   }
-  start ??= 1;
-  stride ??= 1;
-  if (count !== undefined) {
-    if (end !== undefined) throw fail("can't specify both count and end");
-    if (count === 0) return [];
-    end = start + count * stride - 1;
-  }
-  if (end === undefined) throw fail('must specify count or end');
-  if (stride === 0) return [];
-  if (stride > 0 && end < start) throw fail('to count backwards make stride negative');
-  if (stride < 0 && end > start) throw fail("to count forward don't make stride negative");
-  const out: string[] = [];
-  for (let i = start; stride > 0 ? i <= end : i >= end; i += stride) out.push(pyFormat(format ?? '%d', i));
-  return out;
 }
 
 /** The outcome of running a task on a host, before it is reported. */
@@ -507,6 +469,7 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
     let allSkipped = true;
     let anyUnreachable = false;
     const lc = task.loop_control;
+    warnLoopVar(env, task, scope);
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       // set_fact in a loop sees what its earlier items set (`x: "{{ x | default([]) + [item] }}"`)
@@ -596,7 +559,12 @@ export async function runTaskOnHost(env: PlayEnv, task: TaskNode, host: HostStat
         env,
         task,
         host,
-        report({ status: 'failed', result: { failed: true, changed: false, msg: taskErrorMessage(e, task) }, ignored }),
+        report({
+          status: 'failed',
+          // a filter's own error (mandatory) is the message alone, as Ansible shows it
+          result: e.alone ? { failed: true, msg: e.message } : { failed: true, changed: false, msg: taskErrorMessage(e, task) },
+          ignored,
+        }),
       );
     }
     throw e;

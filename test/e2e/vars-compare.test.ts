@@ -13,8 +13,17 @@ const HOST = 'h ansible_connection=local ansible_python_interpreter=/usr/bin/pyt
 interface Run {
   code: number | null;
   out: string;
-  /** The "msg" lines and the fatal/failed lines, the project directory written as <dir>. */
+  /** The "msg" lines, loop item and fatal/failed lines, the project directory written as <dir>. */
   lines: string[];
+}
+
+// Is line i part of a printed "msg" (a value over several lines too)?
+function inMsg(lines: string[], i: number): boolean {
+  for (let j = i; j >= 0; j--) {
+    if (/^\s{4}"msg": /.test(lines[j]!)) return true;
+    if (!/^\s{5,}\S|^\s{4}[\]}]/.test(lines[j]!)) return false;
+  }
+  return false;
 }
 
 function run(cmd: 'tsplay' | 'ansible', files: Record<string, string>, extra: string[] = []): Run {
@@ -37,7 +46,7 @@ function run(cmd: 'tsplay' | 'ansible', files: Record<string, string>, extra: st
     out,
     lines: out
       .split('\n')
-      .filter((l) => /^\s+"msg": |^(fatal|failed): /.test(l))
+      .filter((l, i, all) => /^(fatal|failed): |^(ok|changed|skipping): \[h\] => \(item=/.test(l) || inMsg(all, i))
       .map((l) => l.trim().split(dir).join('<dir>')),
   };
 }
@@ -205,6 +214,138 @@ const ROLE_VARS = {
 `,
 };
 
+const LOOKUPS = {
+  'files/a.txt': 'alpha\n\n',
+  'files/b.txt': 'beta',
+  'c.txt': 'top\n',
+  'u.txt': '{{ x }}',
+  'lines.txt': 'line1\nline2\n',
+  'templates/t.j2': 'x={{ x }}\n',
+  'site.yml': `- hosts: h
+  gather_facts: false
+  vars:
+    x: 1
+    users:
+      - name: u1
+        keys: [k1, k2]
+      - name: u2
+        keys: [k3]
+    d: { k1: 1, k2: two }
+  tasks:
+    - debug: msg="{{ lookup('file', 'a.txt') }}|{{ lookup('file', 'a.txt', 'b.txt') }}|{{ lookup('file', 'c.txt') }}"
+    - debug: msg="{{ lookup('file', 'a.txt', rstrip=false) }}"
+    - debug: msg="{{ query('file', 'a.txt', 'b.txt') }}"
+    - debug: msg="{{ lookup('fileglob', '*.txt') }}"
+    - debug: msg="{{ query('fileglob', '*.txt') | sort }}"
+    - debug: msg="{{ query('fileglob', 'files/*.txt', '*.nomatch') | sort }}"
+    - debug: msg="{{ lookup('fileglob', '*.nomatch') }}|{{ query('fileglob', '*.nomatch') }}"
+    - debug: msg="{{ lookup('pipe', 'echo hi; echo there') }}"
+    - debug: msg="{{ query('pipe', 'echo a', 'echo b') }}"
+    - debug: msg="{{ lookup('lines', 'cat lines.txt') }}"
+    - debug: msg="{{ query('lines', 'cat lines.txt', 'echo z') }}"
+    - debug: msg="{{ lookup('env', 'TSPLAY_TEST_VAR') }}|{{ lookup('env', 'TSPLAY_NOPE') }}|{{ lookup('env', 'TSPLAY_NOPE', default='dflt') }}"
+    - debug: msg="{{ query('env', 'TSPLAY_TEST_VAR', 'TSPLAY_NOPE') }}"
+    - debug: msg="{{ lookup('template', 't.j2') }}|{{ lookup('template', 't.j2', template_vars=dict(x=2)) }}"
+    - debug: msg="{{ lookup('vars', 'x') }}|{{ lookup('vars', 'x', 'd') }}|{{ lookup('vars', 'nope', default='dv') }}"
+    - debug: msg="{{ query('vars', 'x', 'd') }}"
+    - debug: msg="{{ lookup('first_found', ['nope.txt', 'a.txt']) | basename }}"
+    - debug: msg="{{ lookup('first_found', ['nope.txt'], errors='ignore') }}|{{ query('first_found', ['nope.txt'], skip=True) }}"
+    - debug: msg="{{ lookup('items', [1, 2], [3]) }}|{{ query('items', [1, [2]], 3) }}|{{ lookup('items', ['a', 'b']) }}"
+    - debug: msg="{{ lookup('items', []) }}|{{ query('items', []) }}|{{ lookup('list', []) }}"
+    - debug: msg="{{ lookup('dict', d) }}|{{ query('dict', d) }}"
+    - debug: msg="{{ lookup('subelements', users, 'keys') }}"
+    - debug: msg="{{ query('subelements', users, 'keys') | map(attribute='1') | list }}"
+    - debug: msg="{{ lookup('sequence', 'start=1 end=3') }}|{{ query('sequence', 'count=2 start=5 format=n%02x') }}|{{ lookup('sequence', '4-6/2') }}"
+    - debug: msg="{{ lookup('items', [1, 2], wantlist=True) }}|{{ lookup('file', 'a.txt', wantlist=True) }}"
+    - debug: msg="{{ lookup('env', 'TSPLAY_TEST_VAR', wantlist=True) }}"
+    - debug: msg="{{ lookup('indexed_items', ['a', 'b']) }}|{{ lookup('together', [1, 2], ['a']) }}|{{ lookup('nested', [1, 2], ['a']) }}"
+    - debug: msg="{{ item | basename }}"
+      with_fileglob: ['*.txt']
+    - debug: msg="{{ item }}"
+      with_fileglob: 'files/*.txt'
+    - debug: msg="{{ item }}"
+      with_lines: cat lines.txt
+    - debug: msg="{{ item }}"
+      with_lines: [cat lines.txt, echo 3]
+    - debug: msg="{{ item.0.name }} {{ item.1 }} {{ item.0 }}"
+      with_subelements: ["{{ users }}", keys]
+    - debug: msg="{{ item }}"
+      with_pipe: echo piped
+    - debug: msg="{{ item }}"
+      with_env: [TSPLAY_TEST_VAR]
+    - debug: msg="{{ item }}"
+      with_fileglob: '*.nomatch'
+    - name: what a lookup reads is not templated again
+      debug: msg="{{ lookup('file', 'u.txt') }}|{{ lookup('pipe', 'cat u.txt') }}"
+    - debug: msg="{{ query('varnames', '^user') }}|{{ lookup('varnames', '^[dx]$') }}"
+`,
+};
+
+const MAGIC = {
+  hosts: `[web]\nh ansible_connection=local ansible_python_interpreter=/usr/bin/python3 hv=1\nh2 ansible_connection=local ansible_python_interpreter=/usr/bin/python3 hv=2\n[db]\nh\n`,
+  'site.yml': `- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg="{{ inventory_hostname }} {{ inventory_hostname_short }} {{ group_names }} {{ groups }} {{ play_hosts }} {{ ansible_play_batch }} {{ ansible_play_hosts }} {{ ansible_play_hosts_all }}"
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ hostvars['h2'].hv }} {{ hostvars['h'].hv }} {{ hostvars.h2.inventory_hostname }} {{ hostvars.h2.group_names }}"
+      when: inventory_hostname == 'h'
+    - set_fact: { sf: "{{ inventory_hostname }}-fact" }
+    - debug: msg="{{ hostvars['h2'].sf }} {{ groups['web'] | map('extract', hostvars, 'hv') | list }}"
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ lookup('vars', 'hv') }} {{ vars['hv'] }} {{ vars.sf }}"
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ nothing | default(omit) }}"
+      when: inventory_hostname == 'h'
+    - debug:
+        msg: "{{ nothing | default(omit) }}"
+        verbosity: "{{ nothing | default(omit) }}"
+      when: inventory_hostname == 'h'
+    - copy: { content: "x", dest: "{{ playbook_dir }}/o.txt", mode: "{{ nothing | default(omit) }}" }
+      register: r
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ r.mode }} {{ r.changed }}"
+      when: inventory_hostname == 'h'
+    - set_fact:
+        o: "{{ nothing | default(omit) }}"
+        d: { a: "{{ omit }}", b: 1 }
+        l: ["{{ omit }}", 2]
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ o | default('no o') }} {{ d }} {{ l | length }} {{ l[0] is string }} {{ l[1] }}"
+      when: inventory_hostname == 'h'
+    - debug: msg="{{ undefined_x | mandatory('custom message for x') }}"
+      when: inventory_hostname == 'h'
+      ignore_errors: true
+    - debug: msg="{{ undefined_x | mandatory }}"
+      when: inventory_hostname == 'h'
+      ignore_errors: true
+    - debug: msg="{{ 1 | mandatory('not shown') }}"
+      when: inventory_hostname == 'h'
+- hosts: web[1]
+  gather_facts: false
+  tasks:
+    - debug: msg="{{ play_hosts }} {{ ansible_play_batch }} {{ hostvars['h'].sf }}"
+`,
+};
+
+describe.skipIf(!hasAnsible)('lookups compared with ansible-playbook', () => {
+  it('gives the same values under lookup, query and with_<lookup>', () => {
+    const lines = compare(LOOKUPS);
+    // what they are (a few; the list above is compared whole)
+    expect(lines).toContain('"msg": "from env||dflt"');
+    expect(lines).toContain('"msg": "[]|[]"');
+    expect(lines).toContain('"msg": "hi\\nthere"');
+    expect(lines).toContain('"msg": "line1,line2"');
+    expect(lines).toContain('"msg": "x=1\\n|x=2\\n"');
+    expect(lines).toContain('"msg": "1,2,3|[\'n05\', \'n06\']|4,6"');
+    expect(lines).toContain('"msg": "[]|[]|[]"');
+    expect(lines).toContain('"msg": "{{ x }}|{{ x }}"');
+    expect(lines).toContain('"msg": "[\'users\']|x,d"');
+    expect(lines).toContain("ok: [h] => (item=[{'name': 'u1'}, 'k2']) => {");
+    expect(lines.filter((l) => l.startsWith('ok: [h] => (item=line'))).toHaveLength(4);
+  }, 120_000);
+});
+
 describe.skipIf(!hasAnsible)('variables compared with ansible-playbook', () => {
   it('takes each variable from the source Ansible ranks highest', () => {
     const lines = compare(PRECEDENCE, ['-e', '@extra.json']);
@@ -232,10 +373,43 @@ describe.skipIf(!hasAnsible)('variables compared with ansible-playbook', () => {
       '"msg": "tasks sf sf"',
       '"msg": "role inc_role_vars sf"',
       '"msg": "role sf sf"',
+      'ok: [h] => (item=x) => {',
       '"msg": "loop sf x"',
+      'ok: [h] => (item=loopv) => {',
       '"msg": "loop_var loopv"',
       '"msg": "tasks vli sf"',
       '"msg": "role inner sf"',
+    ]);
+  }, 120_000);
+
+  it('warns of a loop variable already in use, as Ansible does', () => {
+    const files = {
+      't.yml': '- debug: msg={{ b }}\n',
+      'site.yml': `- hosts: h
+  gather_facts: false
+  vars: { b: 1 }
+  tasks:
+    - debug: msg={{ item }}
+      loop: [x]
+      vars: { item: task_item }
+    - name: named
+      debug: msg={{ item }}
+      loop: [y]
+    - include_tasks: t.yml
+      loop: [li]
+      loop_control: { loop_var: b }
+`,
+    };
+    // Ansible wraps a warning at the terminal's width: compare the words
+    const warnings = (r: Run) =>
+      [...r.out.replace(/\s+/g, ' ').matchAll(/\[WARNING\]: (TASK: .*?unexpected behavior\.)/g)].map((m) => m[1]);
+    const t = run('tsplay', files);
+    const a = run('ansible', files);
+    expect(t.lines).toEqual(a.lines);
+    expect(warnings(t)).toEqual(warnings(a));
+    expect(warnings(t).map((w) => w!.slice(0, 50))).toEqual([
+      "TASK: debug: The loop variable 'item' is already i",
+      "TASK: include_tasks: The loop variable 'b' is alre",
     ]);
   }, 120_000);
 
@@ -246,6 +420,26 @@ describe.skipIf(!hasAnsible)('variables compared with ansible-playbook', () => {
       '"msg": "role imp_role_vars rolefile"',
       '"msg": "imp_role_vars rolefile"',
       '"msg": "- -"',
+    ]);
+  }, 120_000);
+
+  it('gives the same magic variables, vars, omit and mandatory messages', () => {
+    const lines = compare(MAGIC);
+    expect(lines).toEqual([
+      `"msg": "h h ['db', 'web'] {'all': ['h', 'h2'], 'ungrouped': [], 'web': ['h', 'h2'], 'db': ['h']} ['h', 'h2'] ['h', 'h2'] ['h', 'h2'] ['h', 'h2']"`,
+      `"msg": "2 1 h2 ['web']"`,
+      `"msg": "h2-fact [1, 2]"`,
+      `"msg": "1 1 h-fact"`,
+      `"msg": "Hello world!"`,
+      `"msg": "Hello world!"`,
+      `"msg": "0644 True"`,
+      // omit leaves a mapping, not a list
+      `"msg": "no o {'b': 1} 2 True 2"`,
+      // mandatory('msg') fails with the message alone
+      'fatal: [h]: FAILED! => {"msg": "custom message for x"}',
+      `fatal: [h]: FAILED! => {"msg": "Mandatory variable 'undefined_x'  not defined."}`,
+      `"msg": "1"`,
+      `"msg": "['h2'] ['h2'] h-fact"`,
     ]);
   }, 120_000);
 });

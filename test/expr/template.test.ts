@@ -270,7 +270,8 @@ describe('undefined variables', () => {
   it('mandatory names the variable', () => {
     const e = failure(() => template('{{ db_password | mandatory }}', {}));
     expect(e.code).toBe('E_UNDEFINED');
-    expect(e.message).toBe("Mandatory variable 'db_password' not defined.");
+    // two spaces, as ansible-core 2.14 words it (test/e2e/vars-compare.test.ts)
+    expect(e.message).toBe("Mandatory variable 'db_password'  not defined.");
     expect(failure(() => template("{{ x | mandatory('set x in group_vars') }}", {})).message).toBe('set x in group_vars');
     expect(template('{{ x | mandatory }}', { x: 0 })).toBe('0');
   });
@@ -508,7 +509,7 @@ describe('lookups and globals', () => {
     expect(template("{{ dict([['a', 1]]) }}", {})).toEqual({ a: 1 });
     expect(template('{% set ns = namespace(n=0) %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}', {})).toBe('6');
     expect(template("{{ now(fmt='%Y') | int > 2000 }}", {})).toBe(true);
-    expect(failure(() => template("{{ lookup('pipe', 'date') }}", {})).message).toContain("lookup plugin 'pipe' not found");
+    expect(failure(() => template("{{ lookup('nosuch', 'date') }}", {})).message).toContain("lookup plugin 'nosuch' not found");
   });
 });
 
