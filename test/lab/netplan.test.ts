@@ -5,7 +5,9 @@
 // and applies it (networkd holds eth0, NetworkManager lets go of it, the uplink stays
 // NetworkManager's), the node gets its lease through it; a second run and --check change nothing;
 // a change that cuts the gateway off (the cluster address on its uplink) is rolled back by the
-// host itself: /etc/netplan, the uplink's address and its default route are back.
+// host itself: /etc/netplan, the uplink's address and its default route are back. Then
+// nodes-netplan on node1 (netplan.io through the gateway's NAT): eth0 from DHCP with networkd,
+// the gateway as default route, the outside reached; a second run and --check change nothing.
 //
 // The one stand-in: the container's /sys is read-only and it runs no udevd, so `udevadm trigger`
 // (which `netplan apply` runs to replay the net rules) fails there. The test puts a udevadm in
@@ -177,5 +179,51 @@ describe.skipIf(!enabled)('dhcp-setup with network_config=netplan on the lab', (
     expect(recap(back.out, 'gateway').changed, back.out).toBe(1);
     const again = await play('after-rollback-again', NETPLAN);
     expect(recap(again.out, 'gateway').changed, again.out).toBe(0);
+  }, 300_000);
+
+  it("nodes-netplan: node1's eth0 from DHCP in netplan (networkd), the gateway as default route; again and --check change nothing", async () => {
+    // node1 reaches the lab's apt proxy through the gateway's NAT
+    const nat = await tsplay(dir, ['run', `${PLAYBOOKS}/nat-setup.yaml`, '-i', lab.inventory]);
+    expect(nat.code, nat.out + nat.err).toBe(0);
+    let t = Date.now();
+    await sh(
+      'node1',
+      [
+        'set -e',
+        `echo 'Acquire::http::Proxy "http://10.213.0.1:3142";' > /etc/apt/apt.conf.d/99tsplay-lab-test`,
+        'apt-get -q update >/dev/null 2>&1',
+        'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends netplan.io >/dev/null 2>&1',
+        'rm /etc/apt/apt.conf.d/99tsplay-lab-test',
+        `cat > /usr/local/sbin/udevadm <<'EOF'\n${UDEVADM_STANDIN}EOF`,
+        'chmod 755 /usr/local/sbin/udevadm',
+      ].join('\n'),
+      300_000,
+    );
+    timings['install-netplan-node1'] = Date.now() - t;
+    const nodes = async (label: string, extra: string[] = []) => {
+      t = Date.now();
+      const r = await tsplay(dir, ['run', `${PLAYBOOKS}/nodes-netplan.yaml`, '-i', lab.inventory, ...extra]);
+      timings[label] = Date.now() - t;
+      return r;
+    };
+    const r = await nodes('nodes', ['-v']);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toContain('a new connection works: rollback disarmed');
+    expect(await sh('node1', `cat ${FILE}`)).toContain(
+      '      dhcp4: true\n      routes:\n        - to: default\n          via: 10.213.1.1\n',
+    );
+    await waitUntil(
+      'networkd holds node1 eth0',
+      async () => /eth0\s+ether\s+routable\s+configured/.test(await sh('node1', 'networkctl list --no-legend eth0')),
+      30_000,
+    );
+    expect(await sh('node1', 'ip -br -4 addr show eth0')).toContain(' 10.213.1.11/24');
+    expect(await sh('node1', 'ip route show default')).toContain('default via 10.213.1.1 dev eth0');
+    expect(await sh('node1', 'curl -s http://10.213.0.254/')).toContain('you reached the outside');
+    for (const args of [[], ['--check']]) {
+      const again = await nodes(`nodes-again${args.length}`, args);
+      expect(again.code, again.out + again.err).toBe(0);
+      expect(recap(again.out, 'node1').changed, again.out).toBe(0);
+    }
   }, 300_000);
 });
