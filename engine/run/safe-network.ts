@@ -2,8 +2,8 @@
 // route-ensure, ufw, sysctl net.*, or any task with `safe_network: true`) is applied under a rollback
 // armed on the host itself, in the spirit of `netplan try` and Junos `commit confirmed`:
 //   1. snapshot the network state (firewall, main routing table, net.* sysctls, NetworkManager
-//      profiles and active connections, the files that persist them) and arm a timer that
-//      restores it, in one remote command;
+//      profiles and active connections, the files that persist them: netplan's among them) and
+//      arm a timer that restores it, in one remote command;
 //   2. apply the change;
 //   3. prove that a NEW SSH connection (through the same jump hosts) still reaches the host;
 //   4. disarm the timer. If step 3 fails, the host restores itself when the timer fires, and the
@@ -35,6 +35,8 @@ const PERSISTED = [
   '/etc/sysctl.conf',
   '/etc/sysctl.d',
   '/etc/NetworkManager/system-connections',
+  '/etc/NetworkManager/conf.d',
+  '/etc/netplan',
   '/etc/systemd/system',
   '/etc/dhcpcd.conf',
   '/etc/network/interfaces',
@@ -59,12 +61,22 @@ echo "rollback started $(date)"
 nm_sum() { cat /etc/NetworkManager/system-connections/* /run/NetworkManager/system-connections/* 2>/dev/null | cksum; }
 nm_before=$(cat "$D/nm-sum" 2>/dev/null)
 nm_changed=no; [ "$(nm_sum)" != "$nm_before" ] && nm_changed=yes
+netplan_sum() { cat /etc/netplan/* 2>/dev/null | cksum; }
+netplan_changed=no; [ "$(netplan_sum)" != "$(cat "$D/netplan-sum" 2>/dev/null)" ] && netplan_changed=yes
+nmconf_sum() { cat /etc/NetworkManager/conf.d/* 2>/dev/null | cksum; }
+nmconf_changed=no; [ "$(nmconf_sum)" != "$(cat "$D/nmconf-sum" 2>/dev/null)" ] && nmconf_changed=yes
 # 1. files: remove what appeared since the snapshot, put back what was there
 for p in ${PERSISTED.join(' ')}; do [ -e "$p" ] && echo "$p"; done > "$D/paths.now"
 find $(cat "$D/paths" "$D/paths.now" | sort -u) -print 2>/dev/null | sort > "$D/files.now"
 comm -13 "$D/files" "$D/files.now" | sort -r | while IFS= read -r f; do rm -rf -- "$f"; done
 [ -s "$D/files.tar" ] && tar -xpf "$D/files.tar" -C /
 command -v systemctl >/dev/null 2>&1 && systemctl daemon-reload
+# netplan: render and apply the restored /etc/netplan, so that networkd lets go of the interfaces
+# it no longer configures and NetworkManager manages its own again (before step 4 brings its
+# connections up: an interface networkd still holds is unmanaged for NetworkManager, and networkd
+# removes the routes it did not make on its interfaces)
+if [ $netplan_changed = yes ] && command -v netplan >/dev/null 2>&1; then netplan apply && echo "applied the restored netplan configuration"; fi
+if [ $nmconf_changed = yes ] && command -v nmcli >/dev/null 2>&1; then nmcli general reload conf && echo "reloaded NetworkManager's configuration"; fi
 # 2. firewall: every table as it was (tables the snapshot did not have are emptied)
 restore_fw() { save=$1; restore=$2; cmd=$3; file=$4
   command -v "$save" >/dev/null 2>&1 || return 0
@@ -90,9 +102,11 @@ if command -v nmcli >/dev/null 2>&1; then
     echo "restored NetworkManager connections"
   fi
 fi
-# 5. the main routing table, route by route (no flush: the way in must never vanish)
+# 5. the main routing table, route by route (no flush: the way in must never vanish); the routes
+# through a gateway after those of the links (ip route show lists the default route first, and it
+# can only be added once its gateway's network is there again)
 ip route show table main | sed 's/ linkdown//' | while IFS= read -r r; do grep -qxF -- "$r" "$D/routes" || ip route del $r; done
-while IFS= read -r r; do ip route replace $r 2>/dev/null; done < "$D/routes"
+{ grep -v ' via ' "$D/routes"; grep ' via ' "$D/routes"; } | while IFS= read -r r; do ip route replace $r 2>/dev/null; done
 echo "rollback done $(date)"
 touch "$D/rolled-back"
 `;
@@ -111,6 +125,8 @@ if command -v ip6tables-save >/dev/null 2>&1; then ip6tables-save > "$D/v6" 2>/d
 ip route show table main | sed 's/ linkdown//' > "$D/routes"
 sysctl -e -r ${SYSCTL_PATTERN} -a 2>/dev/null | grep -v mc_forwarding > "$D/sysctl" || true
 cat /etc/NetworkManager/system-connections/* /run/NetworkManager/system-connections/* 2>/dev/null | cksum > "$D/nm-sum" || true
+cat /etc/netplan/* 2>/dev/null | cksum > "$D/netplan-sum" || true
+cat /etc/NetworkManager/conf.d/* 2>/dev/null | cksum > "$D/nmconf-sum" || true
 if command -v nmcli >/dev/null 2>&1; then nmcli -t -f UUID,DEVICE con show --active > "$D/nm-active" 2>/dev/null || true; else : > "$D/nm-active"; fi
 if command -v systemd-run >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   systemd-run --quiet --unit=${unit} --on-active=${`${timeoutS}s`} --timer-property=AccuracySec=100ms /bin/sh "$D/restore.sh"

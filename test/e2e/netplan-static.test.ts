@@ -125,6 +125,19 @@ describe('dhcp-setup with network_config=netplan', () => {
     expect(applies(dir)).toBe('');
   });
 
+  it("a node's file (nodes-netplan.yaml's np_template): dhcp4 with the gateway as router and name server", async () => {
+    const dir = setup();
+    writeFileSync(join(dir, 'templates/netplan-node.yaml.j2'), readFileSync(join(TEMPLATES, 'netplan-node.yaml.j2')));
+    const r = await run(dir, '-e', 'gw_ip=10.0.0.1', '-e', 'np_template=netplan-node.yaml.j2', '-e', 'gw_domain=cluster.lan');
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(live(dir)).toContain(
+      '  ethernets:\n    eth0:\n      renderer: networkd\n      dhcp4: true\n      routes:\n        - to: default\n          via: 10.0.0.1\n      nameservers:\n        search: [cluster.lan]\n        addresses: [10.0.0.1]\n',
+    );
+    expect(applies(dir)).toBe('apply\n        addresses: [10.0.0.1]\n');
+    const again = await run(dir, '-e', 'gw_ip=10.0.0.1', '-e', 'np_template=netplan-node.yaml.j2', '-e', 'gw_domain=cluster.lan');
+    expect(recap(again.out, 'gw').changed, again.out).toBe(0);
+  });
+
   it("the guide's Wi-Fi uplink in the same file (netplan_wifi_ssid), the password kept out of the output", async () => {
     const dir = setup();
     const r = await run(
