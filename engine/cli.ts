@@ -10,7 +10,7 @@ import { ModuleCrash, OptionsError, UserError } from './errors.js';
 import { expandLimit, loadInventory, type Inventory } from './load/inventory.js';
 import { loadPlaybooks, loadPlayObject, type Node, type Play } from './load/playbook.js';
 import { parseYaml, loadYamlFile } from './load/yaml.js';
-import { parseKv } from './load/kv.js';
+import { parseKv } from './kv.js';
 import { ModuleRegistry } from './run/registry.js';
 import { globMatch, runPlays, selectPlayHosts } from './run/runner.js';
 import { ConnectionPool, defaultOpener, type ConnectionOpener } from './connection/pool.js';

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { UserError, type SourceLocation } from '../errors.js';
-import { parseKv } from '../load/kv.js';
+import { parseKv } from '../kv.js';
 import { PyDateTime } from './datetime.js';
 import { fileGlob } from './fnmatch.js';
 import type { LexOptions } from './jinja.js';

@@ -5,7 +5,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { UserError, type SourceLocation } from '../errors.js';
 import { itemLocationOf, keyLocationOf, locationOf, parseYaml } from './yaml.js';
 import { readText } from './read.js';
-import { parseKv } from './kv.js';
+import { parseKv } from '../kv.js';
 import { checkArgs, prepareArgs, type ModuleLookup } from './args.js';
 import { distance } from '../errors.js';
 import { checkSyntax, template } from '../expr/templar.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKv } from '../../engine/load/kv.js';
+import { parseKv } from '../../engine/kv.js';
 import { splitArgs } from '../../engine/sh.js';
 
 describe('k=v arguments', () => {

@@ -1,7 +1,7 @@
 // Ansible's `k=v` argument strings (`copy: src=a dest="b c"`), split like a shell would but
 // never inside {{ }} / {% %} (splitArgs, engine/sh.ts), with the free-form part kept for command
 // and shell.
-import { splitArgs } from '../sh.js';
+import { splitArgs } from './sh.js';
 
 /** Remove one level of matching outer quotes (Ansible's unquote: nothing else). */
 export function unquote(s: string): string {
