@@ -38,7 +38,17 @@ export interface Keywords {
   rollback_timeout?: unknown;
   remote_user?: string;
   connection?: string;
+  /** Facts a delegated task returns go to the host it was delegated to. */
+  delegate_facts?: unknown;
+  /**
+   * Default arguments by module (its canonical name: `file`, not `ansible.builtin.file`), one
+   * mapping per module_defaults entry at this level; a module's entry may be a template, decided
+   * at run time. The closer level's entry for a module replaces the outer one's, as in Ansible.
+   */
+  module_defaults?: ModuleDefaults;
 }
+
+export type ModuleDefaults = Array<Record<string, unknown>>;
 
 /** A task: one module call with its keywords. */
 export interface TaskNode extends Keywords {
@@ -277,7 +287,7 @@ export const PLAY_KEYWORDS = new Set([
   'fact_path',
 ]);
 /** Keywords we know from Ansible but do not implement: refusing them beats ignoring them. */
-export const UNSUPPORTED = new Set(['debugger', 'delegate_facts', 'module_defaults', 'local_action']);
+export const UNSUPPORTED = new Set(['debugger']);
 const INCLUDE_ACTIONS = ['include_tasks', 'import_tasks', 'include_role', 'import_role', 'meta', 'import_playbook'];
 const ROLE_OPTIONS = [
   'name',
@@ -317,6 +327,13 @@ export interface LoadOptions {
   role?: RoleInfo;
   /** What the play being loaded collects from its roles. */
   collect?: RoleCollector;
+  /** module_defaults of the play, blocks, roles and includes around what is being loaded. */
+  moduleDefaults?: ModuleDefaults;
+}
+
+// Options for what a node with these keywords holds: its module_defaults join the outer ones.
+function within(opts: LoadOptions, kw: Pick<Keywords, 'module_defaults'>): LoadOptions {
+  return kw.module_defaults ? { ...opts, moduleDefaults: [...(opts.moduleDefaults ?? []), ...kw.module_defaults] } : opts;
 }
 
 /** What loading a play's roles adds to the play. */
@@ -391,6 +408,7 @@ const BOOLEAN_KEYWORDS = [
   'any_errors_fatal',
   'gather_facts',
   'force_handlers',
+  'delegate_facts',
 ];
 
 // A boolean keyword with a literal value that is no boolean (become: maybe) is refused now;
@@ -437,7 +455,62 @@ function checkNumbers(obj: Obj): void {
   }
 }
 
-function readKeywords(obj: Obj, loc: SourceLocation): Keywords {
+/**
+ * The canonical name of a module named in module_defaults (`ansible.builtin.file` -> `file`), or
+ * undefined when there is no such module.
+ */
+export function canonicalModule(name: string, registry: ModuleLookup): string | undefined {
+  const entry = registry.get(name);
+  if (entry) return entry.def.name;
+  return ansibleOnlyModule(name) !== undefined ? name.replace(/^ansible\.(builtin|legacy)\./, '') : undefined;
+}
+
+// module_defaults: a mapping (or a list of them) of module names to default arguments. Action
+// groups (group/...) hold no tsplay module: their entries are accepted and apply to nothing.
+function readModuleDefaults(obj: Obj, loc: SourceLocation, registry: ModuleLookup | undefined): ModuleDefaults | undefined {
+  const v = obj.module_defaults;
+  if (v === undefined || v === null) return undefined;
+  const where = keyLocationOf(obj, 'module_defaults') ?? loc;
+  const hint = 'e.g. module_defaults: { apt: { update_cache: true }, file: { owner: pi } }';
+  const out: ModuleDefaults = [];
+  for (const entry of Array.isArray(v) ? v : [v]) {
+    if (!isObj(entry))
+      fail(
+        'module_defaults must be a mapping (or a list of mappings) whose keys are module names; only the values may be templates',
+        locationOf(entry) ?? where,
+        `${hint}, or { ping: "{{ ping_defaults }}" }`,
+      );
+    const norm: Record<string, unknown> = {};
+    for (const [k, val] of Object.entries(entry)) {
+      const kloc = keyLocationOf(entry, k) ?? where;
+      if (k.startsWith('group/')) continue;
+      const name = registry ? canonicalModule(k, registry) : k;
+      if (name === undefined)
+        fail(
+          `Could not resolve action ${k} in module_defaults`,
+          kloc,
+          'name a module tsplay has (`tsplay doc --list`), e.g. file or ansible.builtin.file',
+        );
+      if (val !== null && val !== undefined && !isObj(val) && !(typeof val === 'string' && /{{|{%/.test(val)))
+        fail(`the module_defaults of ${k} must be a mapping of its arguments`, kloc, hint);
+      norm[name] = val ?? {};
+    }
+    out.push(norm);
+  }
+  return out;
+}
+
+/**
+ * The default arguments module_defaults give `module` (a canonical name), the closest level's
+ * entry winning; undefined when the entry is a template, known only at run time.
+ */
+export function moduleDefaultsFor(defaults: ModuleDefaults, module: string): Record<string, unknown> | undefined {
+  const v = (Object.assign({}, ...defaults) as Record<string, unknown>)[module];
+  if (v === undefined || v === null) return {};
+  return typeof v === 'string' ? undefined : (v as Record<string, unknown>);
+}
+
+function readKeywords(obj: Obj, loc: SourceLocation, registry?: ModuleLookup): Keywords {
   checkBooleans(obj);
   checkNumbers(obj);
   let vars = obj.vars ?? {};
@@ -475,6 +548,8 @@ function readKeywords(obj: Obj, loc: SourceLocation): Keywords {
     rollback_timeout: obj.rollback_timeout,
     remote_user: obj.remote_user === undefined ? undefined : String(obj.remote_user),
     connection: obj.connection === undefined ? undefined : String(obj.connection),
+    delegate_facts: obj.delegate_facts,
+    module_defaults: readModuleDefaults(obj, loc, registry),
   };
 }
 
@@ -548,7 +623,12 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     fail(`unknown strategy '${String(strategy)}'`, keyLocationOf(obj, 'strategy'), 'use linear or free');
   }
   const collect: RoleCollector = { roles: [], handlers: [], seen: new Set(), dynamicHandlers: false };
-  const popts: LoadOptions = { ...opts, playbookDir: dir, collect, role: undefined };
+  const popts: LoadOptions = within(
+    { ...opts, playbookDir: dir, collect, role: undefined, moduleDefaults: undefined },
+    {
+      module_defaults: readModuleDefaults(obj, loc, opts.registry),
+    },
+  );
   const section = (key: string): Node[] => {
     const v = obj[key];
     if (v === undefined || v === null) return [];
@@ -598,7 +678,7 @@ function loadPlay(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     throw e instanceof UserError ? e.at(hostsLocation) : e;
   }
   return {
-    ...readKeywords(obj, loc),
+    ...readKeywords(obj, loc, opts.registry),
     name: obj.name === undefined || obj.name === null ? undefined : String(obj.name),
     hosts,
     hostsLocation,
@@ -751,7 +831,10 @@ export function loadRole(
   let byKey = roleCache.get(opts.collect ?? roleCache);
   if (!byKey) roleCache.set(opts.collect ?? roleCache, (byKey = new Map()));
   byKey.set(key, info);
-  const ropts: LoadOptions = { ...opts, role: info };
+  const ropts: LoadOptions = within(
+    { ...opts, role: info },
+    { module_defaults: readModuleDefaults(ref.keywords, ref.location, opts.registry) },
+  );
   const tasks = files.tasksFile ? loadTaskFile(files.tasksFile, ropts, ref.location, stack) : [];
   const entry = (o.from.tasks_from ?? 'main').replace(/\.(ya?ml|json)$/, '');
   const spec = files.argumentSpecs[entry];
@@ -770,7 +853,7 @@ export function loadRole(
   };
   const outer: BlockNode = {
     kind: 'block',
-    ...readKeywords(ref.keywords, ref.location),
+    ...readKeywords(ref.keywords, ref.location, opts.registry),
     vars: {},
     block: [...depNodes, roleBlock],
     rescue: [],
@@ -907,18 +990,20 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
         );
       }
     }
+    const keywords = readKeywords(obj, loc, opts.registry);
+    const bopts = within(opts, keywords);
     const part = (key: string): Node[] => {
       const v = obj[key];
       if (v === undefined || v === null) return [];
       if (!Array.isArray(v))
         fail(`${key} must be a list of tasks`, locationOf(v) ?? keyLocationOf(obj, key), 'write each task as a list item: "- debug: ..."');
-      return loadTaskList(v, file, opts, keyLocationOf(obj, key)!, handler, stack);
+      return loadTaskList(v, file, bopts, keyLocationOf(obj, key)!, handler, stack);
     };
     checkExpressions(obj, loc);
     return [
       {
         kind: 'block',
-        ...readKeywords(obj, loc),
+        ...keywords,
         name: obj.name === undefined ? undefined : String(obj.name),
         block: part('block'),
         rescue: part('rescue'),
@@ -932,17 +1017,24 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   let action: string | undefined;
   let rawArgs: unknown;
   let actionLoc = loc;
-  if ('action' in obj) {
-    const a = obj.action;
-    if (isObj(a)) {
+  // action: / local_action: name the module in their value (`local_action: command echo hi`,
+  // or a mapping with `module:`); local_action also means delegate_to: localhost
+  let localAction = false;
+  if ('action' in obj && 'local_action' in obj)
+    fail('action and local_action are mutually exclusive', keyLocationOf(obj, 'local_action') ?? loc, 'keep one of them');
+  for (const key of ['action', 'local_action'] as const) {
+    if (!(key in obj)) continue;
+    const a = obj[key];
+    actionLoc = keyLocationOf(obj, key) ?? loc;
+    if (isObj(a) && a.module !== undefined && a.module !== null) {
       action = String(a.module);
       rawArgs = Object.fromEntries(Object.entries(a).filter(([k]) => k !== 'module'));
-    } else if (typeof a === 'string') {
-      const [first, ...rest] = a.trim().split(/\s+/);
-      action = first;
-      rawArgs = rest.join(' ');
-    }
-    actionLoc = keyLocationOf(obj, 'action') ?? loc;
+    } else if (typeof a === 'string' && a.trim() !== '') {
+      const m = /^(\S+)\s*([\s\S]*)$/.exec(a.trim())!;
+      action = m[1];
+      rawArgs = m[2];
+    } else fail(`${key} needs a module name`, actionLoc, `e.g. ${key}: command echo hi, or ${key}: { module: copy, dest: ... }`);
+    localAction = key === 'local_action';
   }
   const modules = candidates.filter(
     (k) =>
@@ -1046,7 +1138,8 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   checkExpressions(obj, loc);
   const task: TaskNode = {
     kind: 'task',
-    ...readKeywords(obj, loc),
+    ...readKeywords(obj, loc, opts.registry),
+    ...(localAction ? { delegate_to: 'localhost' } : {}),
     name: obj.name === undefined || obj.name === null ? undefined : String(obj.name),
     action,
     args,
@@ -1074,6 +1167,8 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
     baseDir: dirname(file),
     role: opts.role,
   };
+  // what the task includes or imports, and its own arguments, see its module_defaults too
+  opts = within(opts, task);
   if (task.register !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(task.register)) {
     fail(`invalid variable name in register: '${task.register}'`, keyLocationOf(obj, 'register'), 'use letters, digits and underscores');
   }
@@ -1087,7 +1182,7 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
           actionLoc,
           'apply works with include_tasks; with import_tasks, put the keywords on the import itself',
         );
-      task.apply = applyKeywords(args.apply, actionLoc);
+      task.apply = applyKeywords(args.apply, actionLoc, opts);
     }
     const target = args.file ?? args._raw_params;
     if (typeof target !== 'string' || target === '') fail(`${short} needs a file name`, actionLoc);
@@ -1099,7 +1194,9 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
       if (task.loop !== undefined) fail('import_tasks cannot loop', actionLoc, 'use include_tasks with loop');
       const nodes = loadTaskFile(path, opts, actionLoc, stack, handler);
       // An import is a block whose keywords (when, tags, vars, become...) apply to every imported task.
-      return [{ kind: 'block', ...readKeywords(obj, loc), name: task.name, block: nodes, rescue: [], always: [], location: loc }];
+      return [
+        { kind: 'block', ...readKeywords(obj, loc, opts.registry), name: task.name, block: nodes, rescue: [], always: [], location: loc },
+      ];
     }
     task.include = { file: target, ...(templated ? {} : deferred(() => loadTaskFile(path, opts, actionLoc, stack))) };
     return [task];
@@ -1131,7 +1228,14 @@ function loadTask(obj: Obj, file: string, opts: LoadOptions, loc: SourceLocation
   // Arguments that hold no template can be fully checked now, before any host is touched;
   // unknown argument names are always caught now.
   for (const [k, v] of Object.entries(args)) checkSyntax(v, argLocation(k, rawArgs, obj.args) ?? actionLoc);
-  if (def) checkStaticArgs(def, args, actionLoc, (arg) => argLocation(arg, rawArgs, obj.args));
+  if (def) {
+    // the arguments module_defaults give the module count, as at run time (a templated entry
+    // is known only then: the check is then on argument names alone)
+    const defaults = moduleDefaultsFor(opts.moduleDefaults ?? [], def.name);
+    const where = (arg: string) => argLocation(arg, rawArgs, obj.args);
+    if (defaults === undefined) checkStaticArgs(def, args, actionLoc, where, true);
+    else checkStaticArgs(def, { ...defaults, ...args }, actionLoc, where);
+  }
   return [task];
 }
 
@@ -1176,9 +1280,11 @@ function loadRoleTask(
     if (!r) return [];
     // imported roles' variables are the play's from the start, as roles: are
     opts.collect?.roles.push(r.info);
-    return [{ kind: 'block', ...readKeywords(obj, loc), name: task.name, block: r.nodes, rescue: [], always: [], location: loc }];
+    return [
+      { kind: 'block', ...readKeywords(obj, loc, opts.registry), name: task.name, block: r.nodes, rescue: [], always: [], location: loc },
+    ];
   }
-  if (args.apply !== undefined) task.apply = applyKeywords(args.apply, actionLoc);
+  if (args.apply !== undefined) task.apply = applyKeywords(args.apply, actionLoc, opts);
   task.includeRole = {
     name,
     from,
@@ -1201,7 +1307,7 @@ function deferred<T>(load: () => T): { preloaded?: T; error?: UserError } {
 }
 
 // include_tasks / include_role `apply:`: keywords for the included tasks.
-function applyKeywords(apply: unknown, loc: SourceLocation): Keywords {
+function applyKeywords(apply: unknown, loc: SourceLocation, opts: LoadOptions): Keywords {
   if (!isObj(apply)) fail('apply must be a mapping of task keywords', loc, 'e.g. apply: { become: true, tags: [ntp] }');
   for (const k of Object.keys(apply)) {
     if (!KEYWORDS_COMMON.includes(k) || k === 'name')
@@ -1212,7 +1318,7 @@ function applyKeywords(apply: unknown, loc: SourceLocation): Keywords {
       );
   }
   checkExpressions(apply, loc);
-  return readKeywords(apply, loc);
+  return readKeywords(apply, loc, opts.registry);
 }
 
 // Where an argument was written: under the module key, or under args:.
@@ -1235,9 +1341,10 @@ function checkStaticArgs(
   args: Obj,
   loc: SourceLocation,
   where: (arg: string) => SourceLocation | undefined,
+  namesOnly = false,
 ): void {
   const prepared = prepareArgs(def, args);
-  if (hasTemplate(prepared)) {
+  if (namesOnly || hasTemplate(prepared)) {
     const names = Object.fromEntries(Object.keys(prepared).map((k) => [k, undefined]));
     const r = checkArgs(def, names);
     if (!r.ok && r.message.startsWith('Unsupported parameters'))

@@ -18,7 +18,7 @@ import {
   type Plan,
 } from '../module.js';
 import { Secret as SecretClass, type Secret, type ShellCommand } from '../sh.js';
-import type { Keywords, Play, RoleInfo, TaskNode } from '../load/playbook.js';
+import { type Keywords, type Play, type RoleInfo, type TaskNode } from '../load/playbook.js';
 import { checkArgs, prepareArgs } from '../load/args.js';
 import { ansibleOnlyMessage, ansibleOnlyModule } from '../load/ansible-only.js';
 import { loadVarsFile as readVarsFile } from '../load/vars-files.js';
@@ -26,7 +26,7 @@ import { guardedApply, type GuardIo, type GuardSettings } from './safe-network.j
 import type { Inventory } from '../load/inventory.js';
 import type { ModuleRegistry, RegisteredModule } from './registry.js';
 import type { ConnectionPool } from '../connection/pool.js';
-import type { HostState } from './host-state.js';
+import { HostState } from './host-state.js';
 import type { HostTaskResult, Reporter } from './results.js';
 
 /** Settings of the whole run that tasks read (from the command line). */
@@ -677,7 +677,12 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
     return { status: 'failed', result: { failed: true, changed: false, msg: ansibleOnlyMessage(task.action) }, diffs: [] };
   if (!entry) throw new UserError('E_UNKNOWN_MODULE', `couldn't resolve module/action '${task.action}'`, { location: task.location });
   const def = entry.def;
-  const rendered = removeOmitted(template(prepareArgs(def, task.args), scope, task.location)) as Record<string, unknown>;
+  const defaults = taskModuleDefaults(chain, def.name, scope, task);
+  // defaults come templated; the task's own arguments win over them
+  const rendered = removeOmitted({ ...defaults, ...(template(prepareArgs(def, task.args), scope, task.location) as object) }) as Record<
+    string,
+    unknown
+  >;
   const checked = checkArgs(def, rendered);
   if (!checked.ok) {
     const e = new UserError('E_MODULE_ARGS', checked.message, {
@@ -836,10 +841,16 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
     throw e;
   }
   const short = task.action.replace(/^ansible\.(builtin|legacy)\./, '');
+  // delegate_facts: the facts are the delegated host's, as Ansible's strategy sets them
+  let factHost = host;
+  if (delegate !== undefined && target !== host.name && boolKeyword(lastDefined(chain, 'delegate_facts'), scope, task)) {
+    factHost = env.hosts.get(target) ?? new HostState(target);
+    env.hosts.set(target, factHost);
+  }
   if (short === 'set_fact' || short === 'include_vars') {
-    Object.assign(host.vars, result.ansible_facts as Record<string, unknown>);
+    Object.assign(factHost.vars, result.ansible_facts as Record<string, unknown>);
   } else if (result.ansible_facts && typeof result.ansible_facts === 'object') {
-    mergeFacts(host, result.ansible_facts as Record<string, unknown>, short === 'setup' || short === 'gather_facts');
+    mergeFacts(factHost, result.ansible_facts as Record<string, unknown>, short === 'setup' || short === 'gather_facts');
   }
   // the inventory changes a result asks for (group_by, add_host), as Ansible's strategy applies them
   if (typeof result.add_group === 'string') {
@@ -852,6 +863,32 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
   }
   if (diffMode && diffs.length) result.diff = diffs.length === 1 ? diffs[0] : diffs;
   return applyConditions(env, task, scope, { status, result, diffs: diffMode ? diffs : [] });
+}
+
+// module_defaults of the play, blocks and task for this module. As Ansible does, the merged
+// defaults of every module are templated with the task's variables (an undefined variable in
+// any of them fails the task).
+function taskModuleDefaults(chain: Chain, module: string, scope: Record<string, unknown>, task: TaskNode): Record<string, unknown> {
+  const all = chain.flatMap((k) => k.module_defaults ?? []);
+  if (all.length === 0) return {};
+  let rendered: Record<string, unknown>;
+  try {
+    rendered = template(Object.assign({}, ...all), scope, task.location) as Record<string, unknown>;
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    const what = / is undefined/.test(e.message) ? ', which includes an undefined variable' : '';
+    throw new UserError(e.code, `The field 'module_defaults' has an invalid value${what}. The error was: ${e.message}`, {
+      location: e.location ?? task.location,
+      hint: e.hint,
+    });
+  }
+  const v = rendered[module];
+  if (v === null || v === undefined) return {};
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new UserError('E_PLAYBOOK', `module_defaults: the entry of ${module} must be a mapping of arguments, not ${JSON.stringify(v)}`, {
+      location: task.location,
+    });
+  return v as Record<string, unknown>;
 }
 
 const EMPTY_PREDICTED: ReadonlyMap<string, unknown> = new Map();
