@@ -158,6 +158,8 @@ export interface ModuleContext {
   readonly vars: Readonly<Record<string, unknown>>;
   /** Directory of the playbook that holds the task. */
   readonly playbookDir: string;
+  /** The task's name as the output shows it (`role : name`; the action when unnamed). */
+  readonly taskName?: string;
   /**
    * Run a command on the host (with the task's become and environment). The connection decides how:
    * a command that runs shell text a user wrote says so with ShellCommand.inOwnShell.
@@ -183,6 +185,10 @@ export interface ModuleContext {
   readonly verbosity: number;
   /** Print a line at -v level `level` (1..4). */
   log(level: number, message: string): void;
+  /** Print a line at the default verbosity, as Ansible's display does (pause's `Pausing for 5 seconds`). */
+  display?(message: string): void;
+  /** Print a `[WARNING]:` line. */
+  warn?(message: string): void;
   /**
    * Drop the host's connection so the next `run` opens a new one (reboot, wait_for_connection).
    * Optional: contexts without it (tests, custom runners) keep using the connection they have.

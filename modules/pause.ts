@@ -24,8 +24,10 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds() * 1000, 6)}`;
 }
 
-// Enter on the controlling terminal; none (CI, pipes): nothing to wait for
-async function readLine(prompt: string): Promise<string | undefined> {
+// Enter on the controlling terminal (the prompt is already shown); none (CI, pipes): nothing
+// to wait for
+async function readLine(): Promise<string | undefined> {
+  if (!process.stdin.isTTY) return undefined;
   let input: ReadStream;
   try {
     input = new ReadStream(openSync('/dev/tty', 'r'));
@@ -34,7 +36,7 @@ async function readLine(prompt: string): Promise<string | undefined> {
   }
   const rl = createInterface({ input, output: process.stderr });
   try {
-    return await new Promise<string>((res) => rl.question(`${prompt}:\n`, res));
+    return await new Promise<string>((res) => rl.question('', res));
   } finally {
     rl.close();
     input.destroy();
@@ -62,28 +64,48 @@ export default defineModule<Args, State>({
     prompt: Check the switch lights, then press Enter`,
   async gather(ctx, args) {
     const start = new Date();
-    const secs = args.seconds !== undefined ? Number(args.seconds) : args.minutes !== undefined ? Number(args.minutes) * 60 : undefined;
-    if (secs !== undefined && !Number.isFinite(secs))
-      return {
-        start,
-        stop: start,
-        input: '',
-        error: `non-integer value given for prompt duration:\n${String(args.seconds ?? args.minutes)}`,
-      };
+    const fail = (error: string): State => ({ start, stop: start, input: '', error });
+    if (args.minutes !== undefined && args.seconds !== undefined) return fail('parameters are mutually exclusive: minutes|seconds');
+    // Ansible 2.14 reads both with Python's int(): a float is truncated, text must be an integer
+    let secs: number | undefined;
+    for (const key of ['minutes', 'seconds'] as const) {
+      const v = args[key];
+      if (v === undefined) continue;
+      let n: number;
+      if (typeof v === 'number') n = Math.trunc(v);
+      else if (/^\s*[-+]?\d+\s*$/.test(v)) n = Number(v);
+      else
+        return fail(
+          `argument '${key}' is of type <class 'str'> and we were unable to convert to int: invalid literal for int() with base 10: '${v}'`,
+        );
+      secs = key === 'minutes' ? n * 60 : n;
+    }
+    const hidden = args.echo ? '' : ' (output is hidden)';
+    const prompt = `[${ctx.taskName ?? 'pause'}]\n${args.prompt ?? 'Press enter to continue, Ctrl+C to interrupt'}${hidden}:`;
+    const show = (line: string) => (ctx.display ? ctx.display(line) : ctx.log(1, line));
     let input = '';
     if (secs !== undefined) {
-      ctx.log(1, `Pausing for ${secs} seconds`);
-      await new Promise((r) => setTimeout(r, secs * 1000));
+      // at least a second, as Ansible's alarm
+      secs = Math.max(secs, 1);
+      show(`Pausing for ${secs} seconds${hidden}`);
+      show("(ctrl+C then 'C' = continue early, ctrl+C then 'A' = abort)\r");
+      if (args.prompt !== undefined) show(prompt);
+      await new Promise((r) => setTimeout(r, secs! * 1000));
     } else {
-      const line = await readLine(args.prompt ?? '[pause]\nPress enter to continue, Ctrl+C to interrupt');
-      if (line === undefined) ctx.log(1, 'Not waiting for response to prompt as there is no terminal');
+      show(prompt);
+      const line = await readLine();
+      if (line === undefined) {
+        const why = 'Not waiting for response to prompt as stdin is not interactive';
+        if (ctx.warn) ctx.warn(why);
+        else ctx.log(1, why);
+      }
       input = line ?? '';
     }
     const stop = new Date();
     // Python prints the rounded float: 1.0, 0.02
     const pyFloat = (x: number) => (Number.isInteger(x) ? x.toFixed(1) : String(x));
     const waited =
-      args.minutes !== undefined && args.seconds === undefined
+      args.minutes !== undefined
         ? `Paused for ${pyFloat(Number(((stop.getTime() - start.getTime()) / 60000).toFixed(2)))} minutes`
         : `Paused for ${pyFloat(Number(((stop.getTime() - start.getTime()) / 1000).toFixed(2)))} seconds`;
     return { start, stop, input, waited };

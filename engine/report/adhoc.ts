@@ -52,6 +52,9 @@ export class AdhocReporter implements Reporter {
     if (message === 'NO MORE HOSTS LEFT') return;
     this.output.err(this.#c('bright purple', `[WARNING]: ${secretValues.redact(message)}`) + '\n');
   }
+  display(message: string): void {
+    this.output.out(secretValues.redact(message) + '\n');
+  }
   verbose(level: number, message: string): void {
     if (this.verbosity >= level) this.output.out(secretValues.redact(this.#c('blue', message)) + '\n');
   }

@@ -166,6 +166,10 @@ export class DefaultReporter implements Reporter {
     if (this.verbosity >= level) this.#line(this.#c('blue', message));
   }
 
+  display(message: string): void {
+    this.#line(message);
+  }
+
   recap(stats: Map<string, HostStats>): void {
     this.#stopSpinner();
     const c = this.#c;

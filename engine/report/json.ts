@@ -46,6 +46,8 @@ export class JsonReporter implements Reporter {
   warning(message: string): void {
     this.#emit('warning', { message });
   }
+  // the JSON stream carries results, not the lines shown beside them
+  display(): void {}
   verbose(): void {}
   recap(stats: Map<string, HostStats>): void {
     this.#emit('recap', { hosts: Object.fromEntries(stats) });

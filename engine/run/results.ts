@@ -52,6 +52,8 @@ export interface Reporter {
   /** include_tasks loaded a file for these hosts. */
   included(file: string, hosts: string[], item?: unknown): void;
   warning(message: string): void;
+  /** A line shown at the default verbosity, as Ansible's display (ASYNC OK, Pausing for...). */
+  display(message: string): void;
   /** A line of -v output. */
   verbose(level: number, message: string): void;
   recap(stats: Map<string, HostStats>): void;

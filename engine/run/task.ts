@@ -763,7 +763,39 @@ async function runModule(env: PlayEnv, task: TaskNode, host: HostState, chain: C
           return applyConditions(env, task, scope, { status: 'changed', result: { ...jobKeys, changed: true, finished: 0 }, diffs: [] });
         }
         const started = Date.now();
-        const outcome = guard ? await guardedApply(guardIo(env, ctx, target), guard, doApply) : await doApply();
+        // async with poll: an ASYNC POLL line at each poll the job is still running at, and
+        // ASYNC OK / FAILED at its end, as Ansible prints them. Ansible's check at a poll is an
+        // async_status run that takes a moment: a job that ends within GRACE_MS of a poll is
+        // not reported as still running, as there.
+        let running = true;
+        let polls = 0;
+        const pollLine = () => {
+          polls++;
+          env.reporter.display(`ASYNC POLL on ${host.name}: jid=${jid} started=1 finished=0`);
+        };
+        const polling =
+          jid && poll! > 0
+            ? setInterval(
+                () =>
+                  setTimeout(() => {
+                    if (running) pollLine();
+                  }, ASYNC_POLL_GRACE_MS),
+                poll! * 1000,
+              )
+            : undefined;
+        let outcome: Awaited<ReturnType<typeof doApply>>;
+        try {
+          outcome = guard ? await guardedApply(guardIo(env, ctx, target), guard, doApply) : await doApply();
+        } finally {
+          running = false;
+          clearInterval(polling);
+        }
+        if (jid) {
+          // out of time: Ansible has polled at each interval of the time limit, all unfinished
+          if (outcome.failed && poll! > 0 && Date.now() - started >= asyncSecs! * 1000 - 100)
+            while (polls < Math.floor(asyncSecs! / poll!)) pollLine();
+          env.reporter.display(`ASYNC ${outcome.failed ? 'FAILED' : 'OK'} on ${host.name}: jid=${jid}`);
+        }
         if (jid) {
           if (outcome.failed && Date.now() - started >= asyncSecs! * 1000 - 100) {
             const msg = `async task did not complete within the requested time - ${asyncSecs}s`;
@@ -893,6 +925,9 @@ function taskModuleDefaults(chain: Chain, module: string, scope: Record<string, 
 
 const EMPTY_PREDICTED: ReadonlyMap<string, unknown> = new Map();
 
+/** How long after a poll an async job must still run to be printed as ASYNC POLL. */
+const ASYNC_POLL_GRACE_MS = 250;
+
 /** How many times a task plans again when another run keeps changing the file it edits. */
 const STALE_ATTEMPTS = 10;
 
@@ -984,6 +1019,7 @@ function moduleContext(
     host: host.name,
     vars: scope,
     playbookDir: env.play.dir,
+    taskName: task.role ? `${task.role.name} : ${task.name ?? task.action}` : (task.name ?? task.action),
     verbosity: env.settings.verbosity,
     run,
     fact: async (fact, args) => fact.process(await run(fact.command(args)), args),
@@ -1005,6 +1041,8 @@ function moduleContext(
     },
     evaluate: (expression) => evaluate(expression, scope, task.location),
     log: (level, message) => env.reporter.verbose(level, `<${target}> ${message}`),
+    display: (message) => env.reporter.display(message),
+    warn: (message) => env.reporter.warning(message),
     reconnect: () => env.pool.reset(target),
     connection: () => env.pool.get(target, connVars),
   };

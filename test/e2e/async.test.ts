@@ -50,6 +50,8 @@ function run(cmd: 'tsplay' | 'ansible', extra: string[] = []) {
     statuses: lines
       .filter((l) => /^(ok|changed|skipping|fatal|FAILED - RETRYING): \[h\]/.test(l) || l === '...ignoring')
       .map((l) => l.replace(/ => .*$/, '').replace(/ \(\d+ retries left\)\.$/, '')),
+    // ASYNC POLL / OK / FAILED lines, job ids left out
+    asyncLines: lines.filter((l) => l.startsWith('ASYNC ')).map((l) => l.replace(/jid=j\d+\.\d+/, 'jid=<jid>')),
     recap:
       lines
         .find((l) => /^h\s+: ok=/.test(l))
@@ -57,6 +59,10 @@ function run(cmd: 'tsplay' | 'ansible', extra: string[] = []) {
         .trim() ?? '',
   };
 }
+
+// the ASYNC lines from the first task's end: whether `sleep 1` is still running at its first poll
+// depends on timing
+const fromOk = (l: string[]) => l.slice(l.indexOf('ASYNC OK on h: jid=<jid>'));
 
 describe('async and async_status', () => {
   const t = run('tsplay');
@@ -70,6 +76,14 @@ describe('async and async_status', () => {
       '"msg": "async task did not complete within the requested time - 2s 0"',
     ]);
     expect(t.out).toContain('FAILED - RETRYING: [h]: wait for the job (10 retries left).');
+    // a poll that finds the job running prints a line; one at each interval of a time limit
+    // that runs out
+    expect(fromOk(t.asyncLines)).toEqual([
+      'ASYNC OK on h: jid=<jid>',
+      'ASYNC POLL on h: jid=<jid> started=1 finished=0',
+      'ASYNC POLL on h: jid=<jid> started=1 finished=0',
+      'ASYNC FAILED on h: jid=<jid>',
+    ]);
     expect(t.recap).toBe('h : ok=8 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1');
   });
 
@@ -81,5 +95,6 @@ describe('async and async_status', () => {
     const noRetry = (s: string[]) => s.filter((l) => !l.startsWith('FAILED - RETRYING'));
     expect(noRetry(t.statuses)).toEqual(noRetry(a.statuses));
     expect(t.recap).toBe(a.recap);
+    expect(fromOk(t.asyncLines)).toEqual(fromOk(a.asyncLines));
   });
 });

@@ -145,6 +145,7 @@ export class RecordingReporter implements Reporter {
   warning(message: string): void {
     this.events.push({ kind: 'warning', message });
   }
+  display(): void {}
   verbose(): void {}
   recap(stats: Map<string, HostStats>): void {
     this.events.push({ kind: 'recap', stats });
